@@ -1,0 +1,1 @@
+"""Python API of the engine: Dataset, Booster, train, scikit-learn estimators."""

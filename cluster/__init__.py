@@ -1,0 +1,1 @@
+"""Distributed training on Dask (data-parallel histogram allreduce, feature-parallel splits)."""

@@ -1,0 +1,1 @@
+"""Shared numeric kernels (math, solvers) and the kernels of the lighter modules."""

@@ -1,0 +1,64 @@
+"""Sigmoid and the log-loss gradient/hessian, shared by the GBDT ``binary:logistic``
+objective and the logistic-regression module.
+
+For a margin ``z`` and label ``y`` in {0, 1}: ``p = sigmoid(z)``, loss ``-y log p - (1-y) log(1-p)``,
+d loss / dz = ``p - y``, d2 loss / dz2 = ``p (1 - p)``.
+"""
+import math
+
+import numpy as np
+from numba import prange
+
+from gbdt._jit import jit
+
+
+@jit
+def sigmoid(z):
+    """Numerically stable logistic function of one float64 margin."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@jit
+def log1pexp(z):
+    """log(1 + exp(z)) without overflow, for the log-loss of one margin."""
+    if z > 0.0:
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))
+
+
+@jit(parallel=True)
+def logistic_grad_hess(margin, label, weight, grad_out, hess_out):
+    """Fill ``grad_out``/``hess_out`` (n,) with the weighted log-loss derivatives w.r.t. ``margin``.
+
+    margin, label, weight : (n,) float64; weight may be length 0 meaning all ones.
+    grad_out, hess_out : (n,) float32 or float64, written in place.
+    """
+    n = margin.shape[0]
+    has_weight = weight.shape[0] > 0
+    for i in prange(n):
+        p = sigmoid(margin[i])
+        g = p - label[i]
+        h = max(p * (1.0 - p), 1e-16)
+        if has_weight:
+            g *= weight[i]
+            h *= weight[i]
+        grad_out[i] = g
+        hess_out[i] = h
+
+
+@jit(parallel=True)
+def logistic_loss_sum(margin, label, weight):
+    """Weighted sum of log-losses over rows; margin, label, weight (n,) float64 (weight may be empty)."""
+    n = margin.shape[0]
+    has_weight = weight.shape[0] > 0
+    total = 0.0
+    for i in prange(n):
+        z = margin[i]
+        loss = log1pexp(z) - label[i] * z
+        if has_weight:
+            loss *= weight[i]
+        total += loss
+    return total

@@ -1,0 +1,27 @@
+"""Install the three import packages: gbdt (compiled kernels), bindings (Python API), cluster (Dask)."""
+from setuptools import find_packages, setup
+
+DEV = [
+    "pytest>=7",
+    "scikit-learn>=1.4",
+    "xgboost>=2.0",
+    "lightgbm>=4.0",
+    "pandas>=2.0",
+    "scipy>=1.10",
+    "statsmodels>=0.14",
+    "matplotlib>=3.7",
+    "torch==2.13.0",
+    "implicit>=0.7",
+    "mabwiser>=2.7",
+]
+
+setup(
+    name="gbdt-engine",
+    version="0.1.0",
+    description="Numba-compiled histogram gradient boosting with Python bindings and Dask training",
+    packages=find_packages(include=["gbdt", "gbdt.*", "bindings", "bindings.*", "cluster", "cluster.*"]),
+    python_requires=">=3.10",
+    install_requires=["numba>=0.60", "numpy>=1.24", "dask>=2024.1", "distributed>=2024.1", "pyarrow>=14"],
+    extras_require={"dev": DEV, "bench": DEV + ["psutil"]},
+    entry_points={"console_scripts": ["gbdt=bindings.cli:main"]},
+)
