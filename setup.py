@@ -23,5 +23,4 @@ setup(
     python_requires=">=3.10",
     install_requires=["numba>=0.60", "numpy>=1.24", "dask>=2024.1", "distributed>=2024.1", "pyarrow>=14"],
     extras_require={"dev": DEV, "bench": DEV + ["psutil"]},
-    entry_points={"console_scripts": ["gbdt=bindings.cli:main"]},
 )

@@ -1,0 +1,118 @@
+"""Dataset: validated features, labels and weights, binned once and reused across rounds."""
+import numpy as np
+
+from gbdt.binning import bin_matrix, compute_bin_edges
+
+__all__ = ["Dataset", "as_feature_matrix"]
+
+
+def _table_to_array(data):
+    """Convert pandas DataFrames and pyarrow Tables to a float64 array; returns (array, names)."""
+    module = type(data).__module__
+    if module.startswith("pandas"):
+        if hasattr(data, "columns"):
+            bad = [c for c, dt in data.dtypes.items() if not (dt.kind in "biuf")]
+            if bad:
+                raise TypeError(f"data has non-numeric columns {bad}; convert them to numbers first")
+            return data.to_numpy(dtype=np.float64, na_value=np.nan), [str(c) for c in data.columns]
+        return data.to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1), None
+    if module.startswith("pyarrow"):
+        import pyarrow.types as pat
+
+        names = list(data.column_names)
+        for name, col in zip(names, data.columns):
+            if not (pat.is_integer(col.type) or pat.is_floating(col.type) or pat.is_boolean(col.type)):
+                raise TypeError(f"data column {name!r} has non-numeric type {col.type}")
+        cols = [col.to_numpy(zero_copy_only=False).astype(np.float64) for col in data.columns]
+        return np.column_stack(cols) if cols else np.empty((data.num_rows, 0)), names
+    return data, None
+
+
+def as_feature_matrix(data, name="data"):
+    """(n, F) C-ordered float64 array from numpy, pandas or pyarrow input; names or None.
+
+    Raises TypeError for unsupported types and ValueError for wrong shapes or empty data.
+    """
+    array, names = _table_to_array(data)
+    if hasattr(array, "tocsr"):
+        raise TypeError(f"{name}: sparse matrices are not supported yet; pass a dense array")
+    try:
+        array = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric (numpy array, pandas DataFrame or pyarrow Table): {exc}")
+    if array.ndim == 1:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got a 1-D array; "
+                         "use reshape(-1, 1) for a single feature")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {array.shape}; need at least one row and one feature")
+    return np.ascontiguousarray(array), names
+
+
+def _as_vector(values, n_rows, name, allow_nan=False):
+    if values is None:
+        return None
+    arr = np.asarray(values._values if hasattr(values, "_values") else values)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with {n_rows} entries, got shape {arr.shape}")
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"{name} has {arr.shape[0]} entries but data has {n_rows} rows")
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if not allow_nan and not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite values; remove or impute them")
+    return arr
+
+
+class Dataset:
+    """Training or evaluation data, like ``xgboost.DMatrix``.
+
+    Parameters
+    ----------
+    data : (n, F) numpy array, pandas DataFrame (numeric columns) or pyarrow Table; NaN = missing.
+        Infinite feature values are kept and treated as extreme values (+inf is above every
+        threshold, -inf below), never as missing.
+    label : (n,) numbers, finite; weight : (n,) non-negative finite numbers.
+    feature_names : list of F strings (taken from DataFrame/Table columns by default).
+    max_bin : bins per feature including the missing bin (2..256); the training parameter
+        ``max_bin`` overrides it.
+    """
+
+    def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256):
+        self.data, names = as_feature_matrix(data)
+        n_rows, n_features = self.data.shape
+        self.label = _as_vector(label, n_rows, "label")
+        self.weight = _as_vector(weight, n_rows, "weight")
+        if self.weight is not None and (self.weight < 0).any():
+            raise ValueError("weight must be non-negative")
+        names = feature_names if feature_names is not None else names
+        if names is not None and len(names) != n_features:
+            raise ValueError(f"feature_names has {len(names)} names but data has {n_features} columns")
+        self.feature_names = list(names) if names is not None else None
+        self.max_bin = max_bin
+        self._binned = {}
+
+    @property
+    def num_row(self):
+        return self.data.shape[0]
+
+    @property
+    def num_col(self):
+        return self.data.shape[1]
+
+    def bin_edges(self, max_bin, seed=0):
+        """Quantile edges (F, max_bin - 1) and edge counts (F,) of this dataset's features."""
+        return compute_bin_edges(self.data, max_bin, self.weight, seed=seed)
+
+    def binned(self, edges, n_edges, max_bin):
+        """(n, F) uint8 bins under the given edges, cached per edges object."""
+        key = (id(edges), max_bin)
+        if key not in self._binned:
+            self._binned = {key: (edges, bin_matrix(self.data, edges, n_edges, max_bin))}
+        return self._binned[key][1]

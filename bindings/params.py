@@ -1,0 +1,152 @@
+"""One parameter table: canonical names, aliases (XGBoost and LightGBM spellings), defaults, checks.
+
+Parameters are validated once, here, at the edge of the API; messages say what was expected and,
+for an unknown name, suggest the closest known one.
+"""
+import difflib
+import numbers
+import os
+
+from gbdt.objectives import OBJECTIVES
+
+METRICS = ("rmse", "logloss", "auc", "error", "mlogloss", "merror")
+SPLIT_MODES = ("auto", "data", "feature")
+GROW_POLICIES = ("depthwise", "lossguide")
+
+DEFAULTS = {
+    "objective": "reg:squarederror",
+    "num_class": 1,
+    "learning_rate": 0.3,
+    "max_depth": 6,
+    "max_leaves": 0,
+    "grow_policy": "depthwise",
+    "max_bin": 256,
+    "reg_lambda": 1.0,
+    "reg_alpha": 0.0,
+    "gamma": 0.0,
+    "min_child_weight": 1.0,
+    "subsample": 1.0,
+    "colsample_bytree": 1.0,
+    "split_mode": "auto",
+    "n_jobs": None,
+    "random_state": 0,
+    "eval_metric": None,
+    "base_score": None,
+    "verbosity": 0,
+}
+
+ALIASES = {
+    "eta": "learning_rate",
+    "shrinkage_rate": "learning_rate",
+    "lambda": "reg_lambda",
+    "lambda_l2": "reg_lambda",
+    "alpha": "reg_alpha",
+    "lambda_l1": "reg_alpha",
+    "min_split_loss": "gamma",
+    "min_split_gain": "gamma",
+    "min_sum_hessian_in_leaf": "min_child_weight",
+    "num_leaves": "max_leaves",
+    "bagging_fraction": "subsample",
+    "feature_fraction": "colsample_bytree",
+    "nthread": "n_jobs",
+    "num_threads": "n_jobs",
+    "seed": "random_state",
+    "metric": "eval_metric",
+    "num_classes": "num_class",
+}
+
+
+def _number(name, value, low, high, low_open=False, integer=False):
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    too_low = value <= low if low_open else value < low
+    if too_low or value > high or value != value:
+        lo = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {lo}{low}, {high}], got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _n_jobs(value):
+    if value is None or value == -1:
+        return os.cpu_count() or 1
+    return _number("n_jobs", value, 1, 4096, integer=True)
+
+
+def _metrics(value):
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else list(value)
+    for m in names:
+        _choice("eval_metric", m, METRICS)
+    return names
+
+
+def _objective(value):
+    if callable(value):
+        return value
+    return _choice("objective", value, OBJECTIVES)
+
+
+INF = float("inf")
+CHECKS = {
+    "objective": _objective,
+    "num_class": lambda v: _number("num_class", v, 1, 1 << 20, integer=True),
+    "learning_rate": lambda v: _number("learning_rate", v, 0.0, INF, low_open=True),
+    "max_depth": lambda v: _number("max_depth", v, 0, 64, integer=True),
+    "max_leaves": lambda v: _number("max_leaves", v, 0, 1 << 30, integer=True),
+    "grow_policy": lambda v: _choice("grow_policy", v, GROW_POLICIES),
+    "max_bin": lambda v: _number("max_bin", v, 2, 256, integer=True),
+    "reg_lambda": lambda v: _number("reg_lambda", v, 0.0, INF),
+    "reg_alpha": lambda v: _number("reg_alpha", v, 0.0, INF),
+    "gamma": lambda v: _number("gamma", v, 0.0, INF),
+    "min_child_weight": lambda v: _number("min_child_weight", v, 0.0, INF),
+    "subsample": lambda v: _number("subsample", v, 0.0, 1.0, low_open=True),
+    "colsample_bytree": lambda v: _number("colsample_bytree", v, 0.0, 1.0, low_open=True),
+    "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
+    "n_jobs": _n_jobs,
+    "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
+    "eval_metric": _metrics,
+    "base_score": lambda v: None if v is None else _number("base_score", v, -INF, INF),
+    "verbosity": lambda v: _number("verbosity", v, 0, 3, integer=True),
+}
+
+
+def canonical_name(name):
+    """Canonical spelling of a parameter name; unknown names raise with a suggestion."""
+    name = ALIASES.get(name, name)
+    if name not in DEFAULTS:
+        close = difflib.get_close_matches(name, list(DEFAULTS) + list(ALIASES), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown parameter {name!r}{hint} Known parameters: {sorted(DEFAULTS)}")
+    return name
+
+
+def resolve_params(params):
+    """Validated dict of every parameter: defaults overridden by ``params`` (aliases allowed)."""
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    out = dict(DEFAULTS)
+    seen = {}
+    for name, value in params.items():
+        canon = canonical_name(name)
+        if canon in seen and seen[canon] != name:
+            raise ValueError(f"parameter {canon!r} given twice, as {seen[canon]!r} and {name!r}")
+        seen[canon] = name
+        out[canon] = value
+    for name, check in CHECKS.items():
+        out[name] = check(out[name])
+    if out["objective"] == "multi:softprob" and out["num_class"] < 2:
+        raise ValueError("num_class must be >= 2 for objective 'multi:softprob', got "
+                         f"{out['num_class']}")
+    if out["objective"] != "multi:softprob" and not callable(out["objective"]):
+        out["num_class"] = 1
+    return out

@@ -1,0 +1,101 @@
+"""Quantile binning: raw float features -> uint8 bin indices.
+
+Layout of one feature's bins for ``max_bin`` = B::
+
+    bin:    0        1        ...  n_edges       ...   B-1
+            x<=e[0]  x<=e[1]       x>e[n_edges-1]      NaN (missing)
+
+``edges[f, :n_edges[f]]`` are strictly increasing finite values and a value ``x`` goes to the
+number of edges strictly below it (``searchsorted(edges, x, side="left")``), so
+``x <= edges[f, b]`` <=> ``bin(x) <= b``: a split on bin ``b`` has the raw threshold
+``edges[f, b]``. +inf lands in the last non-missing bin and -inf in bin 0 (they are treated as
+extreme values, not as missing). NaN always lands in bin ``B - 1``.
+"""
+import numpy as np
+from numba import prange
+
+from gbdt._jit import jit
+from gbdt.dtypes import MAX_BINS, X_BINNED_DTYPE
+
+DEFAULT_SKETCH_ROWS = 200_000
+
+
+def compute_bin_edges(X, max_bin=MAX_BINS, sample_weight=None, sketch_rows=DEFAULT_SKETCH_ROWS, seed=0):
+    """Per-feature weighted quantile edges from a row sample of at most ``sketch_rows``.
+
+    Parameters
+    ----------
+    X : (n, F) float64, NaN for missing.
+    max_bin : int in [2, 256], total bins per feature including the missing bin.
+    sample_weight : (n,) float64 or None.
+
+    Returns
+    -------
+    edges : (F, max_bin - 1) float64, padded with +inf after ``n_edges[f]``.
+    n_edges : (F,) int32, number of real edges; feature f uses bins 0..n_edges[f] for values.
+    """
+    n, n_features = X.shape
+    if n > sketch_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(n, sketch_rows, replace=False))
+        X = X[rows]
+        sample_weight = None if sample_weight is None else sample_weight[rows]
+    max_edges = max_bin - 2  # max_bin - 1 value bins need max_bin - 2 edges
+    edges = np.full((n_features, max_bin - 1), np.inf)
+    n_edges = np.zeros(n_features, dtype=np.int32)
+    for f in range(n_features):
+        e = feature_edges(X[:, f], max_edges, sample_weight)
+        edges[f, : e.size] = e
+        n_edges[f] = e.size
+    return edges, n_edges
+
+
+def feature_edges(values, max_edges, sample_weight=None):
+    """Edges for one column: midpoints between distinct values when there are few of them,
+    otherwise weighted quantiles at ``k / (max_edges + 1)``; NaN and +-inf are ignored."""
+    finite = np.isfinite(values)
+    values = values[finite]
+    if values.size == 0:
+        return np.empty(0)
+    weight = np.ones(values.size) if sample_weight is None else sample_weight[finite]
+    order = np.argsort(values, kind="stable")
+    values, weight = values[order], weight[order]
+    distinct, first = np.unique(values, return_index=True)
+    if distinct.size <= max_edges + 1:
+        return 0.5 * (distinct[:-1] + distinct[1:])
+    cum_weight = np.add.reduceat(weight, first).cumsum()
+    targets = cum_weight[-1] * np.arange(1, max_edges + 1) / (max_edges + 1)
+    picked = np.unique(np.searchsorted(cum_weight, targets, side="left"))
+    # the largest distinct value cannot be an upper edge: nothing would be above it
+    picked = picked[picked < distinct.size - 1]
+    return distinct[picked]
+
+
+@jit(parallel=True)
+def bin_data(X, edges, n_edges, missing_bin, out):
+    """Fill ``out`` (n, F) uint8 with the bin of every cell of ``X`` (n, F) float64.
+
+    edges : (F, max_bin - 1) float64; n_edges : (F,) int32; missing_bin : int (= max_bin - 1).
+    """
+    n, n_features = X.shape
+    for i in prange(n):
+        for f in range(n_features):
+            x = X[i, f]
+            if np.isnan(x):
+                out[i, f] = missing_bin
+                continue
+            lo = 0
+            hi = n_edges[f]
+            while lo < hi:  # first edge >= x
+                mid = (lo + hi) >> 1
+                if edges[f, mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            out[i, f] = lo
+
+
+def bin_matrix(X, edges, n_edges, max_bin):
+    """Binned copy of ``X`` (n, F) float64 as a C-ordered (n, F) uint8 matrix."""
+    out = np.empty(X.shape, dtype=X_BINNED_DTYPE)
+    bin_data(X, edges, n_edges, max_bin - 1, out)
+    return out

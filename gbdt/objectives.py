@@ -1,0 +1,79 @@
+"""Objectives: gradients/hessians of the loss w.r.t. the raw margin, and the base score.
+
+Every kernel fills ``gh_out`` (n, K, 2) float32 (K = 1 except for softmax): ``[..., 0]`` the
+gradient, ``[..., 1]`` the hessian, each multiplied by the row weight. ``margin`` is (n, K) float64.
+"""
+import math
+
+import numpy as np
+from numba import prange
+
+from gbdt._jit import jit
+from gbdt.kernels.logistic import logistic_grad_hess
+
+OBJECTIVES = ("reg:squarederror", "binary:logistic", "multi:softprob")
+
+
+@jit(parallel=True)
+def squared_error_grad_hess(margin, label, weight, gh_out):
+    """Squared error ``(margin - y)^2 / 2``: grad = margin - y, hess = 1."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        gh_out[i, 0, 0] = (margin[i, 0] - label[i]) * w
+        gh_out[i, 0, 1] = w
+
+
+@jit(parallel=True)
+def softmax_grad_hess(margin, label, weight, gh_out):
+    """Softmax cross-entropy for integer labels in [0, K): grad = p_k - [y = k],
+    hess = max(2 p_k (1 - p_k), 1e-16) (XGBoost's diagonal upper bound)."""
+    n, n_classes = margin.shape
+    has_weight = weight.shape[0] > 0
+    for i in prange(n):
+        top = margin[i, 0]
+        for k in range(1, n_classes):
+            top = max(top, margin[i, k])
+        total = 0.0
+        for k in range(n_classes):
+            total += math.exp(margin[i, k] - top)
+        w = weight[i] if has_weight else 1.0
+        y = int(label[i])
+        for k in range(n_classes):
+            p = math.exp(margin[i, k] - top) / total
+            gh_out[i, k, 0] = (p - (1.0 if k == y else 0.0)) * w
+            gh_out[i, k, 1] = max(2.0 * p * (1.0 - p), 1e-16) * w
+
+
+def gradients(objective, margin, label, weight, gh_out):
+    """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name."""
+    if objective == "reg:squarederror":
+        squared_error_grad_hess(margin, label, weight, gh_out)
+    elif objective == "binary:logistic":
+        logistic_grad_hess(margin[:, 0], label, weight, gh_out[:, 0, 0], gh_out[:, 0, 1])
+    elif objective == "multi:softprob":
+        softmax_grad_hess(margin, label, weight, gh_out)
+    else:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+
+
+def base_margin(objective, label, weight, n_classes):
+    """Initial margin (K,) from the data: weighted mean for squared error, its logit for
+    logistic, zeros for softmax (a constant shift of every class changes nothing)."""
+    w = np.ones_like(label) if weight.shape[0] == 0 else weight
+    if objective == "reg:squarederror":
+        return np.array([np.average(label, weights=w)])
+    if objective == "binary:logistic":
+        p = np.clip(np.average(label, weights=w), 1e-6, 1 - 1e-6)
+        return np.array([math.log(p / (1 - p))])
+    return np.zeros(n_classes)
+
+
+def transform(objective, margin):
+    """Margin (n, K) -> prediction: identity, sigmoid (n,), or softmax rows (n, K)."""
+    if objective == "binary:logistic":
+        return 1.0 / (1.0 + np.exp(-margin[:, 0]))
+    if objective == "multi:softprob":
+        shifted = np.exp(margin - margin.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    return margin[:, 0]

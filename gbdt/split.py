@@ -1,0 +1,125 @@
+"""Best split of a node from its histogram, with XGBoost's regularised gain.
+
+For gradient sum G and hessian sum H, with L1 soft-threshold ``T(G) = sign(G) max(|G| - alpha, 0)``:
+
+    score(G, H) = T(G)^2 / (H + lambda)          leaf weight = -T(G) / (H + lambda)
+    gain = score(G_L, H_L) + score(G_R, H_R) - score(G, H)
+
+A split is a candidate when both children have hessian >= min_child_weight and at least one row.
+Each threshold bin is tried with missing values sent right and sent left; the default direction
+is the better one (missing-left first, so ties and nodes without missing values default left, as
+XGBoost does). Splits with gain <= 0 are never made; ``gamma`` is applied when pruning the tree.
+"""
+import numpy as np
+from numba import prange
+
+from gbdt._jit import jit
+
+
+@jit
+def soft_threshold(g, alpha):
+    """L1 soft-threshold of a gradient sum."""
+    if g > alpha:
+        return g - alpha
+    if g < -alpha:
+        return g + alpha
+    return 0.0
+
+
+@jit
+def node_score(g, h, reg_lambda, reg_alpha):
+    """``T(G)^2 / (H + lambda)``: twice the loss reduction of a leaf with the optimal weight."""
+    t = soft_threshold(g, reg_alpha)
+    return t * t / (h + reg_lambda)
+
+
+@jit
+def leaf_weight(g, h, reg_lambda, reg_alpha):
+    """Optimal leaf value ``-T(G) / (H + lambda)`` (before the learning rate)."""
+    return -soft_threshold(g, reg_alpha) / (h + reg_lambda)
+
+
+@jit
+def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, sum_c, reg_lambda, reg_alpha, min_child_weight):
+    """Best (gain, bin, default_left, G_L, H_L, C_L) over the thresholds of one feature."""
+    parent = node_score(sum_g, sum_h, reg_lambda, reg_alpha)
+    miss_g = hist_f[missing_bin, 0]
+    miss_h = hist_f[missing_bin, 1]
+    miss_c = hist_f[missing_bin, 2]
+    best_gain = 0.0
+    best_bin = -1
+    best_left = True
+    best_lg = 0.0
+    best_lh = 0.0
+    best_lc = 0.0
+    g = 0.0
+    h = 0.0
+    c = 0.0
+    for b in range(n_value_bins):
+        g += hist_f[b, 0]
+        h += hist_f[b, 1]
+        c += hist_f[b, 2]
+        for missing_left in (True, False):
+            lg = g + miss_g if missing_left else g
+            lh = h + miss_h if missing_left else h
+            lc = c + miss_c if missing_left else c
+            rc = sum_c - lc
+            if lc < 1.0 or rc < 1.0:
+                continue
+            rh = sum_h - lh
+            if lh < min_child_weight or rh < min_child_weight:
+                continue
+            gain = (
+                node_score(lg, lh, reg_lambda, reg_alpha)
+                + node_score(sum_g - lg, rh, reg_lambda, reg_alpha)
+                - parent
+            )
+            if gain > best_gain:
+                best_gain = gain
+                best_bin = b
+                best_left = missing_left
+                best_lg = lg
+                best_lh = lh
+                best_lc = lc
+    return best_gain, best_bin, best_left, best_lg, best_lh, best_lc
+
+
+@jit(parallel=True)
+def find_best_split(hist, features, n_value_bins, missing_bin, sum_g, sum_h, sum_c,
+                    reg_lambda, reg_alpha, min_child_weight, out_left_stats):
+    """Best split of a node over ``features``.
+
+    hist : (F, max_bin, 3) float64; features : (k,) int32; n_value_bins : (F,) int32 non-missing
+    bins per feature; out_left_stats : (3,) float64 receives the left child's (G, H, count).
+
+    Returns (gain, feature, bin, default_left); feature is -1 when no split has positive gain.
+    Ties between features go to the lowest feature index.
+    """
+    k = features.shape[0]
+    gains = np.zeros(k)
+    bins = np.full(k, -1, dtype=np.int64)
+    lefts = np.zeros(k, dtype=np.bool_)
+    stats = np.zeros((k, 3))
+    for j in prange(k):
+        f = features[j]
+        gain, b, left, lg, lh, lc = _scan_feature(
+            hist[f], n_value_bins[f], missing_bin, sum_g, sum_h, sum_c, reg_lambda, reg_alpha, min_child_weight
+        )
+        gains[j] = gain
+        bins[j] = b
+        lefts[j] = left
+        stats[j, 0] = lg
+        stats[j, 1] = lh
+        stats[j, 2] = lc
+    best = -1
+    best_feature = -1
+    for j in range(k):
+        if bins[j] < 0:
+            continue
+        if best < 0 or gains[j] > gains[best] or (gains[j] == gains[best] and features[j] < best_feature):
+            best = j
+            best_feature = features[j]
+    if best < 0:
+        return 0.0, -1, -1, True
+    out_left_stats[:] = stats[best]
+    return gains[best], best_feature, bins[best], lefts[best]
