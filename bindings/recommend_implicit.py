@@ -1,0 +1,154 @@
+"""Implicit-feedback models: weighted ALS (Hu, Koren & Volinsky) solved by conjugate gradient,
+and BPR (Rendle et al.). Both rank items by  p_u . q_i (+ b_i for BPR).
+
+Values of the ``Interactions`` are interaction strengths r >= 0 (counts, ratings or 1).
+ImplicitALS uses confidence c = 1 + alpha * r. To reproduce it with the ``implicit`` package,
+give implicit the matrix 1 + alpha * r with its own alpha=1 (implicit uses c = alpha * r).
+"""
+import time
+
+import numpy as np
+
+from bindings.recommend_data import numba_threads
+from bindings.recommend_explicit import _check_positive
+from bindings.recommend_ranking import Ranker
+from gbdt.kernels.cf_als import implicit_cg_half_step
+from gbdt.kernels.cf_sgd import bpr_sgd_epoch
+
+__all__ = ["ImplicitALS", "BPR"]
+
+
+class _FactorRanker(Ranker):
+    """Scores from factors: p_u . q_i + b_i; item-item similarity from the item factors."""
+
+    def _scores(self, user_codes):
+        return self.user_factors_[user_codes] @ self.item_factors_.T + self.item_bias_
+
+    def score_factors(self, user_factors):
+        """Scores (n, n_items) of users given as factor rows (n, n_factors), e.g. from fold_in."""
+        self._check_fitted()
+        return np.atleast_2d(user_factors) @ self.item_factors_.T + self.item_bias_
+
+    def similar_items(self, item, k=10):
+        """The ``k`` items whose factors have the highest cosine with ``item``'s (itself excluded):
+        (item ids (k,), cosines (k,))."""
+        self._check_fitted()
+        code = self.interactions_.items.lookup(item)[0]
+        if code < 0:
+            raise ValueError(f"item {item!r} was not in the training data; similar_items needs "
+                             "its factors")
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive int; got {k!r}")
+        norms = np.linalg.norm(self.item_factors_, axis=1)
+        cos = self.item_factors_ @ self.item_factors_[code] / np.maximum(norms * norms[code],
+                                                                          1e-300)
+        cos[code] = -np.inf
+        top, sims = self._top_k(cos[None, :], min(int(k), cos.shape[0] - 1))
+        return self.interactions_.items.ids[top[0]], sims[0]
+
+
+class ImplicitALS(_FactorRanker):
+    """Weighted ALS for implicit feedback, parallel over users then items.
+
+    Minimises  sum_{u,i} c_ui (p_ui - x_u . y_i)^2 + reg (|X|^2 + |Y|^2)  with p_ui = 1 for stored
+    pairs (0 elsewhere) and c_ui = 1 + alpha * r_ui; each half-step runs ``cg_steps`` conjugate
+    gradient steps per row, warm-started. Factors start uniform in [0, 0.01) as in ``implicit``.
+    ``iteration_seconds_`` holds the wall time of each iteration. n_jobs: Numba threads.
+    """
+
+    def __init__(self, *, n_factors=64, reg=0.01, alpha=1.0, n_iterations=15, cg_steps=3,
+                 random_state=None, n_jobs=None):
+        _check_positive("n_factors", n_factors, integer=True)
+        _check_positive("reg", reg, allow_zero=True)
+        _check_positive("alpha", alpha, allow_zero=True)
+        _check_positive("n_iterations", n_iterations, integer=True)
+        _check_positive("cg_steps", cg_steps, integer=True)
+        self.n_factors, self.reg, self.alpha = n_factors, reg, alpha
+        self.n_iterations, self.cg_steps = n_iterations, cg_steps
+        self.random_state, self.n_jobs = random_state, n_jobs
+
+    def fit(self, interactions):
+        """Fit user and item factors; returns self."""
+        self._start_fit(interactions)
+        x = interactions
+        if (x.data < 0).any():
+            raise ValueError("implicit feedback values must be >= 0 (confidence is 1 + alpha*r)")
+        rng = np.random.default_rng(self.random_state)
+        self.user_factors_ = rng.random((x.shape[0], self.n_factors)) * 0.01
+        self.item_factors_ = rng.random((x.shape[1], self.n_factors)) * 0.01
+        self.item_bias_ = np.zeros(x.shape[1])
+        user_conf = 1.0 + self.alpha * x.data
+        item_conf = 1.0 + self.alpha * x.item_data
+        self.iteration_seconds_ = []
+        with numba_threads(self.n_jobs):
+            for _ in range(self.n_iterations):
+                start = time.perf_counter()
+                implicit_cg_half_step(x.indptr, x.indices, user_conf, self.item_factors_,
+                                      self._gram(self.item_factors_), self.cg_steps,
+                                      self.user_factors_)
+                implicit_cg_half_step(x.item_indptr, x.item_indices, item_conf,
+                                      self.user_factors_, self._gram(self.user_factors_),
+                                      self.cg_steps, self.item_factors_)
+                self.iteration_seconds_.append(time.perf_counter() - start)
+        return self
+
+    def _gram(self, factors):
+        return factors.T @ factors + self.reg * np.eye(self.n_factors)
+
+    def fold_in(self, items, values=None):
+        """Factors (n_factors,) of a new user who interacted with ``items`` (strengths ``values``,
+        default 1), solving the ALS user step to convergence; unknown items are ignored."""
+        self._check_fitted()
+        codes = self.interactions_.items.lookup(items)
+        values = np.ones(codes.shape[0]) if values is None else np.atleast_1d(
+            np.asarray(values, dtype=np.float64))
+        if values.shape != codes.shape or not np.isfinite(values).all() or (values < 0).any():
+            raise ValueError("values must be finite, >= 0 and one per item")
+        keep = codes >= 0
+        order = np.argsort(codes[keep], kind="stable")
+        indptr = np.array([0, int(keep.sum())], dtype=np.int64)
+        factors = np.zeros((1, self.n_factors))
+        # CG on an f-dimensional SPD system is exact after f steps (up to rounding)
+        implicit_cg_half_step(indptr, codes[keep][order].astype(np.int32),
+                              1.0 + self.alpha * values[keep][order], self.item_factors_,
+                              self._gram(self.item_factors_), 2 * self.n_factors, factors)
+        return factors[0]
+
+
+class BPR(_FactorRanker):
+    """Bayesian personalised ranking by SGD over sampled (user, positive, negative) triples.
+
+    Each epoch draws nnz triples: a stored (user, item) pair uniformly and a negative item
+    uniformly (skipped when the user interacted with it). Factors start uniform in
+    [-0.5, 0.5) / n_factors; item biases at 0. ``loss_`` holds the mean -log sigmoid per epoch.
+    """
+
+    def __init__(self, *, n_factors=64, learning_rate=0.05, reg=0.01, n_epochs=50,
+                 random_state=None):
+        _check_positive("n_factors", n_factors, integer=True)
+        _check_positive("learning_rate", learning_rate)
+        _check_positive("reg", reg, allow_zero=True)
+        _check_positive("n_epochs", n_epochs, integer=True)
+        self.n_factors, self.learning_rate, self.reg = n_factors, learning_rate, reg
+        self.n_epochs, self.random_state = n_epochs, random_state
+
+    def fit(self, interactions):
+        """Fit user factors, item factors and item biases; returns self."""
+        self._start_fit(interactions)
+        x = interactions
+        if x.shape[1] < 2:
+            raise ValueError("BPR needs at least 2 items to rank")
+        rng = np.random.default_rng(self.random_state)
+        self.user_factors_ = (rng.random((x.shape[0], self.n_factors)) - 0.5) / self.n_factors
+        self.item_factors_ = (rng.random((x.shape[1], self.n_factors)) - 0.5) / self.n_factors
+        self.item_bias_ = np.zeros(x.shape[1])
+        users = x.row_users()
+        self.loss_ = []
+        for _ in range(self.n_epochs):
+            pick = rng.integers(0, x.nnz, x.nnz)
+            negatives = rng.integers(0, x.shape[1], x.nnz)
+            loss, _ = bpr_sgd_epoch(users[pick], x.indices[pick], negatives, x.indptr, x.indices,
+                                    float(self.learning_rate), float(self.reg),
+                                    self.user_factors_, self.item_factors_, self.item_bias_)
+            self.loss_.append(loss)
+        return self
