@@ -1,0 +1,152 @@
+"""Log-loss, gradient, Gram (Hessian) and probability kernels of logistic regression.
+
+Parameters are ``coef`` (K, width) and ``intercept`` (K,). K == 1 is the binary model: margin
+``z = x . coef[0] + intercept[0]``, label ``y`` in [0, 1] (soft labels allowed: Platt scaling fits soft
+targets), loss ``log(1 + e^z) - y z`` through the shared ``sigmoid``/``log1pexp`` of
+``gbdt/kernels/logistic.py``. K > 1 is the multinomial model: margins ``z_k``, label = class index
+stored as float64, loss ``logsumexp(z) - z_y``, gradient ``(softmax(z)_k - [k == y]) x``.
+
+Rows are summed in a fixed number of contiguous blocks, each into its own buffer, then the buffers are
+added in block order: a result does not depend on how threads were scheduled.
+"""
+import math
+
+import numpy as np
+from numba import prange
+
+from gbdt._jit import jit
+from gbdt.kernels.logistic import log1pexp, sigmoid
+from gbdt.kernels.logistic_packed import packed_axpy, packed_dot, packed_outer_add
+
+MAX_BLOCKS = 64
+MIN_BLOCK_ROWS = 1024
+
+
+@jit
+def n_row_blocks(n_rows, max_blocks):
+    """Number of row blocks: at most ``max_blocks``, at least 1024 rows each (but at least one block)."""
+    return max(1, min(max_blocks, (n_rows + MIN_BLOCK_ROWS - 1) // MIN_BLOCK_ROWS))
+
+
+@jit
+def softmax_row(z, proba_out):
+    """Fill ``proba_out`` (K,) with softmax(z) and return logsumexp(z); z (K,) float64."""
+    top = z[0]
+    for k in range(1, z.shape[0]):
+        top = max(top, z[k])
+    total = 0.0
+    for k in range(z.shape[0]):
+        total += math.exp(z[k] - top)
+    lse = top + math.log(total)
+    for k in range(z.shape[0]):
+        proba_out[k] = math.exp(z[k] - lse)
+    return lse
+
+
+@jit(parallel=True)
+def loss_grad(data, indices, indptr, width, y, sw, coef, intercept, grad_out):
+    """Weighted log-loss summed over rows, and its gradient w.r.t. (coef, intercept).
+
+    data, indices, indptr, width : packed (n, width) matrix (see logistic_packed).
+    y : (n,) float64 label (binary) or class index (multinomial); sw : (n,) float64 sample weights.
+    coef : (K, width); intercept : (K,).
+    grad_out : (K, width + 1) float64, written; column ``width`` is the intercept gradient.
+    Returns the loss sum (float64). No penalty here: the solver adds it.
+    """
+    n = y.shape[0]
+    n_classes = coef.shape[0]
+    n_blocks = n_row_blocks(n, MAX_BLOCKS)
+    grad_blocks = np.zeros((n_blocks, n_classes, width + 1))
+    loss_blocks = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        z = np.empty(n_classes)
+        proba = np.empty(n_classes)
+        grad_b = grad_blocks[b]
+        loss = 0.0
+        for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
+            w = sw[i]
+            if n_classes == 1:
+                m = packed_dot(data, indices, indptr, width, i, coef[0]) + intercept[0]
+                loss += w * (log1pexp(m) - y[i] * m)
+                g = w * (sigmoid(m) - y[i])
+                packed_axpy(data, indices, indptr, width, i, g, grad_b[0])
+                grad_b[0, width] += g
+            else:
+                for k in range(n_classes):
+                    z[k] = packed_dot(data, indices, indptr, width, i, coef[k]) + intercept[k]
+                label = int(y[i])
+                loss += w * (softmax_row(z, proba) - z[label])
+                for k in range(n_classes):
+                    g = w * (proba[k] - (1.0 if k == label else 0.0))
+                    packed_axpy(data, indices, indptr, width, i, g, grad_b[k])
+                    grad_b[k, width] += g
+        loss_blocks[b] = loss
+    grad_out[:] = 0.0
+    for b in range(n_blocks):
+        grad_out += grad_blocks[b]
+    return loss_blocks.sum()
+
+
+@jit(parallel=True)
+def weighted_gram(data, indices, indptr, width, h, max_blocks, out):
+    """``out = [X 1]^T diag(h) [X 1]`` (width + 1, width + 1), symmetric: the binary log-loss Hessian.
+
+    h : (n,) float64 per-row curvature, e.g. the ``hess_out`` of ``logistic_grad_hess``.
+    One (width + 1)^2 buffer per block: ``max_blocks`` (about twice the thread count) bounds the memory.
+    """
+    n = h.shape[0]
+    n_blocks = n_row_blocks(n, max_blocks)
+    blocks = np.zeros((n_blocks, width + 1, width + 1))
+    for b in prange(n_blocks):
+        for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
+            if h[i] != 0.0:
+                packed_outer_add(data, indices, indptr, width, i, h[i], blocks[b])
+    out[:] = 0.0
+    for b in range(n_blocks):
+        out += blocks[b]
+    for j in range(width + 1):
+        for k in range(j):
+            out[j, k] = out[k, j]
+
+
+@jit(parallel=True)
+def sigmoid_array(z, out):
+    """``out = sigmoid(z)`` element-wise; z, out (n,) float64."""
+    for i in prange(z.shape[0]):
+        out[i] = sigmoid(z[i])
+
+
+@jit(parallel=True)
+def softmax_rows(margins, out):
+    """Row-wise softmax of margins (n, K) into out (n, K)."""
+    for i in prange(margins.shape[0]):
+        softmax_row(margins[i], out[i])
+
+
+@jit(parallel=True)
+def multinomial_loss_sum(margins, y, sw):
+    """Weighted multinomial log-loss sum from margins (n, K); y (n,) class index as float64, sw (n,)."""
+    n = margins.shape[0]
+    n_blocks = n_row_blocks(n, MAX_BLOCKS)
+    loss_blocks = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        proba = np.empty(margins.shape[1])
+        loss = 0.0
+        for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
+            loss += sw[i] * (softmax_row(margins[i], proba) - margins[i, int(y[i])])
+        loss_blocks[b] = loss
+    return loss_blocks.sum()
+
+
+@jit(parallel=True)
+def class_grad_hess(proba, y, sw, k, grad_out, hess_out):
+    """Per-row multinomial gradient and diagonal curvature of class k w.r.t. its margin.
+
+    proba : (n, K) softmax probabilities; y : (n,) class index as float64; sw : (n,) weights.
+    grad_out, hess_out : (n,) float64, written with ``sw (p_k - [y == k])`` and ``sw p_k (1 - p_k)``.
+    """
+    for i in prange(proba.shape[0]):
+        p = proba[i, k]
+        grad_out[i] = sw[i] * (p - (1.0 if int(y[i]) == k else 0.0))
+        # the same floor as logistic_grad_hess: a zero curvature would stall coordinate descent
+        hess_out[i] = sw[i] * max(p * (1.0 - p), 1e-16)
