@@ -1,0 +1,148 @@
+"""bindings.LogisticRegression against scikit-learn and statsmodels on scikit-learn's breast cancer and iris sets."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import statsmodels.api as sm
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from bindings.logistic import LogisticRegression, PerfectSeparationWarning, regularization_path
+
+X_BC, Y_BC = load_breast_cancer(return_X_y=True)
+X_BC = StandardScaler().fit_transform(X_BC)
+X_IRIS, Y_IRIS = load_iris(return_X_y=True)
+X_IRIS = StandardScaler().fit_transform(X_IRIS)
+# five breast-cancer features on which the classes overlap, so the unpenalised MLE exists
+SUBSET = [0, 1, 4, 7, 10]
+
+
+def _sklearn(C, l1_ratio, X, y, **kw):
+    """scikit-learn's fit to (near) machine precision: newton-cholesky for smooth, saga for L1 parts."""
+    solver = "newton-cholesky" if l1_ratio == 0 else "saga"
+    return SkLogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, tol=1e-12, max_iter=100_000, **kw).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["newton", "newglmnet", "lbfgs"])
+def test_binary_l2_matches_sklearn(solver):
+    ours = LogisticRegression("l2", C=0.3, solver=solver, tol=1e-10, max_iter=1000).fit(X_BC, Y_BC)
+    ref = _sklearn(0.3, 0.0, X_BC, Y_BC)
+    # lbfgs stops at the objective's rounding level (scipy's ftol), like scikit-learn's own lbfgs
+    atol = 1e-5 if solver == "lbfgs" else 1e-7
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=atol)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=atol)
+    np.testing.assert_allclose(ours.predict_proba(X_BC), ref.predict_proba(X_BC), atol=atol)
+    assert ours.converged_
+
+
+@pytest.mark.parametrize("penalty, l1_ratio", [("l1", 1.0), ("elasticnet", 0.4)])
+def test_binary_l1_and_elasticnet_match_sklearn_saga(penalty, l1_ratio):
+    ours = LogisticRegression(penalty, C=0.2, l1_ratio=l1_ratio, tol=1e-10, max_iter=1000).fit(X_BC, Y_BC)
+    ref = _sklearn(0.2, l1_ratio, X_BC, Y_BC)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-6)
+    np.testing.assert_array_equal(ours.coef_ == 0, np.abs(ref.coef_) < 1e-8)
+    assert 0 < np.sum(ours.coef_ == 0) < X_BC.shape[1]
+
+
+@pytest.mark.parametrize("penalty, l1_ratio", [("l2", 0.0), ("l1", 1.0)])
+def test_multinomial_matches_sklearn(penalty, l1_ratio):
+    ours = LogisticRegression(penalty, C=0.5, tol=1e-10, max_iter=1000).fit(X_IRIS, Y_IRIS)
+    ref = SkLogisticRegression(C=0.5, l1_ratio=l1_ratio, solver="lbfgs" if l1_ratio == 0 else "saga",
+                               tol=1e-12, max_iter=100_000).fit(X_IRIS, Y_IRIS)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=2e-6)
+    # intercepts are defined up to a common shift; ours are centred
+    np.testing.assert_allclose(ours.intercept_ - ours.intercept_.mean(), ref.intercept_ - ref.intercept_.mean(), atol=2e-6)
+    np.testing.assert_allclose(ours.predict_proba(X_IRIS), ref.predict_proba(X_IRIS), atol=2e-6)
+    np.testing.assert_array_equal(ours.predict(X_IRIS), ref.predict(X_IRIS))
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_csr_input_gives_the_dense_fit(penalty):
+    X = np.where(np.abs(X_BC) < 0.5, 0.0, X_BC)
+    dense = LogisticRegression(penalty, C=0.5, tol=1e-10, max_iter=500).fit(X, Y_BC)
+    sparse = LogisticRegression(penalty, C=0.5, tol=1e-10, max_iter=500).fit(sp.csr_matrix(X), Y_BC)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-9)
+    np.testing.assert_allclose(sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), atol=1e-8)
+
+
+def test_class_and_sample_weights_match_sklearn():
+    rng = np.random.default_rng(1)
+    sw = rng.uniform(0.2, 3.0, X_BC.shape[0])
+    ours = LogisticRegression(C=0.1, class_weight="balanced", tol=1e-10).fit(X_BC, Y_BC, sample_weight=sw)
+    ref = _sklearn(0.1, 0.0, X_BC, Y_BC, class_weight="balanced").fit(X_BC, Y_BC, sample_weight=sw)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-7)
+    ours_dict = LogisticRegression(C=0.1, class_weight={0: 3.0}, tol=1e-10).fit(X_BC, Y_BC)
+    ref_dict = _sklearn(0.1, 0.0, X_BC, Y_BC, class_weight={0: 3.0, 1: 1.0})
+    np.testing.assert_allclose(ours_dict.coef_, ref_dict.coef_, atol=1e-7)
+
+
+def test_summary_matches_statsmodels_logit():
+    X = pd.DataFrame(X_BC[:, SUBSET], columns=[f"f{j}" for j in SUBSET])
+    table = LogisticRegression(None, tol=1e-12).fit(X, Y_BC).summary()
+    ref = sm.Logit(Y_BC, sm.add_constant(X)).fit(disp=0, tol=1e-12)
+    assert list(table.index) == ["const"] + list(X.columns)
+    np.testing.assert_allclose(table["coef"], ref.params, rtol=1e-8)
+    np.testing.assert_allclose(table["std err"], ref.bse, rtol=1e-8)
+    np.testing.assert_allclose(table["z"], ref.tvalues, rtol=1e-8)
+    np.testing.assert_allclose(table["P>|z|"], ref.pvalues, rtol=1e-6, atol=1e-300)
+    np.testing.assert_allclose(table[["[0.025", "0.975]"]], ref.conf_int(0.05), rtol=1e-8)
+    np.testing.assert_allclose(table["odds ratio"], np.exp(ref.params), rtol=1e-8)
+    np.testing.assert_allclose(table[["odds [0.025", "odds 0.975]"]], np.exp(ref.conf_int(0.05)), rtol=1e-8)
+
+
+def test_perfect_separation_warns_and_summary_refuses():
+    with pytest.warns(PerfectSeparationWarning):
+        model = LogisticRegression(None, max_iter=50).fit(X_BC, Y_BC)
+    assert model.separated_
+    with pytest.raises(ValueError, match="separable"):
+        model.summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        assert not LogisticRegression(None).fit(X_BC[:, SUBSET], Y_BC).separated_
+
+
+def test_regularization_path_l1_sparsity_and_l2_shrinkage():
+    Cs = np.logspace(-3, 1, 6)
+    _, l1_coefs, _ = regularization_path(X_BC, Y_BC, Cs, penalty="l1", tol=1e-8)
+    nonzero = np.sum(l1_coefs[:, 0] != 0, axis=1)
+    assert nonzero[0] == 0 and np.all(np.diff(nonzero) >= 0) and nonzero[-1] > 5
+    _, l2_coefs, _ = regularization_path(X_BC, Y_BC, Cs, penalty="l2", tol=1e-8)
+    assert np.all(l2_coefs != 0)
+    assert np.all(np.diff(np.linalg.norm(l2_coefs[:, 0], axis=1)) > 0)
+    ref = _sklearn(Cs[3], 1.0, X_BC, Y_BC)
+    np.testing.assert_allclose(l1_coefs[3], ref.coef_, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, fit_args, match", [
+    ({"C": 0.0}, None, "C must be a positive"),
+    ({"C": -1.0}, None, "C must be a positive"),
+    ({"penalty": "l3"}, None, "penalty must be"),
+    ({"penalty": "elasticnet"}, None, "l1_ratio"),
+    ({"penalty": "l1", "solver": "lbfgs"}, None, "smooth penalty"),
+    ({"solver": "newton"}, (X_IRIS, Y_IRIS), "binary only"),
+    ({"class_weight": {7: 1.0}}, None, "class_weight has labels"),
+    ({}, (np.where(np.arange(X_BC.size).reshape(X_BC.shape) == 5, np.nan, X_BC), Y_BC), "NaN"),
+    ({}, (X_BC, np.zeros(len(Y_BC))), "single class"),
+    ({}, (X_BC, Y_BC[:-1]), "entries but X has"),
+    ({}, (X_BC[:, 0], Y_BC), "2-D"),
+])
+def test_bad_input_raises_value_error(kwargs, fit_args, match):
+    X, y = fit_args or (X_BC, Y_BC)
+    with pytest.raises(ValueError, match=match):
+        LogisticRegression(**kwargs).fit(X, y)
+
+
+def test_bad_input_types_and_unfitted_use():
+    with pytest.raises(TypeError, match="numeric"):
+        LogisticRegression().fit([["a", "b"], ["c", "d"]], [0, 1])
+    with pytest.raises(ValueError, match="not fitted"):
+        LogisticRegression().predict(X_BC)
+    model = LogisticRegression().fit(X_BC, Y_BC)
+    with pytest.raises(ValueError, match="fitted with 30"):
+        model.predict(X_BC[:, :5])
+    with pytest.raises(ValueError, match="unpenalised binary"):
+        model.summary()
