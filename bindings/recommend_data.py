@@ -23,6 +23,21 @@ def as_1d(values, name):
     return arr
 
 
+def ids_1d(values, name):
+    """Ids as a 1-D array. Arrays (numpy, pandas) are taken as they are; a list mixing types
+    (1 and "1") or holding tuples becomes an object array so no id is coerced into another."""
+    if hasattr(values, "__array__"):
+        return as_1d(np.asarray(values), name)
+    seq = list(values)
+    kinds = {type(v) for v in seq}
+    if len(kinds) <= 1 and not any(issubclass(kind, tuple) for kind in kinds):
+        return as_1d(np.asarray(seq), name)
+    arr = np.empty(len(seq), dtype=object)
+    for k, v in enumerate(seq):
+        arr[k] = v
+    return arr
+
+
 @contextmanager
 def numba_threads(n_jobs):
     """Run the enclosed kernels on ``n_jobs`` Numba threads (None: all), then restore the count."""
@@ -55,7 +70,7 @@ class IdMap:
     @classmethod
     def factorize(cls, values, name="ids"):
         """Return (IdMap of the distinct values, codes (n,) int64 of each value)."""
-        arr = as_1d(values, name)
+        arr = ids_1d(values, name)
         if arr.dtype.kind == "f" and np.isnan(arr).any():
             raise ValueError(f"{name} contain NaN; every interaction needs a valid id")
         if arr.dtype.kind in "biufUSmM":
@@ -72,9 +87,8 @@ class IdMap:
         return len(self.ids)
 
     def lookup(self, values):
-        """Codes (n,) int64 of ``values`` (scalar or 1-D); -1 for an id never seen."""
-        arr = np.asarray(values)
-        flat = arr.reshape(-1).tolist() if arr.ndim else [arr.item()]
+        """Codes (n,) int64 of ``values`` (a scalar or a sequence); -1 for an id never seen."""
+        flat = ids_1d([values] if np.ndim(values) == 0 else values, "ids").tolist()
         return np.fromiter((self._code.get(v, -1) for v in flat), dtype=np.int64, count=len(flat))
 
 
@@ -144,7 +158,7 @@ class Interactions:
         """
         if duplicates not in DUPLICATE_RULES:
             raise ValueError(f"duplicates must be one of {DUPLICATE_RULES}; got {duplicates!r}")
-        user_arr, item_arr = as_1d(users, "users"), as_1d(items, "items")
+        user_arr, item_arr = ids_1d(users, "users"), ids_1d(items, "items")
         n = user_arr.shape[0]
         if n == 0:
             raise ValueError("no interactions: users, items and values are empty")

@@ -7,7 +7,7 @@ clipped to ``rating_scale`` (default: the smallest and largest training rating).
 """
 import numpy as np
 
-from bindings.recommend_data import Interactions, as_1d, numba_threads
+from bindings.recommend_data import Interactions, ids_1d, numba_threads
 from gbdt.kernels.cf_als import ridge_half_step
 from gbdt.kernels.cf_knn import knn_weighted_deviation
 from gbdt.kernels.cf_sgd import biased_mf_sgd_epoch
@@ -56,9 +56,8 @@ class _RatingPredictor:
         """Predicted ratings (n,) float64 for parallel arrays (or scalars) of user and item ids."""
         if not hasattr(self, "interactions_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit first")
-        users = np.atleast_1d(np.asarray(users))
-        items = np.atleast_1d(np.asarray(items))
-        as_1d(users, "users"), as_1d(items, "items")
+        users = ids_1d([users] if np.ndim(users) == 0 else users, "users")
+        items = ids_1d([items] if np.ndim(items) == 0 else items, "items")
         if users.shape != items.shape:
             raise ValueError(f"users and items must have the same length; got {users.shape[0]} "
                              f"and {items.shape[0]}")

@@ -110,6 +110,9 @@ def implicit_cg_half_step(indptr, indices, confidence, other_factors, gram_reg, 
         p = np.empty(n_factors)
         ap = np.empty(n_factors)
         for u in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
+            if indptr[u + 1] == indptr[u]:  # the exact solution with no interaction is 0
+                own_factors[u, :] = 0.0
+                continue
             for f in range(n_factors):
                 x[f] = own_factors[u, f]
             # residual r = b - A x
