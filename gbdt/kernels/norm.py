@@ -2,7 +2,9 @@
 
 Layout: ``x`` is a C-contiguous (n, d) float32 or float64 matrix. LayerNorm and RMSNorm normalize
 each row (a token's d features); BatchNorm normalizes each column (a feature over the n samples).
-Statistics and parameter-gradient sums are accumulated in float64 whatever the input dtype;
+Statistics and parameter-gradient sums are accumulated in float64 whatever the input dtype (the
+explicit ``np.float64(x[i, j])`` casts keep that true under NUMBA_DISABLE_JIT, where numpy 2 would
+otherwise keep float32 scalar arithmetic in float32);
 outputs have the dtype of ``x``. gamma/beta are (d,) arrays of ``x``'s dtype (callers pass ones/zeros
 for a layer without affine parameters, which keeps the inner loops free of branches).
 
@@ -42,13 +44,13 @@ def _row_sum(x, i, shift):
     s0 = s1 = s2 = s3 = 0.0
     j = 0
     while j + 4 <= d:
-        s0 += x[i, j] - shift
-        s1 += x[i, j + 1] - shift
-        s2 += x[i, j + 2] - shift
-        s3 += x[i, j + 3] - shift
+        s0 += np.float64(x[i, j]) - shift
+        s1 += np.float64(x[i, j + 1]) - shift
+        s2 += np.float64(x[i, j + 2]) - shift
+        s3 += np.float64(x[i, j + 3]) - shift
         j += 4
     while j < d:
-        s0 += x[i, j] - shift
+        s0 += np.float64(x[i, j]) - shift
         j += 1
     return (s0 + s1) + (s2 + s3)
 
@@ -60,17 +62,17 @@ def _row_sum_squares(x, i, shift):
     s0 = s1 = s2 = s3 = 0.0
     j = 0
     while j + 4 <= d:
-        t0 = x[i, j] - shift
-        t1 = x[i, j + 1] - shift
-        t2 = x[i, j + 2] - shift
-        t3 = x[i, j + 3] - shift
+        t0 = np.float64(x[i, j]) - shift
+        t1 = np.float64(x[i, j + 1]) - shift
+        t2 = np.float64(x[i, j + 2]) - shift
+        t3 = np.float64(x[i, j + 3]) - shift
         s0 += t0 * t0
         s1 += t1 * t1
         s2 += t2 * t2
         s3 += t3 * t3
         j += 4
     while j < d:
-        t0 = x[i, j] - shift
+        t0 = np.float64(x[i, j]) - shift
         s0 += t0 * t0
         j += 1
     return (s0 + s1) + (s2 + s3)
@@ -87,13 +89,13 @@ def _row_dot_terms(dy, x, gamma, i, mean, rstd):
         g1 = np.float64(dy[i, j + 1]) * gamma[j + 1]
         a0 += g0
         a1 += g1
-        b0 += g0 * ((x[i, j] - mean) * rstd)
-        b1 += g1 * ((x[i, j + 1] - mean) * rstd)
+        b0 += g0 * ((np.float64(x[i, j]) - mean) * rstd)
+        b1 += g1 * ((np.float64(x[i, j + 1]) - mean) * rstd)
         j += 2
     while j < d:
         g0 = np.float64(dy[i, j]) * gamma[j]
         a0 += g0
-        b0 += g0 * ((x[i, j] - mean) * rstd)
+        b0 += g0 * ((np.float64(x[i, j]) - mean) * rstd)
         j += 1
     return a0 + a1, b0 + b1
 
@@ -121,7 +123,7 @@ def row_norm_forward(x, gamma, beta, eps, center, out, mean_out, rstd_out):
         mean_out[i] = mean
         rstd_out[i] = rstd
         for j in range(d):
-            out[i, j] = (x[i, j] - mean) * rstd * gamma[j] + beta[j]
+            out[i, j] = (np.float64(x[i, j]) - mean) * rstd * gamma[j] + beta[j]
     return n_bad
 
 
@@ -151,7 +153,7 @@ def row_norm_backward(dy, x, gamma, mean, rstd, center, dx, partial_dgamma, part
             mean_g = sum_g / d if center else 0.0
             mean_gx = sum_gx / d
             for j in range(d):
-                xhat = (x[i, j] - m) * r
+                xhat = (np.float64(x[i, j]) - m) * r
                 g = np.float64(dy[i, j])
                 dx[i, j] = r * (g * gamma[j] - mean_g - xhat * mean_gx)
                 partial_dgamma[c, j] += g * xhat
@@ -179,7 +181,7 @@ def _column_partial_sums(x, shift, square, partial):
         partial[c, :] = 0.0
         for i in range(start, stop):
             for j in range(d):
-                t = x[i, j] - shift[j]
+                t = np.float64(x[i, j]) - shift[j]
                 partial[c, j] += t * t if square else t
 
 
@@ -208,7 +210,7 @@ def column_norm_apply(x, mean, rstd, gamma, beta, out):
     n, d = x.shape
     for i in prange(n):
         for j in range(d):
-            out[i, j] = (x[i, j] - mean[j]) * rstd[j] * gamma[j] + beta[j]
+            out[i, j] = (np.float64(x[i, j]) - mean[j]) * rstd[j] * gamma[j] + beta[j]
 
 
 @jit(parallel=True)
@@ -223,7 +225,7 @@ def _column_grad_partials(dy, x, mean, rstd, partial_dgamma, partial_dbeta):
         for i in range(start, stop):
             for j in range(d):
                 g = np.float64(dy[i, j])
-                partial_dgamma[c, j] += g * ((x[i, j] - mean[j]) * rstd[j])
+                partial_dgamma[c, j] += g * ((np.float64(x[i, j]) - mean[j]) * rstd[j])
                 partial_dbeta[c, j] += g
 
 
@@ -237,7 +239,7 @@ def _column_norm_input_grad(dy, x, mean, rstd, gamma, dgamma, dbeta, batch_stats
         for j in range(d):
             g = np.float64(dy[i, j])
             if batch_stats:
-                g -= (dbeta[j] + (x[i, j] - mean[j]) * rstd[j] * dgamma[j]) / n
+                g -= (dbeta[j] + (np.float64(x[i, j]) - mean[j]) * rstd[j] * dgamma[j]) / n
             dx[i, j] = gamma[j] * rstd[j] * g
 
 
