@@ -139,3 +139,27 @@ def test_cd_with_l1_meets_the_optimality_conditions(fmt):
     assert nonzero.any() and (~nonzero).any(), "the test needs both active and zero coordinates"
     np.testing.assert_allclose(smooth_grad[:-1][nonzero], -l1 * np.sign(new[nonzero]), atol=1e-8)
     assert np.all(np.abs(smooth_grad[:-1][~nonzero]) <= l1 + 1e-8)
+
+
+def test_isotonic_increasing_matches_sklearn():
+    from sklearn.isotonic import isotonic_regression
+
+    from gbdt.kernels.logistic_isotonic import isotonic_increasing
+    y = np.cumsum(RNG.normal(size=200)) * 0.1 + RNG.normal(size=200)
+    w = RNG.uniform(0.1, 3.0, 200)
+    out = np.empty(200)
+    isotonic_increasing(y, w, out)
+    np.testing.assert_allclose(out, isotonic_regression(y, sample_weight=w), rtol=1e-12, atol=1e-12)
+    assert np.all(np.diff(out) >= 0)
+
+
+def test_threshold_counts_match_numpy_cumsum():
+    from gbdt.kernels.logistic_thresholds import threshold_counts
+    s = np.sort(RNG.integers(0, 20, N).astype(float))[::-1].copy()
+    y = (RNG.random(N) < 0.4).astype(float)
+    fps, tps, thr = (np.empty(N) for _ in range(3))
+    m = threshold_counts(y, SW, s, fps, tps, thr)
+    last = np.r_[np.flatnonzero(np.diff(s)), N - 1]
+    np.testing.assert_array_equal(thr[:m], s[last])
+    np.testing.assert_allclose(tps[:m], np.cumsum(SW * y)[last], rtol=1e-12)
+    np.testing.assert_allclose(fps[:m], np.cumsum(SW * (1 - y))[last], rtol=1e-12)
