@@ -13,7 +13,6 @@ from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
 from gbdt.objectives import base_margin, gradients, transform
-from gbdt.partition import add_leaf_values
 from gbdt.threads import effective_threads, using_threads
 from gbdt.tree import Forest
 
@@ -162,16 +161,10 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
         features = _sample(rng, n_features, p["colsample_bytree"])
         trees = []
         for k in range(n_classes):
-            rows = sampled.copy()
-            tree, leaves = grower.grow(gh[k], rows, features)
-            trees.append(tree)
-            if rows.shape[0] == n_rows:
-                starts, stops, values = (np.array(c) for c in zip(*leaves))
-                add_leaf_values(rows, starts, stops, values, margin, k)
+            trees.append(grower.grow(gh[k], sampled.copy(), features))
         booster.append_round(trees)
         new_round = Forest(trees, range(n_classes), n_classes)
-        if sampled.shape[0] < n_rows:
-            new_round.predict(X_binned, margin, missing_bin=max_bin - 1)
+        new_round.predict(X_binned, margin, missing_bin=max_bin - 1)
         for es in eval_sets:
             new_round.predict(es.X_binned, es.margin, missing_bin=es.missing_bin)
             pred = es.margin[:, 0] if custom and n_classes == 1 else (

@@ -56,13 +56,20 @@ def feature_edges(values, max_edges, sample_weight=None):
     values = values[finite]
     if values.size == 0:
         return np.empty(0)
-    weight = np.ones(values.size) if sample_weight is None else sample_weight[finite]
-    order = np.argsort(values, kind="stable")
-    values, weight = values[order], weight[order]
-    distinct, first = np.unique(values, return_index=True)
+    if sample_weight is None:
+        values = np.sort(values)
+        weight = None
+    else:
+        order = np.argsort(values, kind="stable")
+        values, weight = values[order], sample_weight[finite][order]
+    first = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    distinct = values[first]
     if distinct.size <= max_edges + 1:
         return 0.5 * (distinct[:-1] + distinct[1:])
-    cum_weight = np.add.reduceat(weight, first).cumsum()
+    if weight is None:
+        cum_weight = np.r_[first[1:], values.size].astype(np.float64)
+    else:
+        cum_weight = np.add.reduceat(weight, first).cumsum()
     targets = cum_weight[-1] * np.arange(1, max_edges + 1) / (max_edges + 1)
     picked = np.unique(np.searchsorted(cum_weight, targets, side="left"))
     # the largest distinct value cannot be an upper edge: nothing would be above it

@@ -1,19 +1,20 @@
-"""Tree growth policy: which node to split next, when to stop, pruning and leaf values.
+"""Tree growth policy: which nodes to split next, when to stop, pruning and leaf values.
 
-The numeric work is in the kernels (histogram, split, partition); this module is the readable
-driver. ``depthwise`` expands nodes level by level up to ``max_depth``; ``lossguide`` expands the
-leaf with the highest gain first up to ``max_leaves``. After growth, splits whose gain is below
-``gamma`` and whose children are both leaves are pruned bottom-up, as XGBoost does.
+The numeric work is in the kernels (histogram, split, partition), each called once per batch
+of nodes; this module is the readable driver. ``depthwise`` splits a whole level per batch up to
+``max_depth``; ``lossguide`` splits the leaf with the highest gain first, one per batch, up to
+``max_leaves``. Only the smaller child of each split gets a histogram pass; the larger one is
+parent - smaller. After growth, splits whose gain is below ``gamma`` and whose children are both
+leaves are pruned bottom-up, as XGBoost does.
 """
 import heapq
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from gbdt.histogram import n_row_chunks, subtract_histogram
-from gbdt.partition import partition_rows
-from gbdt.split import find_best_split, leaf_weight
+from gbdt.histogram import chunk_nodes, subtract_histograms
+from gbdt.partition import partition_nodes
+from gbdt.split import find_best_splits, leaf_weight
 from gbdt.tree import Tree
 
 # XGBoost's kRtEps: a split must improve the (doubled) objective by more than this.
@@ -35,18 +36,21 @@ class GrowthParams:
 
 
 class _Node:
-    """A node during growth: its slice of the row partition, sums, histogram and best split."""
+    """A node during growth: its slice of the row partition, sums, histogram slot, best split."""
 
-    __slots__ = ("id", "start", "stop", "depth", "g", "h", "c", "hist", "gain", "feature", "bin",
-                 "default_left", "left_stats", "left", "right")
+    __slots__ = ("start", "stop", "depth", "g", "h", "c", "hists", "slot", "gain", "feature", "bin",
+                 "default_left", "left_stats", "left", "right", "order")
 
-    def __init__(self, node_id, start, stop, depth, g, h, c):
-        self.id, self.start, self.stop, self.depth = node_id, start, stop, depth
+    def __init__(self, start, stop, depth, g, h, c, order):
+        self.start, self.stop, self.depth, self.order = start, stop, depth, order
         self.g, self.h, self.c = g, h, c
-        self.hist = None
+        self.hists, self.slot = None, -1
         self.gain, self.feature, self.bin, self.default_left = 0.0, -1, -1, True
-        self.left_stats = np.zeros(3)
+        self.left_stats = None
         self.left = self.right = None
+
+    def splittable(self):
+        return self.feature >= 0 and self.gain > MIN_SPLIT_GAIN
 
 
 class TreeGrower:
@@ -56,7 +60,7 @@ class TreeGrower:
     ----------
     X_binned : (n, F) uint8; edges : (F, max_bin - 1) float64 bin edges (raw thresholds);
     n_value_bins : (F,) int32 non-missing bins per feature; missing_bin : int;
-    hist_builder : object with ``build(gh, rows, start, stop, features)`` -> (F, B, 3);
+    hist_builder : ``gbdt.histogram.HistogramBuilder`` (or anything with its ``build``/``empty``);
     params : GrowthParams.
     """
 
@@ -67,80 +71,130 @@ class TreeGrower:
         self.missing_bin = missing_bin
         self.hist_builder = hist_builder
         self.params = params
-        self.n_threads = hist_builder.n_threads
         self._scratch = np.empty(0, dtype=np.int32)
 
     def grow(self, gh, rows, features):
-        """Grow a tree on rows (m,) int32 (reordered in place) using ``features`` (k,) int32.
+        """Grow a tree on ``rows`` (m,) int32 (reordered in place) using ``features`` (k,) int32
+        sorted ascending. gh : (n, 2) float32 gradient/hessian of every row.
 
-        gh : (n, 2) float32 gradient/hessian of every row. Returns (tree, leaf_slices) where
-        leaf_slices is a list of (start, stop, value) over ``rows``.
+        Returns the Tree. ``rows`` is left partially partitioned (the last level is not).
         """
-        p = self.params
         if self._scratch.shape[0] < rows.shape[0]:
             self._scratch = np.empty(rows.shape[0], dtype=np.int32)
+            self._mask = np.empty(rows.shape[0], dtype=np.bool_)
         sums = gh[rows].astype(np.float64).sum(axis=0)
-        root = _Node(0, 0, rows.shape[0], 0, sums[0], sums[1], float(rows.shape[0]))
+        root = _Node(0, rows.shape[0], 0, sums[0], sums[1], float(rows.shape[0]), 0)
+        root.hists = self.hist_builder.build(gh, rows, [0], [rows.shape[0]], features)
+        root.slot = 0
+        self._find_splits([root], root.hists, features)
         nodes = [root]
-        root.hist = self.hist_builder.build(gh, rows, 0, rows.shape[0], features)
-        self._find_split(root, features)
-        lossguide = p.grow_policy == "lossguide"
-        frontier = [] if lossguide else deque()
-        self._push(frontier, root, lossguide)
-        n_leaves = 1
-        while frontier:
-            node = heapq.heappop(frontier)[2] if lossguide else frontier.popleft()
-            if p.max_leaves > 0 and n_leaves >= p.max_leaves:
-                break
-            left, right = self._split(node, gh, rows, features, len(nodes))
-            nodes.extend((left, right))
-            n_leaves += 1
-            for child in (left, right):
-                self._push(frontier, child, lossguide)
+        if self.params.grow_policy == "lossguide":
+            self._grow_lossguide(root, gh, rows, features, nodes)
+        else:
+            self._grow_depthwise(root, gh, rows, features, nodes)
         for node in nodes:
-            node.hist = None
+            node.hists = None
         self._prune(root)
         return self._to_tree(root)
+
+    def _grow_depthwise(self, root, gh, rows, features, nodes):
+        max_leaves = self.params.max_leaves
+        level = [root]
+        n_leaves = 1
+        while level:
+            to_split = [node for node in level if node.splittable()]
+            if max_leaves > 0:
+                to_split = to_split[: max(0, max_leaves - n_leaves)]
+            if not to_split:
+                break
+            level = self._split_batch(to_split, gh, rows, features, nodes)
+            n_leaves += len(to_split)
+
+    def _grow_lossguide(self, root, gh, rows, features, nodes):
+        max_leaves = self.params.max_leaves
+        frontier = [(-root.gain, 0, root)] if root.splittable() else []
+        n_leaves = 1
+        while frontier and (max_leaves <= 0 or n_leaves < max_leaves):
+            node = heapq.heappop(frontier)[2]
+            for child in self._split_batch([node], gh, rows, features, nodes):
+                if child.splittable():
+                    heapq.heappush(frontier, (-child.gain, child.order, child))
+            n_leaves += 1
 
     def _can_split(self, node):
         p = self.params
         return (p.max_depth <= 0 or node.depth < p.max_depth) and node.c >= 2 and node.h >= 2 * p.min_child_weight
 
-    def _push(self, frontier, node, lossguide):
-        if node.feature < 0 or node.gain <= MIN_SPLIT_GAIN:
-            return
-        if lossguide:
-            heapq.heappush(frontier, (-node.gain, node.id, node))
-        else:
-            frontier.append(node)
-
-    def _find_split(self, node, features):
-        if not self._can_split(node):
-            return
+    def _find_splits(self, batch, hists, features):
+        """Best split of every node in ``batch`` (node j's histogram is ``hists[j]``)."""
         p = self.params
-        node.gain, node.feature, node.bin, node.default_left = find_best_split(
-            node.hist, features, self.n_value_bins, self.missing_bin, node.g, node.h, node.c,
-            p.reg_lambda, p.reg_alpha, p.min_child_weight, node.left_stats,
-        )
+        n = len(batch)
+        sums = np.array([(node.g, node.h, node.c) for node in batch])
+        gain, feature = np.empty(n), np.empty(n, dtype=np.int64)
+        bins, default_left, left_stats = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_), np.empty((n, 3))
+        find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
+                         p.min_child_weight, gain, feature, bins, default_left, left_stats)
+        for j, node in enumerate(batch):
+            if self._can_split(node):
+                node.gain, node.feature, node.bin = float(gain[j]), int(feature[j]), int(bins[j])
+                node.default_left, node.left_stats = bool(default_left[j]), left_stats[j]
 
-    def _split(self, node, gh, rows, features, next_id):
-        n_left = partition_rows(
-            self.X_binned, rows, node.start, node.stop, node.feature, node.bin, node.default_left,
-            self.missing_bin, n_row_chunks(node.stop - node.start, self.n_threads), self._scratch,
+    def _split_batch(self, parents, gh, rows, features, nodes):
+        """Split ``parents`` (all with histograms in one array); returns their children.
+
+        Rows are partitioned only for parents whose children will be split further: the
+        children's sizes are known from the histogram counts, and training margins are updated
+        by predicting the finished tree, so the last level is never partitioned.
+        """
+        children = []
+        for node in parents:
+            lg, lh, lc = node.left_stats
+            mid = node.start + int(lc)
+            node.left = _Node(node.start, mid, node.depth + 1, lg, lh, lc, len(nodes))
+            node.right = _Node(mid, node.stop, node.depth + 1, node.g - lg, node.h - lh, node.c - lc, len(nodes) + 1)
+            nodes.extend((node.left, node.right))
+            children.extend((node.left, node.right))
+        need = [node for node in parents if self._can_split(node.left) or self._can_split(node.right)]
+        if need:
+            self._partition(need, rows)
+            self._child_histograms(need, gh, rows, features)
+        for node in parents:
+            node.hists = None
+        return children
+
+    def _partition(self, parents, rows):
+        starts = np.array([node.start for node in parents], dtype=np.int64)
+        stops = np.array([node.stop for node in parents], dtype=np.int64)
+        chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
+        n_left = np.empty(len(parents), dtype=np.int64)
+        partition_nodes(
+            self.X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first, starts,
+            np.array([node.feature for node in parents], dtype=np.int64),
+            np.array([node.bin for node in parents], dtype=np.int64),
+            np.array([node.default_left for node in parents], dtype=np.bool_),
+            self.missing_bin, self._scratch, self._mask, n_left,
         )
-        lg, lh, lc = node.left_stats
-        mid = node.start + n_left
-        left = _Node(next_id, node.start, mid, node.depth + 1, lg, lh, lc)
-        right = _Node(next_id + 1, mid, node.stop, node.depth + 1, node.g - lg, node.h - lh, node.c - lc)
-        node.left, node.right = left, right
-        if self._can_split(left) or self._can_split(right):
-            small, large = (left, right) if n_left <= node.stop - mid else (right, left)
-            small.hist = self.hist_builder.build(gh, rows, small.start, small.stop, features)
-            large.hist = subtract_histogram(node.hist, small.hist, features)
-            self._find_split(left, features)
-            self._find_split(right, features)
-        node.hist = None
-        return left, right
+        expected = np.array([node.left.stop - node.left.start for node in parents])
+        if not np.array_equal(n_left, expected):
+            raise RuntimeError("row partition disagrees with histogram counts; please report this bug")
+
+    def _child_histograms(self, parents, gh, rows, features):
+        """Histograms of the children of ``parents`` in one (2m, F, B, 3) array: the m smaller
+        children built from rows first, the m larger ones by subtraction after them."""
+        m = len(parents)
+        small, large = [], []
+        for node in parents:
+            left_smaller = node.left.stop - node.left.start <= node.right.stop - node.right.start
+            small.append(node.left if left_smaller else node.right)
+            large.append(node.right if left_smaller else node.left)
+        hists = self.hist_builder.empty(2 * m)
+        self.hist_builder.build(gh, rows, [c.start for c in small], [c.stop for c in small], features, out=hists[:m])
+        subtract_histograms(parents[0].hists, np.array([node.slot for node in parents], dtype=np.int64),
+                            hists[:m], features, hists[m:])
+        batch = small + large
+        for slot, child in enumerate(batch):
+            child.hists, child.slot = hists, slot
+        self._find_splits(batch, hists, features)
 
     def _prune(self, node):
         """Collapse splits below ``gamma`` bottom-up (a split survives if any descendant does)."""
@@ -152,7 +206,7 @@ class TreeGrower:
             node.left = node.right = None
 
     def _to_tree(self, root):
-        """Number the surviving nodes breadth-first and emit the flat arrays and leaf slices."""
+        """Number the surviving nodes breadth-first and emit the flat arrays."""
         p = self.params
         order = [root]
         for node in order:
@@ -160,7 +214,6 @@ class TreeGrower:
                 order.extend((node.left, node.right))
         index = {id(node): j for j, node in enumerate(order)}
         cols = {name: [] for name in Tree.DTYPES}
-        leaves = []
         for node in order:
             value = p.learning_rate * leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha)
             is_leaf = node.left is None
@@ -174,6 +227,4 @@ class TreeGrower:
             cols["gain"].append(0.0 if is_leaf else node.gain)
             cols["cover"].append(node.h)
             cols["count"].append(node.c)
-            if is_leaf:
-                leaves.append((node.start, node.stop, value))
-        return Tree.from_lists(**cols), leaves
+        return Tree.from_lists(**cols)

@@ -1,17 +1,23 @@
-"""Per-node histograms of (sum gradient, sum hessian, count) for every (feature, bin).
+"""Histograms of (sum gradient, sum hessian, count) for a batch of nodes (one tree level).
 
-Layout: ``hist[f, b, c]`` float64 of shape (F, max_bin, 3), c = 0 gradient, 1 hessian, 2 count.
-A node's rows are the slice ``rows[start:stop]`` of the tree's row partition.
+Layout: ``hists[j, f, b, c]`` float64 of shape (nodes, F, max_bin, 3); c = 0 gradient, 1 hessian,
+2 count. Node j owns the rows ``rows[start_j:stop_j]`` of the tree's row partition, cut into chunks
+of ROWS_PER_CHUNK rows (the last one shorter)::
 
-Two parallel strategies (``split_mode``) that give bit-identical histograms:
+    rows:   | node 0: chunk 0 | chunk 1 | c2 | node 1: chunk 3 | node 2: chunk 4 | c5 | ...
+    chunk_node = [0, 0, 0, 1, 2, 2, ...]   node_first_chunk = [0, 3, 4, 6, ...]
 
-- ``"data"``: the node's rows are cut into ``n_chunks`` contiguous chunks, one thread per chunk
-  fills its own buffer, the buffers are summed chunk by chunk.
-- ``"feature"``: one thread per feature scans all of the node's rows; it sums the same chunks in
-  the same order into a small local buffer, so the floating-point sums match ``"data"`` exactly.
-- ``"auto"``: per node, ``"data"`` when the node has enough rows to give every thread a chunk of
-  at least MIN_ROWS_PER_CHUNK rows, otherwise ``"feature"`` (small nodes would leave threads idle).
-  Since both give the same histogram, the choice changes speed only, never the model.
+Every chunk is summed row by row, then a node's chunks are added in chunk order. The chunking
+depends only on node sizes, so the floating-point sums, hence the model, are the same for every
+thread count and for both parallel strategies (``split_mode``):
+
+- ``"data"``: one task per chunk; a node with several chunks sums each into its own buffer of the
+  whole (F, max_bin, 3) histogram, then the buffers are added. Reads the row-major bin matrix.
+- ``"feature"``: one task per (node, feature); the task walks the node's chunks in the same order
+  with a (max_bin, 3) local buffer that stays in L1. Reads a column-major copy of the bin matrix.
+- ``"auto"``: ``"data"`` when the level has at least one chunk per thread and one node's histogram
+  fits in L2 (HIST_CACHE_BYTES); otherwise ``"feature"`` when the level has at least one
+  (node, feature) task per thread; otherwise ``"data"``.
 
 Sibling histograms come from the subtraction trick: larger child = parent - smaller child.
 """
@@ -19,123 +25,158 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
+from gbdt.dtypes import HIST_DTYPE
 
-MIN_ROWS_PER_CHUNK = 4096
+ROWS_PER_CHUNK = 32768
+HIST_CACHE_BYTES = 1 << 20
 
 
-def n_row_chunks(n_rows, n_threads):
-    """Chunks a node of ``n_rows`` is cut into: one per thread, none smaller than MIN_ROWS_PER_CHUNK."""
-    return max(1, min(n_threads, n_rows // MIN_ROWS_PER_CHUNK))
+def chunk_nodes(starts, stops):
+    """Cut each node's row range into chunks.
+
+    starts, stops : (N,) int64 row-partition slices of the nodes.
+    Returns chunk_lo, chunk_hi, chunk_node (C,) int64 and node_first_chunk (N + 1,) int64.
+    """
+    sizes = np.maximum(stops - starts, 0)
+    per_node = np.maximum(1, -(-sizes // ROWS_PER_CHUNK))
+    node_first_chunk = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(per_node, out=node_first_chunk[1:])
+    chunk_node = np.repeat(np.arange(len(starts), dtype=np.int64), per_node)
+    within = np.arange(node_first_chunk[-1]) - node_first_chunk[chunk_node]
+    chunk_lo = starts[chunk_node] + within * ROWS_PER_CHUNK
+    chunk_hi = np.minimum(chunk_lo + ROWS_PER_CHUNK, stops[chunk_node])
+    return chunk_lo, chunk_hi, chunk_node, node_first_chunk
 
 
 @jit
-def _accumulate_rows(X_binned, gh, rows, lo, hi, feature, out_f):
-    """Add rows[lo:hi] of one feature into out_f (max_bin, 3)."""
+def _accumulate(X, gh, rows, lo, hi, f, out_f):
+    """Add rows[lo:hi] of feature f into out_f (max_bin, 3)."""
     for k in range(lo, hi):
         i = rows[k]
-        b = X_binned[i, feature]
+        b = X[i, f]
         out_f[b, 0] += gh[i, 0]
         out_f[b, 1] += gh[i, 1]
         out_f[b, 2] += 1.0
 
 
 @jit(parallel=True)
-def build_histogram_data_parallel(X_binned, gh, rows, start, stop, features, n_chunks, buffers, hist_out):
-    """Fill ``hist_out[features]`` with the node rows[start:stop]; row chunks in parallel.
+def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk,
+                                   features, buffers, out):
+    """Fill ``out[:, features]`` (N, F, B, 3), one task per row chunk.
 
-    X_binned : (n, F) uint8; gh : (n, 2) float32 gradient/hessian pairs of this tree's class;
-    rows : (m,) int32 partition; features : (k,) int32 features to build;
-    buffers : (n_chunks, F, max_bin, 3) float64 scratch; hist_out : (F, max_bin, 3) float64.
+    X_rows : (n, F) uint8 C-ordered; gh : (n, 2) float32; rows : (m,) int32 partition;
+    features : (k,) int32; buffers : (C, F, B, 3) float64 scratch (only multi-chunk nodes use it).
     """
-    n_rows = stop - start
-    n_bins = hist_out.shape[1]
+    n_chunks = chunk_lo.shape[0]
+    n_nodes = out.shape[0]
+    k = features.shape[0]
     for c in prange(n_chunks):
-        lo = start + n_rows * c // n_chunks
-        hi = start + n_rows * (c + 1) // n_chunks
-        buf = buffers[c]
-        for j in range(features.shape[0]):
-            buf[features[j]] = 0.0
-        for k in range(lo, hi):
-            i = rows[k]
+        node = chunk_node[c]
+        single = node_first_chunk[node + 1] - node_first_chunk[node] == 1
+        dst = out[node] if single else buffers[c]
+        for j in range(k):
+            dst[features[j]] = 0.0
+        for r in range(chunk_lo[c], chunk_hi[c]):
+            i = rows[r]
             g = gh[i, 0]
             h = gh[i, 1]
-            for j in range(features.shape[0]):
+            for j in range(k):
                 f = features[j]
-                b = X_binned[i, f]
-                buf[f, b, 0] += g
-                buf[f, b, 1] += h
-                buf[f, b, 2] += 1.0
-    for j in prange(features.shape[0]):
-        f = features[j]
-        for b in range(n_bins):
-            for s in range(3):
-                total = buffers[0, f, b, s]
-                for c in range(1, n_chunks):
-                    total += buffers[c, f, b, s]
-                hist_out[f, b, s] = total
+                b = X_rows[i, f]
+                dst[f, b, 0] += g
+                dst[f, b, 1] += h
+                dst[f, b, 2] += 1.0
+    for q in prange(n_nodes * k):
+        node = q // k
+        f = features[q % k]
+        first = node_first_chunk[node]
+        last = node_first_chunk[node + 1]
+        if last - first > 1:
+            out[node, f] = buffers[first, f]
+            for c in range(first + 1, last):
+                out[node, f] += buffers[c, f]
 
 
 @jit(parallel=True)
-def build_histogram_feature_parallel(X_binned, gh, rows, start, stop, features, n_chunks, hist_out):
-    """Same result as ``build_histogram_data_parallel``, one thread per feature, no per-thread buffers."""
-    n_rows = stop - start
-    n_bins = hist_out.shape[1]
-    for j in prange(features.shape[0]):
-        f = features[j]
-        hist_out[f] = 0.0
-        _accumulate_rows(X_binned, gh, rows, start, start + n_rows // n_chunks, f, hist_out[f])
-        if n_chunks > 1:
-            local = np.empty((n_bins, 3))
-            for c in range(1, n_chunks):
+def build_histograms_feature_parallel(X_cols, gh, rows, chunk_lo, chunk_hi, node_first_chunk, features, out):
+    """Same result as ``build_histograms_data_parallel``, one task per (node, feature).
+
+    X_cols : (n, F) uint8 Fortran-ordered (each feature's column contiguous).
+    """
+    n_nodes = out.shape[0]
+    k = features.shape[0]
+    n_bins = out.shape[2]
+    for q in prange(n_nodes * k):
+        node = q // k
+        f = features[q % k]
+        first = node_first_chunk[node]
+        last = node_first_chunk[node + 1]
+        out[node, f] = 0.0
+        _accumulate(X_cols, gh, rows, chunk_lo[first], chunk_hi[first], f, out[node, f])
+        if last - first > 1:
+            local = np.empty((n_bins, 3), dtype=out.dtype)
+            for c in range(first + 1, last):
                 local[:] = 0.0
-                lo = start + n_rows * c // n_chunks
-                hi = start + n_rows * (c + 1) // n_chunks
-                _accumulate_rows(X_binned, gh, rows, lo, hi, f, local)
-                for b in range(n_bins):
-                    for s in range(3):
-                        hist_out[f, b, s] += local[b, s]
+                _accumulate(X_cols, gh, rows, chunk_lo[c], chunk_hi[c], f, local)
+                out[node, f] += local
+
+
+@jit(parallel=True)
+def subtract_histograms(parents, parent_index, small, features, out):
+    """``out[j] = parents[parent_index[j]] - small[j]`` on ``features``: the larger siblings."""
+    k = features.shape[0]
+    for q in prange(small.shape[0] * k):
+        j = q // k
+        f = features[q % k]
+        out[j, f] = parents[parent_index[j], f] - small[j, f]
 
 
 class HistogramBuilder:
-    """Builds node histograms with one ``split_mode`` and owns the scratch buffers.
+    """Builds the histograms of a batch of nodes with one ``split_mode``.
 
     Parameters
     ----------
-    X_binned : (n, F) uint8; gh : (n, 2) float32; n_bins : histogram bins per feature;
-    split_mode : "data", "feature" or "auto"; n_threads : Numba threads (fixes the row chunking).
+    X_binned : (n, F) uint8 C-ordered bins; n_bins : histogram bins per feature (max_bin);
+    split_mode : "data", "feature" or "auto"; n_threads : Numba threads (used by "auto" only).
     """
 
     def __init__(self, X_binned, n_bins, split_mode, n_threads):
-        self.X_binned = X_binned
+        self.X_rows = X_binned
+        self.X_cols = np.asfortranarray(X_binned) if split_mode in ("feature", "auto") else None
         self.n_bins = n_bins
         self.split_mode = split_mode
         self.n_threads = n_threads
-        n_features = X_binned.shape[1]
-        n_buffers = n_threads if split_mode in ("data", "auto") else 0
-        self._buffers = np.empty((n_buffers, n_features, n_bins, 3))
+        self.n_features = X_binned.shape[1]
+        self._buffers = np.empty((0, self.n_features, n_bins, 3), dtype=HIST_DTYPE)
 
-    def empty(self):
-        """A new uninitialised (F, n_bins, 3) histogram."""
-        return np.empty((self.X_binned.shape[1], self.n_bins, 3))
+    def empty(self, n_nodes):
+        """Uninitialised (n_nodes, F, n_bins, 3) histograms."""
+        return np.empty((n_nodes, self.n_features, self.n_bins, 3), dtype=HIST_DTYPE)
 
-    def build(self, gh, rows, start, stop, features):
-        """Histogram of rows[start:stop] for ``features`` (other features are left unset)."""
-        hist = self.empty()
-        n_chunks = n_row_chunks(stop - start, self.n_threads)
-        mode = self.split_mode
-        if mode == "auto":
-            mode = "data" if n_chunks == self.n_threads else "feature"
+    def mode_for(self, n_chunks, n_nodes, n_features):
+        """The strategy ``auto`` picks for a level (see the module docstring)."""
+        if self.split_mode != "auto":
+            return self.split_mode
+        hist_bytes = self.n_features * self.n_bins * 3 * 8
+        if n_chunks >= self.n_threads and hist_bytes <= HIST_CACHE_BYTES:
+            return "data"
+        if n_nodes * n_features >= self.n_threads:
+            return "feature"
+        return "data"
+
+    def build(self, gh, rows, starts, stops, features, out=None):
+        """Histograms (N, F, B, 3) of the nodes rows[starts[j]:stops[j]] on ``features``
+        (other features are left unset), written into ``out`` when given."""
+        starts = np.asarray(starts, dtype=np.int64)
+        stops = np.asarray(stops, dtype=np.int64)
+        out = self.empty(len(starts)) if out is None else out
+        chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
+        mode = self.mode_for(len(chunk_lo), len(starts), len(features))
         if mode == "data":
-            build_histogram_data_parallel(
-                self.X_binned, gh, rows, start, stop, features, n_chunks, self._buffers, hist
-            )
+            if self._buffers.shape[0] < len(chunk_lo):
+                self._buffers = np.empty((len(chunk_lo), self.n_features, self.n_bins, 3), dtype=HIST_DTYPE)
+            build_histograms_data_parallel(self.X_rows, gh, rows, chunk_lo, chunk_hi, chunk_node, node_first,
+                                           features, self._buffers, out)
         else:
-            build_histogram_feature_parallel(self.X_binned, gh, rows, start, stop, features, n_chunks, hist)
-        return hist
-
-
-def subtract_histogram(parent, child, features):
-    """Sibling histogram: ``parent - child`` on ``features``; other features are left unset."""
-    sibling = np.empty_like(parent)
-    sibling[features] = parent[features] - child[features]
-    return sibling
+            build_histograms_feature_parallel(self.X_cols, gh, rows, chunk_lo, chunk_hi, node_first, features, out)
+        return out

@@ -7,6 +7,7 @@
                  start          start + n_left         stop
 
 Rows stay in ascending order inside each child so later histogram passes read memory forwards.
+All nodes of a tree level are partitioned in one call, in parallel over row chunks.
 """
 import numpy as np
 from numba import prange
@@ -23,49 +24,53 @@ def goes_left(bin_value, bin_threshold, default_left, missing_bin):
 
 
 @jit(parallel=True)
-def partition_rows(X_binned, rows, start, stop, feature, bin_threshold, default_left, missing_bin, n_chunks, scratch):
-    """Partition rows[start:stop] in place; returns the number of rows that go left.
+def partition_nodes(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk, node_start,
+                    split_feature, split_bin, default_left, missing_bin, scratch, goes_left_mask, out_n_left):
+    """Partition every node of a batch in place; ``out_n_left[j]`` receives node j's left count.
 
-    X_binned : (n, F) uint8; rows : (m,) int32; scratch : (m,) int32 work space.
+    X_binned : (n, F) uint8; rows : (m,) int32; chunks as in ``gbdt.histogram.chunk_nodes``;
+    node_start, split_feature, split_bin, default_left : (N,) per node; scratch : (m,) int32 and
+    goes_left_mask : (m,) bool work space (the mask saves a second random read of X_binned).
     """
-    n_rows = stop - start
-    left_counts = np.zeros(n_chunks + 1, dtype=np.int64)
-    right_counts = np.zeros(n_chunks + 1, dtype=np.int64)
+    n_chunks = chunk_lo.shape[0]
+    n_nodes = node_start.shape[0]
+    chunk_left = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
-        lo = start + n_rows * c // n_chunks
-        hi = start + n_rows * (c + 1) // n_chunks
+        node = chunk_node[c]
+        f = split_feature[node]
         n_left = 0
-        for k in range(lo, hi):
-            if goes_left(X_binned[rows[k], feature], bin_threshold, default_left, missing_bin):
-                n_left += 1
-        left_counts[c + 1] = n_left
-        right_counts[c + 1] = hi - lo - n_left
-    for c in range(n_chunks):
-        left_counts[c + 1] += left_counts[c]
-        right_counts[c + 1] += right_counts[c]
-    total_left = left_counts[n_chunks]
+        for k in range(chunk_lo[c], chunk_hi[c]):
+            left = goes_left(X_binned[rows[k], f], split_bin[node], default_left[node], missing_bin)
+            goes_left_mask[k] = left
+            n_left += left
+        chunk_left[c] = n_left
+    # exclusive prefix sums inside each node give every chunk its write positions
+    left_at = np.empty(n_chunks, dtype=np.int64)
+    right_at = np.empty(n_chunks, dtype=np.int64)
+    for node in range(n_nodes):
+        total_left = 0
+        for c in range(node_first_chunk[node], node_first_chunk[node + 1]):
+            total_left += chunk_left[c]
+        out_n_left[node] = total_left
+        at_left = node_start[node]
+        at_right = node_start[node] + total_left
+        for c in range(node_first_chunk[node], node_first_chunk[node + 1]):
+            left_at[c] = at_left
+            right_at[c] = at_right
+            at_left += chunk_left[c]
+            at_right += chunk_hi[c] - chunk_lo[c] - chunk_left[c]
     for c in prange(n_chunks):
-        lo = start + n_rows * c // n_chunks
-        hi = start + n_rows * (c + 1) // n_chunks
-        at_left = start + left_counts[c]
-        at_right = start + total_left + right_counts[c]
-        for k in range(lo, hi):
+        at_left = left_at[c]
+        at_right = right_at[c]
+        for k in range(chunk_lo[c], chunk_hi[c]):
             i = rows[k]
-            if goes_left(X_binned[i, feature], bin_threshold, default_left, missing_bin):
+            if goes_left_mask[k]:
                 scratch[at_left] = i
                 at_left += 1
             else:
                 scratch[at_right] = i
                 at_right += 1
-    for k in prange(start, stop):
-        rows[k] = scratch[k]
-    return total_left
+    for c in prange(n_chunks):
+        for k in range(chunk_lo[c], chunk_hi[c]):
+            rows[k] = scratch[k]
 
-
-@jit(parallel=True)
-def add_leaf_values(rows, leaf_starts, leaf_stops, leaf_values, margin, column):
-    """``margin[rows[s:e], column] += v`` for every leaf (s, e, v) of a grown tree."""
-    for j in prange(leaf_starts.shape[0]):
-        v = leaf_values[j]
-        for k in range(leaf_starts[j], leaf_stops[j]):
-            margin[rows[k], column] += v

@@ -55,11 +55,17 @@ def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, sum_c, reg_la
     g = 0.0
     h = 0.0
     c = 0.0
+    has_missing = miss_c > 0.0
     for b in range(n_value_bins):
+        if hist_f[b, 2] == 0.0 and b > 0:
+            continue  # an empty bin repeats the previous threshold's split
         g += hist_f[b, 0]
         h += hist_f[b, 1]
         c += hist_f[b, 2]
+        # without missing values both directions give the same split: evaluate it once (as left)
         for missing_left in (True, False):
+            if not missing_left and not has_missing:
+                continue
             lg = g + miss_g if missing_left else g
             lh = h + miss_h if missing_left else h
             lc = c + miss_c if missing_left else c
@@ -85,41 +91,48 @@ def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, sum_c, reg_la
 
 
 @jit(parallel=True)
-def find_best_split(hist, features, n_value_bins, missing_bin, sum_g, sum_h, sum_c,
-                    reg_lambda, reg_alpha, min_child_weight, out_left_stats):
-    """Best split of a node over ``features``.
+def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambda, reg_alpha, min_child_weight,
+                     out_gain, out_feature, out_bin, out_default_left, out_left_stats):
+    """Best split of every node of a batch, over ``features``.
 
-    hist : (F, max_bin, 3) float64; features : (k,) int32; n_value_bins : (F,) int32 non-missing
-    bins per feature; out_left_stats : (3,) float64 receives the left child's (G, H, count).
-
-    Returns (gain, feature, bin, default_left); feature is -1 when no split has positive gain.
-    Ties between features go to the lowest feature index.
+    hists : (N, F, max_bin, 3) float64; sums : (N, 3) the nodes' (G, H, count); features : (k,)
+    int32; n_value_bins : (F,) int32 non-missing bins per feature. Fills out_gain (N,),
+    out_feature (N,) (-1 when no split has positive gain), out_bin (N,), out_default_left (N,)
+    and out_left_stats (N, 3) with the left child's (G, H, count). Ties between features go to
+    the lowest feature index.
     """
+    n_nodes = hists.shape[0]
     k = features.shape[0]
-    gains = np.zeros(k)
-    bins = np.full(k, -1, dtype=np.int64)
-    lefts = np.zeros(k, dtype=np.bool_)
-    stats = np.zeros((k, 3))
-    for j in prange(k):
-        f = features[j]
+    gains = np.zeros(n_nodes * k)
+    bins = np.full(n_nodes * k, -1, dtype=np.int64)
+    lefts = np.zeros(n_nodes * k, dtype=np.bool_)
+    stats = np.zeros((n_nodes * k, 3))
+    for q in prange(n_nodes * k):
+        node = q // k
+        f = features[q % k]
         gain, b, left, lg, lh, lc = _scan_feature(
-            hist[f], n_value_bins[f], missing_bin, sum_g, sum_h, sum_c, reg_lambda, reg_alpha, min_child_weight
+            hists[node, f], n_value_bins[f], missing_bin, sums[node, 0], sums[node, 1], sums[node, 2],
+            reg_lambda, reg_alpha, min_child_weight,
         )
-        gains[j] = gain
-        bins[j] = b
-        lefts[j] = left
-        stats[j, 0] = lg
-        stats[j, 1] = lh
-        stats[j, 2] = lc
-    best = -1
-    best_feature = -1
-    for j in range(k):
-        if bins[j] < 0:
-            continue
-        if best < 0 or gains[j] > gains[best] or (gains[j] == gains[best] and features[j] < best_feature):
-            best = j
-            best_feature = features[j]
-    if best < 0:
-        return 0.0, -1, -1, True
-    out_left_stats[:] = stats[best]
-    return gains[best], best_feature, bins[best], lefts[best]
+        gains[q] = gain
+        bins[q] = b
+        lefts[q] = left
+        stats[q, 0] = lg
+        stats[q, 1] = lh
+        stats[q, 2] = lc
+    for node in range(n_nodes):
+        best = -1
+        for q in range(node * k, (node + 1) * k):
+            if bins[q] >= 0 and (best < 0 or gains[q] > gains[best]):
+                best = q
+        if best < 0:
+            out_gain[node] = 0.0
+            out_feature[node] = -1
+            out_bin[node] = -1
+            out_default_left[node] = True
+        else:
+            out_gain[node] = gains[best]
+            out_feature[node] = features[best - node * k]
+            out_bin[node] = bins[best]
+            out_default_left[node] = lefts[best]
+            out_left_stats[node] = stats[best]

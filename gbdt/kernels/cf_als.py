@@ -48,6 +48,25 @@ def _cholesky_solve_inplace(a, b):
         b[i] = s / a[i, i]
 
 
+@jit
+def _row_dot(mat, row, vec):
+    """mat[row] . vec with four independent partial sums: a single running sum is a chain of
+    dependent adds (latency-bound), and without fastmath LLVM may not split it for us."""
+    n = vec.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    f = 0
+    while f + 4 <= n:
+        s0 += mat[row, f] * vec[f]
+        s1 += mat[row, f + 1] * vec[f + 1]
+        s2 += mat[row, f + 2] * vec[f + 2]
+        s3 += mat[row, f + 3] * vec[f + 3]
+        f += 4
+    while f < n:
+        s0 += mat[row, f] * vec[f]
+        f += 1
+    return (s0 + s1) + (s2 + s3)
+
+
 @jit(parallel=True)
 def ridge_half_step(indptr, indices, data, global_mean, other_bias, other_factors,
                     reg_const, reg_per_rating, own_bias, own_factors):
@@ -115,19 +134,17 @@ def implicit_cg_half_step(indptr, indices, confidence, other_factors, gram_reg, 
                 continue
             for f in range(n_factors):
                 x[f] = own_factors[u, f]
-            # residual r = b - A x
-            for f in range(n_factors):
-                s = 0.0
-                for g in range(n_factors):
-                    s -= gram_reg[f, g] * x[g]
-                r[f] = s
+            # residual r = b - A x; matrix-vector products are written as axpy over the rows of
+            # the symmetric gram so the inner loop vectorises (a dot-product reduction does not)
+            r[:] = 0.0
+            for g in range(n_factors):
+                xg = x[g]
+                for f in range(n_factors):
+                    r[f] -= gram_reg[g, f] * xg
             for q in range(indptr[u], indptr[u + 1]):
                 j = indices[q]
                 c = confidence[q]
-                yx = 0.0
-                for f in range(n_factors):
-                    yx += other_factors[j, f] * x[f]
-                w = c - (c - 1.0) * yx
+                w = c - (c - 1.0) * _row_dot(other_factors, j, x)
                 for f in range(n_factors):
                     r[f] += w * other_factors[j, f]
             rs_old = 0.0
@@ -137,17 +154,14 @@ def implicit_cg_half_step(indptr, indices, confidence, other_factors, gram_reg, 
             if rs_old < 1e-20:
                 continue
             for _ in range(cg_steps):
-                for f in range(n_factors):
-                    s = 0.0
-                    for g in range(n_factors):
-                        s += gram_reg[f, g] * p[g]
-                    ap[f] = s
+                ap[:] = 0.0
+                for g in range(n_factors):
+                    pg = p[g]
+                    for f in range(n_factors):
+                        ap[f] += gram_reg[g, f] * pg
                 for q in range(indptr[u], indptr[u + 1]):
                     j = indices[q]
-                    yp = 0.0
-                    for f in range(n_factors):
-                        yp += other_factors[j, f] * p[f]
-                    w = (confidence[q] - 1.0) * yp
+                    w = (confidence[q] - 1.0) * _row_dot(other_factors, j, p)
                     for f in range(n_factors):
                         ap[f] += w * other_factors[j, f]
                 pap = 0.0

@@ -1,0 +1,1 @@
+"""Benchmarks against XGBoost, LightGBM and scikit-learn, measured side by side in one process."""
