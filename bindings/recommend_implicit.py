@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from bindings.recommend_data import numba_threads
-from bindings.recommend_explicit import _check_positive
+from bindings.recommend_explicit import _check_choice, _check_positive
 from bindings.recommend_ranking import Ranker
 from gbdt.kernels.cf_als import implicit_cg_half_step
 from gbdt.kernels.cf_sgd import bpr_sgd_epoch
@@ -118,19 +118,22 @@ class ImplicitALS(_FactorRanker):
 class BPR(_FactorRanker):
     """Bayesian personalised ranking by SGD over sampled (user, positive, negative) triples.
 
-    Each epoch draws nnz triples: a stored (user, item) pair uniformly and a negative item
-    uniformly (skipped when the user interacted with it). Factors start uniform in
+    Each epoch draws nnz triples: a stored (user, item) pair uniformly and a negative item,
+    skipped when the user interacted with it. ``negatives='popularity'`` draws the negative as
+    the item of another uniformly drawn stored pair (so popular items are pushed down more, as
+    ``implicit`` does); 'uniform' draws it uniformly over items. Factors start uniform in
     [-0.5, 0.5) / n_factors; item biases at 0. ``loss_`` holds the mean -log sigmoid per epoch.
     """
 
     def __init__(self, *, n_factors=64, learning_rate=0.05, reg=0.01, n_epochs=50,
-                 random_state=None):
+                 negatives="popularity", random_state=None):
         _check_positive("n_factors", n_factors, integer=True)
         _check_positive("learning_rate", learning_rate)
         _check_positive("reg", reg, allow_zero=True)
         _check_positive("n_epochs", n_epochs, integer=True)
+        _check_choice("negatives", negatives, ("popularity", "uniform"))
         self.n_factors, self.learning_rate, self.reg = n_factors, learning_rate, reg
-        self.n_epochs, self.random_state = n_epochs, random_state
+        self.n_epochs, self.negatives, self.random_state = n_epochs, negatives, random_state
 
     def fit(self, interactions):
         """Fit user factors, item factors and item biases; returns self."""
@@ -146,7 +149,10 @@ class BPR(_FactorRanker):
         self.loss_ = []
         for _ in range(self.n_epochs):
             pick = rng.integers(0, x.nnz, x.nnz)
-            negatives = rng.integers(0, x.shape[1], x.nnz)
+            if self.negatives == "popularity":
+                negatives = x.indices[rng.integers(0, x.nnz, x.nnz)]
+            else:
+                negatives = rng.integers(0, x.shape[1], x.nnz)
             loss, _ = bpr_sgd_epoch(users[pick], x.indices[pick], negatives, x.indptr, x.indices,
                                     float(self.learning_rate), float(self.reg),
                                     self.user_factors_, self.item_factors_, self.item_bias_)

@@ -49,6 +49,10 @@ def ranking_metrics(recommended, relevant_users, relevant_items, k=10):
         raise ValueError("relevant_users and relevant_items must be equal-length arrays of "
                          "non-negative codes")
     n_users = recommended.shape[0]
+    if rel_u.size == 0:
+        raise ValueError("no user has a relevant item; nothing to evaluate")
+    if rel_u.max() >= n_users:
+        raise ValueError(f"relevant_users must be rows of recommended (< {n_users})")
     top = recommended[:, :k].astype(np.int64)
     # (user, item) pairs encoded as one int so membership is one sorted search
     width = int(max(top.max(initial=0), rel_i.max(initial=0))) + 2
@@ -58,8 +62,6 @@ def ranking_metrics(recommended, relevant_users, relevant_items, k=10):
     hits = (relevant_keys[pos] == keys) & (top >= 0)
     n_rel = np.bincount(relevant_keys // width, minlength=n_users)
     users = n_rel > 0
-    if not users.any():
-        raise ValueError("no user has a relevant item; nothing to evaluate")
     hits, n_rel = hits[users], n_rel[users]
     n_hits = hits.sum(axis=1)
     ranks = np.arange(1, k + 1)
