@@ -109,7 +109,7 @@ def _importance_weights(actions, propensities, target_probs, clip):
     return weights
 
 
-def _bootstrap_ratio(numerator, denominator, alpha, n_bootstrap, random_state):
+def bootstrap_ratio_interval(numerator, denominator, alpha, n_bootstrap, random_state):
     """Percentile interval of sum(numerator[idx]) / sum(denominator[idx]) over resampled rows."""
     if not (isinstance(n_bootstrap, int) and n_bootstrap > 0):
         raise ValueError(f"n_bootstrap must be a positive integer, got {n_bootstrap!r}")
@@ -143,7 +143,8 @@ def _estimate(method, numerator, denominator, ci, alpha, n_bootstrap, random_sta
         half = NormalDist().inv_cdf(1 - alpha / 2) * sd / np.sqrt(n)
         lower, upper = value - half, value + half
     elif ci == "bootstrap":
-        lower, upper = _bootstrap_ratio(numerator, denominator, alpha, n_bootstrap, random_state)
+        lower, upper = bootstrap_ratio_interval(numerator, denominator, alpha, n_bootstrap,
+                                                random_state)
     else:
         raise ValueError(f"ci must be 'normal' or 'bootstrap', got {ci!r}")
     round_values = numerator / mean_denominator
