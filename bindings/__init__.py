@@ -2,6 +2,8 @@
 from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping, EvaluationMonitor, TrainingCallback
 from bindings.dataset import Dataset
+from bindings.sklearn import GBDTClassifier, GBDTRegressor
 from bindings.train import train
 
-__all__ = ["Dataset", "Booster", "train", "TrainingCallback", "EarlyStopping", "EvaluationMonitor"]
+__all__ = ["Dataset", "Booster", "train", "GBDTClassifier", "GBDTRegressor", "TrainingCallback",
+           "EarlyStopping", "EvaluationMonitor"]

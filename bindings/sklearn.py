@@ -1,0 +1,174 @@
+"""scikit-learn estimators ``GBDTClassifier`` and ``GBDTRegressor``: thin wrappers whose ``fit`` calls ``train``.
+
+They work with ``clone``, ``Pipeline`` and ``GridSearchCV``. scikit-learn is optional at run
+time: without it the estimators still fit and predict (minimal ``get_params``/``set_params``
+stand in for ``BaseEstimator``), as XGBoost's wrappers do.
+"""
+import inspect
+
+import numpy as np
+
+from bindings.dataset import Dataset, as_feature_matrix
+from bindings.train import train
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+except ImportError:  # pragma: no cover - exercised only where scikit-learn is absent
+    class BaseEstimator:
+        """get_params/set_params from the constructor signature, like scikit-learn's."""
+
+        def get_params(self, deep=True):
+            names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+            return {name: getattr(self, name) for name in names}
+
+        def set_params(self, **params):
+            for name, value in params.items():
+                setattr(self, name, value)
+            return self
+
+    class ClassifierMixin:
+        _estimator_type = "classifier"
+
+    class RegressorMixin:
+        _estimator_type = "regressor"
+
+__all__ = ["GBDTClassifier", "GBDTRegressor"]
+
+
+class _GBDTEstimator(BaseEstimator):
+    """Shared parameters and fitting; subclasses set the objective and the label encoding."""
+
+    def __init__(self, *, n_estimators=100, learning_rate=0.3, max_depth=6, max_leaves=0,
+                 grow_policy="depthwise", max_bin=256, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
+                 min_child_weight=1.0, subsample=1.0, colsample_bytree=1.0, split_mode="auto",
+                 n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.max_leaves = max_leaves
+        self.grow_policy = grow_policy
+        self.max_bin = max_bin
+        self.reg_lambda = reg_lambda
+        self.reg_alpha = reg_alpha
+        self.gamma = gamma
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.split_mode = split_mode
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.early_stopping_rounds = early_stopping_rounds
+        self.eval_metric = eval_metric
+
+    _TRAIN_PARAMS = ("learning_rate", "max_depth", "max_leaves", "grow_policy", "max_bin", "reg_lambda",
+                     "reg_alpha", "gamma", "min_child_weight", "subsample", "colsample_bytree", "split_mode",
+                     "n_jobs", "random_state", "eval_metric")
+
+    def _params(self):
+        params = {name: getattr(self, name) for name in self._TRAIN_PARAMS}
+        if params["random_state"] is None:
+            params["random_state"] = 0
+        elif isinstance(params["random_state"], np.random.RandomState):
+            params["random_state"] = int(params["random_state"].randint(2**31 - 1))
+        return params
+
+    def _fit(self, X, y, sample_weight, eval_set, params):
+        X, names = as_feature_matrix(X, "X")
+        if len(y) != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} entries")
+        dtrain = Dataset(X, y, weight=sample_weight, feature_names=names)
+        evals = [(Dataset(as_feature_matrix(Xe, "eval_set X")[0], self._encode_eval(ye)), f"validation_{i}")
+                 for i, (Xe, ye) in enumerate(eval_set or ())]
+        if self.early_stopping_rounds is not None and not evals:
+            raise ValueError("early_stopping_rounds needs an eval_set")
+        if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
+            raise ValueError(f"n_estimators must be a positive integer, got {self.n_estimators!r}")
+        self.booster_ = train(params, dtrain, self.n_estimators, evals=evals,
+                              early_stopping_rounds=self.early_stopping_rounds)
+        self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.evals_result_ = self.booster_.evals_result
+        self.best_iteration_ = self.booster_.best_iteration
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "booster_"):
+            try:
+                from sklearn.exceptions import NotFittedError
+            except ImportError:  # pragma: no cover
+                NotFittedError = AttributeError
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def _margin_input(self, X):
+        self._check_fitted()
+        X = as_feature_matrix(X, "X")[0]
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
+                             f"{self.n_features_in_} features")
+        return X
+
+    @property
+    def feature_importances_(self):
+        """(F,) total-gain importance normalised to sum to 1."""
+        self._check_fitted()
+        return self.booster_.feature_importances("total_gain")
+
+
+class GBDTRegressor(RegressorMixin, _GBDTEstimator):
+    """Gradient-boosted trees for regression (squared error), like ``xgboost.XGBRegressor``."""
+
+    def _encode_eval(self, y):
+        return np.asarray(y, dtype=np.float64)
+
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Fit on X (n, F) and y (n,) finite numbers; eval_set = [(X_valid, y_valid), ...]."""
+        params = self._params()
+        params["objective"] = "reg:squarederror"
+        return self._fit(X, np.asarray(y, dtype=np.float64).reshape(-1), sample_weight, eval_set, params)
+
+    def predict(self, X):
+        """(n,) predicted values."""
+        return self.booster_.predict(self._margin_input(X))
+
+
+class GBDTClassifier(ClassifierMixin, _GBDTEstimator):
+    """Gradient-boosted trees for classification (logistic for 2 classes, softmax for more),
+    like ``xgboost.XGBClassifier``; labels may be any values (strings included)."""
+
+    def _encode_eval(self, y):
+        y = np.asarray(y)
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.minimum(codes, len(self.classes_) - 1)
+        if not np.array_equal(self.classes_[codes], y):
+            raise ValueError("eval_set labels contain classes not present in y")
+        return codes.astype(np.float64)
+
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Fit on X (n, F) and labels y (n,) with at least two distinct classes."""
+        y = np.asarray(y)
+        if y.ndim != 1:
+            y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinite labels; remove those rows")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has a single class {self.classes_.tolist()}; a classifier needs at least two")
+        self.n_classes_ = len(self.classes_)
+        params = self._params()
+        if self.n_classes_ == 2:
+            params["objective"] = "binary:logistic"
+        else:
+            params.update(objective="multi:softprob", num_class=self.n_classes_)
+        return self._fit(X, codes.astype(np.float64), sample_weight, eval_set, params)
+
+    def predict_proba(self, X):
+        """(n, n_classes) class probabilities, columns ordered as ``classes_``."""
+        p = self.booster_.predict(self._margin_input(X))
+        return np.column_stack([1.0 - p, p]) if self.n_classes_ == 2 else p
+
+    def predict(self, X):
+        """(n,) predicted labels from ``classes_``."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]

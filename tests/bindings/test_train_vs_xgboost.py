@@ -1,0 +1,74 @@
+"""The whole model against XGBoost (hist) with the same data and parameters."""
+import numpy as np
+import pytest
+import xgboost as xgb
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from bindings import Dataset, train
+
+COMMON = {"max_depth": 4, "learning_rate": 0.1, "max_bin": 64, "reg_lambda": 1.0, "min_child_weight": 1.0}
+
+
+def fit_both(params, X, y, rounds, missing=0.0, seed=0):
+    X = X.astype(np.float64).copy()
+    if missing:
+        X[np.random.default_rng(seed).random(X.shape) < missing] = np.nan
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=seed)
+    ours = train({**COMMON, **params, "n_jobs": 2}, Dataset(Xtr, ytr), rounds).predict(Xte)
+    xgb_params = {**COMMON, **params, "tree_method": "hist", "nthread": 2}
+    theirs = xgb.train(xgb_params, xgb.DMatrix(Xtr, ytr), rounds).predict(xgb.DMatrix(Xte))
+    return yte, ours, theirs
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.2])
+def test_binary_auc_matches_xgboost(missing):
+    X, y = load_breast_cancer(return_X_y=True)
+    yte, ours, theirs = fit_both({"objective": "binary:logistic"}, X, y, 60, missing)
+    assert roc_auc_score(yte, ours) == pytest.approx(roc_auc_score(yte, theirs), abs=0.01)
+    assert np.corrcoef(ours, theirs)[0, 1] > 0.97
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.2])
+def test_regression_rmse_matches_xgboost(missing):
+    X, y = load_diabetes(return_X_y=True)
+    yte, ours, theirs = fit_both({"objective": "reg:squarederror"}, X, y, 80, missing)
+    rmse_ours, rmse_xgb = (mean_squared_error(yte, p) ** 0.5 for p in (ours, theirs))
+    assert rmse_ours == pytest.approx(rmse_xgb, rel=0.05)
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.2])
+def test_multiclass_accuracy_matches_xgboost(missing):
+    X, y = load_digits(return_X_y=True)
+    yte, ours, theirs = fit_both({"objective": "multi:softprob", "num_class": 10}, X, y, 30, missing)
+    assert ours.shape == (len(yte), 10)
+    np.testing.assert_allclose(ours.sum(axis=1), 1.0)
+    assert accuracy_score(yte, ours.argmax(1)) == pytest.approx(accuracy_score(yte, theirs.argmax(1)), abs=0.03)
+
+
+def test_stumps_on_exact_bins_equal_xgboost_predictions():
+    """With few distinct values both libraries see the same candidate thresholds, so depth-1
+    trees with the same regularisation must be the same trees."""
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 8, size=(2000, 3)).astype(float)
+    y = (X[:, 0] > 3) * 2.0 + (X[:, 1] == 5) + rng.standard_normal(2000) * 0.1
+    params = {"objective": "reg:squarederror", "max_depth": 1, "learning_rate": 0.5, "base_score": 0.5}
+    ours = train({**params, "n_jobs": 1}, Dataset(X, y), 10).predict(X)
+    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, xgb.DMatrix(X, y), 10).predict(xgb.DMatrix(X))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_lossguide_with_max_leaves_matches_xgboost_accuracy():
+    X, y = load_breast_cancer(return_X_y=True)
+    params = {"objective": "binary:logistic", "grow_policy": "lossguide", "max_leaves": 8, "max_depth": 0}
+    yte, ours, theirs = fit_both(params, X, y, 40)
+    assert roc_auc_score(yte, ours) == pytest.approx(roc_auc_score(yte, theirs), abs=0.01)
+
+
+def test_gamma_alpha_and_sampling_stay_close_to_xgboost():
+    X, y = load_breast_cancer(return_X_y=True)
+    params = {"objective": "binary:logistic", "gamma": 0.5, "reg_alpha": 0.5, "subsample": 0.8,
+              "colsample_bytree": 0.7}
+    yte, ours, theirs = fit_both(params, X, y, 60)
+    assert roc_auc_score(yte, ours) == pytest.approx(roc_auc_score(yte, theirs), abs=0.015)
