@@ -9,6 +9,7 @@ context. The arithmetic runs in compiled kernels (``gbdt.kernels.bandit_*``), th
 Rewards are floats; Beta-Bernoulli Thompson sampling and KL-UCB need them in [0, 1], UCB-V in
 [0, reward_range]. Index policies (epsilon-greedy, UCB family, softmax) play each arm once first.
 """
+import math
 import numbers
 
 import numpy as np
@@ -148,9 +149,13 @@ class BanditPolicy:
         """Record that ``arm`` paid ``reward``."""
         if isinstance(arm, bool) or not isinstance(arm, numbers.Integral):
             raise TypeError(f"arm must be an integer in [0, {self.n_arms}), got {arm!r}")
-        arms, rewards = check_arms_rewards([arm], [reward], self.n_arms, self.reward_bounds)
-        observe(self.stats, self.window_arms, self.window_rewards, self.n_rounds, arms[0],
-                rewards[0], self.params[K.P_DISCOUNT])
+        # Scalar checks without building arrays: update is called once per round.
+        reward = float(reward)
+        if not 0 <= arm < self.n_arms or not math.isfinite(reward) or not (
+                self.reward_bounds[0] <= reward <= self.reward_bounds[1]):
+            check_arms_rewards([arm], [reward], self.n_arms, self.reward_bounds)
+        observe(self.stats, self.window_arms, self.window_rewards, self.n_rounds, int(arm),
+                reward, self.params[K.P_DISCOUNT])
         self.n_rounds += 1
         return self
 
