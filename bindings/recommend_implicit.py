@@ -152,7 +152,7 @@ class BPR(_FactorRanker):
             if self.negatives == "popularity":
                 negatives = x.indices[rng.integers(0, x.nnz, x.nnz)]
             else:
-                negatives = rng.integers(0, x.shape[1], x.nnz)
+                negatives = rng.integers(0, x.shape[1], x.nnz, dtype=np.int32)
             loss, _ = bpr_sgd_epoch(users[pick], x.indices[pick], negatives, x.indptr, x.indices,
                                     float(self.learning_rate), float(self.reg),
                                     self.user_factors_, self.item_factors_, self.item_bias_)

@@ -23,7 +23,7 @@ N_CHUNKS = 256
 
 @jit
 def _cholesky_solve_inplace(a, b):
-    """Solve a x = b for symmetric positive definite ``a`` (d, d); ``a`` becomes L, ``b`` becomes x."""
+    """Solve a x = b for symmetric positive definite ``a`` (d, d) in place: a -> L, b -> x."""
     d = a.shape[0]
     for j in range(d):
         s = a[j, j]

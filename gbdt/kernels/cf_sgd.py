@@ -3,7 +3,6 @@
 Both run sequentially in the given order, so a run is reproducible and matches Surprise's SVD /
 BaselineOnly(sgd) update for update; ALS (cf_als.py) is the parallel solver.
 """
-import numpy as np
 
 from gbdt._jit import jit
 from gbdt.kernels.logistic import log1pexp, sigmoid
@@ -12,11 +11,11 @@ from gbdt.kernels.logistic import log1pexp, sigmoid
 @jit
 def biased_mf_sgd_epoch(users, items, ratings, order, global_mean, user_bias, item_bias,
                         user_factors, item_factors, learning_rate, reg):
-    """One SGD pass of  r ~ mu + b_u + b_i + p_u . q_i  over ``order``; returns the sum of squared errors.
+    """One SGD pass of  r ~ mu + b_u + b_i + p_u . q_i  over ``order``; returns the SSE.
 
     users, items : (n,) int, ratings : (n,) float64, order : (m,) int indices into them.
-    user_bias (n_users,), item_bias (n_items,), user_factors (n_users, f), item_factors (n_items, f):
-    float64, updated in place; f may be 0 (the SGD baseline predictor).
+    user_bias (n_users,), item_bias (n_items,), user_factors (n_users, f),
+    item_factors (n_items, f): float64, updated in place; f may be 0 (the SGD baseline).
     learning_rate, reg : (4,) float64 for (user bias, item bias, user factors, item factors).
     The squared errors are taken before each update (Surprise's order of operations).
     """

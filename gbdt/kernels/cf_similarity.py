@@ -22,7 +22,8 @@ COSINE = 0
 MSD = 1
 PEARSON = 2
 PEARSON_BASELINE = 3
-KIND_BY_NAME = {"cosine": COSINE, "msd": MSD, "pearson": PEARSON, "pearson_baseline": PEARSON_BASELINE}
+KIND_BY_NAME = {"cosine": COSINE, "msd": MSD, "pearson": PEARSON,
+                "pearson_baseline": PEARSON_BASELINE}
 
 
 @jit

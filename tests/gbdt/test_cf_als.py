@@ -10,6 +10,12 @@ from surprise import BaselineOnly, Dataset, Reader
 from gbdt.kernels.cf_als import _cholesky_solve_inplace, implicit_cg_half_step, ridge_half_step
 
 
+def kernel_csr(m):
+    """(indptr int64, indices int32, data float64): the dtypes the bindings pass, so the tests
+    reuse the kernels' compiled signatures instead of compiling new ones."""
+    return m.indptr.astype(np.int64), m.indices.astype(np.int32), m.data.astype(np.float64)
+
+
 def random_csr(seed, n_rows=30, n_cols=20, density=0.3):
     rng = np.random.default_rng(seed)
     dense = np.where(rng.random((n_rows, n_cols)) < density, rng.integers(1, 6, (n_rows, n_cols)),
@@ -34,7 +40,7 @@ def test_ridge_half_step_solves_each_row_exactly(reg_const, reg_per_rating):
     rng = np.random.default_rng(1)
     mu, other_bias, other = 3.1, rng.normal(size=20), rng.normal(size=(20, 4))
     bias, factors = np.full(30, np.nan), np.full((30, 4), np.nan)
-    ridge_half_step(csr.indptr, csr.indices, csr.data, mu, other_bias, other, reg_const,
+    ridge_half_step(*kernel_csr(csr), mu, other_bias, other, reg_const,
                     reg_per_rating, bias, factors)
     for u in range(30):
         cols = csr.indices[csr.indptr[u]:csr.indptr[u + 1]]
@@ -59,9 +65,9 @@ def test_zero_factor_steps_replay_surprise_als_baseline():
     bu, bi = np.zeros(ts.n_users), np.zeros(ts.n_items)
     no_u, no_i = np.zeros((ts.n_users, 0)), np.zeros((ts.n_items, 0))
     for _ in range(6):  # Surprise updates items first, then users
-        ridge_half_step(iu.indptr, iu.indices, iu.data, ts.global_mean, bu, no_u, 7.0, 0.0, bi,
+        ridge_half_step(*kernel_csr(iu), ts.global_mean, bu, no_u, 7.0, 0.0, bi,
                         no_i)
-        ridge_half_step(ui.indptr, ui.indices, ui.data, ts.global_mean, bi, no_i, 4.0, 0.0, bu,
+        ridge_half_step(*kernel_csr(ui), ts.global_mean, bi, no_i, 4.0, 0.0, bu,
                         no_u)
     np.testing.assert_allclose(bu, algo.bu, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(bi, algo.bi, rtol=1e-12, atol=1e-14)
@@ -77,7 +83,7 @@ def test_cg_step_matches_implicit_package():
     least_squares_cg(csr.astype(np.float32), theirs, y.astype(np.float32), 0.05, num_threads=1,
                      cg_steps=3)
     ours = x0.copy()
-    implicit_cg_half_step(csr.indptr, csr.indices, csr.data, y, y.T @ y + 0.05 * np.eye(8), 3,
+    implicit_cg_half_step(*kernel_csr(csr), y, y.T @ y + 0.05 * np.eye(8), 3,
                           ours)
     np.testing.assert_allclose(ours, theirs, rtol=2e-3, atol=1e-5)
 
@@ -89,7 +95,7 @@ def test_cg_step_converges_to_the_exact_weighted_least_squares_solution():
     y = rng.normal(size=(20, 5))
     reg = 0.2
     ours = rng.normal(size=(30, 5))
-    implicit_cg_half_step(csr.indptr, csr.indices, csr.data, y, y.T @ y + reg * np.eye(5), 30,
+    implicit_cg_half_step(*kernel_csr(csr), y, y.T @ y + reg * np.eye(5), 30,
                           ours)
     for u in range(30):
         conf = np.ones(20)

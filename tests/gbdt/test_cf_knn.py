@@ -37,8 +37,9 @@ def test_knn_matches_heapq_twin_including_ties(k, centered):
     xs, ys = xs.ravel(), ys.ravel()
     dev = np.empty(xs.size)
     actual_k = np.empty(xs.size, dtype=np.int64)
-    knn_weighted_deviation(xs, ys, y_csr.indptr, y_csr.indices, y_csr.data, sim, mean, k, dev,
-                           actual_k)
+    y_ptr, y_idx = y_csr.indptr.astype(np.int64), y_csr.indices.astype(np.int32)
+    knn_weighted_deviation(xs.astype(np.int64), ys.astype(np.int64), y_ptr, y_idx, y_csr.data,
+                           sim, mean, k, dev, actual_k)
     expected = np.array([twin(x, y, y_csr, sim, mean, k) for x, y in zip(xs, ys)])
     np.testing.assert_allclose(dev, expected[:, 0], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(actual_k, expected[:, 1])

@@ -28,7 +28,7 @@ def test_biased_mf_epochs_replay_surprise_svd():
     reg = np.array([0.02, 0.05, 0.03, 0.02])
     order = np.arange(r.size)
     for _ in range(4):
-        biased_mf_sgd_epoch(u.astype(np.int64), i.astype(np.int64), r, order, ts.global_mean,
+        biased_mf_sgd_epoch(u.astype(np.int64), i.astype(np.int32), r, order, ts.global_mean,
                             bu, bi, pu, qi, lr, reg)
     for ours, theirs in [(bu, svd.bu), (bi, svd.bi), (pu, svd.pu), (qi, svd.qi)]:
         np.testing.assert_allclose(ours, theirs, rtol=1e-11, atol=1e-13)
@@ -43,7 +43,7 @@ def test_zero_factor_epochs_replay_surprise_sgd_baseline():
     lr = np.array([0.01, 0.01, 0.0, 0.0])
     reg = np.array([0.05, 0.05, 0.0, 0.0])
     for _ in range(7):
-        biased_mf_sgd_epoch(u.astype(np.int64), i.astype(np.int64), r, np.arange(r.size),
+        biased_mf_sgd_epoch(u.astype(np.int64), i.astype(np.int32), r, np.arange(r.size),
                             ts.global_mean, bu, bi, np.zeros((ts.n_users, 0)),
                             np.zeros((ts.n_items, 0)), lr, reg)
     np.testing.assert_allclose(bu, algo.bu, rtol=1e-12, atol=1e-14)
@@ -78,8 +78,9 @@ def test_bpr_epoch_matches_numpy_twin():
     triples = np.stack([coo.row[pick], coo.col[pick], rng.integers(0, 12, 300)], axis=1)
     p, q, b = rng.normal(0, 0.1, (20, 4)), rng.normal(0, 0.1, (12, 4)), rng.normal(0, 0.1, 12)
     p2, q2, b2 = p.copy(), q.copy(), b.copy()
-    loss, skipped = bpr_sgd_epoch(triples[:, 0].astype(np.int64), triples[:, 1].astype(np.int64),
-                                  triples[:, 2].astype(np.int64), csr.indptr, csr.indices, 0.1,
+    loss, skipped = bpr_sgd_epoch(triples[:, 0].astype(np.int64), triples[:, 1].astype(np.int32),
+                                  triples[:, 2].astype(np.int32), csr.indptr.astype(np.int64),
+                                  csr.indices.astype(np.int32), 0.1,
                                   0.01, p, q, b)
     loss2, skipped2 = bpr_twin(triples, positives, 0.1, 0.01, p2, q2, b2)
     assert skipped == skipped2 > 0

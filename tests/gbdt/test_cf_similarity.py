@@ -26,8 +26,9 @@ def inner_csr(trainset, values):
 def ours(x_csr, kind, min_support=1, shrinkage=100.0):
     y_csr = x_csr.T.tocsr()
     out = np.empty((x_csr.shape[0],) * 2)
-    similarity_matrix(x_csr.indptr, x_csr.indices, x_csr.data, y_csr.indptr, y_csr.indices,
-                      y_csr.data, KIND_BY_NAME[kind], min_support, shrinkage, out)
+    similarity_matrix(x_csr.indptr.astype(np.int64), x_csr.indices, x_csr.data,
+                      y_csr.indptr.astype(np.int64), y_csr.indices, y_csr.data,
+                      KIND_BY_NAME[kind], min_support, shrinkage, out)
     return out
 
 
