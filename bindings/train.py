@@ -50,10 +50,12 @@ def _custom_gradients(obj, margin, label, gh):
     """Call ``obj(preds, labels) -> (grad, hess)`` and copy the result into gh (K, n, 2)."""
     n, k = margin.shape
     grad, hess = obj(margin[:, 0].copy() if k == 1 else margin.copy(), label)
-    grad = np.asarray(grad, dtype=np.float64).reshape(n, -1)
-    hess = np.asarray(hess, dtype=np.float64).reshape(n, -1)
-    if grad.shape != (n, k) or hess.shape != (n, k):
-        raise ValueError(f"custom objective must return grad and hess of shape ({n},) or ({n}, {k})")
+    grad = np.asarray(grad, dtype=np.float64)
+    hess = np.asarray(hess, dtype=np.float64)
+    if grad.size != n * k or hess.size != n * k:
+        raise ValueError(f"custom objective must return grad and hess of shape ({n},) or ({n}, {k}), "
+                         f"got {grad.shape} and {hess.shape}")
+    grad, hess = grad.reshape(n, k), hess.reshape(n, k)
     if not (np.isfinite(grad).all() and np.isfinite(hess).all()):
         raise ValueError("custom objective returned NaN or infinite gradients/hessians")
     gh[:, :, 0] = grad.T

@@ -1,0 +1,73 @@
+"""scikit-learn estimators: clone, Pipeline, GridSearchCV, string labels, eval_set."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from bindings import Dataset, GBDTClassifier, GBDTRegressor, train
+
+
+def test_classifier_equals_functional_train():
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = GBDTClassifier(n_estimators=10, max_depth=3, learning_rate=0.2, random_state=0).fit(X, y)
+    bst = train({"objective": "binary:logistic", "max_depth": 3, "learning_rate": 0.2}, Dataset(X, y), 10)
+    np.testing.assert_array_equal(clf.predict_proba(X)[:, 1], bst.predict(X))
+    assert clf.score(X, y) > 0.97
+
+
+def test_string_labels_multiclass_and_proba_columns():
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = GBDTClassifier(n_estimators=20, max_depth=3).fit(X, names)
+    assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
+    assert (clf.predict(X) == names).mean() > 0.95
+
+
+def test_pipeline_clone_and_grid_search():
+    X, y = load_diabetes(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), GBDTRegressor(n_estimators=20, learning_rate=0.1))
+    search = GridSearchCV(pipe, {"gbdtregressor__max_depth": [2, 4]}, cv=3).fit(X, y)
+    assert search.best_params_["gbdtregressor__max_depth"] in (2, 4)
+    assert search.score(X, y) > 0.4
+    reg = clone(GBDTRegressor(max_depth=3, reg_alpha=0.5))
+    assert reg.get_params()["max_depth"] == 3 and not hasattr(reg, "booster_")
+
+
+def test_eval_set_early_stopping_and_importances():
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = GBDTClassifier(n_estimators=300, learning_rate=0.5, early_stopping_rounds=5, eval_metric="logloss")
+    clf.fit(X[:400], y[:400], eval_set=[(X[400:], y[400:])])
+    assert clf.best_iteration_ is not None and clf.booster_.num_boosted_rounds() < 300
+    assert clf.feature_importances_.shape == (30,)
+    assert clf.feature_importances_.sum() == pytest.approx(1.0)
+
+
+def test_integer_weights_equal_duplicated_rows():
+    X, y = load_diabetes(return_X_y=True)
+    w = np.where(np.arange(len(y)) % 3 == 0, 2.0, 1.0)
+    dup = np.repeat(np.arange(len(y)), w.astype(int))
+    params = dict(n_estimators=5, max_depth=3, max_bin=32)
+    weighted = GBDTRegressor(**params).fit(X, y, sample_weight=w).predict(X)
+    duplicated = GBDTRegressor(**params).fit(X[dup], y[dup]).predict(X)
+    np.testing.assert_allclose(weighted, duplicated, rtol=1e-6)
+    unweighted = GBDTRegressor(**params).fit(X, y).predict(X)
+    assert not np.allclose(weighted, unweighted)
+
+
+def test_dataframe_and_arrow_inputs_keep_feature_names():
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    clf = GBDTClassifier(n_estimators=5).fit(X, y)
+    assert list(clf.feature_names_in_) == list(X.columns)
+    assert list(clf.booster_.get_score("weight"))[0] in X.columns
+    table = pa.Table.from_pandas(X)
+    np.testing.assert_array_equal(clf.predict_proba(table), clf.predict_proba(X.to_numpy()))
+    d = Dataset(table, y)
+    assert d.feature_names == list(X.columns) and d.num_row == len(y)
