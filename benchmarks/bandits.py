@@ -17,6 +17,7 @@ writes benchmarks/figures/bandits.png.
 import argparse
 import os
 import time
+import timeit
 
 import matplotlib
 
@@ -33,19 +34,17 @@ from bindings.bandits import KLUCB, UCB1, BetaThompsonSampling, LinUCB  # noqa: 
 MEANS = np.linspace(0.05, 0.5, 10)
 
 
-def median_seconds(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def compiled_run_seconds(policy, env, rounds, repeats):
-    return median_seconds(lambda: simulate([policy], env, rounds, n_runs=1, n_jobs=1,
-                                           checkpoints=1), repeats)
+    """Median (wall, CPU) seconds of one compiled run of ``rounds`` rounds after a warm-up run.
+
+    CPU time is reported too because on a shared machine wall time includes waiting for a core.
+    """
+    def run():
+        simulate([policy], env, rounds, n_runs=1, n_jobs=1, checkpoints=1)
+    run()
+    wall = float(np.median(timeit.repeat(run, number=1, repeat=repeats)))
+    cpu = float(np.median(timeit.repeat(run, number=1, repeat=repeats, timer=time.process_time)))
+    return wall, cpu
 
 
 def python_loop_seconds(policy, rounds, contexts=None, theta=None):
@@ -88,14 +87,16 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     numba.set_num_threads(1)
-    print(f"threads: 1 (one run per thread; numba {numba.__version__}), cpus here: {os.cpu_count()}")
+    print(f"threads: 1 (one run per thread; numba {numba.__version__}), cpus here: "
+          f"{os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}")
     env = BernoulliArms(MEANS)
     per_round = {}
     for name, policy in [("thompson", BetaThompsonSampling(10)), ("ucb1", UCB1(10)),
                          ("kl-ucb", KLUCB(10))]:
-        seconds = compiled_run_seconds(policy, env, args.rounds, args.repeats)
+        seconds, cpu = compiled_run_seconds(policy, env, args.rounds, args.repeats)
         per_round[f"{name} compiled"] = seconds / args.rounds
-        print(f"{name:9s} compiled: {seconds:.3f} s per {args.rounds:,}-round run of 10 arms")
+        print(f"{name:9s} compiled: {seconds:.3f} s wall, {cpu:.3f} s CPU per {args.rounds:,}-round "
+              f"run of 10 arms")
     peer = args.peer_rounds
     ours_loop = python_loop_seconds(BetaThompsonSampling(10, random_state=0), peer) / peer
     theirs = mabwiser_loop_seconds(LearningPolicy.ThompsonSampling(), peer) / peer
@@ -111,7 +112,7 @@ def main():
     theta = rng.standard_normal((10, 10))
     contexts = rng.standard_normal((peer, 10))
     lin_env = LinearContextualArms(theta, noise_sd=0.0)
-    lin_compiled = compiled_run_seconds(LinUCB(10, 10), lin_env, 100_000, 1) / 100_000
+    lin_compiled = compiled_run_seconds(LinUCB(10, 10), lin_env, 100_000, 1)[0] / 100_000
     lin_loop = python_loop_seconds(LinUCB(10, 10), peer, contexts, theta) / peer
     lin_theirs = mabwiser_loop_seconds(LearningPolicy.LinUCB(alpha=1.0), peer, contexts,
                                        theta) / peer

@@ -1,7 +1,8 @@
 """Random draws of bandit policies from a ``numpy.random.Generator`` passed into compiled code.
 
 Beta draws are the ratio of two gamma draws (exact: X/(X+Y) ~ Beta(a, b) for X ~ Gamma(a),
-Y ~ Gamma(b)); it is faster than ``Generator.beta`` in Numba because it skips the Johnk branch.
+Y ~ Gamma(b)); with our own Marsaglia-Tsang gamma for shapes >= 1 (every Beta-Thompson shape is
+1 + counts) a 10-armed Thompson round costs about half of ``Generator.beta`` in Numba.
 """
 import math
 
@@ -9,10 +10,36 @@ from gbdt._jit import jit
 
 
 @jit
+def gamma_sample(rng, shape):
+    """One Gamma(shape, 1) draw, shape > 0.
+
+    Shape >= 1: Marsaglia & Tsang (2000) squeeze-and-reject, one normal and one uniform per try
+    (accepts ~98% of tries at once); the parameters are inlined rather than called through
+    ``Generator.standard_gamma``, which is the hot spot of Thompson sampling. Shape < 1 goes to
+    the Generator.
+    """
+    if shape < 1.0:
+        return rng.standard_gamma(shape)
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        x = rng.standard_normal()
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = rng.random()
+        if u < 1.0 - 0.0331 * (x * x) * (x * x):
+            return d * v
+        if math.log(u) < 0.5 * x * x + d * (1.0 - v + math.log(v)):
+            return d * v
+
+
+@jit
 def beta_sample(rng, a, b):
     """One Beta(a, b) draw, a, b > 0."""
-    x = rng.standard_gamma(a)
-    y = rng.standard_gamma(b)
+    x = gamma_sample(rng, a)
+    y = gamma_sample(rng, b)
     return x / (x + y)
 
 

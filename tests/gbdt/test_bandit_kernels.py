@@ -11,7 +11,8 @@ from gbdt.kernels.bandit_environment import arm_means_at
 from gbdt.kernels.bandit_index import bernoulli_kl, klucb_index, ucbv_index
 from gbdt.kernels.bandit_ridge import (LIN_THOMPSON, LIN_UCB, linear_scores,
                                        ridge_update_batch, sherman_morrison_update)
-from gbdt.kernels.bandit_sampling import beta_sample, categorical_sample, gaussian_posterior_sample
+from gbdt.kernels.bandit_sampling import (beta_sample, categorical_sample, gamma_sample,
+                                          gaussian_posterior_sample)
 from gbdt.kernels.bandit_simulate import simulate_arms_run
 
 
@@ -74,11 +75,18 @@ def test_klucb_index_solves_its_equation(n, mean, t):
     assert bernoulli_kl(0.3, 0.6) == pytest.approx(stats.entropy([0.3, 0.7], [0.6, 0.4]), rel=1e-12)
 
 
-@pytest.mark.parametrize("a,b", [(1.0, 1.0), (0.4, 2.5), (30.0, 7.0)])
+@pytest.mark.parametrize("a,b", [(1.0, 1.0), (0.4, 2.5), (30.0, 7.0), (1.0, 900.0)])
 def test_beta_sample_follows_beta(a, b):
     rng = np.random.default_rng(1)
     draws = np.array([beta_sample(rng, a, b) for _ in range(4000)])
     assert stats.kstest(draws, stats.beta(a, b).cdf).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("shape", [0.3, 1.0, 1.7, 12.0, 5000.0])
+def test_gamma_sample_follows_gamma(shape):
+    rng = np.random.default_rng(2)
+    draws = np.array([gamma_sample(rng, shape) for _ in range(4000)])
+    assert stats.kstest(draws, stats.gamma(shape).cdf).pvalue > 1e-3
 
 
 def test_gaussian_posterior_matches_conjugate_regression():
