@@ -39,17 +39,21 @@ def ids_1d(values, name):
 
 
 @contextmanager
-def numba_threads(n_jobs):
-    """Run the enclosed kernels on ``n_jobs`` Numba threads (None: all), then restore the count."""
-    if n_jobs is None:
-        yield
-        return
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+def numba_parallel(n_jobs):
+    """Run the enclosed kernels on ``n_jobs`` Numba threads (None: all) with dynamic scheduling.
+
+    The kernels split rows into fixed blocks; handing blocks out one at a time (chunk size 1)
+    instead of in equal static shares keeps threads busy when a few rows (popular items) hold
+    most of the interactions.
+    """
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1):
         raise ValueError(f"n_jobs must be a positive int or None; got {n_jobs!r}")
     previous = numba.get_num_threads()
-    numba.set_num_threads(min(int(n_jobs), numba.config.NUMBA_NUM_THREADS))
+    if n_jobs is not None:
+        numba.set_num_threads(min(int(n_jobs), numba.config.NUMBA_NUM_THREADS))
     try:
-        yield
+        with numba.parallel_chunksize(1):
+            yield
     finally:
         numba.set_num_threads(previous)
 

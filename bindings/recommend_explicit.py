@@ -7,7 +7,7 @@ clipped to ``rating_scale`` (default: the smallest and largest training rating).
 """
 import numpy as np
 
-from bindings.recommend_data import Interactions, ids_1d, numba_threads
+from bindings.recommend_data import Interactions, ids_1d, numba_parallel
 from gbdt.kernels.cf_als import ridge_half_step
 from gbdt.kernels.cf_knn import knn_weighted_deviation
 from gbdt.kernels.cf_sgd import biased_mf_sgd_epoch
@@ -170,7 +170,7 @@ class KNNRecommender(_RatingPredictor):
             x_val = x_val - self._row_baseline(base, x_ptr, x_idx, self.user_based)
             y_val = y_val - self._row_baseline(base, y_ptr, y_idx, not self.user_based)
         self.sim_ = np.empty((n_x, n_x))
-        with numba_threads(self.n_jobs):
+        with numba_parallel(self.n_jobs):
             similarity_matrix(x_ptr, x_idx, x_val, y_ptr, y_idx, y_val,
                               KIND_BY_NAME[self.similarity], self.min_support,
                               float(self.shrinkage), self.sim_)
@@ -197,7 +197,7 @@ class KNNRecommender(_RatingPredictor):
         _, (y_ptr, y_idx, y_val) = self._sides()
         dev = np.empty(x.shape[0])
         actual_k = np.empty(x.shape[0], dtype=np.int64)
-        with numba_threads(self.n_jobs):
+        with numba_parallel(self.n_jobs):
             knn_weighted_deviation(x, y, y_ptr, y_idx, y_val, self.sim_, self.means_, self.k,
                                    dev, actual_k)
         enough = actual_k >= max(self.min_k, 1)
@@ -245,7 +245,7 @@ class MatrixFactorization(_RatingPredictor):
         users, order = x.row_users(), np.arange(x.nnz)
         lr = np.full(4, float(self.learning_rate))
         reg = np.full(4, float(self.reg))
-        with numba_threads(self.n_jobs):
+        with numba_parallel(self.n_jobs):
             for _ in range(self.n_epochs):
                 if self.solver == "sgd":
                     if self.shuffle:

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from bindings.recommend_data import numba_threads
+from bindings.recommend_data import numba_parallel
 from bindings.recommend_explicit import _check_choice, _check_positive
 from bindings.recommend_ranking import Ranker
 from gbdt.kernels.cf_als import implicit_cg_half_step
@@ -80,7 +80,7 @@ class ImplicitALS(_FactorRanker):
         user_conf = 1.0 + self.alpha * x.data
         item_conf = 1.0 + self.alpha * x.item_data
         self.iteration_seconds_ = []
-        with numba_threads(self.n_jobs):
+        with numba_parallel(self.n_jobs):
             for _ in range(self.n_iterations):
                 start = time.perf_counter()
                 implicit_cg_half_step(x.indptr, x.indices, user_conf, self.item_factors_,
