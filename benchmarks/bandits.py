@@ -95,8 +95,8 @@ def main():
                          ("kl-ucb", KLUCB(10))]:
         seconds, cpu = compiled_run_seconds(policy, env, args.rounds, args.repeats)
         per_round[f"{name} compiled"] = seconds / args.rounds
-        print(f"{name:9s} compiled: {seconds:.3f} s wall, {cpu:.3f} s CPU per {args.rounds:,}-round "
-              f"run of 10 arms")
+        print(f"{name:9s} compiled: {seconds:.3f} s wall, {cpu:.3f} s CPU per "
+              f"{args.rounds:,}-round run of 10 arms")
     peer = args.peer_rounds
     ours_loop = python_loop_seconds(BetaThompsonSampling(10, random_state=0), peer) / peer
     theirs = mabwiser_loop_seconds(LearningPolicy.ThompsonSampling(), peer) / peer

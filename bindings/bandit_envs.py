@@ -16,7 +16,7 @@ __all__ = ["BernoulliArms", "GaussianArms", "PiecewiseStationaryArms", "Drifting
 
 
 def check_matrix(values, name, ndim):
-    """``values`` as a finite float64 array of ``ndim`` dimensions, else ValueError naming ``name``."""
+    """``values`` as a finite float64 ``ndim``-d array, else ValueError naming ``name``."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != ndim or values.size == 0:
         raise ValueError(f"{name} must be a non-empty {ndim}-d array, got shape {values.shape}")

@@ -2,9 +2,9 @@
 
 Policies of ``bindings.bandits`` with compiled kinds run whole horizons inside one compiled call
 (``gbdt.kernels.bandit_simulate``), several runs at once on threads (the kernels release the GIL).
-Any other object with ``reset``/``select``/``update`` (e.g. ``RewardModelEpsilonGreedy``) runs in a
-Python loop. Run r of every policy starts from the same seed, so policies are compared on common
-random numbers where their choices agree.
+Any other object with ``n_arms``, ``random_state``, ``reset``/``select``/``update`` (e.g.
+``RewardModelEpsilonGreedy``) runs in a Python loop on a deep copy. Run r of every policy starts
+from the same seed, so policies are compared on common random numbers where their choices agree.
 """
 import copy
 import os

@@ -36,7 +36,8 @@ def check_positive_int(value, name):
 
 
 def check_in_range(value, name, low, high, *, low_open=False):
-    """``value`` as a float in [low, high] ((low, high] with low_open), else ValueError naming ``name``."""
+    """``value`` as a finite float in [low, high] ((low, high] with low_open), else an error
+    naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
@@ -222,7 +223,7 @@ class KLUCB(BanditPolicy):
 
 
 class BetaThompsonSampling(BanditPolicy):
-    """Thompson sampling with Beta(1, 1) priors; rewards in [0, 1] (fractional ones count partially)."""
+    """Thompson sampling with Beta(1, 1) priors; rewards in [0, 1] (fractions count partially)."""
 
     kind = K.THOMPSON_BETA
 
@@ -278,15 +279,15 @@ class SlidingWindowUCB(UCB1):
 
 
 class LinearPolicy:
-    """Base of the contextual policies: one ridge regression per arm (``gbdt.kernels.bandit_ridge``)."""
+    """Base of the contextual policies: ridge regression per arm (``gbdt.kernels.bandit_ridge``)."""
 
     kind = LIN_UCB
     contextual = True
 
-    def __init__(self, n_arms, n_features, *, explore, ridge=1.0, random_state=None):
+    def __init__(self, n_arms, n_features, *, explore, explore_name, ridge=1.0, random_state=None):
         self.n_arms = check_positive_int(n_arms, "n_arms")
         self.n_features = check_positive_int(n_features, "n_features")
-        self.explore = check_in_range(explore, "exploration", 0.0, np.inf)
+        self.explore = check_in_range(explore, explore_name, 0.0, np.inf)
         self.ridge = check_in_range(ridge, "ridge", 0.0, np.inf, low_open=True)
         self.random_state = random_state
         self.reward_bounds = (-np.inf, np.inf)
@@ -339,7 +340,8 @@ class LinUCB(LinearPolicy):
     kind = LIN_UCB
 
     def __init__(self, n_arms, n_features, *, alpha=1.0, ridge=1.0, random_state=None):
-        super().__init__(n_arms, n_features, explore=alpha, ridge=ridge, random_state=random_state)
+        super().__init__(n_arms, n_features, explore=alpha, explore_name="alpha", ridge=ridge,
+                         random_state=random_state)
 
 
 class LinearThompsonSampling(LinearPolicy):
@@ -348,7 +350,8 @@ class LinearThompsonSampling(LinearPolicy):
     kind = LIN_THOMPSON
 
     def __init__(self, n_arms, n_features, *, v=1.0, ridge=1.0, random_state=None):
-        super().__init__(n_arms, n_features, explore=v, ridge=ridge, random_state=random_state)
+        super().__init__(n_arms, n_features, explore=v, explore_name="v", ridge=ridge,
+                         random_state=random_state)
 
 
 class RewardModelEpsilonGreedy:
@@ -414,7 +417,7 @@ class RewardModelEpsilonGreedy:
         return arms.astype(np.int64)
 
     def update(self, arm, reward, context=None):
-        """Record that ``arm`` paid ``reward`` in ``context``; refit every ``refit_every`` rounds."""
+        """Record that ``arm`` paid ``reward`` in ``context``; refit when due."""
         return self.update_batch([arm], [reward], check_contexts(context, self.n_features, 1))
 
     def update_batch(self, arms, rewards, contexts=None):

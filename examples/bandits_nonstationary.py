@@ -5,8 +5,9 @@ Thompson sampling keeps trusting old evidence after a change; discounted Thompso
 and the sliding-window / discounted UCBs forget it. Right: the same policies on sinusoidally
 drifting means. 16 runs each, 95% bands. UCB1 (c = 1) stays adaptive too: the indices of its
 suboptimal arms hover at the best arm's mean, so it samples them often enough to notice a change,
-while the forgetting UCBs pay for re-exploring every window with gaps this large (0.3). The key number is the regret of discounted Thompson
-sampling relative to stationary Thompson sampling on the changing arms.
+while the forgetting UCBs pay for re-exploring every window with gaps this large (0.3).
+The key number is the regret of discounted Thompson sampling relative to stationary Thompson
+sampling on the changing arms.
 
 Writes examples/figures/bandits_nonstationary.png.
 """

@@ -17,8 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bindings.off_policy import (direct_method, doubly_robust, inverse_propensity_score,  # noqa: E402
-                                 self_normalized_ips, switch_doubly_robust)
+from bindings.off_policy import (direct_method, doubly_robust,  # noqa: E402
+                                 inverse_propensity_score, self_normalized_ips,
+                                 switch_doubly_robust)
 
 SIZES = [100, 300, 1000, 3000, 10000]
 REPLICATIONS = 300

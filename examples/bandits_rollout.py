@@ -34,7 +34,7 @@ MAX_WAIT = 6
 
 
 def roll_out(candidate, rng):
-    """Run the staged roll-out; returns [(share, candidate lower, current upper)] and the outcome."""
+    """Run the staged roll-out: [(share, candidate lower, current upper)] and the outcome."""
     history = []
     logged = {"actions": [], "rewards": [], "propensities": []}
     schedule = SHARES + [SHARES[-1]] * MAX_WAIT

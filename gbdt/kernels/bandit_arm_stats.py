@@ -53,7 +53,7 @@ def update_window_stats(stats, window_arms, window_rewards, n_seen, arm, reward)
 
 @jit
 def observe(stats, window_arms, window_rewards, n_seen, arm, reward, discount):
-    """Route one observation to the windowed update when a window exists, else the discounted one."""
+    """One observation: the windowed update when a window exists, else the discounted one."""
     if window_arms.shape[0] > 0:
         update_window_stats(stats, window_arms, window_rewards, n_seen, arm, reward)
     else:

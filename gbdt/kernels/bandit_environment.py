@@ -40,7 +40,7 @@ def arm_means_at(t, change_times, means_table, drift, bernoulli, out):
 
 @jit
 def draw_reward(rng, mean, bernoulli, noise_sd):
-    """One reward of an arm with expected reward ``mean``: Bernoulli(mean) or mean + N(0, noise_sd^2)."""
+    """One reward of mean ``mean``: Bernoulli(mean), or mean + N(0, noise_sd^2)."""
     if bernoulli:
         return 1.0 if rng.random() < mean else 0.0
     return mean + noise_sd * rng.standard_normal()

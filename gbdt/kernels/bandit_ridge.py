@@ -75,7 +75,7 @@ def linear_scores(kind, explore, a_inv, b, x, rng, out):
 
 @jit
 def select_linear_arms(kind, explore, a_inv, b, contexts, rng, out):
-    """Fill ``out`` (n,) int64 with the arm chosen for each row of ``contexts`` (n, d), no updates."""
+    """Fill ``out`` (n,) int64 with the arm for each row of ``contexts`` (n, d); no updates."""
     scores = np.empty(a_inv.shape[0])
     for i in range(contexts.shape[0]):
         linear_scores(kind, explore, a_inv, b, contexts[i], rng, scores)
@@ -84,7 +84,10 @@ def select_linear_arms(kind, explore, a_inv, b, contexts, rng, out):
 
 @jit
 def ridge_update_batch(a_inv, b, arms, contexts, rewards):
-    """Sherman-Morrison updates of the played arms for n rounds: arms (n,), contexts (n, d), rewards (n,)."""
+    """Sherman-Morrison updates of the played arms over n rounds.
+
+    arms (n,) int64, contexts (n, d), rewards (n,); rounds applied in order.
+    """
     scratch = np.empty(contexts.shape[1])
     for i in range(arms.shape[0]):
         sherman_morrison_update(a_inv[arms[i]], b[arms[i]], contexts[i], rewards[i], scratch)

@@ -16,7 +16,7 @@ from gbdt.kernels.bandit_select import P_DISCOUNT, P_EXPLORE, argmax_first, sele
 
 @jit
 def record_regret(t, regret, checkpoints, next_checkpoint, regret_out):
-    """Write ``regret`` at checkpoint ``next_checkpoint`` if round t+1 is it; return the next one."""
+    """Store ``regret`` if round t+1 is checkpoint ``next_checkpoint``; return the next one."""
     if next_checkpoint < checkpoints.shape[0] and checkpoints[next_checkpoint] == t + 1:
         regret_out[next_checkpoint] = regret
         return next_checkpoint + 1

@@ -145,6 +145,8 @@ def test_bad_input_raises_clear_errors():
         DiscountedUCB(3, discount=0.0)
     with pytest.raises(TypeError, match="window must be a positive integer"):
         SlidingWindowUCB(3, window=2.5)
+    with pytest.raises(ValueError, match="alpha must be in"):
+        LinUCB(2, 3, alpha=-1.0)
     linear = LinUCB(2, 3)
     with pytest.raises(ValueError, match="needs contexts of 3 features"):
         linear.select()
