@@ -97,6 +97,16 @@ def main():
         per_round[f"{name} compiled"] = seconds / args.rounds
         print(f"{name:9s} compiled: {seconds:.3f} s wall, {cpu:.3f} s CPU per "
               f"{args.rounds:,}-round run of 10 arms")
+    # Runs are independent compiled calls that release the GIL: threads should scale with cores.
+    runs = 2 * (os.cpu_count() or 1)
+    timings = {}
+    for jobs in (1, os.cpu_count() or 1):
+        start = time.perf_counter()
+        simulate([BetaThompsonSampling(10)], env, args.rounds // 10, n_runs=runs, n_jobs=jobs)
+        timings[jobs] = time.perf_counter() - start
+    print(f"simulate {runs} Thompson runs of {args.rounds // 10:,} rounds: n_jobs=1 "
+          f"{timings[1]:.2f} s, n_jobs={max(timings)} {timings[max(timings)]:.2f} s, speed-up "
+          f"{timings[1] / timings[max(timings)]:.2f}")
     peer = args.peer_rounds
     ours_loop = python_loop_seconds(BetaThompsonSampling(10, random_state=0), peer) / peer
     theirs = mabwiser_loop_seconds(LearningPolicy.ThompsonSampling(), peer) / peer
