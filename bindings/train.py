@@ -13,6 +13,7 @@ from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
 from gbdt.objectives import base_margin, gradients, transform
+from gbdt.partition import RowPartition
 from gbdt.threads import effective_threads, using_threads
 from gbdt.tree import Forest
 
@@ -146,7 +147,7 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],
         gamma=p["gamma"], min_child_weight=p["min_child_weight"],
     )
-    grower = TreeGrower(X_binned, edges, n_edges + 1, max_bin - 1, builder, growth)
+    grower = TreeGrower(edges, n_edges + 1, max_bin - 1, growth)
     rng = np.random.default_rng(seed)
     n_rows, n_features = X_binned.shape
     gh = np.empty((n_classes, n_rows, 2), dtype=G_H_DTYPE)
@@ -163,7 +164,8 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
         features = _sample(rng, n_features, p["colsample_bytree"])
         trees = []
         for k in range(n_classes):
-            trees.append(grower.grow(gh[k], sampled.copy(), features))
+            partition = RowPartition(X_binned, sampled.copy(), max_bin - 1, builder)
+            trees.append(grower.grow(gh[k], partition, features))
         booster.append_round(trees)
         new_round = Forest(trees, range(n_classes), n_classes)
         new_round.predict(X_binned, margin, missing_bin=max_bin - 1)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gbdt.histogram import chunk_nodes, subtract_histograms
-from gbdt.partition import partition_nodes
+from gbdt.histogram import subtract_histograms
 from gbdt.split import find_best_splits, leaf_weight
 from gbdt.tree import Tree
 
@@ -36,13 +35,13 @@ class GrowthParams:
 
 
 class _Node:
-    """A node during growth: its slice of the row partition, sums, histogram slot, best split."""
+    """A node during growth: its id, sums, histogram slot and best split."""
 
-    __slots__ = ("start", "stop", "depth", "g", "h", "c", "hists", "slot", "gain", "feature", "bin",
-                 "default_left", "left_stats", "left", "right", "order")
+    __slots__ = ("id", "depth", "g", "h", "c", "hists", "slot", "gain", "feature", "bin",
+                 "default_left", "left_stats", "left", "right")
 
-    def __init__(self, start, stop, depth, g, h, c, order):
-        self.start, self.stop, self.depth, self.order = start, stop, depth, order
+    def __init__(self, node_id, depth, g, h, c):
+        self.id, self.depth = node_id, depth
         self.g, self.h, self.c = g, h, c
         self.hists, self.slot = None, -1
         self.gain, self.feature, self.bin, self.default_left = 0.0, -1, -1, True
@@ -54,50 +53,44 @@ class _Node:
 
 
 class TreeGrower:
-    """Grows one tree on binned data with a given histogram builder.
+    """Grows one tree from histograms; the rows live in a partition object.
 
     Parameters
     ----------
-    X_binned : (n, F) uint8; edges : (F, max_bin - 1) float64 bin edges (raw thresholds);
-    n_value_bins : (F,) int32 non-missing bins per feature; missing_bin : int;
-    hist_builder : ``gbdt.histogram.HistogramBuilder`` (or anything with its ``build``/``empty``);
-    params : GrowthParams.
+    edges : (F, max_bin - 1) float64 bin edges (raw thresholds); n_value_bins : (F,) int32
+    non-missing bins per feature; missing_bin : int; params : GrowthParams.
     """
 
-    def __init__(self, X_binned, edges, n_value_bins, missing_bin, hist_builder, params):
-        self.X_binned = X_binned
+    def __init__(self, edges, n_value_bins, missing_bin, params):
         self.edges = edges
         self.n_value_bins = n_value_bins
         self.missing_bin = missing_bin
-        self.hist_builder = hist_builder
         self.params = params
-        self._scratch = np.empty(0, dtype=np.int32)
 
-    def grow(self, gh, rows, features):
-        """Grow a tree on ``rows`` (m,) int32 (reordered in place) using ``features`` (k,) int32
-        sorted ascending. gh : (n, 2) float32 gradient/hessian of every row.
+    def grow(self, gh, partition, features):
+        """Grow a tree and return it as a ``Tree``.
 
-        Returns the Tree. ``rows`` is left partially partitioned (the last level is not).
+        gh : (n, 2) float32 gradient/hessian of every row; partition : ``RowPartition`` (or a
+        distributed equivalent) holding the tree's rows as node 0; features : (k,) int32 sorted
+        ascending. Node sums come from histograms, so they are global when histograms are.
         """
-        if self._scratch.shape[0] < rows.shape[0]:
-            self._scratch = np.empty(rows.shape[0], dtype=np.int32)
-            self._mask = np.empty(rows.shape[0], dtype=np.bool_)
-        sums = gh[rows].astype(np.float64).sum(axis=0)
-        root = _Node(0, rows.shape[0], 0, sums[0], sums[1], float(rows.shape[0]), 0)
-        root.hists = self.hist_builder.build(gh, rows, [0], [rows.shape[0]], features)
-        root.slot = 0
-        self._find_splits([root], root.hists, features)
+        root_hists = partition.empty_histograms(1)
+        partition.histograms(gh, [0], features, root_hists)
+        g, h, c = root_hists[0, features[0]].sum(axis=0)
+        root = _Node(0, 0, g, h, c)
+        root.hists, root.slot = root_hists, 0
+        self._find_splits([root], root_hists, features)
         nodes = [root]
         if self.params.grow_policy == "lossguide":
-            self._grow_lossguide(root, gh, rows, features, nodes)
+            self._grow_lossguide(root, gh, partition, features, nodes)
         else:
-            self._grow_depthwise(root, gh, rows, features, nodes)
+            self._grow_depthwise(root, gh, partition, features, nodes)
         for node in nodes:
             node.hists = None
         self._prune(root)
         return self._to_tree(root)
 
-    def _grow_depthwise(self, root, gh, rows, features, nodes):
+    def _grow_depthwise(self, root, gh, partition, features, nodes):
         max_leaves = self.params.max_leaves
         level = [root]
         n_leaves = 1
@@ -107,18 +100,18 @@ class TreeGrower:
                 to_split = to_split[: max(0, max_leaves - n_leaves)]
             if not to_split:
                 break
-            level = self._split_batch(to_split, gh, rows, features, nodes)
+            level = self._split_batch(to_split, gh, partition, features, nodes)
             n_leaves += len(to_split)
 
-    def _grow_lossguide(self, root, gh, rows, features, nodes):
+    def _grow_lossguide(self, root, gh, partition, features, nodes):
         max_leaves = self.params.max_leaves
         frontier = [(-root.gain, 0, root)] if root.splittable() else []
         n_leaves = 1
         while frontier and (max_leaves <= 0 or n_leaves < max_leaves):
             node = heapq.heappop(frontier)[2]
-            for child in self._split_batch([node], gh, rows, features, nodes):
+            for child in self._split_batch([node], gh, partition, features, nodes):
                 if child.splittable():
-                    heapq.heappush(frontier, (-child.gain, child.order, child))
+                    heapq.heappush(frontier, (-child.gain, child.id, child))
             n_leaves += 1
 
     def _can_split(self, node):
@@ -139,56 +132,39 @@ class TreeGrower:
                 node.gain, node.feature, node.bin = float(gain[j]), int(feature[j]), int(bins[j])
                 node.default_left, node.left_stats = bool(default_left[j]), left_stats[j]
 
-    def _split_batch(self, parents, gh, rows, features, nodes):
+    def _split_batch(self, parents, gh, partition, features, nodes):
         """Split ``parents`` (all with histograms in one array); returns their children.
 
-        Rows are partitioned only for parents whose children will be split further: the
-        children's sizes are known from the histogram counts, and training margins are updated
-        by predicting the finished tree, so the last level is never partitioned.
+        Rows are partitioned only for parents whose children will be split further; training
+        margins are updated by predicting the finished tree, so the last level is never partitioned.
         """
         children = []
         for node in parents:
             lg, lh, lc = node.left_stats
-            mid = node.start + int(lc)
-            node.left = _Node(node.start, mid, node.depth + 1, lg, lh, lc, len(nodes))
-            node.right = _Node(mid, node.stop, node.depth + 1, node.g - lg, node.h - lh, node.c - lc, len(nodes) + 1)
+            node.left = _Node(len(nodes), node.depth + 1, lg, lh, lc)
+            node.right = _Node(len(nodes) + 1, node.depth + 1, node.g - lg, node.h - lh, node.c - lc)
             nodes.extend((node.left, node.right))
             children.extend((node.left, node.right))
         need = [node for node in parents if self._can_split(node.left) or self._can_split(node.right)]
         if need:
-            self._partition(need, rows)
-            self._child_histograms(need, gh, rows, features)
+            partition.split([n.id for n in need], [n.feature for n in need], [n.bin for n in need],
+                            [n.default_left for n in need], [n.left.id for n in need], [n.right.id for n in need])
+            self._child_histograms(need, gh, partition, features)
         for node in parents:
             node.hists = None
         return children
 
-    def _partition(self, parents, rows):
-        starts = np.array([node.start for node in parents], dtype=np.int64)
-        stops = np.array([node.stop for node in parents], dtype=np.int64)
-        chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
-        n_left = np.empty(len(parents), dtype=np.int64)
-        partition_nodes(
-            self.X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first, starts,
-            np.array([node.feature for node in parents], dtype=np.int64),
-            np.array([node.bin for node in parents], dtype=np.int64),
-            np.array([node.default_left for node in parents], dtype=np.bool_),
-            self.missing_bin, self._scratch, self._mask, n_left,
-        )
-        expected = np.array([node.left.stop - node.left.start for node in parents])
-        if not np.array_equal(n_left, expected):
-            raise RuntimeError("row partition disagrees with histogram counts; please report this bug")
-
-    def _child_histograms(self, parents, gh, rows, features):
+    def _child_histograms(self, parents, gh, partition, features):
         """Histograms of the children of ``parents`` in one (2m, F, B, 3) array: the m smaller
-        children built from rows first, the m larger ones by subtraction after them."""
+        children (by row count) built from rows first, the m larger ones by subtraction after them."""
         m = len(parents)
         small, large = [], []
         for node in parents:
-            left_smaller = node.left.stop - node.left.start <= node.right.stop - node.right.start
+            left_smaller = node.left.c <= node.right.c
             small.append(node.left if left_smaller else node.right)
             large.append(node.right if left_smaller else node.left)
-        hists = self.hist_builder.empty(2 * m)
-        self.hist_builder.build(gh, rows, [c.start for c in small], [c.stop for c in small], features, out=hists[:m])
+        hists = partition.empty_histograms(2 * m)
+        partition.histograms(gh, [c.id for c in small], features, hists[:m])
         subtract_histograms(parents[0].hists, np.array([node.slot for node in parents], dtype=np.int64),
                             hists[:m], features, hists[m:])
         batch = small + large

@@ -13,11 +13,12 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
+from gbdt.histogram import chunk_nodes
 
 
 @jit
 def goes_left(bin_value, bin_threshold, default_left, missing_bin):
-    """Routing rule shared by partitioning and binned prediction."""
+    """Routing rule of one binned value (the raw-value twin is in ``gbdt.tree.predict_forest``)."""
     if bin_value == missing_bin:
         return default_left
     return bin_value <= bin_threshold
@@ -74,3 +75,50 @@ def partition_nodes(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_c
         for k in range(chunk_lo[c], chunk_hi[c]):
             rows[k] = scratch[k]
 
+
+
+class RowPartition:
+    """The rows of one tree grouped by node id: node j owns ``rows[start_j:stop_j]``.
+
+    The grower talks to it in node ids only (``histograms``, ``split``), so a distributed
+    implementation with the same two methods can hold the rows on other machines.
+
+    Parameters
+    ----------
+    X_binned : (n, F) uint8; rows : (m,) int32 rows of this tree, ascending (reordered in place);
+    missing_bin : int; hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned.
+    """
+
+    def __init__(self, X_binned, rows, missing_bin, hist_builder):
+        self.X_binned = X_binned
+        self.rows = rows
+        self.missing_bin = missing_bin
+        self.hist_builder = hist_builder
+        self.ranges = {0: (0, rows.shape[0])}
+        self._scratch = np.empty(rows.shape[0], dtype=np.int32)
+        self._mask = np.empty(rows.shape[0], dtype=np.bool_)
+
+    def empty_histograms(self, n_nodes):
+        """Uninitialised (n_nodes, F, B, 3) float64 histograms."""
+        return self.hist_builder.empty(n_nodes)
+
+    def histograms(self, gh, node_ids, features, out):
+        """Fill ``out`` (len(node_ids), F, B, 3) with the nodes' histograms on ``features``."""
+        starts = [self.ranges[j][0] for j in node_ids]
+        stops = [self.ranges[j][1] for j in node_ids]
+        self.hist_builder.build(gh, self.rows, starts, stops, features, out=out)
+
+    def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
+        """Partition the rows of ``node_ids`` (arrays of split parameters per node) into children."""
+        starts = np.array([self.ranges[j][0] for j in node_ids], dtype=np.int64)
+        stops = np.array([self.ranges[j][1] for j in node_ids], dtype=np.int64)
+        chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
+        n_left = np.empty(len(node_ids), dtype=np.int64)
+        partition_nodes(self.X_binned, self.rows, chunk_lo, chunk_hi, chunk_node, node_first, starts,
+                        np.asarray(feature, dtype=np.int64), np.asarray(bin_threshold, dtype=np.int64),
+                        np.asarray(default_left, dtype=np.bool_), self.missing_bin, self._scratch, self._mask,
+                        n_left)
+        for j, start, stop, nl, left, right in zip(node_ids, starts, stops, n_left, left_ids, right_ids):
+            del self.ranges[j]
+            self.ranges[left] = (int(start), int(start + nl))
+            self.ranges[right] = (int(start + nl), int(stop))
