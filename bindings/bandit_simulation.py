@@ -49,7 +49,7 @@ class SimulationResult:
 
     def final_regret(self):
         """{name: mean cumulative regret at the last checkpoint}."""
-        return dict(zip(self.names, self.mean_regret()[:, -1]))
+        return {name: float(v) for name, v in zip(self.names, self.mean_regret()[:, -1])}
 
 
 def _compiled_spec(policy):

@@ -17,7 +17,7 @@ The formulas are those of the Open Bandit Pipeline (``obp.ope``); clipping caps 
 (obp's ``lambda_``). Each returns a ``PolicyValueEstimate`` with a confidence interval: "normal"
 (central limit; the delta method for SNIPS) or "bootstrap" (percentile, rows resampled).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
@@ -42,7 +42,7 @@ class PolicyValueEstimate:
     value: float
     lower: float
     upper: float
-    round_values: np.ndarray
+    round_values: np.ndarray = field(repr=False)
 
 
 def check_logged_data(actions, rewards, propensities, target_probs, reward_model=None):
