@@ -19,7 +19,7 @@ from gbdt.kernels.logistic_packed import packed_dot, packed_square_weighted
 @jit
 def _column_step(cdata, cindices, cindptr, n_rows, j, step, h, q, r):
     """Apply ``q += step * x_j`` and ``r += step * h * x_j`` for column j of the column packing."""
-    if cindptr.shape[0] == 0:
+    if cindptr is None:
         start = j * n_rows
         for i in range(n_rows):
             v = step * cdata[start + i]

@@ -16,7 +16,7 @@ from numba import prange
 
 from gbdt._jit import jit
 from gbdt.kernels.logistic import log1pexp, sigmoid
-from gbdt.kernels.logistic_packed import packed_axpy, packed_dot, packed_outer_add
+from gbdt.kernels.logistic_packed import packed_axpy, packed_dot, packed_gram_rows
 
 MAX_BLOCKS = 64
 MIN_BLOCK_ROWS = 1024
@@ -44,69 +44,71 @@ def softmax_row(z, proba_out):
 
 
 @jit(parallel=True)
-def loss_grad(data, indices, indptr, width, y, sw, coef, intercept, grad_out):
-    """Weighted log-loss summed over rows, and its gradient w.r.t. (coef, intercept).
+def loss_grad_hess(data, indices, indptr, width, y, sw, coef, intercept, grad_out, hess_out):
+    """Weighted log-loss summed over rows and, on request, its gradient and (binary) Hessian.
 
     data, indices, indptr, width : packed (n, width) matrix (see logistic_packed).
     y : (n,) float64 label (binary) or class index (multinomial); sw : (n,) float64 sample weights.
     coef : (K, width); intercept : (K,).
-    grad_out : (K, width + 1) float64, written; column ``width`` is the intercept gradient.
-    Returns the loss sum (float64). No penalty here: the solver adds it.
+    grad_out : (K, width + 1) float64, written with the gradient (column ``width``: intercept),
+        or shape (0, 0) to skip it.
+    hess_out : (width + 1, width + 1) float64, written with ``[X 1]^T diag(sw p (1 - p)) [X 1]``
+        (binary only), or shape (0, 0) to skip it.
+    Returns the loss sum (float64). No penalty here: the solver adds it. One pass over X serves all
+    three; the Hessian costs ``width^2 / 2`` per row and one (width + 1)^2 buffer per block.
     """
     n = y.shape[0]
     n_classes = coef.shape[0]
+    want_grad = grad_out.shape[0] > 0
+    want_hess = hess_out.shape[0] > 0
     n_blocks = n_row_blocks(n, MAX_BLOCKS)
-    grad_blocks = np.zeros((n_blocks, n_classes, width + 1))
+    grad_blocks = np.zeros((n_blocks if want_grad else 0, n_classes, width + 1))
+    hess_blocks = np.zeros((n_blocks if want_hess else 0, width + 1, width + 1))
+    hess_rows = np.empty(n if want_hess else 0)
     loss_blocks = np.zeros(n_blocks)
     for b in prange(n_blocks):
         z = np.empty(n_classes)
         proba = np.empty(n_classes)
-        grad_b = grad_blocks[b]
+        lo = b * n // n_blocks
+        hi = (b + 1) * n // n_blocks
         loss = 0.0
-        for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
+        for i in range(lo, hi):
             w = sw[i]
             if n_classes == 1:
                 m = packed_dot(data, indices, indptr, width, i, coef[0]) + intercept[0]
                 loss += w * (log1pexp(m) - y[i] * m)
-                g = w * (sigmoid(m) - y[i])
-                packed_axpy(data, indices, indptr, width, i, g, grad_b[0])
-                grad_b[0, width] += g
+                p = sigmoid(m)
+                if want_grad:
+                    g = w * (p - y[i])
+                    packed_axpy(data, indices, indptr, width, i, g, grad_blocks[b, 0])
+                    grad_blocks[b, 0, width] += g
+                if want_hess:
+                    hess_rows[i] = w * max(p * (1.0 - p), 1e-16)  # the floor of logistic_grad_hess
             else:
                 for k in range(n_classes):
                     z[k] = packed_dot(data, indices, indptr, width, i, coef[k]) + intercept[k]
                 label = int(y[i])
                 loss += w * (softmax_row(z, proba) - z[label])
-                for k in range(n_classes):
-                    g = w * (proba[k] - (1.0 if k == label else 0.0))
-                    packed_axpy(data, indices, indptr, width, i, g, grad_b[k])
-                    grad_b[k, width] += g
+                if want_grad:
+                    for k in range(n_classes):
+                        g = w * (proba[k] - (1.0 if k == label else 0.0))
+                        packed_axpy(data, indices, indptr, width, i, g, grad_blocks[b, k])
+                        grad_blocks[b, k, width] += g
+        if want_hess:
+            packed_gram_rows(data, indices, indptr, width, hess_rows, lo, hi, hess_blocks[b])
         loss_blocks[b] = loss
-    grad_out[:] = 0.0
-    for b in range(n_blocks):
-        grad_out += grad_blocks[b]
+    if want_grad:
+        grad_out[:] = 0.0
+        for b in range(n_blocks):
+            grad_out += grad_blocks[b]
+    if want_hess:
+        hess_out[:] = 0.0
+        for b in range(n_blocks):
+            hess_out += hess_blocks[b]
+        for j in range(width + 1):
+            for k in range(j):
+                hess_out[j, k] = hess_out[k, j]
     return loss_blocks.sum()
-
-
-@jit(parallel=True)
-def weighted_gram(data, indices, indptr, width, h, max_blocks, out):
-    """``out = [X 1]^T diag(h) [X 1]`` (width + 1, width + 1), symmetric: the binary log-loss Hessian.
-
-    h : (n,) float64 per-row curvature, e.g. the ``hess_out`` of ``logistic_grad_hess``.
-    One (width + 1)^2 buffer per block: ``max_blocks`` (about twice the thread count) bounds the memory.
-    """
-    n = h.shape[0]
-    n_blocks = n_row_blocks(n, max_blocks)
-    blocks = np.zeros((n_blocks, width + 1, width + 1))
-    for b in prange(n_blocks):
-        for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
-            if h[i] != 0.0:
-                packed_outer_add(data, indices, indptr, width, i, h[i], blocks[b])
-    out[:] = 0.0
-    for b in range(n_blocks):
-        out += blocks[b]
-    for j in range(width + 1):
-        for k in range(j):
-            out[j, k] = out[k, j]
 
 
 @jit(parallel=True)

@@ -3,17 +3,18 @@
 A *packed* matrix is the triple ``(data, indices, indptr)`` plus its ``width`` (number of columns):
 
 - dense:  ``data = X.ravel()`` of a C-contiguous (n_lines, width) float64 array, ``indices`` and
-  ``indptr`` empty (length 0). Line r is ``data[r * width:(r + 1) * width]``.
+  ``indptr`` None. Line r is ``data[r * width:(r + 1) * width]``.
 - sparse: the CSR arrays, ``data`` float64 (nnz,), ``indices`` int64 (nnz,), ``indptr`` int64 (n_lines + 1,).
 
-The empty ``indptr`` marks the dense case (a CSR matrix always has ``n_lines + 1 >= 1`` pointers).
+``indptr is None`` marks the dense case. Numba prunes that test at compile time, so each kernel is
+compiled once per format and its dense loops carry no sparse branch (a run-time branch stopped LLVM from
+optimising the dense dot product: 1.5-2x slower).
 A CSC matrix, or the Fortran-order ravel of a dense one, is the packing of the transpose, so the same
 helpers give coordinate descent its column access::
 
     rows of X   (fit, predict)         -> pack X          (C order / CSR)
     columns of X (coordinate descent)  -> pack X.T        (F order / CSC)
 
-Each kernel is compiled once for this signature instead of once per input format.
 """
 import numpy as np
 from numba import prange
@@ -24,7 +25,7 @@ from gbdt._jit import jit
 @jit
 def packed_n_lines(data, indptr, width):
     """Number of lines (rows of the packed matrix)."""
-    if indptr.shape[0] == 0:
+    if indptr is None:
         return data.shape[0] // width if width > 0 else 0
     return indptr.shape[0] - 1
 
@@ -33,7 +34,7 @@ def packed_n_lines(data, indptr, width):
 def packed_dot(data, indices, indptr, width, r, v):
     """Dot product of line ``r`` with the dense vector ``v`` (width,)."""
     total = 0.0
-    if indptr.shape[0] == 0:
+    if indptr is None:
         start = r * width
         for j in range(width):
             total += data[start + j] * v[j]
@@ -46,7 +47,7 @@ def packed_dot(data, indices, indptr, width, r, v):
 @jit
 def packed_axpy(data, indices, indptr, width, r, a, out):
     """``out += a * line r``; out (width,) float64."""
-    if indptr.shape[0] == 0:
+    if indptr is None:
         start = r * width
         for j in range(width):
             out[j] += a * data[start + j]
@@ -56,30 +57,42 @@ def packed_axpy(data, indices, indptr, width, r, a, out):
 
 
 @jit
-def packed_outer_add(data, indices, indptr, width, r, a, out):
-    """Add ``a * [x, 1] [x, 1]^T`` (upper triangle) of line r to ``out`` (width + 1, width + 1).
+def packed_gram_rows(data, indices, indptr, width, h, lo, hi, out):
+    """Add ``sum_{lo <= r < hi} h[r] [x_r, 1] [x_r, 1]^T`` (upper triangle) to ``out`` (width + 1, width + 1).
 
-    The trailing 1 is the intercept column, so the Gram matrix includes the intercept row.
+    The trailing 1 is the intercept column. Dense rows go in pairs with unsigned indices: both let
+    LLVM vectorise the update of a row of ``out`` (about 5x faster than one signed row at a time).
     """
-    if indptr.shape[0] == 0:
-        start = r * width
-        for j in range(width):
-            axj = a * data[start + j]
-            for k in range(j, width):
-                out[j, k] += axj * data[start + k]
-            out[j, width] += axj
+    w = np.uint64(width)
+    if indptr is None:
+        r = lo
+        while r < hi:
+            pair = r + 1 < hi
+            s0 = np.uint64(r * width)
+            s1 = s0 + w if pair else s0
+            h0 = h[r]
+            h1 = h[r + 1] if pair else 0.0
+            for j in range(w):
+                a0 = h0 * data[s0 + j]
+                a1 = h1 * data[s1 + j]
+                row = out[j]
+                for k in range(j, w):
+                    row[k] += a0 * data[s0 + k] + a1 * data[s1 + k]
+                row[w] += a0 + a1
+            out[w, w] += h0 + h1
+            r += 2
     else:
-        lo = indptr[r]
-        hi = indptr[r + 1]
-        for kj in range(lo, hi):
-            j = indices[kj]
-            axj = a * data[kj]
-            for kk in range(lo, hi):
-                k = indices[kk]
-                if k >= j:
-                    out[j, k] += axj * data[kk]
-            out[j, width] += axj
-    out[width, width] += a
+        for r in range(lo, hi):
+            a = h[r]
+            start, stop = indptr[r], indptr[r + 1]
+            for kj in range(start, stop):
+                j = indices[kj]
+                axj = a * data[kj]
+                for kk in range(start, stop):
+                    if indices[kk] >= j:
+                        out[j, indices[kk]] += axj * data[kk]
+                out[j, width] += axj
+            out[width, width] += a
 
 
 @jit(parallel=True)
@@ -100,7 +113,7 @@ def packed_square_weighted(data, indices, indptr, width, weight, out):
     """
     for r in prange(out.shape[0]):
         total = 0.0
-        if indptr.shape[0] == 0:
+        if indptr is None:
             start = r * width
             for j in range(width):
                 x = data[start + j]
@@ -114,8 +127,7 @@ def packed_square_weighted(data, indices, indptr, width, weight, out):
 def pack_dense(X):
     """Pack a 2-D float64 array by rows (C order); returns (data, indices, indptr, width)."""
     X = np.ascontiguousarray(X, dtype=np.float64)
-    empty = np.empty(0, dtype=np.int64)
-    return X.reshape(-1), empty, empty, X.shape[1]
+    return X.reshape(-1), None, None, X.shape[1]
 
 
 def pack_csr(data, indices, indptr, width):
@@ -148,7 +160,7 @@ def csr_transpose(data, indices, indptr, width, t_data, t_indices, t_indptr):
 def transpose_packed(packed):
     """Column packing (the packing of X.T) of a row packing; copies the data once."""
     data, indices, indptr, width = packed
-    if indptr.shape[0] == 0:
+    if indptr is None:
         n = packed_n_lines(data, indptr, width)
         X_T = np.ascontiguousarray(data.reshape(n, width).T)
         return X_T.reshape(-1), indices, indptr, n

@@ -17,13 +17,11 @@ Parameters travel as one (K, width + 1) array: the coefficients, then the interc
 """
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from gbdt.kernels.logistic import logistic_grad_hess, logistic_loss_sum
 from gbdt.kernels.logistic_cd import cd_quadratic_sweeps
-from gbdt.kernels.logistic_objective import (class_grad_hess, loss_grad, multinomial_loss_sum,
-                                             softmax_rows, weighted_gram)
+from gbdt.kernels.logistic_objective import class_grad_hess, loss_grad_hess, multinomial_loss_sum, softmax_rows
 from gbdt.kernels.logistic_packed import packed_matvec, packed_n_lines, transpose_packed
 
 ARMIJO = 1e-4
@@ -58,33 +56,41 @@ def margins(packed, params):
     return out
 
 
+NO_OUTPUT = np.empty((0, 0))
+
+
+def evaluate(problem, params, *, grad=True, hess=False):
+    """f without its L1 term at params (K, width + 1), and on request its gradient (K, width + 1) and,
+    for the binary model, its Hessian (width + 1, width + 1), intercept last; one pass over X.
+
+    Returns ``(f, gradient or None, hessian or None)``.
+    """
+    scale = 1.0 / problem.sw.sum()
+    width = problem.packed[3]
+    coef = np.ascontiguousarray(params[:, :-1])
+    g = np.empty_like(params) if grad else NO_OUTPUT
+    H = np.empty((width + 1, width + 1)) if hess else NO_OUTPUT
+    loss = loss_grad_hess(*problem.packed, problem.y, problem.sw, coef, params[:, -1].copy(), g, H)
+    f = scale * (loss + 0.5 * problem.l2 * np.sum(coef * coef))
+    if grad:
+        g[:, :-1] += problem.l2 * coef
+        if not problem.fit_intercept:
+            g[:, -1] = 0.0
+        g *= scale
+    if hess:
+        H[np.arange(width), np.arange(width)] += problem.l2
+        if not problem.fit_intercept:  # freeze the intercept: its Newton step is 0
+            H[-1, :] = 0.0
+            H[:, -1] = 0.0
+            H[-1, -1] = problem.sw.sum()
+        H *= scale
+    return f, (g if grad else None), (H if hess else None)
+
+
 def smooth_objective(problem, params):
     """Value and gradient (K, width + 1) of f without its L1 term."""
-    scale = 1.0 / problem.sw.sum()
-    coef = np.ascontiguousarray(params[:, :-1])
-    grad = np.empty_like(params)
-    loss = loss_grad(*problem.packed, problem.y, problem.sw, coef, params[:, -1].copy(), grad)
-    grad[:, :-1] += problem.l2 * coef
-    if not problem.fit_intercept:
-        grad[:, -1] = 0.0
-    return scale * (loss + 0.5 * problem.l2 * np.sum(coef * coef)), scale * grad
-
-
-def hessian(problem, params):
-    """Hessian (width + 1, width + 1) of f for the binary model, intercept last."""
-    z = margins(problem.packed, params)[:, 0]
-    grad_rows = np.empty_like(z)
-    hess_rows = np.empty_like(z)
-    logistic_grad_hess(z, problem.y, problem.sw, grad_rows, hess_rows)
-    width = problem.packed[3]
-    H = np.empty((width + 1, width + 1))
-    weighted_gram(*problem.packed, hess_rows, 2 * numba.get_num_threads(), H)
-    H[np.arange(width), np.arange(width)] += problem.l2
-    if not problem.fit_intercept:
-        H[-1, :] = 0.0
-        H[:, -1] = 0.0
-        H[-1, -1] = 1.0
-    return H / problem.sw.sum()
+    f, g, _ = evaluate(problem, params)
+    return f, g
 
 
 def _backtrack(fun, x, f, direction, slope, step):
@@ -154,24 +160,26 @@ def lbfgs(problem, params0, tol, max_iter):
 
 
 def newton(problem, params0, tol, max_iter):
-    """Damped Newton with the exact Hessian, binary model, smooth penalty."""
+    """Damped Newton with the exact Hessian, binary model, smooth penalty.
+
+    Each iteration makes one pass for (f, gradient, Hessian) and one loss-only pass per trial step.
+    """
     x = params0.copy()
-    f, g = smooth_objective(problem, x)
     for it in range(max_iter):
+        f, g, H = evaluate(problem, x, hess=True)
         if np.max(np.abs(g)) <= tol:
             return SolverResult(x, it, True)
-        H = hessian(problem, x)
         try:
             lower = np.linalg.cholesky(H)
             direction = -np.linalg.solve(lower.T, np.linalg.solve(lower, g[0]))
         except np.linalg.LinAlgError:  # singular: separable or collinear data
             direction = -np.linalg.lstsq(H, g[0], rcond=None)[0]
-        found = _backtrack(lambda v: smooth_objective(problem, v), x, f, direction[None, :],
+        found = _backtrack(lambda v: (evaluate(problem, v, grad=False)[0], None), x, f, direction[None, :],
                            float(g[0] @ direction), 1.0)
         if found is None:
             return SolverResult(x, it + 1, False)
-        x, f, g = found
-    return SolverResult(x, max_iter, bool(np.max(np.abs(g)) <= tol))
+        x = found[0]
+    return SolverResult(x, max_iter, bool(np.max(np.abs(evaluate(problem, x)[1])) <= tol))
 
 
 def subgradient_violation(problem, params):

@@ -4,9 +4,9 @@ import pytest
 import scipy.sparse as sp
 
 from gbdt.kernels.logistic_cd import cd_quadratic_sweeps
-from gbdt.kernels.logistic_objective import loss_grad, multinomial_loss_sum, weighted_gram
+from gbdt.kernels.logistic_objective import loss_grad_hess, multinomial_loss_sum
 from gbdt.kernels.logistic_packed import pack_csr, pack_dense, packed_matvec, transpose_packed
-from gbdt.kernels.logistic_solvers import LogisticProblem, hessian, smooth_objective
+from gbdt.kernels.logistic_solvers import LogisticProblem, evaluate, smooth_objective
 
 RNG = np.random.default_rng(0)
 N, P = 300, 6
@@ -23,7 +23,7 @@ SW = RNG.uniform(0.5, 2.0, N)
 
 
 def _numpy_loss_grad(X, y, sw, coef, intercept):
-    """Twin of loss_grad with dense numpy algebra."""
+    """Twin of loss_grad_hess (loss and gradient) with dense numpy algebra."""
     Z = X @ coef.T + intercept
     if coef.shape[0] == 1:
         z = Z[:, 0]
@@ -43,10 +43,12 @@ def test_loss_grad_matches_numpy_twin(fmt, n_classes):
     y = RNG.random(N) if n_classes == 1 else RNG.integers(0, n_classes, N).astype(float)  # soft binary labels
     coef, intercept = RNG.normal(size=(n_classes, P)), RNG.normal(size=n_classes)
     grad = np.empty((n_classes, P + 1))
-    loss = loss_grad(*PACKINGS[fmt], y, SW, coef, intercept, grad)
+    loss = loss_grad_hess(*PACKINGS[fmt], y, SW, coef, intercept, grad, np.empty((0, 0)))
     ref_loss, ref_grad = _numpy_loss_grad(X_DENSE, y, SW, coef, intercept)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-10)
+    loss_only = loss_grad_hess(*PACKINGS[fmt], y, SW, coef, intercept, np.empty((0, 0)), np.empty((0, 0)))
+    assert loss_only == loss
 
 
 @pytest.mark.parametrize("fmt", ["dense", "csr"])
@@ -70,7 +72,7 @@ def test_hessian_matches_finite_differences_of_gradient(fmt):
     y = (RNG.random(N) < 0.3).astype(float)
     problem = LogisticProblem(PACKINGS[fmt], y, SW, 1, 0.0, 0.5, True)
     params = RNG.normal(size=(1, P + 1)) * 0.3
-    H = hessian(problem, params)
+    H = evaluate(problem, params, grad=False, hess=True)[2]
     eps = 1e-6
     numeric = np.empty_like(H)
     for j in range(P + 1):
@@ -81,14 +83,21 @@ def test_hessian_matches_finite_differences_of_gradient(fmt):
     np.testing.assert_allclose(H, H.T)
 
 
-def test_weighted_gram_blocks_match_numpy():
-    h = RNG.random(N)
-    Xa = np.hstack([X_DENSE, np.ones((N, 1))])
-    for packed in PACKINGS.values():
-        for max_blocks in (1, 3):
-            out = np.empty((P + 1, P + 1))
-            weighted_gram(*packed, h, max_blocks, out)
-            np.testing.assert_allclose(out, Xa.T @ (h[:, None] * Xa), rtol=1e-12, atol=1e-12)
+@pytest.mark.parametrize("n_rows", [N, 4097])
+def test_hessian_matches_numpy_gram(n_rows):
+    """Odd and multi-block row counts: dense rows go in pairs, blocks are summed in order."""
+    X = RNG.normal(size=(n_rows, P)) * (RNG.random((n_rows, P)) < 0.5)
+    Xs = sp.csr_matrix(X)
+    y = (RNG.random(n_rows) < 0.5).astype(float)
+    sw = RNG.uniform(0.5, 2.0, n_rows)
+    coef, intercept = RNG.normal(size=(1, P)) * 0.3, np.array([0.2])
+    p = 1 / (1 + np.exp(-(X @ coef[0] + intercept[0])))
+    Xa = np.hstack([X, np.ones((n_rows, 1))])
+    expected = Xa.T @ ((sw * p * (1 - p))[:, None] * Xa)
+    for packed in (pack_dense(X), pack_csr(Xs.data, Xs.indices, Xs.indptr, P)):
+        H = np.empty((P + 1, P + 1))
+        loss_grad_hess(*packed, y, sw, coef, intercept, np.empty((0, 0)), H)
+        np.testing.assert_allclose(H, expected, rtol=1e-11, atol=1e-11)
 
 
 def test_transpose_and_matvec_match_numpy():
