@@ -1,6 +1,5 @@
 """``train``: the boosting loop. Gradients -> one tree per class -> margins -> evaluation -> callbacks."""
 import math
-import time
 
 import numpy as np
 
@@ -33,7 +32,8 @@ def _check_labels(objective, label, num_class, name):
                              f"(num_class={num_class})")
 
 
-def _initial_margin(p, label, weight):
+def initial_margin(p, label_mean):
+    """Base margin (K,): ``base_score`` when given, else from the weighted label mean."""
     objective = p["objective"]
     if p["base_score"] is not None:
         base = p["base_score"]
@@ -44,10 +44,10 @@ def _initial_margin(p, label, weight):
         return np.full(p["num_class"], float(base))
     if callable(objective):
         return np.zeros(p["num_class"])
-    return base_margin(objective, label, weight, p["num_class"])
+    return base_margin(objective, label_mean, p["num_class"])
 
 
-def _custom_gradients(obj, margin, label, gh):
+def custom_gradients(obj, margin, label, gh):
     """Call ``obj(preds, labels) -> (grad, hess)`` and copy the result into gh (K, n, 2)."""
     n, k = margin.shape
     grad, hess = obj(margin[:, 0].copy() if k == 1 else margin.copy(), label)
@@ -61,6 +61,50 @@ def _custom_gradients(obj, margin, label, gh):
         raise ValueError("custom objective returned NaN or infinite gradients/hessians")
     gh[:, :, 0] = grad.T
     gh[:, :, 1] = hess.T
+
+
+def sample_indices(rng, n, fraction):
+    """Sorted int32 indices of a ``fraction`` of range(n) (all of them when fraction == 1)."""
+    if fraction >= 1.0:
+        return np.arange(n, dtype=IDX_DTYPE)
+    size = max(1, int(round(fraction * n)))
+    return np.sort(rng.choice(n, size, replace=False)).astype(IDX_DTYPE)
+
+
+class LocalRows:
+    """Training rows held in this process: bins, labels, running margins and gradients.
+
+    The boosting loop talks to its rows only through ``compute_gradients``, ``start_round``,
+    ``partition`` and ``add_round``; ``cluster`` provides the same methods over Dask workers.
+    """
+
+    def __init__(self, X_binned, label, weight, initial, max_bin, split_mode, n_threads, seed):
+        self.X_binned, self.label, self.weight = X_binned, label, weight
+        self.missing_bin = max_bin - 1
+        self.margin = np.empty((X_binned.shape[0], initial.shape[0]))
+        self.margin[:] = initial
+        self.gh = np.empty((initial.shape[0], X_binned.shape[0], 2), dtype=G_H_DTYPE)
+        self.builder = HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
+        self.rng = np.random.default_rng([seed, 1])
+        self.sampled = None
+
+    def compute_gradients(self, objective):
+        """Gradients of every row at the current margin (built-in name or custom callable)."""
+        if callable(objective):
+            custom_gradients(objective, self.margin, self.label, self.gh)
+        else:
+            gradients(objective, self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2))
+
+    def start_round(self, subsample):
+        self.sampled = sample_indices(self.rng, self.X_binned.shape[0], subsample)
+
+    def partition(self, k):
+        """The round's rows as node 0 of a new tree for output k."""
+        return RowPartition(self.X_binned, self.gh[k], self.sampled.copy(), self.missing_bin, self.builder)
+
+    def add_round(self, trees):
+        """Add the round's trees (one per output) to the training margins."""
+        Forest(trees, range(len(trees)), len(trees)).predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
 
 
 class _EvalSet:
@@ -125,50 +169,45 @@ def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stop
 
 
 def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, custom):
-    t0 = time.perf_counter()
     max_bin, seed = p["max_bin"], p["random_state"]
-    n_classes = p["num_class"]
-    label = dtrain.label
     weight = dtrain.weight if dtrain.weight is not None else np.empty(0)
     edges, n_edges = dtrain.bin_edges(max_bin, seed=seed)
     X_binned = dtrain.binned(edges, n_edges, max_bin)
-    t_bin = time.perf_counter() - t0
-
-    initial = _initial_margin(p, label, weight)
-    booster = Booster("custom" if custom else p["objective"], n_classes, dtrain.num_col, initial,
+    label_mean = float(np.average(dtrain.label, weights=None if weight.shape[0] == 0 else weight))
+    initial = initial_margin(p, label_mean)
+    rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed)
+    booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,
                       dtrain.feature_names, n_jobs=p["n_jobs"])
-    margin = np.empty((dtrain.num_row, n_classes))
-    margin[:] = initial
     eval_sets = [_EvalSet(d, name, edges, n_edges, max_bin, initial) for d, name in evals]
+    history = boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics, callbacks)
+    return booster, history
 
-    builder = HistogramBuilder(X_binned, max_bin, p["split_mode"], n_threads)
+
+def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics, callbacks):
+    """The boosting loop over ``rows`` (LocalRows or a distributed equivalent); fills ``booster``.
+
+    Returns the evaluation history ``{eval name: {metric: [value per round]}}``.
+    """
+    n_classes = p["num_class"]
+    custom = callable(p["objective"])
     growth = GrowthParams(
         max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],
         gamma=p["gamma"], min_child_weight=p["min_child_weight"],
     )
-    grower = TreeGrower(edges, n_edges + 1, max_bin - 1, growth)
-    rng = np.random.default_rng(seed)
-    n_rows, n_features = X_binned.shape
-    gh = np.empty((n_classes, n_rows, 2), dtype=G_H_DTYPE)
-    history = {name: {m: [] for m in metrics} for _, name in evals}
-
+    grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth)
+    feature_rng = np.random.default_rng([p["random_state"], 2])
+    history = {es.name: {m: [] for m in metrics} for es in eval_sets}
     for cb in callbacks:
         cb.before_training(booster)
     for iteration in range(num_boost_round):
-        if custom:
-            _custom_gradients(p["objective"], margin, label, gh)
-        else:
-            gradients(p["objective"], margin, label, weight, gh.transpose(1, 0, 2))
-        sampled = _sample(rng, n_rows, p["subsample"])
-        features = _sample(rng, n_features, p["colsample_bytree"])
-        trees = []
-        for k in range(n_classes):
-            partition = RowPartition(X_binned, sampled.copy(), max_bin - 1, builder)
-            trees.append(grower.grow(gh[k], partition, features))
+        rows.compute_gradients(p["objective"])
+        rows.start_round(p["subsample"])
+        features = sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])
+        trees = [grower.grow(rows.partition(k), features) for k in range(n_classes)]
         booster.append_round(trees)
+        rows.add_round(trees)
         new_round = Forest(trees, range(n_classes), n_classes)
-        new_round.predict(X_binned, margin, missing_bin=max_bin - 1)
         for es in eval_sets:
             new_round.predict(es.X_binned, es.margin, missing_bin=es.missing_bin)
             pred = es.margin[:, 0] if custom and n_classes == 1 else (
@@ -180,13 +219,4 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     for cb in callbacks:
         cb.after_training(booster)
     booster.evals_result = history
-    booster.timings = {"binning_s": t_bin, "total_s": time.perf_counter() - t0}
-    return booster, history
-
-
-def _sample(rng, n, fraction):
-    """Sorted int32 indices of a ``fraction`` of range(n) (all of them when fraction == 1)."""
-    if fraction >= 1.0:
-        return np.arange(n, dtype=IDX_DTYPE)
-    size = max(1, int(round(fraction * n)))
-    return np.sort(rng.choice(n, size, replace=False)).astype(IDX_DTYPE)
+    return history

@@ -67,30 +67,30 @@ class TreeGrower:
         self.missing_bin = missing_bin
         self.params = params
 
-    def grow(self, gh, partition, features):
+    def grow(self, partition, features):
         """Grow a tree and return it as a ``Tree``.
 
-        gh : (n, 2) float32 gradient/hessian of every row; partition : ``RowPartition`` (or a
-        distributed equivalent) holding the tree's rows as node 0; features : (k,) int32 sorted
-        ascending. Node sums come from histograms, so they are global when histograms are.
+        partition : ``RowPartition`` (or a distributed equivalent) holding the tree's rows and
+        gradients as node 0; features : (k,) int32 sorted ascending. Node sums come from
+        histograms, so they are global when histograms are.
         """
         root_hists = partition.empty_histograms(1)
-        partition.histograms(gh, [0], features, root_hists)
+        partition.histograms([0], features, root_hists)
         g, h, c = root_hists[0, features[0]].sum(axis=0)
         root = _Node(0, 0, g, h, c)
         root.hists, root.slot = root_hists, 0
         self._find_splits([root], root_hists, features)
         nodes = [root]
         if self.params.grow_policy == "lossguide":
-            self._grow_lossguide(root, gh, partition, features, nodes)
+            self._grow_lossguide(root, partition, features, nodes)
         else:
-            self._grow_depthwise(root, gh, partition, features, nodes)
+            self._grow_depthwise(root, partition, features, nodes)
         for node in nodes:
             node.hists = None
         self._prune(root)
         return self._to_tree(root)
 
-    def _grow_depthwise(self, root, gh, partition, features, nodes):
+    def _grow_depthwise(self, root, partition, features, nodes):
         max_leaves = self.params.max_leaves
         level = [root]
         n_leaves = 1
@@ -100,16 +100,16 @@ class TreeGrower:
                 to_split = to_split[: max(0, max_leaves - n_leaves)]
             if not to_split:
                 break
-            level = self._split_batch(to_split, gh, partition, features, nodes)
+            level = self._split_batch(to_split, partition, features, nodes)
             n_leaves += len(to_split)
 
-    def _grow_lossguide(self, root, gh, partition, features, nodes):
+    def _grow_lossguide(self, root, partition, features, nodes):
         max_leaves = self.params.max_leaves
         frontier = [(-root.gain, 0, root)] if root.splittable() else []
         n_leaves = 1
         while frontier and (max_leaves <= 0 or n_leaves < max_leaves):
             node = heapq.heappop(frontier)[2]
-            for child in self._split_batch([node], gh, partition, features, nodes):
+            for child in self._split_batch([node], partition, features, nodes):
                 if child.splittable():
                     heapq.heappush(frontier, (-child.gain, child.id, child))
             n_leaves += 1
@@ -132,7 +132,7 @@ class TreeGrower:
                 node.gain, node.feature, node.bin = float(gain[j]), int(feature[j]), int(bins[j])
                 node.default_left, node.left_stats = bool(default_left[j]), left_stats[j]
 
-    def _split_batch(self, parents, gh, partition, features, nodes):
+    def _split_batch(self, parents, partition, features, nodes):
         """Split ``parents`` (all with histograms in one array); returns their children.
 
         Rows are partitioned only for parents whose children will be split further; training
@@ -149,12 +149,12 @@ class TreeGrower:
         if need:
             partition.split([n.id for n in need], [n.feature for n in need], [n.bin for n in need],
                             [n.default_left for n in need], [n.left.id for n in need], [n.right.id for n in need])
-            self._child_histograms(need, gh, partition, features)
+            self._child_histograms(need, partition, features)
         for node in parents:
             node.hists = None
         return children
 
-    def _child_histograms(self, parents, gh, partition, features):
+    def _child_histograms(self, parents, partition, features):
         """Histograms of the children of ``parents`` in one (2m, F, B, 3) array: the m smaller
         children (by row count) built from rows first, the m larger ones by subtraction after them."""
         m = len(parents)
@@ -164,7 +164,7 @@ class TreeGrower:
             small.append(node.left if left_smaller else node.right)
             large.append(node.right if left_smaller else node.left)
         hists = partition.empty_histograms(2 * m)
-        partition.histograms(gh, [c.id for c in small], features, hists[:m])
+        partition.histograms([c.id for c in small], features, hists[:m])
         subtract_histograms(parents[0].hists, np.array([node.slot for node in parents], dtype=np.int64),
                             hists[:m], features, hists[m:])
         batch = small + large

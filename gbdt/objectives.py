@@ -57,14 +57,13 @@ def gradients(objective, margin, label, weight, gh_out):
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
 
-def base_margin(objective, label, weight, n_classes):
-    """Initial margin (K,) from the data: weighted mean for squared error, its logit for
-    logistic, zeros for softmax (a constant shift of every class changes nothing)."""
-    w = np.ones_like(label) if weight.shape[0] == 0 else weight
+def base_margin(objective, label_mean, n_classes):
+    """Initial margin (K,) from the weighted label mean: the mean itself for squared error, its
+    logit for logistic, zeros for softmax (a constant shift of every class changes nothing)."""
     if objective == "reg:squarederror":
-        return np.array([np.average(label, weights=w)])
+        return np.array([label_mean])
     if objective == "binary:logistic":
-        p = np.clip(np.average(label, weights=w), 1e-6, 1 - 1e-6)
+        p = min(max(label_mean, 1e-6), 1 - 1e-6)
         return np.array([math.log(p / (1 - p))])
     return np.zeros(n_classes)
 

@@ -85,12 +85,14 @@ class RowPartition:
 
     Parameters
     ----------
-    X_binned : (n, F) uint8; rows : (m,) int32 rows of this tree, ascending (reordered in place);
-    missing_bin : int; hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned.
+    X_binned : (n, F) uint8; gh : (n, 2) float32 gradient/hessian of this tree's class;
+    rows : (m,) int32 rows of this tree, ascending (reordered in place); missing_bin : int;
+    hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned.
     """
 
-    def __init__(self, X_binned, rows, missing_bin, hist_builder):
+    def __init__(self, X_binned, gh, rows, missing_bin, hist_builder):
         self.X_binned = X_binned
+        self.gh = gh
         self.rows = rows
         self.missing_bin = missing_bin
         self.hist_builder = hist_builder
@@ -102,11 +104,11 @@ class RowPartition:
         """Uninitialised (n_nodes, F, B, 3) float64 histograms."""
         return self.hist_builder.empty(n_nodes)
 
-    def histograms(self, gh, node_ids, features, out):
+    def histograms(self, node_ids, features, out):
         """Fill ``out`` (len(node_ids), F, B, 3) with the nodes' histograms on ``features``."""
         starts = [self.ranges[j][0] for j in node_ids]
         stops = [self.ranges[j][1] for j in node_ids]
-        self.hist_builder.build(gh, self.rows, starts, stops, features, out=out)
+        self.hist_builder.build(self.gh, self.rows, starts, stops, features, out=out)
 
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
         """Partition the rows of ``node_ids`` (arrays of split parameters per node) into children."""

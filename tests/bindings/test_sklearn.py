@@ -61,7 +61,6 @@ def test_integer_weights_equal_duplicated_rows():
 
 
 def test_dataframe_and_arrow_inputs_keep_feature_names():
-    pd = pytest.importorskip("pandas")
     pa = pytest.importorskip("pyarrow")
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     clf = GBDTClassifier(n_estimators=5).fit(X, y)

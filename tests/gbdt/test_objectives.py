@@ -39,9 +39,9 @@ def test_gradient_matches_finite_difference(objective, k):
 
 
 def test_base_margin_and_transform():
-    y = np.array([0.0, 1.0, 1.0, 1.0])
-    m = base_margin("binary:logistic", y, np.empty(0), 1)
+    m = base_margin("binary:logistic", 0.75, 1)
     assert transform("binary:logistic", np.array([m]))[0] == pytest.approx(0.75)
-    assert base_margin("reg:squarederror", y, np.array([1.0, 1.0, 1.0, 5.0]), 1)[0] == pytest.approx(0.875)
+    assert base_margin("reg:squarederror", 0.875, 1)[0] == 0.875
+    assert base_margin("multi:softprob", 0.3, 4).tolist() == [0.0] * 4
     p = transform("multi:softprob", rng.standard_normal((5, 3)))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
