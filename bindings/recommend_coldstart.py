@@ -8,7 +8,7 @@ with a few interactions, by ``fold_in``.
 """
 import numpy as np
 
-from bindings.recommend_explicit import _check_positive
+from bindings.recommend_params import check_positive
 
 __all__ = ["SideFeatureMap"]
 
@@ -29,7 +29,7 @@ class SideFeatureMap:
     """
 
     def __init__(self, *, reg=1.0):
-        _check_positive("reg", reg, allow_zero=True)
+        check_positive("reg", reg, allow_zero=True)
         self.reg = reg
 
     def fit(self, model, item_ids, features):

@@ -7,7 +7,8 @@ clipped to ``rating_scale`` (default: the smallest and largest training rating).
 """
 import numpy as np
 
-from bindings.recommend_data import Interactions, ids_1d, numba_parallel
+from bindings.recommend_data import ids_1d, numba_parallel
+from bindings.recommend_params import check_choice, check_interactions, check_positive
 from gbdt.kernels.cf_als import ridge_half_step
 from gbdt.kernels.cf_knn import knn_weighted_deviation
 from gbdt.kernels.cf_sgd import biased_mf_sgd_epoch
@@ -18,30 +19,13 @@ __all__ = ["BaselinePredictor", "KNNRecommender", "MatrixFactorization"]
 MAX_KNN_ENTITIES = 60_000  # the similarity matrix is dense: 60k^2 float64 is ~29 GB
 
 
-def _check_positive(name, value, *, integer=False, allow_zero=False):
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    ok = isinstance(value, kinds) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        need = "int" if integer else "number"
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
-                         f"{need}; got {value!r}")
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}; got {value!r}")
-
-
 class _RatingPredictor:
     """Shared fit bookkeeping and the predict path (id lookup, fallback, clipping)."""
 
     rating_scale = None
 
     def _start_fit(self, interactions):
-        if not isinstance(interactions, Interactions):
-            raise TypeError("fit expects an Interactions (Interactions.from_table or from_csr); "
-                            f"got {type(interactions).__name__}")
-        self.interactions_ = interactions
+        self.interactions_ = check_interactions(interactions)
         self.global_mean_ = float(interactions.data.mean())
         if self.rating_scale is None:
             self.rating_scale_ = (float(interactions.data.min()), float(interactions.data.max()))
@@ -83,7 +67,7 @@ class BaselinePredictor(_RatingPredictor):
 
     def __init__(self, *, solver="als", n_epochs=None, reg_user=None, reg_item=None,
                  learning_rate=0.005, rating_scale=None):
-        _check_choice("solver", solver, ("als", "sgd"))
+        check_choice("solver", solver, ("als", "sgd"))
         als = solver == "als"
         self.solver = solver
         self.n_epochs = (10 if als else 20) if n_epochs is None else n_epochs
@@ -91,10 +75,10 @@ class BaselinePredictor(_RatingPredictor):
         self.reg_item = (10.0 if als else 0.02) if reg_item is None else reg_item
         self.learning_rate = learning_rate
         self.rating_scale = rating_scale
-        _check_positive("n_epochs", self.n_epochs, integer=True)
-        _check_positive("reg_user", self.reg_user, allow_zero=True)
-        _check_positive("reg_item", self.reg_item, allow_zero=True)
-        _check_positive("learning_rate", learning_rate)
+        check_positive("n_epochs", self.n_epochs, integer=True)
+        check_positive("reg_user", self.reg_user, allow_zero=True)
+        check_positive("reg_item", self.reg_item, allow_zero=True)
+        check_positive("learning_rate", learning_rate)
 
     def fit(self, interactions):
         """Fit the biases on ``interactions``; returns self."""
@@ -140,11 +124,11 @@ class KNNRecommender(_RatingPredictor):
 
     def __init__(self, *, k=40, min_k=1, similarity="msd", user_based=True, centered=False,
                  min_support=1, shrinkage=100.0, rating_scale=None, n_jobs=None):
-        _check_positive("k", k, integer=True)
-        _check_positive("min_k", min_k, integer=True, allow_zero=True)
-        _check_positive("min_support", min_support, integer=True, allow_zero=True)
-        _check_positive("shrinkage", shrinkage, allow_zero=True)
-        _check_choice("similarity", similarity, KIND_BY_NAME)
+        check_positive("k", k, integer=True)
+        check_positive("min_k", min_k, integer=True, allow_zero=True)
+        check_positive("min_support", min_support, integer=True, allow_zero=True)
+        check_positive("shrinkage", shrinkage, allow_zero=True)
+        check_choice("similarity", similarity, KIND_BY_NAME)
         self.k, self.min_k, self.similarity = k, min_k, similarity
         self.user_based, self.centered = bool(user_based), bool(centered)
         self.min_support, self.shrinkage = min_support, shrinkage
@@ -222,12 +206,12 @@ class MatrixFactorization(_RatingPredictor):
     def __init__(self, *, n_factors=100, n_epochs=20, solver="sgd", learning_rate=0.005,
                  reg=0.02, init_std=0.1, shuffle=True, random_state=None, rating_scale=None,
                  n_jobs=None):
-        _check_positive("n_factors", n_factors, integer=True)
-        _check_positive("n_epochs", n_epochs, integer=True)
-        _check_choice("solver", solver, ("sgd", "als"))
-        _check_positive("learning_rate", learning_rate)
-        _check_positive("reg", reg, allow_zero=solver == "sgd")
-        _check_positive("init_std", init_std, allow_zero=True)
+        check_positive("n_factors", n_factors, integer=True)
+        check_positive("n_epochs", n_epochs, integer=True)
+        check_choice("solver", solver, ("sgd", "als"))
+        check_positive("learning_rate", learning_rate)
+        check_positive("reg", reg, allow_zero=solver == "sgd")
+        check_positive("init_std", init_std, allow_zero=True)
         self.n_factors, self.n_epochs, self.solver = n_factors, n_epochs, solver
         self.learning_rate, self.reg, self.init_std = learning_rate, reg, init_std
         self.shuffle, self.random_state = bool(shuffle), random_state

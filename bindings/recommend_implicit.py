@@ -10,44 +10,15 @@ import time
 import numpy as np
 
 from bindings.recommend_data import numba_parallel
-from bindings.recommend_explicit import _check_choice, _check_positive
-from bindings.recommend_ranking import Ranker
+from bindings.recommend_params import check_choice, check_positive
+from bindings.recommend_ranking import FactorRanker
 from gbdt.kernels.cf_als import implicit_cg_half_step
 from gbdt.kernels.cf_sgd import bpr_sgd_epoch
 
 __all__ = ["ImplicitALS", "BPR"]
 
 
-class _FactorRanker(Ranker):
-    """Scores from factors: p_u . q_i + b_i; item-item similarity from the item factors."""
-
-    def _scores(self, user_codes):
-        return self.user_factors_[user_codes] @ self.item_factors_.T + self.item_bias_
-
-    def score_factors(self, user_factors):
-        """Scores (n, n_items) of users given as factor rows (n, n_factors), e.g. from fold_in."""
-        self._check_fitted()
-        return np.atleast_2d(user_factors) @ self.item_factors_.T + self.item_bias_
-
-    def similar_items(self, item, k=10):
-        """The ``k`` items whose factors have the highest cosine with ``item``'s (itself excluded):
-        (item ids (k,), cosines (k,))."""
-        self._check_fitted()
-        code = self.interactions_.items.lookup(item)[0]
-        if code < 0:
-            raise ValueError(f"item {item!r} was not in the training data; similar_items needs "
-                             "its factors")
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive int; got {k!r}")
-        norms = np.linalg.norm(self.item_factors_, axis=1)
-        cos = self.item_factors_ @ self.item_factors_[code] / np.maximum(norms * norms[code],
-                                                                          1e-300)
-        cos[code] = -np.inf
-        top, sims = self._top_k(cos[None, :], min(int(k), cos.shape[0] - 1))
-        return self.interactions_.items.ids[top[0]], sims[0]
-
-
-class ImplicitALS(_FactorRanker):
+class ImplicitALS(FactorRanker):
     """Weighted ALS for implicit feedback, parallel over users then items.
 
     Minimises  sum_{u,i} c_ui (p_ui - x_u . y_i)^2 + reg (|X|^2 + |Y|^2)  with p_ui = 1 for stored
@@ -58,11 +29,11 @@ class ImplicitALS(_FactorRanker):
 
     def __init__(self, *, n_factors=64, reg=0.01, alpha=1.0, n_iterations=15, cg_steps=3,
                  random_state=None, n_jobs=None):
-        _check_positive("n_factors", n_factors, integer=True)
-        _check_positive("reg", reg, allow_zero=True)
-        _check_positive("alpha", alpha, allow_zero=True)
-        _check_positive("n_iterations", n_iterations, integer=True)
-        _check_positive("cg_steps", cg_steps, integer=True)
+        check_positive("n_factors", n_factors, integer=True)
+        check_positive("reg", reg, allow_zero=True)
+        check_positive("alpha", alpha, allow_zero=True)
+        check_positive("n_iterations", n_iterations, integer=True)
+        check_positive("cg_steps", cg_steps, integer=True)
         self.n_factors, self.reg, self.alpha = n_factors, reg, alpha
         self.n_iterations, self.cg_steps = n_iterations, cg_steps
         self.random_state, self.n_jobs = random_state, n_jobs
@@ -115,7 +86,7 @@ class ImplicitALS(_FactorRanker):
         return factors[0]
 
 
-class BPR(_FactorRanker):
+class BPR(FactorRanker):
     """Bayesian personalised ranking by SGD over sampled (user, positive, negative) triples.
 
     Each epoch draws nnz triples: a stored (user, item) pair uniformly and a negative item,
@@ -127,11 +98,11 @@ class BPR(_FactorRanker):
 
     def __init__(self, *, n_factors=64, learning_rate=0.05, reg=0.01, n_epochs=50,
                  negatives="popularity", random_state=None):
-        _check_positive("n_factors", n_factors, integer=True)
-        _check_positive("learning_rate", learning_rate)
-        _check_positive("reg", reg, allow_zero=True)
-        _check_positive("n_epochs", n_epochs, integer=True)
-        _check_choice("negatives", negatives, ("popularity", "uniform"))
+        check_positive("n_factors", n_factors, integer=True)
+        check_positive("learning_rate", learning_rate)
+        check_positive("reg", reg, allow_zero=True)
+        check_positive("n_epochs", n_epochs, integer=True)
+        check_choice("negatives", negatives, ("popularity", "uniform"))
         self.n_factors, self.learning_rate, self.reg = n_factors, learning_rate, reg
         self.n_epochs, self.negatives, self.random_state = n_epochs, negatives, random_state
 

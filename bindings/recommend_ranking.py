@@ -6,9 +6,9 @@ popularity ranking (number of users per item), so ``recommend`` never raises for
 """
 import numpy as np
 
-from bindings.recommend_data import Interactions
+from bindings.recommend_params import check_interactions
 
-__all__ = ["PopularityRecommender"]
+__all__ = ["FactorRanker", "PopularityRecommender"]
 
 USER_BATCH = 1024  # users scored at once: bounds the dense (batch, n_items) score block
 
@@ -17,10 +17,7 @@ class Ranker:
     """Base of every top-k recommender: fit bookkeeping, ``recommend`` and ``similar_items``."""
 
     def _start_fit(self, interactions):
-        if not isinstance(interactions, Interactions):
-            raise TypeError("fit expects an Interactions (Interactions.from_table or from_csr); "
-                            f"got {type(interactions).__name__}")
-        self.interactions_ = interactions
+        self.interactions_ = check_interactions(interactions)
         self.popularity_ = np.diff(interactions.item_indptr).astype(np.float64)
 
     def _check_fitted(self):
@@ -81,3 +78,52 @@ class PopularityRecommender(Ranker):
 
     def _scores(self, user_codes):
         return np.tile(self.popularity_, (user_codes.shape[0], 1))
+
+
+class FactorRanker(Ranker):
+    """Scores from factors: p_u . q_i + b_i; item-item similarity from the item factors.
+
+    The base of ImplicitALS and BPR; ``from_factors`` ranks with factors trained elsewhere.
+    """
+
+    @classmethod
+    def from_factors(cls, interactions, user_factors, item_factors, item_bias=None):
+        """A ranker over given factors (n_users, f) and (n_items, f) in ``interactions``' codes."""
+        ranker = cls.__new__(cls)
+        ranker._start_fit(interactions)
+        user_factors = np.asarray(user_factors, dtype=np.float64)
+        item_factors = np.asarray(item_factors, dtype=np.float64)
+        n_users, n_items = interactions.shape
+        if (user_factors.ndim != 2 or item_factors.ndim != 2 or user_factors.shape[0] != n_users
+                or item_factors.shape != (n_items, user_factors.shape[1])):
+            raise ValueError(f"factors must be ({n_users}, f) and ({n_items}, f); got "
+                             f"{user_factors.shape} and {item_factors.shape}")
+        ranker.user_factors_, ranker.item_factors_ = user_factors, item_factors
+        ranker.item_bias_ = (np.zeros(n_items) if item_bias is None
+                             else np.asarray(item_bias, dtype=np.float64).reshape(n_items))
+        return ranker
+
+    def _scores(self, user_codes):
+        return self.user_factors_[user_codes] @ self.item_factors_.T + self.item_bias_
+
+    def score_factors(self, user_factors):
+        """Scores (n, n_items) of users given as factor rows (n, n_factors), e.g. from fold_in."""
+        self._check_fitted()
+        return np.atleast_2d(user_factors) @ self.item_factors_.T + self.item_bias_
+
+    def similar_items(self, item, k=10):
+        """The ``k`` items whose factors have the highest cosine with ``item``'s (itself excluded):
+        (item ids (k,), cosines (k,))."""
+        self._check_fitted()
+        code = self.interactions_.items.lookup(item)[0]
+        if code < 0:
+            raise ValueError(f"item {item!r} was not in the training data; similar_items needs "
+                             "its factors")
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive int; got {k!r}")
+        norms = np.linalg.norm(self.item_factors_, axis=1)
+        cos = self.item_factors_ @ self.item_factors_[code] / np.maximum(norms * norms[code],
+                                                                          1e-300)
+        cos[code] = -np.inf
+        top, sims = self._top_k(cos[None, :], min(int(k), cos.shape[0] - 1))
+        return self.interactions_.items.ids[top[0]], sims[0]

@@ -15,11 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 
-from bindings.recommend import (BPR, ImplicitALS, Interactions,  # noqa: E402
+from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions,  # noqa: E402
                                 PopularityRecommender, SideFeatureMap, evaluate_ranking,
                                 leave_last_out, load_movielens_genres, load_movielens_ratings,
                                 ranking_metrics)
-from bindings.recommend_implicit import _FactorRanker  # noqa: E402
 
 FIGURE = os.path.join(os.path.dirname(__file__), "figures", "recommend_implicit.png")
 ALS = {"n_factors": 64, "reg": 0.05, "alpha": 10.0, "n_iterations": 15}
@@ -32,12 +31,7 @@ def implicit_package_ranker(x, seed):
     confidence = x.to_scipy()
     confidence.data = 1.0 + ALS["alpha"] * confidence.data
     peer.fit(confidence, show_progress=False)
-    ranker = _FactorRanker()
-    ranker._start_fit(x)
-    ranker.user_factors_ = peer.user_factors.astype(np.float64)
-    ranker.item_factors_ = peer.item_factors.astype(np.float64)
-    ranker.item_bias_ = np.zeros(x.shape[1])
-    return ranker
+    return FactorRanker.from_factors(x, peer.user_factors, peer.item_factors)
 
 
 def model_comparison(users, movies, times):

@@ -6,9 +6,9 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from sklearn.linear_model import Ridge
 
-from bindings.recommend import (BPR, ImplicitALS, Interactions, PopularityRecommender,
-                                SideFeatureMap, evaluate_ranking, leave_last_out)
-from bindings.recommend_implicit import _FactorRanker
+from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions,
+                                PopularityRecommender, SideFeatureMap, evaluate_ranking,
+                                leave_last_out)
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +22,6 @@ def planted():
     return Interactions.from_table(users[train], items[train]), users[test], items[test]
 
 
-def ranker_from(x, user_factors, item_factors):
-    """Our ranking code over a peer's factors, so both are scored by the same evaluation."""
-    ranker = _FactorRanker()
-    ranker._start_fit(x)
-    ranker.user_factors_ = user_factors.astype(np.float64)
-    ranker.item_factors_ = item_factors.astype(np.float64)
-    ranker.item_bias_ = np.zeros(x.shape[1])
-    return ranker
-
-
 def test_als_precision_at_10_within_2_percent_of_implicit(planted):
     x, test_users, test_items = planted
     ours, theirs = [], []
@@ -43,7 +33,8 @@ def test_als_precision_at_10_within_2_percent_of_implicit(planted):
         confidence = x.to_scipy()
         confidence.data = 1.0 + 5.0 * confidence.data  # implicit's c = alpha r, ours 1 + alpha r
         peer.fit(confidence, show_progress=False)
-        peer_ranker = ranker_from(x, peer.user_factors, peer.item_factors)
+        # the peer's factors ranked by our code, so both go through the same evaluation
+        peer_ranker = FactorRanker.from_factors(x, peer.user_factors, peer.item_factors)
         theirs.append(evaluate_ranking(peer_ranker, test_users, test_items, 10)["precision"])
     assert np.mean(ours) >= 0.98 * np.mean(theirs)
 
@@ -59,8 +50,8 @@ def test_bpr_ranks_better_than_popularity_and_as_well_as_implicit_bpr(planted):
         peer = BayesianPersonalizedRanking(factors=16, learning_rate=0.05, regularization=0.01,
                                            iterations=30, random_state=seed, num_threads=1)
         peer.fit(x.to_scipy(), show_progress=False)  # its last factor column is the item bias
-        theirs.append(evaluate_ranking(ranker_from(x, peer.user_factors, peer.item_factors),
-                                       test_users, test_items, 10)["precision"])
+        peer_ranker = FactorRanker.from_factors(x, peer.user_factors, peer.item_factors)
+        theirs.append(evaluate_ranking(peer_ranker, test_users, test_items, 10)["precision"])
     assert np.mean(ours) > 1.5 * popularity["precision"]
     # SGD on sampled triples: +-10% per seed, so the mean of 3 seeds gets a 5% margin
     assert np.mean(ours) >= 0.95 * np.mean(theirs)
@@ -160,6 +151,12 @@ def test_side_feature_map_is_ridge_with_intercept_and_recovers_linear_factors(pl
 def test_bad_parameters_raise(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_from_factors_checks_shapes(planted):
+    x = planted[0]
+    with pytest.raises(ValueError, match="factors must be"):
+        FactorRanker.from_factors(x, np.zeros((x.shape[0], 3)), np.zeros((x.shape[1], 4)))
 
 
 def test_negative_feedback_and_unfitted_calls_raise():

@@ -10,11 +10,10 @@ import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 from surprise import SVD, BaselineOnly, Dataset, KNNWithMeans, Reader
 
-from bindings.recommend import (BaselinePredictor, ImplicitALS, Interactions, KNNRecommender,
-                                MatrixFactorization, evaluate_ranking, kfold_indices,
-                                leave_last_out, load_movielens_genres, load_movielens_ratings,
-                                movielens_path, rmse)
-from bindings.recommend_implicit import _FactorRanker
+from bindings.recommend import (BaselinePredictor, FactorRanker, ImplicitALS, Interactions,
+                                KNNRecommender, MatrixFactorization, evaluate_ranking,
+                                kfold_indices, leave_last_out, load_movielens_genres,
+                                load_movielens_ratings, movielens_path, rmse)
 
 pytestmark = pytest.mark.skipif(not (movielens_path() / "ratings.csv").is_file(),
                                 reason="MovieLens not found beside the repository")
@@ -80,10 +79,6 @@ def test_implicit_als_precision_within_2_percent_of_implicit(ratings):
         confidence = x.to_scipy()
         confidence.data = 1.0 + 10.0 * confidence.data
         peer.fit(confidence, show_progress=False)
-        ranker = _FactorRanker()
-        ranker._start_fit(x)
-        ranker.user_factors_ = peer.user_factors.astype(np.float64)
-        ranker.item_factors_ = peer.item_factors.astype(np.float64)
-        ranker.item_bias_ = np.zeros(x.shape[1])
+        ranker = FactorRanker.from_factors(x, peer.user_factors, peer.item_factors)
         theirs.append(evaluate_ranking(ranker, users[test], movies[test], 10)["precision"])
     assert np.mean(ours) >= 0.98 * np.mean(theirs)
