@@ -159,17 +159,12 @@ class Booster:
             json.dump(self.to_dict(), fh)
 
     @classmethod
-    def load_model(cls, path):
-        """Read a model written by ``save_model``; anything else raises ValueError."""
-        try:
-            with open(path) as fh:
-                doc = json.load(fh)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path} is not a gbdt-engine JSON model: {exc}") from None
+    def from_dict(cls, doc, source="model"):
+        """Rebuild a Booster from ``to_dict()`` output; anything else raises ValueError."""
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a gbdt-engine model (missing format={FORMAT!r})")
+            raise ValueError(f"{source} is not a gbdt-engine model (missing format={FORMAT!r})")
         if doc.get("version") != VERSION:
-            raise ValueError(f"{path} has model format version {doc.get('version')}, expected {VERSION}")
+            raise ValueError(f"{source} has model format version {doc.get('version')}, expected {VERSION}")
         booster = cls(doc["objective"], doc["num_class"], doc["num_feature"], doc["base_margin"],
                       doc["feature_names"])
         booster.best_iteration = doc["best_iteration"]
@@ -178,3 +173,13 @@ class Booster:
             booster.trees.append(Tree.from_lists(**{k: v for k, v in entry.items() if k != "class"}))
             booster.tree_class.append(entry["class"])
         return booster
+
+    @classmethod
+    def load_model(cls, path):
+        """Read a model written by ``save_model``; anything else raises ValueError."""
+        try:
+            with open(path) as fh:
+                doc = json.load(fh)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not a gbdt-engine JSON model: {exc}") from None
+        return cls.from_dict(doc, source=str(path))

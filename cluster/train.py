@@ -1,0 +1,80 @@
+"""``cluster.train``: fit one model across the workers of a Dask cluster (data-parallel).
+
+Rows stay on the workers: each worker gets one ``Shard`` actor holding its row blocks for the
+whole fit; per tree level the shards' histograms are summed up a binary tree of shards and every
+shard applies the same split to its own rows (see ``cluster.shard``). The client sends the blocks'
+futures and the parameters, and receives the finished model.
+"""
+import logging
+
+import numpy as np
+
+from bindings.booster import Booster
+from bindings.callbacks import EarlyStopping
+from bindings.dataset import as_feature_matrix
+from bindings.params import resolve_params
+from bindings.train import DEFAULT_METRIC
+from cluster.local import resolve_client
+from cluster.placement import place_blocks
+from cluster.shard import Shard
+
+__all__ = ["train"]
+logger = logging.getLogger(__name__)
+MODES = ("data",)
+
+
+def _check_summaries(summaries, p):
+    if not all(s["finite"] for s in summaries):
+        raise ValueError("y or sample_weight contains NaN or infinite values; remove those rows")
+    low, high = min(s["min"] for s in summaries), max(s["max"] for s in summaries)
+    if p["objective"] == "binary:logistic" and (low < 0 or high > 1):
+        raise ValueError("labels must be in [0, 1] for binary:logistic")
+    if p["objective"] == "multi:softprob" and (low < 0 or high >= p["num_class"]
+                                              or not all(s["integral"] for s in summaries)):
+        raise ValueError(f"labels must be integers in [0, {p['num_class']}) for multi:softprob")
+
+
+def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, evals=(), obj=None,
+          early_stopping_rounds=None, callbacks=None, distributed_mode="data", feature_names=None):
+    """Train on a Dask cluster; returns a plain ``bindings.Booster``.
+
+    Parameters
+    ----------
+    client : distributed.Client or None (current client, else an embedded LocalCluster).
+    params : same parameters as ``bindings.train``.
+    X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks);
+    y, sample_weight : (n,) dask arrays/Series aligned with X's rows.
+    evals : list of (X, y, name) evaluation sets, small enough to gather (computed on the leader).
+    distributed_mode : "data" (histogram allreduce over row shards).
+    """
+    if distributed_mode not in MODES:
+        raise ValueError(f"distributed_mode must be one of {MODES}, got {distributed_mode!r}")
+    params = dict(params or {})
+    if obj is not None:
+        params["objective"] = obj
+    p = resolve_params(params)
+    client = resolve_client(client)
+    if feature_names is None and hasattr(X, "columns"):
+        feature_names = [str(c) for c in X.columns]
+    placed, rows = place_blocks(client, X, y, sample_weight)
+    logger.info("rows per worker: %s", rows)
+    n_features = int(X.shape[1])
+    threads = client.nthreads()
+    shards = [client.submit(Shard, rank, blocks, min(threads[w], p["n_jobs"]), workers=[w], actor=True,
+                            allow_other_workers=False).result()
+              for rank, (w, blocks) in enumerate(placed.items())]
+    for shard in shards:
+        shard.set_peers(shards).result()
+    _check_summaries([s.summary().result() for s in shards], p)
+    eval_data = [(as_feature_matrix(np.asarray(Xe), "evals X")[0], np.asarray(ye, dtype=np.float64).reshape(-1),
+                  name) for Xe, ye, name in evals]
+    metrics = p["eval_metric"] or ([] if callable(p["objective"]) else [DEFAULT_METRIC[p["objective"]]])
+    callbacks = list(callbacks or [])
+    if early_stopping_rounds is not None:
+        callbacks.append(EarlyStopping(early_stopping_rounds))
+    model, history = shards[0].fit(p, int(num_boost_round), n_features, feature_names, eval_data, metrics,
+                                   callbacks).result()
+    booster = Booster.from_dict(model)
+    booster.evals_result = history
+    booster.rows_per_worker = rows
+    return booster
