@@ -18,6 +18,7 @@ from gbdt.kernels import bandit_select as K
 from gbdt.kernels.bandit_arm_stats import observe, observe_batch
 from gbdt.kernels.bandit_ridge import (LIN_THOMPSON, LIN_UCB, ridge_update_batch,
                                        select_linear_arms)
+from gbdt.kernels.bandit_sampling import new_gamma_cache
 
 __all__ = [
     "EpsilonGreedy", "UCB1", "UCBV", "KLUCB", "BetaThompsonSampling", "GaussianThompsonSampling",
@@ -113,7 +114,8 @@ class BanditPolicy:
         self.window_rewards = np.zeros(self.window)
         self.n_rounds = 0
         self.rng = np.random.default_rng(self.random_state)
-        self._scratch = np.empty(self.n_arms)
+        self._scores = np.empty(self.n_arms)
+        self._gamma_cache = new_gamma_cache(self.n_arms)
         return self
 
     def _set_window(self, window):
@@ -134,7 +136,7 @@ class BanditPolicy:
     def select(self, context=None):
         """The arm to play next (int)."""
         return int(K.select_arm(self.kind, self.params, self.stats, self.n_rounds, self.rng,
-                                self._scratch))
+                                self._scores, self._gamma_cache))
 
     def select_batch(self, n=None, *, contexts=None):
         """(n,) int64 arms chosen independently from the current statistics (no update between).
@@ -143,7 +145,8 @@ class BanditPolicy:
         """
         n = check_positive_int(len(contexts) if n is None and contexts is not None else n, "n")
         out = np.empty(n, dtype=np.int64)
-        K.select_arms(self.kind, self.params, self.stats, self.n_rounds, self.rng, out)
+        K.select_arms(self.kind, self.params, self.stats, self.n_rounds, self.rng,
+                      self._gamma_cache, out)
         return out
 
     def update(self, arm, reward, context=None):

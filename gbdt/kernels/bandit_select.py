@@ -23,7 +23,8 @@ import numpy as np
 
 from gbdt._jit import jit
 from gbdt.kernels.bandit_index import klucb_index, ucb_index, ucbv_index
-from gbdt.kernels.bandit_sampling import beta_sample, categorical_sample, gaussian_posterior_sample
+from gbdt.kernels.bandit_sampling import (beta_thompson_draws, categorical_sample,
+                                          gaussian_posterior_sample)
 
 EPSILON_GREEDY = 0
 UCB = 1
@@ -64,19 +65,17 @@ def first_unplayed_arm(stats):
 
 
 @jit
-def arm_scores(kind, params, stats, n_rounds, rng, out):
+def arm_scores(kind, params, stats, n_rounds, rng, gamma_cache, out):
     """Fill ``out`` (n_arms,) with the score each arm is chosen by (argmax), for index kinds.
 
     n_rounds : rounds observed so far (epsilon decay); log t of the indices is the log of the
-    total (possibly discounted or windowed) pulls.
+    total (possibly discounted or windowed) pulls. gamma_cache : (6, n_arms), see
+    ``bandit_sampling``; used by Beta Thompson sampling.
     """
     n_arms = stats.shape[1]
     # One loop per kind, not one branch per arm: keeps the Thompson loop tight.
     if kind == THOMPSON_BETA:
-        for k in range(n_arms):
-            successes = max(stats[1, k], 0.0)
-            failures = max(stats[0, k] - stats[1, k], 0.0)
-            out[k] = beta_sample(rng, 1.0 + successes, 1.0 + failures)
+        beta_thompson_draws(rng, stats, gamma_cache, out)
         return
     if kind == THOMPSON_GAUSSIAN:
         for k in range(n_arms):
@@ -101,8 +100,11 @@ def arm_scores(kind, params, stats, n_rounds, rng, out):
 
 
 @jit
-def select_arm(kind, params, stats, n_rounds, rng, scratch):
-    """Arm chosen by policy ``kind`` given ``stats`` (3, n_arms); scratch (n_arms,) float64."""
+def select_arm(kind, params, stats, n_rounds, rng, scores, gamma_cache):
+    """Arm chosen by policy ``kind`` given ``stats`` (3, n_arms).
+
+    scores : (n_arms,) float64 work buffer; gamma_cache : (6, n_arms), see ``bandit_sampling``.
+    """
     n_arms = stats.shape[1]
     if kind != THOMPSON_BETA and kind != THOMPSON_GAUSSIAN:
         unplayed = first_unplayed_arm(stats)
@@ -114,18 +116,18 @@ def select_arm(kind, params, stats, n_rounds, rng, scratch):
             epsilon = min(1.0, epsilon * n_arms / max(n_rounds, 1))
         if rng.random() < epsilon:
             return int(rng.integers(0, n_arms))
-    arm_scores(kind, params, stats, n_rounds, rng, scratch)
+    arm_scores(kind, params, stats, n_rounds, rng, gamma_cache, scores)
     if kind == SOFTMAX:
-        top = scratch[argmax_first(scratch)]
+        top = scores[argmax_first(scores)]
         for k in range(n_arms):
-            scratch[k] = math.exp((scratch[k] - top) / params[P_TEMPERATURE])
-        return categorical_sample(rng, scratch)
-    return argmax_first(scratch)
+            scores[k] = math.exp((scores[k] - top) / params[P_TEMPERATURE])
+        return categorical_sample(rng, scores)
+    return argmax_first(scores)
 
 
 @jit
-def select_arms(kind, params, stats, n_rounds, rng, out):
+def select_arms(kind, params, stats, n_rounds, rng, gamma_cache, out):
     """Fill ``out`` (n,) int64 with n independent choices from the same ``stats`` (a batch)."""
-    scratch = np.empty(stats.shape[1])
+    scores = np.empty(stats.shape[1])
     for i in range(out.shape[0]):
-        out[i] = select_arm(kind, params, stats, n_rounds, rng, scratch)
+        out[i] = select_arm(kind, params, stats, n_rounds, rng, scores, gamma_cache)

@@ -11,6 +11,7 @@ from gbdt._jit import jit
 from gbdt.kernels.bandit_arm_stats import observe
 from gbdt.kernels.bandit_environment import arm_means_at, draw_reward, linear_means
 from gbdt.kernels.bandit_ridge import LIN_THOMPSON, LIN_UCB, linear_scores, sherman_morrison_update
+from gbdt.kernels.bandit_sampling import new_gamma_cache
 from gbdt.kernels.bandit_select import P_DISCOUNT, P_EXPLORE, argmax_first, select_arm
 
 
@@ -35,7 +36,8 @@ def simulate_arms_run(kind, params, window, change_times, means_table, drift, be
     stats = np.zeros((3, n_arms))
     window_arms = np.zeros(window, dtype=np.int64)
     window_rewards = np.zeros(window)
-    scratch = np.empty(n_arms)
+    scores = np.empty(n_arms)
+    gamma_cache = new_gamma_cache(n_arms)
     means = np.empty(n_arms)
     drifting = False
     for k in range(n_arms):
@@ -53,7 +55,7 @@ def simulate_arms_run(kind, params, window, change_times, means_table, drift, be
             best = means[argmax_first(means)]
             while next_change < change_times.shape[0] and change_times[next_change] <= t:
                 next_change += 1
-        arm = select_arm(kind, params, stats, t, rng, scratch)
+        arm = select_arm(kind, params, stats, t, rng, scores, gamma_cache)
         reward = draw_reward(rng, means[arm], bernoulli, noise_sd)
         observe(stats, window_arms, window_rewards, t, arm, reward, params[P_DISCOUNT])
         pulls_out[arm] += 1.0
@@ -82,6 +84,7 @@ def simulate_linear_run(kind, params, window, ridge, theta, noise_sd, horizon, c
     window_rewards = np.zeros(window)
     x = np.empty(d)
     scores = np.empty(n_arms)
+    gamma_cache = new_gamma_cache(n_arms)
     means = np.empty(n_arms)
     solve_scratch = np.empty(d)
     for k in range(n_arms):
@@ -96,7 +99,7 @@ def simulate_linear_run(kind, params, window, ridge, theta, noise_sd, horizon, c
             linear_scores(kind, params[P_EXPLORE], a_inv, b, x, rng, scores)
             arm = argmax_first(scores)
         else:
-            arm = select_arm(kind, params, stats, t, rng, scores)
+            arm = select_arm(kind, params, stats, t, rng, scores, gamma_cache)
         reward = means[arm] + noise_sd * rng.standard_normal()
         if contextual:
             sherman_morrison_update(a_inv[arm], b[arm], x, reward, solve_scratch)

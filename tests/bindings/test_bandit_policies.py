@@ -11,6 +11,7 @@ from bindings.bandits import (KLUCB, UCB1, UCBV, BetaThompsonSampling, Discounte
                               LinearThompsonSampling, LinUCB, RewardModelEpsilonGreedy,
                               SlidingWindowUCB, Softmax)
 from gbdt.kernels import bandit_select as K
+from gbdt.kernels.bandit_sampling import new_gamma_cache
 
 NON_CONTEXTUAL = [
     lambda s: EpsilonGreedy(3, epsilon=0.2, random_state=s),
@@ -66,7 +67,7 @@ def test_ucb1_indices_equal_mabwiser():
         mab.fit(arms, rewards)
         expected = mab.predict_expectations()
         scores = np.empty(4)
-        K.arm_scores(K.UCB, ours.params, ours.stats, 300, ours.rng, scores)
+        K.arm_scores(K.UCB, ours.params, ours.stats, 300, ours.rng, new_gamma_cache(4), scores)
         np.testing.assert_allclose(scores, [expected[k] for k in range(4)], rtol=1e-12)
         assert ours.select() == max(expected, key=expected.get)
 

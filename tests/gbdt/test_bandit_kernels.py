@@ -11,8 +11,9 @@ from gbdt.kernels.bandit_environment import arm_means_at
 from gbdt.kernels.bandit_index import bernoulli_kl, klucb_index, ucbv_index
 from gbdt.kernels.bandit_ridge import (LIN_THOMPSON, LIN_UCB, linear_scores,
                                        ridge_update_batch, sherman_morrison_update)
-from gbdt.kernels.bandit_sampling import (beta_sample, categorical_sample, gamma_sample,
-                                          gaussian_posterior_sample)
+from gbdt.kernels.bandit_sampling import (beta_thompson_draws, categorical_sample,
+                                          gaussian_posterior_sample, marsaglia_tsang_gamma,
+                                          new_gamma_cache)
 from gbdt.kernels.bandit_simulate import simulate_arms_run
 
 
@@ -75,18 +76,37 @@ def test_klucb_index_solves_its_equation(n, mean, t):
     assert bernoulli_kl(0.3, 0.6) == pytest.approx(stats.entropy([0.3, 0.7], [0.6, 0.4]), rel=1e-12)
 
 
-@pytest.mark.parametrize("a,b", [(1.0, 1.0), (0.4, 2.5), (30.0, 7.0), (1.0, 900.0)])
-def test_beta_sample_follows_beta(a, b):
-    rng = np.random.default_rng(1)
-    draws = np.array([beta_sample(rng, a, b) for _ in range(4000)])
-    assert stats.kstest(draws, stats.beta(a, b).cdf).pvalue > 1e-3
-
-
-@pytest.mark.parametrize("shape", [0.3, 1.0, 1.7, 12.0, 5000.0])
-def test_gamma_sample_follows_gamma(shape):
+@pytest.mark.parametrize("shape", [1.0, 1.7, 12.0, 5000.0])
+def test_marsaglia_tsang_gamma_follows_gamma(shape):
     rng = np.random.default_rng(2)
-    draws = np.array([gamma_sample(rng, shape) for _ in range(4000)])
+    d = shape - 1 / 3
+    draws = np.array([marsaglia_tsang_gamma(rng, d, 1 / np.sqrt(9 * d)) for _ in range(4000)])
     assert stats.kstest(draws, stats.gamma(shape).cdf).pvalue > 1e-3
+
+
+def test_thompson_draws_with_cache_follow_each_arms_beta():
+    """Memoised constants: arm 0's shapes change every draw, arm 1's stay; both must follow
+    their own Beta posterior, and the cache must hold arm 1's current shapes."""
+    rng = np.random.default_rng(3)
+    cache = new_gamma_cache(2)
+    out = np.empty(2)
+    draws = np.empty((3000, 2))
+    shapes0 = [(4.0, 7.0), (40.0, 2.0)]
+    for i in range(3000):
+        succ0, fail0 = shapes0[i % 2]
+        arm_stats = np.array([[succ0 + fail0 - 2, 30.0], [succ0 - 1, 12.0], [0.0, 0.0]])
+        beta_thompson_draws(rng, arm_stats, cache, out)
+        draws[i] = out
+    assert stats.kstest(draws[0::2, 0], stats.beta(4.0, 7.0).cdf).pvalue > 1e-3
+    assert stats.kstest(draws[1::2, 0], stats.beta(40.0, 2.0).cdf).pvalue > 1e-3
+    assert stats.kstest(draws[:, 1], stats.beta(13.0, 19.0).cdf).pvalue > 1e-3
+    # Beta(1, 900): one shape at the algorithm's lower limit, one far in the tail.
+    tail = np.empty((3000, 1))
+    for i in range(3000):
+        beta_thompson_draws(rng, np.array([[899.0], [0.0], [0.0]]), new_gamma_cache(1), tail[i])
+    assert stats.kstest(tail[:, 0], stats.beta(1.0, 900.0).cdf).pvalue > 1e-3
+    np.testing.assert_allclose(cache[[0, 3], 1], [13.0, 19.0])
+    np.testing.assert_allclose(cache[[1, 2], 1], [13.0 - 1 / 3, 1 / np.sqrt(9 * (13.0 - 1 / 3))])
 
 
 def test_gaussian_posterior_matches_conjugate_regression():
@@ -116,7 +136,7 @@ def test_categorical_and_softmax_frequencies():
     params = np.zeros(K.N_PARAMS)
     params[K.P_TEMPERATURE] = 0.2
     out = np.empty(6000, np.int64)
-    K.select_arms(K.SOFTMAX, params, stats_arr, 30, rng, out)
+    K.select_arms(K.SOFTMAX, params, stats_arr, 30, rng, new_gamma_cache(3), out)
     probs = special.softmax(stats_arr[1] / 10 / 0.2)
     assert stats.chisquare(np.bincount(out, minlength=3), 6000 * probs).pvalue > 1e-3
 
@@ -127,13 +147,13 @@ def test_epsilon_greedy_and_thompson_choice_probabilities():
     params = np.zeros(K.N_PARAMS)
     params[K.P_EPSILON] = 0.3
     out = np.empty(6000, np.int64)
-    K.select_arms(K.EPSILON_GREEDY, params, stats_arr, 75, rng, out)
+    K.select_arms(K.EPSILON_GREEDY, params, stats_arr, 75, rng, new_gamma_cache(3), out)
     greedy = np.argmax(stats_arr[1] / stats_arr[0])
     expected = np.full(3, 0.3 / 3)
     expected[greedy] += 0.7
     assert stats.chisquare(np.bincount(out, minlength=3), 6000 * expected).pvalue > 1e-3
     # Thompson: P(arm k wins) estimated with numpy's own Beta sampler.
-    K.select_arms(K.THOMPSON_BETA, params, stats_arr, 75, rng, out)
+    K.select_arms(K.THOMPSON_BETA, params, stats_arr, 75, rng, new_gamma_cache(3), out)
     ref = np.random.default_rng(5).beta(1 + stats_arr[1], 1 + stats_arr[0] - stats_arr[1],
                                         size=(200000, 3)).argmax(axis=1)
     expected = np.bincount(ref, minlength=3) / ref.size
