@@ -153,16 +153,21 @@ class GBDTClassifier(ClassifierMixin, _GBDTEstimator):
             raise ValueError(f"y must be 1-D, got shape {y.shape}")
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinite labels; remove those rows")
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"y has a single class {self.classes_.tolist()}; a classifier needs at least two")
-        self.n_classes_ = len(self.classes_)
+        classes, codes = np.unique(y, return_inverse=True)
+        return self._fit(X, codes.astype(np.float64), sample_weight, eval_set, self._params_for_classes(classes))
+
+    def _params_for_classes(self, classes):
+        """Record ``classes_`` and return the training parameters for that many classes."""
+        if len(classes) < 2:
+            raise ValueError(f"y has a single class {list(classes)}; a classifier needs at least two")
+        self.classes_ = np.asarray(classes)
+        self.n_classes_ = len(classes)
         params = self._params()
         if self.n_classes_ == 2:
             params["objective"] = "binary:logistic"
         else:
             params.update(objective="multi:softprob", num_class=self.n_classes_)
-        return self._fit(X, codes.astype(np.float64), sample_weight, eval_set, params)
+        return params
 
     def predict_proba(self, X):
         """(n, n_classes) class probabilities, columns ordered as ``classes_``."""

@@ -1,1 +1,6 @@
-"""Distributed training on Dask (data-parallel histogram allreduce, feature-parallel splits)."""
+"""Distributed training on Dask: data-parallel histogram allreduce over per-worker shard actors."""
+from cluster.local import close_embedded, embedded_client
+from cluster.sklearn import DaskGBDTClassifier, DaskGBDTRegressor
+from cluster.train import train
+
+__all__ = ["train", "DaskGBDTClassifier", "DaskGBDTRegressor", "embedded_client", "close_embedded"]

@@ -1,0 +1,121 @@
+"""Dask estimators: the local scikit-learn estimators, fitted with ``cluster.train``.
+
+``fit`` takes dask arrays/DataFrames (or in-memory data, split into blocks); ``predict`` and
+``predict_proba`` return dask arrays computed on the workers for dask input, numpy arrays otherwise.
+``booster_`` is a plain ``bindings.Booster`` that predicts locally.
+"""
+import dask.array as da
+import numpy as np
+
+from bindings.sklearn import GBDTClassifier, GBDTRegressor
+from cluster.train import train
+
+__all__ = ["DaskGBDTClassifier", "DaskGBDTRegressor"]
+
+
+def _block_values(block, booster):
+    return booster.predict(block)
+
+
+def _block_proba(block, booster):
+    p = booster.predict(block)
+    return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
+
+
+def _encode_labels(block, classes):
+    return np.searchsorted(classes, block).astype(np.float64)
+
+
+def _block_labels(proba, classes):
+    return classes[proba.argmax(axis=1)]
+
+
+def _as_dask(X):
+    if hasattr(X, "to_dask_array"):
+        return X.to_dask_array(lengths=True)
+    return X if isinstance(X, da.Array) else None
+
+
+class _DaskEstimator:
+    """Adds ``client`` and ``distributed_mode`` to a local estimator and fits through Dask."""
+
+    _DASK_PARAMS = ("client", "distributed_mode")
+
+    def __init__(self, *, client=None, distributed_mode="data", **kwargs):
+        super().__init__(**kwargs)
+        self.client = client
+        self.distributed_mode = distributed_mode
+
+    @classmethod
+    def _get_param_names(cls):
+        return sorted(set(super()._get_param_names()) | set(cls._DASK_PARAMS))
+
+    def _fit(self, X, y, sample_weight, eval_set, params):
+        if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
+            raise ValueError(f"n_estimators must be a positive integer, got {self.n_estimators!r}")
+        evals = [(np.asarray(Xe), self._encode_eval(np.asarray(ye)), f"validation_{i}")
+                 for i, (Xe, ye) in enumerate(eval_set or ())]
+        if self.early_stopping_rounds is not None and not evals:
+            raise ValueError("early_stopping_rounds needs an eval_set")
+        self.booster_ = train(self.client, params, X, y, sample_weight=sample_weight,
+                              num_boost_round=self.n_estimators, evals=evals,
+                              early_stopping_rounds=self.early_stopping_rounds,
+                              distributed_mode=self.distributed_mode)
+        self.n_features_in_ = int(X.shape[1])
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.evals_result_ = self.booster_.evals_result
+        self.best_iteration_ = self.booster_.best_iteration
+        self.rows_per_worker_ = self.booster_.rows_per_worker
+        return self
+
+    def _map_rows(self, X, block_fn, n_columns=None):
+        """``block_fn(block, booster_)`` on every row block of dask X, lazily on the workers
+        (only the booster is shipped), or directly on in-memory X."""
+        self._check_fitted()
+        dX = _as_dask(X)
+        if dX is None:
+            return block_fn(self._margin_input(X), self.booster_)
+        if dX.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {dX.shape[1]} features, but {type(self).__name__} was fitted with "
+                             f"{self.n_features_in_} features")
+        dX = dX.rechunk({1: -1})
+        if n_columns is None:
+            return dX.map_blocks(block_fn, self.booster_, drop_axis=1, dtype=np.float64)
+        return dX.map_blocks(block_fn, self.booster_, chunks=(dX.chunks[0], (n_columns,)), dtype=np.float64)
+
+
+class DaskGBDTRegressor(_DaskEstimator, GBDTRegressor):
+    """``GBDTRegressor`` trained on a Dask cluster (data-parallel)."""
+
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        params = self._params()
+        params["objective"] = "reg:squarederror"
+        return self._fit(X, y, sample_weight, eval_set, params)
+
+    def predict(self, X):
+        return self._map_rows(X, _block_values)
+
+
+class DaskGBDTClassifier(_DaskEstimator, GBDTClassifier):
+    """``GBDTClassifier`` trained on a Dask cluster (data-parallel); labels may be any values."""
+
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        dy = _as_dask(y)
+        if dy is None:
+            return super().fit(X, y, sample_weight, eval_set)
+        classes = np.unique(da.unique(dy).compute())
+        if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+            raise ValueError("y contains NaN or infinite labels; remove those rows")
+        params = self._params_for_classes(classes)
+        codes = dy.map_blocks(_encode_labels, classes, dtype=np.float64)
+        return self._fit(X, codes, sample_weight, eval_set, params)
+
+    def predict_proba(self, X):
+        return self._map_rows(X, _block_proba, n_columns=self.n_classes_)
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        if isinstance(proba, da.Array):
+            return proba.map_blocks(_block_labels, self.classes_, drop_axis=1, dtype=self.classes_.dtype)
+        return _block_labels(proba, self.classes_)

@@ -1,0 +1,83 @@
+"""Data-parallel Dask training equals single-machine training on the concatenated data."""
+import dask.array as da
+import numpy as np
+import pytest
+
+import cluster
+from bindings import Dataset, train
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((6000, 6))
+X[rng.random(X.shape) < 0.1] = np.nan
+signal = np.nan_to_num(X[:, 0]) - np.nan_to_num(X[:, 1]) * np.nan_to_num(X[:, 2])
+y = (signal + rng.standard_normal(6000) > 0).astype(float)
+y3 = np.digitize(signal, [-0.5, 0.5]).astype(float)
+w = rng.uniform(0.5, 2.0, 6000)
+
+
+@pytest.mark.parametrize("params,label,weight", [
+    ({"objective": "binary:logistic", "max_depth": 5}, y, None),
+    ({"objective": "multi:softprob", "num_class": 3, "max_depth": 4}, y3, None),
+    ({"objective": "reg:squarederror", "grow_policy": "lossguide", "max_leaves": 12, "max_depth": 0}, signal, w),
+])
+def test_same_model_as_single_machine(client, params, label, weight):
+    chunks = (1000, 2500, 2500)  # unequal blocks
+    dw = None if weight is None else da.from_array(weight, chunks=(chunks,))
+    bst = cluster.train(client, {**params, "n_jobs": 1}, da.from_array(X, chunks=(chunks, 6)),
+                        da.from_array(label, chunks=(chunks,)), sample_weight=dw, num_boost_round=8)
+    local = train({**params, "n_jobs": 1}, Dataset(X, label, weight=weight), 8)
+    np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
+    assert [t.n_nodes for t in bst.trees] == [t.n_nodes for t in local.trees]
+    assert sum(bst.rows_per_worker.values()) == 6000 and len(bst.rows_per_worker) == 2
+
+
+def test_worker_without_data_gets_blocks(client):
+    # a single block lives on one worker; the other worker has no rows and is left out cleanly
+    bst = cluster.train(client, {"objective": "binary:logistic"}, da.from_array(X, chunks=(6000, 6)),
+                        da.from_array(y, chunks=6000), num_boost_round=3)
+    assert list(bst.rows_per_worker.values()) == [6000]
+    np.testing.assert_allclose(bst.predict(X), train({"objective": "binary:logistic"}, Dataset(X, y), 3).predict(X),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_estimators_on_dask_collections(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    frame = dd.from_pandas(pd.DataFrame(X, columns=[f"c{i}" for i in range(6)]), npartitions=3)
+    labels = np.where(y > 0, "yes", "no")
+    clf = cluster.DaskGBDTClassifier(client=client, n_estimators=10, max_depth=4)
+    clf.fit(frame, dd.from_pandas(pd.Series(labels), npartitions=3))
+    proba = clf.predict_proba(frame)
+    assert proba.shape == (6000, 2)
+    local = clf.booster_.predict(X)
+    np.testing.assert_allclose(proba.compute()[:, 1], local, rtol=1e-12)
+    assert (clf.predict(frame).compute() == labels).mean() > 0.7
+    assert list(clf.feature_names_in_) == [f"c{i}" for i in range(6)]
+    reg = cluster.DaskGBDTRegressor(client=client, n_estimators=5).fit(da.from_array(X, chunks=2000),
+                                                                     da.from_array(signal, chunks=2000))
+    np.testing.assert_allclose(reg.predict(da.from_array(X, chunks=1500)).compute(), reg.booster_.predict(X))
+
+
+def test_eval_set_and_early_stopping(client):
+    clf = cluster.DaskGBDTClassifier(client=client, n_estimators=200, learning_rate=0.5, early_stopping_rounds=3,
+                                     eval_metric="logloss")
+    clf.fit(da.from_array(X[:5000], chunks=2500), da.from_array(y[:5000], chunks=2500),
+            eval_set=[(X[5000:], y[5000:])])
+    losses = clf.evals_result_["validation_0"]["logloss"]
+    assert clf.best_iteration_ == int(np.argmin(losses)) and len(losses) == clf.best_iteration_ + 4
+
+
+def test_bad_input_errors(client):
+    with pytest.raises(ValueError, match="X has 6000 rows but y has 5999"):
+        cluster.train(client, {}, da.from_array(X, chunks=3000), da.from_array(y[:-1], chunks=3000))
+    bad = y.copy()
+    bad[7] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        cluster.train(client, {}, da.from_array(X, chunks=3000), da.from_array(bad, chunks=3000))
+    with pytest.raises(ValueError, match="distributed_mode"):
+        cluster.train(client, {}, X, y, distributed_mode="ring")
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        cluster.train(client, {}, da.from_array(X, chunks=3000)[da.from_array(y > 0, chunks=3000)], y)
+    clf = cluster.DaskGBDTClassifier(client=client, n_estimators=2).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(da.from_array(X[:, :3], chunks=1000))
