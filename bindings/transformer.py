@@ -34,6 +34,16 @@ class _Layer:
         self.grads = {}
         self.children = {}
 
+    def train(self, mode=True):
+        """Training mode (BatchNorm uses batch statistics) or evaluation mode for every layer below."""
+        for child in self.children.values():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: BatchNorm layers use their running statistics; returns self."""
+        return self.train(False)
+
 
 def named_parameters(layer, prefix=""):
     """Dict ``"child.sub.name" -> array`` of every parameter below ``layer`` (arrays, not copies)."""
@@ -172,6 +182,11 @@ class _TokenNorm(_Layer):
             raise ValueError(f"norm must be one of {sorted(_NORMS)}, got {kind!r}")
         self.norm = _NORMS[kind](dim, dtype=dtype)
         self.params, self.grads = self.norm.params, self.norm.grads
+
+    def train(self, mode=True):
+        if isinstance(self.norm, BatchNorm1d):
+            self.norm.train(mode)
+        return self
 
     def forward(self, x):
         return self.norm.forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)

@@ -38,26 +38,8 @@ def _chunk_bounds(n, n_chunks, c):
 
 
 @jit
-def _row_sum(x, i, shift):
-    """Sum over j of ``x[i, j] - shift`` in float64 with four independent accumulators."""
-    d = x.shape[1]
-    s0 = s1 = s2 = s3 = 0.0
-    j = 0
-    while j + 4 <= d:
-        s0 += np.float64(x[i, j]) - shift
-        s1 += np.float64(x[i, j + 1]) - shift
-        s2 += np.float64(x[i, j + 2]) - shift
-        s3 += np.float64(x[i, j + 3]) - shift
-        j += 4
-    while j < d:
-        s0 += np.float64(x[i, j]) - shift
-        j += 1
-    return (s0 + s1) + (s2 + s3)
-
-
-@jit
-def _row_sum_squares(x, i, shift):
-    """Sum over j of ``(x[i, j] - shift) ** 2`` in float64 with four independent accumulators."""
+def _row_sum(x, i, shift, square):
+    """Sum over j of ``x[i, j] - shift`` (squared if ``square``) in float64, four accumulators."""
     d = x.shape[1]
     s0 = s1 = s2 = s3 = 0.0
     j = 0
@@ -66,14 +48,16 @@ def _row_sum_squares(x, i, shift):
         t1 = np.float64(x[i, j + 1]) - shift
         t2 = np.float64(x[i, j + 2]) - shift
         t3 = np.float64(x[i, j + 3]) - shift
-        s0 += t0 * t0
-        s1 += t1 * t1
-        s2 += t2 * t2
-        s3 += t3 * t3
+        if square:
+            t0, t1, t2, t3 = t0 * t0, t1 * t1, t2 * t2, t3 * t3
+        s0 += t0
+        s1 += t1
+        s2 += t2
+        s3 += t3
         j += 4
     while j < d:
         t0 = np.float64(x[i, j]) - shift
-        s0 += t0 * t0
+        s0 += t0 * t0 if square else t0
         j += 1
     return (s0 + s1) + (s2 + s3)
 
@@ -115,8 +99,8 @@ def row_norm_forward(x, gamma, beta, eps, center, out, mean_out, rstd_out):
     n, d = x.shape
     n_bad = 0
     for i in prange(n):
-        mean = _row_sum(x, i, 0.0) / d if center else 0.0
-        sum_sq = _row_sum_squares(x, i, mean)
+        mean = _row_sum(x, i, 0.0, False) / d if center else 0.0
+        sum_sq = _row_sum(x, i, mean, True)
         if not math.isfinite(sum_sq):
             n_bad += 1
         rstd = 1.0 / math.sqrt(sum_sq / d + eps)

@@ -1,8 +1,10 @@
 """bindings.transformer: blocks against torch.nn.TransformerEncoderLayer, finite-difference gradient
 checks of the whole encoder, and a toy task the encoder must learn."""
+import numba
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 from bindings.transformer import (
     Adam,
@@ -15,6 +17,16 @@ from bindings.transformer import (
 )
 
 DIM, HEADS, FF = 8, 2, 12
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny matmuls and kernels: numba and BLAS threads would only contend (ms per call on a busy machine)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    numba.set_num_threads(previous)
 
 
 def copy_block_to_torch(block):
@@ -159,3 +171,22 @@ def test_bad_configuration_raises():
         MultiHeadAttention(10, 4, rng)
     with pytest.raises(ValueError, match="max_len"):
         TransformerEncoder(5, 5, max_len=4).forward(np.zeros((1, 6), int))
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_eval_mode_makes_outputs_independent_of_batch_companions(norm):
+    # LayerNorm never mixes sequences; BatchNorm does in training mode and stops in eval mode.
+    rng = np.random.default_rng(6)
+    model = TransformerEncoder(5, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, norm=norm, seed=6, dtype=np.float64)
+    tokens = rng.integers(0, 5, (3, 4))
+    companions = tokens.copy()
+    companions[1:] = rng.integers(0, 5, (2, 4))
+
+    def change():
+        return np.abs(model.forward(tokens)[0] - model.forward(companions)[0]).max()
+
+    assert (change() > 1e-3) == (norm == "batch")
+    model.eval()
+    assert change() < 1e-12
+    model.train()
+    assert (change() > 1e-3) == (norm == "batch")

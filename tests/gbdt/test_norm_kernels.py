@@ -66,6 +66,12 @@ def numeric_grad(f, a, h=1e-6):
     return g
 
 
+def assert_matches_finite_differences(analytic, loss, arrays):
+    """Each analytic gradient equals the central difference of ``loss`` w.r.t. the matching array."""
+    for grad, a in zip(analytic, arrays):
+        np.testing.assert_allclose(grad, numeric_grad(loss, a), rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("center", [True, False])
 @pytest.mark.parametrize("shape", [(1, 3), (7, 5), (200, 33)])
 def test_row_norm_forward_matches_naive_twin(center, shape):
@@ -99,10 +105,7 @@ def test_row_norm_backward_matches_finite_differences(center):
     def loss():
         return float((kernel_row_norm(x, gamma, beta, 1e-3, center)[0] * weights).sum())
 
-    dx, dgamma, dbeta = kernel_row_norm_grads(weights, x, gamma, 1e-3, center)
-    np.testing.assert_allclose(dx, numeric_grad(loss, x), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dgamma, numeric_grad(loss, gamma), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dbeta, numeric_grad(loss, beta), rtol=1e-6, atol=1e-8)
+    assert_matches_finite_differences(kernel_row_norm_grads(weights, x, gamma, 1e-3, center), loss, (x, gamma, beta))
 
 
 def test_row_norm_float32_accumulates_in_float64():
@@ -146,6 +149,4 @@ def test_column_norm_backward_matches_finite_differences(batch_stats):
     _, mean, rstd = forward()
     dx, dgamma, dbeta = np.empty_like(x), np.empty(4), np.empty(4)
     column_norm_backward(weights, x, mean, rstd, gamma, batch_stats, dx, dgamma, dbeta)
-    np.testing.assert_allclose(dx, numeric_grad(loss, x), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dgamma, numeric_grad(loss, gamma), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dbeta, numeric_grad(loss, beta), rtol=1e-6, atol=1e-8)
+    assert_matches_finite_differences((dx, dgamma, dbeta), loss, (x, gamma, beta))
