@@ -65,12 +65,11 @@ def first_unplayed_arm(stats):
 
 
 @jit
-def arm_scores(kind, params, stats, n_rounds, rng, gamma_cache, out):
-    """Fill ``out`` (n_arms,) with the score each arm is chosen by (argmax), for index kinds.
+def arm_scores(kind, params, stats, rng, gamma_cache, out):
+    """Fill ``out`` (n_arms,) with the score each arm is chosen by (argmax).
 
-    n_rounds : rounds observed so far (epsilon decay); log t of the indices is the log of the
-    total (possibly discounted or windowed) pulls. gamma_cache : (6, n_arms), see
-    ``bandit_sampling``; used by Beta Thompson sampling.
+    log t of the indices is the log of the total (possibly discounted or windowed) pulls.
+    gamma_cache : (6, n_arms), see ``bandit_sampling``; used by Beta Thompson sampling.
     """
     n_arms = stats.shape[1]
     # One loop per kind, not one branch per arm: keeps the Thompson loop tight.
@@ -101,7 +100,7 @@ def arm_scores(kind, params, stats, n_rounds, rng, gamma_cache, out):
 
 @jit
 def select_arm(kind, params, stats, n_rounds, rng, scores, gamma_cache):
-    """Arm chosen by policy ``kind`` given ``stats`` (3, n_arms).
+    """Arm chosen by policy ``kind`` given ``stats`` (3, n_arms) after ``n_rounds`` rounds.
 
     scores : (n_arms,) float64 work buffer; gamma_cache : (6, n_arms), see ``bandit_sampling``.
     """
@@ -116,7 +115,7 @@ def select_arm(kind, params, stats, n_rounds, rng, scores, gamma_cache):
             epsilon = min(1.0, epsilon * n_arms / max(n_rounds, 1))
         if rng.random() < epsilon:
             return int(rng.integers(0, n_arms))
-    arm_scores(kind, params, stats, n_rounds, rng, gamma_cache, scores)
+    arm_scores(kind, params, stats, rng, gamma_cache, scores)
     if kind == SOFTMAX:
         top = scores[argmax_first(scores)]
         for k in range(n_arms):

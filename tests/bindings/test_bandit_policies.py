@@ -67,7 +67,7 @@ def test_ucb1_indices_equal_mabwiser():
         mab.fit(arms, rewards)
         expected = mab.predict_expectations()
         scores = np.empty(4)
-        K.arm_scores(K.UCB, ours.params, ours.stats, 300, ours.rng, new_gamma_cache(4), scores)
+        K.arm_scores(K.UCB, ours.params, ours.stats, ours.rng, new_gamma_cache(4), scores)
         np.testing.assert_allclose(scores, [expected[k] for k in range(4)], rtol=1e-12)
         assert ours.select() == max(expected, key=expected.get)
 
