@@ -111,43 +111,39 @@ def loss_grad_hess(data, indices, indptr, width, y, sw, coef, intercept, grad_ou
     return loss_blocks.sum()
 
 
-@jit(parallel=True)
+@jit
 def sigmoid_array(z, out):
-    """``out = sigmoid(z)`` element-wise; z, out (n,) float64."""
-    for i in prange(z.shape[0]):
+    """``out = sigmoid(z)`` element-wise; z, out (n,) float64. Serial: O(n) work is not worth a parallel
+    compile (seconds) next to the O(n p) passes over X."""
+    for i in range(z.shape[0]):
         out[i] = sigmoid(z[i])
 
 
-@jit(parallel=True)
+@jit
 def softmax_rows(margins, out):
-    """Row-wise softmax of margins (n, K) into out (n, K)."""
-    for i in prange(margins.shape[0]):
+    """Row-wise softmax of margins (n, K) into out (n, K); serial like sigmoid_array."""
+    for i in range(margins.shape[0]):
         softmax_row(margins[i], out[i])
 
 
-@jit(parallel=True)
+@jit
 def multinomial_loss_sum(margins, y, sw):
     """Weighted multinomial log-loss sum from margins (n, K); y (n,) class index as float64, sw (n,)."""
-    n = margins.shape[0]
-    n_blocks = n_row_blocks(n, MAX_BLOCKS)
-    loss_blocks = np.zeros(n_blocks)
-    for b in prange(n_blocks):
-        proba = np.empty(margins.shape[1])
-        loss = 0.0
-        for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
-            loss += sw[i] * (softmax_row(margins[i], proba) - margins[i, int(y[i])])
-        loss_blocks[b] = loss
-    return loss_blocks.sum()
+    proba = np.empty(margins.shape[1])
+    total = 0.0
+    for i in range(margins.shape[0]):
+        total += sw[i] * (softmax_row(margins[i], proba) - margins[i, int(y[i])])
+    return total
 
 
-@jit(parallel=True)
+@jit
 def class_grad_hess(proba, y, sw, k, grad_out, hess_out):
     """Per-row multinomial gradient and diagonal curvature of class k w.r.t. its margin.
 
     proba : (n, K) softmax probabilities; y : (n,) class index as float64; sw : (n,) weights.
     grad_out, hess_out : (n,) float64, written with ``sw (p_k - [y == k])`` and ``sw p_k (1 - p_k)``.
     """
-    for i in prange(proba.shape[0]):
+    for i in range(proba.shape[0]):
         p = proba[i, k]
         grad_out[i] = sw[i] * (p - (1.0 if int(y[i]) == k else 0.0))
         # the same floor as logistic_grad_hess: a zero curvature would stall coordinate descent

@@ -42,6 +42,17 @@ def test_sklearn_classifier_without_decision_function_with_weights(method):
     np.testing.assert_allclose(ours.predict_proba(X_BC), ref.predict_proba(X_BC), atol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_our_gbdt_calibrated_like_sklearn(method):
+    """The project's GBDTClassifier (scikit-learn compatible) under both calibrators."""
+    from bindings.sklearn import GBDTClassifier
+
+    gbdt = GBDTClassifier(n_estimators=8, max_depth=3, learning_rate=0.5, random_state=0)
+    ours = CalibratedClassifier(gbdt, method=method, cv=3).fit(X_BC, Y_BC)
+    ref = CalibratedClassifierCV(gbdt, method=method, cv=3).fit(X_BC, Y_BC)
+    np.testing.assert_allclose(ours.predict_proba(X_BC), ref.predict_proba(X_BC), atol=1e-8)
+
+
 def test_multiclass_one_vs_rest_and_explicit_splits():
     splits = list(KFold(3, shuffle=True, random_state=0).split(X_IRIS))
     ours = CalibratedClassifier(LogisticRegression(C=0.3, tol=1e-10), cv=splits).fit(X_IRIS, Y_IRIS)
