@@ -13,6 +13,12 @@ DEV = [
     "torch==2.13.0",
     "implicit>=0.7",
     "mabwiser>=2.7",
+    "scikit-surprise>=1.1",
+    # runtime dependencies of obp, which .ci/run installs with --no-deps
+    "seaborn>=0.12",
+    "pyyaml>=6",
+    "mypy-extensions>=1.0",
+    "tqdm>=4.60",
 ]
 
 setup(

@@ -2,10 +2,14 @@
 
 A shard loads its row blocks once, contributes a sample to the bin sketch, bins its rows with the
 global edges (then drops the raw floats), and from then on answers the leader: gradients,
-per-level histograms of its rows (summed up a binary tree of shards: rank r pulls ranks 2r+1 and
-2r+2), row partitions and margin updates. Rank 0 is also the leader: ``fit`` runs the boosting
-loop of ``bindings.train`` with ``ShardedRows`` standing in for in-memory rows, so nothing but
-the finished model goes back to the client.
+per-level histograms of its rows, row partitions and margin updates. Rank 0 is also the leader:
+``fit`` runs the boosting loop of ``bindings.train`` with ``ShardedRows`` standing in for
+in-memory rows, so nothing but the finished model goes back to the client.
+
+One round trip per tree level: commands that return nothing (gradients, sampling, a new tree,
+the splits of the last level, a finished round) are queued on the leader and travel with the next
+histogram request down a binary tree of shards (rank r forwards to ranks 2r+1 and 2r+2); every
+shard runs them, builds its local histograms and adds its children's on the way back up.
 """
 import numpy as np
 
@@ -78,15 +82,23 @@ class Shard:
     def start_tree(self, k):
         self.partition = self.rows.partition(k)
 
-    def reduce_histograms(self, node_ids, features):
-        """Sum of the nodes' histograms over this shard and its subtree of shards."""
-        pending = [self.peers[c].reduce_histograms(node_ids, features) for c in tree_children(self.rank, len(self.peers))]
+    def reduce_histograms(self, commands, node_ids, features):
+        """Run the queued ``commands`` here and below, then return the nodes' histograms summed
+        over this shard and its subtree of shards."""
+        children = tree_children(self.rank, len(self.peers))
+        pending = [self.peers[c].reduce_histograms(commands, node_ids, features) for c in children]
+        self.execute(commands)
         total = self.partition.empty_histograms(len(node_ids))
         with using_threads(self.n_threads):
             self.partition.histograms(node_ids, features, total)
         for fut in pending:
             total[:, features] += fut.result()[:, features]
         return total
+
+    def execute(self, commands):
+        """Run a list of (method name, args) in order."""
+        for name, args in commands:
+            getattr(self, name)(*args)
 
     def split(self, *args):
         with using_threads(self.n_threads):
@@ -109,10 +121,16 @@ class Shard:
         custom = callable(p["objective"])
         booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial, feature_names)
         eval_sets = [_EvalSet(Dataset(X, y), name, edges, n_edges, p["max_bin"], initial) for X, y, name in evals]
+        self.queue = []
         with using_threads(self.n_threads):
             history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, metrics,
                             callbacks)
         return booster.to_dict(), history
+
+    def take_queue(self):
+        """The queued commands, emptying the queue."""
+        commands, self.queue = self.queue, []
+        return commands
 
     def broadcast(self, method, *args, per_shard=None):
         """Call ``method`` on every shard (this one directly, the others concurrently); results by rank."""
@@ -124,38 +142,40 @@ class Shard:
 
 
 class ShardedRows:
-    """``LocalRows``' interface over every shard, driven by the leader (rank 0)."""
+    """``LocalRows``' interface over every shard, driven by the leader (rank 0): each call is
+    queued and reaches the shards with the next histogram request."""
 
     def __init__(self, leader):
         self.leader = leader
 
     def compute_gradients(self, objective):
-        self.leader.broadcast("compute_gradients", objective)
+        self.leader.queue.append(("compute_gradients", (objective,)))
 
     def start_round(self, subsample):
-        self.leader.broadcast("start_round", subsample)
+        self.leader.queue.append(("start_round", (subsample,)))
 
     def partition(self, k):
-        self.leader.broadcast("start_tree", k)
+        self.leader.queue.append(("start_tree", (k,)))
         return ShardedPartition(self.leader)
 
     def add_round(self, trees):
-        self.leader.broadcast("add_round", trees)
+        self.leader.queue.append(("add_round", (trees,)))
 
 
 class ShardedPartition:
     """``RowPartition``'s interface for the grower: histograms are allreduced over the shards,
-    splits are applied by every shard to its own rows."""
+    splits are queued and applied by every shard to its own rows."""
 
     def __init__(self, leader):
         self.leader = leader
 
     def empty_histograms(self, n_nodes):
-        return self.leader.partition.empty_histograms(n_nodes)
+        return self.leader.rows.builder.empty(n_nodes)
 
     def histograms(self, node_ids, features, out):
-        out[:, features] = self.leader.reduce_histograms(list(node_ids), features)[:, features]
+        total = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features)
+        out[:, features] = total[:, features]
 
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
-        self.leader.broadcast("split", list(node_ids), list(feature), list(bin_threshold), list(default_left),
-                              list(left_ids), list(right_ids))
+        self.leader.queue.append(("split", (list(node_ids), list(feature), list(bin_threshold),
+                                            list(default_left), list(left_ids), list(right_ids))))
