@@ -71,8 +71,8 @@ def main():
     rows = []
     with threadpool_limits(limits=args.threads):
         for tol in args.tol:
-            t_sk, sk = timed(lambda: SkLogisticRegression(C=args.C, solver="lbfgs", tol=tol, max_iter=1000).fit(X, y),
-                             args.repeats)
+            peer = SkLogisticRegression(C=args.C, solver="lbfgs", tol=tol, max_iter=1000)
+            t_sk, sk = timed(lambda: peer.fit(X, y), args.repeats)
             print(f"{tol:7.0e} {'sklearn lbfgs':>16} {t_sk:8.2f} {sk.n_iter_[0]:6d} "
                   f"{objective(X, y, sk.coef_, sk.intercept_, args.C):18.12f} {1.0:13.2f}")
             for solver in ("lbfgs", "newton"):

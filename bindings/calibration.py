@@ -183,7 +183,8 @@ class CalibratedClassifier:
                 proba = np.column_stack([1.0 - columns[:, 0], columns[:, 0]])
             else:
                 norm = columns.sum(axis=1, keepdims=True)
-                proba = np.divide(columns, norm, out=np.full_like(columns, 1.0 / columns.shape[1]), where=norm != 0)
+                uniform = np.full_like(columns, 1.0 / columns.shape[1])  # every calibrator said 0
+                proba = np.divide(columns, norm, out=uniform, where=norm != 0)
             total = total + proba
         return total / len(self.calibrated_)
 

@@ -47,7 +47,8 @@ def main():
         ax.set_xscale("log")
         ax.set_xlabel("C (inverse regularization strength)")
         ax.set_ylabel("coefficient")
-        ax.set_title(f"{penalty.upper()} path: {'sparse, features enter one by one' if penalty == 'l1' else 'dense, smooth shrinkage'}")
+        shape = "sparse, features enter one by one" if penalty == "l1" else "dense, smooth shrinkage"
+        ax.set_title(f"{penalty.upper()} path: {shape}")
         ax.axvline(best_C, color="grey", ls=":", lw=1)
     axes[2].plot(Cs, np.sum(paths["l1"] != 0, axis=1), label="L1", color="tab:red")
     axes[2].plot(Cs, np.sum(paths["l2"] != 0, axis=1), label="L2", color="tab:blue")

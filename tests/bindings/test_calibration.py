@@ -56,7 +56,8 @@ def test_our_gbdt_calibrated_like_sklearn(method):
 def test_multiclass_one_vs_rest_and_explicit_splits():
     splits = list(KFold(3, shuffle=True, random_state=0).split(X_IRIS))
     ours = CalibratedClassifier(LogisticRegression(C=0.3, tol=1e-10), cv=splits).fit(X_IRIS, Y_IRIS)
-    ref = CalibratedClassifierCV(SkLogisticRegression(C=0.3, tol=1e-12, max_iter=10_000), cv=splits).fit(X_IRIS, Y_IRIS)
+    reference_model = SkLogisticRegression(C=0.3, tol=1e-12, max_iter=10_000)
+    ref = CalibratedClassifierCV(reference_model, cv=splits).fit(X_IRIS, Y_IRIS)
     np.testing.assert_allclose(ours.predict_proba(X_IRIS), ref.predict_proba(X_IRIS), atol=1e-5)
 
 

@@ -1,4 +1,5 @@
-"""bindings.LogisticRegression against scikit-learn and statsmodels on scikit-learn's breast cancer and iris sets."""
+"""bindings.LogisticRegression against scikit-learn and statsmodels, on scikit-learn's breast cancer and
+iris sets."""
 import warnings
 
 import numpy as np
@@ -55,7 +56,8 @@ def test_multinomial_matches_sklearn(penalty, l1_ratio):
                                tol=1e-12, max_iter=100_000).fit(X_IRIS, Y_IRIS)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=2e-6)
     # intercepts are defined up to a common shift; ours are centred
-    np.testing.assert_allclose(ours.intercept_ - ours.intercept_.mean(), ref.intercept_ - ref.intercept_.mean(), atol=2e-6)
+    np.testing.assert_allclose(ours.intercept_ - ours.intercept_.mean(), ref.intercept_ - ref.intercept_.mean(),
+                               atol=2e-6)
     np.testing.assert_allclose(ours.predict_proba(X_IRIS), ref.predict_proba(X_IRIS), atol=2e-6)
     np.testing.assert_array_equal(ours.predict(X_IRIS), ref.predict(X_IRIS))
 

@@ -47,7 +47,8 @@ def _brute_force(objective, cost_fp=1.0, cost_fn=1.0):
     return best
 
 
-@pytest.mark.parametrize("objective, costs", [("f1", {}), ("youden", {}), ("cost", {"cost_fp": 1.0, "cost_fn": 8.0}),
+@pytest.mark.parametrize("objective, costs", [("f1", {}), ("youden", {}),
+                                              ("cost", {"cost_fp": 1.0, "cost_fn": 8.0}),
                                               ("cost", {"cost_fp": 50.0, "cost_fn": 1.0})])
 def test_tune_threshold_matches_brute_force(objective, costs):
     choice = tune_threshold(Y, SCORES, objective, **costs)

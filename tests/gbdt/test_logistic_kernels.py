@@ -63,7 +63,8 @@ def test_gradient_matches_finite_differences(fmt, n_classes):
     for idx in np.ndindex(params.shape):
         step = np.zeros_like(params)
         step[idx] = eps
-        numeric[idx] = (smooth_objective(problem, params + step)[0] - smooth_objective(problem, params - step)[0]) / (2 * eps)
+        up, down = smooth_objective(problem, params + step)[0], smooth_objective(problem, params - step)[0]
+        numeric[idx] = (up - down) / (2 * eps)
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -78,7 +79,8 @@ def test_hessian_matches_finite_differences_of_gradient(fmt):
     for j in range(P + 1):
         step = np.zeros_like(params)
         step[0, j] = eps
-        numeric[:, j] = (smooth_objective(problem, params + step)[1] - smooth_objective(problem, params - step)[1])[0] / (2 * eps)
+        up, down = smooth_objective(problem, params + step)[1], smooth_objective(problem, params - step)[1]
+        numeric[:, j] = (up - down)[0] / (2 * eps)
     np.testing.assert_allclose(H, numeric, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(H, H.T)
 
