@@ -27,6 +27,7 @@ from norm_toy_task import accuracy, reversal_batch, save_figure, smooth, train  
 from bindings.transformer import TransformerEncoder  # noqa: E402
 
 VOCAB, LENGTH, MIN_LENGTH, BATCH, STEPS = 8, 8, 3, 4, 1500
+NAMES = {"layer": "LayerNorm", "batch": "BatchNorm"}
 TASK = dict(length=LENGTH, vocab=VOCAB, min_length=MIN_LENGTH)
 
 
@@ -55,12 +56,13 @@ def main():
         model.eval()
         eval_acc = accuracy(model, np.random.default_rng(2), n_batches=64, batch=BATCH, **TASK)
         results[norm] = (eval_acc, train_mode_acc, dependence)
-        print(f"{norm}Norm: eval-mode accuracy {eval_acc:.3f}, train-mode accuracy (batches of {BATCH}) "
-              f"{train_mode_acc:.3f}, max logit change from batch companions {dependence:.2e}")
+        print(f"{NAMES[norm]}: eval-mode accuracy {eval_acc:.3f}, train-mode accuracy (batches of {BATCH}) "
+              f"{train_mode_acc:.3f}, max logit change from batch companions {dependence:.2e}, "
+              f"mean training loss over the run {np.mean(curves[norm]):.3f}")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for norm, losses in curves.items():
-        ax.plot(smooth(losses), label=f"{norm}Norm (eval acc {results[norm][0]:.2f})")
+        ax.plot(smooth(losses), label=f"{NAMES[norm]} (eval acc {results[norm][0]:.2f})")
     ax.set_xlabel("step (batches of 4 variable-length sequences)")
     ax.set_ylabel("training loss (20-step mean)")
     ax.legend()
