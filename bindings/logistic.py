@@ -17,6 +17,12 @@ from bindings.logistic_input import as_labels, as_packed, as_sample_weight
 from gbdt.kernels.logistic_objective import sigmoid_array, softmax_rows
 from gbdt.kernels.logistic_solvers import SOLVERS, LogisticProblem, evaluate, margins
 
+try:  # scikit-learn's tags make the estimator usable by its tools (clone, CalibratedClassifierCV, pipelines)
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    ESTIMATOR_BASES = (ClassifierMixin, BaseEstimator)
+except ImportError:  # pragma: no cover - scikit-learn is optional at run time
+    ESTIMATOR_BASES = ()
+
 __all__ = ["LogisticRegression", "PerfectSeparationWarning", "regularization_path"]
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
@@ -107,7 +113,7 @@ def _separates(z, index):
     return bool(np.all(own > rival))
 
 
-class LogisticRegression:
+class LogisticRegression(*ESTIMATOR_BASES):
     """Penalised logistic regression (binary or multinomial), dense or CSR input.
 
     Parameters follow scikit-learn: ``penalty`` in {"l2", "l1", "elasticnet", None}, ``C`` > 0 the inverse

@@ -21,10 +21,15 @@ X_IRIS = StandardScaler().fit_transform(X_IRIS)
 SUBSET = [0, 1, 4, 7, 10]
 
 
-def _sklearn(C, l1_ratio, X, y, **kw):
-    """scikit-learn's fit to (near) machine precision: newton-cholesky for smooth, saga for L1 parts."""
+def _sklearn_model(C, l1_ratio, **kw):
+    """scikit-learn's estimator set to solve to (near) machine precision: newton-cholesky for smooth
+    penalties, saga for L1 parts."""
     solver = "newton-cholesky" if l1_ratio == 0 else "saga"
-    return SkLogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, tol=1e-12, max_iter=100_000, **kw).fit(X, y)
+    return SkLogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, tol=1e-12, max_iter=100_000, **kw)
+
+
+def _sklearn(C, l1_ratio, X, y, **kw):
+    return _sklearn_model(C, l1_ratio, **kw).fit(X, y)
 
 
 @pytest.mark.parametrize("solver", ["newton", "newglmnet", "lbfgs"])
@@ -75,7 +80,7 @@ def test_class_and_sample_weights_match_sklearn():
     rng = np.random.default_rng(1)
     sw = rng.uniform(0.2, 3.0, X_BC.shape[0])
     ours = LogisticRegression(C=0.1, class_weight="balanced", tol=1e-10).fit(X_BC, Y_BC, sample_weight=sw)
-    ref = _sklearn(0.1, 0.0, X_BC, Y_BC, class_weight="balanced").fit(X_BC, Y_BC, sample_weight=sw)
+    ref = _sklearn_model(0.1, 0.0, class_weight="balanced").fit(X_BC, Y_BC, sample_weight=sw)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-7)
     ours_dict = LogisticRegression(C=0.1, class_weight={0: 3.0}, tol=1e-10).fit(X_BC, Y_BC)
     ref_dict = _sklearn(0.1, 0.0, X_BC, Y_BC, class_weight={0: 3.0, 1: 1.0})
@@ -148,3 +153,15 @@ def test_bad_input_types_and_unfitted_use():
         model.predict(X_BC[:, :5])
     with pytest.raises(ValueError, match="unpenalised binary"):
         model.summary()
+
+
+def test_scikit_learn_tools_accept_the_estimator():
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    model = LogisticRegression("l1", C=0.2, tol=1e-8)
+    copy = clone(model)
+    assert copy is not model and copy.get_params() == model.get_params()
+    ours = cross_val_score(model, X_BC, Y_BC, cv=3, scoring="neg_log_loss")
+    ref = cross_val_score(_sklearn_model(0.2, 1.0), X_BC, Y_BC, cv=3, scoring="neg_log_loss")
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
