@@ -5,11 +5,19 @@ import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from sklearn.linear_model import Ridge
+from threadpoolctl import threadpool_limits
 
 from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions,
                                 PopularityRecommender, SideFeatureMap, evaluate_ranking,
                                 leave_last_out)
 
+
+
+@pytest.fixture(autouse=True)
+def single_threaded_blas():
+    """implicit warns (and slows down) when BLAS runs its own threads beside its OpenMP ones."""
+    with threadpool_limits(1, "blas"):
+        yield
 
 @pytest.fixture(scope="module")
 def planted():

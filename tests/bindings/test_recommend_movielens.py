@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 from surprise import SVD, BaselineOnly, Dataset, KNNWithMeans, Reader
+from threadpoolctl import threadpool_limits
 
 from bindings.recommend import (BaselinePredictor, FactorRanker, ImplicitALS, Interactions,
                                 KNNRecommender, MatrixFactorization, evaluate_ranking,
@@ -19,6 +20,13 @@ pytestmark = pytest.mark.skipif(not (movielens_path() / "ratings.csv").is_file()
                                 reason="MovieLens not found beside the repository")
 SCALE = (0.5, 5.0)
 
+
+
+@pytest.fixture(autouse=True)
+def single_threaded_blas():
+    """implicit warns (and slows down) when BLAS runs its own threads beside its OpenMP ones."""
+    with threadpool_limits(1, "blas"):
+        yield
 
 @pytest.fixture(scope="module")
 def ratings():
