@@ -19,6 +19,7 @@ def single_threaded_blas():
     with threadpool_limits(1, "blas"):
         yield
 
+
 @pytest.fixture(scope="module")
 def planted():
     """1000 users and 200 items in 8 taste groups: in-group items are liked far more often."""

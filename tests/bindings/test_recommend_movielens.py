@@ -21,12 +21,12 @@ pytestmark = pytest.mark.skipif(not (movielens_path() / "ratings.csv").is_file()
 SCALE = (0.5, 5.0)
 
 
-
 @pytest.fixture(autouse=True)
 def single_threaded_blas():
     """implicit warns (and slows down) when BLAS runs its own threads beside its OpenMP ones."""
     with threadpool_limits(1, "blas"):
         yield
+
 
 @pytest.fixture(scope="module")
 def ratings():
