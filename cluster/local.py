@@ -18,6 +18,7 @@ def embedded_client(n_workers=2, threads_per_worker=1):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
                                dashboard_address=None)
         client = Client(cluster, set_as_default=False)
+        client.wait_for_workers(n_workers)
         _embedded[key] = (cluster, client)
         atexit.register(close_embedded)
     return _embedded[key][1]

@@ -1,8 +1,9 @@
 """Data placement: align X, y and weight into row blocks, persist them, and assign blocks to workers.
 
-Every worker that has data gets one shard of whole row blocks. Blocks stay where Dask computed
-them unless a worker would get none while another holds several; then blocks move so that each
-worker has at least one (``rows per worker`` is reported by the fit).
+Every worker that gets data holds one shard of whole row blocks. Blocks stay where Dask computed
+them while that worker is below an equal share of the rows; the others move to the least loaded
+workers (``balance_blocks``), so a skewed placement or an idle worker is evened out before binning.
+Rows per worker are reported by the fit.
 """
 import dask.array as da
 import numpy as np
@@ -57,20 +58,33 @@ def place_blocks(client, X, y, weight=None):
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
         raise RuntimeError("the Dask cluster has no workers")
-    assignment = {w: [] for w in workers}
-    for i, fut in enumerate(futures[0]):
-        held = holders.get(fut.key) or [workers[i % len(workers)]]
-        assignment[held[0] if held[0] in assignment else workers[0]].append(i)
-    _fill_empty_workers(assignment, row_chunks)
+    held_by = [(holders.get(f.key) or [None])[0] for f in futures[0]]
+    assignment = balance_blocks(row_chunks, held_by, workers)
     grouped = {w: [(futures[0][i], futures[1][i], futures[2][i] if len(futures) > 2 else None) for i in idx]
                for w, idx in assignment.items() if idx}
     rows = {w: int(sum(row_chunks[i] for i in idx)) for w, idx in assignment.items() if idx}
     return grouped, rows
 
 
-def _fill_empty_workers(assignment, row_chunks):
-    """Move blocks from the most loaded workers to workers that have none (in place)."""
-    for worker in [w for w, idx in assignment.items() if not idx]:
-        donor = max(assignment, key=lambda w: (len(assignment[w]) > 1, sum(row_chunks[i] for i in assignment[w])))
-        if len(assignment[donor]) > 1:
-            assignment[worker].append(assignment[donor].pop())
+def balance_blocks(block_rows, held_by, workers):
+    """Assign blocks to workers so each gets about total / len(workers) rows, moving as few as possible.
+
+    Blocks stay on their holder while it is below that target; the rest go, largest first, to the
+    worker with the fewest rows. Returns {worker: [block indices]}.
+    """
+    target = sum(block_rows) / len(workers)
+    load = {w: 0 for w in workers}
+    assignment = {w: [] for w in workers}
+    movers = []
+    for i in sorted(range(len(block_rows)), key=lambda i: -block_rows[i]):
+        holder = held_by[i]
+        if holder in load and (load[holder] == 0 or load[holder] + block_rows[i] <= target * 1.05 + 1):
+            assignment[holder].append(i)
+            load[holder] += block_rows[i]
+        else:
+            movers.append(i)
+    for i in movers:
+        w = min(workers, key=lambda w: load[w])
+        assignment[w].append(i)
+        load[w] += block_rows[i]
+    return {w: sorted(idx) for w, idx in assignment.items()}

@@ -56,13 +56,25 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     client = resolve_client(client)
     if feature_names is None and hasattr(X, "columns"):
         feature_names = [str(c) for c in X.columns]
+    with client.as_current():
+        model, history, rows = _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks,
+                                    early_stopping_rounds, feature_names)
+    booster = Booster.from_dict(model)
+    booster.evals_result = history
+    booster.rows_per_worker = rows
+    return booster
+
+
+def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names):
+    """Place the rows, start one shard per worker, run the fit on rank 0; the shards are released after."""
     placed, rows = place_blocks(client, X, y, sample_weight)
     logger.info("rows per worker: %s", rows)
     n_features = int(X.shape[1])
     threads = client.nthreads()
-    shards = [client.submit(Shard, rank, blocks, min(threads[w], p["n_jobs"]), workers=[w], actor=True,
-                            allow_other_workers=False).result()
-              for rank, (w, blocks) in enumerate(placed.items())]
+    # the actor futures keep the shards alive until this function returns
+    shard_futures = [client.submit(Shard, rank, blocks, min(threads[w], p["n_jobs"]), workers=[w], actor=True,
+                                   allow_other_workers=False) for rank, (w, blocks) in enumerate(placed.items())]
+    shards = [f.result() for f in shard_futures]
     for shard in shards:
         shard.set_peers(shards).result()
     _check_summaries([s.summary().result() for s in shards], p)
@@ -74,7 +86,4 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         callbacks.append(EarlyStopping(early_stopping_rounds))
     model, history = shards[0].fit(p, int(num_boost_round), n_features, feature_names, eval_data, metrics,
                                    callbacks).result()
-    booster = Booster.from_dict(model)
-    booster.evals_result = history
-    booster.rows_per_worker = rows
-    return booster
+    return model, history, rows

@@ -31,8 +31,19 @@ def test_same_model_as_single_machine(client, params, label, weight):
     assert sum(bst.rows_per_worker.values()) == 6000 and len(bst.rows_per_worker) == 2
 
 
-def test_worker_without_data_gets_blocks(client):
-    # a single block lives on one worker; the other worker has no rows and is left out cleanly
+def test_balance_moves_few_blocks_and_evens_rows():
+    from cluster.placement import balance_blocks
+
+    # every block computed on worker "a": half of them move to the idle worker "b"
+    out = balance_blocks([100] * 6, ["a"] * 6, ["a", "b"])
+    assert len(out["a"]) == 3 and len(out["b"]) == 3
+    # already balanced: nothing moves
+    assert balance_blocks([5, 5], ["a", "b"], ["a", "b"]) == {"a": [0], "b": [1]}
+    # a single block cannot be split: one worker stays empty
+    assert balance_blocks([10], ["b"], ["a", "b"]) == {"a": [], "b": [0]}
+
+
+def test_single_block_leaves_a_worker_without_data(client):
     bst = cluster.train(client, {"objective": "binary:logistic"}, da.from_array(X, chunks=(6000, 6)),
                         da.from_array(y, chunks=6000), num_boost_round=3)
     assert list(bst.rows_per_worker.values()) == [6000]
