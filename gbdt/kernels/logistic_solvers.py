@@ -174,8 +174,14 @@ def newton(problem, params0, tol, max_iter):
             direction = -np.linalg.solve(lower.T, np.linalg.solve(lower, g[0]))
         except np.linalg.LinAlgError:  # singular: separable or collinear data
             direction = -np.linalg.lstsq(H, g[0], rcond=None)[0]
+        slope = float(g[0] @ direction)
+        if -slope <= FTOL * max(abs(f), 1.0):
+            # the predicted decrease is below the rounding of f, so Armijo cannot judge the step; this
+            # close to the optimum the full Newton step is safe and polishes the gradient quadratically
+            x = x + direction[None, :]
+            continue
         found = _backtrack(lambda v: (evaluate(problem, v, grad=False)[0], None), x, f, direction[None, :],
-                           float(g[0] @ direction), 1.0)
+                           slope, 1.0)
         if found is None:
             return SolverResult(x, it + 1, False)
         x = found[0]

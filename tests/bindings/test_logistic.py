@@ -101,6 +101,18 @@ def test_summary_matches_statsmodels_logit():
     np.testing.assert_allclose(table[["odds [0.025", "odds 0.975]"]], np.exp(ref.conf_int(0.05)), rtol=1e-8)
 
 
+def test_summary_without_intercept_and_with_frequency_weights_matches_statsmodels():
+    """Integer sample weights act as repeated rows; no intercept means no 'const' row."""
+    rng = np.random.default_rng(2)
+    counts = rng.integers(1, 4, len(Y_BC))
+    X = X_BC[:, SUBSET]
+    table = LogisticRegression(None, fit_intercept=False, tol=1e-12).fit(X, Y_BC, sample_weight=counts).summary()
+    ref = sm.Logit(np.repeat(Y_BC, counts), np.repeat(X, counts, axis=0)).fit(disp=0, tol=1e-12)
+    assert "const" not in table.index
+    np.testing.assert_allclose(table["coef"], ref.params, rtol=1e-8)
+    np.testing.assert_allclose(table["std err"], ref.bse, rtol=1e-8)
+
+
 def test_perfect_separation_warns_and_summary_refuses():
     with pytest.warns(PerfectSeparationWarning):
         model = LogisticRegression(None, max_iter=50).fit(X_BC, Y_BC)
