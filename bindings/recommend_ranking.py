@@ -39,7 +39,8 @@ class Ranker:
 
         A scalar user gives 1-D arrays. ``filter_seen`` gives the user's training items score
         -inf, so they come last (only when fewer than k unseen items are left). Unknown users get
-        the most popular items.
+        the most popular items. Items with equal scores at the k-th place are chosen by
+        ``np.argpartition`` (reproducible, but not by id order).
         """
         self._check_fitted()
         scalar = np.ndim(users) == 0

@@ -1,5 +1,6 @@
 """Interactions, id mapping, duplicate rules, bad input and evaluation splits."""
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -34,6 +35,14 @@ def test_duplicate_pairs_follow_the_documented_rule(rule, expected):
                                 duplicates=rule)
     assert x.nnz == 2
     assert dense(x)[x.users.lookup([1])[0], 0] == expected
+
+
+def test_dataframe_columns_and_numpy_arrays_are_accepted():
+    frame = pd.DataFrame({"user": ["u1", "u2", "u1"], "item": [3, 3, 4], "rating": [1, 2, 3]})
+    x = Interactions.from_table(frame["user"], frame["item"], frame["rating"])
+    assert x.shape == (2, 2) and dense(x)[x.users.lookup("u1")[0], x.items.lookup(4)[0]] == 3.0
+    y = Interactions.from_table(frame["user"].to_numpy(), frame["item"].to_numpy())
+    np.testing.assert_array_equal(dense(y), dense(x) > 0)
 
 
 def test_duplicate_pairs_raise_when_asked():

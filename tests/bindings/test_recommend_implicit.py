@@ -90,7 +90,7 @@ def test_unknown_users_get_popular_items_and_k_is_clamped():
     x = Interactions.from_table(["a", "a", "b", "c"], [1, 2, 2, 3])
     model = ImplicitALS(n_factors=2, n_iterations=2, random_state=0).fit(x)
     ids, scores = model.recommend("stranger", 2)
-    np.testing.assert_array_equal(ids, [2, 1])
+    assert ids[0] == 2 and ids[1] in (1, 3)  # item 2 has 2 users; 1 and 3 tie with one each
     np.testing.assert_array_equal(scores, [2.0, 1.0])
     ids, _ = model.recommend(["a"], 50)
     assert ids.shape == (1, 3)
