@@ -159,6 +159,9 @@ class CalibratedClassifier:
 
     def _calibrate(self, model, X, y_index, sw):
         scores = _scores(model, X)
+        if not hasattr(model, "classes_"):
+            raise TypeError(f"{type(model).__name__} has no classes_ after fit; the estimator must record "
+                            "its sorted class labels in classes_ as scikit-learn classifiers do")
         model_classes = np.asarray(model.classes_)
         if model_classes.shape[0] != self.classes_.shape[0]:
             raise ValueError(f"a fold's estimator saw {model_classes.shape[0]} of the {self.classes_.shape[0]} "

@@ -103,6 +103,16 @@ def test_bad_input():
         CalibratedClassifier(GaussianNB(), method="beta").fit(X_BC, Y_BC)
     with pytest.raises(TypeError, match="predict_proba"):
         CalibratedClassifier(object()).fit(X_BC, Y_BC)
+
+    class NoClasses:
+        def fit(self, X, y):
+            return self
+
+        def decision_function(self, X):
+            return X[:, 0]
+
+    with pytest.raises(TypeError, match="classes_"):
+        CalibratedClassifier(NoClasses(), cv=3).fit(X_BC, Y_BC)
     with pytest.raises(ValueError, match="smallest class"):
         CalibratedClassifier(GaussianNB(), cv=5).fit(X_BC[:6], np.r_[0, 0, 0, 0, 1, 1])
     with pytest.raises(ValueError, match="binary"):
