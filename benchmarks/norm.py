@@ -2,7 +2,7 @@
 
 Times ``bindings.norm.LayerNorm``/``RMSNorm`` (forward, backward incl. parameter gradients) and
 ``torch.nn.LayerNorm``/``RMSNorm`` (forward, autograd backward) on an (8192, 1024) float32 input,
-median of ``--repeats`` runs after a warm-up, with numba and torch both set to ``--threads`` threads.
+median of ``--repeats`` interleaved runs after a warm-up, with numba and torch both set to ``--threads`` threads.
 Effective bandwidth counts the bytes a fused implementation must move: forward reads x and writes y
 (2 arrays), backward reads dy and x and writes dx (3 arrays); it is compared with the copy bandwidth
 (read + write) measured in the same run on arrays of the same size and on arrays 16 times larger.
@@ -36,42 +36,46 @@ def parallel_copy(src, dst):
         dst[i] = src[i]
 
 
-def median_seconds(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def round_times(fns, repeats):
+    """(repeats, len(fns)) wall times; the callables take turns in every round, so a change of
+    load on the (shared) machine hits all of them alike and the ratios stay meaningful."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    times = np.empty((repeats, len(fns)))
+    for r in range(repeats):
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[r, k] = time.perf_counter() - start
+    return times
 
 
 def copy_bandwidth(n_bytes, repeats):
-    """Best of numpy's copy and a numba prange copy, in GB/s of read + write traffic."""
+    """Best round of numpy's copy and of a numba prange copy, in GB/s of read + write traffic."""
     src = np.ones(n_bytes // 4, np.float32)
     dst = np.empty_like(src)
-    best = min(median_seconds(lambda: np.copyto(dst, src), repeats),
-               median_seconds(lambda: parallel_copy(src, dst), repeats))
+    best = round_times([lambda: np.copyto(dst, src), lambda: parallel_copy(src, dst)], repeats).min()
     return 2 * n_bytes / best / 1e9
 
 
-def time_ours(layer, x, dy, repeats):
-    forward = median_seconds(lambda: layer.forward(x), repeats)
-    layer.forward(x)
-    backward = median_seconds(lambda: layer.backward(dy), repeats)
-    return forward, backward
-
-
-def time_torch(layer, x, dy, repeats):
+def time_pair(ours, theirs, x, dy, repeats):
+    """Median (ours forward, ours backward, torch forward, torch backward) in seconds, and the
+    best round of ours forward + backward (for the bandwidth, comparable with the best copy)."""
     tx = torch.from_numpy(x).requires_grad_(True)
     tdy = torch.from_numpy(dy)
-    forward = median_seconds(lambda: layer(tx), repeats)
 
-    def backward():
+    def ours_backward():
+        ours.backward(dy)  # reuses the statistics kept by the last ours.forward(x)
+
+    def torch_forward_backward():
         # autograd frees the graph after backward, so each repetition needs its own forward;
-        # the forward is timed separately above and subtracted.
-        layer(tx).backward(tdy)
-    return forward, median_seconds(backward, repeats) - forward
+        # the forward is timed on its own and subtracted.
+        theirs(tx).backward(tdy)
+
+    times = round_times([lambda: ours.forward(x), ours_backward, lambda: theirs(tx), torch_forward_backward],
+                        repeats)
+    ours_f, ours_b, torch_f, torch_fb = np.median(times, axis=0)
+    return (ours_f, ours_b, torch_f, torch_fb - torch_f), (times[:, 0] + times[:, 1]).min()
 
 
 def main():
@@ -98,15 +102,14 @@ def main():
     results = {}
     for name, ours, theirs in (("LayerNorm", LayerNorm(args.dim), torch.nn.LayerNorm(args.dim)),
                                ("RMSNorm", RMSNorm(args.dim), torch.nn.RMSNorm(args.dim, eps=1e-5))):
-        ours_f, ours_b = time_ours(ours, x, dy, args.repeats)
-        torch_f, torch_b = time_torch(theirs, x, dy, args.repeats)
+        (ours_f, ours_b, torch_f, torch_b), ours_best = time_pair(ours, theirs, x, dy, args.repeats)
         total_ours, total_torch = ours_f + ours_b, torch_f + torch_b
-        bandwidth = 5 * array_bytes / total_ours / 1e9
+        bandwidth = 5 * array_bytes / ours_best / 1e9
         results[name] = (ours_f, ours_b, torch_f, torch_b)
         print(f"{name:9s} forward+backward: ours {total_ours * 1e3:6.1f} ms "
               f"(fwd {ours_f * 1e3:.1f}, bwd {ours_b * 1e3:.1f}), torch {total_torch * 1e3:6.1f} ms "
               f"(fwd {torch_f * 1e3:.1f}, bwd {torch_b * 1e3:.1f}); ratio ours/torch {total_ours / total_torch:.2f}; "
-              f"ours moves {bandwidth:.1f} GB/s = {bandwidth / copy_same:.0%} of same-size copy, "
+              f"ours (best round) moves {bandwidth:.1f} GB/s = {bandwidth / copy_same:.0%} of same-size copy, "
               f"{bandwidth / copy_large:.0%} of large copy")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
