@@ -1,5 +1,8 @@
 """Data placement: align X, y and weight into row blocks, persist them, and assign blocks to workers.
 
+Feature-parallel training (``place_columns``) instead gives every worker all rows of a contiguous
+range of columns.
+
 Every worker that gets data holds one shard of whole row blocks. Blocks stay where Dask computed
 them while that worker is below an equal share of the rows; the others move to the least loaded
 workers (``balance_blocks``), so a skewed placement or an idle worker is evened out before binning.
@@ -64,6 +67,26 @@ def place_blocks(client, X, y, weight=None):
                for w, idx in assignment.items() if idx}
     rows = {w: int(sum(row_chunks[i] for i in idx)) for w, idx in assignment.items() if idx}
     return grouped, rows
+
+
+def place_columns(client, X, y, weight=None):
+    """Feature-parallel placement: every worker gets every row block, sliced to its own columns.
+
+    Returns (assignment, owners): assignment maps worker -> list of (X column slice, y, weight)
+    futures in row order; owners lists each worker's sorted global feature indices.
+    """
+    _, blocks = aligned_blocks(X, y, weight)
+    futures = [client.compute(col) for col in blocks]
+    wait([f for col in futures for f in col])
+    workers = sorted(client.scheduler_info()["workers"])
+    n_features = int(X.shape[1])
+    owners = [cols for cols in np.array_split(np.arange(n_features), min(len(workers), n_features))]
+    assignment = {}
+    for w, cols in zip(workers, owners):
+        slices = [client.submit(np.take, xb, cols, axis=1, workers=[w], pure=False) for xb in futures[0]]
+        assignment[w] = [(xs, futures[1][i], futures[2][i] if len(futures) > 2 else None)
+                         for i, xs in enumerate(slices)]
+    return assignment, owners
 
 
 def balance_blocks(block_rows, held_by, workers):

@@ -1,50 +1,69 @@
-"""Shard: the Dask actor that holds one worker's rows for a whole fit.
+"""Shard: the Dask actor that holds one worker's part of the data for a whole fit.
 
-A shard loads its row blocks once, contributes a sample to the bin sketch, bins its rows with the
-global edges (then drops the raw floats), and from then on answers the leader: gradients,
-per-level histograms of its rows, row partitions and margin updates. Rank 0 is also the leader:
-``fit`` runs the boosting loop of ``bindings.train`` with ``ShardedRows`` standing in for
-in-memory rows, so nothing but the finished model goes back to the client.
+- data-parallel: a shard holds some rows with every feature; its histograms are partial sums;
+- feature-parallel: a shard holds every row with some features (``owned``); its histograms are
+  complete for those features, and it routes rows for splits on them.
+
+A shard loads its blocks once, bins them with the global edges (then drops the raw floats), and
+from then on answers the leader: gradients, per-level histograms, row partitions, margin updates.
+Rank 0 is also the leader: ``fit`` runs the boosting loop of ``bindings.train`` with
+``ShardedRows`` standing in for in-memory rows, so only the finished model goes to the client.
 
 One round trip per tree level: commands that return nothing (gradients, sampling, a new tree,
-the splits of the last level, a finished round) are queued on the leader and travel with the next
-histogram request down a binary tree of shards (rank r forwards to ranks 2r+1 and 2r+2); every
-shard runs them, builds its local histograms and adds its children's on the way back up.
+splits, a finished round) are queued on the leader and travel with the next histogram request
+down a binary tree of shards (rank r forwards to ranks 2r+1 and 2r+2); every shard runs them,
+builds its histograms, and merges its children's on the way back up: partial sums are added
+(data-parallel), disjoint feature slices are placed side by side (feature-parallel). In
+feature-parallel mode the leader also asks the owner of each split feature for the rows'
+left/right mask and sends the masks to everyone (a second round trip per level).
 """
 import numpy as np
 
 from bindings.booster import Booster
 from bindings.dataset import Dataset
 from bindings.train import LocalRows, _EvalSet, boost, initial_margin
-from gbdt.binning import bin_matrix
-from gbdt.threads import using_threads
 from cluster.sketch import local_sample, merge_samples, sample_sizes
+from gbdt.binning import bin_matrix, compute_bin_edges
+from gbdt.threads import using_threads
 
 
 def tree_children(rank, n_shards):
-    """Ranks whose histograms rank ``rank`` adds to its own in the reduction tree."""
+    """Ranks whose histograms rank ``rank`` merges into its own in the reduction tree."""
     return [c for c in (2 * rank + 1, 2 * rank + 2) if c < n_shards]
 
 
+def merge_histograms(parts, n_nodes, shape):
+    """Merge (features, hist) parts: hist (N, len(features), B, 3); the same features add up."""
+    features = np.unique(np.concatenate([f for f, _ in parts])).astype(np.int32)
+    out = np.zeros((n_nodes, features.shape[0]) + shape)
+    for f, h in parts:
+        out[:, np.searchsorted(features, f)] += h
+    return features, out
+
+
 class Shard:
-    """Rows of one worker. Construct through ``client.submit(Shard, ..., actor=True)``.
+    """One worker's data. Construct through ``client.submit(Shard, ..., actor=True)``.
 
     Parameters
     ----------
-    rank : position of this shard (0 is the leader); blocks : list of (X block (n_i, F),
-    y block (n_i,), weight block (n_i,) or None); n_threads : Numba threads (= worker threads).
+    rank : position of this shard (0 is the leader); blocks : list of (X block, y block (n_i,),
+    weight block (n_i,) or None); n_threads : Numba threads (= the worker's threads);
+    owned : None (data-parallel: blocks hold every feature) or the sorted global indices of the
+    features in the X blocks (feature-parallel: blocks hold every row).
     """
 
-    def __init__(self, rank, blocks, n_threads):
+    def __init__(self, rank, blocks, n_threads, owned=None):
         self.rank = rank
         self.n_threads = n_threads
         self.X = np.ascontiguousarray(np.concatenate([b[0] for b in blocks]), dtype=np.float64)
         self.label = np.concatenate([b[1] for b in blocks])
         weights = [b[2] for b in blocks]
         self.weight = None if all(w is None for w in weights) else np.concatenate(weights)
+        self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
         self.peers = []
         self.rows = None
         self.partition = None
+        self.queue = []
 
     # ----- set-up ------------------------------------------------------------------------------
     def set_peers(self, peers):
@@ -52,7 +71,7 @@ class Shard:
         self.peers = peers
 
     def summary(self):
-        """(rows, sum of weights, weighted label sum, label min, label max, all labels integral)."""
+        """Row count, weighted label sums and label checks of this shard."""
         w = np.ones_like(self.label) if self.weight is None else self.weight
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
         return {"rows": self.X.shape[0], "sum_w": float(w.sum()), "sum_wy": float(w @ self.label),
@@ -62,14 +81,30 @@ class Shard:
     def sketch_sample(self, n_sample, seed):
         return local_sample(self.X, self.weight, n_sample, seed + self.rank)
 
+    def local_edges(self, max_bin, seed):
+        """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
+        return compute_bin_edges(self.X, max_bin, self.weight, seed=seed)
+
     def prepare(self, edges, n_edges, p, initial):
-        """Bin the rows with the global edges, drop the raw floats, set up margins and gradients."""
+        """Bin with the global edges, drop the raw floats, set up margins and gradients."""
+        if self.owned is not None:
+            edges, n_edges = edges[self.owned], n_edges[self.owned]
         with using_threads(self.n_threads):
             X_binned = bin_matrix(self.X, edges, n_edges, p["max_bin"])
         self.X = None
         weight = np.empty(0) if self.weight is None else self.weight
+        # feature-parallel shards must sample the same rows, so they share the seed
+        seed = p["random_state"] + (self.rank if self.owned is None else 0)
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
-                              self.n_threads, p["random_state"] + self.rank)
+                              self.n_threads, seed)
+
+    def _local(self, features):
+        """(global features held here, their local column indices) among ``features``."""
+        features = np.asarray(features, dtype=np.int32)
+        if self.owned is None:
+            return features, features
+        held = features[np.isin(features, self.owned)]
+        return held, np.searchsorted(self.owned, held).astype(np.int32)
 
     # ----- per round / per level -----------------------------------------------------------------
     def compute_gradients(self, objective):
@@ -80,20 +115,21 @@ class Shard:
         self.rows.start_round(subsample)
 
     def start_tree(self, k):
+        self.k = k
         self.partition = self.rows.partition(k)
 
     def reduce_histograms(self, commands, node_ids, features):
-        """Run the queued ``commands`` here and below, then return the nodes' histograms summed
-        over this shard and its subtree of shards."""
+        """Run the queued ``commands`` here and below, then return (features, histograms) of the
+        nodes over this shard and its subtree of shards."""
         children = tree_children(self.rank, len(self.peers))
         pending = [self.peers[c].reduce_histograms(commands, node_ids, features) for c in children]
         self.execute(commands)
-        total = self.partition.empty_histograms(len(node_ids))
+        held, local = self._local(features)
+        hists = self.partition.empty_histograms(len(node_ids))
         with using_threads(self.n_threads):
-            self.partition.histograms(node_ids, features, total)
-        for fut in pending:
-            total[:, features] += fut.result()[:, features]
-        return total
+            self.partition.histograms(node_ids, local, hists)
+        parts = [(held, hists[:, local])] + [fut.result() for fut in pending]
+        return merge_histograms(parts, len(node_ids), hists.shape[2:])
 
     def execute(self, commands):
         """Run a list of (method name, args) in order."""
@@ -104,33 +140,62 @@ class Shard:
         with using_threads(self.n_threads):
             self.partition.split(*args)
 
+    def masks(self, node_ids, feature, bin_threshold, default_left):
+        """Feature-parallel: left/right masks of the nodes' rows for splits on owned features."""
+        local = np.searchsorted(self.owned, np.asarray(feature, dtype=np.int32))
+        with using_threads(self.n_threads):
+            return self.partition.masks(node_ids, local, bin_threshold, default_left)
+
+    def split_with_masks(self, node_ids, masks, left_ids, right_ids):
+        with using_threads(self.n_threads):
+            self.partition.split_with_masks(node_ids, masks, left_ids, right_ids)
+
     def add_round(self, trees):
         with using_threads(self.n_threads):
             self.rows.add_round(trees)
 
+    def add_leaves(self, leaf_values):
+        """Feature-parallel: add the finished tree's leaf values to the margins of their rows."""
+        rows, ranges = self.partition.rows, self.partition.ranges
+        for node, value in leaf_values.items():
+            start, stop = ranges[node]
+            self.rows.margin[rows[start:stop], self.k] += value
+
     # ----- leader --------------------------------------------------------------------------------
-    def fit(self, p, num_boost_round, n_features, feature_names, evals, metrics, callbacks):
-        """Run the whole fit from rank 0; returns (model dict, evaluation history)."""
+    def fit(self, p, num_boost_round, n_features, feature_names, evals, metrics, callbacks, owners=None):
+        """Run the whole fit from rank 0; returns (model dict, evaluation history).
+
+        owners : None (data-parallel) or, per shard, its sorted global feature indices.
+        """
         summaries = self.broadcast("summary")
-        sums = np.array([[s["sum_w"], s["sum_wy"]] for s in summaries])
-        sizes = [s["rows"] for s in summaries]
-        samples = self.broadcast("sketch_sample", per_shard=[(int(n), p["random_state"]) for n in sample_sizes(sizes)])
-        edges, n_edges = merge_samples(samples, p["max_bin"], p["random_state"])
-        initial = initial_margin(p, sums[:, 1].sum() / sums[:, 0].sum())
+        if owners is None:
+            sizes = [s["rows"] for s in summaries]
+            seeds = [(int(n), p["random_state"]) for n in sample_sizes(sizes)]
+            edges, n_edges = merge_samples(self.broadcast("sketch_sample", per_shard=seeds), p["max_bin"],
+                                           p["random_state"])
+        else:
+            summaries = summaries[:1]  # every shard holds every row
+            edges = np.full((n_features, p["max_bin"] - 1), np.inf)
+            n_edges = np.zeros(n_features, dtype=np.int32)
+            for cols, (e, n) in zip(owners, self.broadcast("local_edges", p["max_bin"], p["random_state"])):
+                edges[cols], n_edges[cols] = e, n
+        sum_w = sum(s["sum_w"] for s in summaries)
+        initial = initial_margin(p, sum(s["sum_wy"] for s in summaries) / sum_w)
         self.broadcast("prepare", edges, n_edges, p, initial)
         custom = callable(p["objective"])
         booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial, feature_names)
         eval_sets = [_EvalSet(Dataset(X, y), name, edges, n_edges, p["max_bin"], initial) for X, y, name in evals]
         self.queue = []
+        self.owner_of = None
+        if owners is not None:
+            self.owner_of = np.empty(n_features, dtype=np.int64)
+            for rank, cols in enumerate(owners):
+                self.owner_of[cols] = rank
+        self.n_features, self.max_bin = n_features, p["max_bin"]
         with using_threads(self.n_threads):
             history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, metrics,
                             callbacks)
         return booster.to_dict(), history
-
-    def take_queue(self):
-        """The queued commands, emptying the queue."""
-        commands, self.queue = self.queue, []
-        return commands
 
     def broadcast(self, method, *args, per_shard=None):
         """Call ``method`` on every shard (this one directly, the others concurrently); results by rank."""
@@ -139,6 +204,11 @@ class Shard:
         results = [getattr(self, method)(*calls[0])]
         results.extend(pending[r].result() for r in range(1, len(self.peers)))
         return results
+
+    def take_queue(self):
+        """The queued commands, emptying the queue."""
+        commands, self.queue = self.queue, []
+        return commands
 
 
 class ShardedRows:
@@ -159,23 +229,47 @@ class ShardedRows:
         return ShardedPartition(self.leader)
 
     def add_round(self, trees):
-        self.leader.queue.append(("add_round", (trees,)))
+        if self.leader.owner_of is None:  # feature-parallel margins were updated by add_leaves
+            self.leader.queue.append(("add_round", (trees,)))
 
 
 class ShardedPartition:
-    """``RowPartition``'s interface for the grower: histograms are allreduced over the shards,
-    splits are queued and applied by every shard to its own rows."""
+    """``RowPartition``'s interface for the grower over every shard's rows."""
 
     def __init__(self, leader):
         self.leader = leader
+        # feature-parallel shards cannot predict a tree (they lack features): they partition every
+        # split and add leaf values to the rows of each leaf
+        self.partition_leaves = leader.owner_of is not None
 
     def empty_histograms(self, n_nodes):
-        return self.leader.rows.builder.empty(n_nodes)
+        return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 3))
 
     def histograms(self, node_ids, features, out):
-        total = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features)
-        out[:, features] = total[:, features]
+        held, hists = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features)
+        out[:, held] = hists
 
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
-        self.leader.queue.append(("split", (list(node_ids), list(feature), list(bin_threshold),
-                                            list(default_left), list(left_ids), list(right_ids))))
+        args = [list(node_ids), list(feature), list(bin_threshold), list(default_left)]
+        if self.leader.owner_of is None:
+            self.leader.queue.append(("split", (*args, list(left_ids), list(right_ids))))
+            return
+        # flush pending commands (e.g. the previous level's splits) before asking for masks
+        if self.leader.queue:
+            self.leader.broadcast("execute", self.leader.take_queue())
+        owners = self.leader.owner_of[np.asarray(feature)]
+        masks = [None] * len(node_ids)
+        pending = {}
+        for rank in np.unique(owners):
+            picked = np.flatnonzero(owners == rank)
+            sub = [[a[i] for i in picked] for a in args]
+            handle = self.leader if rank == 0 else self.leader.peers[rank]
+            pending[rank] = (picked, handle.masks(*sub))
+        for rank, (picked, result) in pending.items():
+            for i, m in zip(picked, result if rank == 0 else result.result()):
+                masks[i] = m
+        self.leader.queue.append(("split_with_masks", (list(node_ids), masks, list(left_ids), list(right_ids))))
+
+    def finish(self, leaf_values):
+        if self.leader.owner_of is not None:
+            self.leader.queue.append(("add_leaves", (leaf_values,)))

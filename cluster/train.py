@@ -1,4 +1,4 @@
-"""``cluster.train``: fit one model across the workers of a Dask cluster (data-parallel).
+"""``cluster.train``: fit one model across the workers of a Dask cluster (data- or feature-parallel).
 
 Rows stay on the workers: each worker gets one ``Shard`` actor holding its row blocks for the
 whole fit; per tree level the shards' histograms are summed up a binary tree of shards and every
@@ -15,12 +15,12 @@ from bindings.dataset import as_feature_matrix
 from bindings.params import resolve_params
 from bindings.train import DEFAULT_METRIC
 from cluster.local import resolve_client
-from cluster.placement import place_blocks
+from cluster.placement import place_blocks, place_columns
 from cluster.shard import Shard
 
 __all__ = ["train"]
 logger = logging.getLogger(__name__)
-MODES = ("data",)
+MODES = ("data", "feature")
 
 
 def _check_summaries(summaries, p):
@@ -45,7 +45,9 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks);
     y, sample_weight : (n,) dask arrays/Series aligned with X's rows.
     evals : list of (X, y, name) evaluation sets, small enough to gather (computed on the leader).
-    distributed_mode : "data" (histogram allreduce over row shards).
+    distributed_mode : "data" (each worker holds some rows; histograms are summed across workers)
+        or "feature" (each worker holds every row of some features; the owner of a split's feature
+        sends the rows' left/right masks to the others).
     """
     if distributed_mode not in MODES:
         raise ValueError(f"distributed_mode must be one of {MODES}, got {distributed_mode!r}")
@@ -58,21 +60,28 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         feature_names = [str(c) for c in X.columns]
     with client.as_current():
         model, history, rows = _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks,
-                                    early_stopping_rounds, feature_names)
+                                    early_stopping_rounds, feature_names, distributed_mode)
     booster = Booster.from_dict(model)
     booster.evals_result = history
     booster.rows_per_worker = rows
     return booster
 
 
-def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names):
-    """Place the rows, start one shard per worker, run the fit on rank 0; the shards are released after."""
-    placed, rows = place_blocks(client, X, y, sample_weight)
+def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names,
+         mode):
+    """Place the data, start one shard per worker, run the fit on rank 0; the shards are released after."""
+    if mode == "data":
+        placed, rows = place_blocks(client, X, y, sample_weight)
+        owners = None
+    else:
+        placed, owners = place_columns(client, X, y, sample_weight)
+        rows = {w: int(X.shape[0]) for w in placed}
     logger.info("rows per worker: %s", rows)
     n_features = int(X.shape[1])
     threads = client.nthreads()
     # the actor futures keep the shards alive until this function returns
-    shard_futures = [client.submit(Shard, rank, blocks, min(threads[w], p["n_jobs"]), workers=[w], actor=True,
+    shard_futures = [client.submit(Shard, rank, blocks, min(threads[w], p["n_jobs"]),
+                                   None if owners is None else owners[rank], workers=[w], actor=True,
                                    allow_other_workers=False) for rank, (w, blocks) in enumerate(placed.items())]
     shards = [f.result() for f in shard_futures]
     for shard in shards:
@@ -85,5 +94,5 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     if early_stopping_rounds is not None:
         callbacks.append(EarlyStopping(early_stopping_rounds))
     model, history = shards[0].fit(p, int(num_boost_round), n_features, feature_names, eval_data, metrics,
-                                   callbacks).result()
+                                   callbacks, owners).result()
     return model, history, rows

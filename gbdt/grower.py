@@ -88,7 +88,9 @@ class TreeGrower:
         for node in nodes:
             node.hists = None
         self._prune(root)
-        return self._to_tree(root)
+        tree = self._to_tree(root)
+        partition.finish(self._leaf_values(root))
+        return tree
 
     def _grow_depthwise(self, root, partition, features, nodes):
         max_leaves = self.params.max_leaves
@@ -135,8 +137,8 @@ class TreeGrower:
     def _split_batch(self, parents, partition, features, nodes):
         """Split ``parents`` (all with histograms in one array); returns their children.
 
-        Rows are partitioned only for parents whose children will be split further; training
-        margins are updated by predicting the finished tree, so the last level is never partitioned.
+        Rows are partitioned only for parents whose children will be split further, unless the
+        partition asks for leaves too (``partition_leaves``: it updates margins from leaf ranges).
         """
         children = []
         for node in parents:
@@ -146,9 +148,12 @@ class TreeGrower:
             nodes.extend((node.left, node.right))
             children.extend((node.left, node.right))
         need = [node for node in parents if self._can_split(node.left) or self._can_split(node.right)]
+        moved = parents if partition.partition_leaves else need
+        if moved:
+            partition.split([n.id for n in moved], [n.feature for n in moved], [n.bin for n in moved],
+                            [n.default_left for n in moved], [n.left.id for n in moved],
+                            [n.right.id for n in moved])
         if need:
-            partition.split([n.id for n in need], [n.feature for n in need], [n.bin for n in need],
-                            [n.default_left for n in need], [n.left.id for n in need], [n.right.id for n in need])
             self._child_histograms(need, partition, features)
         for node in parents:
             node.hists = None
@@ -180,6 +185,18 @@ class TreeGrower:
         self._prune(node.right)
         if node.left.left is None and node.right.left is None and node.gain < self.params.gamma:
             node.left = node.right = None
+
+    def _leaf_values(self, root):
+        """{node id: output value} of the final (pruned) tree's leaves."""
+        p = self.params
+        leaves, stack = {}, [root]
+        while stack:
+            node = stack.pop()
+            if node.left is None:
+                leaves[node.id] = p.learning_rate * leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha)
+            else:
+                stack.extend((node.left, node.right))
+        return leaves
 
     def _to_tree(self, root):
         """Number the surviving nodes breadth-first and emit the flat arrays."""

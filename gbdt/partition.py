@@ -7,7 +7,10 @@
                  start          start + n_left         stop
 
 Rows stay in ascending order inside each child so later histogram passes read memory forwards.
-All nodes of a tree level are partitioned in one call, in parallel over row chunks.
+All nodes of a tree level are partitioned in one call, in parallel over row chunks, in two steps:
+``goes_left_mask`` routes every row of the nodes (reads the bins), ``partition_by_mask`` moves the
+rows. Feature-parallel training runs the first step on the worker that owns the split feature
+and ships the mask to the others.
 """
 import numpy as np
 from numba import prange
@@ -25,25 +28,31 @@ def goes_left(bin_value, bin_threshold, default_left, missing_bin):
 
 
 @jit(parallel=True)
-def partition_nodes(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk, node_start,
-                    split_feature, split_bin, default_left, missing_bin, scratch, goes_left_mask, out_n_left):
-    """Partition every node of a batch in place; ``out_n_left[j]`` receives node j's left count.
+def goes_left_mask(X_binned, rows, chunk_lo, chunk_hi, chunk_node, split_feature, split_bin, default_left,
+                   missing_bin, out_mask):
+    """``out_mask[k]`` = whether row ``rows[k]`` goes left, for every k in the chunks.
 
     X_binned : (n, F) uint8; rows : (m,) int32; chunks as in ``gbdt.histogram.chunk_nodes``;
-    node_start, split_feature, split_bin, default_left : (N,) per node; scratch : (m,) int32 and
-    goes_left_mask : (m,) bool work space (the mask saves a second random read of X_binned).
+    split_feature, split_bin, default_left : (N,) per node; out_mask : (m,) bool.
     """
+    for c in prange(chunk_lo.shape[0]):
+        node = chunk_node[c]
+        f = split_feature[node]
+        for k in range(chunk_lo[c], chunk_hi[c]):
+            out_mask[k] = goes_left(X_binned[rows[k], f], split_bin[node], default_left[node], missing_bin)
+
+
+@jit(parallel=True)
+def partition_by_mask(rows, chunk_lo, chunk_hi, node_first_chunk, node_start, mask, scratch, out_n_left):
+    """Move every node's rows with ``mask`` true before the others (stably); ``out_n_left[j]``
+    receives node j's left count. scratch : (m,) int32 work space."""
     n_chunks = chunk_lo.shape[0]
     n_nodes = node_start.shape[0]
     chunk_left = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
-        node = chunk_node[c]
-        f = split_feature[node]
         n_left = 0
         for k in range(chunk_lo[c], chunk_hi[c]):
-            left = goes_left(X_binned[rows[k], f], split_bin[node], default_left[node], missing_bin)
-            goes_left_mask[k] = left
-            n_left += left
+            n_left += mask[k]
         chunk_left[c] = n_left
     # exclusive prefix sums inside each node give every chunk its write positions
     left_at = np.empty(n_chunks, dtype=np.int64)
@@ -64,24 +73,23 @@ def partition_nodes(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_c
         at_left = left_at[c]
         at_right = right_at[c]
         for k in range(chunk_lo[c], chunk_hi[c]):
-            i = rows[k]
-            if goes_left_mask[k]:
-                scratch[at_left] = i
+            if mask[k]:
+                scratch[at_left] = rows[k]
                 at_left += 1
             else:
-                scratch[at_right] = i
+                scratch[at_right] = rows[k]
                 at_right += 1
     for c in prange(n_chunks):
         for k in range(chunk_lo[c], chunk_hi[c]):
             rows[k] = scratch[k]
 
 
-
 class RowPartition:
     """The rows of one tree grouped by node id: node j owns ``rows[start_j:stop_j]``.
 
-    The grower talks to it in node ids only (``histograms``, ``split``), so a distributed
-    implementation with the same two methods can hold the rows on other machines.
+    The grower talks to it in node ids only (``histograms``, ``split``, ``finish``), so a
+    distributed implementation with the same methods can hold the rows on other machines.
+    Ranges of split nodes are kept, so a node's rows can be found after its children exist.
 
     Parameters
     ----------
@@ -89,6 +97,9 @@ class RowPartition:
     rows : (m,) int32 rows of this tree, ascending (reordered in place); missing_bin : int;
     hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned.
     """
+
+    # margins are updated by predicting the finished tree, so leaves need not be partitioned
+    partition_leaves = False
 
     def __init__(self, X_binned, gh, rows, missing_bin, hist_builder):
         self.X_binned = X_binned
@@ -110,17 +121,43 @@ class RowPartition:
         stops = [self.ranges[j][1] for j in node_ids]
         self.hist_builder.build(self.gh, self.rows, starts, stops, features, out=out)
 
-    def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
-        """Partition the rows of ``node_ids`` (arrays of split parameters per node) into children."""
+    def _chunks(self, node_ids):
         starts = np.array([self.ranges[j][0] for j in node_ids], dtype=np.int64)
         stops = np.array([self.ranges[j][1] for j in node_ids], dtype=np.int64)
-        chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
+        return starts, stops, chunk_nodes(starts, stops)
+
+    def _route(self, node_ids, feature, bin_threshold, default_left):
+        """Fill the mask over the nodes' rows; returns their starts and stops."""
+        starts, stops, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
+        goes_left_mask(self.X_binned, self.rows, chunk_lo, chunk_hi, chunk_node,
+                       np.asarray(feature, dtype=np.int64), np.asarray(bin_threshold, dtype=np.int64),
+                       np.asarray(default_left, dtype=np.bool_), self.missing_bin, self._mask)
+        return starts, stops
+
+    def masks(self, node_ids, feature, bin_threshold, default_left):
+        """Per node, a bool array: does each of its rows (in partition order) go left?"""
+        starts, stops = self._route(node_ids, feature, bin_threshold, default_left)
+        return [self._mask[s:e].copy() for s, e in zip(starts, stops)]
+
+    def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
+        """Partition the rows of ``node_ids`` (split parameters given per node) into children."""
+        self._route(node_ids, feature, bin_threshold, default_left)
+        self._move(node_ids, left_ids, right_ids)
+
+    def split_with_masks(self, node_ids, masks, left_ids, right_ids):
+        """Partition with routing decided elsewhere: ``masks[j]`` as returned by ``masks``."""
+        for j, mask in zip(node_ids, masks):
+            start, stop = self.ranges[j]
+            self._mask[start:stop] = mask
+        self._move(node_ids, left_ids, right_ids)
+
+    def _move(self, node_ids, left_ids, right_ids):
+        starts, stops, (chunk_lo, chunk_hi, _, node_first) = self._chunks(node_ids)
         n_left = np.empty(len(node_ids), dtype=np.int64)
-        partition_nodes(self.X_binned, self.rows, chunk_lo, chunk_hi, chunk_node, node_first, starts,
-                        np.asarray(feature, dtype=np.int64), np.asarray(bin_threshold, dtype=np.int64),
-                        np.asarray(default_left, dtype=np.bool_), self.missing_bin, self._scratch, self._mask,
-                        n_left)
-        for j, start, stop, nl, left, right in zip(node_ids, starts, stops, n_left, left_ids, right_ids):
-            del self.ranges[j]
+        partition_by_mask(self.rows, chunk_lo, chunk_hi, node_first, starts, self._mask, self._scratch, n_left)
+        for start, stop, nl, left, right in zip(starts, stops, n_left, left_ids, right_ids):
             self.ranges[left] = (int(start), int(start + nl))
             self.ranges[right] = (int(start + nl), int(stop))
+
+    def finish(self, leaf_values):
+        """End of the tree: {node id: value} of its final leaves (nothing to do locally)."""

@@ -2,7 +2,7 @@
 import numpy as np
 
 from gbdt import histogram
-from gbdt.partition import partition_nodes
+from gbdt.partition import goes_left_mask, partition_by_mask
 
 
 def test_partition_is_stable_and_matches_numpy(monkeypatch):
@@ -20,8 +20,9 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
         expected[starts[j]:stops[j]] = np.r_[seg[left], seg[~left]]
     lo, hi, node, first = histogram.chunk_nodes(starts, stops)
     n_left = np.empty(2, dtype=np.int64)
-    partition_nodes(X, rows, lo, hi, node, first, starts, feature, thr, default_left, 9,
-                    np.empty(2000, np.int32), np.empty(2000, np.bool_), n_left)
+    mask = np.empty(2000, np.bool_)
+    goes_left_mask(X, rows, lo, hi, node, feature, thr, default_left, 9, mask)
+    partition_by_mask(rows, lo, hi, first, starts, mask, np.empty(2000, np.int32), n_left)
     np.testing.assert_array_equal(rows, expected)
     for j in range(2):
         seg = expected[starts[j]:stops[j]]
