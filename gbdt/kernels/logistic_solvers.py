@@ -1,6 +1,6 @@
 """Solver drivers of penalised logistic regression (plain Python control flow over compiled kernels).
 
-- ``lbfgs``: limited-memory BFGS with a backtracking Armijo line search, for L2 or no penalty,
+- ``lbfgs``: limited-memory BFGS with a strong Wolfe line search, for L2 or no penalty,
   binary and multinomial;
 - ``newton``: Newton steps with the exact Hessian and a Cholesky solve, binary, L2 or no penalty;
 - ``newglmnet``: Newton outer steps whose penalised quadratic model is minimised by coordinate
@@ -25,6 +25,8 @@ from gbdt.kernels.logistic_objective import class_grad_hess, loss_grad_hess, mul
 from gbdt.kernels.logistic_packed import packed_matvec, packed_n_lines, transpose_packed
 
 ARMIJO = 1e-4
+WOLFE_CURVATURE = 0.9
+MAX_LINE_SEARCH = 20
 LBFGS_MEMORY = 10
 FTOL = 64 * np.finfo(np.float64).eps
 
@@ -106,6 +108,62 @@ def _backtrack(fun, x, f, direction, slope, step):
     return None
 
 
+def _cubic_step(a_lo, a_hi, f_lo, f_hi, s_lo, s_hi):
+    """Minimiser of the cubic through (a, f, slope) at both ends, kept inside the middle 80%; bisection
+    when the cubic has no real minimiser."""
+    d1 = s_lo + s_hi - 3.0 * (f_lo - f_hi) / (a_lo - a_hi)
+    disc = d1 * d1 - s_lo * s_hi
+    low, high = min(a_lo, a_hi), max(a_lo, a_hi)
+    if disc < 0.0 or not np.isfinite(disc):
+        return 0.5 * (low + high)
+    d2 = np.copysign(np.sqrt(disc), a_hi - a_lo)
+    a = a_hi - (a_hi - a_lo) * (s_hi + d2 - d1) / (s_hi - s_lo + 2.0 * d2)
+    margin = 0.1 * (high - low)
+    return min(max(a, low + margin), high - margin) if np.isfinite(a) else 0.5 * (low + high)
+
+
+def _wolfe_search(fun, x, f0, g0, direction, step):
+    """Strong Wolfe line search (Nocedal & Wright, algorithms 3.5 and 3.6): a step with sufficient
+    decrease whose slope has shrunk to ``WOLFE_CURVATURE`` of the initial one, so L-BFGS extrapolates
+    where backtracking alone would accept a short step. Returns (x_new, f_new, g_new) or None.
+    """
+    slope0 = g0 @ direction
+    cache = {}
+
+    def probe(a):
+        x_new = x + a * direction
+        f, g = fun(x_new)
+        cache[a] = (x_new, f, g)
+        return f, g @ direction
+
+    def zoom(a_lo, a_hi, f_lo, f_hi, s_lo, s_hi):
+        for _ in range(MAX_LINE_SEARCH):
+            a = _cubic_step(a_lo, a_hi, f_lo, f_hi, s_lo, s_hi)
+            f, slope = probe(a)
+            if f > f0 + ARMIJO * a * slope0 or f >= f_lo:
+                a_hi, f_hi, s_hi = a, f, slope
+            else:
+                if abs(slope) <= -WOLFE_CURVATURE * slope0:
+                    return cache[a]
+                if slope * (a_hi - a_lo) >= 0:
+                    a_hi, f_hi, s_hi = a_lo, f_lo, s_lo
+                a_lo, f_lo, s_lo = a, f, slope
+        return cache[a_lo] if a_lo > 0 else None  # Armijo holds at a_lo: progress, if not curvature
+
+    a_prev, f_prev, s_prev = 0.0, f0, slope0
+    for i in range(MAX_LINE_SEARCH):
+        f, slope = probe(step)
+        if f > f0 + ARMIJO * step * slope0 or (i > 0 and f >= f_prev):
+            return zoom(a_prev, step, f_prev, f, s_prev, slope)
+        if abs(slope) <= -WOLFE_CURVATURE * slope0:
+            return cache[step]
+        if slope >= 0:
+            return zoom(step, a_prev, f, f_prev, slope, s_prev)
+        a_prev, f_prev, s_prev = step, f, slope
+        step *= 2.0
+    return cache[a_prev]
+
+
 def _two_loop(grad, s_hist, y_hist):
     """L-BFGS two-loop recursion: approximate inverse Hessian times grad."""
     q = grad.copy()
@@ -141,7 +199,7 @@ def lbfgs(problem, params0, tol, max_iter):
             s_hist, y_hist = [], []
             direction, slope = -g, -(g @ g)
         first_step = 1.0 if s_hist else min(1.0, 1.0 / np.sqrt(g @ g))
-        found = _backtrack(fun, x, f, direction, slope, first_step)
+        found = _wolfe_search(fun, x, f, g, direction, first_step)
         if found is None:
             return SolverResult(x.reshape(shape), it + 1, False)
         x_new, f_new, g_new = found
