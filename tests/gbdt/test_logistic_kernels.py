@@ -174,3 +174,24 @@ def test_threshold_counts_match_numpy_cumsum():
     np.testing.assert_array_equal(thr[:m], s[last])
     np.testing.assert_allclose(tps[:m], np.cumsum(SW * y)[last], rtol=1e-12)
     np.testing.assert_allclose(fps[:m], np.cumsum(SW * (1 - y))[last], rtol=1e-12)
+
+
+@pytest.mark.parametrize("first_step", [1e-4, 1.0, 300.0])
+def test_wolfe_search_returns_a_strong_wolfe_step(first_step):
+    """Too short a first step must be extended, too long a one shrunk: both conditions hold at the result."""
+    from gbdt.kernels.logistic_solvers import ARMIJO, WOLFE_CURVATURE, _wolfe_search
+    y = (RNG.random(N) < 0.5).astype(float)
+    problem = LogisticProblem(PACKINGS["dense"], y, SW, 1, 0.0, 0.1, True)
+
+    def fun(x):
+        f, g = smooth_objective(problem, x.reshape(1, -1))
+        return f, g.ravel()
+
+    x0 = np.zeros(P + 1)
+    f0, g0 = fun(x0)
+    x_new, f_new, g_new = _wolfe_search(fun, x0, f0, g0, -g0, first_step)
+    step = (x_new - x0) @ -g0 / (g0 @ g0)
+    assert f_new <= f0 + ARMIJO * step * -(g0 @ g0)
+    assert abs(g_new @ -g0) <= WOLFE_CURVATURE * (g0 @ g0)
+    if first_step != 1.0:  # 1e-4 fails the curvature condition, 300 the sufficient decrease
+        assert not np.isclose(step, first_step)
