@@ -184,9 +184,11 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
 
 
 def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics, callbacks):
-    """The boosting loop over ``rows`` (LocalRows or a distributed equivalent); fills ``booster``.
+    """The boosting loop over ``rows`` (LocalRows or a distributed equivalent); fills ``booster``
+    up to ``num_boost_round`` rounds. Rounds already in ``booster`` (a resumed fit) are replayed
+    into the margins first, then training continues from there.
 
-    Returns the evaluation history ``{eval name: {metric: [value per round]}}``.
+    Returns the evaluation history ``{eval name: {metric: [value per round]}}`` of the new rounds.
     """
     n_classes = p["num_class"]
     custom = callable(p["objective"])
@@ -198,9 +200,15 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth)
     feature_rng = np.random.default_rng([p["random_state"], 2])
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}
+    done = booster.num_boosted_rounds()
+    for r in range(done):
+        trees = booster.trees[r * n_classes:(r + 1) * n_classes]
+        rows.add_round(trees)
+        for es in eval_sets:
+            Forest(trees, range(n_classes), n_classes).predict(es.X_binned, es.margin, missing_bin=es.missing_bin)
     for cb in callbacks:
         cb.before_training(booster)
-    for iteration in range(num_boost_round):
+    for iteration in range(done, num_boost_round):
         rows.compute_gradients(p["objective"])
         rows.start_round(p["subsample"])
         features = sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])

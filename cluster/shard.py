@@ -18,6 +18,7 @@ feature-parallel mode the leader also asks the owner of each split feature for t
 left/right mask and sends the masks to everyone (a second round trip per level).
 """
 import numpy as np
+from distributed import get_client
 
 from bindings.booster import Booster
 from bindings.dataset import Dataset
@@ -66,9 +67,20 @@ class Shard:
         self.queue = []
 
     # ----- set-up ------------------------------------------------------------------------------
-    def set_peers(self, peers):
-        """Actor handles of every shard, in rank order (this one included)."""
+    def set_peers(self, peers, addresses):
+        """Actor handles of every shard and their workers' addresses, in rank order (this one included)."""
         self.peers = peers
+        self.addresses = addresses
+
+    def wait(self, rank, future, poll_s=1.0):
+        """Result of a call to shard ``rank``; raises at once if that shard's worker has left the
+        cluster (an actor call to a dead worker may otherwise never return)."""
+        while True:
+            try:
+                return future.result(timeout=poll_s)
+            except TimeoutError:
+                if self.addresses[rank] not in get_client().scheduler_info()["workers"]:
+                    raise RuntimeError(f"worker {self.addresses[rank]} left the cluster") from None
 
     def summary(self):
         """Row count, weighted label sums and label checks of this shard."""
@@ -128,7 +140,7 @@ class Shard:
         hists = self.partition.empty_histograms(len(node_ids))
         with using_threads(self.n_threads):
             self.partition.histograms(node_ids, local, hists)
-        parts = [(held, hists[:, local])] + [fut.result() for fut in pending]
+        parts = [(held, hists[:, local])] + [self.wait(c, fut) for c, fut in zip(children, pending)]
         return merge_histograms(parts, len(node_ids), hists.shape[2:])
 
     def execute(self, commands):
@@ -162,13 +174,18 @@ class Shard:
             self.rows.margin[rows[start:stop], self.k] += value
 
     # ----- leader --------------------------------------------------------------------------------
-    def fit(self, p, num_boost_round, n_features, feature_names, evals, metrics, callbacks, owners=None):
+    def fit(self, p, num_boost_round, n_features, feature_names, evals, metrics, callbacks, owners=None,
+            checkpoint=None, resume=None):
         """Run the whole fit from rank 0; returns (model dict, evaluation history).
 
         owners : None (data-parallel) or, per shard, its sorted global feature indices.
+        checkpoint : ``cluster.checkpoint.Checkpoint`` or None; resume : None or the
+        {"model", "edges", "n_edges"} of an interrupted fit to continue.
         """
         summaries = self.broadcast("summary")
-        if owners is None:
+        if resume is not None:
+            edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
+        elif owners is None:
             sizes = [s["rows"] for s in summaries]
             seeds = [(int(n), p["random_state"]) for n in sample_sizes(sizes)]
             edges, n_edges = merge_samples(self.broadcast("sketch_sample", per_shard=seeds), p["max_bin"],
@@ -179,11 +196,19 @@ class Shard:
             n_edges = np.zeros(n_features, dtype=np.int32)
             for cols, (e, n) in zip(owners, self.broadcast("local_edges", p["max_bin"], p["random_state"])):
                 edges[cols], n_edges[cols] = e, n
-        sum_w = sum(s["sum_w"] for s in summaries)
-        initial = initial_margin(p, sum(s["sum_wy"] for s in summaries) / sum_w)
-        self.broadcast("prepare", edges, n_edges, p, initial)
+        if checkpoint is not None:
+            checkpoint.publish_edges(edges, n_edges)
+            callbacks = list(callbacks) + [checkpoint]
         custom = callable(p["objective"])
-        booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial, feature_names)
+        if resume is not None:
+            booster = Booster.from_dict(resume["model"])
+        else:
+            sum_w = sum(s["sum_w"] for s in summaries)
+            initial = initial_margin(p, sum(s["sum_wy"] for s in summaries) / sum_w)
+            booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial,
+                              feature_names)
+        initial = booster.base_margin
+        self.broadcast("prepare", edges, n_edges, p, initial)
         eval_sets = [_EvalSet(Dataset(X, y), name, edges, n_edges, p["max_bin"], initial) for X, y, name in evals]
         self.queue = []
         self.owner_of = None
@@ -202,7 +227,7 @@ class Shard:
         calls = [per_shard[r] if per_shard is not None else args for r in range(len(self.peers))]
         pending = {r: getattr(self.peers[r], method)(*calls[r]) for r in range(1, len(self.peers))}
         results = [getattr(self, method)(*calls[0])]
-        results.extend(pending[r].result() for r in range(1, len(self.peers)))
+        results.extend(self.wait(r, pending[r]) for r in range(1, len(self.peers)))
         return results
 
     def take_queue(self):
@@ -266,7 +291,7 @@ class ShardedPartition:
             handle = self.leader if rank == 0 else self.leader.peers[rank]
             pending[rank] = (picked, handle.masks(*sub))
         for rank, (picked, result) in pending.items():
-            for i, m in zip(picked, result if rank == 0 else result.result()):
+            for i, m in zip(picked, result if rank == 0 else self.leader.wait(rank, result)):
                 masks[i] = m
         self.leader.queue.append(("split_with_masks", (list(node_ids), masks, list(left_ids), list(right_ids))))
 

@@ -1,0 +1,54 @@
+"""Progress and checkpoints of a Dask fit, published by the leader, read by the client on failure.
+
+Every round the leader stores the number of finished rounds in a ``distributed.Variable``; every
+``every`` rounds it also stores the model there (and writes it to ``directory`` when given, as
+``model-<rounds>.json``, atomically). Both go through the scheduler, so they survive the loss of
+any worker, the leader's included.
+"""
+import json
+import os
+
+from distributed import Variable
+
+from bindings.callbacks import TrainingCallback
+
+
+class Checkpoint(TrainingCallback):
+    """Leader-side callback; ``name`` is unique per fit."""
+
+    def __init__(self, name, every=10, directory=None):
+        self.name, self.every, self.directory = name, max(1, int(every)), directory
+
+    def publish_edges(self, edges, n_edges):
+        """Store the fit's bin edges once, so a resumed fit bins exactly as the first one did."""
+        Variable(f"{self.name}-edges").set({"edges": edges.tolist(), "n_edges": n_edges.tolist()})
+
+    def after_iteration(self, booster, iteration, evals_log):
+        Variable(f"{self.name}-progress").set(iteration + 1)
+        if (iteration + 1) % self.every == 0:
+            doc = booster.to_dict()
+            Variable(f"{self.name}-model").set({"rounds": iteration + 1, "model": doc})
+            if self.directory:
+                os.makedirs(self.directory, exist_ok=True)
+                path = os.path.join(self.directory, f"model-{iteration + 1}.json")
+                with open(path + ".tmp", "w") as fh:
+                    json.dump(doc, fh)
+                os.replace(path + ".tmp", path)
+        return False
+
+
+def read_progress(client, name):
+    """(finished rounds, last checkpoint {"rounds", "model"} or None, edges or None) of fit ``name``."""
+    def get(suffix):
+        try:
+            return Variable(f"{name}-{suffix}", client=client).get(timeout=1)
+        except TimeoutError:
+            return None
+
+    return get("progress") or 0, get("model"), get("edges")
+
+
+def forget(client, name):
+    """Delete the fit's variables from the scheduler."""
+    for suffix in ("progress", "model", "edges"):
+        Variable(f"{name}-{suffix}", client=client).delete()

@@ -1,0 +1,73 @@
+"""A worker killed mid-fit: the data-parallel fit resumes on the survivors from the last checkpoint;
+the feature-parallel fit stops with an error naming the worker and the round. Nothing hangs."""
+import os
+import signal
+import threading
+import time
+
+import dask.array as da
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+
+import cluster
+from bindings import Booster
+
+rng = np.random.default_rng(1)
+X = rng.standard_normal((20000, 5))
+y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(float)
+
+
+@pytest.fixture
+def fresh_client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        with Client(lc) as c:
+            yield c
+
+
+def kill_a_worker_when(client, condition):
+    """Kill the highest-addressed worker's process once ``condition()`` holds (in a thread)."""
+    pids = client.run(os.getpid)
+    victim = sorted(pids)[-1]
+
+    def run():
+        deadline = time.monotonic() + 60
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(pids[victim], signal.SIGKILL)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return victim, thread
+
+
+def rounds_written(directory, at_least):
+    return lambda: any(int(f.split("-")[1].split(".")[0]) >= at_least for f in os.listdir(directory)
+                       if f.endswith(".json")) if os.path.isdir(directory) else False
+
+
+def test_data_parallel_fit_resumes_after_a_worker_dies(fresh_client, tmp_path):
+    directory = str(tmp_path / "ckpt")
+    victim, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 4))
+    bst = cluster.train(fresh_client, {"objective": "binary:logistic", "max_depth": 4}, da.from_array(X, chunks=5000),
+                        da.from_array(y, chunks=5000), num_boost_round=60, checkpoint_dir=directory,
+                        checkpoint_every=2)
+    thread.join()
+    assert bst.num_boosted_rounds() == 60
+    assert victim not in bst.rows_per_worker  # the rows were re-placed on the workers that remain
+    assert sum(bst.rows_per_worker.values()) == 20000
+    # the checkpoints on disk are valid models
+    first = Booster.load_model(os.path.join(directory, "model-2.json"))
+    np.testing.assert_allclose(first.predict(X[:50]), bst.predict(X[:50], iteration_range=(0, 2)), atol=1e-12)
+    p = bst.predict(X)
+    assert ((p > 0.5) == y).mean() > 0.85
+
+
+def test_feature_parallel_fit_names_the_lost_worker(fresh_client, tmp_path):
+    directory = str(tmp_path / "ckpt")
+    victim, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 2))
+    with pytest.raises(RuntimeError, match=rf"worker {victim} left the cluster during round \d+: training stopped"):
+        cluster.train(fresh_client, {"objective": "binary:logistic"}, da.from_array(X, chunks=5000),
+                      da.from_array(y, chunks=5000), num_boost_round=400, checkpoint_dir=directory,
+                      checkpoint_every=1, distributed_mode="feature")
+    thread.join()
