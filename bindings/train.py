@@ -98,12 +98,25 @@ class LocalRows:
     def start_round(self, subsample):
         self.sampled = sample_indices(self.rng, self.X_binned.shape[0], subsample)
 
+    @property
+    def subsampled(self):
+        return self.sampled.shape[0] < self.X_binned.shape[0]
+
     def partition(self, k):
-        """The round's rows as node 0 of a new tree for output k."""
-        return RowPartition(self.X_binned, self.gh[k], self.sampled.copy(), self.missing_bin, self.builder)
+        """The round's rows as node 0 of a new tree for output k. Without row sampling the
+        partition adds leaf values to the margins itself when the tree is finished."""
+        margin = None if self.subsampled else self.margin
+        return RowPartition(self.X_binned, self.gh[k], self.sampled.copy(), self.missing_bin, self.builder,
+                            margin, k)
 
     def add_round(self, trees):
-        """Add the round's trees (one per output) to the training margins."""
+        """Add the round's trees (one per output) to the training margins, unless the
+        partitions already did (no row sampling)."""
+        if self.subsampled:
+            self.replay_round(trees)
+
+    def replay_round(self, trees):
+        """Add trees (one per output) to the margins by predicting them on the binned rows."""
         Forest(trees, range(len(trees)), len(trees)).predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
 
 
@@ -203,7 +216,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     done = booster.num_boosted_rounds()
     for r in range(done):
         trees = booster.trees[r * n_classes:(r + 1) * n_classes]
-        rows.add_round(trees)
+        rows.replay_round(trees)
         for es in eval_sets:
             Forest(trees, range(n_classes), n_classes).predict(es.X_binned, es.margin, missing_bin=es.missing_bin)
     for cb in callbacks:

@@ -10,7 +10,7 @@ Rank 0 is also the leader: ``fit`` runs the boosting loop of ``bindings.train`` 
 ``ShardedRows`` standing in for in-memory rows, so only the finished model goes to the client.
 
 One round trip per tree level: commands that return nothing (gradients, sampling, a new tree,
-splits, a finished round) are queued on the leader and travel with the next histogram request
+splits, finished trees and rounds) are queued on the leader and travel with the next histogram request
 down a binary tree of shards (rank r forwards to ranks 2r+1 and 2r+2); every shard runs them,
 builds its histograms, and merges its children's on the way back up: partial sums are added
 (data-parallel), disjoint feature slices are placed side by side (feature-parallel). In
@@ -166,12 +166,13 @@ class Shard:
         with using_threads(self.n_threads):
             self.rows.add_round(trees)
 
-    def add_leaves(self, leaf_values):
-        """Feature-parallel: add the finished tree's leaf values to the margins of their rows."""
-        rows, ranges = self.partition.rows, self.partition.ranges
-        for node, value in leaf_values.items():
-            start, stop = ranges[node]
-            self.rows.margin[rows[start:stop], self.k] += value
+    def replay_round(self, trees):
+        with using_threads(self.n_threads):
+            self.rows.replay_round(trees)
+
+    def finish_tree(self, leaf_values):
+        with using_threads(self.n_threads):
+            self.partition.finish(leaf_values)
 
     # ----- leader --------------------------------------------------------------------------------
     def fit(self, p, num_boost_round, n_features, feature_names, evals, metrics, callbacks, owners=None,
@@ -254,8 +255,10 @@ class ShardedRows:
         return ShardedPartition(self.leader)
 
     def add_round(self, trees):
-        if self.leader.owner_of is None:  # feature-parallel margins were updated by add_leaves
-            self.leader.queue.append(("add_round", (trees,)))
+        self.leader.queue.append(("add_round", (trees,)))
+
+    def replay_round(self, trees):
+        self.leader.queue.append(("replay_round", (trees,)))
 
 
 class ShardedPartition:
@@ -263,9 +266,9 @@ class ShardedPartition:
 
     def __init__(self, leader):
         self.leader = leader
-        # feature-parallel shards cannot predict a tree (they lack features): they partition every
-        # split and add leaf values to the rows of each leaf
-        self.partition_leaves = leader.owner_of is not None
+        # every split is partitioned on the shards, so they add leaf values to the rows of each leaf
+        # (feature-parallel shards could not predict a tree anyway: they lack features)
+        self.partition_leaves = True
 
     def empty_histograms(self, n_nodes):
         return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 3))
@@ -296,5 +299,4 @@ class ShardedPartition:
         self.leader.queue.append(("split_with_masks", (list(node_ids), masks, list(left_ids), list(right_ids))))
 
     def finish(self, leaf_values):
-        if self.leader.owner_of is not None:
-            self.leader.queue.append(("add_leaves", (leaf_values,)))
+        self.leader.queue.append(("finish_tree", (leaf_values,)))

@@ -70,10 +70,10 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     """
     if distributed_mode not in MODES:
         raise ValueError(f"distributed_mode must be one of {MODES}, got {distributed_mode!r}")
-    params = dict(params or {})
-    if obj is not None:
-        params["objective"] = obj
-    p = resolve_params(params)
+    p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
+    if distributed_mode == "feature" and p["subsample"] < 1.0:
+        raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
+                         "predict the rows left out without the other workers' features); use 'data'")
     client = resolve_client(client)
     if feature_names is None and hasattr(X, "columns"):
         feature_names = [str(c) for c in X.columns]

@@ -51,12 +51,13 @@ def chunk_nodes(starts, stops):
 @jit
 def _accumulate(X, gh, rows, lo, hi, f, out_f):
     """Add rows[lo:hi] of feature f into out_f (max_bin, 3)."""
+    flat = out_f.reshape(out_f.size)
     for k in range(lo, hi):
         i = rows[k]
-        b = X[i, f]
-        out_f[b, 0] += gh[i, 0]
-        out_f[b, 1] += gh[i, 1]
-        out_f[b, 2] += 1.0
+        o = 3 * X[i, f]
+        flat[o] += gh[i, 0]
+        flat[o + 1] += gh[i, 1]
+        flat[o + 2] += 1.0
 
 
 @jit(parallel=True)
@@ -70,22 +71,27 @@ def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_n
     n_chunks = chunk_lo.shape[0]
     n_nodes = out.shape[0]
     k = features.shape[0]
+    n_bins = out.shape[2]
     for c in prange(n_chunks):
         node = chunk_node[c]
         single = node_first_chunk[node + 1] - node_first_chunk[node] == 1
         dst = out[node] if single else buffers[c]
         for j in range(k):
             dst[features[j]] = 0.0
+        # flat indexing is ~25% faster than dst[f, b, c] with runtime strides; reading f from
+        # ``features`` only when sampling columns lets LLVM unswitch the common all-features loop
+        flat = dst.reshape(dst.size)
+        all_features = k == X_rows.shape[1]  # features are sorted and unique
         for r in range(chunk_lo[c], chunk_hi[c]):
             i = rows[r]
-            g = gh[i, 0]
-            h = gh[i, 1]
+            g = np.float64(gh[i, 0])
+            h = np.float64(gh[i, 1])
             for j in range(k):
-                f = features[j]
-                b = X_rows[i, f]
-                dst[f, b, 0] += g
-                dst[f, b, 1] += h
-                dst[f, b, 2] += 1.0
+                f = j if all_features else features[j]
+                o = (f * n_bins + X_rows[i, f]) * 3
+                flat[o] += g
+                flat[o + 1] += h
+                flat[o + 2] += 1.0
     for q in prange(n_nodes * k):
         node = q // k
         f = features[q % k]

@@ -84,6 +84,15 @@ def partition_by_mask(rows, chunk_lo, chunk_hi, node_first_chunk, node_start, ma
             rows[k] = scratch[k]
 
 
+@jit(parallel=True)
+def add_leaf_values(rows, leaf_starts, leaf_stops, leaf_values, margin, column):
+    """``margin[rows[s:e], column] += v`` for every leaf (s, e, v) of a finished tree."""
+    for j in prange(leaf_starts.shape[0]):
+        v = leaf_values[j]
+        for k in range(leaf_starts[j], leaf_stops[j]):
+            margin[rows[k], column] += v
+
+
 class RowPartition:
     """The rows of one tree grouped by node id: node j owns ``rows[start_j:stop_j]``.
 
@@ -95,19 +104,21 @@ class RowPartition:
     ----------
     X_binned : (n, F) uint8; gh : (n, 2) float32 gradient/hessian of this tree's class;
     rows : (m,) int32 rows of this tree, ascending (reordered in place); missing_bin : int;
-    hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned.
+    hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned;
+    margin : (n, K) float64 or None. With a margin, every split is partitioned (leaves too) and
+    ``finish`` adds each leaf's value to column ``column`` of its rows' margins, which is much
+    cheaper than predicting the tree; without one, the last level is never partitioned.
     """
 
-    # margins are updated by predicting the finished tree, so leaves need not be partitioned
-    partition_leaves = False
-
-    def __init__(self, X_binned, gh, rows, missing_bin, hist_builder):
+    def __init__(self, X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0):
         self.X_binned = X_binned
         self.gh = gh
         self.rows = rows
         self.missing_bin = missing_bin
         self.hist_builder = hist_builder
         self.ranges = {0: (0, rows.shape[0])}
+        self.margin, self.column = margin, column
+        self.partition_leaves = margin is not None
         self._scratch = np.empty(rows.shape[0], dtype=np.int32)
         self._mask = np.empty(rows.shape[0], dtype=np.bool_)
 
@@ -129,7 +140,9 @@ class RowPartition:
     def _route(self, node_ids, feature, bin_threshold, default_left):
         """Fill the mask over the nodes' rows; returns their starts and stops."""
         starts, stops, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
-        goes_left_mask(self.X_binned, self.rows, chunk_lo, chunk_hi, chunk_node,
+        # a column-major copy reads each split feature as one contiguous column
+        X = self.hist_builder.X_cols if self.hist_builder.X_cols is not None else self.X_binned
+        goes_left_mask(X, self.rows, chunk_lo, chunk_hi, chunk_node,
                        np.asarray(feature, dtype=np.int64), np.asarray(bin_threshold, dtype=np.int64),
                        np.asarray(default_left, dtype=np.bool_), self.missing_bin, self._mask)
         return starts, stops
@@ -160,4 +173,11 @@ class RowPartition:
             self.ranges[right] = (int(start + nl), int(stop))
 
     def finish(self, leaf_values):
-        """End of the tree: {node id: value} of its final leaves (nothing to do locally)."""
+        """End of the tree: add {node id: value} of its final leaves to their rows' margins
+        (when this partition has a margin)."""
+        if self.margin is None:
+            return
+        nodes = list(leaf_values)
+        add_leaf_values(self.rows, np.array([self.ranges[j][0] for j in nodes], dtype=np.int64),
+                        np.array([self.ranges[j][1] for j in nodes], dtype=np.int64),
+                        np.array([leaf_values[j] for j in nodes]), self.margin, self.column)
