@@ -2,15 +2,16 @@
 
 ``cache=True`` so a second process loads machine code from disk instead of recompiling;
 ``nogil=True`` so Dask worker threads can run kernels concurrently. ``parallel=True`` only
-where a kernel has an outer ``prange``. Never ``fastmath``: split gains compare sums of
-floats and must not be reassociated.
+where a kernel has an outer ``prange``. ``fastmath`` only where reassociating a sum is harmless
+and measured to pay (a dot product inside an iterative solver); never on split gains, which
+compare sums of floats.
 """
 from numba import njit
 
 
-def jit(fn=None, *, parallel=False):
+def jit(fn=None, *, parallel=False, fastmath=False):
     """Decorate ``fn`` with the project's njit flags; usable as ``@jit`` or ``@jit(parallel=True)``."""
-    decorate = njit(cache=True, nogil=True, parallel=parallel)
+    decorate = njit(cache=True, nogil=True, parallel=parallel, fastmath=fastmath)
     if fn is None:
         return decorate
     return decorate(fn)

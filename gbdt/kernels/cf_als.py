@@ -48,23 +48,15 @@ def _cholesky_solve_inplace(a, b):
         b[i] = s / a[i, i]
 
 
-@jit
+@jit(fastmath={"reassoc"})
 def _row_dot(mat, row, vec):
-    """mat[row] . vec with four independent partial sums: a single running sum is a chain of
-    dependent adds (latency-bound), and without fastmath LLVM may not split it for us."""
-    n = vec.shape[0]
-    s0 = s1 = s2 = s3 = 0.0
-    f = 0
-    while f + 4 <= n:
-        s0 += mat[row, f] * vec[f]
-        s1 += mat[row, f + 1] * vec[f + 1]
-        s2 += mat[row, f + 2] * vec[f + 2]
-        s3 += mat[row, f + 3] * vec[f + 3]
-        f += 4
-    while f < n:
-        s0 += mat[row, f] * vec[f]
-        f += 1
-    return (s0 + s1) + (s2 + s3)
+    """mat[row] . vec. Reassociation (only here) lets LLVM vectorise the sum; it halves the time
+    of a conjugate-gradient step (measured against ``implicit``), and CG does not rely on the
+    order of these additions."""
+    s = 0.0
+    for f in range(vec.shape[0]):
+        s += mat[row, f] * vec[f]
+    return s
 
 
 @jit(parallel=True)
