@@ -7,7 +7,7 @@ JSON model format (``format = "gbdt-engine-model"``, ``version = 1``)::
      "base_margin": [K floats], "best_iteration": int | null, "best_score": float | null,
      "trees": [{"class": k, "feature": [...], "threshold": [...], "bin_threshold": [...],
                 "default_left": [...], "left": [...], "right": [...], "value": [...],
-                "gain": [...], "cover": [...], "count": [...]}, ...]}
+                "gain": [...], "cover": [...]}, ...]}
 
 Trees are stored round by round, K per round (one per class). Floats are written with Python's
 shortest round-trip repr, so save -> load -> predict is bit-identical; thresholds of splits that

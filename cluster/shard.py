@@ -34,7 +34,7 @@ def tree_children(rank, n_shards):
 
 
 def merge_histograms(parts, n_nodes, shape):
-    """Merge (features, hist) parts: hist (N, len(features), B, 3); the same features add up."""
+    """Merge (features, hist) parts: hist (N, len(features), B, 2); the same features add up."""
     features = np.unique(np.concatenate([f for f, _ in parts])).astype(np.int32)
     out = np.zeros((n_nodes, features.shape[0]) + shape)
     for f, h in parts:
@@ -271,7 +271,7 @@ class ShardedPartition:
         self.partition_leaves = True
 
     def empty_histograms(self, n_nodes):
-        return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 3))
+        return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 2))
 
     def histograms(self, node_ids, features, out):
         held, hists = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features)

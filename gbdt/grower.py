@@ -37,12 +37,12 @@ class GrowthParams:
 class _Node:
     """A node during growth: its id, sums, histogram slot and best split."""
 
-    __slots__ = ("id", "depth", "g", "h", "c", "hists", "slot", "gain", "feature", "bin",
+    __slots__ = ("id", "depth", "g", "h", "hists", "slot", "gain", "feature", "bin",
                  "default_left", "left_stats", "left", "right")
 
-    def __init__(self, node_id, depth, g, h, c):
+    def __init__(self, node_id, depth, g, h):
         self.id, self.depth = node_id, depth
-        self.g, self.h, self.c = g, h, c
+        self.g, self.h = g, h
         self.hists, self.slot = None, -1
         self.gain, self.feature, self.bin, self.default_left = 0.0, -1, -1, True
         self.left_stats = None
@@ -76,8 +76,8 @@ class TreeGrower:
         """
         root_hists = partition.empty_histograms(1)
         partition.histograms([0], features, root_hists)
-        g, h, c = root_hists[0, features[0]].sum(axis=0)
-        root = _Node(0, 0, g, h, c)
+        g, h = root_hists[0, features[0]].sum(axis=0)
+        root = _Node(0, 0, g, h)
         root.hists, root.slot = root_hists, 0
         self._find_splits([root], root_hists, features)
         nodes = [root]
@@ -118,15 +118,15 @@ class TreeGrower:
 
     def _can_split(self, node):
         p = self.params
-        return (p.max_depth <= 0 or node.depth < p.max_depth) and node.c >= 2 and node.h >= 2 * p.min_child_weight
+        return (p.max_depth <= 0 or node.depth < p.max_depth) and node.h > 0 and node.h >= 2 * p.min_child_weight
 
     def _find_splits(self, batch, hists, features):
         """Best split of every node in ``batch`` (node j's histogram is ``hists[j]``)."""
         p = self.params
         n = len(batch)
-        sums = np.array([(node.g, node.h, node.c) for node in batch])
+        sums = np.array([(node.g, node.h) for node in batch])
         gain, feature = np.empty(n), np.empty(n, dtype=np.int64)
-        bins, default_left, left_stats = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_), np.empty((n, 3))
+        bins, default_left, left_stats = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_), np.empty((n, 2))
         find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
                          p.min_child_weight, gain, feature, bins, default_left, left_stats)
         for j, node in enumerate(batch):
@@ -142,9 +142,9 @@ class TreeGrower:
         """
         children = []
         for node in parents:
-            lg, lh, lc = node.left_stats
-            node.left = _Node(len(nodes), node.depth + 1, lg, lh, lc)
-            node.right = _Node(len(nodes) + 1, node.depth + 1, node.g - lg, node.h - lh, node.c - lc)
+            lg, lh = node.left_stats
+            node.left = _Node(len(nodes), node.depth + 1, lg, lh)
+            node.right = _Node(len(nodes) + 1, node.depth + 1, node.g - lg, node.h - lh)
             nodes.extend((node.left, node.right))
             children.extend((node.left, node.right))
         need = [node for node in parents if self._can_split(node.left) or self._can_split(node.right)]
@@ -160,12 +160,13 @@ class TreeGrower:
         return children
 
     def _child_histograms(self, parents, partition, features):
-        """Histograms of the children of ``parents`` in one (2m, F, B, 3) array: the m smaller
-        children (by row count) built from rows first, the m larger ones by subtraction after them."""
+        """Histograms of the children of ``parents`` in one (2m, F, B, 2) array: the m smaller
+        children (by hessian sum, a global proxy for size) built from rows first, the m larger
+        ones by subtraction after them."""
         m = len(parents)
         small, large = [], []
         for node in parents:
-            left_smaller = node.left.c <= node.right.c
+            left_smaller = node.left.h <= node.right.h
             small.append(node.left if left_smaller else node.right)
             large.append(node.right if left_smaller else node.left)
         hists = partition.empty_histograms(2 * m)
@@ -219,5 +220,4 @@ class TreeGrower:
             cols["value"].append(value)
             cols["gain"].append(0.0 if is_leaf else node.gain)
             cols["cover"].append(node.h)
-            cols["count"].append(node.c)
         return Tree.from_lists(**cols)

@@ -123,11 +123,11 @@ class RowPartition:
         self._mask = np.empty(rows.shape[0], dtype=np.bool_)
 
     def empty_histograms(self, n_nodes):
-        """Uninitialised (n_nodes, F, B, 3) float64 histograms."""
+        """Uninitialised (n_nodes, F, B, 2) float64 histograms."""
         return self.hist_builder.empty(n_nodes)
 
     def histograms(self, node_ids, features, out):
-        """Fill ``out`` (len(node_ids), F, B, 3) with the nodes' histograms on ``features``."""
+        """Fill ``out`` (len(node_ids), F, B, 2) with the nodes' histograms on ``features``."""
         starts = [self.ranges[j][0] for j in node_ids]
         stops = [self.ranges[j][1] for j in node_ids]
         self.hist_builder.build(self.gh, self.rows, starts, stops, features, out=out)

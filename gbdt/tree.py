@@ -4,7 +4,7 @@ One tree has nodes 0..m-1 with node 0 the root. For node j: ``feature[j]`` (-1 f
 ``threshold[j]`` (raw value; go left when ``x <= threshold``), ``bin_threshold[j]`` (go left when
 ``bin <= bin_threshold``), ``default_left[j]`` (where missing values go), ``left[j]``/``right[j]``
 (child node ids, -1 for a leaf), ``value[j]`` (leaf output incl. learning rate; also set on
-internal nodes), ``gain[j]``, ``cover[j]`` (hessian sum), ``count[j]`` (training rows).
+internal nodes), ``gain[j]``, ``cover[j]`` (hessian sum).
 
 A ``Forest`` concatenates trees so one kernel call predicts every tree for every row.
 """
@@ -31,12 +31,11 @@ class Tree:
     value: np.ndarray
     gain: np.ndarray
     cover: np.ndarray
-    count: np.ndarray
 
     DTYPES = {
         "feature": np.int32, "threshold": np.float64, "bin_threshold": np.int32, "default_left": np.bool_,
         "left": np.int32, "right": np.int32, "value": np.float64, "gain": np.float64,
-        "cover": np.float64, "count": np.float64,
+        "cover": np.float64,
     }
 
     @classmethod

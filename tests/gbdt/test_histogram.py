@@ -7,14 +7,13 @@ from gbdt.histogram import HistogramBuilder, subtract_histograms
 
 
 def naive_histograms(X_binned, gh, rows, starts, stops, n_bins):
-    out = np.zeros((len(starts), X_binned.shape[1], n_bins, 3))
+    out = np.zeros((len(starts), X_binned.shape[1], n_bins, 2))
     for j, (s, e) in enumerate(zip(starts, stops)):
         idx = rows[s:e]
         for f in range(X_binned.shape[1]):
             b = X_binned[idx, f]
             np.add.at(out[j, f, :, 0], b, gh[idx, 0].astype(np.float64))
             np.add.at(out[j, f, :, 1], b, gh[idx, 1].astype(np.float64))
-            np.add.at(out[j, f, :, 2], b, 1.0)
     return out
 
 

@@ -21,7 +21,7 @@ def brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw):
             for missing_left in (True, False):
                 lt = left + miss if missing_left else left
                 rt = total - lt
-                if lt[2] < 1 or rt[2] < 1 or lt[1] < mcw or rt[1] < mcw:
+                if lt[1] <= 0 or rt[1] <= 0 or lt[1] < mcw or rt[1] < mcw:
                     continue
                 gain = score(lt[0], lt[1]) + score(rt[0], rt[1]) - score(total[0], total[1])
                 if gain > best[0] + 1e-12:
@@ -40,14 +40,13 @@ def test_best_split_matches_brute_force(lam, alpha, mcw):
         X[:, 1] = np.minimum(X[:, 1], 5)  # a feature with few values (and no missing)
         g = rng.standard_normal(300) + 0.7 * (X[:, 0] > 8)
         h = rng.uniform(0.1, 1.0, 300)
-        hist = np.zeros((n_feat, n_bins, 3))
+        hist = np.zeros((n_feat, n_bins, 2))
         for f in range(n_feat):
             np.add.at(hist[f, :, 0], X[:, f], g)
             np.add.at(hist[f, :, 1], X[:, f], h)
-            np.add.at(hist[f, :, 2], X[:, f], 1.0)
         n_value_bins = np.full(n_feat, missing_bin, dtype=np.int32)
-        sums = np.array([[g.sum(), h.sum(), 300.0]])
-        out = [np.empty(1), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.bool_), np.empty((1, 3))]
+        sums = np.array([[g.sum(), h.sum()]])
+        out = [np.empty(1), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.bool_), np.empty((1, 2))]
         find_best_splits(hist[None], sums, np.arange(n_feat, dtype=np.int32), n_value_bins, missing_bin,
                          lam, alpha, mcw, *out)
         gain, f, b, dl = brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw)
@@ -59,11 +58,11 @@ def test_best_split_matches_brute_force(lam, alpha, mcw):
 
 
 def test_no_missing_values_default_left_like_xgboost():
-    hist = np.zeros((1, 4, 3))
-    hist[0, 0] = [-5.0, 2.0, 2.0]
-    hist[0, 1] = [5.0, 2.0, 2.0]
-    out = [np.empty(1), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.bool_), np.empty((1, 3))]
-    find_best_splits(hist[None], np.array([[0.0, 4.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
+    hist = np.zeros((1, 4, 2))
+    hist[0, 0] = [-5.0, 2.0]
+    hist[0, 1] = [5.0, 2.0]
+    out = [np.empty(1), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.bool_), np.empty((1, 2))]
+    find_best_splits(hist[None], np.array([[0.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
                      3, 1.0, 0.0, 1.0, *out)
     assert out[1][0] == 0 and out[2][0] == 0 and out[3][0]
 
