@@ -7,7 +7,6 @@ Writes examples/figures/compare_xgboost.png (ROC curves) and prints one line per
     python examples/compare_xgboost.py
 """
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -19,6 +18,7 @@ from sklearn.datasets import load_breast_cancer  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
+from _figures import save_figure  # noqa: E402
 from bindings import Dataset, train  # noqa: E402
 
 PARAMS = {"objective": "binary:logistic", "max_depth": 4, "learning_rate": 0.05, "max_bin": 256,
@@ -58,11 +58,7 @@ def main():
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     compare("breast cancer", *load_breast_cancer(return_X_y=True), axes[0])
     compare("fair affairs", *fair_affairs(), axes[1])
-    out = Path(__file__).parent / "figures" / "compare_xgboost.png"
-    out.parent.mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=90)
-    print(f"figure: {out}")
+    save_figure(fig, "compare_xgboost")
 
 
 if __name__ == "__main__":

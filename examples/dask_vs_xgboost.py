@@ -26,6 +26,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cluster  # noqa: E402
+from _figures import save_figure  # noqa: E402
 from benchmarks.synthetic import binary_task  # noqa: E402
 
 PARAMS = {"objective": "binary:logistic", "max_depth": 6, "learning_rate": 0.1, "max_bin": 256}
@@ -79,11 +80,7 @@ def main(argv=None):
     ax_t.set(xticks=pos, xticklabels=names, ylabel="wall seconds", title=f"{ROUNDS} rounds, {args.workers} workers x 1 thread")
     ax_a.set(xticks=pos, xticklabels=names, ylabel="test AUC", ylim=(0.5, 1.0), title="test AUC")
     ax_t.legend()
-    out = Path(__file__).parent / "figures" / "dask_vs_xgboost.png"
-    out.parent.mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=90)
-    print(f"figure: {out}")
+    save_figure(fig, "dask_vs_xgboost")
 
 
 if __name__ == "__main__":

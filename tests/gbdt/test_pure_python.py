@@ -1,11 +1,5 @@
 """The kernels run as plain Python (NUMBA_DISABLE_JIT=1) and give the compiled model's predictions,
 so every kernel body is exercised by the interpreter too (coverage, debugging)."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 
 SCRIPT = """
@@ -23,13 +17,5 @@ print(json.dumps(preds))
 """
 
 
-def run(disable_jit):
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1" if disable_jit else "0")
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True, text=True,
-                         timeout=300, check=True)
-    return np.array(json.loads(out.stdout))
-
-
-def test_interpreted_kernels_match_compiled():
-    np.testing.assert_allclose(run(True), run(False), rtol=1e-12, atol=1e-12)
+def test_interpreted_kernels_match_compiled(run_script):
+    np.testing.assert_allclose(run_script(SCRIPT, True), run_script(SCRIPT, False), rtol=1e-12, atol=1e-12)
