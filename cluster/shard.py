@@ -270,7 +270,7 @@ class ShardedPartition:
         # (feature-parallel shards could not predict a tree anyway: they lack features)
         self.partition_leaves = True
 
-    def empty_histograms(self, n_nodes):
+    def empty_histograms(self, n_nodes, slot=None):
         return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 2))
 
     def histograms(self, node_ids, features, out):

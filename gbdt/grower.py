@@ -74,7 +74,7 @@ class TreeGrower:
         gradients as node 0; features : (k,) int32 sorted ascending. Node sums come from
         histograms, so they are global when histograms are.
         """
-        root_hists = partition.empty_histograms(1)
+        root_hists = partition.empty_histograms(1, self._slot(0))
         partition.histograms([0], features, root_hists)
         g, h = root_hists[0, features[0]].sum(axis=0)
         root = _Node(0, 0, g, h)
@@ -115,6 +115,11 @@ class TreeGrower:
                 if child.splittable():
                     heapq.heappush(frontier, (-child.gain, child.id, child))
             n_leaves += 1
+
+    def _slot(self, depth):
+        """Histogram memory slot for a level: reused alternately by depthwise growth, where a
+        level's histograms are dropped once the next level exists; fresh memory for lossguide."""
+        return None if self.params.grow_policy == "lossguide" else depth % 2
 
     def _can_split(self, node):
         p = self.params
@@ -169,7 +174,7 @@ class TreeGrower:
             left_smaller = node.left.h <= node.right.h
             small.append(node.left if left_smaller else node.right)
             large.append(node.right if left_smaller else node.left)
-        hists = partition.empty_histograms(2 * m)
+        hists = partition.empty_histograms(2 * m, self._slot(parents[0].depth + 1))
         partition.histograms([c.id for c in small], features, hists[:m])
         subtract_histograms(parents[0].hists, np.array([node.slot for node in parents], dtype=np.int64),
                             hists[:m], features, hists[m:])

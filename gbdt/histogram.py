@@ -60,6 +60,27 @@ def _accumulate(X, gh, rows, lo, hi, f, out_f):
         flat[o + 1] += gh[i, 1]
 
 
+@jit
+def _accumulate_rows(X_rows, gh, rows, lo, hi, features, n_bins, flat):
+    """Add rows[lo:hi] on ``features`` into the flat (F * n_bins * 2) view of a histogram.
+
+    A plain function rather than the body of the parallel loop: LLVM optimises it better there,
+    and flat indexing is ~25% faster than hist[f, b, c] with runtime strides. Reading f from
+    ``features`` only when sampling columns lets LLVM unswitch the common all-features loop.
+    """
+    k = features.shape[0]
+    all_features = k == X_rows.shape[1]  # features are sorted and unique
+    for r in range(lo, hi):
+        i = rows[r]
+        g = np.float64(gh[i, 0])
+        h = np.float64(gh[i, 1])
+        for j in range(k):
+            f = j if all_features else features[j]
+            o = (f * n_bins + X_rows[i, f]) * 2
+            flat[o] += g
+            flat[o + 1] += h
+
+
 @jit(parallel=True)
 def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk,
                                    features, buffers, out):
@@ -78,28 +99,21 @@ def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_n
         dst = out[node] if single else buffers[c]
         for j in range(k):
             dst[features[j]] = 0.0
-        # flat indexing is ~25% faster than dst[f, b, c] with runtime strides; reading f from
-        # ``features`` only when sampling columns lets LLVM unswitch the common all-features loop
-        flat = dst.reshape(dst.size)
-        all_features = k == X_rows.shape[1]  # features are sorted and unique
-        for r in range(chunk_lo[c], chunk_hi[c]):
-            i = rows[r]
-            g = np.float64(gh[i, 0])
-            h = np.float64(gh[i, 1])
-            for j in range(k):
-                f = j if all_features else features[j]
-                o = (f * n_bins + X_rows[i, f]) * 2
-                flat[o] += g
-                flat[o + 1] += h
+        _accumulate_rows(X_rows, gh, rows, chunk_lo[c], chunk_hi[c], features, n_bins, dst.reshape(dst.size))
     for q in prange(n_nodes * k):
         node = q // k
         f = features[q % k]
         first = node_first_chunk[node]
         last = node_first_chunk[node + 1]
         if last - first > 1:
-            out[node, f] = buffers[first, f]
-            for c in range(first + 1, last):
-                out[node, f] += buffers[c, f]
+            for b in range(n_bins):  # scalar loops: slice arithmetic here costs temporaries
+                g = buffers[first, f, b, 0]
+                h = buffers[first, f, b, 1]
+                for c in range(first + 1, last):
+                    g += buffers[c, f, b, 0]
+                    h += buffers[c, f, b, 1]
+                out[node, f, b, 0] = g
+                out[node, f, b, 1] = h
 
 
 @jit(parallel=True)
@@ -153,10 +167,20 @@ class HistogramBuilder:
         self.n_threads = n_threads
         self.n_features = X_binned.shape[1]
         self._buffers = np.empty((0, self.n_features, n_bins, 2), dtype=HIST_DTYPE)
+        self._slots = [self._buffers, self._buffers]
 
-    def empty(self, n_nodes):
-        """Uninitialised (n_nodes, F, n_bins, 2) histograms."""
-        return np.empty((n_nodes, self.n_features, self.n_bins, 2), dtype=HIST_DTYPE)
+    def empty(self, n_nodes, slot=None):
+        """Uninitialised (n_nodes, F, n_bins, 2) histograms.
+
+        With ``slot`` (0 or 1) the memory is reused from that slot's buffer, which avoids the
+        page faults of fresh memory on every tree level: depthwise growth alternates slots by
+        depth, so a level's histograms live until the next level is built from them.
+        """
+        if slot is None:
+            return np.empty((n_nodes, self.n_features, self.n_bins, 2), dtype=HIST_DTYPE)
+        if self._slots[slot].shape[0] < n_nodes:
+            self._slots[slot] = np.empty((n_nodes, self.n_features, self.n_bins, 2), dtype=HIST_DTYPE)
+        return self._slots[slot][:n_nodes]
 
     def mode_for(self, n_chunks, n_nodes, n_features):
         """The strategy ``auto`` picks for a level (see the module docstring)."""

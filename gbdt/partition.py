@@ -122,9 +122,9 @@ class RowPartition:
         self._scratch = np.empty(rows.shape[0], dtype=np.int32)
         self._mask = np.empty(rows.shape[0], dtype=np.bool_)
 
-    def empty_histograms(self, n_nodes):
-        """Uninitialised (n_nodes, F, B, 2) float64 histograms."""
-        return self.hist_builder.empty(n_nodes)
+    def empty_histograms(self, n_nodes, slot=None):
+        """Uninitialised (n_nodes, F, B, 2) float64 histograms (``slot``: see HistogramBuilder.empty)."""
+        return self.hist_builder.empty(n_nodes, slot)
 
     def histograms(self, node_ids, features, out):
         """Fill ``out`` (len(node_ids), F, B, 2) with the nodes' histograms on ``features``."""
