@@ -1,4 +1,6 @@
 """Dataset: validated features, labels and weights, binned once and reused across rounds."""
+import hashlib
+
 import numpy as np
 
 from gbdt.binning import bin_matrix, compute_bin_edges
@@ -111,8 +113,8 @@ class Dataset:
         return compute_bin_edges(self.data, max_bin, self.weight, seed=seed)
 
     def binned(self, edges, n_edges, max_bin):
-        """(n, F) uint8 bins under the given edges, cached per edges object."""
-        key = (id(edges), max_bin)
+        """(n, F) uint8 bins under the given edges; the last result is cached by the edges' content."""
+        key = (max_bin, hashlib.sha1(edges.tobytes() + n_edges.tobytes()).hexdigest())
         if key not in self._binned:
-            self._binned = {key: (edges, bin_matrix(self.data, edges, n_edges, max_bin))}
-        return self._binned[key][1]
+            self._binned = {key: bin_matrix(self.data, edges, n_edges, max_bin)}
+        return self._binned[key]

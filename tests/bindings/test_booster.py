@@ -94,3 +94,12 @@ def test_callback_can_stop_training():
 
     bst = train({}, Dataset(X, logit), 50, callbacks=[StopAt3(1)])
     assert bst.num_boosted_rounds() == 3
+
+
+def test_binned_cache_follows_the_edges_not_the_object():
+    d = Dataset(X, y)
+    edges, n_edges = d.bin_edges(16)
+    first = d.binned(edges, n_edges, 16)
+    assert d.binned(edges.copy(), n_edges.copy(), 16) is first  # same content: reused
+    other_edges, other_n = d.bin_edges(8)
+    assert d.binned(other_edges, other_n, 8).max() <= 7  # new edges: binned again
