@@ -65,6 +65,7 @@ class Shard:
         self.rows = None
         self.partition = None
         self.queue = []
+        self.received_bytes = {"histograms": 0, "masks": 0}
 
     # ----- set-up ------------------------------------------------------------------------------
     def set_peers(self, peers, addresses):
@@ -141,6 +142,7 @@ class Shard:
         with using_threads(self.n_threads):
             self.partition.histograms(node_ids, local, hists)
         parts = [(held, hists[:, local])] + [self.wait(c, fut) for c, fut in zip(children, pending)]
+        self.received_bytes["histograms"] += sum(h.nbytes for _, h in parts[1:])
         return merge_histograms(parts, len(node_ids), hists.shape[2:])
 
     def execute(self, commands):
@@ -158,7 +160,13 @@ class Shard:
         with using_threads(self.n_threads):
             return self.partition.masks(node_ids, local, bin_threshold, default_left)
 
+    def traffic(self):
+        """Bytes this shard received from other shards during the fit."""
+        return dict(self.received_bytes)
+
     def split_with_masks(self, node_ids, masks, left_ids, right_ids):
+        if self.rank > 0:  # the leader made the masks it does not own from the owners' replies
+            self.received_bytes["masks"] += sum(m.nbytes for m in masks)
         with using_threads(self.n_threads):
             self.partition.split_with_masks(node_ids, masks, left_ids, right_ids)
 
@@ -177,7 +185,8 @@ class Shard:
     # ----- leader --------------------------------------------------------------------------------
     def fit(self, p, num_boost_round, n_features, feature_names, evals, metrics, callbacks, owners=None,
             checkpoint=None, resume=None):
-        """Run the whole fit from rank 0; returns (model dict, evaluation history).
+        """Run the whole fit from rank 0; returns (model dict, evaluation history, bytes moved
+        between shards by kind).
 
         owners : None (data-parallel) or, per shard, its sorted global feature indices.
         checkpoint : ``cluster.checkpoint.Checkpoint`` or None; resume : None or the
@@ -221,7 +230,8 @@ class Shard:
         with using_threads(self.n_threads):
             history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, metrics,
                             callbacks)
-        return booster.to_dict(), history
+        traffic = self.broadcast("traffic")
+        return booster.to_dict(), history, {k: sum(t[k] for t in traffic) for k in traffic[0]}
 
     def broadcast(self, method, *args, per_shard=None):
         """Call ``method`` on every shard (this one directly, the others concurrently); results by rank."""

@@ -84,9 +84,9 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         try:
             while True:
                 try:
-                    model, history, rows = _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks,
-                                                early_stopping_rounds, feature_names, distributed_mode,
-                                                checkpoint, resume)
+                    model, history, traffic, rows = _fit(
+                        client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds,
+                        feature_names, distributed_mode, checkpoint, resume)
                     break
                 except WorkerLost as lost:
                     done, saved, edges = read_progress(client, fit_id)
@@ -102,6 +102,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         finally:
             forget(client, fit_id)
     booster = Booster.from_dict(model)
+    booster.traffic_bytes = traffic
     booster.evals_result = history
     booster.rows_per_worker = rows
     return booster
@@ -135,8 +136,8 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
         callbacks.append(EarlyStopping(early_stopping_rounds))
     fit = shards[0].fit(p, int(num_boost_round), n_features, feature_names, eval_data, metrics, callbacks, owners,
                         checkpoint, resume)
-    model, history = _watch(client, fit, list(placed))
-    return model, history, rows
+    model, history, traffic = _watch(client, fit, list(placed))
+    return model, history, traffic, rows
 
 
 def _watch(client, fit, workers, poll_s=0.5, grace_s=10.0):
