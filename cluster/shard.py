@@ -35,6 +35,11 @@ def tree_children(rank, n_shards):
 
 def merge_histograms(parts, n_nodes, shape):
     """Merge (features, hist) parts: hist (N, len(features), B, 2); the same features add up."""
+    if all(np.array_equal(f, parts[0][0]) for f, _ in parts[1:]):  # data-parallel: add in place
+        features, out = parts[0]
+        for _, h in parts[1:]:
+            out += h
+        return features, out
     features = np.unique(np.concatenate([f for f, _ in parts])).astype(np.int32)
     out = np.zeros((n_nodes, features.shape[0]) + shape)
     for f, h in parts:
