@@ -6,7 +6,6 @@ d loss / dz = ``p - y``, d2 loss / dz2 = ``p (1 - p)``.
 """
 import math
 
-import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
