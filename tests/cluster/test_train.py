@@ -95,3 +95,18 @@ def test_bad_input_errors(client):
     clf = cluster.DaskGBDTClassifier(client=client, n_estimators=2).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(da.from_array(X[:, :3], chunks=1000))
+
+
+def test_same_model_for_one_or_two_workers_and_label_sorted_rows(client):
+    """Placement never changes the model beyond float summation order."""
+    params = {"objective": "binary:logistic", "max_depth": 5}
+    one = cluster.train(client, params, da.from_array(X, chunks=(6000, 6)), da.from_array(y, chunks=6000),
+                        num_boost_round=6)
+    two = cluster.train(client, params, da.from_array(X, chunks=(2000, 6)), da.from_array(y, chunks=2000),
+                        num_boost_round=6)
+    order = np.argsort(y, kind="stable")  # all negatives first: one worker would see a single class
+    sorted_rows = cluster.train(client, params, da.from_array(X[order], chunks=(3000, 6)),
+                                da.from_array(y[order], chunks=3000), num_boost_round=6)
+    assert len(one.rows_per_worker) == 1 and len(two.rows_per_worker) == 2
+    for other in (two, sorted_rows):
+        np.testing.assert_allclose(other.predict(X), one.predict(X), rtol=1e-6, atol=1e-6)
