@@ -1,10 +1,13 @@
-"""Stable in-place partition of a node's rows into its left and right children.
+"""Stable partition of a node's rows into its left and right children.
 
 ::
 
-    rows:  ... | start ............................ stop | ...
-    after: ... | left rows (ascending) | right rows (asc.) | ...
-                 start          start + n_left         stop
+    buffer A:  ... | start ............................ stop | ...
+    buffer B:  ... | left rows (ascending) | right rows (asc.) | ...
+                     start          start + n_left         stop
+
+Rows move between two buffers (ping-pong) instead of being copied back: a node's children live
+in the other buffer than the node, at the same positions.
 
 Rows stay in ascending order inside each child so later histogram passes read memory forwards.
 All nodes of a tree level are partitioned in one call, in parallel over row chunks, in two steps:
@@ -43,9 +46,9 @@ def goes_left_mask(X_binned, rows, chunk_lo, chunk_hi, chunk_node, split_feature
 
 
 @jit(parallel=True)
-def partition_by_mask(rows, chunk_lo, chunk_hi, node_first_chunk, node_start, mask, scratch, out_n_left):
-    """Move every node's rows with ``mask`` true before the others (stably); ``out_n_left[j]``
-    receives node j's left count. scratch : (m,) int32 work space."""
+def partition_by_mask(rows, chunk_lo, chunk_hi, node_first_chunk, node_start, mask, out_rows, out_n_left):
+    """Write every node's rows to the same positions of ``out_rows`` (m,) int32, those with
+    ``mask`` true first (stably); ``out_n_left[j]`` receives node j's left count."""
     n_chunks = chunk_lo.shape[0]
     n_nodes = node_start.shape[0]
     chunk_left = np.zeros(n_chunks, dtype=np.int64)
@@ -74,14 +77,11 @@ def partition_by_mask(rows, chunk_lo, chunk_hi, node_first_chunk, node_start, ma
         at_right = right_at[c]
         for k in range(chunk_lo[c], chunk_hi[c]):
             if mask[k]:
-                scratch[at_left] = rows[k]
+                out_rows[at_left] = rows[k]
                 at_left += 1
             else:
-                scratch[at_right] = rows[k]
+                out_rows[at_right] = rows[k]
                 at_right += 1
-    for c in prange(n_chunks):
-        for k in range(chunk_lo[c], chunk_hi[c]):
-            rows[k] = scratch[k]
 
 
 @jit(parallel=True)
@@ -94,7 +94,7 @@ def add_leaf_values(rows, leaf_starts, leaf_stops, leaf_values, margin, column):
 
 
 class RowPartition:
-    """The rows of one tree grouped by node id: node j owns ``rows[start_j:stop_j]``.
+    """The rows of one tree grouped by node id: node j owns ``buffers[where_j][start_j:stop_j]``.
 
     The grower talks to it in node ids only (``histograms``, ``split``, ``finish``), so a
     distributed implementation with the same methods can hold the rows on other machines.
@@ -103,7 +103,7 @@ class RowPartition:
     Parameters
     ----------
     X_binned : (n, F) uint8; gh : (n, 2) float32 gradient/hessian of this tree's class;
-    rows : (m,) int32 rows of this tree, ascending (reordered in place); missing_bin : int;
+    rows : (m,) int32 rows of this tree, ascending (used as one of the two buffers); missing_bin : int;
     hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned;
     margin : (n, K) float64 or None. With a margin, every split is partitioned (leaves too) and
     ``finish`` adds each leaf's value to column ``column`` of its rows' margins, which is much
@@ -113,24 +113,32 @@ class RowPartition:
     def __init__(self, X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0):
         self.X_binned = X_binned
         self.gh = gh
-        self.rows = rows
+        self.buffers = (rows, np.empty(rows.shape[0], dtype=np.int32))
+        self.where = {0: 0}
         self.missing_bin = missing_bin
         self.hist_builder = hist_builder
         self.ranges = {0: (0, rows.shape[0])}
         self.margin, self.column = margin, column
         self.partition_leaves = margin is not None
-        self._scratch = np.empty(rows.shape[0], dtype=np.int32)
         self._mask = np.empty(rows.shape[0], dtype=np.bool_)
 
     def empty_histograms(self, n_nodes, slot=None):
         """Uninitialised (n_nodes, F, B, 2) float64 histograms (``slot``: see HistogramBuilder.empty)."""
         return self.hist_builder.empty(n_nodes, slot)
 
+    def _buffer(self, node_ids):
+        """Index of the buffer holding the rows of ``node_ids`` (a batch always shares one)."""
+        where = {self.where[j] for j in node_ids}
+        if len(where) != 1:
+            raise RuntimeError("a batch of nodes spans both row buffers; please report this bug")
+        return where.pop()
+
     def histograms(self, node_ids, features, out):
         """Fill ``out`` (len(node_ids), F, B, 2) with the nodes' histograms on ``features``."""
         starts = [self.ranges[j][0] for j in node_ids]
         stops = [self.ranges[j][1] for j in node_ids]
-        self.hist_builder.build(self.gh, self.rows, starts, stops, features, out=out)
+        rows = self.buffers[self._buffer(node_ids)]
+        self.hist_builder.build(self.gh, rows, starts, stops, features, out=out)
 
     def _chunks(self, node_ids):
         starts = np.array([self.ranges[j][0] for j in node_ids], dtype=np.int64)
@@ -142,7 +150,7 @@ class RowPartition:
         starts, stops, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
         # a column-major copy reads each split feature as one contiguous column
         X = self.hist_builder.X_cols if self.hist_builder.X_cols is not None else self.X_binned
-        goes_left_mask(X, self.rows, chunk_lo, chunk_hi, chunk_node,
+        goes_left_mask(X, self.buffers[self._buffer(node_ids)], chunk_lo, chunk_hi, chunk_node,
                        np.asarray(feature, dtype=np.int64), np.asarray(bin_threshold, dtype=np.int64),
                        np.asarray(default_left, dtype=np.bool_), self.missing_bin, self._mask)
         return starts, stops
@@ -167,17 +175,21 @@ class RowPartition:
     def _move(self, node_ids, left_ids, right_ids):
         starts, stops, (chunk_lo, chunk_hi, _, node_first) = self._chunks(node_ids)
         n_left = np.empty(len(node_ids), dtype=np.int64)
-        partition_by_mask(self.rows, chunk_lo, chunk_hi, node_first, starts, self._mask, self._scratch, n_left)
+        source = self._buffer(node_ids)
+        partition_by_mask(self.buffers[source], chunk_lo, chunk_hi, node_first, starts, self._mask,
+                          self.buffers[1 - source], n_left)
         for start, stop, nl, left, right in zip(starts, stops, n_left, left_ids, right_ids):
             self.ranges[left] = (int(start), int(start + nl))
             self.ranges[right] = (int(start + nl), int(stop))
+            self.where[left] = self.where[right] = 1 - source
 
     def finish(self, leaf_values):
         """End of the tree: add {node id: value} of its final leaves to their rows' margins
         (when this partition has a margin)."""
         if self.margin is None:
             return
-        nodes = list(leaf_values)
-        add_leaf_values(self.rows, np.array([self.ranges[j][0] for j in nodes], dtype=np.int64),
-                        np.array([self.ranges[j][1] for j in nodes], dtype=np.int64),
-                        np.array([leaf_values[j] for j in nodes]), self.margin, self.column)
+        for buffer, rows in enumerate(self.buffers):
+            nodes = [j for j in leaf_values if self.where[j] == buffer]
+            add_leaf_values(rows, np.array([self.ranges[j][0] for j in nodes], dtype=np.int64),
+                            np.array([self.ranges[j][1] for j in nodes], dtype=np.int64),
+                            np.array([leaf_values[j] for j in nodes], dtype=np.float64), self.margin, self.column)
