@@ -18,7 +18,7 @@ import json
 import numpy as np
 
 from bindings.dataset import Dataset, as_feature_matrix
-from gbdt.objectives import transform
+from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
 from gbdt.tree import Forest, Tree
 
@@ -104,9 +104,7 @@ class Booster:
         margin[:] = self.base_margin
         with using_threads(self.n_jobs):
             self.forest.predict(X, margin, first, stop)
-        if output_margin or self.objective == "custom":
-            return margin[:, 0] if self.num_class == 1 else margin
-        return transform(self.objective, margin)
+        return squeeze(margin) if output_margin else transform(self.objective, margin)
 
     # ----- importance -------------------------------------------------------------------------
     def get_score(self, importance_type="weight"):

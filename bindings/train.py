@@ -21,15 +21,19 @@ __all__ = ["train"]
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "multi:softprob": "mlogloss"}
 
 
+def check_label_domain(objective, num_class, low, high, integral, name):
+    """Raise if labels with range [low, high] (``integral``: all whole numbers) do not fit the objective."""
+    if objective == "binary:logistic" and (low < 0 or high > 1):
+        raise ValueError(f"{name} labels must be in [0, 1] for binary:logistic")
+    if objective == "multi:softprob" and (not integral or low < 0 or high >= num_class):
+        raise ValueError(f"{name} labels must be integers in [0, {num_class}) for multi:softprob "
+                         f"(num_class={num_class})")
+
+
 def _check_labels(objective, label, num_class, name):
     if label is None:
         raise ValueError(f"{name} has no label; pass label= to Dataset")
-    if objective == "binary:logistic" and ((label < 0) | (label > 1)).any():
-        raise ValueError(f"{name} labels must be in [0, 1] for binary:logistic")
-    if objective == "multi:softprob":
-        if (label != np.round(label)).any() or (label < 0).any() or (label >= num_class).any():
-            raise ValueError(f"{name} labels must be integers in [0, {num_class}) for multi:softprob "
-                             f"(num_class={num_class})")
+    check_label_domain(objective, num_class, label.min(), label.max(), bool((label == np.round(label)).all()), name)
 
 
 def initial_margin(p, label_mean):
@@ -120,7 +124,7 @@ class LocalRows:
         Forest(trees, range(len(trees)), len(trees)).predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
 
 
-class _EvalSet:
+class EvalSet:
     """An evaluation Dataset binned with the training edges, with its running margin."""
 
     def __init__(self, dataset, name, edges, n_edges, max_bin, initial):
@@ -128,6 +132,10 @@ class _EvalSet:
         self.X_binned = dataset.binned(edges, n_edges, max_bin)
         self.margin = np.empty((dataset.num_row, initial.shape[0]))
         self.margin[:] = initial
+
+    def add_round(self, forest):
+        """Add a round's trees (a ``Forest``) to the running margin."""
+        forest.predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
 
 
 def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stopping_rounds=None,
@@ -191,7 +199,7 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed)
     booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,
                       dtrain.feature_names, n_jobs=p["n_jobs"])
-    eval_sets = [_EvalSet(d, name, edges, n_edges, max_bin, initial) for d, name in evals]
+    eval_sets = [EvalSet(d, name, edges, n_edges, max_bin, initial) for d, name in evals]
     history = boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics, callbacks)
     return booster, history
 
@@ -204,7 +212,6 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     Returns the evaluation history ``{eval name: {metric: [value per round]}}`` of the new rounds.
     """
     n_classes = p["num_class"]
-    custom = callable(p["objective"])
     growth = GrowthParams(
         max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],
@@ -217,8 +224,9 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     for r in range(done):
         trees = booster.trees[r * n_classes:(r + 1) * n_classes]
         rows.replay_round(trees)
+        replayed = Forest(trees, range(n_classes), n_classes)
         for es in eval_sets:
-            Forest(trees, range(n_classes), n_classes).predict(es.X_binned, es.margin, missing_bin=es.missing_bin)
+            es.add_round(replayed)
     for cb in callbacks:
         cb.before_training(booster)
     for iteration in range(done, num_boost_round):
@@ -230,9 +238,8 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         rows.add_round(trees)
         new_round = Forest(trees, range(n_classes), n_classes)
         for es in eval_sets:
-            new_round.predict(es.X_binned, es.margin, missing_bin=es.missing_bin)
-            pred = es.margin[:, 0] if custom and n_classes == 1 else (
-                es.margin if custom else transform(p["objective"], es.margin))
+            es.add_round(new_round)
+            pred = transform(booster.objective, es.margin)
             for m in metrics:
                 history[es.name][m].append(evaluate(m, es.dataset.label, pred, es.dataset.weight))
         if any([cb.after_iteration(booster, iteration, history) for cb in callbacks]):

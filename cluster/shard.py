@@ -22,7 +22,7 @@ from distributed import get_client
 
 from bindings.booster import Booster
 from bindings.dataset import Dataset
-from bindings.train import LocalRows, _EvalSet, boost, initial_margin
+from bindings.train import EvalSet, LocalRows, boost, initial_margin
 from cluster.sketch import local_sample, merge_samples, sample_sizes
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.threads import using_threads
@@ -224,7 +224,7 @@ class Shard:
                               feature_names)
         initial = booster.base_margin
         self.broadcast("prepare", edges, n_edges, p, initial)
-        eval_sets = [_EvalSet(Dataset(X, y), name, edges, n_edges, p["max_bin"], initial) for X, y, name in evals]
+        eval_sets = [EvalSet(Dataset(X, y), name, edges, n_edges, p["max_bin"], initial) for X, y, name in evals]
         self.queue = []
         self.owner_of = None
         if owners is not None:

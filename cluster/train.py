@@ -17,7 +17,7 @@ from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping
 from bindings.dataset import as_feature_matrix
 from bindings.params import resolve_params
-from bindings.train import DEFAULT_METRIC
+from bindings.train import DEFAULT_METRIC, check_label_domain
 from cluster.checkpoint import Checkpoint, forget, read_progress
 from cluster.local import resolve_client
 from cluster.placement import place_blocks, place_columns
@@ -31,12 +31,8 @@ MODES = ("data", "feature")
 def _check_summaries(summaries, p):
     if not all(s["finite"] for s in summaries):
         raise ValueError("y or sample_weight contains NaN or infinite values; remove those rows")
-    low, high = min(s["min"] for s in summaries), max(s["max"] for s in summaries)
-    if p["objective"] == "binary:logistic" and (low < 0 or high > 1):
-        raise ValueError("labels must be in [0, 1] for binary:logistic")
-    if p["objective"] == "multi:softprob" and (low < 0 or high >= p["num_class"]
-                                              or not all(s["integral"] for s in summaries)):
-        raise ValueError(f"labels must be integers in [0, {p['num_class']}) for multi:softprob")
+    check_label_domain(p["objective"], p["num_class"], min(s["min"] for s in summaries),
+                       max(s["max"] for s in summaries), all(s["integral"] for s in summaries), "y")
 
 
 class WorkerLost(RuntimeError):

@@ -3,7 +3,6 @@
 - ``X_BINNED_DTYPE``: bin index of one (row, feature) cell; ``max_bin`` <= 256 bins incl. the missing bin.
 - ``G_H_DTYPE``: per-row gradients and hessians (float32 halves memory traffic; sums are float64).
 - ``HIST_DTYPE``: histogram accumulators (float64 so 1M-row sums do not lose precision).
-- ``Y_DTYPE``: raw predictions, labels and leaf values.
 - ``IDX_DTYPE``: row indices inside the partition of a tree's rows.
 """
 import numpy as np
@@ -11,7 +10,5 @@ import numpy as np
 X_BINNED_DTYPE = np.uint8
 G_H_DTYPE = np.float32
 HIST_DTYPE = np.float64
-Y_DTYPE = np.float64
-X_DTYPE = np.float64
 IDX_DTYPE = np.int32
 MAX_BINS = 256

@@ -192,21 +192,24 @@ class TreeGrower:
         if node.left.left is None and node.right.left is None and node.gain < self.params.gamma:
             node.left = node.right = None
 
+    def _output(self, node):
+        """The node's value as a leaf: learning rate x optimal weight."""
+        p = self.params
+        return p.learning_rate * leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha)
+
     def _leaf_values(self, root):
         """{node id: output value} of the final (pruned) tree's leaves."""
-        p = self.params
         leaves, stack = {}, [root]
         while stack:
             node = stack.pop()
             if node.left is None:
-                leaves[node.id] = p.learning_rate * leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha)
+                leaves[node.id] = self._output(node)
             else:
                 stack.extend((node.left, node.right))
         return leaves
 
     def _to_tree(self, root):
         """Number the surviving nodes breadth-first and emit the flat arrays."""
-        p = self.params
         order = [root]
         for node in order:
             if node.left is not None:
@@ -214,7 +217,7 @@ class TreeGrower:
         index = {id(node): j for j, node in enumerate(order)}
         cols = {name: [] for name in Tree.DTYPES}
         for node in order:
-            value = p.learning_rate * leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha)
+            value = self._output(node)
             is_leaf = node.left is None
             cols["feature"].append(-1 if is_leaf else node.feature)
             cols["threshold"].append(0.0 if is_leaf else self.edges[node.feature, node.bin])

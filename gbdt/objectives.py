@@ -68,11 +68,17 @@ def base_margin(objective, label_mean, n_classes):
     return np.zeros(n_classes)
 
 
+def squeeze(margin):
+    """Margin (n, K) as returned to users: (n,) for one output, (n, K) otherwise."""
+    return margin[:, 0] if margin.shape[1] == 1 else margin
+
+
 def transform(objective, margin):
-    """Margin (n, K) -> prediction: identity, sigmoid (n,), or softmax rows (n, K)."""
+    """Margin (n, K) -> prediction: sigmoid (n,), softmax rows (n, K), or the squeezed margin
+    itself (squared error and custom objectives)."""
     if objective == "binary:logistic":
         return 1.0 / (1.0 + np.exp(-margin[:, 0]))
     if objective == "multi:softprob":
         shifted = np.exp(margin - margin.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
-    return margin[:, 0]
+    return squeeze(margin)
