@@ -27,6 +27,10 @@ setup(
     description="Numba-compiled histogram gradient boosting with Python bindings and Dask training",
     packages=find_packages(include=["gbdt", "gbdt.*", "bindings", "bindings.*", "cluster", "cluster.*"]),
     python_requires=">=3.10",
-    install_requires=["numba>=0.60", "numpy>=1.24", "dask>=2024.1", "distributed>=2024.1", "pyarrow>=14"],
+    install_requires=[
+        "numba>=0.60", "numpy>=1.24", "dask>=2024.1", "distributed>=2024.1", "pyarrow>=14",
+        "tqdm>=4.60",  # progress bar of the `gbdt` command line
+    ],
+    entry_points={"console_scripts": ["gbdt = bindings.cli:main"]},
     extras_require={"dev": DEV, "bench": DEV + ["psutil"]},
 )
