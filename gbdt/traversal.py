@@ -1,0 +1,36 @@
+"""Routing raw rows through trees: the child decision, and the leaf each row reaches (``pred_leaf``).
+
+``goes_left`` is the single place that decides which child of a split node a raw value goes to;
+leaf ids and TreeSHAP both call it, so a new kind of split (categorical sets) is added there.
+Node arrays are the concatenated arrays of a ``gbdt.tree.Forest`` (global child ids).
+"""
+from numba import prange
+
+from gbdt._jit import jit
+
+
+@jit
+def goes_left(x, node, threshold, default_left):
+    """True when raw value ``x`` goes to the left child of split ``node``; NaN takes the default."""
+    if x != x:
+        return default_left[node]
+    return x <= threshold[node]
+
+
+@jit
+def next_node(x, node, threshold, default_left, left, right):
+    """The child of split ``node`` that raw value ``x`` goes to."""
+    return left[node] if goes_left(x, node, threshold, default_left) else right[node]
+
+
+@jit(parallel=True)
+def leaf_ids(X, feature, threshold, default_left, left, right, roots, first_tree, out):
+    """Fill ``out`` (n, T') int32 with the leaf each row of ``X`` (n, F) float64 reaches in trees
+    ``first_tree .. first_tree + T' - 1``, as a node id within its own tree (as XGBoost numbers them)."""
+    for i in prange(X.shape[0]):
+        for j in range(out.shape[1]):
+            root = roots[first_tree + j]
+            node = root
+            while feature[node] >= 0:
+                node = next_node(X[i, feature[node]], node, threshold, default_left, left, right)
+            out[i, j] = node - root

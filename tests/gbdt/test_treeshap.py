@@ -1,0 +1,127 @@
+"""TreeSHAP kernel against Shapley values computed by enumerating every feature subset.
+
+The reference defines the game directly: v(S) = the tree's output when the features in S follow
+the row and every other split averages its children weighted by cover. Shapley values are then
+the weighted sums of v(S + i) - v(S) over all subsets S, with no shared code with the kernel.
+"""
+from itertools import combinations
+from math import factorial
+
+import numpy as np
+
+from gbdt.traversal import leaf_ids
+from gbdt.tree import Forest, Tree
+from gbdt.treeshap import tree_expectations, tree_shap
+
+N_FEATURES = 4
+
+
+def random_tree(rng, max_depth):
+    """An unbalanced tree in depth-first node order that re-splits features along its paths;
+    covers are consistent (parent = sum of children) and random."""
+    cols = {name: [] for name in Tree.DTYPES}
+
+    def add(depth):
+        j = len(cols["feature"])
+        for name in cols:
+            cols[name].append(0)
+        if depth == max_depth or (depth > 0 and rng.random() < 0.25):
+            cols["feature"][j], cols["left"][j], cols["right"][j] = -1, -1, -1
+            cols["value"][j], cols["cover"][j] = rng.standard_normal(), rng.uniform(0.5, 5.0)
+            return j
+        cols["feature"][j] = int(rng.integers(N_FEATURES))
+        cols["threshold"][j] = rng.standard_normal() * 0.7
+        cols["default_left"][j] = bool(rng.integers(2))
+        cols["left"][j] = add(depth + 1)
+        cols["right"][j] = add(depth + 1)
+        cols["cover"][j] = cols["cover"][cols["left"][j]] + cols["cover"][cols["right"][j]]
+        return j
+
+    add(0)
+    return Tree.from_lists(**cols)
+
+
+def game_value(tree, x, subset, node=0):
+    """v(subset): expected output with the features of ``subset`` known, others averaged by cover."""
+    f = tree.feature[node]
+    if f < 0:
+        return tree.value[node]
+    left, right = tree.left[node], tree.right[node]
+    if f in subset:
+        go_left = tree.default_left[node] if np.isnan(x[f]) else x[f] <= tree.threshold[node]
+        return game_value(tree, x, subset, left if go_left else right)
+    return (tree.cover[left] * game_value(tree, x, subset, left)
+            + tree.cover[right] * game_value(tree, x, subset, right)) / tree.cover[node]
+
+
+def brute_force_shapley(tree, x):
+    """(F + 1,) Shapley values of the features and v(empty set) as the bias."""
+    n = x.shape[0]
+    value = {s: game_value(tree, x, set(s)) for size in range(n + 1) for s in combinations(range(n), size)}
+    phi = np.zeros(n + 1)
+    for i in range(n):
+        for s, v in value.items():
+            if i not in s:
+                with_i = tuple(sorted(s + (i,)))
+                phi[i] += factorial(len(s)) * factorial(n - len(s) - 1) / factorial(n) * (value[with_i] - v)
+    phi[n] = value[()]
+    return phi
+
+
+def depth(tree, node=0):
+    if tree.feature[node] < 0:
+        return 0
+    return 1 + max(depth(tree, tree.left[node]), depth(tree, tree.right[node]))
+
+
+def run_kernel(trees, classes, X, n_out):
+    forest = Forest(trees, classes, n_out)
+    cover = np.concatenate([t.cover for t in trees])
+    out = np.zeros((X.shape[0], n_out, X.shape[1] + 1))
+    tree_shap(X, forest.feature, forest.threshold, forest.default_left, forest.left, forest.right, forest.value,
+              cover, forest.roots, forest.tree_class, 0, len(trees), max(depth(t) for t in trees), out)
+    expected = np.empty(len(trees))
+    tree_expectations(forest.feature, forest.left, forest.right, forest.value, cover, forest.roots, expected)
+    return forest, out, expected
+
+
+def test_kernel_equals_brute_force_shapley_values_on_random_trees():
+    rng = np.random.default_rng(1)
+    trees = [random_tree(rng, d) for d in (1, 2, 3, 4, 5, 6)]
+    classes = [0, 1, 0, 1, 0, 1]
+    X = rng.standard_normal((25, N_FEATURES))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    _, out, expected = run_kernel(trees, classes, X, 2)
+    reference = np.zeros_like(out)
+    for tree, k in zip(trees, classes):
+        for i, x in enumerate(X):
+            reference[i, k] += brute_force_shapley(tree, x)
+    np.testing.assert_allclose(out[:, :, :-1], reference[:, :, :-1], rtol=1e-10, atol=1e-12)
+    # the bias column is the caller's; the per-tree expectation is v(empty set)
+    np.testing.assert_allclose(np.bincount(classes, weights=expected), reference[0, :, -1], rtol=1e-12)
+
+
+def test_contributions_plus_expectations_sum_to_the_prediction():
+    rng = np.random.default_rng(2)
+    trees = [random_tree(rng, 8) for _ in range(5)]
+    X = rng.standard_normal((300, N_FEATURES))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    forest, out, expected = run_kernel(trees, [0] * 5, X, 1)
+    prediction = forest.predict(X, np.zeros((300, 1)))[:, 0]
+    np.testing.assert_allclose(out[:, 0].sum(1) + expected.sum(), prediction, atol=1e-10)
+    # a feature no tree splits on gets exactly zero
+    unused = np.setdiff1d(np.arange(N_FEATURES), np.concatenate([t.feature for t in trees]))
+    assert (out[:, 0, unused] == 0).all()
+
+
+def test_leaf_ids_kernel_follows_the_routing_of_predict():
+    rng = np.random.default_rng(4)
+    trees = [random_tree(rng, 5) for _ in range(4)]
+    forest = Forest(trees, [0] * 4, 1)
+    X = rng.standard_normal((200, N_FEATURES))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    out = np.empty((200, 3), dtype=np.int32)
+    leaf_ids(X, forest.feature, forest.threshold, forest.default_left, forest.left, forest.right, forest.roots, 1, out)
+    values = np.array([[trees[1 + j].value[out[i, j]] for j in range(3)] for i in range(200)])
+    assert all((trees[1 + j].feature[out[:, j]] < 0).all() for j in range(3))  # every id is a leaf
+    np.testing.assert_allclose(values.sum(1), forest.predict(X, np.zeros((200, 1)), 1, 4)[:, 0], atol=1e-12)
