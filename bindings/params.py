@@ -7,6 +7,8 @@ import difflib
 import numbers
 import os
 
+import numpy as np
+
 from gbdt.objectives import OBJECTIVES
 
 METRICS = ("rmse", "logloss", "auc", "error", "mlogloss", "merror")
@@ -33,6 +35,7 @@ DEFAULTS = {
     "eval_metric": None,
     "base_score": None,
     "verbosity": 0,
+    "monotone_constraints": None,
 }
 
 ALIASES = {
@@ -94,6 +97,44 @@ def _objective(value):
     return _choice("objective", value, OBJECTIVES)
 
 
+def _monotone(value):
+    """None, a sequence of -1/0/+1 per feature (or its string form "(1,0,-1)"), or {feature name: -1/0/+1}."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().strip("()[]")
+        value = [int(v) for v in text.split(",")] if text else []
+    items = value.values() if isinstance(value, dict) else value
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"monotone_constraints must be a list/tuple of -1/0/+1 per feature or a dict "
+                        f"{{feature name: -1/0/+1}}, got {value!r}") from None
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v not in (-1, 0, 1):
+            raise ValueError(f"monotone_constraints values must be -1, 0 or +1, got {v!r}")
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else tuple(int(v) for v in items)
+
+
+def monotone_vector(value, n_features, feature_names=None):
+    """(F,) int8 constraint per feature from a resolved ``monotone_constraints`` (None: all 0)."""
+    out = np.zeros(n_features, dtype=np.int8)
+    if value is None:
+        return out
+    if isinstance(value, dict):
+        names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"monotone_constraints names unknown features {unknown}; features are {names}")
+        for name, v in value.items():
+            out[names.index(name)] = v
+        return out
+    if len(value) != n_features:
+        raise ValueError(f"monotone_constraints has {len(value)} entries but the data has {n_features} features")
+    out[:] = value
+    return out
+
+
 INF = float("inf")
 CHECKS = {
     "objective": _objective,
@@ -115,6 +156,7 @@ CHECKS = {
     "eval_metric": _metrics,
     "base_score": lambda v: None if v is None else _number("base_score", v, -INF, INF),
     "verbosity": lambda v: _number("verbosity", v, 0, 3, integer=True),
+    "monotone_constraints": _monotone,
 }
 
 

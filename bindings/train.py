@@ -7,7 +7,7 @@ from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping, EvaluationMonitor
 from bindings.dataset import Dataset
 from bindings.metrics import evaluate
-from bindings.params import resolve_params
+from bindings.params import monotone_vector, resolve_params
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
@@ -217,7 +217,8 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],
         gamma=p["gamma"], min_child_weight=p["min_child_weight"],
     )
-    grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth)
+    monotone = monotone_vector(p["monotone_constraints"], booster.num_feature, booster.feature_names)
+    grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth, monotone)
     feature_rng = np.random.default_rng([p["random_state"], 2])
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}
     done = booster.num_boosted_rounds()

@@ -6,6 +6,10 @@ of nodes; this module is the readable driver. ``depthwise`` splits a whole level
 ``max_leaves``. Only the smaller child of each split gets a histogram pass; the larger one is
 parent - smaller. After growth, splits whose gain is below ``gamma`` and whose children are both
 leaves are pruned bottom-up, as XGBoost does.
+
+Monotone constraints propagate as XGBoost's: a split on a constrained feature gives its children
+weight bounds that meet at the midpoint of their two (clamped) weights, and every node of a
+subtree inherits its root's bounds, so each leaf value is clamped into the bounds of its node.
 """
 import heapq
 from dataclasses import dataclass
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gbdt.histogram import subtract_histograms
-from gbdt.split import find_best_splits, leaf_weight
+from gbdt.split import clamp, find_best_splits, leaf_weight
 from gbdt.tree import Tree
 
 # XGBoost's kRtEps: a split must improve the (doubled) objective by more than this.
@@ -37,12 +41,13 @@ class GrowthParams:
 class _Node:
     """A node during growth: its id, sums, histogram slot and best split."""
 
-    __slots__ = ("id", "depth", "g", "h", "hists", "slot", "gain", "feature", "bin",
+    __slots__ = ("id", "depth", "g", "h", "lower", "upper", "hists", "slot", "gain", "feature", "bin",
                  "default_left", "left_stats", "left", "right")
 
-    def __init__(self, node_id, depth, g, h):
+    def __init__(self, node_id, depth, g, h, lower=-np.inf, upper=np.inf):
         self.id, self.depth = node_id, depth
         self.g, self.h = g, h
+        self.lower, self.upper = lower, upper  # bounds on the node's weight (monotone constraints)
         self.hists, self.slot = None, -1
         self.gain, self.feature, self.bin, self.default_left = 0.0, -1, -1, True
         self.left_stats = None
@@ -58,14 +63,16 @@ class TreeGrower:
     Parameters
     ----------
     edges : (F, max_bin - 1) float64 bin edges (raw thresholds); n_value_bins : (F,) int32
-    non-missing bins per feature; missing_bin : int; params : GrowthParams.
+    non-missing bins per feature; missing_bin : int; params : GrowthParams;
+    monotone : (F,) int8 constraint per feature (-1 decreasing, 0 none, +1 increasing) or None.
     """
 
-    def __init__(self, edges, n_value_bins, missing_bin, params):
+    def __init__(self, edges, n_value_bins, missing_bin, params, monotone=None):
         self.edges = edges
         self.n_value_bins = n_value_bins
         self.missing_bin = missing_bin
         self.params = params
+        self.monotone = np.zeros(edges.shape[0], dtype=np.int8) if monotone is None else monotone
 
     def grow(self, partition, features):
         """Grow a tree and return it as a ``Tree``.
@@ -130,10 +137,11 @@ class TreeGrower:
         p = self.params
         n = len(batch)
         sums = np.array([(node.g, node.h) for node in batch])
+        bounds = np.array([(node.lower, node.upper) for node in batch])
         gain, feature = np.empty(n), np.empty(n, dtype=np.int64)
         bins, default_left, left_stats = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_), np.empty((n, 2))
         find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
-                         p.min_child_weight, gain, feature, bins, default_left, left_stats)
+                         p.min_child_weight, self.monotone, bounds, gain, feature, bins, default_left, left_stats)
         for j, node in enumerate(batch):
             if self._can_split(node):
                 node.gain, node.feature, node.bin = float(gain[j]), int(feature[j]), int(bins[j])
@@ -148,8 +156,9 @@ class TreeGrower:
         children = []
         for node in parents:
             lg, lh = node.left_stats
-            node.left = _Node(len(nodes), node.depth + 1, lg, lh)
-            node.right = _Node(len(nodes) + 1, node.depth + 1, node.g - lg, node.h - lh)
+            node.left = _Node(len(nodes), node.depth + 1, lg, lh, node.lower, node.upper)
+            node.right = _Node(len(nodes) + 1, node.depth + 1, node.g - lg, node.h - lh, node.lower, node.upper)
+            self._bound_children(node)
             nodes.extend((node.left, node.right))
             children.extend((node.left, node.right))
         need = [node for node in parents if self._can_split(node.left) or self._can_split(node.right)]
@@ -163,6 +172,15 @@ class TreeGrower:
         for node in parents:
             node.hists = None
         return children
+
+    def _bound_children(self, node):
+        """Children of a split on a constrained feature meet at the midpoint of their weights."""
+        constraint = self.monotone[node.feature]
+        if constraint == 0:
+            return
+        mid = 0.5 * (self._weight(node.left) + self._weight(node.right))
+        low, high = (node.left, node.right) if constraint > 0 else (node.right, node.left)
+        low.upper, high.lower = mid, mid
 
     def _child_histograms(self, parents, partition, features):
         """Histograms of the children of ``parents`` in one (2m, F, B, 2) array: the m smaller
@@ -192,10 +210,14 @@ class TreeGrower:
         if node.left.left is None and node.right.left is None and node.gain < self.params.gamma:
             node.left = node.right = None
 
-    def _output(self, node):
-        """The node's value as a leaf: learning rate x optimal weight."""
+    def _weight(self, node):
+        """Optimal weight of the node clamped into its bounds (before the learning rate)."""
         p = self.params
-        return p.learning_rate * leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha)
+        return clamp(leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha), node.lower, node.upper)
+
+    def _output(self, node):
+        """The node's value as a leaf: learning rate x its (clamped) optimal weight."""
+        return self.params.learning_rate * self._weight(node)
 
     def _leaf_values(self, root):
         """{node id: output value} of the final (pruned) tree's leaves."""

@@ -9,10 +9,15 @@ def soft(g, a):
     return np.sign(g) * max(abs(g) - a, 0.0)
 
 
-def brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw):
-    """Best (gain, feature, bin, default_left) of one node by trying every candidate."""
+def brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw, monotone=None, lower=-np.inf, upper=np.inf):
+    """Best (gain, feature, bin, default_left) of one node by trying every candidate; with
+    ``monotone`` (F,), weights are clamped to [lower, upper] and scored as XGBoost does."""
     total = hist[0].sum(axis=0)
-    score = lambda g, h: soft(g, alpha) ** 2 / (h + lam)
+    weight = lambda g, h: np.clip(-soft(g, alpha) / (h + lam), lower, upper)
+    if monotone is None:
+        score = lambda g, h: soft(g, alpha) ** 2 / (h + lam)
+    else:
+        score = lambda g, h: -(2 * g * weight(g, h) + (h + lam) * weight(g, h) ** 2 + 2 * alpha * abs(weight(g, h)))
     best = (0.0, -1, -1, True)
     for f in range(hist.shape[0]):
         miss = hist[f, missing_bin]
@@ -23,10 +28,53 @@ def brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw):
                 rt = total - lt
                 if lt[1] <= 0 or rt[1] <= 0 or lt[1] < mcw or rt[1] < mcw:
                     continue
+                if monotone is not None and monotone[f] * (weight(*lt) - weight(*rt)) > 0:
+                    continue
                 gain = score(lt[0], lt[1]) + score(rt[0], rt[1]) - score(total[0], total[1])
                 if gain > best[0] + 1e-12:
                     best = (gain, f, b, missing_left)
     return best
+
+
+def random_node(rng, n_feat, n_bins, missing_bin):
+    """(hist (F, B, 2), sums (1, 2)) of 300 rows with plenty of missing values."""
+    X = rng.integers(0, n_bins, size=(300, n_feat))
+    X[rng.random(X.shape) < 0.5] = missing_bin
+    X[:, 1] = np.minimum(X[:, 1], 5)  # a feature with few values (and no missing)
+    g = rng.standard_normal(300) + 0.7 * (X[:, 0] > 8)
+    h = rng.uniform(0.1, 1.0, 300)
+    hist = np.zeros((n_feat, n_bins, 2))
+    for f in range(n_feat):
+        np.add.at(hist[f, :, 0], X[:, f], g)
+        np.add.at(hist[f, :, 1], X[:, f], h)
+    return hist, np.array([[g.sum(), h.sum()]])
+
+
+def split_outputs(n=1):
+    return [np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_), np.empty((n, 2))]
+
+
+UNBOUNDED = np.array([[-np.inf, np.inf]])
+
+
+@pytest.mark.parametrize("lam,alpha,mcw", [(1.0, 0.0, 1.0), (0.0, 0.5, 0.0), (5.0, 2.0, 3.0)])
+def test_monotone_split_matches_brute_force(lam, alpha, mcw):
+    """Constrained features reject splits whose clamped weights go the wrong way; bounds clamp
+    the children of every feature."""
+    rng = np.random.default_rng(int(lam * 7 + alpha * 5 + mcw))
+    n_bins, missing_bin, n_feat = 17, 16, 4
+    for trial in range(20):
+        hist, sums = random_node(rng, n_feat, n_bins, missing_bin)
+        monotone = rng.integers(-1, 2, n_feat).astype(np.int8)
+        lower, upper = (-np.inf, np.inf) if trial % 2 else sorted(rng.normal(0, 0.3, 2))
+        out = split_outputs()
+        find_best_splits(hist[None], sums, np.arange(n_feat, dtype=np.int32), np.full(n_feat, missing_bin, np.int32),
+                         missing_bin, lam, alpha, mcw, monotone, np.array([[lower, upper]]), *out)
+        gain, f, b, dl = brute_force(hist, np.full(n_feat, missing_bin), missing_bin, lam, alpha, mcw, monotone,
+                                     lower, upper)
+        assert out[0][0] == pytest.approx(gain, rel=1e-9, abs=1e-12)
+        if f >= 0:
+            assert (out[1][0], out[2][0], out[3][0]) == (f, b, dl)
 
 
 @pytest.mark.parametrize("lam,alpha,mcw", [(1.0, 0.0, 1.0), (0.0, 0.5, 0.0), (5.0, 2.0, 3.0)])
@@ -35,20 +83,11 @@ def test_best_split_matches_brute_force(lam, alpha, mcw):
     n_bins, missing_bin = 17, 16
     for _ in range(20):
         n_feat = 4
-        X = rng.integers(0, n_bins, size=(300, n_feat))
-        X[rng.random(X.shape) < 0.5] = missing_bin  # plenty of missing values
-        X[:, 1] = np.minimum(X[:, 1], 5)  # a feature with few values (and no missing)
-        g = rng.standard_normal(300) + 0.7 * (X[:, 0] > 8)
-        h = rng.uniform(0.1, 1.0, 300)
-        hist = np.zeros((n_feat, n_bins, 2))
-        for f in range(n_feat):
-            np.add.at(hist[f, :, 0], X[:, f], g)
-            np.add.at(hist[f, :, 1], X[:, f], h)
+        hist, sums = random_node(rng, n_feat, n_bins, missing_bin)
         n_value_bins = np.full(n_feat, missing_bin, dtype=np.int32)
-        sums = np.array([[g.sum(), h.sum()]])
-        out = [np.empty(1), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.bool_), np.empty((1, 2))]
+        out = split_outputs()
         find_best_splits(hist[None], sums, np.arange(n_feat, dtype=np.int32), n_value_bins, missing_bin,
-                         lam, alpha, mcw, *out)
+                         lam, alpha, mcw, np.zeros(n_feat, np.int8), UNBOUNDED, *out)
         gain, f, b, dl = brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw)
         assert out[0][0] == pytest.approx(gain, rel=1e-9, abs=1e-12)
         if f >= 0:
@@ -61,9 +100,9 @@ def test_no_missing_values_default_left_like_xgboost():
     hist = np.zeros((1, 4, 2))
     hist[0, 0] = [-5.0, 2.0]
     hist[0, 1] = [5.0, 2.0]
-    out = [np.empty(1), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.bool_), np.empty((1, 2))]
+    out = split_outputs()
     find_best_splits(hist[None], np.array([[0.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
-                     3, 1.0, 0.0, 1.0, *out)
+                     3, 1.0, 0.0, 1.0, np.zeros(1, np.int8), UNBOUNDED, *out)
     assert out[1][0] == 0 and out[2][0] == 0 and out[3][0]
 
 
