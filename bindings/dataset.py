@@ -3,6 +3,7 @@ import hashlib
 
 import numpy as np
 
+from bindings.sparse_input import as_csr_matrix, is_sparse, sparse_bin_edges, sparse_bin_matrix
 from gbdt.binning import bin_matrix, compute_bin_edges
 
 __all__ = ["Dataset", "as_feature_matrix"]
@@ -30,14 +31,17 @@ def _table_to_array(data):
     return data, None
 
 
-def as_feature_matrix(data, name="data"):
+def as_feature_matrix(data, name="data", accept_sparse=False):
     """(n, F) C-ordered float64 array from numpy, pandas or pyarrow input; names or None.
+    With ``accept_sparse``, scipy.sparse input comes back as canonical CSR (``as_csr_matrix``).
 
     Raises TypeError for unsupported types and ValueError for wrong shapes or empty data.
     """
     array, names = _table_to_array(data)
-    if hasattr(array, "tocsr"):
-        raise TypeError(f"{name}: sparse matrices are not supported yet; pass a dense array")
+    if is_sparse(array):
+        if accept_sparse:
+            return as_csr_matrix(array, name), None
+        raise TypeError(f"{name}: scipy.sparse input is not accepted here; pass a dense array")
     try:
         array = np.asarray(array, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -77,7 +81,8 @@ class Dataset:
 
     Parameters
     ----------
-    data : (n, F) numpy array, pandas DataFrame (numeric columns) or pyarrow Table; NaN = missing.
+    data : (n, F) numpy array, pandas DataFrame (numeric columns), pyarrow Table or scipy.sparse
+        matrix (kept as CSR; implicit zeros are 0.0, stored NaN are missing); NaN = missing.
         Infinite feature values are kept and treated as extreme values (+inf is above every
         threshold, -inf below), never as missing.
     label : (n,) numbers, finite; weight : (n,) non-negative finite numbers.
@@ -87,7 +92,7 @@ class Dataset:
     """
 
     def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256):
-        self.data, names = as_feature_matrix(data)
+        self.data, names = as_feature_matrix(data, accept_sparse=True)
         n_rows, n_features = self.data.shape
         self.label = _as_vector(label, n_rows, "label")
         self.weight = _as_vector(weight, n_rows, "weight")
@@ -110,11 +115,14 @@ class Dataset:
 
     def bin_edges(self, max_bin, seed=0):
         """Quantile edges (F, max_bin - 1) and edge counts (F,) of this dataset's features."""
+        if is_sparse(self.data):
+            return sparse_bin_edges(self.data, max_bin, self.weight, seed=seed)
         return compute_bin_edges(self.data, max_bin, self.weight, seed=seed)
 
     def binned(self, edges, n_edges, max_bin):
         """(n, F) uint8 bins under the given edges; the last result is cached by the edges' content."""
         key = (max_bin, hashlib.sha1(edges.tobytes() + n_edges.tobytes()).hexdigest())
         if key not in self._binned:
-            self._binned = {key: bin_matrix(self.data, edges, n_edges, max_bin)}
+            to_bins = sparse_bin_matrix if is_sparse(self.data) else bin_matrix
+            self._binned = {key: to_bins(self.data, edges, n_edges, max_bin)}
         return self._binned[key]

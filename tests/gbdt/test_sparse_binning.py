@@ -1,0 +1,82 @@
+"""Sparse binning: edges and bins of a CSC/CSR matrix equal those of its dense twin (gbdt.binning),
+and the CSR bin kernel equals a searchsorted twin, compiled and interpreted."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from gbdt.binning import bin_matrix, compute_bin_edges
+from gbdt.sparse_binning import bin_csr, bin_csr_matrix, compute_sparse_bin_edges, sample_csc_rows, zero_bins
+
+
+def awkward_sparse(n=2000, n_features=8, seed=0):
+    """CSR with continuous and few-valued columns, stored zeros, -0.0, NaN, +-inf, an all-zero
+    column, an all-NaN column and a column without zeros."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, n_features, density=0.15, random_state=seed, format="lil")
+    X[:, 1] = np.round(X[:, 1].toarray() * 5)  # few distinct values: midpoint edges
+    X[:, 3] = 0.0  # all zero
+    X[:, 4] = rng.standard_normal((n, 1))  # no zeros at all
+    X[rng.random(n) < 0.05, 5] = np.nan
+    X[:3, 6] = np.array([[np.inf], [-np.inf], [np.nan]])
+    X[:, 7] = np.nan  # all missing
+    X = X.tocsr()
+    X.data[X.indices == 0] -= 0.5  # negative values below the zero group
+    X.data[np.flatnonzero(X.indices == 0)[:3]] = -0.0  # stored negative zeros
+    X.data[(X.indices == 2) & (np.arange(X.nnz) % 5 == 0)] = 0.0  # stored zeros
+    return X
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sketch_rows", [200_000, 700])
+def test_sparse_edges_equal_dense_edges_bitwise(weighted, sketch_rows):
+    X = awkward_sparse()
+    weight = np.random.default_rng(3).exponential(size=X.shape[0]) if weighted else None
+    csc = X.tocsc()
+    csc.sort_indices()
+    for max_bin in (256, 16):
+        dense = compute_bin_edges(X.toarray(), max_bin, weight, sketch_rows=sketch_rows, seed=5)
+        sparse = compute_sparse_bin_edges(csc.indptr.astype(np.int64), csc.indices.astype(np.int64), csc.data,
+                                          X.shape[0], max_bin, weight, sketch_rows=sketch_rows, seed=5)
+        np.testing.assert_array_equal(sparse[1], dense[1])
+        np.testing.assert_array_equal(sparse[0], dense[0])  # bitwise, inf padding included
+        assert dense[1][3] == 0 and dense[1][7] == 0
+        assert dense[1][4] > 0.75 * (max_bin - 2)  # the quantile path, not midpoints
+
+
+def test_sample_csc_rows_is_row_indexing():
+    X = awkward_sparse(300).tocsc()
+    rows = np.array([0, 3, 4, 50, 299])
+    indptr, indices, values = sample_csc_rows(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data,
+                                              rows, X.shape[0])
+    sub = sp.csc_matrix((values, indices, indptr), shape=(rows.size, X.shape[1]))
+    np.testing.assert_array_equal(sub.toarray(), X.toarray()[rows])
+
+
+def searchsorted_bins(X_dense, edges, n_edges, max_bin):
+    """Naive twin: searchsorted per column, NaN -> missing bin."""
+    out = np.empty(X_dense.shape, dtype=np.uint8)
+    for f in range(X_dense.shape[1]):
+        out[:, f] = np.searchsorted(edges[f, : n_edges[f]], X_dense[:, f], side="left")
+        out[np.isnan(X_dense[:, f]), f] = max_bin - 1
+    return out
+
+
+def test_csr_bins_equal_dense_bins_and_searchsorted():
+    X = awkward_sparse()
+    dense = X.toarray()
+    edges, n_edges = compute_bin_edges(dense, 32)
+    binned = bin_csr_matrix(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, X.shape[1],
+                            edges, n_edges, 32)
+    assert binned.flags.c_contiguous and binned.dtype == np.uint8
+    np.testing.assert_array_equal(binned, bin_matrix(dense, edges, n_edges, 32))
+    np.testing.assert_array_equal(binned, searchsorted_bins(dense, edges, n_edges, 32))
+
+
+def test_interpreted_bin_kernel_matches_compiled():
+    X = awkward_sparse(200, 8)
+    dense = X.toarray()
+    edges, n_edges = compute_bin_edges(dense, 16)
+    out = np.empty(X.shape, dtype=np.uint8)
+    bin_csr.py_func(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, edges, n_edges,
+                    zero_bins(edges, n_edges), 15, out)
+    np.testing.assert_array_equal(out, searchsorted_bins(dense, edges, n_edges, 16))
