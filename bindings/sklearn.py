@@ -5,15 +5,21 @@ time: without it the estimators still fit and predict (minimal ``get_params``/``
 stand in for ``BaseEstimator``), as XGBoost's wrappers do.
 """
 import inspect
+import warnings
 
 import numpy as np
 
 from bindings.dataset import Dataset, as_feature_matrix
+from bindings.sparse_input import is_sparse
 from bindings.train import train
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import DataConversionWarning
 except ImportError:  # pragma: no cover - exercised only where scikit-learn is absent
+    class DataConversionWarning(UserWarning):
+        """Input converted to what the estimator expects."""
+
     class BaseEstimator:
         """get_params/set_params from the constructor signature, like scikit-learn's."""
 
@@ -33,6 +39,43 @@ except ImportError:  # pragma: no cover - exercised only where scikit-learn is a
         _estimator_type = "regressor"
 
 __all__ = ["GBDTClassifier", "GBDTRegressor"]
+
+
+def _feature_input(X, name="X"):
+    """``as_feature_matrix`` (sparse accepted) with scikit-learn's wording for the input errors
+    its estimator checks look for (1-D input, no rows or no columns, complex numbers)."""
+    if X is None:
+        raise ValueError(f"{name} is None; expected an array-like of shape (n_samples, n_features)")
+    if not (is_sparse(X) or hasattr(X, "columns") or hasattr(X, "column_names")):
+        array = np.asarray(X)
+        if array.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported for {name}; pass real numbers")
+        if array.ndim == 1:
+            raise ValueError(f"Expected 2D array, got 1D array instead for {name}. Reshape your data either "
+                             "using X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.")
+        X = array
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and 0 in shape:
+        what = "sample" if shape[0] == 0 else "feature"
+        raise ValueError(f"{name}: found array with 0 {what}(s) (shape={tuple(shape)}) while a minimum of 1 "
+                         "is required.")
+    return as_feature_matrix(X, name, accept_sparse=True)
+
+
+def _target(y):
+    """y as a 1-D array (a single column is flattened); None raises scikit-learn's message."""
+    if y is None:
+        raise ValueError("this estimator requires y to be passed, but the target y is None")
+    y = np.asarray(y)
+    if y.dtype.kind == "c":
+        raise ValueError("Complex data not supported for y; pass real numbers")
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected; it is flattened with "
+                      "y.ravel()", DataConversionWarning, stacklevel=3)
+        y = y.reshape(-1)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}")
+    return y
 
 
 class _GBDTEstimator(BaseEstimator):
@@ -73,11 +116,13 @@ class _GBDTEstimator(BaseEstimator):
         return params
 
     def _fit(self, X, y, sample_weight, eval_set, params):
-        X, names = as_feature_matrix(X, "X")
+        X, names = _feature_input(X, "X")
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} entries")
         dtrain = Dataset(X, y, weight=sample_weight, feature_names=names)
-        evals = [(Dataset(as_feature_matrix(Xe, "eval_set X")[0], self._encode_eval(ye)), f"validation_{i}")
+        if sample_weight is not None and not np.any(np.asarray(sample_weight, dtype=np.float64)):
+            raise ValueError("sample_weight is all zeros; at least one row needs a positive weight")
+        evals = [(Dataset(_feature_input(Xe, "eval_set X")[0], self._encode_eval(ye)), f"validation_{i}")
                  for i, (Xe, ye) in enumerate(eval_set or ())]
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set")
@@ -92,6 +137,13 @@ class _GBDTEstimator(BaseEstimator):
         self.best_iteration_ = self.booster_.best_iteration
         return self
 
+    def __sklearn_tags__(self):
+        """NaN is a value (missing) and scipy.sparse input is accepted (scikit-learn >= 1.6)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags
+
     def _check_fitted(self):
         if not hasattr(self, "booster_"):
             try:
@@ -102,10 +154,10 @@ class _GBDTEstimator(BaseEstimator):
 
     def _margin_input(self, X):
         self._check_fitted()
-        X = as_feature_matrix(X, "X")[0]
+        X = _feature_input(X, "X")[0]
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                             f"{self.n_features_in_} features")
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
         return X
 
     @property
@@ -125,11 +177,12 @@ class GBDTRegressor(RegressorMixin, _GBDTEstimator):
         """Fit on X (n, F) and y (n,) finite numbers; eval_set = [(X_valid, y_valid), ...]."""
         params = self._params()
         params["objective"] = "reg:squarederror"
-        return self._fit(X, np.asarray(y, dtype=np.float64).reshape(-1), sample_weight, eval_set, params)
+        return self._fit(X, _target(y).astype(np.float64), sample_weight, eval_set, params)
 
     def predict(self, X):
         """(n,) predicted values."""
-        return self.booster_.predict(self._margin_input(X))
+        X = self._margin_input(X)
+        return self.booster_.predict(X)
 
 
 class GBDTClassifier(ClassifierMixin, _GBDTEstimator):
@@ -146,20 +199,20 @@ class GBDTClassifier(ClassifierMixin, _GBDTEstimator):
 
     def fit(self, X, y, sample_weight=None, eval_set=None):
         """Fit on X (n, F) and labels y (n,) with at least two distinct classes."""
-        y = np.asarray(y)
-        if y.ndim != 1:
-            y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        y = _target(y)
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinite labels; remove those rows")
+        if y.dtype.kind == "f" and not (y == np.round(y)).all():
+            raise ValueError("Unknown label type: continuous values in y; a classifier needs class labels "
+                             "(use GBDTRegressor for a continuous target)")
         classes, codes = np.unique(y, return_inverse=True)
         return self._fit(X, codes.astype(np.float64), sample_weight, eval_set, self._params_for_classes(classes))
 
     def _params_for_classes(self, classes):
         """Record ``classes_`` and return the training parameters for that many classes."""
         if len(classes) < 2:
-            raise ValueError(f"y has a single class {list(classes)}; a classifier needs at least two")
+            raise ValueError(f"y has a single class {list(classes)}; one class is not enough, a classifier "
+                             "needs at least two")
         self.classes_ = np.asarray(classes)
         self.n_classes_ = len(classes)
         params = self._params()
@@ -171,9 +224,11 @@ class GBDTClassifier(ClassifierMixin, _GBDTEstimator):
 
     def predict_proba(self, X):
         """(n, n_classes) class probabilities, columns ordered as ``classes_``."""
-        p = self.booster_.predict(self._margin_input(X))
+        X = self._margin_input(X)
+        p = self.booster_.predict(X)
         return np.column_stack([1.0 - p, p]) if self.n_classes_ == 2 else p
 
     def predict(self, X):
         """(n,) predicted labels from ``classes_``."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
