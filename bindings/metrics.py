@@ -1,11 +1,13 @@
 """Evaluation metrics on transformed predictions, with optional row weights.
 
-Each takes ``label`` (n,), ``pred`` ((n,) probability/value, or (n, K) class probabilities)
-and ``weight`` (n,) or None, and returns a float. ``HIGHER_IS_BETTER`` drives early stopping.
+``evaluate(name, label, pred, weight)`` takes ``label`` (n,), ``pred`` ((n,) probability/value,
+or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
+``partial_metric``/``combine_partials`` give the same value for rows split across workers.
+``HIGHER_IS_BETTER`` drives early stopping.
 """
 import numpy as np
 
-__all__ = ["evaluate", "HIGHER_IS_BETTER", "roc_auc"]
+__all__ = ["evaluate", "partial_metric", "combine_partials", "HIGHER_IS_BETTER", "METRICS", "roc_auc"]
 
 EPS = 1e-15
 
@@ -14,26 +16,30 @@ def _w(label, weight):
     return np.ones(label.shape[0]) if weight is None else weight
 
 
-def rmse(label, pred, weight=None):
-    return float(np.sqrt(np.average((pred - label) ** 2, weights=_w(label, weight))))
+# per-row losses of the metrics that are weighted averages over rows
+def _squared_error(label, pred):
+    return (pred - label) ** 2
 
 
-def logloss(label, pred, weight=None):
+def _logloss(label, pred):
     p = np.clip(pred, EPS, 1 - EPS)
-    return float(np.average(-(label * np.log(p) + (1 - label) * np.log(1 - p)), weights=_w(label, weight)))
+    return -(label * np.log(p) + (1 - label) * np.log(1 - p))
 
 
-def error(label, pred, weight=None):
-    return float(np.average((pred > 0.5) != (label > 0.5), weights=_w(label, weight)))
+def _error(label, pred):
+    return (pred > 0.5) != (label > 0.5)
 
 
-def mlogloss(label, pred, weight=None):
-    p = np.clip(pred[np.arange(label.shape[0]), label.astype(np.int64)], EPS, 1.0)
-    return float(np.average(-np.log(p), weights=_w(label, weight)))
+def _mlogloss(label, pred):
+    return -np.log(np.clip(pred[np.arange(label.shape[0]), label.astype(np.int64)], EPS, 1.0))
 
 
-def merror(label, pred, weight=None):
-    return float(np.average(pred.argmax(axis=1) != label, weights=_w(label, weight)))
+def _merror(label, pred):
+    return pred.argmax(axis=1) != label
+
+
+ROW_LOSSES = {"rmse": _squared_error, "logloss": _logloss, "error": _error, "mlogloss": _mlogloss,
+              "merror": _merror}
 
 
 def roc_auc(label, score, weight=None):
@@ -52,12 +58,29 @@ def roc_auc(label, score, weight=None):
     return float(np.trapezoid(tp, fp) / (tp[-1] * fp[-1]))
 
 
-METRIC_FUNCTIONS = {
-    "rmse": rmse, "logloss": logloss, "auc": roc_auc, "error": error, "mlogloss": mlogloss, "merror": merror,
-}
+METRICS = tuple(ROW_LOSSES) + ("auc",)
 HIGHER_IS_BETTER = {"auc"}
+
+
+def partial_metric(name, label, pred, weight=None):
+    """Statistics of metric ``name`` over some rows that ``combine_partials`` merges across row
+    subsets (e.g. Dask workers) into the metric over all of them: (sum of weighted losses, sum of
+    weights) for averaged losses; the (scores, labels, weights) themselves for auc."""
+    w = _w(label, weight)
+    if name == "auc":
+        return label, pred, w
+    losses = ROW_LOSSES[name](label, pred)
+    return float(np.multiply(losses, w).sum()), float(w.sum())
+
+
+def combine_partials(name, partials):
+    """The value of metric ``name`` from ``partial_metric`` results of disjoint row subsets."""
+    if name == "auc":
+        return roc_auc(*(np.concatenate(parts) for parts in zip(*partials)))
+    value = sum(p[0] for p in partials) / sum(p[1] for p in partials)
+    return float(np.sqrt(value)) if name == "rmse" else float(value)
 
 
 def evaluate(name, label, pred, weight=None):
     """Value of metric ``name`` for transformed predictions ``pred``."""
-    return METRIC_FUNCTIONS[name](label, pred, weight)
+    return combine_partials(name, [partial_metric(name, label, pred, weight)])

@@ -9,9 +9,9 @@ import os
 
 import numpy as np
 
+from bindings.metrics import METRICS
 from gbdt.objectives import OBJECTIVES
 
-METRICS = ("rmse", "logloss", "auc", "error", "mlogloss", "merror")
 SPLIT_MODES = ("auto", "data", "feature")
 GROW_POLICIES = ("depthwise", "lossguide")
 

@@ -137,6 +137,11 @@ class EvalSet:
         """Add a round's trees (a ``Forest``) to the running margin."""
         forest.predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
 
+    def scores(self, objective, metrics):
+        """{metric: value} at the current margin."""
+        pred = transform(objective, self.margin)
+        return {m: evaluate(m, self.dataset.label, pred, self.dataset.weight) for m in metrics}
+
 
 def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stopping_rounds=None,
           evals_result=None, callbacks=None, verbose_eval=False):
@@ -240,9 +245,8 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         new_round = Forest(trees, range(n_classes), n_classes)
         for es in eval_sets:
             es.add_round(new_round)
-            pred = transform(booster.objective, es.margin)
-            for m in metrics:
-                history[es.name][m].append(evaluate(m, es.dataset.label, pred, es.dataset.weight))
+            for m, value in es.scores(booster.objective, metrics).items():
+                history[es.name][m].append(value)
         if any([cb.after_iteration(booster, iteration, history) for cb in callbacks]):
             break
     for cb in callbacks:

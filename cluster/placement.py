@@ -48,19 +48,27 @@ def aligned_blocks(X, y, weight=None):
     return X.chunks[0], blocks
 
 
-def place_blocks(client, X, y, weight=None):
-    """Persist aligned blocks and group them by worker.
+def running_workers(client):
+    """Sorted addresses of the workers that accept work (paused or closing workers are left out)."""
+    workers = sorted(w for w, info in client.scheduler_info()["workers"].items()
+                     if info.get("status", "running") == "running")
+    if not workers:
+        raise RuntimeError("the Dask cluster has no running workers (none, or all paused)")
+    return workers
+
+
+def place_blocks(client, X, y, weight=None, workers=None):
+    """Persist aligned blocks and group them by worker (``workers``: sorted addresses, by
+    default every running worker).
 
     Returns (assignment, rows_per_worker): assignment maps worker address -> list of
-    (X block, y block, weight block or None) futures.
+    (X block, y block, weight block or None) futures, in sorted address order.
     """
     row_chunks, blocks = aligned_blocks(X, y, weight)
     futures = [client.compute(col) for col in blocks]
     wait([f for col in futures for f in col])
     holders = client.who_has(futures[0])
-    workers = sorted(client.scheduler_info()["workers"])
-    if not workers:
-        raise RuntimeError("the Dask cluster has no workers")
+    workers = running_workers(client) if workers is None else workers
     held_by = [(holders.get(f.key) or [None])[0] for f in futures[0]]
     assignment = balance_blocks(row_chunks, held_by, workers)
     grouped = {w: [(futures[0][i], futures[1][i], futures[2][i] if len(futures) > 2 else None) for i in idx]
@@ -78,7 +86,7 @@ def place_columns(client, X, y, weight=None):
     _, blocks = aligned_blocks(X, y, weight)
     futures = [client.compute(col) for col in blocks]
     wait([f for col in futures for f in col])
-    workers = sorted(client.scheduler_info()["workers"])
+    workers = running_workers(client)
     n_features = int(X.shape[1])
     owners = [cols for cols in np.array_split(np.arange(n_features), min(len(workers), n_features))]
     assignment = {}

@@ -4,10 +4,15 @@
 - feature-parallel: a shard holds every row with some features (``owned``); its histograms are
   complete for those features, and it routes rows for splits on them.
 
-A shard loads its blocks once, bins them with the global edges (then drops the raw floats), and
-from then on answers the leader: gradients, per-level histograms, row partitions, margin updates.
-Rank 0 is also the leader: ``fit`` runs the boosting loop of ``bindings.train`` with
-``ShardedRows`` standing in for in-memory rows, so only the finished model goes to the client.
+A shard receives its blocks once, bins them block by block with the global edges (dropping each
+raw block once binned), and from then on answers the leader: gradients, per-level histograms, row
+partitions, margin updates, and partial metrics of its share of the evaluation rows.
+Rank 0 is also the leader: ``start_fit`` runs the boosting loop of ``bindings.train`` in a thread
+of its own, with ``ShardedRows`` standing in for in-memory rows, so only the finished model goes
+to the client, which polls ``progress``. A worker runs all its actors' calls on one thread;
+keeping the long-running leader loop off that thread lets several fits share the workers.
+Calls only go from a shard to shards of higher rank, and ranks follow the sorted worker
+addresses in every fit, so concurrent fits wait on each other without ever waiting in a cycle.
 
 One round trip per tree level: commands that return nothing (gradients, sampling, a new tree,
 splits, finished trees and rounds) are queued on the leader and travel with the next histogram request
@@ -17,15 +22,22 @@ builds its histograms, and merges its children's on the way back up: partial sum
 feature-parallel mode the leader also asks the owner of each split feature for the rows'
 left/right mask and sends the masks to everyone (a second round trip per level).
 """
+import contextvars
+import threading
+import time
+
 import numpy as np
 from distributed import get_client
 
 from bindings.booster import Booster
-from bindings.dataset import Dataset
-from bindings.train import EvalSet, LocalRows, boost, initial_margin
+from bindings.callbacks import TrainingCallback
+from bindings.metrics import combine_partials, partial_metric
+from bindings.train import LocalRows, boost, initial_margin
 from cluster.sketch import local_sample, merge_samples, sample_sizes
 from gbdt.binning import bin_matrix, compute_bin_edges
+from gbdt.objectives import transform
 from gbdt.threads import using_threads
+from gbdt.tree import Forest
 
 
 def tree_children(rank, n_shards):
@@ -55,22 +67,28 @@ class Shard:
     rank : position of this shard (0 is the leader); blocks : list of (X block, y block (n_i,),
     weight block (n_i,) or None); n_threads : Numba threads (= the worker's threads);
     owned : None (data-parallel: blocks hold every feature) or the sorted global indices of the
-    features in the X blocks (feature-parallel: blocks hold every row).
+    features in the X blocks (feature-parallel: blocks hold every row);
+    eval_blocks : per evaluation set, this shard's share of its rows as blocks like ``blocks``
+    (every feature; possibly none).
     """
 
-    def __init__(self, rank, blocks, n_threads, owned=None):
+    def __init__(self, rank, blocks, n_threads, owned=None, eval_blocks=()):
         self.rank = rank
         self.n_threads = n_threads
-        self.X = np.ascontiguousarray(np.concatenate([b[0] for b in blocks]), dtype=np.float64)
+        self.blocks = [np.asarray(b[0], dtype=np.float64) for b in blocks]
         self.label = np.concatenate([b[1] for b in blocks])
         weights = [b[2] for b in blocks]
         self.weight = None if all(w is None for w in weights) else np.concatenate(weights)
         self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
+        self.eval_blocks = [list(b) for b in eval_blocks]
+        self.evals = []
         self.peers = []
         self.rows = None
         self.partition = None
         self.queue = []
         self.received_bytes = {"histograms": 0, "masks": 0}
+        self.cancelled = False
+        self.waiting_on = None
 
     # ----- set-up ------------------------------------------------------------------------------
     def set_peers(self, peers, addresses):
@@ -80,11 +98,16 @@ class Shard:
 
     def wait(self, rank, future, poll_s=1.0):
         """Result of a call to shard ``rank``; raises at once if that shard's worker has left the
-        cluster (an actor call to a dead worker may otherwise never return)."""
+        cluster (an actor call to a dead worker may otherwise never return) or the fit was cancelled."""
+        self.waiting_on = self.addresses[rank]
         while True:
             try:
-                return future.result(timeout=poll_s)
+                result = future.result(timeout=poll_s)
+                self.waiting_on = None
+                return result
             except TimeoutError:
+                if self.cancelled:
+                    raise RuntimeError("the fit was cancelled") from None
                 if self.addresses[rank] not in get_client().scheduler_info()["workers"]:
                     raise RuntimeError(f"worker {self.addresses[rank]} left the cluster") from None
 
@@ -92,27 +115,38 @@ class Shard:
         """Row count, weighted label sums and label checks of this shard."""
         w = np.ones_like(self.label) if self.weight is None else self.weight
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
-        return {"rows": self.X.shape[0], "sum_w": float(w.sum()), "sum_wy": float(w @ self.label),
+        return {"rows": self.label.shape[0], "sum_w": float(w.sum()), "sum_wy": float(w @ self.label),
                 "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
                 "integral": bool((self.label == np.round(self.label)).all())}
 
     def sketch_sample(self, n_sample, seed):
-        return local_sample(self.X, self.weight, n_sample, seed + self.rank)
+        return local_sample(self.blocks, self.weight, n_sample, seed + self.rank)
 
     def local_edges(self, max_bin, seed):
         """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
-        return compute_bin_edges(self.X, max_bin, self.weight, seed=seed)
+        return compute_bin_edges(np.concatenate(self.blocks), max_bin, self.weight, seed=seed)
 
     def prepare(self, edges, n_edges, p, initial):
-        """Bin with the global edges, drop the raw floats, set up margins and gradients."""
-        if self.owned is not None:
-            edges, n_edges = edges[self.owned], n_edges[self.owned]
+        """Bin with the global edges one block at a time, dropping each raw block once binned;
+        set up margins and gradients of the training and evaluation rows."""
+        own_edges, own_n_edges = (edges, n_edges) if self.owned is None else (edges[self.owned], n_edges[self.owned])
         with using_threads(self.n_threads):
-            X_binned = bin_matrix(self.X, edges, n_edges, p["max_bin"])
-        self.X = None
+            X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p["max_bin"])
+            self.evals = []
+            for blocks in self.eval_blocks:
+                X_eval = _bin_blocks([np.asarray(b[0], dtype=np.float64) for b in blocks], edges, n_edges,
+                                     p["max_bin"])
+                label = np.concatenate([b[1] for b in blocks]) if blocks else np.empty(0)
+                weight = None if all(b[2] is None for b in blocks) else np.concatenate(
+                    [np.ones(len(b[1])) if b[2] is None else b[2] for b in blocks])
+                margin = np.empty((X_eval.shape[0], initial.shape[0]))
+                margin[:] = initial
+                self.evals.append((X_eval, label, weight, margin))
+        self.blocks, self.eval_blocks = None, None
         weight = np.empty(0) if self.weight is None else self.weight
         # feature-parallel shards must sample the same rows, so they share the seed
         seed = p["random_state"] + (self.rank if self.owned is None else 0)
+        self.max_bin = p["max_bin"]
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
                               self.n_threads, seed)
 
@@ -178,25 +212,68 @@ class Shard:
     def add_round(self, trees):
         with using_threads(self.n_threads):
             self.rows.add_round(trees)
+            self._add_to_evals(trees)
 
     def replay_round(self, trees):
         with using_threads(self.n_threads):
             self.rows.replay_round(trees)
+            self._add_to_evals(trees)
+
+    def _add_to_evals(self, trees):
+        if self.evals:
+            forest = Forest(trees, range(len(trees)), len(trees))
+            for X_eval, _, _, margin in self.evals:
+                forest.predict(X_eval, margin, missing_bin=self.max_bin - 1)
+
+    def eval_partials(self, commands, index, objective, metrics):
+        """Run ``commands``, then ``partial_metric`` of each metric over this shard's rows of
+        evaluation set ``index``, by metric."""
+        self.execute(commands)
+        _, label, weight, margin = self.evals[index]
+        pred = transform(objective, margin)
+        return {m: partial_metric(m, label, pred, weight) for m in metrics}
 
     def finish_tree(self, leaf_values):
         with using_threads(self.n_threads):
             self.partition.finish(leaf_values)
 
     # ----- leader --------------------------------------------------------------------------------
-    def fit(self, p, num_boost_round, n_features, feature_names, evals, metrics, callbacks, owners=None,
+    def start_fit(self, *args):
+        """Start ``fit(*args)`` in a thread of its own (see the module docstring); poll ``progress``."""
+        self.outcome = None
+        self.phase, self.rounds_done = "starting", 0
+        context = contextvars.copy_context()  # keeps this worker reachable through get_client()
+        threading.Thread(target=context.run, args=(self._run_fit, args), daemon=True,
+                         name=f"gbdt-leader-{id(self)}").start()
+
+    def _run_fit(self, args):
+        try:
+            self.outcome = ("done", self.fit(*args))
+        except BaseException as exc:  # handed to the client by progress()
+            self.outcome = ("error", exc)
+
+    def progress(self):
+        """{"phase", "rounds" finished, "waiting_on" worker or None, "result" when done}; re-raises
+        the fit's exception."""
+        if self.outcome is not None and self.outcome[0] == "error":
+            raise self.outcome[1]
+        return {"phase": self.phase, "rounds": self.rounds_done, "waiting_on": self.waiting_on,
+                "result": None if self.outcome is None else self.outcome[1]}
+
+    def cancel(self):
+        """Stop the leader's loop at its next wait or round."""
+        self.cancelled = True
+
+    def fit(self, p, num_boost_round, n_features, feature_names, eval_names, metrics, callbacks, owners=None,
             checkpoint=None, resume=None):
         """Run the whole fit from rank 0; returns (model dict, evaluation history, bytes moved
         between shards by kind).
 
-        owners : None (data-parallel) or, per shard, its sorted global feature indices.
-        checkpoint : ``cluster.checkpoint.Checkpoint`` or None; resume : None or the
-        {"model", "edges", "n_edges"} of an interrupted fit to continue.
+        eval_names : names of the evaluation sets the shards hold. owners : None (data-parallel)
+        or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
+        or None; resume : None or the {"model", "edges", "n_edges"} of an interrupted fit to continue.
         """
+        self.phase = "sketch"
         summaries = self.broadcast("summary")
         if resume is not None:
             edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
@@ -211,9 +288,10 @@ class Shard:
             n_edges = np.zeros(n_features, dtype=np.int32)
             for cols, (e, n) in zip(owners, self.broadcast("local_edges", p["max_bin"], p["random_state"])):
                 edges[cols], n_edges[cols] = e, n
+        callbacks = [RoundCounter(self)] + list(callbacks)
         if checkpoint is not None:
             checkpoint.publish_edges(edges, n_edges)
-            callbacks = list(callbacks) + [checkpoint]
+            callbacks.append(checkpoint)
         custom = callable(p["objective"])
         if resume is not None:
             booster = Booster.from_dict(resume["model"])
@@ -222,19 +300,23 @@ class Shard:
             initial = initial_margin(p, sum(s["sum_wy"] for s in summaries) / sum_w)
             booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial,
                               feature_names)
-        initial = booster.base_margin
-        self.broadcast("prepare", edges, n_edges, p, initial)
-        eval_sets = [EvalSet(Dataset(X, y), name, edges, n_edges, p["max_bin"], initial) for X, y, name in evals]
+        self.phase = "binning"
+        self.broadcast("prepare", edges, n_edges, p, booster.base_margin)
+        self.phase = "boosting"
+        eval_sets = [ShardedEvalSet(self, index, name) for index, name in enumerate(eval_names)]
         self.queue = []
         self.owner_of = None
         if owners is not None:
             self.owner_of = np.empty(n_features, dtype=np.int64)
             for rank, cols in enumerate(owners):
                 self.owner_of[cols] = rank
-        self.n_features, self.max_bin = n_features, p["max_bin"]
+        self.n_features = n_features
         with using_threads(self.n_threads):
             history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, metrics,
                             callbacks)
+        if self.cancelled:
+            raise RuntimeError("the fit was cancelled")
+        self.phase = "done"
         traffic = self.broadcast("traffic")
         return booster.to_dict(), history, {k: sum(t[k] for t in traffic) for k in traffic[0]}
 
@@ -250,6 +332,45 @@ class Shard:
         """The queued commands, emptying the queue."""
         commands, self.queue = self.queue, []
         return commands
+
+
+def _bin_blocks(blocks, edges, n_edges, max_bin):
+    """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks; each block is released once binned."""
+    n_features = edges.shape[0]
+    out = np.empty((sum(b.shape[0] for b in blocks), n_features), dtype=np.uint8)
+    start = 0
+    for i in range(len(blocks)):
+        block, blocks[i] = blocks[i], None
+        out[start:start + block.shape[0]] = bin_matrix(np.ascontiguousarray(block), edges, n_edges, max_bin)
+        start += block.shape[0]
+    return out
+
+
+class RoundCounter(TrainingCallback):
+    """Leader-side callback: counts finished rounds for ``progress`` and stops a cancelled fit."""
+
+    def __init__(self, leader):
+        self.leader = leader
+
+    def after_iteration(self, booster, iteration, evals_log):
+        self.leader.rounds_done = iteration + 1
+        return self.leader.cancelled
+
+
+class ShardedEvalSet:
+    """``bindings.train.EvalSet``'s interface over the evaluation rows spread over the shards:
+    the shards add every round's trees to their margins with the training rows; ``scores``
+    reduces the shards' partial metrics (one round trip, carrying the queued commands)."""
+
+    def __init__(self, leader, index, name):
+        self.leader, self.index, self.name = leader, index, name
+
+    def add_round(self, forest):
+        pass  # the shards' add_round command covers the evaluation rows
+
+    def scores(self, objective, metrics):
+        partials = self.leader.broadcast("eval_partials", self.leader.take_queue(), self.index, objective, metrics)
+        return {m: combine_partials(m, [part[m] for part in partials]) for m in metrics}
 
 
 class ShardedRows:

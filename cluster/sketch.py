@@ -21,12 +21,17 @@ def sample_sizes(rows_per_shard, sketch_rows=DEFAULT_SKETCH_ROWS):
     return np.minimum(rows, np.round(rows * sketch_rows / total).astype(np.int64))
 
 
-def local_sample(X, weight, n_sample, seed):
-    """``n_sample`` rows of X (n, F) (and their weights) drawn uniformly without replacement."""
-    if n_sample >= X.shape[0]:
-        return X, weight
-    rows = np.sort(np.random.default_rng(seed).choice(X.shape[0], n_sample, replace=False))
-    return X[rows], None if weight is None else weight[rows]
+def local_sample(blocks, weight, n_sample, seed):
+    """``n_sample`` rows (and their weights) drawn uniformly without replacement from the rows of
+    ``blocks``, a list of (n_i, F) arrays taken in order; all rows when ``n_sample`` covers them."""
+    n_rows = sum(b.shape[0] for b in blocks)
+    if n_sample >= n_rows:
+        return np.concatenate(blocks), weight
+    rows = np.sort(np.random.default_rng(seed).choice(n_rows, n_sample, replace=False))
+    starts = np.cumsum([0] + [b.shape[0] for b in blocks])
+    owner = np.searchsorted(starts, rows, side="right") - 1
+    sample = np.concatenate([blocks[i][rows[owner == i] - starts[i]] for i in range(len(blocks))])
+    return sample, None if weight is None else weight[rows]
 
 
 def merge_samples(samples, max_bin, seed):

@@ -1,6 +1,7 @@
 """Dask estimators: the local scikit-learn estimators, fitted with ``cluster.train``.
 
-``fit`` takes dask arrays/DataFrames (or in-memory data, split into blocks); ``predict`` and
+``fit`` takes dask arrays/DataFrames (or in-memory data, split into blocks), and so does
+``eval_set`` (its rows are spread over the workers, see ``cluster.train``); ``predict`` and
 ``predict_proba`` return dask arrays computed on the workers for dask input, numpy arrays otherwise.
 ``booster_`` is a plain ``bindings.Booster`` that predicts locally.
 """
@@ -53,7 +54,8 @@ class _DaskEstimator:
     def _fit(self, X, y, sample_weight, eval_set, params):
         if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
             raise ValueError(f"n_estimators must be a positive integer, got {self.n_estimators!r}")
-        evals = [(np.asarray(Xe), self._encode_eval(np.asarray(ye)), f"validation_{i}")
+        evals = [(Xe, self._encode_eval(ye) if _as_dask(ye) is None else
+                  _as_dask(ye).map_blocks(self._encode_eval, dtype=np.float64), f"validation_{i}")
                  for i, (Xe, ye) in enumerate(eval_set or ())]
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set")

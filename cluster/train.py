@@ -3,19 +3,26 @@
 Rows stay on the workers: each worker gets one ``Shard`` actor holding its row blocks for the
 whole fit; per tree level the shards' histograms are summed up a binary tree of shards and every
 shard applies the same split to its own rows (see ``cluster.shard``). The client sends the blocks'
-futures and the parameters, and receives the finished model.
+futures and the parameters, releases the blocks once the shards have binned them, and watches the
+leader's progress until it returns the finished model.
+
+Never waiting forever: the client polls the leader twice a second. A worker that leaves the
+cluster (or restarts, under a new address) is noticed from the scheduler at once; a fit that makes
+no progress (no new phase or round) for ``max(stall_timeout, 10 x its slowest round so far)``
+seconds is cancelled with an error naming the worker the leader is waiting for. Paused workers
+get no data (they would not run the placement tasks); the rows go to the running ones.
 """
 import logging
 import time
 import uuid
 
 import numpy as np
+from distributed import fire_and_forget
 from distributed.client import FutureCancelledError
 from distributed.comm import CommClosedError
 
 from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping
-from bindings.dataset import as_feature_matrix
 from bindings.params import resolve_params
 from bindings.train import DEFAULT_METRIC, check_label_domain
 from cluster.checkpoint import Checkpoint, forget, read_progress
@@ -45,7 +52,7 @@ class WorkerLost(RuntimeError):
 
 def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, evals=(), obj=None,
           early_stopping_rounds=None, callbacks=None, distributed_mode="data", feature_names=None,
-          checkpoint_dir=None, checkpoint_every=10, max_restarts=2):
+          checkpoint_dir=None, checkpoint_every=10, max_restarts=2, stall_timeout=120.0):
     """Train on a Dask cluster; returns a plain ``bindings.Booster``.
 
     Parameters
@@ -54,7 +61,10 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     params : same parameters as ``bindings.train``.
     X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks);
     y, sample_weight : (n,) dask arrays/Series aligned with X's rows.
-    evals : list of (X, y, name) evaluation sets, small enough to gather (computed on the leader).
+    evals : list of (X, y, name) or (X, y, name, weight) evaluation sets (dask or in-memory
+        collections, chunked independently of X): their rows are spread over the workers, which
+        add every tree to their margins; each round's metric is reduced from the workers' partial
+        sums, and the leader takes one early-stopping decision for all.
     distributed_mode : "data" (each worker holds some rows; histograms are summed across workers)
         or "feature" (each worker holds every row of some features; the owner of a split's feature
         sends the rows' left/right masks to the others).
@@ -63,9 +73,14 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     max_restarts : when a worker is lost, a data-parallel fit restarts on the remaining workers from
         the last checkpoint (Dask recomputes the lost blocks) up to this many times; otherwise, or
         in feature-parallel mode, it raises RuntimeError naming the worker and the last finished round.
+    stall_timeout : seconds without progress before the fit is cancelled (or 10 x the slowest round
+        so far, when longer); RuntimeError names the worker the fit was waiting for.
     """
     if distributed_mode not in MODES:
         raise ValueError(f"distributed_mode must be one of {MODES}, got {distributed_mode!r}")
+    for entry in evals:
+        if not (isinstance(entry, (tuple, list)) and len(entry) in (3, 4)):
+            raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
     p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
     if distributed_mode == "feature" and p["subsample"] < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
@@ -82,7 +97,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
                 try:
                     model, history, traffic, rows = _fit(
                         client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds,
-                        feature_names, distributed_mode, checkpoint, resume)
+                        feature_names, distributed_mode, checkpoint, resume, stall_timeout)
                     break
                 except WorkerLost as lost:
                     done, saved, edges = read_progress(client, fit_id)
@@ -105,7 +120,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
 
 
 def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names,
-         mode, checkpoint, resume):
+         mode, checkpoint, resume, stall_timeout):
     """Place the data, start one shard per worker, run the fit on rank 0; the shards are released after."""
     if mode == "data":
         placed, rows = place_blocks(client, X, y, sample_weight)
@@ -114,53 +129,86 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
         placed, owners = place_columns(client, X, y, sample_weight)
         rows = {w: int(X.shape[0]) for w in placed}
     logger.info("rows per worker: %s", rows)
+    workers = list(placed)
+    eval_placed = [place_blocks(client, e[0], e[1], e[3] if len(e) > 3 else None, workers=workers)[0] for e in evals]
     n_features = int(X.shape[1])
+    for e in evals:
+        if int(e[0].shape[1]) != n_features:
+            raise ValueError(f"eval set {e[2]!r} has {e[0].shape[1]} features, X has {n_features}")
     threads = client.nthreads()
     # the actor futures keep the shards alive until this function returns
-    shard_futures = [client.submit(Shard, rank, blocks, min(threads[w], p["n_jobs"]),
-                                   None if owners is None else owners[rank], workers=[w], actor=True,
-                                   allow_other_workers=False) for rank, (w, blocks) in enumerate(placed.items())]
+    shard_futures = [client.submit(Shard, rank, placed[w], min(threads[w], p["n_jobs"]),
+                                   None if owners is None else owners[rank], [ep.get(w, []) for ep in eval_placed],
+                                   workers=[w], actor=True, allow_other_workers=False)
+                     for rank, w in enumerate(workers)]
+    inputs = [placed, eval_placed]  # the raw blocks, released once the shards have binned them
+    del placed, eval_placed
     shards = [f.result() for f in shard_futures]
     for shard in shards:
-        shard.set_peers(shards, list(placed)).result()
+        shard.set_peers(shards, workers).result()
     _check_summaries([s.summary().result() for s in shards], p)
-    eval_data = [(as_feature_matrix(np.asarray(Xe), "evals X")[0], np.asarray(ye, dtype=np.float64).reshape(-1),
-                  name) for Xe, ye, name in evals]
     metrics = p["eval_metric"] or ([] if callable(p["objective"]) else [DEFAULT_METRIC[p["objective"]]])
     callbacks = list(callbacks or [])
     if early_stopping_rounds is not None:
         callbacks.append(EarlyStopping(early_stopping_rounds))
-    fit = shards[0].fit(p, int(num_boost_round), n_features, feature_names, eval_data, metrics, callbacks, owners,
-                        checkpoint, resume)
-    model, history, traffic = _watch(client, fit, list(placed))
+    shards[0].start_fit(p, int(num_boost_round), n_features, feature_names, [e[2] for e in evals], metrics,
+                        callbacks, owners, checkpoint, resume).result()
+    model, history, traffic = _watch(client, shards[0], workers, int(num_boost_round), stall_timeout, inputs.clear,
+                                     checkpoint.name)
     return model, history, traffic, rows
 
 
-def _watch(client, fit, workers, poll_s=0.5, grace_s=10.0):
-    """Wait for the leader's ``fit`` while checking that every shard's worker is still there.
+def _missing(client, workers):
+    present = client.scheduler_info()["workers"]
+    return [w for w in workers if w not in present]
 
-    A worker that leaves raises WorkerLost at once; a communication error is re-raised only if no
-    worker is missing after a grace period (the scheduler needs a moment to notice a crash).
-    """
+
+def _mark_round(rounds):
+    """No-op task whose key shows the fit's current round on the Dask dashboard."""
+    return rounds
+
+
+def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name, poll_s=0.5, grace_s=10.0):
+    """Poll the leader until the fit is done; raise WorkerLost when a shard's worker leaves the
+    cluster and RuntimeError when the fit stalls (see the module docstring). ``release()`` is
+    called once the shards have binned their blocks. Logs every tenth of the rounds."""
+    last_key, last_change, slowest, logged = None, time.monotonic(), 0.0, 0
+    state = {"phase": "starting", "rounds": 0, "waiting_on": workers[0], "result": None}
     while True:
         try:
-            return fit.result(timeout=poll_s)
-        except TimeoutError:
-            pass
-        except (FutureCancelledError, CommClosedError, OSError) as exc:
+            state = leader.progress().result(timeout=poll_s)
+        except TimeoutError:  # the leader's worker does not answer: it is the one to name if this lasts
+            state = dict(state, waiting_on=workers[0])
+        except Exception as exc:
             deadline = time.monotonic() + grace_s
-            while time.monotonic() < deadline:
-                missing = [w for w in workers if w not in client.scheduler_info()["workers"]]
+            while isinstance(exc, (FutureCancelledError, CommClosedError, OSError, RuntimeError)) \
+                    and time.monotonic() < deadline:
+                missing = _missing(client, workers)
                 if missing:
                     raise WorkerLost(missing[0]) from exc
                 time.sleep(poll_s)
             raise
-        missing = [w for w in workers if w not in client.scheduler_info()["workers"]]
+        if state["result"] is not None:
+            return state["result"]
+        missing = _missing(client, workers)
         if missing:
-            # the leader notices within a poll and returns; its worker's actor thread must be free
-            # before a restart places new shards there
-            try:
-                fit.result(timeout=grace_s)
-            except Exception:
-                pass
+            leader.cancel()
             raise WorkerLost(missing[0])
+        now = time.monotonic()
+        key = (state["phase"], state["rounds"])
+        if key != last_key:
+            if last_key is not None and key[1] > last_key[1]:
+                slowest = max(slowest, (now - last_change) / (key[1] - last_key[1]))
+                fire_and_forget(client.submit(_mark_round, key[1], key=f"gbdt-round-{key[1]}-of-{num_rounds}-"
+                                              f"{fit_name}", pure=False))
+            if state["phase"] in ("boosting", "done"):
+                release()
+            if key[1] >= logged + max(1, num_rounds // 10):
+                logged = key[1]
+                logger.info("round %d/%d", key[1], num_rounds)
+            last_key, last_change = key, now
+        elif now - last_change > max(stall_timeout, 10 * slowest):
+            leader.cancel()
+            raise RuntimeError(f"no progress for {now - last_change:.0f} s during round {key[1] + 1} ({key[0]}): "
+                               f"waiting for worker {state['waiting_on'] or workers[0]}; training stopped after "
+                               f"{key[1]} finished rounds")

@@ -1,5 +1,6 @@
 """A worker killed mid-fit: the data-parallel fit resumes on the survivors from the last checkpoint;
-the feature-parallel fit stops with an error naming the worker and the round. Nothing hangs."""
+the feature-parallel fit stops with an error naming the worker and the round. A worker that
+freezes stops the fit with an error naming it. Nothing hangs."""
 import os
 import signal
 import threading
@@ -25,8 +26,8 @@ def fresh_client():
             yield c
 
 
-def kill_a_worker_when(client, condition):
-    """Kill the highest-addressed worker's process once ``condition()`` holds (in a thread)."""
+def kill_a_worker_when(client, condition, sig=signal.SIGKILL):
+    """Send ``sig`` to the highest-addressed worker's process once ``condition()`` holds (in a thread)."""
     pids = client.run(os.getpid)
     victim = sorted(pids)[-1]
 
@@ -34,11 +35,11 @@ def kill_a_worker_when(client, condition):
         deadline = time.monotonic() + 60
         while not condition() and time.monotonic() < deadline:
             time.sleep(0.05)
-        os.kill(pids[victim], signal.SIGKILL)
+        os.kill(pids[victim], sig)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    return victim, thread
+    return victim, pids[victim], thread
 
 
 def rounds_written(directory, at_least):
@@ -48,7 +49,7 @@ def rounds_written(directory, at_least):
 
 def test_data_parallel_fit_resumes_after_a_worker_dies(fresh_client, tmp_path):
     directory = str(tmp_path / "ckpt")
-    victim, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 4))
+    victim, _, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 4))
     bst = cluster.train(fresh_client, {"objective": "binary:logistic", "max_depth": 4}, da.from_array(X, chunks=5000),
                         da.from_array(y, chunks=5000), num_boost_round=60, checkpoint_dir=directory,
                         checkpoint_every=2)
@@ -65,9 +66,27 @@ def test_data_parallel_fit_resumes_after_a_worker_dies(fresh_client, tmp_path):
 
 def test_feature_parallel_fit_names_the_lost_worker(fresh_client, tmp_path):
     directory = str(tmp_path / "ckpt")
-    victim, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 2))
+    victim, _, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 2))
     with pytest.raises(RuntimeError, match=rf"worker {victim} left the cluster during round \d+: training stopped"):
         cluster.train(fresh_client, {"objective": "binary:logistic"}, da.from_array(X, chunks=5000),
                       da.from_array(y, chunks=5000), num_boost_round=400, checkpoint_dir=directory,
                       checkpoint_every=1, distributed_mode="feature")
     thread.join()
+
+
+def test_a_frozen_worker_stops_the_fit_naming_it(fresh_client, tmp_path):
+    """SIGSTOP keeps the worker's connections open, so the scheduler does not notice for minutes;
+    the fit's own progress deadline does."""
+    directory = str(tmp_path / "ckpt")
+    victim, pid, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 2), sig=signal.SIGSTOP)
+    start = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match=rf"no progress for \d+ s during round \d+ \(boosting\): waiting for "
+                                               rf"worker {victim}"):
+            cluster.train(fresh_client, {"objective": "binary:logistic"}, da.from_array(X, chunks=5000),
+                          da.from_array(y, chunks=5000), num_boost_round=10000, checkpoint_dir=directory,
+                          checkpoint_every=1, stall_timeout=3)
+    finally:
+        thread.join()
+        os.kill(pid, signal.SIGCONT)
+    assert time.monotonic() - start < 60
