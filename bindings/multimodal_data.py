@@ -75,9 +75,10 @@ class PairedData:
 
     images : (n, C, H, W) float.  tokens : (n, T) int.  mask : (n, T) bool, every row with a True.
     labels : (n,) int in [0, n_classes).  captions, class_names, vocab: kept for display and encoding.
+    factors : optional dict name -> (n,) array of the generating factors (shape, question, ...).
     """
 
-    def __init__(self, images, tokens, mask, labels, *, vocab, class_names, captions=None):
+    def __init__(self, images, tokens, mask, labels, *, vocab, class_names, captions=None, factors=None):
         images = np.asarray(images)
         if images.ndim != 4:
             raise ValueError(f"images must have shape (n, channels, height, width), got {images.shape}")
@@ -94,6 +95,7 @@ class PairedData:
         self.tokens, self.mask, self.labels = tokens.astype(np.int64, copy=False), mask, labels.astype(np.int64)
         self.vocab, self.class_names = vocab, tuple(class_names)
         self.captions = list(captions) if captions is not None else None
+        self.factors = {k: np.asarray(v) for k, v in (factors or {}).items()}
 
     def __len__(self):
         return self.images.shape[0]
@@ -107,7 +109,8 @@ class PairedData:
         index = np.arange(len(self))[index]
         captions = None if self.captions is None else [self.captions[i] for i in index]
         return PairedData(self.images[index], self.tokens[index], self.mask[index], self.labels[index],
-                          vocab=self.vocab, class_names=self.class_names, captions=captions)
+                          vocab=self.vocab, class_names=self.class_names, captions=captions,
+                          factors={k: v[index] for k, v in self.factors.items()})
 
     def split(self, n_first):
         """(first ``n_first`` samples, the rest)."""
@@ -157,7 +160,8 @@ def make_shapes(n, *, image_size=16, image_noise=0.1, caption_noise=0.05, seed=0
     n : number of pairs.  image_size : canvas side in pixels (>= 12).
     image_noise : standard deviation of Gaussian pixel noise.  caption_noise : probability that a
     caption word is replaced by a random vocabulary word.  seed : generator seed.
-    Returns a :class:`PairedData` with images (n, 3, image_size, image_size) and 3 classes (SHAPES).
+    Returns a :class:`PairedData` with images (n, 3, image_size, image_size), 3 classes (SHAPES) and
+    factors "shape", "colour" (index into COLOURS), "size" (0 small), "bottom", "right", "question".
     """
     n = _check_count(n, "n")
     if _check_count(image_size, "image_size") < 12:
@@ -165,12 +169,13 @@ def make_shapes(n, *, image_size=16, image_noise=0.1, caption_noise=0.05, seed=0
     if isinstance(image_noise, bool) or not isinstance(image_noise, numbers.Real) or image_noise < 0:
         raise ValueError(f"image_noise must be a number >= 0, got {image_noise!r}")
     caption_noise = _check_probability(caption_noise, "caption_noise")
-    rng = np.random.default_rng(seed)
+    rng, noise_rng = np.random.default_rng(seed).spawn(2)  # noise levels leave the samples unchanged
     vocab = _shapes_vocabulary()
     content = vocab.words[2:]
     scale = image_size / 16.0
     images = np.zeros((n, 3, image_size, image_size), np.float32)
     labels = np.empty(n, np.int64)
+    factors = {k: np.empty(n, np.int64) for k in ("shape", "colour", "size", "bottom", "right", "question")}
     captions = []
     for i in range(n):
         shape = int(rng.integers(len(SHAPES)))
@@ -183,12 +188,16 @@ def make_shapes(n, *, image_size=16, image_noise=0.1, caption_noise=0.05, seed=0
         mask = _shape_mask(SHAPES[shape], cx, cy, _SIZES[size] * scale, image_size)
         images[i] = mask[None] * np.asarray(COLOURS[colour], np.float32)[:, None, None]
         labels[i] = (shape + question) % len(SHAPES)
+        for key, value in zip(factors, (shape, list(COLOURS).index(colour), list(_SIZES).index(size),
+                                        vertical == "bottom", horizontal == "right", question)):
+            factors[key][i] = value
         words = (f"{_OPENINGS[rng.integers(len(_OPENINGS))]} {size} {colour} shape at the {vertical} "
                  f"{horizontal} . {_QUESTIONS[question][rng.integers(3)]}").split()
-        captions.append(" ".join(_corrupt(words, content, caption_noise, rng)))
-    images += rng.normal(0.0, image_noise, images.shape).astype(np.float32)
+        captions.append(" ".join(_corrupt(words, content, caption_noise, noise_rng)))
+    images += noise_rng.normal(0.0, image_noise, images.shape).astype(np.float32)
     tokens, mask = vocab.encode(captions)
-    return PairedData(images, tokens, mask, labels, vocab=vocab, class_names=SHAPES, captions=captions)
+    return PairedData(images, tokens, mask, labels, vocab=vocab, class_names=SHAPES, captions=captions,
+                      factors=factors)
 
 
 def make_digits(*, name_probability=0.5, caption_noise=0.05, image_noise=0.0, seed=0):
@@ -202,7 +211,7 @@ def make_digits(*, name_probability=0.5, caption_noise=0.05, image_noise=0.0, se
 
     name_probability = _check_probability(name_probability, "name_probability")
     caption_noise = _check_probability(caption_noise, "caption_noise")
-    rng = np.random.default_rng(seed)
+    rng, noise_rng = np.random.default_rng(seed).spawn(2)
     digits = load_digits()
     order = rng.permutation(len(digits.target))
     images = (digits.images[order] / 16.0).astype(np.float32)[:, None]
@@ -214,7 +223,7 @@ def make_digits(*, name_probability=0.5, caption_noise=0.05, image_noise=0.0, se
     for i, label in enumerate(labels):
         name = _DIGIT_WORDS[label] if rng.random() < name_probability else "number"
         words = ["a", "thick" if thick[i] else "thin", "handwritten", name]
-        captions.append(" ".join(_corrupt(words, content, caption_noise, rng)))
-    images += rng.normal(0.0, image_noise, images.shape).astype(np.float32)
+        captions.append(" ".join(_corrupt(words, content, caption_noise, noise_rng)))
+    images += noise_rng.normal(0.0, image_noise, images.shape).astype(np.float32)
     tokens, mask = vocab.encode(captions)
     return PairedData(images, tokens, mask, labels, vocab=vocab, class_names=_DIGIT_WORDS, captions=captions)

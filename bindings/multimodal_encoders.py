@@ -17,10 +17,37 @@ import math
 import numpy as np
 
 from bindings.norm import _check_positive_int
-from bindings.transformer import EncoderBlock, FeedForward, Linear, _Layer, _TokenNorm, sinusoidal_positions
+from bindings.transformer import EncoderBlock, FeedForward, Gelu, Linear, _Layer, _TokenNorm, sinusoidal_positions
 from gbdt.kernels.attention import softmax_rows, softmax_rows_backward
 
-__all__ = ["TextEncoder", "ImageEncoder", "Pooling", "image_patches"]
+__all__ = ["TextEncoder", "ImageEncoder", "Pooling", "Mlp", "CubeGelu", "image_patches"]
+
+
+class CubeGelu(Gelu):
+    """:class:`bindings.transformer.Gelu` with ``x * x * x`` for ``x ** 3``: numpy evaluates ``x ** 3`` on
+    float32 through its generic power routine, 30x slower than the whole GELU otherwise (5 ms against
+    0.16 ms for 32k values here); drop this class once ``Gelu`` writes the cube as a product."""
+
+    def _tanh(self, x):
+        return np.tanh(self._C * (x + 0.044715 * (x * x * x)))
+
+    def forward(self, x):
+        self._x = x
+        return 0.5 * x * (1.0 + self._tanh(x))
+
+    def backward(self, grad_out):
+        x = self._x
+        t = self._tanh(x)
+        return grad_out * (0.5 * (1.0 + t) + 0.5 * x * ((1.0 - t * t) * self._C * (1.0 + 3 * 0.044715 * (x * x))))
+
+
+class Mlp(FeedForward):
+    """Linear(in_dim, hidden) -> GELU -> Linear(hidden, out_dim) on the last axis (FeedForward's loop)."""
+
+    def __init__(self, in_dim, hidden, out_dim, rng, dtype=np.float32):
+        _Layer.__init__(self)
+        self.children = {"fc1": Linear(in_dim, hidden, rng, dtype), "act": CubeGelu(),
+                         "fc2": Linear(hidden, out_dim, rng, dtype)}
 
 
 def image_patches(images, patch):
@@ -140,7 +167,7 @@ class ImageEncoder(_Layer):
         self.image_shape, self.patch = (c, h, w), patch
         n_patches = (h // patch) * (w // patch)
         self.params = {"positions": (0.1 * rng.standard_normal((n_patches, dim))).astype(dtype)}
-        self.children = {"embed": Linear(c * patch * patch, dim, rng, dtype), "mlp": FeedForward(dim, 2 * dim, rng, dtype),
+        self.children = {"embed": Linear(c * patch * patch, dim, rng, dtype), "mlp": Mlp(dim, 2 * dim, dim, rng, dtype),
                          "stack": _BlockStack(n_layers, dim, n_heads, rng, dtype)}
 
     def forward(self, images):

@@ -16,19 +16,10 @@ interaction of the two (the shapes task of :mod:`bindings.multimodal_data` is su
 """
 import numpy as np
 
-from bindings.multimodal_encoders import Pooling
-from bindings.transformer import FeedForward, Gelu, Linear, MultiHeadAttention, _Layer
+from bindings.multimodal_encoders import Mlp, Pooling
+from bindings.transformer import MultiHeadAttention, _Layer
 
 __all__ = ["EarlyFusion", "LateFusion", "CrossFusion", "FUSIONS"]
-
-
-class _Head(FeedForward):
-    """Linear(in_dim, hidden) -> GELU -> Linear(hidden, out_dim): FeedForward with its own widths."""
-
-    def __init__(self, in_dim, hidden, out_dim, rng, dtype):
-        _Layer.__init__(self)
-        self.children = {"fc1": Linear(in_dim, hidden, rng, dtype), "act": Gelu(),
-                         "fc2": Linear(hidden, out_dim, rng, dtype)}
 
 
 class _PooledPair(_Layer):
@@ -37,7 +28,7 @@ class _PooledPair(_Layer):
     def __init__(self, dim, n_classes, rng, pooling="mean", dtype=np.float32):
         super().__init__()
         self.children = {"text_pool": Pooling(pooling, dim, rng, dtype), "image_pool": Pooling(pooling, dim, rng, dtype),
-                         "head": _Head(2 * dim, 2 * dim, n_classes, rng, dtype)}
+                         "head": Mlp(2 * dim, 2 * dim, n_classes, rng, dtype)}
 
     def _pool_and_classify(self, text, text_mask, image):
         text_pool, image_pool, head = (self.children[k] for k in ("text_pool", "image_pool", "head"))
@@ -68,8 +59,8 @@ class LateFusion(_Layer):
         super().__init__()
         self.params = {"mix": np.zeros(2, dtype)}
         self.children = {"text_pool": Pooling(pooling, dim, rng, dtype), "image_pool": Pooling(pooling, dim, rng, dtype),
-                         "text_head": _Head(dim, 2 * dim, n_classes, rng, dtype),
-                         "image_head": _Head(dim, 2 * dim, n_classes, rng, dtype)}
+                         "text_head": Mlp(dim, 2 * dim, n_classes, rng, dtype),
+                         "image_head": Mlp(dim, 2 * dim, n_classes, rng, dtype)}
 
     def _weights(self):
         e = np.exp(self.params["mix"] - self.params["mix"].max())
