@@ -1,0 +1,149 @@
+"""``cv``: k-fold cross-validation of ``train``, like ``xgboost.cv``.
+
+Each fold trains an independent model on the other folds' rows (binned with its own edges, as a
+separate ``train`` call would) and evaluates the metrics on its training and held-out rows every
+round. The result holds, per round, the mean and standard deviation over folds of every metric:
+``{"train-rmse-mean": [...], "train-rmse-std": [...], "test-rmse-mean": [...], ...}``.
+
+Early stopping looks at the fold mean of the last metric on the held-out rows; the result is
+cut after the best round, as XGBoost reports it. Folds are independent runs, so every fold
+trains all ``num_boost_round`` rounds first and the cut is applied to the per-round results,
+which is the same outcome as stopping all folds together.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+
+from bindings.callbacks import EarlyStopping
+from bindings.dataset import Dataset
+from bindings.train import train
+
+__all__ = ["cv", "make_folds"]
+
+
+def make_folds(n_rows, nfold=5, *, label=None, stratified=False, shuffle=True, seed=0):
+    """``nfold`` (train_rows, test_rows) pairs of sorted int64 indices; test parts partition range(n_rows).
+
+    Parts differ in size by at most one row. ``stratified``: every class of ``label`` (n_rows,) is
+    dealt round-robin over the folds (after shuffling within the class when ``shuffle``), so each
+    fold's class counts are within one of each other.
+    """
+    nfold = int(nfold)
+    if nfold < 2 or nfold > n_rows:
+        raise ValueError(f"nfold must be in [2, {n_rows}] (the number of rows), got {nfold}")
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(n_rows, dtype=np.int64)
+    if stratified:
+        if label is None:
+            raise ValueError("stratified folds need the Dataset's label")
+        start = 0
+        for cls in np.unique(label):
+            rows = np.flatnonzero(label == cls)
+            if shuffle:
+                rows = rng.permutation(rows)
+            # continue the round-robin where the previous class stopped, to balance fold sizes too
+            fold_of[rows] = (start + np.arange(rows.size)) % nfold
+            start = (start + rows.size) % nfold
+    else:
+        order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
+        fold_of[order] = np.arange(n_rows) * nfold // n_rows
+    return [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(nfold)]
+
+
+def _fold_rows(folds, dtrain, nfold, stratified, shuffle, seed):
+    """Normalise ``folds`` (None, a list of (train, test) index pairs, or a scikit-learn splitter)."""
+    if folds is None:
+        return make_folds(dtrain.num_row, nfold, label=dtrain.label, stratified=stratified, shuffle=shuffle,
+                          seed=seed)
+    if hasattr(folds, "split"):
+        folds = folds.split(np.zeros((dtrain.num_row, 1)), dtrain.label)
+    pairs = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64)) for tr, te in folds]
+    if len(pairs) < 2:
+        raise ValueError(f"folds must give at least 2 (train, test) pairs, got {len(pairs)}")
+    for tr, te in pairs:
+        if tr.size == 0 or te.size == 0 or min(tr.min(), te.min()) < 0 or max(tr.max(), te.max()) >= dtrain.num_row:
+            raise ValueError(f"every fold needs non-empty train and test row indices in [0, {dtrain.num_row})")
+    return pairs
+
+
+def _subset(data, rows):
+    """The Dataset of ``rows`` of ``data`` (features, label, weight, names; dense or sparse)."""
+    return Dataset(data.data[rows], data.label[rows], weight=None if data.weight is None else data.weight[rows],
+                   feature_names=data.feature_names, max_bin=data.max_bin)
+
+
+def _aggregate(histories):
+    """Fold histories [{"train"|"test": {metric: [per round]}}] -> {"<set>-<metric>-mean|std": [...]}."""
+    out = {}
+    for metric in histories[0]["train"]:
+        for name in ("train", "test"):
+            values = np.array([h[name][metric] for h in histories])  # (nfold, rounds)
+            out[f"{name}-{metric}-mean"] = values.mean(axis=0).tolist()
+            out[f"{name}-{metric}-std"] = values.std(axis=0).tolist()
+    return out
+
+
+def _best_round(results, metric, early_stopping_rounds, maximize):
+    """Best 0-based round of the mean held-out metric, scanning rounds as training would."""
+    stopper = EarlyStopping(early_stopping_rounds, maximize=maximize)
+    holder = SimpleNamespace(best_iteration=None, best_score=None)
+    means = results[f"test-{metric}-mean"]
+    for r in range(len(means)):
+        if stopper.after_iteration(holder, r, {"test": {metric: means[: r + 1]}}):
+            break
+    return holder.best_iteration
+
+
+def cv(params, dtrain, num_boost_round=10, *, nfold=5, stratified=False, folds=None, metrics=(), obj=None,
+       maximize=None, early_stopping_rounds=None, seed=0, shuffle=True, as_pandas=True):
+    """Cross-validate ``train(params, ...)`` over folds of ``dtrain``, like ``xgboost.cv``.
+
+    Parameters
+    ----------
+    params : training parameters (as for ``train``).
+    dtrain : Dataset with labels (dense or sparse).
+    num_boost_round : rounds per fold.
+    nfold : number of folds (when ``folds`` is None); stratified : keep class proportions per fold.
+    folds : None, a list of (train_rows, test_rows) index pairs, or a scikit-learn splitter
+        (its ``split(X, label)`` is called).
+    metrics : metric name or names; they replace the parameters' ``eval_metric``.
+    obj : custom objective, as in ``train``.
+    maximize : bool or None (None: maximise ``auc`` only), for early stopping.
+    early_stopping_rounds : stop when the fold mean of the last metric on the test folds has
+        not improved for this many rounds; the result ends at the best round.
+    seed, shuffle : how the rows are shuffled into folds.
+    as_pandas : return a pandas DataFrame (one row per round) when pandas is installed.
+
+    Returns
+    -------
+    DataFrame or dict of lists: ``"<train|test>-<metric>-<mean|std>"`` per round (std over folds, ddof=0).
+    """
+    if not isinstance(dtrain, Dataset):
+        raise TypeError(f"dtrain must be a Dataset, got {type(dtrain).__name__}")
+    if dtrain.label is None:
+        raise ValueError("dtrain has no label; pass label= to Dataset")
+    params = dict(params or {})
+    if metrics:
+        for alias in ("eval_metric", "metric"):
+            params.pop(alias, None)
+        params["eval_metric"] = [metrics] if isinstance(metrics, str) else list(metrics)
+    histories = []
+    for train_rows, test_rows in _fold_rows(folds, dtrain, nfold, stratified, shuffle, seed):
+        fold_train, fold_test = _subset(dtrain, train_rows), _subset(dtrain, test_rows)
+        history = {}
+        train(params, fold_train, num_boost_round, evals=[(fold_train, "train"), (fold_test, "test")], obj=obj,
+              evals_result=history)
+        histories.append(history)
+    if not histories[0]["train"]:
+        raise ValueError("cv needs at least one metric: pass metrics= (a custom objective has no default)")
+    results = _aggregate(histories)
+    if early_stopping_rounds is not None and num_boost_round > 0:
+        best = _best_round(results, list(histories[0]["train"])[-1], early_stopping_rounds, maximize)
+        results = {key: values[: best + 1] for key, values in results.items()}
+    if as_pandas:
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is optional, as in XGBoost
+            return results
+        return pd.DataFrame(results)
+    return results
