@@ -1,31 +1,21 @@
-"""Booster: a trained forest that predicts, explains its features and saves itself as JSON.
-
-JSON model format (``format = "gbdt-engine-model"``, ``version = 1``)::
-
-    {"format": ..., "version": 1, "objective": "binary:logistic" | ... | "custom",
-     "num_class": K, "num_feature": F, "feature_names": [...] | null,
-     "base_margin": [K floats], "best_iteration": int | null, "best_score": float | null,
-     "trees": [{"class": k, "feature": [...], "threshold": [...], "bin_threshold": [...],
-                "default_left": [...], "left": [...], "right": [...], "value": [...],
-                "gain": [...], "cover": [...]}, ...]}
-
-Trees are stored round by round, K per round (one per class). Floats are written with Python's
-shortest round-trip repr, so save -> load -> predict is bit-identical; thresholds of splits that
-send every value left are ``Infinity``.
+"""Booster: a trained forest that predicts, explains its predictions and features (TreeSHAP
+contributions, leaf ids, importance) and saves itself as JSON (schema in ``bindings.model_format``).
 """
 import json
 
 import numpy as np
 
 from bindings.dataset import Dataset, as_feature_matrix
+from bindings.model_format import FORMAT, VERSION, tree_levels, validate_model, write_json_atomic
+from bindings.sparse_input import dense_row_chunks
 from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
-from gbdt.tree import Forest, Tree
+from gbdt.traversal import leaf_ids
+from gbdt.tree import Forest
+from gbdt.treeshap import tree_expectations, tree_shap
 
 __all__ = ["Booster"]
 
-FORMAT = "gbdt-engine-model"
-VERSION = 1
 IMPORTANCE_TYPES = ("weight", "gain", "cover", "total_gain", "total_cover")
 
 
@@ -74,7 +64,7 @@ class Booster:
 
     # ----- prediction -------------------------------------------------------------------------
     def _features(self, data):
-        X = data.data if isinstance(data, Dataset) else as_feature_matrix(data)[0]
+        X = data.data if isinstance(data, Dataset) else as_feature_matrix(data, accept_sparse=True)[0]
         if X.shape[1] != self.num_feature:
             raise ValueError(f"data has {X.shape[1]} features but the model was trained on {self.num_feature}")
         return X
@@ -90,21 +80,61 @@ class Booster:
             raise ValueError(f"iteration_range must satisfy 0 <= start < stop <= {rounds}, got {iteration_range}")
         return start * self.num_class, stop * self.num_class
 
-    def predict(self, data, output_margin=False, iteration_range=None):
-        """Predictions for ``data`` (Dataset, numpy, pandas or pyarrow; NaN = missing).
+    def predict(self, data, output_margin=False, iteration_range=None, *, pred_leaf=False, pred_contribs=False):
+        """Predictions for ``data`` (Dataset, numpy, pandas, pyarrow or scipy.sparse; NaN = missing).
 
         Returns (n,) values/probabilities, or (n, K) class probabilities for ``multi:softprob``;
         ``output_margin=True`` gives the raw margin (n,) or (n, K). ``iteration_range=(a, b)``
         uses rounds a..b-1 only (the base margin is always included); by default all rounds, or
         rounds 0..best_iteration after early stopping (as LightGBM does); (0, 0) forces all.
+
+        ``pred_leaf=True`` returns (n, T) int32: the leaf each row reaches in each of the T trees
+        of the range, as a node id within its tree (as XGBoost). ``pred_contribs=True`` returns
+        exact TreeSHAP contributions to the margin, (n, F + 1) or (n, K, F + 1) for several
+        classes, with the bias (expected margin) in the last column; each row sums to the margin.
         """
+        if pred_leaf and pred_contribs:
+            raise ValueError("pred_leaf and pred_contribs are exclusive; ask for one of them per call")
         X = self._features(data)
         first, stop = self._tree_range(iteration_range)
+        if pred_leaf:
+            return self._leaf_ids(X, first, stop)
+        if pred_contribs:
+            return self._contributions(X, first, stop)
         margin = np.empty((X.shape[0], self.num_class))
         margin[:] = self.base_margin
-        with using_threads(self.n_jobs):
-            self.forest.predict(X, margin, first, stop)
+        self._fill_by_rows(X, margin, lambda block, rows: self.forest.predict(block, rows, first, stop))
         return squeeze(margin) if output_margin else transform(self.objective, margin)
+
+    def _fill_by_rows(self, X, out, fill):
+        """Call ``fill(block, out_rows)`` over dense row blocks of X with ``n_jobs`` threads; returns out."""
+        with using_threads(self.n_jobs):
+            for lo, block in dense_row_chunks(X):  # sparse X: a bounded dense block at a time
+                fill(block, out[lo:lo + block.shape[0]])
+        return out
+
+    def _leaf_ids(self, X, first, stop):
+        f = self.forest
+        out = np.empty((X.shape[0], stop - first), dtype=np.int32)
+        return self._fill_by_rows(X, out, lambda block, rows: leaf_ids(
+            block, f.feature, f.threshold, f.default_left, f.left, f.right, f.roots, first, rows))
+
+    def _contributions(self, X, first, stop):
+        n, n_feature, n_class = X.shape[0], self.num_feature, self.num_class
+        out = np.zeros((n, n_class, n_feature + 1))
+        out[:, :, n_feature] = self.base_margin
+        if stop > first:
+            f = self.forest
+            cover = np.concatenate([tree.cover for tree in self.trees])
+            expected = np.empty(len(self.trees))
+            tree_expectations(f.feature, f.left, f.right, f.value, cover, f.roots, expected)
+            out[:, :, n_feature] += np.bincount(f.tree_class[first:stop], weights=expected[first:stop],
+                                                minlength=n_class)
+            depth = max(len(tree_levels(t.feature, t.left, t.right)) - 1 for t in self.trees[first:stop])
+            self._fill_by_rows(X, out, lambda block, rows: tree_shap(
+                block, f.feature, f.threshold, f.default_left, f.left, f.right, f.value, cover, f.roots,
+                f.tree_class, first, stop, depth, rows))
+        return out[:, 0] if n_class == 1 else out
 
     # ----- importance -------------------------------------------------------------------------
     def get_score(self, importance_type="weight"):
@@ -145,31 +175,27 @@ class Booster:
             entry.update(tree.to_dict())
             trees.append(entry)
         return {
-            "format": FORMAT, "version": VERSION, "objective": self.objective, "num_class": self.num_class,
-            "num_feature": self.num_feature, "feature_names": self.feature_names,
+            "format": FORMAT, "version": VERSION, "objective": self.objective, "num_class": int(self.num_class),
+            "num_feature": int(self.num_feature), "feature_names": self.feature_names,
             "base_margin": self.base_margin.tolist(), "best_iteration": self.best_iteration,
             "best_score": self.best_score, "trees": trees,
         }
 
     def save_model(self, path):
-        """Write the model as JSON (see the module docstring for the format)."""
-        with open(path, "w") as fh:
-            json.dump(self.to_dict(), fh)
+        """Write the model as JSON (schema in ``bindings.model_format``), atomically: a temporary
+        file in the same directory replaces ``path`` only once it is complete."""
+        write_json_atomic(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, doc, source="model"):
-        """Rebuild a Booster from ``to_dict()`` output; anything else raises ValueError."""
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ValueError(f"{source} is not a gbdt-engine model (missing format={FORMAT!r})")
-        if doc.get("version") != VERSION:
-            raise ValueError(f"{source} has model format version {doc.get('version')}, expected {VERSION}")
+        """Rebuild a Booster from ``to_dict()`` output; anything else raises ValueError saying what is wrong."""
+        trees = validate_model(doc, source)
         booster = cls(doc["objective"], doc["num_class"], doc["num_feature"], doc["base_margin"],
                       doc["feature_names"])
         booster.best_iteration = doc["best_iteration"]
         booster.best_score = doc["best_score"]
-        for entry in doc["trees"]:
-            booster.trees.append(Tree.from_lists(**{k: v for k, v in entry.items() if k != "class"}))
-            booster.tree_class.append(entry["class"])
+        booster.trees = [tree for _, tree in trees]
+        booster.tree_class = [k for k, _ in trees]
         return booster
 
     @classmethod

@@ -125,3 +125,27 @@ def test_leaf_ids_kernel_follows_the_routing_of_predict():
     values = np.array([[trees[1 + j].value[out[i, j]] for j in range(3)] for i in range(200)])
     assert all((trees[1 + j].feature[out[:, j]] < 0).all() for j in range(3))  # every id is a leaf
     np.testing.assert_allclose(values.sum(1), forest.predict(X, np.zeros((200, 1)), 1, 4)[:, 0], atol=1e-12)
+
+
+INTERPRETED = """
+import json, sys
+import numpy as np
+sys.path.insert(0, "tests/gbdt")
+from test_treeshap import N_FEATURES, random_tree, run_kernel
+from gbdt.traversal import leaf_ids
+rng = np.random.default_rng(5)
+trees = [random_tree(rng, 4) for _ in range(3)]
+X = rng.standard_normal((70, N_FEATURES))
+X[rng.random(X.shape) < 0.2] = np.nan
+forest, out, expected = run_kernel(trees, [0, 1, 0], X, 2)
+leaves = np.empty((70, 3), dtype=np.int32)
+leaf_ids(X, forest.feature, forest.threshold, forest.default_left, forest.left, forest.right, forest.roots, 0, leaves)
+print(json.dumps([out.tolist(), expected.tolist(), leaves.tolist()]))
+"""
+
+
+def test_interpreted_kernels_match_compiled(run_script):
+    """NUMBA_DISABLE_JIT=1 runs the kernel bodies as Python (coverage, debugging): same numbers."""
+    interpreted, compiled = run_script(INTERPRETED, True), run_script(INTERPRETED, False)
+    for a, b in zip(interpreted, compiled):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
