@@ -58,13 +58,19 @@ def info_nce_loss(text_emb, image_emb, log_scale):
 class ContrastiveHead(_Layer):
     """Mean-pool each modality's tokens, project to ``embed_dim``, normalize, InfoNCE with a learned scale.
 
+    temperature : initial (or, with learn_temperature False, fixed) temperature 1 / exp(log_scale).
+
     forward(text (B, T, D), text_mask (B, T), image (B, P, D)) -> loss (float);
     backward() -> (grad_text (B, T, D), grad_image (B, P, D)) for a loss weight of 1.
     """
 
-    def __init__(self, dim, embed_dim, rng, dtype=np.float32, init_temperature=0.07):
+    def __init__(self, dim, embed_dim, rng, dtype=np.float32, temperature=0.07, learn_temperature=True):
         super().__init__()
-        self.params = {"log_scale": np.array([math.log(1.0 / init_temperature)], dtype)}
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        self.log_scale = np.array([math.log(1.0 / temperature)], dtype)
+        if learn_temperature:  # a fixed temperature stays out of params, so no optimizer touches it
+            self.params = {"log_scale": self.log_scale}
         self.children = {"text_pool": Pooling("mean", dim, rng, dtype), "image_pool": Pooling("mean", dim, rng, dtype),
                          "text_proj": Linear(dim, embed_dim, rng, dtype), "image_proj": Linear(dim, embed_dim, rng, dtype)}
 
@@ -79,7 +85,7 @@ class ContrastiveHead(_Layer):
 
     def forward(self, text, text_mask, image):
         t_unit, v_unit = self.embed(text, text_mask, image)
-        loss, self._d_t, self._d_v, self._d_log_scale = info_nce_loss(t_unit, v_unit, float(self.params["log_scale"][0]))
+        loss, self._d_t, self._d_v, self._d_log_scale = info_nce_loss(t_unit, v_unit, float(self.log_scale[0]))
         return loss
 
     def backward(self, weight=1.0):
@@ -88,14 +94,16 @@ class ContrastiveHead(_Layer):
         d_t, d_v = np.empty_like(t_unit), np.empty_like(v_unit)
         l2_normalize_rows_backward(t_unit, t_norm, np.ascontiguousarray(weight * self._d_t, t_unit.dtype), _NORM_EPS, d_t)
         l2_normalize_rows_backward(v_unit, v_norm, np.ascontiguousarray(weight * self._d_v, v_unit.dtype), _NORM_EPS, d_v)
-        self.grads = {"log_scale": np.array([weight * self._d_log_scale], self.params["log_scale"].dtype)}
+        if self.params:
+            self.grads = {"log_scale": np.array([weight * self._d_log_scale], self.log_scale.dtype)}
         d_text = c["text_pool"].backward(c["text_proj"].backward(d_t))
         d_image = c["image_pool"].backward(c["image_proj"].backward(d_v))
         return d_text, d_image
 
     def clamp(self):
-        """Clamp log_scale to [0, ln 100] in place (call after each optimizer step, as CLIP does)."""
-        np.clip(self.params["log_scale"], 0.0, MAX_LOG_SCALE, out=self.params["log_scale"])
+        """Clamp a learned log_scale to [0, ln 100] in place (call after each optimizer step, as CLIP does)."""
+        if self.params:
+            np.clip(self.log_scale, 0.0, MAX_LOG_SCALE, out=self.log_scale)
 
 
 def recall_at_k(text_emb, image_emb, ks=(1, 5, 10)):

@@ -51,11 +51,13 @@ class MultimodalNet(_Layer):
     dim : token feature width of both encoders.  embed_dim : width of the contrastive embeddings.
     patch : side of the square image patches.  text_layers, image_layers : Transformer blocks per encoder.
     n_heads : attention heads (blocks and cross fusion).  pooling : "mean" or "attention" in the fusion.
-    max_len : longest caption in tokens.  seed : initialization seed.  dtype : float32 or float64.
+    max_len : longest caption in tokens.  temperature : None to learn the contrastive temperature (from
+    0.07, CLIP's start), or a fixed value.  seed : initialization seed.  dtype : float32 or float64.
     """
 
     def __init__(self, vocab_size, n_classes, image_shape, *, fusion="early", dim=32, embed_dim=32, patch=4,
-                 text_layers=0, image_layers=0, n_heads=2, pooling="mean", max_len=32, seed=0, dtype=np.float32):
+                 text_layers=0, image_layers=0, n_heads=2, pooling="mean", max_len=32, temperature=None, seed=0,
+                 dtype=np.float32):
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {sorted(FUSIONS)}, got {fusion!r}")
@@ -64,7 +66,8 @@ class MultimodalNet(_Layer):
         self.n_classes = _check_positive_int(n_classes, "n_classes")
         self.config = dict(vocab_size=vocab_size, n_classes=n_classes, image_shape=tuple(image_shape), fusion=fusion,
                            dim=dim, embed_dim=embed_dim, patch=patch, text_layers=text_layers,
-                           image_layers=image_layers, n_heads=n_heads, pooling=pooling, max_len=max_len, seed=seed,
+                           image_layers=image_layers, n_heads=n_heads, pooling=pooling, max_len=max_len,
+                           temperature=temperature, seed=seed,
                            dtype=dtype.name)
         rng = np.random.default_rng(seed)
         self.dtype = dtype
@@ -75,7 +78,9 @@ class MultimodalNet(_Layer):
             "text": TextEncoder(vocab_size, dim, rng, n_layers=text_layers, n_heads=n_heads, max_len=max_len, dtype=dtype),
             "image": ImageEncoder(image_shape, patch, dim, rng, n_layers=image_layers, n_heads=n_heads, dtype=dtype),
             "fusion": FUSIONS[fusion](dim, n_classes, rng, pooling=pooling, dtype=dtype, **fusion_kwargs),
-            "contrastive": ContrastiveHead(dim, _check_positive_int(embed_dim, "embed_dim"), rng, dtype),
+            "contrastive": ContrastiveHead(dim, _check_positive_int(embed_dim, "embed_dim"), rng, dtype,
+                                           temperature=0.07 if temperature is None else temperature,
+                                           learn_temperature=temperature is None),
         }
 
     def check_inputs(self, tokens, mask, images, text_present=None, image_present=None):

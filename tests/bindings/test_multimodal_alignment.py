@@ -67,6 +67,10 @@ def test_clamp_keeps_the_temperature_in_clips_range():
     head.clamp()
     assert head.params["log_scale"][0] == 0.0
     assert MAX_LOG_SCALE == pytest.approx(4.6052, abs=1e-4)
+    fixed = ContrastiveHead(4, 4, np.random.default_rng(2), np.float64, temperature=200.0, learn_temperature=False)
+    assert "log_scale" not in named_parameters(fixed)
+    fixed.clamp()  # a fixed temperature is the caller's choice, not clamped
+    assert fixed.log_scale[0] == pytest.approx(math.log(1 / 200))
 
 
 def test_recall_at_k_matches_a_sorting_loop():
