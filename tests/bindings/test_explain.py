@@ -7,8 +7,10 @@ import json
 
 import numpy as np
 import pytest
+import scipy.sparse as sparse
 import xgboost as xgb
 
+import bindings.sparse_input as sparse_input
 from bindings import Booster, Dataset, GBDTRegressor, train
 from bindings.xgboost_model import from_xgboost
 
@@ -147,3 +149,13 @@ def test_bad_prediction_requests():
         bst.predict(X, pred_leaf=True, pred_contribs=True)
     with pytest.raises(ValueError, match="features"):
         bst.predict(X[:, :3], pred_contribs=True)
+
+
+def test_sparse_input_explains_like_its_dense_twin(multiclass, monkeypatch):
+    monkeypatch.setattr(sparse_input, "PREDICT_CHUNK_BYTES", 8 * X.shape[1] * 37)  # several row blocks
+    dense = np.where(np.abs(np.nan_to_num(X, nan=1.0)) < 0.5, 0.0, X)  # zeros become implicit
+    csr = sparse.csr_matrix(np.nan_to_num(dense, nan=7.0))
+    csr.data[csr.data == 7.0] = np.nan  # stored NaN stays missing
+    assert csr.nnz < dense.size
+    np.testing.assert_array_equal(multiclass.predict(csr, pred_contribs=True), multiclass.predict(dense, pred_contribs=True))
+    np.testing.assert_array_equal(multiclass.predict(csr, pred_leaf=True), multiclass.predict(dense, pred_leaf=True))
