@@ -30,11 +30,13 @@ def softmax_cross_entropy(logits, targets, grad_scale, loss_out, grad_out):
             if logits[r, j] > top:
                 top = np.float64(logits[r, j])
         total = 0.0
-        for j in range(k):
-            total += math.exp(np.float64(logits[r, j]) - top)
-        log_total = math.log(total)
+        for j in range(k):  # one exp per entry: keep it in grad_out until the total is known
+            e = math.exp(np.float64(logits[r, j]) - top)
+            grad_out[r, j] = e
+            total += e
         t = targets[r]
-        loss_out[r] = top + log_total - np.float64(logits[r, t])
+        loss_out[r] = top + math.log(total) - np.float64(logits[r, t])
+        scale = grad_scale / total
         for j in range(k):
-            p = math.exp(np.float64(logits[r, j]) - top - log_total)
-            grad_out[r, j] = grad_scale * (p - 1.0 if j == t else p)
+            grad_out[r, j] = scale * np.float64(grad_out[r, j])
+        grad_out[r, t] -= grad_scale

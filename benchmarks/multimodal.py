@@ -1,0 +1,104 @@
+"""Multimodal network: one training step (forward + backward) against a PyTorch twin on the same threads.
+
+The twin is the early-fusion :class:`bindings.multimodal_model.MultimodalNet` written with torch modules
+(embedding + sinusoidal positions, Conv2d patch embedding + positions + residual MLP, masked mean pooling,
+concat -> MLP head, projections + normalize + symmetric InfoNCE) and loaded with the same weights; the
+script first checks that both give the same loss. Timed: ``loss_and_backward`` (classification +
+0.5 * contrastive) against torch's forward + ``backward()``, float32, median of interleaved rounds.
+
+Run: ``python benchmarks/multimodal.py [--threads N] [--repeats 20]``. Prints ours / torch per batch
+size (< 1 means ours is faster).
+"""
+import argparse
+import math
+import time
+
+import numba
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from bindings.multimodal_data import make_shapes
+from bindings.multimodal_model import MultimodalNet
+from bindings.transformer import named_parameters, sinusoidal_positions
+
+CONTRASTIVE_WEIGHT = 0.5
+
+
+def torch_twin(model):
+    """A function (tokens, mask, images, labels) -> torch loss with leaf tensors copied from ``model``."""
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in named_parameters(model).items()}
+    c, _, _ = model.config["image_shape"]
+    patch, dim = model.config["patch"], model.config["dim"]
+    positions = torch.from_numpy(sinusoidal_positions(model.config["max_len"], dim).astype(np.float32))
+    gelu = lambda x: torch.nn.functional.gelu(x, approximate="tanh")  # noqa: E731
+
+    def mlp(x, prefix):
+        return gelu(x @ p[f"{prefix}.fc1.weight"] + p[f"{prefix}.fc1.bias"]) @ p[f"{prefix}.fc2.weight"] + p[f"{prefix}.fc2.bias"]
+
+    def loss(tokens, mask, images, labels):
+        weights = mask / mask.sum(1, keepdim=True)
+        text = p["text.embedding"][tokens] + positions[: tokens.shape[1]]
+        conv_weight = p["image.embed.weight"].T.reshape(dim, c, patch, patch)
+        image = torch.nn.functional.conv2d(images, conv_weight, p["image.embed.bias"], stride=patch)
+        image = image.flatten(2).transpose(1, 2) + p["image.positions"]
+        image = image + mlp(image, "image.mlp")
+        pooled_text, pooled_image = (weights[..., None] * text).sum(1), image.mean(1)
+        logits = mlp(torch.cat([pooled_text, pooled_image], 1), "fusion.head")
+        classification = torch.nn.functional.cross_entropy(logits, labels)
+        t = torch.nn.functional.normalize(pooled_text @ p["contrastive.text_proj.weight"] + p["contrastive.text_proj.bias"])
+        v = torch.nn.functional.normalize(pooled_image @ p["contrastive.image_proj.weight"] + p["contrastive.image_proj.bias"])
+        sim = p["contrastive.log_scale"].exp() * t @ v.T
+        targets = torch.arange(len(labels))
+        contrastive = (torch.nn.functional.cross_entropy(sim, targets) + torch.nn.functional.cross_entropy(sim.T, targets)) / 2
+        return classification + CONTRASTIVE_WEIGHT * contrastive
+
+    return loss
+
+
+def median_times(fns, repeats):
+    """Median wall time of each callable over ``repeats`` rounds in which they take turns."""
+    for fn in fns:
+        fn()
+    times = np.empty((repeats, len(fns)))
+    for r in range(repeats):
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[r, k] = time.perf_counter() - start
+    return np.median(times, axis=0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    numba.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    print(f"threads: {args.threads} (numba, BLAS and torch)")
+    for batch, dim in ((64, 32), (256, 64), (1024, 64)):
+        data = make_shapes(batch, seed=0)
+        model = MultimodalNet(len(data.vocab), 3, data.images.shape[1:], fusion="early", dim=dim, embed_dim=dim, seed=0)
+        twin = torch_twin(model)
+        t_args = (torch.from_numpy(data.tokens), torch.from_numpy(data.mask).float(), torch.from_numpy(data.images),
+                  torch.from_numpy(data.labels))
+
+        def ours():
+            return model.loss_and_backward(data.tokens, data.mask, data.images, data.labels,
+                                           contrastive_weight=CONTRASTIVE_WEIGHT)["loss"]
+
+        def theirs():
+            out = twin(*t_args)
+            out.backward()
+            return out.item()
+
+        assert math.isclose(ours(), theirs(), rel_tol=1e-4), (ours(), theirs())
+        with threadpool_limits(args.threads):
+            t_ours, t_torch = median_times([ours, theirs], args.repeats)
+        print(f"batch {batch:5d} dim {dim:3d}: ours {t_ours * 1e3:7.2f} ms, torch {t_torch * 1e3:7.2f} ms, "
+              f"ratio ours/torch {t_ours / t_torch:5.2f}")
+
+
+if __name__ == "__main__":
+    main()
