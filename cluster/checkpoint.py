@@ -1,9 +1,8 @@
-"""Progress and checkpoints of a Dask fit, published by the leader, read by the client on failure.
+"""Checkpoints of a Dask fit, published by the leader, read by the client on failure.
 
-Every round the leader stores the number of finished rounds in a ``distributed.Variable``; every
-``every`` rounds it also stores the model there (and writes it to ``directory`` when given, as
-``model-<rounds>.json``, atomically). Both go through the scheduler, so they survive the loss of
-any worker, the leader's included.
+Every ``every`` rounds the leader stores the model in a ``distributed.Variable`` (and writes it to
+``directory`` when given, as ``model-<rounds>.json``, atomically), next to the fit's bin edges.
+Both go through the scheduler, so they survive the loss of any worker, the leader's included.
 """
 import json
 import os
@@ -24,7 +23,6 @@ class Checkpoint(TrainingCallback):
         Variable(f"{self.name}-edges").set({"edges": edges.tolist(), "n_edges": n_edges.tolist()})
 
     def after_iteration(self, booster, iteration, evals_log):
-        Variable(f"{self.name}-progress").set(iteration + 1)
         if (iteration + 1) % self.every == 0:
             doc = booster.to_dict()
             Variable(f"{self.name}-model").set({"rounds": iteration + 1, "model": doc})
@@ -37,18 +35,18 @@ class Checkpoint(TrainingCallback):
         return False
 
 
-def read_progress(client, name):
-    """(finished rounds, last checkpoint {"rounds", "model"} or None, edges or None) of fit ``name``."""
+def read_checkpoint(client, name):
+    """(last checkpoint {"rounds", "model"} or None, {"edges", "n_edges"} or None) of fit ``name``."""
     def get(suffix):
         try:
             return Variable(f"{name}-{suffix}", client=client).get(timeout=1)
         except TimeoutError:
             return None
 
-    return get("progress") or 0, get("model"), get("edges")
+    return get("model"), get("edges")
 
 
 def forget(client, name):
     """Delete the fit's variables from the scheduler."""
-    for suffix in ("progress", "model", "edges"):
+    for suffix in ("model", "edges"):
         Variable(f"{name}-{suffix}", client=client).delete()

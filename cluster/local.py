@@ -42,3 +42,9 @@ def resolve_client(client=None):
         return get_client()
     except ValueError:
         return embedded_client()
+
+
+def worker_info(client):
+    """{address: info} of every worker, asked from the scheduler now. (``Client.scheduler_info()``
+    can return a cached identity without workers: the client's periodic refresh overwrites it.)"""
+    return client.sync(client.scheduler.identity, n_workers=-1)["workers"]

@@ -12,6 +12,8 @@ import dask.array as da
 import numpy as np
 from distributed import wait
 
+from cluster.local import worker_info
+
 
 def _as_dask_array(data, name, row_chunks=None):
     """Dask array from a dask array/DataFrame/Series or an in-memory array."""
@@ -50,7 +52,7 @@ def aligned_blocks(X, y, weight=None):
 
 def running_workers(client):
     """Sorted addresses of the workers that accept work (paused or closing workers are left out)."""
-    workers = sorted(w for w, info in client.scheduler_info()["workers"].items()
+    workers = sorted(w for w, info in worker_info(client).items()
                      if info.get("status", "running") == "running")
     if not workers:
         raise RuntimeError("the Dask cluster has no running workers (none, or all paused)")
@@ -62,7 +64,8 @@ def place_blocks(client, X, y, weight=None, workers=None):
     default every running worker).
 
     Returns (assignment, rows_per_worker): assignment maps worker address -> list of
-    (X block, y block, weight block or None) futures, in sorted address order.
+    (X block, y block, weight block or None, global index of the block's first row) with futures
+    for the blocks, in sorted address order.
     """
     row_chunks, blocks = aligned_blocks(X, y, weight)
     futures = [client.compute(col) for col in blocks]
@@ -71,8 +74,9 @@ def place_blocks(client, X, y, weight=None, workers=None):
     workers = running_workers(client) if workers is None else workers
     held_by = [(holders.get(f.key) or [None])[0] for f in futures[0]]
     assignment = balance_blocks(row_chunks, held_by, workers)
-    grouped = {w: [(futures[0][i], futures[1][i], futures[2][i] if len(futures) > 2 else None) for i in idx]
-               for w, idx in assignment.items() if idx}
+    offsets = np.cumsum((0,) + tuple(row_chunks[:-1]))
+    grouped = {w: [(futures[0][i], futures[1][i], futures[2][i] if len(futures) > 2 else None, int(offsets[i]))
+                   for i in idx] for w, idx in assignment.items() if idx}
     rows = {w: int(sum(row_chunks[i] for i in idx)) for w, idx in assignment.items() if idx}
     return grouped, rows
 
@@ -80,10 +84,11 @@ def place_blocks(client, X, y, weight=None, workers=None):
 def place_columns(client, X, y, weight=None):
     """Feature-parallel placement: every worker gets every row block, sliced to its own columns.
 
-    Returns (assignment, owners): assignment maps worker -> list of (X column slice, y, weight)
-    futures in row order; owners lists each worker's sorted global feature indices.
+    Returns (assignment, owners): assignment maps worker -> list of (X column slice, y, weight,
+    first row's global index) in row order; owners lists each worker's sorted global feature indices.
     """
-    _, blocks = aligned_blocks(X, y, weight)
+    row_chunks, blocks = aligned_blocks(X, y, weight)
+    offsets = np.cumsum((0,) + tuple(row_chunks[:-1]))
     futures = [client.compute(col) for col in blocks]
     wait([f for col in futures for f in col])
     workers = running_workers(client)
@@ -92,7 +97,7 @@ def place_columns(client, X, y, weight=None):
     assignment = {}
     for w, cols in zip(workers, owners):
         slices = [client.submit(np.take, xb, cols, axis=1, workers=[w], pure=False) for xb in futures[0]]
-        assignment[w] = [(xs, futures[1][i], futures[2][i] if len(futures) > 2 else None)
+        assignment[w] = [(xs, futures[1][i], futures[2][i] if len(futures) > 2 else None, int(offsets[i]))
                          for i, xs in enumerate(slices)]
     return assignment, owners
 

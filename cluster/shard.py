@@ -33,7 +33,8 @@ from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.metrics import combine_partials, partial_metric
 from bindings.train import LocalRows, boost, initial_margin
-from cluster.sketch import local_sample, merge_samples, sample_sizes
+from cluster.local import worker_info
+from cluster.sketch import local_sample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.objectives import transform
 from gbdt.threads import using_threads
@@ -65,7 +66,8 @@ class Shard:
     Parameters
     ----------
     rank : position of this shard (0 is the leader); blocks : list of (X block, y block (n_i,),
-    weight block (n_i,) or None); n_threads : Numba threads (= the worker's threads);
+    weight block (n_i,) or None, global index of the block's first row); n_threads : Numba
+    threads (= the worker's threads);
     owned : None (data-parallel: blocks hold every feature) or the sorted global indices of the
     features in the X blocks (feature-parallel: blocks hold every row);
     eval_blocks : per evaluation set, this shard's share of its rows as blocks like ``blocks``
@@ -74,6 +76,7 @@ class Shard:
 
     def __init__(self, rank, blocks, n_threads, owned=None, eval_blocks=()):
         self.rank = rank
+        self.offsets = [b[3] for b in blocks]
         self.n_threads = n_threads
         self.blocks = [np.asarray(b[0], dtype=np.float64) for b in blocks]
         self.label = np.concatenate([b[1] for b in blocks])
@@ -108,7 +111,7 @@ class Shard:
             except TimeoutError:
                 if self.cancelled:
                     raise RuntimeError("the fit was cancelled") from None
-                if self.addresses[rank] not in get_client().scheduler_info()["workers"]:
+                if self.addresses[rank] not in worker_info(get_client()):
                     raise RuntimeError(f"worker {self.addresses[rank]} left the cluster") from None
 
     def summary(self):
@@ -119,8 +122,8 @@ class Shard:
                 "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
                 "integral": bool((self.label == np.round(self.label)).all())}
 
-    def sketch_sample(self, n_sample, seed):
-        return local_sample(self.blocks, self.weight, n_sample, seed + self.rank)
+    def sketch_sample(self, rate, seed):
+        return local_sample(self.blocks, self.offsets, self.weight, rate, seed)
 
     def local_edges(self, max_bin, seed):
         """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
@@ -278,9 +281,8 @@ class Shard:
         if resume is not None:
             edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
         elif owners is None:
-            sizes = [s["rows"] for s in summaries]
-            seeds = [(int(n), p["random_state"]) for n in sample_sizes(sizes)]
-            edges, n_edges = merge_samples(self.broadcast("sketch_sample", per_shard=seeds), p["max_bin"],
+            rate = sampling_rate(sum(s["rows"] for s in summaries))
+            edges, n_edges = merge_samples(self.broadcast("sketch_sample", rate, p["random_state"]), p["max_bin"],
                                            p["random_state"])
         else:
             summaries = summaries[:1]  # every shard holds every row
@@ -320,11 +322,10 @@ class Shard:
         traffic = self.broadcast("traffic")
         return booster.to_dict(), history, {k: sum(t[k] for t in traffic) for k in traffic[0]}
 
-    def broadcast(self, method, *args, per_shard=None):
+    def broadcast(self, method, *args):
         """Call ``method`` on every shard (this one directly, the others concurrently); results by rank."""
-        calls = [per_shard[r] if per_shard is not None else args for r in range(len(self.peers))]
-        pending = {r: getattr(self.peers[r], method)(*calls[r]) for r in range(1, len(self.peers))}
-        results = [getattr(self, method)(*calls[0])]
+        pending = {r: getattr(self.peers[r], method)(*args) for r in range(1, len(self.peers))}
+        results = [getattr(self, method)(*args)]
         results.extend(self.wait(r, pending[r]) for r in range(1, len(self.peers)))
         return results
 

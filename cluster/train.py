@@ -17,7 +17,6 @@ import time
 import uuid
 
 import numpy as np
-from distributed import fire_and_forget
 from distributed.client import FutureCancelledError
 from distributed.comm import CommClosedError
 
@@ -25,8 +24,8 @@ from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping
 from bindings.params import resolve_params
 from bindings.train import DEFAULT_METRIC, check_label_domain
-from cluster.checkpoint import Checkpoint, forget, read_progress
-from cluster.local import resolve_client
+from cluster.checkpoint import Checkpoint, forget, read_checkpoint
+from cluster.local import resolve_client, worker_info
 from cluster.placement import place_blocks, place_columns
 from cluster.shard import Shard
 
@@ -43,11 +42,11 @@ def _check_summaries(summaries, p):
 
 
 class WorkerLost(RuntimeError):
-    """A worker holding part of the fit left the cluster."""
+    """A worker holding part of the fit left the cluster after ``rounds`` finished rounds."""
 
-    def __init__(self, worker):
+    def __init__(self, worker, rounds):
         super().__init__(f"worker {worker} left the cluster")
-        self.worker = worker
+        self.worker, self.rounds = worker, rounds
 
 
 def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, evals=(), obj=None,
@@ -100,8 +99,9 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
                         feature_names, distributed_mode, checkpoint, resume, stall_timeout)
                     break
                 except WorkerLost as lost:
-                    done, saved, edges = read_progress(client, fit_id)
-                    survivors = len(client.scheduler_info()["workers"])
+                    done = lost.rounds
+                    saved, edges = read_checkpoint(client, fit_id)
+                    survivors = len(worker_info(client))
                     where = f"; last checkpoint at round {saved['rounds']}" if saved else "; no checkpoint yet"
                     if distributed_mode == "feature" or restarts >= max_restarts or survivors == 0:
                         raise RuntimeError(f"{lost} during round {done + 1}: training stopped after {done} "
@@ -159,7 +159,7 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
 
 
 def _missing(client, workers):
-    present = client.scheduler_info()["workers"]
+    present = worker_info(client)
     return [w for w in workers if w not in present]
 
 
@@ -173,6 +173,7 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
     cluster and RuntimeError when the fit stalls (see the module docstring). ``release()`` is
     called once the shards have binned their blocks. Logs every tenth of the rounds."""
     last_key, last_change, slowest, logged = None, time.monotonic(), 0.0, 0
+    markers = []  # released when the fit ends
     state = {"phase": "starting", "rounds": 0, "waiting_on": workers[0], "result": None}
     while True:
         try:
@@ -185,7 +186,7 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
                     and time.monotonic() < deadline:
                 missing = _missing(client, workers)
                 if missing:
-                    raise WorkerLost(missing[0]) from exc
+                    raise WorkerLost(missing[0], state["rounds"]) from exc
                 time.sleep(poll_s)
             raise
         if state["result"] is not None:
@@ -193,14 +194,14 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
         missing = _missing(client, workers)
         if missing:
             leader.cancel()
-            raise WorkerLost(missing[0])
+            raise WorkerLost(missing[0], state["rounds"])
         now = time.monotonic()
         key = (state["phase"], state["rounds"])
         if key != last_key:
             if last_key is not None and key[1] > last_key[1]:
                 slowest = max(slowest, (now - last_change) / (key[1] - last_key[1]))
-                fire_and_forget(client.submit(_mark_round, key[1], key=f"gbdt-round-{key[1]}-of-{num_rounds}-"
-                                              f"{fit_name}", pure=False))
+                markers.append(client.submit(_mark_round, key[1], key=f"gbdt-round-{key[1]}-of-{num_rounds}-{fit_name}",
+                                             pure=False))
             if state["phase"] in ("boosting", "done"):
                 release()
             if key[1] >= logged + max(1, num_rounds // 10):

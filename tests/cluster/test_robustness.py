@@ -8,6 +8,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 import cluster
+from cluster.local import worker_info
 from bindings import Dataset, train
 
 rng = np.random.default_rng(2)
@@ -56,7 +57,7 @@ def test_concurrent_fits_all_finish_with_their_own_model(client3):
 
 
 def test_a_paused_worker_gets_no_rows(client3):
-    paused = sorted(client3.scheduler_info()["workers"])[1]
+    paused = sorted(worker_info(client3))[1]
 
     def set_paused(dask_worker, on):
         from distributed.core import Status

@@ -1,0 +1,46 @@
+"""The distributed sketch picks the same rows, hence the same edges, for every placement."""
+import numpy as np
+
+from cluster.sketch import hashed_row_mask, local_sample, merge_samples, sampling_rate
+from gbdt.binning import compute_bin_edges
+
+rng = np.random.default_rng(3)
+X = rng.standard_normal((30000, 4))
+X[rng.random(X.shape) < 0.1] = np.nan
+w = rng.uniform(0.5, 2.0, 30000)
+
+
+def shards_of(bounds):
+    """Per shard (blocks, offsets, weights) for row blocks split at ``bounds``, dealt round robin to 2 shards."""
+    cuts = list(zip([0] + bounds, bounds + [X.shape[0]]))
+    shards = [cuts[0::2], cuts[1::2]]
+    return [([X[a:b] for a, b in s], [a for a, _ in s], np.concatenate([w[a:b] for a, b in s])) for s in shards if s]
+
+
+def test_hashed_sample_has_the_requested_rate_and_ignores_placement():
+    ids = np.arange(1_000_000)
+    keep = hashed_row_mask(ids, 0.2, seed=7)
+    assert abs(keep.mean() - 0.2) < 4 * np.sqrt(0.2 * 0.8 / ids.shape[0])
+    assert np.array_equal(keep[123_456:200_000], hashed_row_mask(ids[123_456:200_000], 0.2, seed=7))
+    assert not np.array_equal(keep, hashed_row_mask(ids, 0.2, seed=8))
+    assert hashed_row_mask(ids[:10], 1.0, seed=0).all()
+    assert sampling_rate(100) == 1.0 and sampling_rate(400_000) == 0.5
+
+
+def test_any_chunking_and_placement_gives_the_same_edges():
+    rate = 0.3
+    edges = []
+    for bounds in ([], [7000], [1000, 2500, 17000, 29000]):
+        samples = [local_sample(blocks, offsets, weight, rate, seed=5) for blocks, offsets, weight in shards_of(bounds)]
+        edges.append(merge_samples(samples, 64, seed=0))
+    for e, n in edges[1:]:
+        np.testing.assert_array_equal(e, edges[0][0])
+        np.testing.assert_array_equal(n, edges[0][1])
+
+
+def test_full_rate_equals_single_machine_edges():
+    samples = [local_sample(blocks, offsets, weight, 1.0, seed=5) for blocks, offsets, weight in shards_of([9000, 21000])]
+    e, n = merge_samples(samples, 64, seed=0)
+    e_local, n_local = compute_bin_edges(X, 64, w, seed=0)
+    np.testing.assert_array_equal(e, e_local)
+    np.testing.assert_array_equal(n, n_local)
