@@ -33,8 +33,11 @@ def torch_twin(model):
     positions = torch.from_numpy(sinusoidal_positions(model.config["max_len"], dim).astype(np.float32))
     gelu = lambda x: torch.nn.functional.gelu(x, approximate="tanh")  # noqa: E731
 
+    def linear(x, prefix):
+        return x @ p[f"{prefix}.weight"] + p[f"{prefix}.bias"]
+
     def mlp(x, prefix):
-        return gelu(x @ p[f"{prefix}.fc1.weight"] + p[f"{prefix}.fc1.bias"]) @ p[f"{prefix}.fc2.weight"] + p[f"{prefix}.fc2.bias"]
+        return linear(gelu(linear(x, f"{prefix}.fc1")), f"{prefix}.fc2")
 
     def loss(tokens, mask, images, labels):
         weights = mask / mask.sum(1, keepdim=True)
@@ -46,11 +49,12 @@ def torch_twin(model):
         pooled_text, pooled_image = (weights[..., None] * text).sum(1), image.mean(1)
         logits = mlp(torch.cat([pooled_text, pooled_image], 1), "fusion.head")
         classification = torch.nn.functional.cross_entropy(logits, labels)
-        t = torch.nn.functional.normalize(pooled_text @ p["contrastive.text_proj.weight"] + p["contrastive.text_proj.bias"])
-        v = torch.nn.functional.normalize(pooled_image @ p["contrastive.image_proj.weight"] + p["contrastive.image_proj.bias"])
+        t = torch.nn.functional.normalize(linear(pooled_text, "contrastive.text_proj"))
+        v = torch.nn.functional.normalize(linear(pooled_image, "contrastive.image_proj"))
         sim = p["contrastive.log_scale"].exp() * t @ v.T
         targets = torch.arange(len(labels))
-        contrastive = (torch.nn.functional.cross_entropy(sim, targets) + torch.nn.functional.cross_entropy(sim.T, targets)) / 2
+        cross_entropy = torch.nn.functional.cross_entropy
+        contrastive = (cross_entropy(sim, targets) + cross_entropy(sim.T, targets)) / 2
         return classification + CONTRASTIVE_WEIGHT * contrastive
 
     return loss

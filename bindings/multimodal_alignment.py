@@ -72,7 +72,8 @@ class ContrastiveHead(_Layer):
         if learn_temperature:  # a fixed temperature stays out of params, so no optimizer touches it
             self.params = {"log_scale": self.log_scale}
         self.children = {"text_pool": Pooling("mean", dim, rng, dtype), "image_pool": Pooling("mean", dim, rng, dtype),
-                         "text_proj": Linear(dim, embed_dim, rng, dtype), "image_proj": Linear(dim, embed_dim, rng, dtype)}
+                         "text_proj": Linear(dim, embed_dim, rng, dtype),
+                         "image_proj": Linear(dim, embed_dim, rng, dtype)}
 
     def embed(self, text, text_mask, image):
         """Unit-norm (B, E) text and image embeddings (keeps what backward needs)."""
@@ -92,8 +93,8 @@ class ContrastiveHead(_Layer):
         c = self.children
         t_unit, t_norm, v_unit, v_norm = self._saved
         d_t, d_v = np.empty_like(t_unit), np.empty_like(v_unit)
-        l2_normalize_rows_backward(t_unit, t_norm, np.ascontiguousarray(weight * self._d_t, t_unit.dtype), _NORM_EPS, d_t)
-        l2_normalize_rows_backward(v_unit, v_norm, np.ascontiguousarray(weight * self._d_v, v_unit.dtype), _NORM_EPS, d_v)
+        for unit, norm, grad, out in ((t_unit, t_norm, self._d_t, d_t), (v_unit, v_norm, self._d_v, d_v)):
+            l2_normalize_rows_backward(unit, norm, np.ascontiguousarray(weight * grad, unit.dtype), _NORM_EPS, out)
         if self.params:
             self.grads = {"log_scale": np.array([weight * self._d_log_scale], self.log_scale.dtype)}
         d_text = c["text_pool"].backward(c["text_proj"].backward(d_t))

@@ -22,13 +22,16 @@ from bindings.transformer import MultiHeadAttention, _Layer
 __all__ = ["EarlyFusion", "LateFusion", "CrossFusion", "FUSIONS"]
 
 
+def _pools(pooling, dim, rng, dtype):
+    return {"text_pool": Pooling(pooling, dim, rng, dtype), "image_pool": Pooling(pooling, dim, rng, dtype)}
+
+
 class _PooledPair(_Layer):
     """Shared front of early and cross fusion: pool each modality with ``pooling``, concatenate, head."""
 
     def __init__(self, dim, n_classes, rng, pooling="mean", dtype=np.float32):
         super().__init__()
-        self.children = {"text_pool": Pooling(pooling, dim, rng, dtype), "image_pool": Pooling(pooling, dim, rng, dtype),
-                         "head": Mlp(2 * dim, 2 * dim, n_classes, rng, dtype)}
+        self.children = {**_pools(pooling, dim, rng, dtype), "head": Mlp(2 * dim, 2 * dim, n_classes, rng, dtype)}
 
     def _pool_and_classify(self, text, text_mask, image):
         text_pool, image_pool, head = (self.children[k] for k in ("text_pool", "image_pool", "head"))
@@ -58,7 +61,7 @@ class LateFusion(_Layer):
     def __init__(self, dim, n_classes, rng, pooling="mean", dtype=np.float32):
         super().__init__()
         self.params = {"mix": np.zeros(2, dtype)}
-        self.children = {"text_pool": Pooling(pooling, dim, rng, dtype), "image_pool": Pooling(pooling, dim, rng, dtype),
+        self.children = {**_pools(pooling, dim, rng, dtype),
                          "text_head": Mlp(dim, 2 * dim, n_classes, rng, dtype),
                          "image_head": Mlp(dim, 2 * dim, n_classes, rng, dtype)}
 

@@ -75,7 +75,8 @@ class MultimodalNet(_Layer):
                        "missing_image": (0.1 * rng.standard_normal(dim)).astype(dtype)}
         fusion_kwargs = {"n_heads": n_heads} if fusion == "cross" else {}
         self.children = {
-            "text": TextEncoder(vocab_size, dim, rng, n_layers=text_layers, n_heads=n_heads, max_len=max_len, dtype=dtype),
+            "text": TextEncoder(vocab_size, dim, rng, n_layers=text_layers, n_heads=n_heads, max_len=max_len,
+                                dtype=dtype),
             "image": ImageEncoder(image_shape, patch, dim, rng, n_layers=image_layers, n_heads=n_heads, dtype=dtype),
             "fusion": FUSIONS[fusion](dim, n_classes, rng, pooling=pooling, dtype=dtype, **fusion_kwargs),
             "contrastive": ContrastiveHead(dim, _check_positive_int(embed_dim, "embed_dim"), rng, dtype,
@@ -96,7 +97,8 @@ class MultimodalNet(_Layer):
         if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
             raise TypeError(f"tokens must be a 2-D integer array (batch, length), got {tokens.dtype} {tokens.shape}")
         if mask.shape != tokens.shape or mask.dtype != bool:
-            raise ValueError(f"mask must be a bool array of the shape of tokens {tokens.shape}, got {mask.dtype} {mask.shape}")
+            raise ValueError(f"mask must be a bool array of the shape of tokens {tokens.shape}, "
+                             f"got {mask.dtype} {mask.shape}")
         expected = self.config["image_shape"]
         if images.ndim != 4 or images.shape[1:] != expected:
             raise ValueError(f"images must have shape (batch, {', '.join(map(str, expected))}), got {images.shape}")
@@ -158,10 +160,12 @@ class MultimodalNet(_Layer):
         logits = self.forward(tokens, mask, images, text_present=text_present, image_present=image_present)
         labels = np.asarray(labels)
         if labels.shape != (logits.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be an int array of shape ({logits.shape[0]},), got {labels.dtype} {labels.shape}")
+            raise ValueError(f"labels must be an int array of shape ({logits.shape[0]},), "
+                             f"got {labels.dtype} {labels.shape}")
         if labels.size and (labels.min() < 0 or labels.max() >= self.n_classes):
             raise ValueError(f"labels must be in [0, {self.n_classes}), got values in [{labels.min()}, {labels.max()}]")
-        if isinstance(contrastive_weight, bool) or not isinstance(contrastive_weight, numbers.Real) or contrastive_weight < 0:
+        if (isinstance(contrastive_weight, bool) or not isinstance(contrastive_weight, numbers.Real)
+                or contrastive_weight < 0):
             raise ValueError(f"contrastive_weight must be a number >= 0, got {contrastive_weight!r}")
         text, text_mask, image, tp, ip = self._batch
         zero_gradients(self)

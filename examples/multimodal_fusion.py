@@ -87,8 +87,10 @@ def main():
     # model trained on both leans on the caption when it names the digit, unless trained with modality dropout
     digits = make_digits(name_probability=0.5, caption_noise=0.02, seed=0)
     digits_train, digits_test = digits.split(1400)
-    digit_table = {dropout: missing_modality_accuracy(train(digits_train, 15, modality_dropout=dropout).model, digits_test)
-                   for dropout in (0.0, 0.3)}
+    digit_table = {}
+    for dropout in (0.0, 0.3):
+        digit_model = train(digits_train, 15, modality_dropout=dropout).model
+        digit_table[dropout] = missing_modality_accuracy(digit_model, digits_test)
     print("\ndigits (397 held out; text only can reach 0.5 + 0.5 / 10 = 0.55)")
     for dropout, acc in digit_table.items():
         print(f"dropout {dropout}: " + ", ".join(f"{c} {a:.3f}" for c, a in acc.items()))

@@ -28,7 +28,8 @@ def run_both(decay, steps=7, warmup=3, lr=0.05, weight_decay=0.3):
     return params, torch_params, ours
 
 
-@pytest.mark.parametrize("decay, decayed", [(lambda name, value: True, ["w", "b", "positions"]), (decay_matrices, ["w"])],
+@pytest.mark.parametrize("decay, decayed",
+                         [(lambda name, value: True, ["w", "b", "positions"]), (decay_matrices, ["w"])],
                          ids=["all", "matrices"])
 def test_adamw_with_warmup_matches_torch(decay, decayed):
     params, torch_params, ours = run_both(decay)

@@ -64,7 +64,8 @@ def test_bad_input_raises_errors_naming_the_argument():
     args = (data.tokens, data.mask, data.images)
     cases = [
         ((data.tokens, data.mask, data.images[:5]), {}, ValueError, "batch sizes differ"),
-        ((data.tokens, data.mask, data.images[:, :, :8]), {}, ValueError, r"images must have shape \(batch, 3, 16, 16\)"),
+        ((data.tokens, data.mask, data.images[:, :, :8]), {}, ValueError,
+         r"images must have shape \(batch, 3, 16, 16\)"),
         ((data.tokens, np.zeros_like(data.mask), data.images), {}, ValueError, "caption of sample 0 empty"),
         ((data.tokens.astype(float), data.mask, data.images), {}, TypeError, "tokens must be a 2-D integer array"),
         ((list(data.tokens), data.mask, data.images), {}, TypeError, "tokens must be a numpy array"),
@@ -104,7 +105,8 @@ def test_an_absent_caption_is_ignored():
     other_tokens[1] = data.tokens[0]
     empty_mask[1] = False
     np.testing.assert_array_equal(model.forward(other_tokens, empty_mask, data.images, text_present=present), logits)
-    np.testing.assert_allclose(model.forward(data.tokens, data.mask, data.images)[[0, 2, 3]], logits[[0, 2, 3]], rtol=1e-6)
+    all_present = model.forward(data.tokens, data.mask, data.images)
+    np.testing.assert_allclose(all_present[[0, 2, 3]], logits[[0, 2, 3]], rtol=1e-6)
 
 
 def test_modality_dropout_keeps_a_caption_only_model_useful():
@@ -123,7 +125,8 @@ def test_modality_dropout_keeps_a_caption_only_model_useful():
 def test_contrastive_training_aligns_the_embeddings():
     train, test = make_shapes(1024, seed=8), make_shapes(400, seed=9)
     model = small_model(train, dim=32, seed=0)
-    Trainer(model, batch_size=32, lr=1e-2, warmup_steps=10, contrastive_weight=1.0, seed=0).fit(train, 4, progress=False)
+    Trainer(model, batch_size=32, lr=1e-2, warmup_steps=10, contrastive_weight=1.0, seed=0).fit(
+        train, 4, progress=False)
     recall = retrieval_recall(model, test)
     # chance is 10 / 400 = 0.025; captions shared by ~12 test images cap it near 0.77
     assert recall["text_to_image@10"] > 0.5 and recall["image_to_text@10"] > 0.5, recall

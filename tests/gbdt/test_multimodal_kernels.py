@@ -44,8 +44,7 @@ def test_l2_normalize_matches_torch_including_a_zero_row():
     np.testing.assert_allclose(dx, t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
-def test_kernels_interpreted_match_compiled(run_script):
-    script = """
+KERNEL_SCRIPT = """
 import json
 import numpy as np
 from gbdt.kernels.multimodal_loss import softmax_cross_entropy
@@ -58,8 +57,13 @@ x = rng.standard_normal((5, 3)).astype(np.float32)
 out, norms, dx = np.empty_like(x), np.empty(5), np.empty_like(x)
 l2_normalize_rows(x, 1e-12, out, norms)
 l2_normalize_rows_backward(out, norms, rng.standard_normal((5, 3)).astype(np.float32), 1e-12, dx)
-print(json.dumps([a.tolist() for a in (losses, grad, out, dx)]))
+result = [a.tolist() for a in (losses, grad, out, dx)]
 """
-    compiled, interpreted = run_script(script, False), run_script(script, True)
-    for a, b in zip(compiled, interpreted):
+
+
+def test_kernels_interpreted_match_compiled(run_script):
+    compiled = {}
+    exec(KERNEL_SCRIPT, compiled)  # in this process, compiled
+    interpreted = run_script(KERNEL_SCRIPT + "print(json.dumps(result))", True)
+    for a, b in zip(compiled["result"], interpreted):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
