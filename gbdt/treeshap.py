@@ -18,60 +18,63 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.traversal import goes_left
+from gbdt.traversal import goes_left, inline
 
 ROWS_PER_BLOCK = 64
 
 
-@jit
-def _extend_path(feat, zero, one, pw, depth, zero_fraction, one_fraction, feature_index):
-    """Append a feature to the path of length ``depth`` and update the permutation weights."""
-    feat[depth] = feature_index
-    zero[depth] = zero_fraction
-    one[depth] = one_fraction
-    pw[depth] = 1.0 if depth == 0 else 0.0
+@inline
+def _extend_path(feat, zero, one, pw, p, depth, zero_fraction, one_fraction, feature_index):
+    """Append a feature to path ``p`` of length ``depth`` and update the permutation weights."""
+    feat[p, depth] = feature_index
+    zero[p, depth] = zero_fraction
+    one[p, depth] = one_fraction
+    pw[p, depth] = 1.0 if depth == 0 else 0.0
     for i in range(depth - 1, -1, -1):
-        pw[i + 1] += one_fraction * pw[i] * (i + 1) / (depth + 1)
-        pw[i] = zero_fraction * pw[i] * (depth - i) / (depth + 1)
+        pw[p, i + 1] += one_fraction * pw[p, i] * (i + 1) / (depth + 1)
+        pw[p, i] = zero_fraction * pw[p, i] * (depth - i) / (depth + 1)
 
 
-@jit
-def _unwind_path(feat, zero, one, pw, depth, path_index):
-    """Remove element ``path_index`` from the path of length ``depth + 1`` (undo its extension)."""
-    one_fraction = one[path_index]
-    zero_fraction = zero[path_index]
-    next_one_portion = pw[depth]
+@inline
+def _unwind_path(feat, zero, one, pw, p, depth, path_index):
+    """Remove element ``path_index`` from path ``p`` of length ``depth + 1`` (undo its extension)."""
+    one_fraction = one[p, path_index]
+    zero_fraction = zero[p, path_index]
+    next_one_portion = pw[p, depth]
     for i in range(depth - 1, -1, -1):
         if one_fraction != 0.0:
-            tmp = pw[i]
-            pw[i] = next_one_portion * (depth + 1) / ((i + 1) * one_fraction)
-            next_one_portion = tmp - pw[i] * zero_fraction * (depth - i) / (depth + 1)
+            tmp = pw[p, i]
+            pw[p, i] = next_one_portion * (depth + 1) / ((i + 1) * one_fraction)
+            next_one_portion = tmp - pw[p, i] * zero_fraction * (depth - i) / (depth + 1)
         else:
-            pw[i] = pw[i] * (depth + 1) / (zero_fraction * (depth - i))
+            pw[p, i] = pw[p, i] * (depth + 1) / (zero_fraction * (depth - i))
     for i in range(path_index, depth):
-        feat[i] = feat[i + 1]
-        zero[i] = zero[i + 1]
-        one[i] = one[i + 1]
+        feat[p, i] = feat[p, i + 1]
+        zero[p, i] = zero[p, i + 1]
+        one[p, i] = one[p, i + 1]
 
 
-@jit
-def _unwound_path_sum(zero, one, pw, depth, path_index):
-    """Total permutation weight of the path with element ``path_index`` removed (path unchanged)."""
-    one_fraction = one[path_index]
-    zero_fraction = zero[path_index]
-    next_one_portion = pw[depth]
+@inline
+def _unwound_path_sum(zero, one, pw, p, depth, path_index):
+    """Total permutation weight of path ``p`` with element ``path_index`` removed (path unchanged)."""
+    one_fraction = one[p, path_index]
+    zero_fraction = zero[p, path_index]
+    scale = depth + 1.0
     total = 0.0
-    for i in range(depth - 1, -1, -1):
-        if one_fraction != 0.0:
-            tmp = next_one_portion * (depth + 1) / ((i + 1) * one_fraction)
+    # the hottest loop (leaves x depth calls): the branch on the fractions is taken once, outside it
+    if one_fraction != 0.0:
+        next_one_portion = pw[p, depth]
+        for i in range(depth - 1, -1, -1):
+            tmp = next_one_portion * scale / ((i + 1) * one_fraction)
             total += tmp
-            next_one_portion = pw[i] - tmp * zero_fraction * (depth - i) / (depth + 1)
-        elif zero_fraction != 0.0:
-            total += pw[i] / zero_fraction / ((depth - i) / (depth + 1))
+            next_one_portion = pw[p, i] - tmp * zero_fraction * (depth - i) / scale
+    elif zero_fraction != 0.0:
+        for i in range(depth):
+            total += pw[p, i] * scale / (zero_fraction * (depth - i))
     return total
 
 
-@jit
+@inline
 def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, value, cover,
                    feat, zero, one, pw, stack_node, stack_level, stack_depth, stack_zero, stack_one, stack_feature):
     """Add one tree's contributions for row ``x`` (F,) to ``phi`` (F + 1,) (bias excluded).
@@ -93,12 +96,11 @@ def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, 
                 zero[level, i] = zero[level - 1, i]
                 one[level, i] = one[level - 1, i]
                 pw[level, i] = pw[level - 1, i]
-        _extend_path(feat[level], zero[level], one[level], pw[level], depth, zero_fraction, one_fraction,
-                     parent_feature)
+        _extend_path(feat, zero, one, pw, level, depth, zero_fraction, one_fraction, parent_feature)
         split = feature[node]
         if split < 0:
             for i in range(1, depth + 1):
-                w = _unwound_path_sum(zero[level], one[level], pw[level], depth, i)
+                w = _unwound_path_sum(zero, one, pw, level, depth, i)
                 phi[feat[level, i]] += w * (one[level, i] - zero[level, i]) * value[node]
             continue
         if goes_left(x[split], node, threshold, default_left):
@@ -112,7 +114,7 @@ def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, 
             if feat[level, path_index] == split:
                 incoming_zero = zero[level, path_index]
                 incoming_one = one[level, path_index]
-                _unwind_path(feat[level], zero[level], one[level], pw[level], depth, path_index)
+                _unwind_path(feat, zero, one, pw, level, depth, path_index)
                 depth -= 1
                 break
         for c in range(2):  # cold first, so the hot child is on top and visited first
