@@ -6,18 +6,18 @@ concat -> MLP head, projections + normalize + symmetric InfoNCE) and loaded with
 script first checks that both give the same loss. Timed: ``loss_and_backward`` (classification +
 0.5 * contrastive) against torch's forward + ``backward()``, float32, median of interleaved rounds.
 
-Run: ``python benchmarks/multimodal.py [--threads N] [--repeats 20]``. Prints ours / torch per batch
+Run: ``python -m benchmarks.multimodal [--threads N] [--repeats 20]``. Prints ours / torch per batch
 size (< 1 means ours is faster).
 """
 import argparse
 import math
-import time
 
 import numba
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from benchmarks.norm import round_times
 from bindings.multimodal_data import make_shapes
 from bindings.multimodal_model import MultimodalNet
 from bindings.transformer import named_parameters, sinusoidal_positions
@@ -60,19 +60,6 @@ def torch_twin(model):
     return loss
 
 
-def median_times(fns, repeats):
-    """Median wall time of each callable over ``repeats`` rounds in which they take turns."""
-    for fn in fns:
-        fn()
-    times = np.empty((repeats, len(fns)))
-    for r in range(repeats):
-        for k, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[r, k] = time.perf_counter() - start
-    return np.median(times, axis=0)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -99,7 +86,7 @@ def main():
 
         assert math.isclose(ours(), theirs(), rel_tol=1e-4), (ours(), theirs())
         with threadpool_limits(args.threads):
-            t_ours, t_torch = median_times([ours, theirs], args.repeats)
+            t_ours, t_torch = np.median(round_times([ours, theirs], args.repeats), axis=0)
         print(f"batch {batch:5d} dim {dim:3d}: ours {t_ours * 1e3:7.2f} ms, torch {t_torch * 1e3:7.2f} ms, "
               f"ratio ours/torch {t_ours / t_torch:5.2f}")
 
