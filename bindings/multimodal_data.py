@@ -41,11 +41,6 @@ class Vocabulary:
     def __len__(self):
         return len(self.words)
 
-    @classmethod
-    def from_captions(cls, captions):
-        """The vocabulary of every word in ``captions`` (first-seen order, so it is deterministic)."""
-        return cls(w for c in captions for w in c.split())
-
     def encode(self, captions, max_len=None):
         """Token ids (n, T) int64, padded with 0, and the mask (n, T) bool of real tokens.
 

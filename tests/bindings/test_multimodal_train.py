@@ -148,3 +148,10 @@ def test_fit_runs_on_n_jobs_threads_and_restores_the_setting():
     assert seen == [1, 1] and numba.get_num_threads() == outer
     with pytest.raises(ValueError, match="n_jobs"):
         Trainer(Spy(len(data.vocab), 3, (3, 16, 16), dim=8), n_jobs=0)
+
+
+def test_public_namespace_exports_the_api():
+    import bindings.multimodal as api
+
+    assert api.MultimodalNet is MultimodalNet and api.Trainer is Trainer
+    assert all(hasattr(api, name) for name in api.__all__)
