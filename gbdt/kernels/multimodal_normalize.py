@@ -1,17 +1,18 @@
 """Row-wise L2 normalization forward/backward, for projecting embeddings onto the unit sphere.
 
 y[i] = x[i] / max(||x[i]||, eps), as ``torch.nn.functional.normalize(x, dim=1, eps=eps)``. Norms and
-the backward's dot products are accumulated in float64; outputs have the dtype of ``x``.
+the backward's dot products are accumulated in float64; outputs have the dtype of ``x``. Serial loops:
+a batch of embeddings is a few thousand rows of ~64 values, less work than waking a thread pool (and
+a parallel kernel takes twice as long to compile).
 """
 import math
 
 import numpy as np
-from numba import prange
 
 from gbdt._jit import jit
 
 
-@jit(parallel=True)
+@jit
 def l2_normalize_rows(x, eps, out, norm_out):
     """out[i] = x[i] / max(||x[i]||, eps).
 
@@ -19,7 +20,7 @@ def l2_normalize_rows(x, eps, out, norm_out):
     out : (n, d) dtype of x, written.  norm_out : (n,) float64, written with max(||x[i]||, eps).
     """
     n, d = x.shape
-    for i in prange(n):
+    for i in range(n):
         s = 0.0
         for j in range(d):
             v = np.float64(x[i, j])
@@ -31,7 +32,7 @@ def l2_normalize_rows(x, eps, out, norm_out):
             out[i, j] = np.float64(x[i, j]) * inv
 
 
-@jit(parallel=True)
+@jit
 def l2_normalize_rows_backward(y, norm, grad_y, eps, grad_x):
     """Gradient of :func:`l2_normalize_rows` w.r.t. ``x``.
 
@@ -41,7 +42,7 @@ def l2_normalize_rows_backward(y, norm, grad_y, eps, grad_x):
     grad_x : (n, d) dtype of y, written.
     """
     n, d = y.shape
-    for i in prange(n):
+    for i in range(n):
         inv = 1.0 / norm[i]
         dot = 0.0
         if norm[i] > eps:
