@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 
+from bindings.categorical import model_codes, validate_categories
 from bindings.dataset import Dataset, as_feature_matrix
 from bindings.model_format import FORMAT, VERSION, tree_levels, validate_model, write_json_atomic
 from bindings.sparse_input import dense_row_chunks
@@ -34,6 +35,7 @@ class Booster:
         self.best_iteration = None
         self.best_score = None
         self.evals_result = {}
+        self.categories = {}  # {feature index: category list} of the categorical features
         self._forest = None
 
     # ----- building ---------------------------------------------------------------------------
@@ -64,6 +66,8 @@ class Booster:
 
     # ----- prediction -------------------------------------------------------------------------
     def _features(self, data):
+        if self.categories:
+            data = model_codes(data, self.categories)
         X = data.data if isinstance(data, Dataset) else as_feature_matrix(data, accept_sparse=True)[0]
         if X.shape[1] != self.num_feature:
             raise ValueError(f"data has {X.shape[1]} features but the model was trained on {self.num_feature}")
@@ -95,6 +99,8 @@ class Booster:
         """
         if pred_leaf and pred_contribs:
             raise ValueError("pred_leaf and pred_contribs are exclusive; ask for one of them per call")
+        if (pred_leaf or pred_contribs) and self.categories:  # gbdt.traversal routes numeric splits only
+            raise NotImplementedError("pred_leaf and pred_contribs do not support categorical features yet")
         X = self._features(data)
         first, stop = self._tree_range(iteration_range)
         if pred_leaf:
@@ -179,6 +185,7 @@ class Booster:
             "num_feature": int(self.num_feature), "feature_names": self.feature_names,
             "base_margin": self.base_margin.tolist(), "best_iteration": self.best_iteration,
             "best_score": self.best_score, "trees": trees,
+            **({"categories": {str(f): c for f, c in self.categories.items()}} if self.categories else {}),
         }
 
     def save_model(self, path):
@@ -194,6 +201,7 @@ class Booster:
                       doc["feature_names"])
         booster.best_iteration = doc["best_iteration"]
         booster.best_score = doc["best_score"]
+        booster.categories = validate_categories(doc.get("categories"), doc["num_feature"], source)
         booster.trees = [tree for _, tree in trees]
         booster.tree_class = [k for k, _ in trees]
         return booster

@@ -3,6 +3,7 @@ import hashlib
 
 import numpy as np
 
+from bindings.categorical import category_edges, encode_categorical
 from bindings.sparse_input import as_csr_matrix, is_sparse, sparse_bin_edges, sparse_bin_matrix
 from gbdt.binning import bin_matrix, compute_bin_edges
 
@@ -89,9 +90,13 @@ class Dataset:
     feature_names : list of F strings (taken from DataFrame/Table columns by default).
     max_bin : bins per feature including the missing bin (2..256); the training parameter
         ``max_bin`` overrides it.
+    categorical_features : column indices or names of categorical features (pandas ``category``
+        columns are categorical anyway); ``categories`` keeps {column: category list} and ``data``
+        their codes (see ``bindings.categorical``).
     """
 
-    def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256):
+    def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256, categorical_features=None):
+        data, self.categories = encode_categorical(data, categorical_features, feature_names)
         self.data, names = as_feature_matrix(data, accept_sparse=True)
         n_rows, n_features = self.data.shape
         self.label = _as_vector(label, n_rows, "label")
@@ -117,7 +122,8 @@ class Dataset:
         """Quantile edges (F, max_bin - 1) and edge counts (F,) of this dataset's features."""
         if is_sparse(self.data):
             return sparse_bin_edges(self.data, max_bin, self.weight, seed=seed)
-        return compute_bin_edges(self.data, max_bin, self.weight, seed=seed)
+        edges, n_edges = compute_bin_edges(self.data, max_bin, self.weight, seed=seed)
+        return category_edges(edges, n_edges, self.categories, max_bin)
 
     def binned(self, edges, n_edges, max_bin):
         """(n, F) uint8 bins under the given edges; the last result is cached by the edges' content."""

@@ -17,7 +17,10 @@ tree is a struct of arrays over its m nodes (node 0 the root, see ``gbdt.tree``)
 when every value goes left), ``bin_threshold`` (int), ``default_left`` (bool, where NaN goes),
 ``left``/``right`` (child node ids in 1..m-1, -1 for a leaf), ``value`` (output incl. learning
 rate), ``gain`` (split gain), ``cover`` (hessian sum, > 0 on split nodes). Every node but the root
-has exactly one parent and is reachable from the root. Floats use Python's shortest round-trip
+has exactly one parent and is reachable from the root. Models with categorical features add
+``"categories": {"<feature index>": [category values]}`` and, in trees with categorical splits,
+``cat_begin``/``cat_end`` (per node) and ``cat_bits`` (uint32 words of the left category sets; see
+``gbdt.tree``). Floats use Python's shortest round-trip
 repr, so save -> load -> predict is bit-identical. Files are parsed as JSON only, never unpickled.
 """
 import json
@@ -27,6 +30,7 @@ import tempfile
 
 import numpy as np
 
+from bindings.categorical import validate_tree_categories
 from gbdt.objectives import OBJECTIVES
 from gbdt.tree import Tree
 
@@ -81,7 +85,7 @@ def validate_model(doc, source="model"):
             raise ValueError(f"{source} is missing the key {key!r}")
         if not check(doc[key]):
             raise ValueError(f"{source}: {key!r} must be {expected}, got {doc[key]!r:.80}")
-    unknown = sorted(set(doc) - set(TOP_LEVEL))
+    unknown = sorted(set(doc) - set(TOP_LEVEL) - {"categories"})  # optional, see bindings.categorical
     if unknown:
         raise ValueError(f"{source} has unknown keys {unknown}; expected only {sorted(TOP_LEVEL)}")
     n_class, n_feature = doc["num_class"], doc["num_feature"]
@@ -103,7 +107,7 @@ def validate_model(doc, source="model"):
 def _validate_tree(entry, index, n_class, n_feature, where):
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be an object, got {type(entry).__name__}")
-    expected_keys = {"class", *Tree.DTYPES}
+    expected_keys = {"class", *Tree.DTYPES} | (set(Tree.CATEGORICAL_DTYPES) if "cat_begin" in entry else set())
     missing, unknown = sorted(expected_keys - set(entry)), sorted(set(entry) - expected_keys)
     if missing or unknown:
         raise ValueError(f"{where} has missing keys {missing} / unknown keys {unknown}")
@@ -120,7 +124,7 @@ def _validate_tree(entry, index, n_class, n_feature, where):
     lengths = {name: a.shape[0] for name, a in columns.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"{where}: node arrays have inconsistent lengths {lengths}")
-    tree = Tree.from_lists(**columns)
+    tree = Tree.from_lists(**columns, **validate_tree_categories(entry, columns["feature"], where))
     _validate_nodes(tree, columns, n_feature, where)
     return tree
 

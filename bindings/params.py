@@ -36,6 +36,9 @@ DEFAULTS = {
     "base_score": None,
     "verbosity": 0,
     "monotone_constraints": None,
+    "max_cat_to_onehot": 4,
+    "max_cat_threshold": 32,
+    "cat_smooth": 10.0,
 }
 
 ALIASES = {
@@ -157,6 +160,9 @@ CHECKS = {
     "base_score": lambda v: None if v is None else _number("base_score", v, -INF, INF),
     "verbosity": lambda v: _number("verbosity", v, 0, 3, integer=True),
     "monotone_constraints": _monotone,
+    "max_cat_to_onehot": lambda v: _number("max_cat_to_onehot", v, 0, 1 << 30, integer=True),
+    "max_cat_threshold": lambda v: _number("max_cat_threshold", v, 1, 1 << 30, integer=True),
+    "cat_smooth": lambda v: _number("cat_smooth", v, 0.0, INF),
 }
 
 

@@ -9,7 +9,8 @@ import warnings
 
 import numpy as np
 
-from bindings.dataset import Dataset, as_feature_matrix
+from bindings.categorical import coded_dataset, encode_categorical, model_codes
+from bindings.dataset import as_feature_matrix
 from bindings.sparse_input import is_sparse
 from bindings.train import train
 
@@ -84,7 +85,8 @@ class _GBDTEstimator(BaseEstimator):
     def __init__(self, *, n_estimators=100, learning_rate=0.3, max_depth=6, max_leaves=0,
                  grow_policy="depthwise", max_bin=256, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
                  min_child_weight=1.0, subsample=1.0, colsample_bytree=1.0, split_mode="auto",
-                 n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None):
+                 n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None,
+                 monotone_constraints=None, categorical_features=None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -102,10 +104,12 @@ class _GBDTEstimator(BaseEstimator):
         self.random_state = random_state
         self.early_stopping_rounds = early_stopping_rounds
         self.eval_metric = eval_metric
+        self.monotone_constraints = monotone_constraints
+        self.categorical_features = categorical_features
 
     _TRAIN_PARAMS = ("learning_rate", "max_depth", "max_leaves", "grow_policy", "max_bin", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "subsample", "colsample_bytree", "split_mode",
-                     "n_jobs", "random_state", "eval_metric")
+                     "n_jobs", "random_state", "eval_metric", "monotone_constraints")
 
     def _params(self):
         params = {name: getattr(self, name) for name in self._TRAIN_PARAMS}
@@ -116,14 +120,15 @@ class _GBDTEstimator(BaseEstimator):
         return params
 
     def _fit(self, X, y, sample_weight, eval_set, params):
+        X, categories = encode_categorical(X, self.categorical_features)
         X, names = _feature_input(X, "X")
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} entries")
-        dtrain = Dataset(X, y, weight=sample_weight, feature_names=names)
+        dtrain = coded_dataset(X, categories, y, sample_weight, names)
         if sample_weight is not None and not np.any(np.asarray(sample_weight, dtype=np.float64)):
             raise ValueError("sample_weight is all zeros; at least one row needs a positive weight")
-        evals = [(Dataset(_feature_input(Xe, "eval_set X")[0], self._encode_eval(ye)), f"validation_{i}")
-                 for i, (Xe, ye) in enumerate(eval_set or ())]
+        evals = [(coded_dataset(_feature_input(model_codes(Xe, categories), "eval_set X")[0], categories,
+                                self._encode_eval(ye)), f"validation_{i}") for i, (Xe, ye) in enumerate(eval_set or ())]
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set")
         if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
@@ -154,11 +159,11 @@ class _GBDTEstimator(BaseEstimator):
 
     def _margin_input(self, X):
         self._check_fitted()
-        X = _feature_input(X, "X")[0]
+        X = _feature_input(model_codes(X, self.booster_.categories), "X")[0]
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input")
-        return X
+        return coded_dataset(X, self.booster_.categories)
 
     @property
     def feature_importances_(self):

@@ -5,6 +5,7 @@ import numpy as np
 
 from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping, EvaluationMonitor
+from bindings.categorical import aligned_dataset, categorical_mask
 from bindings.dataset import Dataset
 from bindings.metrics import evaluate
 from bindings.params import monotone_vector, resolve_params
@@ -204,7 +205,9 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed)
     booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,
                       dtrain.feature_names, n_jobs=p["n_jobs"])
-    eval_sets = [EvalSet(d, name, edges, n_edges, max_bin, initial) for d, name in evals]
+    booster.categories = dtrain.categories
+    eval_sets = [EvalSet(aligned_dataset(d, dtrain.categories), name, edges, n_edges, max_bin, initial)
+                 for d, name in evals]
     history = boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics, callbacks)
     return booster, history
 
@@ -220,10 +223,15 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     growth = GrowthParams(
         max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],
-        gamma=p["gamma"], min_child_weight=p["min_child_weight"],
+        gamma=p["gamma"], min_child_weight=p["min_child_weight"], max_cat_to_onehot=p["max_cat_to_onehot"],
+        max_cat_threshold=p["max_cat_threshold"], cat_smooth=p["cat_smooth"],
     )
     monotone = monotone_vector(p["monotone_constraints"], booster.num_feature, booster.feature_names)
-    grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth, monotone)
+    categorical = categorical_mask(booster.categories, booster.num_feature)
+    if (monotone[categorical] != 0).any():
+        raise ValueError(f"monotone_constraints on categorical features {np.flatnonzero(categorical & (monotone != 0))}"
+                         "; categories have no order, so constrain numeric features only")
+    grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth, monotone, categorical)
     feature_rng = np.random.default_rng([p["random_state"], 2])
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}
     done = booster.num_boosted_rounds()

@@ -106,3 +106,12 @@ def bin_matrix(X, edges, n_edges, max_bin):
     out = np.empty(X.shape, dtype=X_BINNED_DTYPE)
     bin_data(X, edges, n_edges, max_bin - 1, out)
     return out
+
+
+def set_category_edges(edges, n_edges, feature, n_categories):
+    """Make ``feature`` categorical in place: edges c + 0.5 put category code c in bin c
+    (c < n_categories <= max_bin - 1); NaN still lands in the missing bin."""
+    k = max(n_categories - 1, 0)
+    edges[feature] = np.inf
+    edges[feature, :k] = np.arange(k) + 0.5
+    n_edges[feature] = k

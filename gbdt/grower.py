@@ -10,6 +10,10 @@ leaves are pruned bottom-up, as XGBoost does.
 Monotone constraints propagate as XGBoost's: a split on a constrained feature gives its children
 weight bounds that meet at the midpoint of their two (clamped) weights, and every node of a
 subtree inherits its root's bounds, so each leaf value is clamped into the bounds of its node.
+
+A split on a categorical feature carries the (max_bin,) bool mask of the categories that go left;
+the partition receives the masks only for batches with a categorical split, so partitions of
+purely numeric models never see them.
 """
 import heapq
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ import numpy as np
 
 from gbdt.histogram import subtract_histograms
 from gbdt.split import clamp, find_best_splits, leaf_weight
-from gbdt.tree import Tree
+from gbdt.tree import Tree, category_bitset
 
 # XGBoost's kRtEps: a split must improve the (doubled) objective by more than this.
 MIN_SPLIT_GAIN = 1e-6
@@ -36,13 +40,16 @@ class GrowthParams:
     reg_alpha: float = 0.0
     gamma: float = 0.0
     min_child_weight: float = 1.0
+    max_cat_to_onehot: int = 4
+    max_cat_threshold: int = 32
+    cat_smooth: float = 10.0
 
 
 class _Node:
     """A node during growth: its id, sums, histogram slot and best split."""
 
     __slots__ = ("id", "depth", "g", "h", "lower", "upper", "hists", "slot", "gain", "feature", "bin",
-                 "default_left", "left_stats", "left", "right")
+                 "default_left", "left_stats", "cat_left", "left", "right")
 
     def __init__(self, node_id, depth, g, h, lower=-np.inf, upper=np.inf):
         self.id, self.depth = node_id, depth
@@ -51,6 +58,7 @@ class _Node:
         self.hists, self.slot = None, -1
         self.gain, self.feature, self.bin, self.default_left = 0.0, -1, -1, True
         self.left_stats = None
+        self.cat_left = None  # (max_bin,) bool: categories that go left, for a categorical split
         self.left = self.right = None
 
     def splittable(self):
@@ -64,15 +72,18 @@ class TreeGrower:
     ----------
     edges : (F, max_bin - 1) float64 bin edges (raw thresholds); n_value_bins : (F,) int32
     non-missing bins per feature; missing_bin : int; params : GrowthParams;
-    monotone : (F,) int8 constraint per feature (-1 decreasing, 0 none, +1 increasing) or None.
+    monotone : (F,) int8 constraint per feature (-1 decreasing, 0 none, +1 increasing) or None;
+    categorical : (F,) bool, features whose bins are category codes, or None.
     """
 
-    def __init__(self, edges, n_value_bins, missing_bin, params, monotone=None):
+    def __init__(self, edges, n_value_bins, missing_bin, params, monotone=None, categorical=None):
         self.edges = edges
         self.n_value_bins = n_value_bins
         self.missing_bin = missing_bin
         self.params = params
         self.monotone = np.zeros(edges.shape[0], dtype=np.int8) if monotone is None else monotone
+        self.categorical = np.zeros(edges.shape[0], dtype=np.bool_) if categorical is None else categorical
+        self.cat_rules = (float(params.max_cat_to_onehot), float(params.max_cat_threshold), float(params.cat_smooth))
 
     def grow(self, partition, features):
         """Grow a tree and return it as a ``Tree``.
@@ -140,12 +151,15 @@ class TreeGrower:
         bounds = np.array([(node.lower, node.upper) for node in batch])
         gain, feature = np.empty(n), np.empty(n, dtype=np.int64)
         bins, default_left, left_stats = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_), np.empty((n, 2))
+        cat_left = np.empty((n, hists.shape[2]), dtype=np.bool_)
         find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
-                         p.min_child_weight, self.monotone, bounds, gain, feature, bins, default_left, left_stats)
+                         p.min_child_weight, self.monotone, bounds, self.categorical, self.cat_rules, gain, feature,
+                         bins, default_left, left_stats, cat_left)
         for j, node in enumerate(batch):
             if self._can_split(node):
                 node.gain, node.feature, node.bin = float(gain[j]), int(feature[j]), int(bins[j])
                 node.default_left, node.left_stats = bool(default_left[j]), left_stats[j]
+                node.cat_left = cat_left[j] if node.feature >= 0 and self.categorical[node.feature] else None
 
     def _split_batch(self, parents, partition, features, nodes):
         """Split ``parents`` (all with histograms in one array); returns their children.
@@ -164,9 +178,11 @@ class TreeGrower:
         need = [node for node in parents if self._can_split(node.left) or self._can_split(node.right)]
         moved = parents if partition.partition_leaves else need
         if moved:
+            masks = [n.cat_left for n in moved]
+            categorical = {"cat_left": masks} if any(m is not None for m in masks) else {}
             partition.split([n.id for n in moved], [n.feature for n in moved], [n.bin for n in moved],
                             [n.default_left for n in moved], [n.left.id for n in moved],
-                            [n.right.id for n in moved])
+                            [n.right.id for n in moved], **categorical)
         if need:
             self._child_histograms(need, partition, features)
         for node in parents:
@@ -237,13 +253,18 @@ class TreeGrower:
             if node.left is not None:
                 order.extend((node.left, node.right))
         index = {id(node): j for j, node in enumerate(order)}
-        cols = {name: [] for name in Tree.DTYPES}
+        cols = {name: [] for name in {**Tree.DTYPES, **Tree.CATEGORICAL_DTYPES}}
         for node in order:
             value = self._output(node)
             is_leaf = node.left is None
+            numeric = not is_leaf and node.cat_left is None
+            words = category_bitset(np.flatnonzero(node.cat_left)) if not (is_leaf or numeric) else []
+            cols["cat_begin"].append(len(cols["cat_bits"]))
+            cols["cat_bits"].extend(words)
+            cols["cat_end"].append(len(cols["cat_bits"]))
             cols["feature"].append(-1 if is_leaf else node.feature)
-            cols["threshold"].append(0.0 if is_leaf else self.edges[node.feature, node.bin])
-            cols["bin_threshold"].append(-1 if is_leaf else node.bin)
+            cols["threshold"].append(self.edges[node.feature, node.bin] if numeric else 0.0)
+            cols["bin_threshold"].append(node.bin if numeric else -1)
             cols["default_left"].append(node.default_left)
             cols["left"].append(-1 if is_leaf else index[id(node.left)])
             cols["right"].append(-1 if is_leaf else index[id(node.right)])

@@ -11,8 +11,9 @@ in the other buffer than the node, at the same positions.
 
 Rows stay in ascending order inside each child so later histogram passes read memory forwards.
 All nodes of a tree level are partitioned in one call, in parallel over row chunks, in two steps:
-``goes_left_mask`` routes every row of the nodes (reads the bins), ``partition_by_mask`` moves the
-rows. Feature-parallel training runs the first step on the worker that owns the split feature
+``goes_left_mask`` routes every row of the nodes (reads the bins) through a per-node table of
+which bins go left (``routing_table``: numeric thresholds, categorical sets and the missing bin's
+default direction alike), ``partition_by_mask`` moves the rows. Feature-parallel training runs the first step on the worker that owns the split feature
 and ships the mask to the others.
 """
 import numpy as np
@@ -22,27 +23,31 @@ from gbdt._jit import jit
 from gbdt.histogram import chunk_nodes
 
 
-@jit
-def goes_left(bin_value, bin_threshold, default_left, missing_bin):
-    """Routing rule of one binned value (the raw-value twin is in ``gbdt.tree.predict_forest``)."""
-    if bin_value == missing_bin:
-        return default_left
-    return bin_value <= bin_threshold
+def routing_table(bin_threshold, default_left, missing_bin, n_bins, cat_left=None):
+    """(N, n_bins) bool: does bin b of node j's split feature go left? Numeric splits send bins
+    <= ``bin_threshold[j]`` left (the raw-value twin is ``gbdt.tree.predict_forest``); a
+    categorical split (``cat_left[j]`` an (n_bins,) bool mask, None for numeric nodes) sends its
+    set; the missing bin follows ``default_left[j]``."""
+    table = np.arange(n_bins)[None, :] <= np.asarray(bin_threshold, dtype=np.int64)[:, None]
+    for j, mask in enumerate(cat_left if cat_left is not None else ()):
+        if mask is not None:
+            table[j] = mask
+    table[:, missing_bin] = default_left
+    return table
 
 
 @jit(parallel=True)
-def goes_left_mask(X_binned, rows, chunk_lo, chunk_hi, chunk_node, split_feature, split_bin, default_left,
-                   missing_bin, out_mask):
+def goes_left_mask(X_binned, rows, chunk_lo, chunk_hi, chunk_node, split_feature, table, out_mask):
     """``out_mask[k]`` = whether row ``rows[k]`` goes left, for every k in the chunks.
 
     X_binned : (n, F) uint8; rows : (m,) int32; chunks as in ``gbdt.histogram.chunk_nodes``;
-    split_feature, split_bin, default_left : (N,) per node; out_mask : (m,) bool.
+    split_feature : (N,) per node; table : (N, n_bins) bool from ``routing_table``; out_mask : (m,) bool.
     """
     for c in prange(chunk_lo.shape[0]):
         node = chunk_node[c]
         f = split_feature[node]
         for k in range(chunk_lo[c], chunk_hi[c]):
-            out_mask[k] = goes_left(X_binned[rows[k], f], split_bin[node], default_left[node], missing_bin)
+            out_mask[k] = table[node, X_binned[rows[k], f]]
 
 
 @jit(parallel=True)
@@ -144,24 +149,27 @@ class RowPartition:
         stops = np.array([self.ranges[j][1] for j in node_ids], dtype=np.int64)
         return starts, stops, chunk_nodes(starts, stops)
 
-    def _route(self, node_ids, feature, bin_threshold, default_left):
+    def _route(self, node_ids, feature, bin_threshold, default_left, cat_left):
         """Fill the mask over the nodes' rows; returns their starts and stops."""
         starts, stops, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
         # a column-major copy reads each split feature as one contiguous column
         X = self.hist_builder.X_cols if self.hist_builder.X_cols is not None else self.X_binned
+        table = routing_table(bin_threshold, np.asarray(default_left, dtype=np.bool_), self.missing_bin,
+                              self.missing_bin + 1, cat_left)
         goes_left_mask(X, self.buffers[self._buffer(node_ids)], chunk_lo, chunk_hi, chunk_node,
-                       np.asarray(feature, dtype=np.int64), np.asarray(bin_threshold, dtype=np.int64),
-                       np.asarray(default_left, dtype=np.bool_), self.missing_bin, self._mask)
+                       np.asarray(feature, dtype=np.int64), table, self._mask)
         return starts, stops
 
-    def masks(self, node_ids, feature, bin_threshold, default_left):
+    def masks(self, node_ids, feature, bin_threshold, default_left, cat_left=None):
         """Per node, a bool array: does each of its rows (in partition order) go left?"""
-        starts, stops = self._route(node_ids, feature, bin_threshold, default_left)
+        starts, stops = self._route(node_ids, feature, bin_threshold, default_left, cat_left)
         return [self._mask[s:e].copy() for s, e in zip(starts, stops)]
 
-    def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
-        """Partition the rows of ``node_ids`` (split parameters given per node) into children."""
-        self._route(node_ids, feature, bin_threshold, default_left)
+    def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids, cat_left=None):
+        """Partition the rows of ``node_ids`` (split parameters given per node) into children;
+        ``cat_left`` (per node, an (max_bin,) bool mask of the categories that go left, or None
+        for a numeric split) is passed only when some split is categorical."""
+        self._route(node_ids, feature, bin_threshold, default_left, cat_left)
         self._move(node_ids, left_ids, right_ids)
 
     def split_with_masks(self, node_ids, masks, left_ids, right_ids):

@@ -16,6 +16,14 @@ invalid when the left weight exceeds the right one (-1: the reverse). With clamp
 score of a child is ``-(2 G w + (H + lambda) w^2 + 2 alpha |w|)``, which equals ``score(G, H)`` at
 the optimal weight. Without any constraint in the model the unclamped formula above is used, so
 such models are unchanged bit for bit.
+
+Categorical features (category c in bin c) split into a set of categories that goes left and
+the rest, as LightGBM does: with at most ``max_cat_to_onehot`` categories, one category against
+the others; otherwise the categories present in the node are sorted by ``G / (H + cat_smooth)``
+and every prefix of that order, taken from either end, of up to ``min(max_cat_threshold,
+(present + 1) // 2)`` categories is tried as the left set (for squared loss and no smoothing the
+best split of a sorted order is the best of all subsets). Missing values go either way, as for
+numeric features; categories absent from the node go right.
 """
 import numpy as np
 from numba import prange
@@ -127,17 +135,105 @@ def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, bound):
     return best_gain, best_bin, best_left, best_lg, best_lh
 
 
+@jit
+def _sorted_categories(hist_f, n_cats, cat_smooth, out_order):
+    """Fill ``out_order[:m]`` with the m categories present in the node (hessian sum > 0) sorted
+    by ``G / (H + cat_smooth)`` ascending (stable, so ties keep category order); returns m."""
+    m = 0
+    for c in range(n_cats):
+        if hist_f[c, 1] > 0.0:
+            out_order[m] = c
+            m += 1
+    ratio = np.empty(m)
+    for j in range(m):
+        ratio[j] = hist_f[out_order[j], 0] / (hist_f[out_order[j], 1] + cat_smooth)
+    out_order[:m] = out_order[:m][np.argsort(ratio, kind="mergesort")]
+    return m
+
+
+@jit
+def _scan_categorical(hist_f, n_cats, missing_bin, sum_g, sum_h, reg, bound, cat_rules):
+    """Best (gain, code, default_left, G_L, H_L) of sending a set of categories left.
+
+    cat_rules = (max_cat_to_onehot, max_cat_threshold, cat_smooth). ``code`` names the left set
+    for ``categorical_left_set``: one-hot, the category itself; otherwise +n for the n first
+    categories of the sorted order, -n for the n last.
+    """
+    parent = node_gain(sum_g, sum_h, reg, bound)
+    miss_g = hist_f[missing_bin, 0]
+    miss_h = hist_f[missing_bin, 1]
+    has_missing = miss_h > 0.0 or miss_g != 0.0
+    best_gain = 0.0
+    best_code = 0
+    best_left = True
+    best_lg = 0.0
+    best_lh = 0.0
+    order = np.empty(n_cats, dtype=np.int64)
+    onehot = n_cats <= cat_rules[0]
+    if onehot:
+        m = 0
+        for c in range(n_cats):
+            if hist_f[c, 1] > 0.0:
+                order[m] = c
+                m += 1
+        n_take = m
+    else:
+        m = _sorted_categories(hist_f, n_cats, cat_rules[2], order)
+        n_take = min(np.int64(cat_rules[1]), (m + 1) // 2)
+    for direction in (1, -1):
+        if onehot and direction < 0:
+            break
+        g = 0.0
+        h = 0.0
+        for j in range(n_take):
+            c = order[j] if direction > 0 else order[m - 1 - j]
+            if onehot:
+                g = hist_f[c, 0]
+                h = hist_f[c, 1]
+            else:
+                g += hist_f[c, 0]
+                h += hist_f[c, 1]
+            gain, missing_left = _best_direction(g, h, miss_g, miss_h, has_missing, sum_g, sum_h, parent, reg,
+                                                 bound)
+            if gain > best_gain:
+                best_gain = gain
+                best_code = c if onehot else direction * (j + 1)
+                best_left = missing_left
+                best_lg = g + miss_g if missing_left else g
+                best_lh = h + miss_h if missing_left else h
+    return best_gain, best_code, best_left, best_lg, best_lh
+
+
+@jit
+def categorical_left_set(hist_f, n_cats, code, cat_rules, out_mask):
+    """Fill ``out_mask`` (max_bin,) bool with the categories that go left for ``code`` as returned
+    by ``_scan_categorical`` on the same histogram ``hist_f`` (max_bin, 2)."""
+    out_mask[:] = False
+    if n_cats <= cat_rules[0]:
+        out_mask[code] = True
+        return
+    order = np.empty(n_cats, dtype=np.int64)
+    m = _sorted_categories(hist_f, n_cats, cat_rules[2], order)
+    for j in range(abs(code)):
+        out_mask[order[j] if code > 0 else order[m - 1 - j]] = True
+
+
 @jit(parallel=True)
 def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambda, reg_alpha, min_child_weight,
-                     monotone, bounds, out_gain, out_feature, out_bin, out_default_left, out_left_stats):
+                     monotone, bounds, categorical, cat_rules, out_gain, out_feature, out_bin, out_default_left,
+                     out_left_stats, out_cat_left):
     """Best split of every node of a batch, over ``features``.
 
     hists : (N, F, max_bin, 2) float64; sums : (N, 2) the nodes' (G, H); features : (k,)
-    int32; n_value_bins : (F,) int32 non-missing bins per feature; monotone : (F,) int8
-    constraint per feature (-1, 0, +1); bounds : (N, 2) float64 (lower, upper) weight bounds of
-    the nodes (-inf, inf when unbounded). Fills out_gain (N,), out_feature (N,) (-1 when no
-    split has positive gain), out_bin (N,), out_default_left (N,) and out_left_stats (N, 2) with
-    the left child's (G, H). Ties between features go to the lowest feature index.
+    int32; n_value_bins : (F,) int32 non-missing bins per feature (categories of a categorical
+    feature); monotone : (F,) int8 constraint per feature (-1, 0, +1); bounds : (N, 2) float64
+    (lower, upper) weight bounds of the nodes (-inf, inf when unbounded); categorical : (F,)
+    bool; cat_rules : (max_cat_to_onehot, max_cat_threshold, cat_smooth) float64 tuple.
+    Fills out_gain (N,), out_feature (N,) (-1 when no split has positive gain), out_bin (N,)
+    (threshold bin; for a categorical split the scan's code), out_default_left (N,),
+    out_left_stats (N, 2) with the left child's (G, H), and out_cat_left (N, max_bin) bool with
+    the categories that go left (all False for numeric splits). Ties between features go to the
+    lowest feature index.
     """
     n_nodes = hists.shape[0]
     k = features.shape[0]
@@ -146,15 +242,19 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
         constrained = constrained or monotone[f] != 0
     reg = (reg_lambda, reg_alpha, min_child_weight)
     gains = np.zeros(n_nodes * k)
-    bins = np.full(n_nodes * k, -1, dtype=np.int64)
+    bins = np.zeros(n_nodes * k, dtype=np.int64)
     lefts = np.zeros(n_nodes * k, dtype=np.bool_)
     stats = np.zeros((n_nodes * k, 2))
     for q in prange(n_nodes * k):
         node = q // k
         f = features[q % k]
         bound = (constrained, np.float64(monotone[f]), bounds[node, 0], bounds[node, 1])
-        gain, b, left, lg, lh = _scan_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
-                                              sums[node, 1], reg, bound)
+        if categorical[f]:
+            gain, b, left, lg, lh = _scan_categorical(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                                                      sums[node, 1], reg, bound, cat_rules)
+        else:
+            gain, b, left, lg, lh = _scan_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                                                  sums[node, 1], reg, bound)
         gains[q] = gain
         bins[q] = b
         lefts[q] = left
@@ -163,8 +263,9 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
     for node in range(n_nodes):
         best = -1
         for q in range(node * k, (node + 1) * k):
-            if bins[q] >= 0 and (best < 0 or gains[q] > gains[best]):
+            if gains[q] > 0.0 and (best < 0 or gains[q] > gains[best]):
                 best = q
+        out_cat_left[node] = False
         if best < 0:
             out_gain[node] = 0.0
             out_feature[node] = -1
@@ -176,3 +277,6 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
             out_bin[node] = bins[best]
             out_default_left[node] = lefts[best]
             out_left_stats[node] = stats[best]
+            f = features[best - node * k]
+            if categorical[f]:
+                categorical_left_set(hists[node, f], n_value_bins[f], bins[best], cat_rules, out_cat_left[node])

@@ -6,6 +6,13 @@ One tree has nodes 0..m-1 with node 0 the root. For node j: ``feature[j]`` (-1 f
 (child node ids, -1 for a leaf), ``value[j]`` (leaf output incl. learning rate; also set on
 internal nodes), ``gain[j]``, ``cover[j]`` (hessian sum).
 
+A categorical split (category codes c = 0, 1, ... as values, bin c = code c) sends the categories
+of a bitset left: node j's set is the words ``cat_bits[cat_begin[j]:cat_end[j]]`` (uint32; bit
+c % 32 of word c // 32), so category c goes left when that bit exists and is set; categories
+beyond the words and codes never seen in training go right, NaN takes ``default_left``. Numeric
+nodes have ``cat_begin == cat_end``; categorical ones keep ``threshold`` 0 and ``bin_threshold`` -1.
+Trees without categorical splits may omit the three ``cat_*`` arrays (old models).
+
 A ``Forest`` concatenates trees so one kernel call predicts every tree for every row.
 """
 from dataclasses import dataclass, fields
@@ -18,9 +25,26 @@ from gbdt._jit import jit
 ROWS_PER_BLOCK = 256
 
 
+def category_bitset(categories):
+    """uint32 words of the bitset holding the non-negative integer ``categories``."""
+    categories = np.asarray(categories, dtype=np.int64)
+    words = np.zeros(int(categories.max()) // 32 + 1 if categories.size else 0, dtype=np.uint32)
+    np.bitwise_or.at(words, categories >> 5, np.left_shift(1, categories & 31).astype(np.uint32))
+    return words
+
+
+@jit
+def in_category_set(code, begin, end, bits):
+    """Whether category ``code`` (an integer-valued number >= 0) is in the set ``bits[begin:end]``."""
+    word = begin + np.int64(code) // 32
+    if word >= end:
+        return False
+    return (bits[word] >> np.uint32(np.int64(code) % 32)) & np.uint32(1) == 1
+
+
 @dataclass
 class Tree:
-    """One regression tree; every field is an (m,) array over its nodes."""
+    """One regression tree; every field but ``cat_bits`` is an (m,) array over its nodes."""
 
     feature: np.ndarray
     threshold: np.ndarray
@@ -31,17 +55,43 @@ class Tree:
     value: np.ndarray
     gain: np.ndarray
     cover: np.ndarray
+    cat_begin: np.ndarray = None
+    cat_end: np.ndarray = None
+    cat_bits: np.ndarray = None
 
     DTYPES = {
         "feature": np.int32, "threshold": np.float64, "bin_threshold": np.int32, "default_left": np.bool_,
         "left": np.int32, "right": np.int32, "value": np.float64, "gain": np.float64,
         "cover": np.float64,
     }
+    CATEGORICAL_DTYPES = {"cat_begin": np.int32, "cat_end": np.int32, "cat_bits": np.uint32}
+
+    def __post_init__(self):
+        if self.cat_begin is None:  # a tree without categorical splits
+            self.cat_begin = np.zeros(self.feature.shape[0], dtype=np.int32)
+            self.cat_end = np.zeros(self.feature.shape[0], dtype=np.int32)
+            self.cat_bits = np.zeros(0, dtype=np.uint32)
 
     @classmethod
     def from_lists(cls, **columns):
-        """Build from per-field Python lists (or arrays), cast to the canonical dtypes."""
-        return cls(**{name: np.asarray(columns[name], dtype=dtype) for name, dtype in cls.DTYPES.items()})
+        """Build from per-field Python lists (or arrays), cast to the canonical dtypes; the
+        ``cat_*`` fields are optional (absent: no categorical split)."""
+        arrays = {name: np.asarray(columns[name], dtype=dtype) for name, dtype in cls.DTYPES.items()}
+        if "cat_begin" in columns:
+            arrays.update({name: np.asarray(columns[name], dtype=dtype)
+                           for name, dtype in cls.CATEGORICAL_DTYPES.items()})
+        return cls(**arrays)
+
+    @property
+    def is_categorical(self):
+        """(m,) bool: which nodes split on a set of categories."""
+        return self.cat_end > self.cat_begin
+
+    def left_categories(self, node):
+        """Sorted category codes that go left at categorical ``node``."""
+        words = self.cat_bits[self.cat_begin[node]:self.cat_end[node]]
+        bits = np.unpackbits(words.astype("<u4").view(np.uint8), bitorder="little")
+        return np.flatnonzero(bits)
 
     @property
     def n_nodes(self):
@@ -52,18 +102,21 @@ class Tree:
         return int((self.feature < 0).sum())
 
     def to_dict(self):
-        """JSON-ready dict of lists."""
-        return {f.name: getattr(self, f.name).tolist() for f in fields(self)}
+        """JSON-ready dict of lists (without the ``cat_*`` fields when no split is categorical)."""
+        categorical = bool(self.is_categorical.any())
+        return {f.name: getattr(self, f.name).tolist() for f in fields(self)
+                if categorical or f.name not in self.CATEGORICAL_DTYPES}
 
 
 @jit(parallel=True)
-def predict_forest(X, missing_value, feature, threshold, default_left, left, right, value,
-                   roots, tree_class, first_tree, stop_tree, out):
+def predict_forest(X, missing_value, feature, threshold, default_left, left, right, value, cat_begin, cat_end,
+                   cat_bits, roots, tree_class, first_tree, stop_tree, out):
     """Add the outputs of trees [first_tree, stop_tree) to ``out`` (n, K).
 
     X : (n, F) raw float64 (``missing_value`` = NaN) or binned uint8 (``missing_value`` = the
     missing bin, ``threshold`` = bin thresholds as float64). Node arrays are the concatenated
-    forest; ``roots`` (T,) the root id of each tree; ``tree_class`` (T,) the output column.
+    forest, with ``threshold`` NaN at categorical nodes (whose sets are ``cat_*``); ``roots``
+    (T,) the root id of each tree; ``tree_class`` (T,) the output column.
     """
     n = X.shape[0]
     n_blocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
@@ -77,10 +130,13 @@ def predict_forest(X, missing_value, feature, threshold, default_left, left, rig
                 node = root
                 while feature[node] >= 0:
                     x = X[i, feature[node]]
+                    t = threshold[node]
                     if x != x or x == missing_value:
                         go_left = default_left[node]
+                    elif t == t:
+                        go_left = x <= t
                     else:
-                        go_left = x <= threshold[node]
+                        go_left = in_category_set(x, cat_begin[node], cat_end[node], cat_bits)
                     node = left[node] if go_left else right[node]
                 out[i, k] += value[node]
 
@@ -94,20 +150,28 @@ class Forest:
         self.tree_class = np.asarray(tree_class, dtype=np.int64)
         self.n_outputs = n_outputs
 
-        def concat(name, shift_children=False):
-            parts = []
-            for tree, off in zip(trees, offsets[:-1]):
-                arr = getattr(tree, name)
-                parts.append(np.where(arr >= 0, arr + off, -1) if shift_children else arr)
-            return np.concatenate(parts) if parts else np.empty(0, Tree.DTYPES[name])
+        word_offsets = np.cumsum([0] + [t.cat_bits.shape[0] for t in trees])
+
+        def concat(name, shift=None):
+            """Concatenated field; ``shift`` (per tree) is added to its entries that are >= 0."""
+            parts = [getattr(tree, name) for tree in trees]
+            if shift is not None:
+                parts = [np.where(arr >= 0, arr + off, -1) for arr, off in zip(parts, shift)]
+            dtype = {**Tree.DTYPES, **Tree.CATEGORICAL_DTYPES}[name]
+            return np.concatenate(parts) if parts else np.empty(0, dtype)
 
         self.feature = concat("feature")
-        self.threshold = concat("threshold")
-        self.bin_threshold = concat("bin_threshold").astype(np.float64)
+        # NaN thresholds mark categorical nodes for the kernel (no extra load on numeric nodes)
+        categorical = concat("cat_end") > concat("cat_begin")
+        self.threshold = np.where(categorical, np.nan, concat("threshold"))
+        self.bin_threshold = np.where(categorical, np.nan, concat("bin_threshold"))
         self.default_left = concat("default_left")
-        self.left = concat("left", shift_children=True).astype(np.int32)
-        self.right = concat("right", shift_children=True).astype(np.int32)
+        self.left = concat("left", offsets).astype(np.int32)
+        self.right = concat("right", offsets).astype(np.int32)
         self.value = concat("value")
+        self.cat_begin = concat("cat_begin", word_offsets).astype(np.int64)
+        self.cat_end = concat("cat_end", word_offsets).astype(np.int64)
+        self.cat_bits = concat("cat_bits")
 
     def predict(self, X, out, first_tree=0, stop_tree=None, missing_bin=None):
         """Add trees [first_tree, stop_tree) to ``out`` (n, K) float64.
@@ -120,5 +184,6 @@ class Forest:
         else:
             missing_value, threshold = float(missing_bin), self.bin_threshold
         predict_forest(X, missing_value, self.feature, threshold, self.default_left, self.left, self.right,
-                       self.value, self.roots, self.tree_class, first_tree, stop_tree, out)
+                       self.value, self.cat_begin, self.cat_end, self.cat_bits, self.roots, self.tree_class,
+                       first_tree, stop_tree, out)
         return out

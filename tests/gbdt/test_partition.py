@@ -2,7 +2,7 @@
 import numpy as np
 
 from gbdt import histogram
-from gbdt.partition import goes_left_mask, partition_by_mask
+from gbdt.partition import goes_left_mask, partition_by_mask, routing_table
 
 
 def test_partition_is_stable_and_matches_numpy(monkeypatch):
@@ -21,7 +21,7 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
     lo, hi, node, first = histogram.chunk_nodes(starts, stops)
     n_left = np.empty(2, dtype=np.int64)
     mask = np.empty(2000, np.bool_)
-    goes_left_mask(X, rows, lo, hi, node, feature, thr, default_left, 9, mask)
+    goes_left_mask(X, rows, lo, hi, node, feature, routing_table(thr, default_left, 9, 10), mask)
     moved = np.empty(2000, np.int32)
     partition_by_mask(rows, lo, hi, first, starts, mask, moved, n_left)
     np.testing.assert_array_equal(moved, expected)
