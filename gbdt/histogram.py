@@ -27,8 +27,10 @@ from numba import prange
 
 from gbdt._jit import jit
 from gbdt.dtypes import HIST_DTYPE
+from gbdt.prefetch import prefetch
 
 ROWS_PER_CHUNK = 32768
+PREFETCH_ROWS = 8  # how far ahead a histogram pass prefetches rows (8 and 16 measured alike)
 HIST_CACHE_BYTES = 1 << 20
 
 
@@ -70,7 +72,13 @@ def _accumulate_rows(X_rows, gh, rows, lo, hi, features, n_bins, flat):
     """
     k = features.shape[0]
     all_features = k == X_rows.shape[1]  # features are sorted and unique
+    X_flat = X_rows.reshape(X_rows.size)
+    gh_flat = gh.reshape(gh.size)
     for r in range(lo, hi):
+        if r + PREFETCH_ROWS < hi:  # scattered rows of deep nodes: start loading them early
+            ahead = np.int64(rows[r + PREFETCH_ROWS])
+            prefetch(X_flat, ahead * X_rows.shape[1])
+            prefetch(gh_flat, ahead * 2)
         i = rows[r]
         g = np.float64(gh[i, 0])
         h = np.float64(gh[i, 1])
