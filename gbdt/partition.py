@@ -13,8 +13,8 @@ Rows stay in ascending order inside each child so later histogram passes read me
 All nodes of a tree level are partitioned in one call, in parallel over row chunks, in two steps:
 ``goes_left_mask`` routes every row of the nodes (reads the bins) through a per-node table of
 which bins go left (``routing_table``: numeric thresholds, categorical sets and the missing bin's
-default direction alike), ``partition_by_mask`` moves the rows. Feature-parallel training runs the first step on the worker that owns the split feature
-and ships the mask to the others.
+default direction alike), ``partition_by_mask`` moves the rows. Feature-parallel training runs
+the first step on the worker that owns the split feature and ships the mask to the others.
 """
 import numpy as np
 from numba import prange

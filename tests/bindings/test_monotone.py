@@ -6,7 +6,7 @@ import xgboost as xgb
 
 from bindings import Dataset, train
 
-PARAMS = {"objective": "reg:squarederror", "max_depth": 5, "learning_rate": 0.3, "max_bin": 64, "n_jobs": 2}
+PARAMS = {"objective": "reg:squarederror", "max_depth": 5, "learning_rate": 0.3, "max_bin": 64, "n_jobs": 1}
 
 
 def wavy_data(n=3000, seed=0):
@@ -77,8 +77,8 @@ def test_deeper_trees_match_xgboost():
     y = X[:, 0] * 0.3 + np.sin(X[:, 0]) - 0.2 * X[:, 1] + np.cos(X[:, 2]) + rng.normal(0, 0.3, 3000)
     params = {"objective": "reg:squarederror", "max_depth": 4, "learning_rate": 0.3, "base_score": 0.0,
               "monotone_constraints": (1, -1, 0)}
-    ours = train({**params, "n_jobs": 2}, Dataset(X, y), 20)
-    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 2}, xgb.DMatrix(X, y), 20)
+    ours = train({**params, "n_jobs": 1}, Dataset(X, y), 20)
+    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, xgb.DMatrix(X, y), 20)
     predict_theirs = lambda Z: theirs.predict(xgb.DMatrix(Z))
     np.testing.assert_allclose(ours.predict(X), predict_theirs(X), rtol=1e-4, atol=1e-4)
     for predict in (ours.predict, predict_theirs):
