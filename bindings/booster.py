@@ -99,8 +99,6 @@ class Booster:
         """
         if pred_leaf and pred_contribs:
             raise ValueError("pred_leaf and pred_contribs are exclusive; ask for one of them per call")
-        if (pred_leaf or pred_contribs) and self.categories:  # gbdt.traversal routes numeric splits only
-            raise NotImplementedError("pred_leaf and pred_contribs do not support categorical features yet")
         X = self._features(data)
         first, stop = self._tree_range(iteration_range)
         if pred_leaf:
@@ -123,7 +121,8 @@ class Booster:
         f = self.forest
         out = np.empty((X.shape[0], stop - first), dtype=np.int32)
         return self._fill_by_rows(X, out, lambda block, rows: leaf_ids(
-            block, f.feature, f.threshold, f.default_left, f.left, f.right, f.roots, first, rows))
+            block, f.feature, f.threshold, f.default_left, f.left, f.right, f.cat_begin, f.cat_end, f.cat_bits, f.roots,
+            first, rows))
 
     def _contributions(self, X, first, stop):
         n, n_feature, n_class = X.shape[0], self.num_feature, self.num_class
@@ -138,8 +137,8 @@ class Booster:
                                                 minlength=n_class)
             depth = max(len(tree_levels(t.feature, t.left, t.right)) - 1 for t in self.trees[first:stop])
             self._fill_by_rows(X, out, lambda block, rows: tree_shap(
-                block, f.feature, f.threshold, f.default_left, f.left, f.right, f.value, cover, f.roots,
-                f.tree_class, first, stop, depth, rows))
+                block, f.feature, f.threshold, f.default_left, f.left, f.right, f.value, cover, f.cat_begin,
+                f.cat_end, f.cat_bits, f.roots, f.tree_class, first, stop, depth, rows))
         return out[:, 0] if n_class == 1 else out
 
     # ----- importance -------------------------------------------------------------------------
@@ -182,7 +181,8 @@ class Booster:
             trees.append(entry)
         return {
             "format": FORMAT, "version": VERSION, "objective": self.objective, "num_class": int(self.num_class),
-            "num_feature": int(self.num_feature), "feature_names": self.feature_names,
+            "num_feature": int(self.num_feature),
+            "feature_names": None if self.feature_names is None else [str(n) for n in self.feature_names],
             "base_margin": self.base_margin.tolist(), "best_iteration": self.best_iteration,
             "best_score": self.best_score, "trees": trees,
             **({"categories": {str(f): c for f, c in self.categories.items()}} if self.categories else {}),

@@ -48,6 +48,11 @@ def _is_number(v):
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
+def _is_list(v):
+    """A JSON array: a list, or a tuple (Dask's msgpack turns an in-memory model dict's lists into tuples)."""
+    return isinstance(v, (list, tuple))
+
+
 def _optional(check):
     return lambda v: v is None or check(v)
 
@@ -60,13 +65,13 @@ TOP_LEVEL = {
     "objective": (lambda v: v in OBJECTIVES + ("custom",), f"one of {OBJECTIVES + ('custom',)}"),
     "num_class": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "num_feature": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "feature_names": (_optional(lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v)),
+    "feature_names": (_optional(lambda v: _is_list(v) and all(isinstance(s, str) for s in v)),
                       "null or a list of strings"),
-    "base_margin": (lambda v: isinstance(v, list) and all(_is_number(b) and np.isfinite(b) for b in v),
+    "base_margin": (lambda v: _is_list(v) and all(_is_number(b) and np.isfinite(b) for b in v),
                     "a list of finite numbers"),
     "best_iteration": (_optional(lambda v: _is_int(v) and v >= 0), "null or an integer >= 0"),
     "best_score": (_optional(_is_number), "null or a number"),
-    "trees": (lambda v: isinstance(v, list), "a list of trees"),
+    "trees": (lambda v: _is_list(v), "a list of trees"),
 }
 
 # numpy kinds a tree array may parse to, per Tree field dtype kind
@@ -117,7 +122,7 @@ def _validate_tree(entry, index, n_class, n_feature, where):
     columns = {}
     for name, dtype in Tree.DTYPES.items():
         values = entry[name]
-        array = np.asarray(values) if isinstance(values, list) and values else None
+        array = np.asarray(values) if _is_list(values) and values else None
         if array is None or array.ndim != 1 or array.dtype.kind not in ARRAY_KINDS[np.dtype(dtype).kind]:
             raise ValueError(f"{where}: {name!r} must be a non-empty list of {np.dtype(dtype).name} values")
         columns[name] = array

@@ -1,12 +1,14 @@
 """Routing raw rows through trees: the child decision, and the leaf each row reaches (``pred_leaf``).
 
-``goes_left`` is the single place that decides which child of a split node a raw value goes to;
-leaf ids and TreeSHAP both call it, so a new kind of split (categorical sets) is added there.
-Node arrays are the concatenated arrays of a ``gbdt.tree.Forest`` (global child ids).
+``goes_left`` is the single place that decides which child of a split node a raw value goes to
+(numeric threshold or category set); leaf ids and TreeSHAP both call it. Node arrays are the
+concatenated arrays of a ``gbdt.tree.Forest`` (global child ids, NaN thresholds at categorical
+nodes, whose category sets are ``cat_bits[cat_begin[j]:cat_end[j]]``).
 """
 from numba import njit, prange
 
 from gbdt._jit import jit
+from gbdt.tree import in_category_set
 
 # Small helpers called once per node are inlined into the calling kernel at Numba IR level:
 # LLVM does not inline across Numba's per-function modules, and the calls cost 1.3x on leaf ids
@@ -16,21 +18,20 @@ inline = njit(inline="always", nogil=True)
 
 
 @inline
-def goes_left(x, node, threshold, default_left):
-    """True when raw value ``x`` goes to the left child of split ``node``; NaN takes the default."""
+def goes_left(x, node, threshold, default_left, cat_begin, cat_end, cat_bits):
+    """True when raw value ``x`` goes to the left child of split ``node``: NaN takes the default,
+    a numeric split compares with its threshold, a categorical one (NaN threshold) looks the
+    category code up in its set."""
     if x != x:
         return default_left[node]
-    return x <= threshold[node]
-
-
-@inline
-def next_node(x, node, threshold, default_left, left, right):
-    """The child of split ``node`` that raw value ``x`` goes to."""
-    return left[node] if goes_left(x, node, threshold, default_left) else right[node]
+    t = threshold[node]
+    if t == t:
+        return x <= t
+    return in_category_set(x, cat_begin[node], cat_end[node], cat_bits)
 
 
 @jit(parallel=True)
-def leaf_ids(X, feature, threshold, default_left, left, right, roots, first_tree, out):
+def leaf_ids(X, feature, threshold, default_left, left, right, cat_begin, cat_end, cat_bits, roots, first_tree, out):
     """Fill ``out`` (n, T') int32 with the leaf each row of ``X`` (n, F) float64 reaches in trees
     ``first_tree .. first_tree + T' - 1``, as a node id within its own tree (as XGBoost numbers them)."""
     for i in prange(X.shape[0]):
@@ -38,5 +39,8 @@ def leaf_ids(X, feature, threshold, default_left, left, right, roots, first_tree
             root = roots[first_tree + j]
             node = root
             while feature[node] >= 0:
-                node = next_node(X[i, feature[node]], node, threshold, default_left, left, right)
+                if goes_left(X[i, feature[node]], node, threshold, default_left, cat_begin, cat_end, cat_bits):
+                    node = left[node]
+                else:
+                    node = right[node]
             out[i, j] = node - root

@@ -75,8 +75,9 @@ def _unwound_path_sum(zero, one, pw, p, depth, path_index):
 
 
 @inline
-def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, value, cover,
-                   feat, zero, one, pw, stack_node, stack_level, stack_depth, stack_zero, stack_one, stack_feature):
+def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, value, cover, cat_begin, cat_end,
+                   cat_bits, feat, zero, one, pw, stack_node, stack_level, stack_depth, stack_zero, stack_one,
+                   stack_feature):
     """Add one tree's contributions for row ``x`` (F,) to ``phi`` (F + 1,) (bias excluded).
 
     feat/zero/one/pw : (L, L) path buffers, L >= tree depth + 2; stack_* : (2L,) DFS stack.
@@ -103,7 +104,7 @@ def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, 
                 w = _unwound_path_sum(zero, one, pw, level, depth, i)
                 phi[feat[level, i]] += w * (one[level, i] - zero[level, i]) * value[node]
             continue
-        if goes_left(x[split], node, threshold, default_left):
+        if goes_left(x[split], node, threshold, default_left, cat_begin, cat_end, cat_bits):
             hot, cold = left[node], right[node]
         else:
             hot, cold = right[node], left[node]
@@ -127,13 +128,13 @@ def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, 
 
 
 @jit(parallel=True)
-def tree_shap(X, feature, threshold, default_left, left, right, value, cover, roots, tree_class,
-              first_tree, stop_tree, max_depth, out):
+def tree_shap(X, feature, threshold, default_left, left, right, value, cover, cat_begin, cat_end, cat_bits, roots,
+              tree_class, first_tree, stop_tree, max_depth, out):
     """Add the TreeSHAP contributions of trees [first_tree, stop_tree) to ``out`` (n, K, F + 1).
 
-    X : (n, F) float64 raw features (NaN = missing); node arrays are a ``Forest``'s, with
-    ``cover`` (nodes,) the hessian sums; ``roots``/``tree_class`` (T,); ``max_depth`` the
-    deepest leaf's depth over the trees. Column F (the bias) is left to the caller.
+    X : (n, F) float64 raw features (NaN = missing); node arrays are a ``Forest``'s (``cat_*``
+    the category sets), with ``cover`` (nodes,) the hessian sums; ``roots``/``tree_class`` (T,);
+    ``max_depth`` the deepest leaf's depth over the trees. Column F (the bias) is left to the caller.
     """
     n = X.shape[0]
     size = max_depth + 2
@@ -152,8 +153,8 @@ def tree_shap(X, feature, threshold, default_left, left, right, value, cover, ro
         for i in range(blk * ROWS_PER_BLOCK, min(n, (blk + 1) * ROWS_PER_BLOCK)):
             for t in range(first_tree, stop_tree):
                 _tree_shap_row(X[i], out[i, tree_class[t]], roots[t], feature, threshold, default_left, left,
-                               right, value, cover, feat, zero, one, pw, stack_node, stack_level, stack_depth,
-                               stack_zero, stack_one, stack_feature)
+                               right, value, cover, cat_begin, cat_end, cat_bits, feat, zero, one, pw, stack_node,
+                               stack_level, stack_depth, stack_zero, stack_one, stack_feature)
 
 
 @jit

@@ -6,6 +6,7 @@ depth, any data), and depth-1 stumps on exactly binned data, where both librarie
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sparse
 import xgboost as xgb
@@ -159,3 +160,26 @@ def test_sparse_input_explains_like_its_dense_twin(multiclass, monkeypatch):
     assert csr.nnz < dense.size
     np.testing.assert_array_equal(multiclass.predict(csr, pred_contribs=True), multiclass.predict(dense, pred_contribs=True))
     np.testing.assert_array_equal(multiclass.predict(csr, pred_leaf=True), multiclass.predict(dense, pred_leaf=True))
+
+
+def test_categorical_model_contributions_sum_to_margin_and_leaves_follow_the_sets():
+    r = np.random.default_rng(7)
+    colour = r.choice(list("abcdefgh"), 600)
+    frame = pd.DataFrame({"colour": pd.Categorical(colour), "x": r.standard_normal(600)})
+    label = (np.isin(colour, ["b", "e", "g"]) ^ (frame["x"].to_numpy() > 0.5)).astype(float)
+    bst = train({"objective": "binary:logistic", "max_depth": 3, "max_cat_to_onehot": 1}, Dataset(frame, label), 5)
+    assert any(t.is_categorical.any() for t in bst.trees)
+    contribs = bst.predict(frame, pred_contribs=True)
+    np.testing.assert_allclose(contribs.sum(1), bst.predict(frame, output_margin=True), atol=1e-12)
+    leaves = bst.predict(frame, pred_leaf=True)
+    codes = {c: i for i, c in enumerate(bst.categories[0])}
+    for j, tree in enumerate(bst.trees):
+        for i in range(0, 600, 7):
+            node = 0
+            while tree.feature[node] >= 0:
+                if tree.is_categorical[node]:
+                    go_left = codes[colour[i]] in tree.left_categories(node)
+                else:
+                    go_left = frame["x"].iloc[i] <= tree.threshold[node]
+                node = tree.left[node] if go_left else tree.right[node]
+            assert leaves[i, j] == node

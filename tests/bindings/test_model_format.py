@@ -157,3 +157,13 @@ def test_validate_returns_the_trees_with_their_classes(doc):
     trees = validate_model(doc)
     assert [k for k, _ in trees] == [0, 0]
     np.testing.assert_array_equal(trees[1][1].left, doc["trees"][1]["left"])
+
+
+def test_tuples_are_accepted_as_arrays(doc):
+    """Dask's msgpack turns the lists of an in-memory model dict into tuples (cluster resume)."""
+    def as_tuples(v):
+        if isinstance(v, dict):
+            return {k: as_tuples(x) for k, x in v.items()}
+        return tuple(as_tuples(x) for x in v) if isinstance(v, list) else v
+
+    assert Booster.from_dict(as_tuples(doc)).to_dict() == doc
