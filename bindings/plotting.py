@@ -78,19 +78,27 @@ def plot_metric(evals_result, *, metric=None, ax=None, title="Metric during trai
     return ax
 
 
-def _tree(booster, tree_index):
+def _tree_and_labels(booster, tree_index, precision):
+    """The tree and a label per node: ``name<=threshold`` for a numeric split, ``name in {a, b}``
+    for a categorical one (the categories that go left), ``leaf=value`` for a leaf."""
     booster = _as_booster(booster)
     if not isinstance(tree_index, int) or not 0 <= tree_index < booster.num_trees():
         raise ValueError(f"tree_index must be an integer in [0, {booster.num_trees()}), got {tree_index!r}")
     names = booster.feature_names or [f"f{i}" for i in range(booster.num_feature)]
-    return booster.trees[tree_index], names
-
-
-def _node_label(tree, node, names, precision):
-    """``name <= threshold`` for a split, ``leaf=value`` for a leaf."""
-    if tree.feature[node] < 0:
-        return f"leaf={tree.value[node]:.{precision}g}"
-    return f"{names[tree.feature[node]]}<={tree.threshold[node]:.{precision}g}"
+    tree = booster.trees[tree_index]
+    labels = []
+    for node in range(tree.n_nodes):
+        f = tree.feature[node]
+        if f < 0:
+            labels.append(f"leaf={tree.value[node]:.{precision}g}")
+        elif tree.is_categorical[node]:
+            categories = booster.categories.get(int(f))
+            left = [categories[c] if categories is not None and c < len(categories) else c
+                    for c in tree.left_categories(node)]
+            labels.append(f"{names[f]} in {{{', '.join(map(str, left))}}}")
+        else:
+            labels.append(f"{names[f]}<={tree.threshold[node]:.{precision}g}")
+    return tree, labels
 
 
 def _preorder(tree):
@@ -110,26 +118,25 @@ def tree_to_text(booster, tree_index=0, *, precision=6):
         0:[f0<=0.5] yes=1,no=2,missing=1 gain=12.5 cover=100
         \\t1:leaf=-0.2 cover=60
     """
-    tree, names = _tree(booster, tree_index)
+    tree, labels = _tree_and_labels(booster, tree_index, precision)
     lines = []
     for node, depth in _preorder(tree):
         indent, cover = "\t" * depth, f"cover={tree.cover[node]:.{precision}g}"
-        label = _node_label(tree, node, names, precision)
         if tree.feature[node] < 0:
-            lines.append(f"{indent}{node}:{label} {cover}")
+            lines.append(f"{indent}{node}:{labels[node]} {cover}")
         else:
             left, right = tree.left[node], tree.right[node]
             missing = left if tree.default_left[node] else right
-            lines.append(f"{indent}{node}:[{label}] yes={left},no={right},missing={missing} "
+            lines.append(f"{indent}{node}:[{labels[node]}] yes={left},no={right},missing={missing} "
                          f"gain={tree.gain[node]:.{precision}g} {cover}")
     return "\n".join(lines)
 
 
 def plot_tree(booster, tree_index=0, *, ax=None, precision=4):
-    """Draw one tree: split boxes ``feature<=threshold``, leaf boxes ``leaf=value``, edges
-    labelled yes/no with ``missing`` on the default side. Leaves are spread evenly left to
-    right in depth-first order; a split sits above the middle of its children."""
-    tree, names = _tree(booster, tree_index)
+    """Draw one tree: split boxes ``feature<=threshold`` (or ``feature in {categories}``), leaf
+    boxes ``leaf=value``, edges labelled yes/no with ``missing`` on the default side. Leaves are
+    spread evenly left to right in depth-first order; a split sits above the middle of its children."""
+    tree, labels = _tree_and_labels(booster, tree_index, precision)
     order = _preorder(tree)
     x, y, n_leaves = {}, {}, 0
     for node, depth in order:
@@ -150,7 +157,7 @@ def plot_tree(booster, tree_index=0, *, ax=None, precision=4):
                         answer + (", missing" if is_default else ""), ha="center", va="center", fontsize=7,
                         color="0.3", gid="edge-label")
         leaf = tree.feature[node] < 0
-        ax.text(x[node], y[node], _node_label(tree, node, names, precision), ha="center", va="center", fontsize=8,
+        ax.text(x[node], y[node], labels[node], ha="center", va="center", fontsize=8,
                 gid="node", bbox={"boxstyle": "round", "facecolor": "#e8f4e8" if leaf else "#e8eef8"}, zorder=2)
     ax.set_xlim(-1, max(n_leaves, 1))
     ax.set_ylim(min(y.values()) - 0.5, 0.5)

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from bindings import Dataset, GBDTRegressor, train  # noqa: E402
@@ -122,3 +123,18 @@ def test_missing_matplotlib_gives_a_clear_import_error(trained, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_importance(trained[0])
+
+
+def test_categorical_splits_are_shown_as_the_categories_that_go_left():
+    r = np.random.default_rng(1)
+    colour = r.choice(["red", "green", "blue", "cyan", "pink"], 400)
+    frame = pd.DataFrame({"colour": pd.Categorical(colour), "x": r.standard_normal(400)})
+    label = np.isin(colour, ["green", "pink"]).astype(float)
+    bst = train({"objective": "binary:logistic", "max_depth": 2, "max_cat_to_onehot": 1}, Dataset(frame, label), 2)
+    tree = bst.trees[0]
+    assert tree.is_categorical[0]
+    left = [bst.categories[0][c] for c in tree.left_categories(0)]
+    assert sorted(left) in (["green", "pink"], ["blue", "cyan", "red"])
+    assert tree_to_text(bst, 0).splitlines()[0].startswith(f"0:[colour in {{{', '.join(left)}}}]")
+    boxes = [t.get_text() for t in plot_tree(bst, 0).texts if t.get_gid() == "node"]
+    assert f"colour in {{{', '.join(left)}}}" in boxes
