@@ -105,17 +105,20 @@ def test_estimator_feature_importances_equal_xgboost_total_gain():
     np.testing.assert_allclose(ours.feature_importances_, theirs.feature_importances_, rtol=1e-5, atol=1e-7)
 
 
+def leaf_of(tree, goes_left):
+    """The leaf reached from the root when ``goes_left(node)`` decides every split."""
+    node = 0
+    while tree.feature[node] >= 0:
+        node = tree.left[node] if goes_left(node) else tree.right[node]
+    return node
+
+
 def naive_leaves(booster, data):
-    out = np.empty((data.shape[0], booster.num_trees()), dtype=np.int64)
-    for j, tree in enumerate(booster.trees):
-        for i, x in enumerate(data):
-            node = 0
-            while tree.feature[node] >= 0:
-                v = x[tree.feature[node]]
-                go_left = tree.default_left[node] if np.isnan(v) else v <= tree.threshold[node]
-                node = tree.left[node] if go_left else tree.right[node]
-            out[i, j] = node
-    return out
+    def numeric_split(tree, x):
+        return lambda node: (tree.default_left[node] if np.isnan(x[tree.feature[node]])
+                             else x[tree.feature[node]] <= tree.threshold[node])
+
+    return np.array([[leaf_of(tree, numeric_split(tree, x)) for tree in booster.trees] for x in data])
 
 
 @pytest.fixture(scope="module")
@@ -173,13 +176,12 @@ def test_categorical_model_contributions_sum_to_margin_and_leaves_follow_the_set
     np.testing.assert_allclose(contribs.sum(1), bst.predict(frame, output_margin=True), atol=1e-12)
     leaves = bst.predict(frame, pred_leaf=True)
     codes = {c: i for i, c in enumerate(bst.categories[0])}
+    x = frame["x"].to_numpy()
+
+    def split(tree, i):
+        return lambda node: (codes[colour[i]] in tree.left_categories(node) if tree.is_categorical[node]
+                             else x[i] <= tree.threshold[node])
+
     for j, tree in enumerate(bst.trees):
         for i in range(0, 600, 7):
-            node = 0
-            while tree.feature[node] >= 0:
-                if tree.is_categorical[node]:
-                    go_left = codes[colour[i]] in tree.left_categories(node)
-                else:
-                    go_left = frame["x"].iloc[i] <= tree.threshold[node]
-                node = tree.left[node] if go_left else tree.right[node]
-            assert leaves[i, j] == node
+            assert leaves[i, j] == leaf_of(tree, split(tree, i))
