@@ -25,7 +25,9 @@ class Checkpoint(TrainingCallback):
     def after_iteration(self, booster, iteration, evals_log):
         if (iteration + 1) % self.every == 0:
             doc = booster.to_dict()
-            Variable(f"{self.name}-model").set({"rounds": iteration + 1, "model": doc})
+            # as JSON text: the scheduler's serialisation turns lists into tuples, which the model
+            # format refuses
+            Variable(f"{self.name}-model").set(json.dumps({"rounds": iteration + 1, "model": doc}))
             if self.directory:
                 os.makedirs(self.directory, exist_ok=True)
                 path = os.path.join(self.directory, f"model-{iteration + 1}.json")
@@ -43,7 +45,8 @@ def read_checkpoint(client, name):
         except TimeoutError:
             return None
 
-    return get("model"), get("edges")
+    saved = get("model")
+    return None if saved is None else json.loads(saved), get("edges")
 
 
 def forget(client, name):
