@@ -67,9 +67,11 @@ def _fold_rows(folds, dtrain, nfold, stratified, shuffle, seed):
 
 
 def _subset(data, rows):
-    """The Dataset of ``rows`` of ``data`` (features, label, weight, names; dense or sparse)."""
-    return Dataset(data.data[rows], data.label[rows], weight=None if data.weight is None else data.weight[rows],
-                   feature_names=data.feature_names, max_bin=data.max_bin)
+    """The Dataset of ``rows`` of ``data`` (features, label, weight, names, categories; dense or sparse)."""
+    subset = Dataset(data.data[rows], data.label[rows], weight=None if data.weight is None else data.weight[rows],
+                     feature_names=data.feature_names, max_bin=data.max_bin)
+    subset.categories = data.categories  # data.data already holds the category codes
+    return subset
 
 
 def _aggregate(histories):

@@ -62,6 +62,22 @@ def test_folds_as_index_pairs_and_sparse_data_give_the_same_result():
     assert cv(PARAMS, Dataset(X, y), 4, nfold=3, seed=4, as_pandas=False) == dense  # same folds from the seed
 
 
+def test_categorical_columns_reach_every_fold():
+    rng = np.random.default_rng(5)
+    colour = pd.Categorical(rng.choice(["red", "green", "blue", "grey"], 300))
+    frame = pd.DataFrame({"colour": colour, "x": rng.standard_normal(300)})
+    y = np.isin(colour, ["red", "grey"]) + 0.1 * rng.standard_normal(300)
+    pairs = make_folds(300, 3, seed=1)
+    result = cv(PARAMS, Dataset(frame, y), 3, folds=pairs, as_pandas=False)
+    expected = []
+    for tr, te in pairs:
+        d_tr, d_te = Dataset(frame.iloc[tr], y[tr]), Dataset(frame.iloc[te], y[te])
+        history = {}
+        train(PARAMS, d_tr, 3, evals=[(d_tr, "train"), (d_te, "test")], evals_result=history)
+        expected.append(history["test"]["rmse"])
+    np.testing.assert_array_equal(result["test-rmse-mean"], np.mean(expected, axis=0))
+
+
 @pytest.mark.parametrize("stratified", [False, True])
 def test_make_folds_partition_rows_and_balance_classes(stratified):
     label = np.r_[np.zeros(70), np.ones(23), np.full(10, 2.0)]
