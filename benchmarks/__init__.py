@@ -1,1 +1,2 @@
-"""Benchmarks against XGBoost, LightGBM and scikit-learn, measured side by side in one process."""
+"""Benchmarks against XGBoost, LightGBM and scikit-learn, measured side by side in one run
+(``python -m benchmarks``; see benchmarks.suite)."""

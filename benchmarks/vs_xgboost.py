@@ -2,60 +2,28 @@
 
 Same data, trees, depth, bins and threads for every library, measured in one process run; the
 table prints each peer's time as a ratio to ours (> 1 means we are faster). Our first (compiling)
-fit on a small sample is reported separately as ``compile_s``.
+fit on a small sample is reported separately as ``compile_s``. All three run in this one process;
+``python -m benchmarks`` runs more tasks and libraries, each fit in its own process.
 
     python -m benchmarks.vs_xgboost --rows 1000000 --trees 100 --depth 8 --threads 2
 """
 import argparse
 import json
+import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
+# Every library here waits on OpenMP threads; spinning waits starve on a shared machine (see
+# benchmarks.suite). Read when an OpenMP runtime loads, so before the imports below.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from benchmarks.synthetic import binary_task
-from bindings import Dataset, train
-from bindings.metrics import roc_auc
+import numpy as np  # noqa: E402
 
-
-def run_ours(X, y, Xt, args):
-    params = {"objective": "binary:logistic", "max_depth": args.depth, "max_bin": args.bins,
-              "learning_rate": 0.1, "n_jobs": args.threads, "split_mode": args.split_mode}
-    t = time.perf_counter()
-    booster = train(params, Dataset(X, y), args.trees)
-    fit = time.perf_counter() - t
-    t = time.perf_counter()
-    pred = booster.predict(Xt)
-    return fit, time.perf_counter() - t, pred
-
-
-def run_xgboost(X, y, Xt, args):
-    import xgboost as xgb
-
-    params = {"objective": "binary:logistic", "tree_method": "hist", "max_depth": args.depth,
-              "max_bin": args.bins, "eta": 0.1, "nthread": args.threads}
-    t = time.perf_counter()
-    booster = xgb.train(params, xgb.DMatrix(X, y, nthread=args.threads), args.trees)
-    fit = time.perf_counter() - t
-    t = time.perf_counter()
-    pred = booster.inplace_predict(Xt)
-    return fit, time.perf_counter() - t, pred
-
-
-def run_lightgbm(X, y, Xt, args):
-    import lightgbm as lgb
-
-    # depth-8 trees have at most 255 leaves; LightGBM grows leaf-wise, so cap both.
-    params = {"objective": "binary", "max_depth": args.depth, "num_leaves": 2 ** args.depth - 1,
-              "max_bin": args.bins - 1, "learning_rate": 0.1, "num_threads": args.threads,
-              "min_child_weight": 1.0, "min_data_in_leaf": 1, "verbosity": -1}
-    t = time.perf_counter()
-    booster = lgb.train(params, lgb.Dataset(X, y), args.trees)
-    fit = time.perf_counter() - t
-    t = time.perf_counter()
-    pred = booster.predict(Xt, num_threads=args.threads)
-    return fit, time.perf_counter() - t, pred
+from benchmarks.peers import Setting, timed_fit_predict  # noqa: E402
+from benchmarks.synthetic import binary_task  # noqa: E402
+from bindings.metrics import roc_auc  # noqa: E402
 
 
 def main(argv=None):
@@ -74,13 +42,14 @@ def main(argv=None):
 
     X, y = binary_task(args.rows + args.test_rows, args.features, args.missing, seed=0)
     X, Xt, y, yt = X[: args.rows], X[args.rows:], y[: args.rows], y[args.rows:]
+    setting = Setting("binary", args.trees, args.depth, args.bins, args.threads, split_mode=args.split_mode)
     t = time.perf_counter()
-    run_ours(X[:1000], y[:1000], Xt[:10], argparse.Namespace(**{**vars(args), "trees": 2}))
+    timed_fit_predict("ours", X[:1000], y[:1000], Xt[:10], replace(setting, trees=2))
     compile_s = time.perf_counter() - t
 
     results = {}
-    for name, fn in (("ours", run_ours), ("xgboost", run_xgboost), ("lightgbm", run_lightgbm)):
-        fit, predict, pred = fn(X, y, Xt, args)
+    for name in ("ours", "xgboost", "lightgbm"):
+        fit, predict, pred = timed_fit_predict(name, X, y, Xt, setting)
         results[name] = {"train_s": fit, "predict_s": predict, "auc": roc_auc(yt, np.asarray(pred))}
     ours = results["ours"]
     print(f"{args.rows}x{args.features}, {args.trees} trees, depth {args.depth}, {args.bins} bins, "

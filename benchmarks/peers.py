@@ -1,0 +1,145 @@
+"""The libraries compared, each as ``fit(X, y, setting) -> model`` and ``predict(model, X, setting)``.
+
+One ``Setting`` (objective, trees, depth, bins, threads, learning rate) is translated into each
+library's parameters, so every library grows the same number of depth-limited trees on the same
+bins with the same L2 penalty (lambda = 1) and minimum child hessian (1). ``predict`` returns
+P(y = 1) (n,) for binary, class probabilities (n, K) for multiclass, values (n,) for regression.
+Libraries are imported inside the functions: a measuring process imports only the one it runs.
+"""
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Callable, NamedTuple, Optional
+
+OBJECTIVES = ("binary", "regression", "multiclass")
+# this engine takes XGBoost's objective names
+XGBOOST_OBJECTIVES = {"binary": "binary:logistic", "regression": "reg:squarederror", "multiclass": "multi:softprob"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What every library is asked to do; ``split_mode`` is read by this engine only."""
+
+    objective: str
+    trees: int
+    depth: int
+    bins: int
+    threads: int
+    n_classes: int = 1
+    learning_rate: float = 0.1
+    split_mode: str = "auto"
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.objective == "multiclass" and self.n_classes < 3:
+            raise ValueError(f"multiclass needs n_classes >= 3, got {self.n_classes}")
+
+
+def fit_ours(X, y, s):
+    from bindings import Dataset, train
+
+    params = {"objective": XGBOOST_OBJECTIVES[s.objective], "max_depth": s.depth, "max_bin": s.bins,
+              "learning_rate": s.learning_rate, "n_jobs": s.threads, "split_mode": s.split_mode}
+    if s.objective == "multiclass":
+        params["num_class"] = s.n_classes
+    return train(params, Dataset(X, y), s.trees)
+
+
+def predict_ours(model, X, s):
+    return model.predict(X)
+
+
+def fit_xgboost(X, y, s):
+    import xgboost as xgb
+
+    params = {"objective": XGBOOST_OBJECTIVES[s.objective], "tree_method": "hist", "max_depth": s.depth,
+              "max_bin": s.bins, "eta": s.learning_rate, "nthread": s.threads}
+    if s.objective == "multiclass":
+        params["num_class"] = s.n_classes
+    return xgb.train(params, xgb.DMatrix(X, y, nthread=s.threads), s.trees)
+
+
+def predict_xgboost(model, X, s):
+    return model.inplace_predict(X)
+
+
+def fit_lightgbm(X, y, s):
+    import lightgbm as lgb
+
+    # LightGBM grows leaf-wise: with num_leaves = 2^depth the depth limit is the only cap, as for
+    # the depthwise libraries. Its max_bin excludes the missing-value bin that XGBoost counts.
+    params = {"objective": s.objective, "max_depth": s.depth, "num_leaves": 2 ** s.depth,
+              "max_bin": s.bins - 1, "learning_rate": s.learning_rate, "num_threads": s.threads,
+              "lambda_l2": 1.0, "min_sum_hessian_in_leaf": 1.0, "min_data_in_leaf": 1, "verbosity": -1}
+    if s.objective == "multiclass":
+        params["num_class"] = s.n_classes
+    return lgb.train(params, lgb.Dataset(X, y), s.trees)
+
+
+def predict_lightgbm(model, X, s):
+    return model.predict(X, num_threads=s.threads)
+
+
+def fit_sklearn(X, y, s):
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    Model = HistGradientBoostingRegressor if s.objective == "regression" else HistGradientBoostingClassifier
+    # max_bins excludes the missing-value bin and is capped at 255 by scikit-learn.
+    model = Model(max_iter=s.trees, max_depth=s.depth, max_leaf_nodes=None, max_bins=min(s.bins - 1, 255),
+                  learning_rate=s.learning_rate, l2_regularization=1.0, min_samples_leaf=1,
+                  early_stopping=False)
+    with threadpool_limits(limits=s.threads, user_api="openmp"):
+        return model.fit(X, y)
+
+
+def predict_sklearn(model, X, s):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=s.threads, user_api="openmp"):
+        if s.objective == "regression":
+            return model.predict(X)
+        proba = model.predict_proba(X)
+        return proba[:, 1] if s.objective == "binary" else proba
+
+
+class Library(NamedTuple):
+    """How the suite runs one library."""
+
+    fit: Callable
+    predict: Callable
+    module: str  # imported by a measuring process before its baseline memory is read
+    distribution: Optional[str]  # whose version is reported; None for this engine
+
+
+LIBRARIES = {
+    "ours": Library(fit_ours, predict_ours, "bindings", None),
+    "xgboost": Library(fit_xgboost, predict_xgboost, "xgboost", "xgboost"),
+    "lightgbm": Library(fit_lightgbm, predict_lightgbm, "lightgbm", "lightgbm"),
+    "sklearn": Library(fit_sklearn, predict_sklearn, "sklearn.ensemble", "scikit-learn"),
+}
+
+
+def installed(name):
+    """Whether library ``name`` (a LIBRARIES key) is installed here, without importing it."""
+    return LIBRARIES[name].distribution is None or version(LIBRARIES[name].distribution) is not None
+
+
+def version(distribution):
+    """Installed version of ``distribution``, or None."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def timed_fit_predict(name, X, y, Xt, setting):
+    """(train seconds, predict seconds, predictions on Xt) of library ``name`` in this process."""
+    library = LIBRARIES[name]
+    start = time.perf_counter()
+    model = library.fit(X, y, setting)
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    pred = library.predict(model, Xt, setting)
+    return train_s, time.perf_counter() - start, pred

@@ -1,0 +1,57 @@
+"""The benchmark suite runs end to end and reports sane numbers (correctness only: no timing asserts)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks.peers import LIBRARIES, Setting, timed_fit_predict
+from benchmarks.suite import main
+from benchmarks.tasks import TASKS, score
+
+
+def test_quick_binary_run_reports_every_library(tmp_path, capsys):
+    """``python -m benchmarks --quick --tasks binary`` on a tiny size: every library ran in its own
+    process, times and ratios are positive and finite, predictions line up with the labels."""
+    main(["--quick", "--tasks", "binary", "--scale", "0.1", "--trees", "5", "--depth", "4", "--threads", "1",
+          "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "suite.json").read_text())
+    assert (tmp_path / "suite.png").stat().st_size > 0
+    assert saved["machine"]["cores"] >= 1 and saved["machine"]["versions"]["xgboost"]
+    assert saved["compile_s"] > 0 and "error" not in saved["cold_start"]
+    task = saved["tasks"]["binary"]
+    assert (task["rows"], task["features"], task["metric"]) == (2000, 28, "auc")
+    results = task["results"]
+    assert set(results) == set(LIBRARIES)
+    for library, r in results.items():
+        assert "error" not in r, (library, r)
+        for key in ("train_s", "predict_s", "train_x_ours", "predict_x_ours", "peak_rss_mib"):
+            assert math.isfinite(r[key]) and r[key] > 0, (library, key, r[key])
+        assert r["peak_rss_mib"] >= r["rss_data_mib"] and math.isfinite(r["train_mem_mib"])
+        assert 0.6 < r["metric"] <= 1.0, (library, r["metric"])  # a misaligned prediction gives ~0.5
+    assert results["ours"]["train_x_ours"] == 1.0
+    table = capsys.readouterr().out
+    assert all(library in table for library in LIBRARIES) and "train x ours" in table
+
+
+@pytest.mark.parametrize("task_name", ["multiclass", "regression"])
+def test_every_library_learns_multiclass_and_regression(task_name):
+    """Each library's parameter translation works for the other objectives: predictions have the
+    objective's shape and beat the best constant prediction on the test rows."""
+    task = TASKS[task_name]
+    X, y, X_test, y_test = task.make(quick=True, scale=0.1)
+    setting = Setting(task.objective, 10, 3, 64, 1, n_classes=task.n_classes, learning_rate=0.3)
+    if task.objective == "multiclass":
+        prior = np.bincount(y.astype(int), minlength=task.n_classes) / len(y)
+        constant = score(task, y_test, np.tile(prior, (len(y_test), 1)))
+    else:
+        constant = score(task, y_test, np.full(len(y_test), y.mean()))
+    for library in LIBRARIES:
+        _, _, pred = timed_fit_predict(library, X, y, X_test, setting)
+        pred = np.asarray(pred)
+        if task.objective == "multiclass":
+            assert pred.shape == (len(y_test), task.n_classes), library
+            np.testing.assert_allclose(pred.sum(axis=1), 1.0, rtol=1e-5, err_msg=library)
+        else:
+            assert pred.shape == (len(y_test),), library
+        assert score(task, y_test, pred) < 0.97 * constant, (library, score(task, y_test, pred), constant)
