@@ -140,8 +140,3 @@ def test_bad_categorical_input_raises():
     with pytest.raises(TypeError, match="cluster training does not support categorical"):
         check_no_categorical(TRAIN)
 
-
-def test_explanations_refuse_categorical_models_until_routing_supports_sets(model):
-    for kind in ("pred_leaf", "pred_contribs"):
-        with pytest.raises(NotImplementedError, match="categorical"):
-            model.predict(TEST.iloc[:10], **{kind: True})
