@@ -1,5 +1,7 @@
-"""The benchmark suite: this engine, XGBoost (hist), LightGBM and scikit-learn's HistGradientBoosting
-on the same data with the same trees, depth, bins and threads.
+"""Benchmark suite: this engine, XGBoost, LightGBM and scikit-learn HGB side by side.
+
+Same data, trees, depth, bins and threads for every library (XGBoost with tree_method="hist",
+scikit-learn's HistGradientBoosting).
 
     python -m benchmarks                      # every task at full size, all usable cores
     python -m benchmarks --quick --threads 2  # every task shrunk (CI-sized)
@@ -42,8 +44,8 @@ QUICK_TREES, QUICK_DEPTH = 20, 6
 COLD_START_ROWS = 1000
 
 
-def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+def parse_args(argv, prog="python -m benchmarks"):
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", help=f"comma-separated, from {','.join(TASKS)} (default: all; binary with --scaling)")
     ap.add_argument("--libraries", default=",".join(LIBRARIES), help="comma-separated subset of the default")
     ap.add_argument("--quick", action="store_true", help="shrink every task; 20 trees, depth 6 unless given")
@@ -275,7 +277,8 @@ def _save(args, payload, name, figure):
     return payload
 
 
-def main(argv=None):
-    """Run the suite (or the thread scaling with ``--scaling``) for command-line ``argv``."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv=None, prog="python -m benchmarks"):
+    """Run the suite (or the thread scaling with ``--scaling``) for command-line ``argv`` (default
+    sys.argv[1:]); ``prog`` names the command in help and errors. Returns the saved payload."""
+    args = parse_args(sys.argv[1:] if argv is None else argv, prog)
     return run_scaling(args) if args.scaling else run_suite(args)

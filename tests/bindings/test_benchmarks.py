@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from benchmarks.child import current_rss_mib, peak_rss_mib, reset_peak
 from benchmarks.peers import LIBRARIES, Setting, timed_fit_predict
 from benchmarks.suite import main
 from benchmarks.tasks import TASKS, score
@@ -55,3 +56,15 @@ def test_every_library_learns_multiclass_and_regression(task_name):
         else:
             assert pred.shape == (len(y_test),), library
         assert score(task, y_test, pred) < 0.97 * constant, (library, score(task, y_test, pred), constant)
+
+
+def test_peak_memory_sees_a_freed_allocation_and_resets():
+    """The child's memory probe: a 64 MiB array touched then freed raises the peak by >= 64 MiB
+    over the RSS before it; resetting brings the peak back to the current RSS."""
+    if not reset_peak():
+        pytest.skip("this OS has no resettable peak RSS (/proc/self/clear_refs)")
+    before = current_rss_mib()
+    block = np.ones(64 * 2 ** 20 // 8)
+    del block
+    assert peak_rss_mib() >= before + 63
+    assert reset_peak() and peak_rss_mib() < before + 32
