@@ -4,14 +4,19 @@
 ``nogil=True`` so Dask worker threads can run kernels concurrently. ``parallel=True`` only
 where a kernel has an outer ``prange``. ``fastmath`` only where reassociating a sum is harmless
 and measured to pay (a dot product inside an iterative solver); never on split gains, which
-compare sums of floats.
+compare sums of floats. ``inline=True`` for small helpers called once per node or row: Numba
+inlines them into the calling kernel at IR level (LLVM does not inline across Numba's
+per-function modules); they are compiled, and cached, as part of their callers.
 """
 from numba import njit
 
 
-def jit(fn=None, *, parallel=False, fastmath=False):
+def jit(fn=None, *, parallel=False, fastmath=False, inline=False):
     """Decorate ``fn`` with the project's njit flags; usable as ``@jit`` or ``@jit(parallel=True)``."""
-    decorate = njit(cache=True, nogil=True, parallel=parallel, fastmath=fastmath)
+    if inline:
+        decorate = njit(inline="always", nogil=True)
+    else:
+        decorate = njit(cache=True, nogil=True, parallel=parallel, fastmath=fastmath)
     if fn is None:
         return decorate
     return decorate(fn)

@@ -5,19 +5,15 @@
 concatenated arrays of a ``gbdt.tree.Forest`` (global child ids, NaN thresholds at categorical
 nodes, whose category sets are ``cat_bits[cat_begin[j]:cat_end[j]]``).
 """
-from numba import njit, prange
+from numba import prange
 
 from gbdt._jit import jit
 from gbdt.tree import in_category_set
 
-# Small helpers called once per node are inlined into the calling kernel at Numba IR level:
-# LLVM does not inline across Numba's per-function modules, and the calls cost 1.3x on leaf ids
-# and 1.3-1.5x on TreeSHAP (benchmarks/explain.py's forest, one thread). gbdt._jit.jit has no
-# inline flag yet; the kernels that call these are compiled (and cached) through it.
-inline = njit(inline="always", nogil=True)
 
-
-@inline
+# inlined into the calling kernels: as calls they cost 1.3x on leaf ids and 1.3-1.5x on TreeSHAP
+# (benchmarks/explain.py's forest, one thread)
+@jit(inline=True)
 def goes_left(x, node, threshold, default_left, cat_begin, cat_end, cat_bits):
     """True when raw value ``x`` goes to the left child of split ``node``: NaN takes the default,
     a numeric split compares with its threshold, a categorical one (NaN threshold) looks the

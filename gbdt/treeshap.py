@@ -18,12 +18,12 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.traversal import goes_left, inline
+from gbdt.traversal import goes_left
 
 ROWS_PER_BLOCK = 64
 
 
-@inline
+@jit(inline=True)
 def _extend_path(feat, zero, one, pw, p, depth, zero_fraction, one_fraction, feature_index):
     """Append a feature to path ``p`` of length ``depth`` and update the permutation weights."""
     feat[p, depth] = feature_index
@@ -35,7 +35,7 @@ def _extend_path(feat, zero, one, pw, p, depth, zero_fraction, one_fraction, fea
         pw[p, i] = zero_fraction * pw[p, i] * (depth - i) / (depth + 1)
 
 
-@inline
+@jit(inline=True)
 def _unwind_path(feat, zero, one, pw, p, depth, path_index):
     """Remove element ``path_index`` from path ``p`` of length ``depth + 1`` (undo its extension)."""
     one_fraction = one[p, path_index]
@@ -54,7 +54,7 @@ def _unwind_path(feat, zero, one, pw, p, depth, path_index):
         one[p, i] = one[p, i + 1]
 
 
-@inline
+@jit(inline=True)
 def _unwound_path_sum(zero, one, pw, p, depth, path_index):
     """Total permutation weight of path ``p`` with element ``path_index`` removed (path unchanged)."""
     one_fraction = one[p, path_index]
@@ -74,7 +74,7 @@ def _unwound_path_sum(zero, one, pw, p, depth, path_index):
     return total
 
 
-@inline
+@jit(inline=True)
 def _tree_shap_row(x, phi, root, feature, threshold, default_left, left, right, value, cover, cat_begin, cat_end,
                    cat_bits, feat, zero, one, pw, stack_node, stack_level, stack_depth, stack_zero, stack_one,
                    stack_feature):
