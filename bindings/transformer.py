@@ -84,19 +84,21 @@ class Linear(_Layer):
 
 
 class Gelu(_Layer):
-    """GELU, tanh approximation (``torch.nn.functional.gelu(x, approximate="tanh")``)."""
+    """GELU, tanh approximation (``torch.nn.functional.gelu(x, approximate="tanh")``).
+
+    ``x * x * x``, not ``x ** 3``: numpy evaluates the power on float32 through its generic routine,
+    30x slower than the whole GELU otherwise; the tanh is kept for backward."""
 
     _C = math.sqrt(2.0 / math.pi)
 
     def forward(self, x):
         self._x = x
-        return 0.5 * x * (1.0 + np.tanh(self._C * (x + 0.044715 * x ** 3)))
+        self._t = np.tanh(self._C * (x + 0.044715 * (x * x * x)))
+        return 0.5 * x * (1.0 + self._t)
 
     def backward(self, grad_out):
-        x = self._x
-        t = np.tanh(self._C * (x + 0.044715 * x ** 3))
-        dt = (1.0 - t * t) * self._C * (1.0 + 3 * 0.044715 * x * x)
-        return grad_out * (0.5 * (1.0 + t) + 0.5 * x * dt)
+        x, t = self._x, self._t
+        return grad_out * (0.5 * (1.0 + t) + 0.5 * x * ((1.0 - t * t) * self._C * (1.0 + 3 * 0.044715 * (x * x))))
 
 
 class MultiHeadAttention(_Layer):
