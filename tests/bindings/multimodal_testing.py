@@ -1,18 +1,5 @@
-"""Helpers shared by the multimodal tests: one-thread fixture and a finite-difference gradient check."""
-import numba
+"""Finite-difference gradient check shared by the multimodal tests."""
 import numpy as np
-import pytest
-from threadpoolctl import threadpool_limits
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny matmuls and kernels: numba and BLAS threads would only contend on a busy machine."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    numba.set_num_threads(previous)
 
 
 def assert_gradients_match_finite_differences(loss, params, grads, rng, per_tensor=3, h=1e-6, tol=1e-6):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from multimodal_testing import assert_gradients_match_finite_differences, one_thread  # noqa: F401
+from multimodal_testing import assert_gradients_match_finite_differences
 
 from bindings.multimodal_alignment import MAX_LOG_SCALE, ContrastiveHead, info_nce_loss, recall_at_k
 from bindings.transformer import named_gradients, named_parameters

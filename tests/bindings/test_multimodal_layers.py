@@ -4,7 +4,7 @@ finite differences."""
 import numpy as np
 import pytest
 import torch
-from multimodal_testing import assert_gradients_match_finite_differences, one_thread  # noqa: F401
+from multimodal_testing import assert_gradients_match_finite_differences
 
 from bindings.multimodal_data import make_shapes
 from bindings.multimodal_encoders import ImageEncoder, Pooling, TextEncoder

@@ -3,7 +3,6 @@ exactly, modality dropout never drops both modalities, and bad input raises erro
 import numba
 import numpy as np
 import pytest
-from multimodal_testing import one_thread  # noqa: F401
 
 from bindings.multimodal_data import make_digits, make_shapes
 from bindings.multimodal_evaluate import accuracy, missing_modality_accuracy, retrieval_recall

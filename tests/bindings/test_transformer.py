@@ -1,10 +1,8 @@
 """bindings.transformer: blocks against torch.nn.TransformerEncoderLayer, finite-difference gradient
 checks of the whole encoder, and a toy task the encoder must learn."""
-import numba
 import numpy as np
 import pytest
 import torch
-from threadpoolctl import threadpool_limits
 
 from bindings.transformer import (
     Adam,
@@ -17,16 +15,7 @@ from bindings.transformer import (
 )
 
 DIM, HEADS, FF = 8, 2, 12
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matmuls and kernels: numba and BLAS threads would only contend (ms per call on a busy machine)."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    numba.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def copy_block_to_torch(block):
