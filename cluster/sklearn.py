@@ -52,6 +52,9 @@ class _DaskEstimator:
         return sorted(set(super()._get_param_names()) | set(cls._DASK_PARAMS))
 
     def _fit(self, X, y, sample_weight, eval_set, params):
+        if self.categorical_features is not None:
+            raise TypeError("categorical_features is not supported by the Dask estimators yet; encode the "
+                            "categories as numbers or fit the local estimator")
         if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
             raise ValueError(f"n_estimators must be a positive integer, got {self.n_estimators!r}")
         evals = [(Xe, self._encode_eval(ye) if _as_dask(ye) is None else

@@ -22,6 +22,7 @@ from distributed.comm import CommClosedError
 
 from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping
+from bindings.categorical import check_no_categorical
 from bindings.params import resolve_params
 from bindings.train import DEFAULT_METRIC, check_label_domain
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
@@ -81,6 +82,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         if not (isinstance(entry, (tuple, list)) and len(entry) in (3, 4)):
             raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
     p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
+    check_no_categorical(X)
     if distributed_mode == "feature" and p["subsample"] < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
                          "predict the rows left out without the other workers' features); use 'data'")

@@ -95,6 +95,12 @@ def test_bad_input_errors(client):
     clf = cluster.DaskGBDTClassifier(client=client, n_estimators=2).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(da.from_array(X[:, :3], chunks=1000))
+    with pytest.raises(TypeError, match="categorical_features"):
+        cluster.DaskGBDTClassifier(client=client, categorical_features=[0]).fit(X, y)
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"c": pd.Categorical(np.where(y > 0, "a", "b")), "x": X[:, 0]})
+    with pytest.raises(TypeError, match="category columns"):
+        cluster.train(client, {}, frame, y)
 
 
 def test_same_model_for_one_or_two_workers_and_label_sorted_rows(client):
