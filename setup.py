@@ -3,7 +3,7 @@ from setuptools import find_packages, setup
 
 DEV = [
     "pytest>=7",
-    "scikit-learn>=1.4",
+    "scikit-learn>=1.6",  # __sklearn_tags__ (estimator checks see the sparse/NaN tags)
     "xgboost>=2.0",
     "lightgbm>=4.0",
     "pandas>=2.0",

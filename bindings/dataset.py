@@ -108,6 +108,7 @@ class Dataset:
             raise ValueError(f"feature_names has {len(names)} names but data has {n_features} columns")
         self.feature_names = list(names) if names is not None else None
         self.max_bin = max_bin
+        self._edges = {}
         self._binned = {}
 
     @property
@@ -119,11 +120,17 @@ class Dataset:
         return self.data.shape[1]
 
     def bin_edges(self, max_bin, seed=0):
-        """Quantile edges (F, max_bin - 1) and edge counts (F,) of this dataset's features."""
-        if is_sparse(self.data):
-            return sparse_bin_edges(self.data, max_bin, self.weight, seed=seed)
-        edges, n_edges = compute_bin_edges(self.data, max_bin, self.weight, seed=seed)
-        return category_edges(edges, n_edges, self.categories, max_bin)
+        """Quantile edges (F, max_bin - 1) and edge counts (F,) of this dataset's features; the
+        last result is cached (training again on the same Dataset skips the quantile sketch)."""
+        key = (max_bin, seed)
+        if key not in self._edges:
+            if is_sparse(self.data):
+                edges = sparse_bin_edges(self.data, max_bin, self.weight, seed=seed)
+            else:
+                edges = category_edges(*compute_bin_edges(self.data, max_bin, self.weight, seed=seed),
+                                       self.categories, max_bin)
+            self._edges = {key: edges}
+        return self._edges[key]
 
     def binned(self, edges, n_edges, max_bin):
         """(n, F) uint8 bins under the given edges; the last result is cached by the edges' content."""
