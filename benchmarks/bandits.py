@@ -27,6 +27,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from mabwiser.mab import MAB, LearningPolicy  # noqa: E402
 
+from benchmarks._figures import save_figure  # noqa: E402
 from bindings.bandit_envs import BernoulliArms, LinearContextualArms  # noqa: E402
 from bindings.bandit_simulation import simulate  # noqa: E402
 from bindings.bandits import KLUCB, UCB1, BetaThompsonSampling, LinUCB  # noqa: E402
@@ -139,9 +140,7 @@ def main():
     ax.set_xscale("log")
     ax.set_xlabel("microseconds per round (log scale, 1 thread)")
     ax.set_title("10-armed bandit simulation: ours vs MABWiser")
-    fig.tight_layout()
-    fig.savefig("benchmarks/figures/bandits.png", dpi=120)
-    print("wrote benchmarks/figures/bandits.png")
+    save_figure(fig, "bandits")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Run: ``python benchmarks/categorical.py [--rows 200000] [--rounds 50] [--depth 6
 Prints seconds and ratios ours / peer (< 1: ours faster), writes benchmarks/figures/categorical.png.
 """
 import argparse
-import os
 import timeit
 
 import matplotlib
@@ -23,6 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import xgboost as xgb  # noqa: E402
 
+from benchmarks._figures import save_figure  # noqa: E402
 from bindings import Dataset, train  # noqa: E402
 
 CARDINALITIES = (8, 30, 100, 250)
@@ -104,11 +104,7 @@ def main(argv=None):
     ax.set_xticks(range(len(timings)), labels=labels, fontsize=8)
     ax.set_ylabel("fit seconds")
     ax.set_title(f"{args.rows} rows, {rounds} rounds, depth {depth}, {threads} threads")
-    out = os.path.join(os.path.dirname(__file__), "figures", "categorical.png")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    print(f"figure: {out}")
+    save_figure(fig, "categorical")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ Run: ``python benchmarks/explain.py [--rows 2000] [--rounds 100] [--depth 6] [--
 Prints seconds and ratios ours / XGBoost (< 1: ours faster), writes benchmarks/figures/explain.png.
 """
 import argparse
-import os
 import timeit
 
 import matplotlib
@@ -20,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xgboost as xgb  # noqa: E402
 
+from benchmarks._figures import save_figure  # noqa: E402
 from benchmarks.synthetic import binary_task  # noqa: E402
 from bindings.xgboost_model import from_xgboost  # noqa: E402
 
@@ -69,11 +69,7 @@ def main(argv=None):
     ax.set_ylabel("seconds")
     ax.set_title(f"{args.rows} rows, {args.rounds} trees (depth {args.depth}), {args.threads} threads")
     ax.legend()
-    out = os.path.join(os.path.dirname(__file__), "figures", "explain.png")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    print(f"figure: {out}")
+    save_figure(fig, "explain")
 
 
 if __name__ == "__main__":

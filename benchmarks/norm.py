@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from numba import prange  # noqa: E402
 
+from benchmarks._figures import save_figure  # noqa: E402
 from bindings.norm import LayerNorm, RMSNorm  # noqa: E402
 from gbdt._jit import jit  # noqa: E402
 
@@ -121,9 +122,7 @@ def main():
     ax.set_ylabel("ms (median)")
     ax.set_title(f"({args.rows}, {args.dim}) float32, {args.threads} threads")
     ax.legend()
-    os.makedirs(os.path.join(os.path.dirname(__file__), "figures"), exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(os.path.join(os.path.dirname(__file__), "figures", "norm.png"), dpi=120)
+    save_figure(fig, "norm")
 
 
 if __name__ == "__main__":
