@@ -9,7 +9,7 @@ raw block once binned), and from then on answers the leader: gradients, per-leve
 partitions, margin updates, and partial metrics of its share of the evaluation rows.
 Rank 0 is also the leader: ``start_fit`` runs the boosting loop of ``bindings.train`` in a thread
 of its own, with ``ShardedRows`` standing in for in-memory rows, so only the finished model goes
-to the client, which polls ``progress``. A worker runs all its actors' calls on one thread;
+to the client, which long-polls ``progress``. A worker runs all its actors' calls on one thread;
 keeping the long-running leader loop off that thread lets several fits share the workers.
 Calls only go from a shard to shards of higher rank, and ranks follow the sorted worker
 addresses in every fit, so concurrent fits wait on each other without ever waiting in a cycle.
@@ -22,6 +22,7 @@ builds its histograms, and merges its children's on the way back up: partial sum
 feature-parallel mode the leader also asks the owner of each split feature for the rows'
 left/right mask and sends the masks to everyone (a second round trip per level).
 """
+import asyncio
 import contextvars
 import threading
 import time
@@ -255,9 +256,16 @@ class Shard:
         except BaseException as exc:  # handed to the client by progress()
             self.outcome = ("error", exc)
 
-    def progress(self):
-        """{"phase", "rounds" finished, "waiting_on" worker or None, "result" when done}; re-raises
-        the fit's exception."""
+    async def progress(self, wait_s=0.0):
+        """{"phase", "rounds" finished, "waiting_on" worker or None, "result" when done} as soon as
+        the fit finishes or moves on, or after ``wait_s`` seconds; re-raises the fit's exception.
+
+        A long poll, and a coroutine: it waits on the worker's event loop, never on the thread
+        that runs every actor call of this worker (other fits' shards use it)."""
+        start = (self.phase, self.rounds_done)
+        deadline = time.monotonic() + wait_s
+        while self.outcome is None and (self.phase, self.rounds_done) == start and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
         if self.outcome is not None and self.outcome[0] == "error":
             raise self.outcome[1]
         return {"phase": self.phase, "rounds": self.rounds_done, "waiting_on": self.waiting_on,

@@ -6,7 +6,8 @@ shard applies the same split to its own rows (see ``cluster.shard``). The client
 futures and the parameters, releases the blocks once the shards have binned them, and watches the
 leader's progress until it returns the finished model.
 
-Never waiting forever: the client polls the leader twice a second. A worker that leaves the
+Never waiting forever: the client long-polls the leader (an answer as soon as a round ends, or
+every half second). A worker that leaves the
 cluster (or restarts, under a new address) is noticed from the scheduler at once; a fit that makes
 no progress (no new phase or round) for ``max(stall_timeout, 10 x its slowest round so far)``
 seconds is cancelled with an error naming the worker the leader is waiting for. Paused workers
@@ -179,7 +180,7 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
     state = {"phase": "starting", "rounds": 0, "waiting_on": workers[0], "result": None}
     while True:
         try:
-            state = leader.progress().result(timeout=poll_s)
+            state = leader.progress(poll_s).result(timeout=poll_s + 2.0)
         except TimeoutError:  # the leader's worker does not answer: it is the one to name if this lasts
             state = dict(state, waiting_on=workers[0])
         except Exception as exc:
