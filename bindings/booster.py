@@ -7,7 +7,7 @@ import numpy as np
 
 from bindings.categorical import model_codes, validate_categories
 from bindings.dataset import Dataset, as_feature_matrix
-from bindings.model_format import FORMAT, VERSION, tree_levels, validate_model, write_json_atomic
+from bindings.model_format import FORMAT, VERSION, validate_model, write_json_atomic
 from bindings.sparse_input import dense_row_chunks
 from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
@@ -135,7 +135,7 @@ class Booster:
             tree_expectations(f.feature, f.left, f.right, f.value, cover, f.roots, expected)
             out[:, :, n_feature] += np.bincount(f.tree_class[first:stop], weights=expected[first:stop],
                                                 minlength=n_class)
-            depth = max(len(tree_levels(t.feature, t.left, t.right)) - 1 for t in self.trees[first:stop])
+            depth = int(f.depth[first:stop].max())
             self._fill_by_rows(X, out, lambda block, rows: tree_shap(
                 block, f.feature, f.threshold, f.default_left, f.left, f.right, f.value, cover, f.cat_begin,
                 f.cat_end, f.cat_bits, f.roots, f.tree_class, first, stop, depth, rows))
