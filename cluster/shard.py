@@ -80,9 +80,7 @@ class Shard:
         self.offsets = [b[3] for b in blocks]
         self.n_threads = n_threads
         self.blocks = [np.asarray(b[0], dtype=np.float64) for b in blocks]
-        self.label = np.concatenate([b[1] for b in blocks])
-        weights = [b[2] for b in blocks]
-        self.weight = None if all(w is None for w in weights) else np.concatenate(weights)
+        self.label, self.weight = _labels_and_weights(blocks)
         self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
         self.eval_blocks = [list(b) for b in eval_blocks]
         self.evals = []
@@ -140,9 +138,7 @@ class Shard:
             for blocks in self.eval_blocks:
                 X_eval = _bin_blocks([np.asarray(b[0], dtype=np.float64) for b in blocks], edges, n_edges,
                                      p["max_bin"])
-                label = np.concatenate([b[1] for b in blocks]) if blocks else np.empty(0)
-                weight = None if all(b[2] is None for b in blocks) else np.concatenate(
-                    [np.ones(len(b[1])) if b[2] is None else b[2] for b in blocks])
+                label, weight = _labels_and_weights(blocks)
                 margin = np.empty((X_eval.shape[0], initial.shape[0]))
                 margin[:] = initial
                 self.evals.append((X_eval, label, weight, margin))
@@ -341,6 +337,15 @@ class Shard:
         """The queued commands, emptying the queue."""
         commands, self.queue = self.queue, []
         return commands
+
+
+def _labels_and_weights(blocks):
+    """(label (n,), weight (n,) or None) of (X, y, weight or None, offset) blocks (n = 0 for none);
+    the blocks of one collection all have weights or none (``cluster.placement.aligned_blocks``)."""
+    if not blocks:
+        return np.empty(0), None
+    label = np.concatenate([b[1] for b in blocks])
+    return label, None if blocks[0][2] is None else np.concatenate([b[2] for b in blocks])
 
 
 def _bin_blocks(blocks, edges, n_edges, max_bin):

@@ -17,7 +17,6 @@ import logging
 import time
 import uuid
 
-import numpy as np
 from distributed.client import FutureCancelledError
 from distributed.comm import CommClosedError
 
@@ -194,25 +193,26 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
             raise
         if state["result"] is not None:
             return state["result"]
-        missing = _missing(client, workers)
-        if missing:
-            leader.cancel()
-            raise WorkerLost(missing[0], state["rounds"])
         now = time.monotonic()
         key = (state["phase"], state["rounds"])
-        if key != last_key:
-            if last_key is not None and key[1] > last_key[1]:
-                slowest = max(slowest, (now - last_change) / (key[1] - last_key[1]))
-                markers.append(client.submit(_mark_round, key[1], key=f"gbdt-round-{key[1]}-of-{num_rounds}-{fit_name}",
-                                             pure=False))
-            if state["phase"] in ("boosting", "done"):
-                release()
-            if key[1] >= logged + max(1, num_rounds // 10):
-                logged = key[1]
-                logger.info("round %d/%d", key[1], num_rounds)
-            last_key, last_change = key, now
-        elif now - last_change > max(stall_timeout, 10 * slowest):
-            leader.cancel()
-            raise RuntimeError(f"no progress for {now - last_change:.0f} s during round {key[1] + 1} ({key[0]}): "
-                               f"waiting for worker {state['waiting_on'] or workers[0]}; training stopped after "
-                               f"{key[1]} finished rounds")
+        if key == last_key:  # no progress: a worker may be gone (progress means every shard answered)
+            missing = _missing(client, workers)
+            if missing:
+                leader.cancel()
+                raise WorkerLost(missing[0], state["rounds"])
+            if now - last_change > max(stall_timeout, 10 * slowest):
+                leader.cancel()
+                raise RuntimeError(f"no progress for {now - last_change:.0f} s during round {key[1] + 1} ({key[0]}): "
+                                   f"waiting for worker {state['waiting_on'] or workers[0]}; training stopped after "
+                                   f"{key[1]} finished rounds")
+            continue
+        if last_key is not None and key[1] > last_key[1]:
+            slowest = max(slowest, (now - last_change) / (key[1] - last_key[1]))
+            markers.append(client.submit(_mark_round, key[1], key=f"gbdt-round-{key[1]}-of-{num_rounds}-{fit_name}",
+                                         pure=False))
+        if state["phase"] in ("boosting", "done"):
+            release()
+        if key[1] >= logged + max(1, num_rounds // 10):
+            logged = key[1]
+            logger.info("round %d/%d", key[1], num_rounds)
+        last_key, last_change = key, now
