@@ -169,9 +169,8 @@ def walk_layout(feature, left, right, roots):
     """
     n_trees = roots.shape[0]
     order = [roots.astype(np.int64)]
-    tree_of = [np.arange(n_trees)]
     depth = np.zeros(n_trees, dtype=np.int64)
-    frontier, frontier_tree, level = order[0], tree_of[0], 0
+    frontier, frontier_tree, level = order[0], np.arange(n_trees), 0
     while frontier.size:
         split = feature[frontier] >= 0
         parents, parent_tree = frontier[split], frontier_tree[split]
@@ -181,7 +180,6 @@ def walk_layout(feature, left, right, roots):
         frontier[0::2], frontier[1::2] = left[parents], right[parents]
         frontier_tree = np.repeat(parent_tree, 2)
         order.append(frontier)
-        tree_of.append(frontier_tree)
     order = np.concatenate(order)
     new_id = np.full(feature.shape[0], -1, dtype=np.int64)
     new_id[order] = np.arange(order.shape[0])
