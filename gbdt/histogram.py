@@ -26,12 +26,19 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.dtypes import HIST_DTYPE
+from gbdt.dtypes import HIST_DTYPE, MAX_BINS
 from gbdt.prefetch import prefetch
 
 ROWS_PER_CHUNK = 32768
 PREFETCH_ROWS = 8  # how far ahead a histogram pass prefetches rows (8 and 16 measured alike)
 HIST_CACHE_BYTES = 1 << 20
+
+
+def as_pairs(array, dtype=np.complex128):
+    """The (..., 2) C-contiguous float ``array`` viewed as (...) complex: one (gradient, hessian)
+    pair per element, so a histogram update is one 16-byte add instead of two 8-byte ones
+    (microbenchmark, 1M x 28 bins, 1 thread: 2.0 -> 1.0 ns per update). Same sums, same order."""
+    return array.view(dtype)[..., 0]
 
 
 def chunk_nodes(starts, stops):
@@ -53,49 +60,52 @@ def chunk_nodes(starts, stops):
 
 @jit
 def _accumulate(X, gh, rows, lo, hi, f, out_f):
-    """Add rows[lo:hi] of feature f into out_f (max_bin, 2)."""
-    flat = out_f.reshape(out_f.size)
+    """Add rows[lo:hi] of feature f into out_f (max_bin,) complex128."""
     for k in range(lo, hi):
         i = rows[k]
-        o = 2 * X[i, f]
-        flat[o] += gh[i, 0]
-        flat[o + 1] += gh[i, 1]
+        out_f[X[i, f]] += np.complex128(gh[i])
 
 
 @jit
 def _accumulate_rows(X_rows, gh, rows, lo, hi, features, n_bins, flat):
-    """Add rows[lo:hi] on ``features`` into the flat (F * n_bins * 2) view of a histogram.
+    """Add rows[lo:hi] on ``features`` into the flat (F * n_bins,) complex128 view of a histogram.
 
     A plain function rather than the body of the parallel loop: LLVM optimises it better there,
-    and flat indexing is ~25% faster than hist[f, b, c] with runtime strides. Reading f from
+    and flat indexing is ~25% faster than hist[f, b] with runtime strides. Reading f from
     ``features`` only when sampling columns lets LLVM unswitch the common all-features loop.
     """
     k = features.shape[0]
     all_features = k == X_rows.shape[1]  # features are sorted and unique
     X_flat = X_rows.reshape(X_rows.size)
-    gh_flat = gh.reshape(gh.size)
     for r in range(lo, hi):
         if r + PREFETCH_ROWS < hi:  # scattered rows of deep nodes: start loading them early
             ahead = np.int64(rows[r + PREFETCH_ROWS])
             prefetch(X_flat, ahead * X_rows.shape[1])
-            prefetch(gh_flat, ahead * 2)
+            prefetch(gh, ahead)
         i = rows[r]
-        g = np.float64(gh[i, 0])
-        h = np.float64(gh[i, 1])
+        v = np.complex128(gh[i])
         for j in range(k):
             f = j if all_features else features[j]
-            o = (f * n_bins + X_rows[i, f]) * 2
-            flat[o] += g
-            flat[o + 1] += h
+            flat[f * n_bins + X_rows[i, f]] += v
+
+
+@jit
+def _accumulate_chunk(X_rows, gh, rows, lo, hi, features, n_bins, flat):
+    """``_accumulate_rows`` with the default histogram width as a compile-time constant when it
+    applies: LLVM inlines the call and specialises the loop (1.28 -> 0.95 ns per update)."""
+    if n_bins == MAX_BINS:
+        _accumulate_rows(X_rows, gh, rows, lo, hi, features, MAX_BINS, flat)
+    else:
+        _accumulate_rows(X_rows, gh, rows, lo, hi, features, n_bins, flat)
 
 
 @jit(parallel=True)
 def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk,
                                    features, buffers, out):
-    """Fill ``out[:, features]`` (N, F, B, 2), one task per row chunk.
+    """Fill ``out[:, features]`` (N, F, B) complex128, one task per row chunk.
 
-    X_rows : (n, F) uint8 C-ordered; gh : (n, 2) float32; rows : (m,) int32 partition;
-    features : (k,) int32; buffers : (C, F, B, 2) float64 scratch (only multi-chunk nodes use it).
+    X_rows : (n, F) uint8 C-ordered; gh : (n,) complex64 (gradient + 1j hessian); rows : (m,) int32
+    partition; features : (k,) int32; buffers : (C, F, B) complex128 scratch (only multi-chunk nodes use it).
     """
     n_chunks = chunk_lo.shape[0]
     n_nodes = out.shape[0]
@@ -107,7 +117,7 @@ def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_n
         dst = out[node] if single else buffers[c]
         for j in range(k):
             dst[features[j]] = 0.0
-        _accumulate_rows(X_rows, gh, rows, chunk_lo[c], chunk_hi[c], features, n_bins, dst.reshape(dst.size))
+        _accumulate_chunk(X_rows, gh, rows, chunk_lo[c], chunk_hi[c], features, n_bins, dst.reshape(dst.size))
     for q in prange(n_nodes * k):
         node = q // k
         f = features[q % k]
@@ -115,13 +125,10 @@ def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_n
         last = node_first_chunk[node + 1]
         if last - first > 1:
             for b in range(n_bins):  # scalar loops: slice arithmetic here costs temporaries
-                g = buffers[first, f, b, 0]
-                h = buffers[first, f, b, 1]
+                total = buffers[first, f, b]
                 for c in range(first + 1, last):
-                    g += buffers[c, f, b, 0]
-                    h += buffers[c, f, b, 1]
-                out[node, f, b, 0] = g
-                out[node, f, b, 1] = h
+                    total += buffers[c, f, b]
+                out[node, f, b] = total
 
 
 @jit(parallel=True)
@@ -141,7 +148,7 @@ def build_histograms_feature_parallel(X_cols, gh, rows, chunk_lo, chunk_hi, node
         out[node, f] = 0.0
         _accumulate(X_cols, gh, rows, chunk_lo[first], chunk_hi[first], f, out[node, f])
         if last - first > 1:
-            local = np.empty((n_bins, 2), dtype=out.dtype)
+            local = np.empty(n_bins, dtype=out.dtype)
             for c in range(first + 1, last):
                 local[:] = 0.0
                 _accumulate(X_cols, gh, rows, chunk_lo[c], chunk_hi[c], f, local)
@@ -209,11 +216,13 @@ class HistogramBuilder:
         out = self.empty(len(starts)) if out is None else out
         chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
         mode = self.mode_for(len(chunk_lo), len(starts), len(features))
+        pairs = as_pairs(gh, np.complex64)
         if mode == "data":
             if self._buffers.shape[0] < len(chunk_lo):
                 self._buffers = np.empty((len(chunk_lo), self.n_features, self.n_bins, 2), dtype=HIST_DTYPE)
-            build_histograms_data_parallel(self.X_rows, gh, rows, chunk_lo, chunk_hi, chunk_node, node_first,
-                                           features, self._buffers, out)
+            build_histograms_data_parallel(self.X_rows, pairs, rows, chunk_lo, chunk_hi, chunk_node, node_first,
+                                           features, as_pairs(self._buffers), as_pairs(out))
         else:
-            build_histograms_feature_parallel(self.X_cols, gh, rows, chunk_lo, chunk_hi, node_first, features, out)
+            build_histograms_feature_parallel(self.X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, features,
+                                              as_pairs(out))
         return out
