@@ -2,8 +2,9 @@
 
 Layout: ``hists[j, f, b, c]`` float64 of shape (nodes, F, max_bin, 2); c = 0 gradient, 1 hessian.
 No row counts are kept (as in XGBoost): constraints use hessian sums, and a third accumulator
-costs ~17% of the histogram time. Node j owns the rows ``rows[start_j:stop_j]`` of the tree's row partition, cut into chunks
-of ROWS_PER_CHUNK rows (the last one shorter)::
+costs ~17% of the histogram time. The kernels see each (gradient, hessian) pair as one complex
+number (``as_pairs``). Node j owns the rows ``rows[start_j:stop_j]`` of the tree's row partition,
+cut into chunks of ROWS_PER_CHUNK rows (the last one shorter)::
 
     rows:   | node 0: chunk 0 | chunk 1 | c2 | node 1: chunk 3 | node 2: chunk 4 | c5 | ...
     chunk_node = [0, 0, 0, 1, 2, 2, ...]   node_first_chunk = [0, 3, 4, 6, ...]

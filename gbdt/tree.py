@@ -138,7 +138,8 @@ def predict_forest(X, missing_value, threshold, meta, value, cat_begin, cat_end,
     default_left), ``value``, ``cat_begin``, ``cat_end`` (m,) are a ``Forest``'s walking arrays
     (see ``walk_layout``): leaves loop onto themselves, the right child is ``left + 1``, the
     threshold is NaN at categorical nodes (whose sets are ``cat_bits[cat_begin:cat_end]``);
-    ``all_numeric``: the forest has no categorical split; ``roots``, ``depth``, ``tree_class`` (T,): root id, depth and output column of each tree.
+    ``all_numeric``: the forest has no categorical split; ``roots``, ``depth``, ``tree_class``
+    (T,): root id, depth and output column of each tree.
 
     A block of rows walks each tree one level at a time for exactly ``depth`` steps: the rows'
     steps are independent, so the core overlaps their memory loads, and a step has no
