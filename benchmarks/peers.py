@@ -126,12 +126,18 @@ def installed(name):
     return LIBRARIES[name].distribution is None or version(LIBRARIES[name].distribution) is not None
 
 
+# the same import package published under other distribution names (XGBoost's CPU-only wheel)
+ALSO_PUBLISHED_AS = {"xgboost": ("xgboost-cpu",)}
+
+
 def version(distribution):
-    """Installed version of ``distribution``, or None."""
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
+    """Installed version of ``distribution`` (or of a twin in ``ALSO_PUBLISHED_AS``), or None."""
+    for name in (distribution,) + ALSO_PUBLISHED_AS.get(distribution, ()):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return None
 
 
 def timed_fit_predict(name, X, y, Xt, setting):
