@@ -1,0 +1,148 @@
+"""cluster.channel: links carry arrays and nested objects exactly, re-raise the callee's
+exceptions, keep a partly received reply across timeouts, fail at once naming the peer when the
+connection closes, and leave no threads behind (also after a Dask fit)."""
+import socket
+import threading
+import time
+
+import dask.array as da
+import numpy as np
+import pytest
+
+import cluster
+from cluster.channel import Link, RemoteTraceback, Server
+
+
+class Target:
+    def echo(self, value):
+        return value
+
+    def slow_echo(self, seconds, value):
+        time.sleep(seconds)
+        return value
+
+    def fail(self, message):
+        raise ValueError(message)
+
+
+@pytest.fixture
+def link():
+    closed = threading.Event()
+    server = Server(Target(), "127.0.0.1", 1, on_close=closed.set, name="test-link")
+    link = Link(server.address, "test-peer")
+    yield link
+    link.close()
+    assert closed.wait(5), "the server did not notice the closed link"
+
+
+def assert_same(got, want):
+    assert type(got) is type(want)
+    if isinstance(want, np.ndarray):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+        assert got.flags.writeable and got.flags.aligned
+    elif isinstance(want, dict):
+        assert list(got) == list(want)
+        for key in want:
+            assert_same(got[key], want[key])
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert_same(g, w)
+    else:
+        assert got == want
+
+
+def test_round_trip_of_arrays_and_nested_objects_is_exact(link):
+    rng = np.random.default_rng(0)
+    hist = rng.standard_normal((4, 28, 256, 2))
+    message = {
+        "histograms": (np.arange(28, dtype=np.int32), hist),
+        "big": rng.standard_normal(3_000_000),  # larger than a socket buffer: sent in pieces
+        "fortran": np.asfortranarray(rng.standard_normal((5, 3))),
+        "strided": hist[:, ::3, 7, 0],
+        "masks": [rng.random(n) < 0.5 for n in (0, 1, 1000)],
+        "bins": rng.integers(0, 256, (100, 3), dtype=np.uint8),
+        "nested": [("split", ([1, 2], [0.5, -np.inf], None, "text")), 3.25, {"k": []}],
+    }
+    for _ in range(2):  # the link stays usable after a reply
+        assert_same(link.call("echo", message).result(timeout=30), message)
+
+
+def test_quick_replies_polled_with_short_timeouts(link):
+    """A reply may be complete before ``call`` returns (the server thread runs while the request
+    is sent); polling must still hand over each reply once, in order."""
+    for i in range(300):
+        reply = link.call("echo", np.full(i % 4, i))
+        while True:
+            try:
+                got = reply.result(timeout=0.0001)
+                break
+            except TimeoutError:
+                pass
+        assert_same(got, np.full(i % 4, i))
+
+
+def test_remote_exception_is_re_raised_with_its_message_and_traceback(link):
+    with pytest.raises(ValueError, match="bin 7 out of range") as info:
+        link.call("fail", "bin 7 out of range").result(timeout=10)
+    assert isinstance(info.value.__cause__, RemoteTraceback)
+    assert "in fail" in str(info.value.__cause__) and "test-peer" in str(info.value.__cause__)
+    assert link.call("echo", 5).result(timeout=10) == 5
+
+
+def test_timeout_keeps_the_pending_reply(link):
+    payload = np.arange(10.0)
+    reply = link.call("slow_echo", 0.3, payload)
+    with pytest.raises(TimeoutError, match="no reply from worker test-peer to 'slow_echo'"):
+        reply.result(timeout=0.05)
+    assert_same(reply.result(timeout=10), payload)
+    with pytest.raises(RuntimeError, match="still in flight"):
+        link.call("slow_echo", 0.3, 1)
+        link.call("echo", 2)
+
+
+def test_a_peer_that_closes_mid_call_gives_a_clear_error_at_once():
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def read_then_close():  # a peer that dies after receiving the request
+        conn, _ = listener.accept()
+        conn.recv(16)
+        time.sleep(0.2)
+        conn.close()
+
+    thread = threading.Thread(target=read_then_close, daemon=True)
+    thread.start()
+    link = Link(listener.getsockname(), "tcp://10.0.0.9:4321")
+    reply = link.call("echo", 1)
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"connection to worker tcp://10.0.0.9:4321 closed during 'echo'"):
+        reply.result(timeout=30)
+    assert time.monotonic() - start < 2
+    with pytest.raises(RuntimeError, match="is closed"):
+        link.call("echo", 1)
+    thread.join()
+    listener.close()
+
+
+def test_a_server_nobody_connects_to_gives_up():
+    closed = threading.Event()
+    Server(Target(), "127.0.0.1", 1, on_close=closed.set, accept_timeout=0.2, name="test-unused")
+    assert closed.wait(5)
+
+
+def link_threads():
+    return sum(t.name.startswith("gbdt-link") for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("mode", ["data", "feature"])
+def test_a_fit_leaves_no_link_threads_on_the_workers(client, mode):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((2000, 4))
+    y = (X[:, 0] > 0).astype(float)
+    cluster.train(client, {"objective": "binary:logistic", "max_depth": 3}, da.from_array(X, chunks=500),
+                  da.from_array(y, chunks=500), num_boost_round=3, distributed_mode=mode)
+    deadline = time.monotonic() + 10
+    while any(client.run(link_threads).values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(client.run(link_threads).values())
