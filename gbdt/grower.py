@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gbdt.histogram import subtract_histograms
-from gbdt.split import clamp, find_best_splits, leaf_weight
+from gbdt.split import clamp, find_best_splits, leaf_weight, node_outputs
 from gbdt.tree import Tree, category_bitset
 
 # XGBoost's kRtEps: a split must improve the (doubled) objective by more than this.
@@ -106,8 +106,8 @@ class TreeGrower:
         for node in nodes:
             node.hists = None
         self._prune(root)
-        tree = self._to_tree(root)
-        partition.finish(self._leaf_values(root))
+        tree, leaf_values = self._to_tree(root)
+        partition.finish(leaf_values)
         return tree
 
     def _grow_depthwise(self, root, partition, features, nodes):
@@ -231,44 +231,39 @@ class TreeGrower:
         p = self.params
         return clamp(leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha), node.lower, node.upper)
 
-    def _output(self, node):
-        """The node's value as a leaf: learning rate x its (clamped) optimal weight."""
-        return self.params.learning_rate * self._weight(node)
-
-    def _leaf_values(self, root):
-        """{node id: output value} of the final (pruned) tree's leaves."""
-        leaves, stack = {}, [root]
-        while stack:
-            node = stack.pop()
-            if node.left is None:
-                leaves[node.id] = self._output(node)
-            else:
-                stack.extend((node.left, node.right))
-        return leaves
-
     def _to_tree(self, root):
-        """Number the surviving nodes breadth-first and emit the flat arrays."""
-        order = [root]
+        """Number the surviving nodes breadth-first and emit the flat arrays; returns the ``Tree``
+        and {node id: output value} of its leaves."""
+        order, left, right = [root], [], []
         for node in order:
-            if node.left is not None:
+            if node.left is None:
+                left.append(-1)
+                right.append(-1)
+            else:
+                left.append(len(order))
+                right.append(len(order) + 1)
                 order.extend((node.left, node.right))
-        index = {id(node): j for j, node in enumerate(order)}
-        cols = {name: [] for name in {**Tree.DTYPES, **Tree.CATEGORICAL_DTYPES}}
-        for node in order:
-            value = self._output(node)
-            is_leaf = node.left is None
-            numeric = not is_leaf and node.cat_left is None
-            words = category_bitset(np.flatnonzero(node.cat_left)) if not (is_leaf or numeric) else []
-            cols["cat_begin"].append(len(cols["cat_bits"]))
-            cols["cat_bits"].extend(words)
-            cols["cat_end"].append(len(cols["cat_bits"]))
-            cols["feature"].append(-1 if is_leaf else node.feature)
-            cols["threshold"].append(self.edges[node.feature, node.bin] if numeric else 0.0)
-            cols["bin_threshold"].append(node.bin if numeric else -1)
-            cols["default_left"].append(node.default_left)
-            cols["left"].append(-1 if is_leaf else index[id(node.left)])
-            cols["right"].append(-1 if is_leaf else index[id(node.right)])
-            cols["value"].append(value)
-            cols["gain"].append(0.0 if is_leaf else node.gain)
-            cols["cover"].append(node.h)
-        return Tree.from_lists(**cols)
+        p = self.params
+        values = np.empty(len(order))
+        node_outputs(np.array([n.g for n in order]), np.array([n.h for n in order]),
+                     np.array([n.lower for n in order]), np.array([n.upper for n in order]),
+                     p.reg_lambda, p.reg_alpha, p.learning_rate, values)
+        split = np.array(left) >= 0
+        feature = np.array([n.feature for n in order])
+        bins = np.array([n.bin for n in order])
+        categorical = np.array([n.cat_left is not None for n in order]) & split
+        numeric = split & ~categorical
+        cat_begin, cat_end, cat_bits = [], [], []
+        for node, is_categorical in zip(order, categorical):
+            cat_begin.append(len(cat_bits))
+            if is_categorical:
+                cat_bits.extend(category_bitset(np.flatnonzero(node.cat_left)))
+            cat_end.append(len(cat_bits))
+        tree = Tree.from_lists(
+            feature=np.where(split, feature, -1),
+            threshold=np.where(numeric, self.edges[np.where(numeric, feature, 0), np.where(numeric, bins, 0)], 0.0),
+            bin_threshold=np.where(numeric, bins, -1), default_left=[n.default_left for n in order],
+            left=left, right=right, value=values, gain=np.where(split, [n.gain for n in order], 0.0),
+            cover=[n.h for n in order], cat_begin=cat_begin, cat_end=cat_end, cat_bits=cat_bits)
+        leaves = {n.id: v for n, v, s in zip(order, values, split) if not s}
+        return tree, leaves
