@@ -41,9 +41,10 @@ def soft_threshold(g, alpha):
     return 0.0
 
 
-@jit
+@jit(ieee=True)
 def node_score(g, h, reg_lambda, reg_alpha):
-    """``T(G)^2 / (H + lambda)``: twice the loss reduction of a leaf with the optimal weight."""
+    """``T(G)^2 / (H + lambda)``: twice the loss reduction of a leaf with the optimal weight
+    (inf or NaN, not an error, for H + lambda = 0: only ever a rejected candidate)."""
     t = soft_threshold(g, reg_alpha)
     return t * t / (h + reg_lambda)
 
@@ -140,6 +141,61 @@ def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, bound):
             best_left = missing_left
             best_lg = g + miss_g if missing_left else g
             best_lh = h + miss_h if missing_left else h
+    return best_gain, best_bin, best_left, best_lg, best_lh
+
+
+@jit(ieee=True)
+def _free_gain(lg, lh, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight):
+    """``_candidate_gain`` without monotone bounds, with selects instead of branches so that a
+    loop over thresholds vectorises; the same number for every valid split."""
+    rh = sum_h - lh
+    rg = sum_g - lg
+    gain = node_score(lg, lh, reg_lambda, reg_alpha) + node_score(rg, rh, reg_lambda, reg_alpha) - parent
+    too_light = (lh <= 0.0) | (rh <= 0.0) | (lh < min_child_weight) | (rh < min_child_weight)
+    return -np.inf if too_light else gain
+
+
+@jit
+def _scan_free_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg):
+    """``_scan_feature`` for a node without monotone bounds, in passes LLVM vectorises: prefix
+    sums, the gain of every threshold with missing values left (and right, when the node has
+    any), then the first best threshold in bin order. Same choices and numbers as the one-pass
+    scan (an empty bin repeats its predecessor's gain, which never beats it), ~3x faster."""
+    reg_lambda, reg_alpha, min_child_weight = reg
+    parent = node_score(sum_g, sum_h, reg_lambda, reg_alpha)
+    miss_g = hist_f[missing_bin, 0]
+    miss_h = hist_f[missing_bin, 1]
+    has_missing = miss_h > 0.0 or miss_g != 0.0
+    cum = np.empty((2, n_value_bins))
+    g = 0.0
+    h = 0.0
+    for b in range(n_value_bins):
+        g += hist_f[b, 0]
+        h += hist_f[b, 1]
+        cum[0, b] = g
+        cum[1, b] = h
+    gain_left = np.empty(n_value_bins)  # missing values sent left
+    gain_right = np.full(n_value_bins, -np.inf)
+    for b in range(n_value_bins):
+        gain_left[b] = _free_gain(cum[0, b] + miss_g, cum[1, b] + miss_h, sum_g, sum_h, parent, reg_lambda,
+                                  reg_alpha, min_child_weight)
+    if has_missing:
+        for b in range(n_value_bins):
+            gain_right[b] = _free_gain(cum[0, b], cum[1, b], sum_g, sum_h, parent, reg_lambda, reg_alpha,
+                                       min_child_weight)
+    best_gain = 0.0
+    best_bin = -1
+    best_left = True
+    for b in range(n_value_bins):
+        gain = max(gain_left[b], gain_right[b])
+        if gain > best_gain:
+            best_gain = gain
+            best_bin = b
+            best_left = not gain_right[b] > gain_left[b]
+    if best_bin < 0:
+        return 0.0, -1, True, 0.0, 0.0
+    best_lg = cum[0, best_bin] + miss_g if best_left else cum[0, best_bin]
+    best_lh = cum[1, best_bin] + miss_h if best_left else cum[1, best_bin]
     return best_gain, best_bin, best_left, best_lg, best_lh
 
 
@@ -260,9 +316,12 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
         if categorical[f]:
             gain, b, left, lg, lh = _scan_categorical(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
                                                       sums[node, 1], reg, bound, cat_rules)
-        else:
+        elif constrained:
             gain, b, left, lg, lh = _scan_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
                                                   sums[node, 1], reg, bound)
+        else:
+            gain, b, left, lg, lh = _scan_free_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                                                       sums[node, 1], reg)
         gains[q] = gain
         bins[q] = b
         lefts[q] = left

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gbdt.split import find_best_splits, leaf_weight, node_score
+from gbdt.split import _scan_feature, _scan_free_feature, find_best_splits, leaf_weight, node_score
 
 
 def soft(g, a):
@@ -100,6 +100,26 @@ def test_best_split_matches_brute_force(lam, alpha, mcw):
             assert (out[1][0], out[2][0]) == (f, b)
             expected_left = hist[f, : b + 1].sum(axis=0) + (hist[f, missing_bin] if dl else 0)
             np.testing.assert_allclose(out[4][0], expected_left, rtol=1e-9)
+
+
+@pytest.mark.parametrize("lam,alpha,mcw", [(1.0, 0.0, 1.0), (0.0, 0.5, 0.0), (5.0, 2.0, 3.0)])
+def test_vectorised_scan_equals_one_pass_scan_bit_for_bit(lam, alpha, mcw):
+    """The unconstrained multi-pass scan picks the same split with the same numbers as the
+    one-pass scan, with empty bins (skipped by the one-pass scan), with and without missing values."""
+    rng = np.random.default_rng(int(lam + 10 * alpha + 100 * mcw))
+    n_bins, missing_bin = 17, 16
+    for trial in range(40):
+        hist, sums = random_node(rng, 4, n_bins, missing_bin)
+        for f in range(4):
+            hist_f = hist[f].copy()
+            hist_f[rng.random(n_bins) < 0.3] = 0.0  # empty bins
+            if trial % 2:
+                hist_f[missing_bin] = 0.0  # no missing values in this node
+            total = hist_f.sum(axis=0)
+            one_pass = _scan_feature(hist_f, missing_bin, missing_bin, total[0], total[1], (lam, alpha, mcw),
+                                     (False, 0.0, -np.inf, np.inf))
+            assert _scan_free_feature(hist_f, missing_bin, missing_bin, total[0], total[1], (lam, alpha, mcw)) \
+                == one_pass
 
 
 def test_no_missing_values_default_left_like_xgboost():
