@@ -160,10 +160,14 @@ def build_histograms_feature_parallel(X_cols, gh, rows, chunk_lo, chunk_hi, node
 def subtract_histograms(parents, parent_index, small, features, out):
     """``out[j] = parents[parent_index[j]] - small[j]`` on ``features``: the larger siblings."""
     k = features.shape[0]
+    n_bins = small.shape[2]
     for q in prange(small.shape[0] * k):
         j = q // k
         f = features[q % k]
-        out[j, f] = parents[parent_index[j], f] - small[j, f]
+        parent = parents[parent_index[j], f]
+        for b in range(n_bins):  # element loops: slice arithmetic would allocate a temporary per task
+            out[j, f, b, 0] = parent[b, 0] - small[j, f, b, 0]
+            out[j, f, b, 1] = parent[b, 1] - small[j, f, b, 1]
 
 
 class HistogramBuilder:
