@@ -4,8 +4,9 @@ Why not Dask actor calls: an actor call from one worker to another passes throug
 event loops and the callee's actor thread, ~2 ms per round trip on a 2-core machine, against
 ~0.03 ms for a socket between the same processes; a fit makes one or two per tree level.
 
-- ``Server``: listens on a free port of the given host, accepts a fixed number of connections and
-  serves each in a daemon thread, one request at a time: (method, args) ->
+- ``Server``: listens on a free port of the given host, accepts a fixed number of connections that
+  open with its random ``token`` (handed to callers through Dask, so only the fit's own shards get
+  to send it pickles) and serves each in a daemon thread, one request at a time: (method, args) ->
   ``getattr(target, method)(*args)`` -> ("ok", result) or ("error", exception, traceback text).
   Once every connection has closed it calls ``on_close()``.
 - ``Link``: the caller's end of one connection, one call in flight at a time. ``call`` returns a
@@ -20,6 +21,8 @@ into the pickle. Threads run in a copy of the starting thread's context (a Dask 
 so ``get_worker``/``get_client`` keep working in served calls).
 """
 import contextvars
+import hmac
+import secrets
 import selectors
 import socket
 import struct
@@ -31,6 +34,7 @@ from distributed.protocol import pickle
 
 _U64 = struct.Struct("<Q")
 _MAX_SLICES = 512  # buffers per sendmsg call, below every platform's IOV_MAX
+TOKEN_BYTES = 16
 
 
 class RemoteTraceback(Exception):
@@ -112,26 +116,35 @@ class Server:
     Parameters
     ----------
     target : object whose methods are called; host : interface to listen on (a worker's host);
-    n_connections : connections to accept, after which the listening socket closes;
-    on_close : called once every accepted connection has closed (or fewer connected within
-    ``accept_timeout`` seconds and those closed); name : prefix of the threads' names.
+    n_connections : connections (with the right token) to accept, after which the listening
+    socket closes; on_close : called once every accepted connection has closed (or fewer
+    connected within ``accept_timeout`` seconds and those closed); name : prefix of the threads'
+    names. The long default timeout covers set-up calls queued behind other fits' long ones.
     """
 
-    def __init__(self, target, host, n_connections, on_close=None, accept_timeout=60.0, name="link"):
+    def __init__(self, target, host, n_connections, on_close=None, accept_timeout=600.0, name="link"):
         self._target, self._on_close, self._name = target, on_close, name
         self._listener = socket.create_server((host, 0))
         self._listener.settimeout(accept_timeout)
         self.address = self._listener.getsockname()[:2]
+        self.token = secrets.token_bytes(TOKEN_BYTES)
         start_thread(self._accept, n_connections, name=f"{name}-accept")
 
     def _accept(self, n_connections):
         served = []
         try:
-            for i in range(n_connections):
-                conn, _ = self._listener.accept()
+            while len(served) < n_connections:
+                conn, _ = self._listener.accept()  # inherits the accept timeout for the token
+                try:
+                    token = _receive_exactly(conn, TOKEN_BYTES)
+                except OSError:
+                    token = b""
+                if not hmac.compare_digest(token, self.token):
+                    conn.close()
+                    continue
                 conn.settimeout(None)
-                served.append(start_thread(self._serve, _connected(conn), name=f"{self._name}-serve-{i}"))
-        except OSError:  # accept timed out: the caller gave up before connecting
+                served.append(start_thread(self._serve, _connected(conn), name=f"{self._name}-serve-{len(served)}"))
+        except OSError:  # accept timed out: the callers gave up before connecting
             pass
         finally:
             self._listener.close()
@@ -160,6 +173,16 @@ class Server:
                     return
 
 
+def _receive_exactly(sock, n):
+    data = bytearray()
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionResetError("connection closed by the peer")
+        data += chunk
+    return bytes(data)
+
+
 def _error_frame(exc):
     """("error", exc, traceback text); a RuntimeError carrying exc's text when exc cannot be pickled."""
     text = "".join(traceback.format_exception(exc))
@@ -170,12 +193,13 @@ def _error_frame(exc):
 
 
 class Link:
-    """The calling end of a connection to a ``Server`` at ``address`` (host, port); ``peer``
-    names the other end in errors (a worker address)."""
+    """The calling end of a connection to a ``Server`` at ``address`` (host, port) that expects
+    ``token``; ``peer`` names the other end in errors (a worker address)."""
 
-    def __init__(self, address, peer, connect_timeout=30.0):
+    def __init__(self, address, token, peer, connect_timeout=30.0):
         self.peer = peer
         self._sock = _connected(socket.create_connection(tuple(address), timeout=connect_timeout))
+        self._sock.sendall(token)
         self._sock.setblocking(False)  # waits happen in the selector, with the caller's deadline
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._sock, selectors.EVENT_READ)

@@ -111,20 +111,20 @@ class Shard:
         self.addresses = addresses
 
     def listen(self):
-        """Ranks > 0: start this shard's link server; returns its (host, port) (None on the leader,
-        which nobody calls). It expects the leader's link and its tree parent's."""
+        """Ranks > 0: start this shard's link server; returns ((host, port), token) (None on the
+        leader, which nobody calls). It expects the leader's link and its tree parent's."""
         if self.rank == 0:
             return None
         callers = len({0, (self.rank - 1) // 2})
         server = Server(self, get_address_host(get_worker().address), callers, on_close=self.close_links,
                         name=f"gbdt-link-{self.rank}")
-        return server.address
+        return server.address, server.token
 
     def open_links(self, servers):
-        """Link to the shards this one calls while boosting: the leader to every shard, the others to
-        their tree children. servers : (host, port) of every shard's server by rank."""
+        """Link to the shards this one calls while boosting (those not linked yet): the leader to
+        every shard, the others to their tree children. servers : ``listen``'s answers by rank."""
         callees = range(1, len(self.peers)) if self.rank == 0 else tree_children(self.rank, len(self.peers))
-        self.links = {r: Link(servers[r], self.addresses[r]) for r in callees}
+        self.links.update({r: Link(*servers[r], self.addresses[r]) for r in callees if r not in self.links})
 
     def close_links(self):
         links, self.links = self.links, {}
@@ -349,7 +349,9 @@ class Shard:
                               feature_names)
         self.phase = "binning"
         self.broadcast("prepare", edges, n_edges, p, booster.base_margin)
-        self.broadcast("open_links", self.broadcast("listen"))
+        servers = self.broadcast("listen")
+        self.open_links(servers)
+        self.broadcast("open_links", servers)  # over the leader's links: no shard's actor thread waits
         self.phase = "boosting"
         eval_sets = [ShardedEvalSet(self, index, name) for index, name in enumerate(eval_names)]
         self.queue = []

@@ -1,6 +1,6 @@
 """cluster.channel: links carry arrays and nested objects exactly, re-raise the callee's
 exceptions, keep a partly received reply across timeouts, fail at once naming the peer when the
-connection closes, and leave no threads behind (also after a Dask fit)."""
+connection closes, and leave no threads behind (also after a Dask fit on five workers)."""
 import socket
 import threading
 import time
@@ -8,8 +8,10 @@ import time
 import dask.array as da
 import numpy as np
 import pytest
+from distributed import Client, LocalCluster
 
 import cluster
+from bindings import Dataset, train
 from cluster.channel import Link, RemoteTraceback, Server
 
 
@@ -29,7 +31,7 @@ class Target:
 def link():
     closed = threading.Event()
     server = Server(Target(), "127.0.0.1", 1, on_close=closed.set, name="test-link")
-    link = Link(server.address, "test-peer")
+    link = Link(server.address, server.token, "test-peer")
     yield link
     link.close()
     assert closed.wait(5), "the server did not notice the closed link"
@@ -107,13 +109,13 @@ def test_a_peer_that_closes_mid_call_gives_a_clear_error_at_once():
 
     def read_then_close():  # a peer that dies after receiving the request
         conn, _ = listener.accept()
-        conn.recv(16)
+        conn.recv(100)
         time.sleep(0.2)
         conn.close()
 
     thread = threading.Thread(target=read_then_close, daemon=True)
     thread.start()
-    link = Link(listener.getsockname(), "tcp://10.0.0.9:4321")
+    link = Link(listener.getsockname(), bytes(16), "tcp://10.0.0.9:4321")
     reply = link.call("echo", 1)
     start = time.monotonic()
     with pytest.raises(RuntimeError, match=r"connection to worker tcp://10.0.0.9:4321 closed during 'echo'"):
@@ -123,6 +125,16 @@ def test_a_peer_that_closes_mid_call_gives_a_clear_error_at_once():
         link.call("echo", 1)
     thread.join()
     listener.close()
+
+
+def test_a_caller_without_the_token_is_turned_away():
+    server = Server(Target(), "127.0.0.1", 1, name="test-token")
+    with socket.create_connection(server.address, timeout=5) as intruder:
+        intruder.sendall(bytes(16))
+        assert intruder.recv(1) == b""  # closed before anything was unpickled
+    link = Link(server.address, server.token, "test-peer")  # the slot is still free
+    assert link.call("echo", "hi").result(timeout=10) == "hi"
+    link.close()
 
 
 def test_a_server_nobody_connects_to_gives_up():
@@ -135,14 +147,27 @@ def link_threads():
     return sum(t.name.startswith("gbdt-link") for t in threading.enumerate())
 
 
+@pytest.fixture(scope="module")
+def client5():
+    with LocalCluster(n_workers=5, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        with Client(lc) as c:
+            yield c
+
+
 @pytest.mark.parametrize("mode", ["data", "feature"])
-def test_a_fit_leaves_no_link_threads_on_the_workers(client, mode):
+def test_five_workers_give_the_local_model_and_leave_no_link_threads(client5, mode):
+    """Ranks 3 and 4 are reached through rank 1 (two links into each); after the fit every link
+    and server thread on every worker has ended."""
     rng = np.random.default_rng(2)
-    X = rng.standard_normal((2000, 4))
-    y = (X[:, 0] > 0).astype(float)
-    cluster.train(client, {"objective": "binary:logistic", "max_depth": 3}, da.from_array(X, chunks=500),
-                  da.from_array(y, chunks=500), num_boost_round=3, distributed_mode=mode)
+    X = rng.standard_normal((3000, 5))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(float)
+    params = {"objective": "binary:logistic", "max_depth": 3}
+    bst = cluster.train(client5, params, da.from_array(X, chunks=600), da.from_array(y, chunks=600),
+                        num_boost_round=3, distributed_mode=mode)
+    assert len(bst.rows_per_worker) == 5
+    local = train(params, Dataset(X, y), 3)
+    np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
     deadline = time.monotonic() + 10
-    while any(client.run(link_threads).values()) and time.monotonic() < deadline:
+    while any(client5.run(link_threads).values()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(client.run(link_threads).values())
+    assert not any(client5.run(link_threads).values())
