@@ -52,8 +52,8 @@ def instrumented_builder(log):
         finally:
             log["hist_s"] += time.perf_counter() - start
 
-    def recorded_mode_for(self, n_chunks, n_nodes, n_features):
-        mode = mode_for(self, n_chunks, n_nodes, n_features)
+    def recorded_mode_for(self, *level):
+        mode = mode_for(self, *level)
         if self.split_mode == "auto":
             log["auto"].append(mode)
         return mode

@@ -17,9 +17,12 @@ thread count and for both parallel strategies (``split_mode``):
   whole (F, max_bin, 2) histogram, then the buffers are added. Reads the row-major bin matrix.
 - ``"feature"``: one task per (node, feature); the task walks the node's chunks in the same order
   with a (max_bin, 2) local buffer that stays in L1. Reads a column-major copy of the bin matrix.
-- ``"auto"``: ``"data"`` when the level has at least one chunk per thread and one node's histogram
-  fits in L2 (HIST_CACHE_BYTES); otherwise ``"feature"`` when the level has at least one
-  (node, feature) task per thread; otherwise ``"data"``.
+- ``"auto"``: per level, the mode with the smaller estimated time of the busiest thread:
+  ``"data"`` takes ceil(chunks / threads) chunks of (on average) rows / chunks x features updates
+  (x WIDE_HISTOGRAM_COST when one node's histogram exceeds HIST_CACHE_BYTES), ``"feature"``
+  ceil(nodes x features / threads) tasks of a node's rows at FEATURE_UPDATE_COST each (it gathers
+  a row's gradient once per feature). So tall levels with a few chunks per thread stay ``"data"``,
+  and small nodes (fewer chunks than threads) or wide histograms go ``"feature"``.
 
 Sibling histograms come from the subtraction trick: larger child = parent - smaller child.
 """
@@ -33,6 +36,11 @@ from gbdt.prefetch import prefetch
 ROWS_PER_CHUNK = 32768
 PREFETCH_ROWS = 8  # how far ahead a histogram pass prefetches rows (8 and 16 measured alike)
 HIST_CACHE_BYTES = 1 << 20
+# cost of one histogram update relative to a data-parallel one into a cache-resident histogram
+# (examples/split_mode_crossover.py, 2 threads: feature-parallel ~2x slower per update on 1M x 8;
+# data-parallel into a 4 MB histogram that misses L2, ~3x, on 20k x 1000)
+FEATURE_UPDATE_COST = 2.0
+WIDE_HISTOGRAM_COST = 3.0
 
 
 def as_pairs(array, dtype=np.complex128):
@@ -202,16 +210,15 @@ class HistogramBuilder:
             self._slots[slot] = np.empty((n_nodes, self.n_features, self.n_bins, 2), dtype=HIST_DTYPE)
         return self._slots[slot][:n_nodes]
 
-    def mode_for(self, n_chunks, n_nodes, n_features):
-        """The strategy ``auto`` picks for a level (see the module docstring)."""
+    def mode_for(self, n_chunks, n_nodes, n_features, n_rows):
+        """The strategy ``auto`` picks for a level of ``n_rows`` rows (see the module docstring)."""
         if self.split_mode != "auto":
             return self.split_mode
-        hist_bytes = self.n_features * self.n_bins * 2 * 8
-        if n_chunks >= self.n_threads and hist_bytes <= HIST_CACHE_BYTES:
-            return "data"
-        if n_nodes * n_features >= self.n_threads:
-            return "feature"
-        return "data"
+        threads = self.n_threads
+        wide = self.n_features * self.n_bins * 16 > HIST_CACHE_BYTES
+        data = -(-n_chunks // threads) * (n_rows / max(n_chunks, 1)) * n_features * (WIDE_HISTOGRAM_COST if wide else 1)
+        feature = -(-n_nodes * n_features // threads) * (n_rows / max(n_nodes, 1)) * FEATURE_UPDATE_COST
+        return "data" if data <= feature else "feature"
 
     def build(self, gh, rows, starts, stops, features, out=None):
         """Histograms (N, F, B, 2) of the nodes rows[starts[j]:stops[j]] on ``features``
@@ -220,7 +227,7 @@ class HistogramBuilder:
         stops = np.asarray(stops, dtype=np.int64)
         out = self.empty(len(starts)) if out is None else out
         chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
-        mode = self.mode_for(len(chunk_lo), len(starts), len(features))
+        mode = self.mode_for(len(chunk_lo), len(starts), len(features), int((stops - starts).sum()))
         pairs = as_pairs(gh, np.complex64)
         if mode == "data":
             if self._buffers.shape[0] < len(chunk_lo):
