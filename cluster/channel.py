@@ -35,6 +35,7 @@ from distributed.protocol import pickle
 _U64 = struct.Struct("<Q")
 _MAX_SLICES = 512  # buffers per sendmsg call, below every platform's IOV_MAX
 TOKEN_BYTES = 16
+_TOKEN_TIMEOUT_S = 10.0
 
 
 class RemoteTraceback(Exception):
@@ -124,7 +125,7 @@ class Server:
 
     def __init__(self, target, host, n_connections, on_close=None, accept_timeout=600.0, name="link"):
         self._target, self._on_close, self._name = target, on_close, name
-        self._listener = socket.create_server((host, 0))
+        self._listener = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._listener.settimeout(accept_timeout)
         self.address = self._listener.getsockname()[:2]
         self.token = secrets.token_bytes(TOKEN_BYTES)
@@ -134,7 +135,8 @@ class Server:
         served = []
         try:
             while len(served) < n_connections:
-                conn, _ = self._listener.accept()  # inherits the accept timeout for the token
+                conn, _ = self._listener.accept()
+                conn.settimeout(_TOKEN_TIMEOUT_S)  # a silent caller must not hold up the others
                 try:
                     token = _receive_exactly(conn, TOKEN_BYTES)
                 except OSError:
@@ -210,14 +212,15 @@ class Link:
         return its ``Reply``."""
         if self._reader is not None:
             raise RuntimeError(f"link to worker {self.peer}: {self._method!r} is still in flight")
-        if self._sock is None:
-            raise RuntimeError(f"link to worker {self.peer} is closed")
         self._method, self._writer, self._reader = method, _FrameWriter((method, args)), _FrameReader()
         self._advance()
         return Reply(self)
 
     def _advance(self):
         """Send and receive what the socket allows without waiting; True once the reply is in."""
+        if self._sock is None:
+            self.close()  # forgets the call
+            raise RuntimeError(f"link to worker {self.peer} is closed")
         try:
             if self._writer is not None and self._writer.send(self._sock):
                 self._writer = None
@@ -247,7 +250,7 @@ class Link:
         if self._sock is not None:
             self._selector.close()
             self._sock.close()
-            self._sock, self._writer, self._reader = None, None, None
+        self._sock, self._method, self._writer, self._reader = None, None, None, None
 
 
 class Reply:

@@ -121,8 +121,9 @@ def test_a_peer_that_closes_mid_call_gives_a_clear_error_at_once():
     with pytest.raises(RuntimeError, match=r"connection to worker tcp://10.0.0.9:4321 closed during 'echo'"):
         reply.result(timeout=30)
     assert time.monotonic() - start < 2
-    with pytest.raises(RuntimeError, match="is closed"):
-        link.call("echo", 1)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="is closed"):
+            link.call("echo", 1)
     thread.join()
     listener.close()
 
