@@ -127,6 +127,7 @@ class Shard:
         self.links.update({r: Link(*servers[r], self.addresses[r]) for r in callees if r not in self.links})
 
     def close_links(self):
+        """Close this shard's links; their servers' threads end, and below them the next links."""
         links, self.links = self.links, {}
         for link in links.values():
             link.close()
