@@ -2,7 +2,7 @@
 import numpy as np
 
 from gbdt import histogram
-from gbdt.partition import goes_left_mask, partition_by_mask, routing_table
+from gbdt.partition import goes_left_mask, partition_rows, routing_table
 
 
 def test_partition_is_stable_and_matches_numpy(monkeypatch):
@@ -19,13 +19,17 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
         left = np.where(b == 9, default_left[j], b <= thr[j])
         expected[starts[j]:stops[j]] = np.r_[seg[left], seg[~left]]
     lo, hi, node, first = histogram.chunk_nodes(starts, stops)
-    n_left = np.empty(2, dtype=np.int64)
+    table = routing_table(thr, default_left, 9, 10)
     mask = np.empty(2000, np.bool_)
-    goes_left_mask(X, rows, lo, hi, node, feature, routing_table(thr, default_left, 9, 10), mask)
-    moved = np.empty(2000, np.int32)
-    partition_by_mask(rows, lo, hi, first, starts, mask, moved, n_left)
-    np.testing.assert_array_equal(moved, expected)
-    for j in range(2):
-        seg = expected[starts[j]:stops[j]]
-        b = X[seg, feature[j]]
-        assert n_left[j] == np.where(b == 9, default_left[j], b <= thr[j]).sum()
+    goes_left_mask(X, rows, lo, hi, node, feature, table, mask)
+    # routed by the table, and by the same routing handed over as a mask (feature-parallel)
+    for given in (np.empty(0, np.bool_), mask):
+        n_left = np.empty(2, dtype=np.int64)
+        moved = np.empty(2000, np.int32)
+        partition_rows(X, rows, lo, hi, node, first, starts, feature, table, given, np.empty(2000, np.int32), moved,
+                       n_left)
+        np.testing.assert_array_equal(moved, expected)
+        for j in range(2):
+            seg = expected[starts[j]:stops[j]]
+            b = X[seg, feature[j]]
+            assert n_left[j] == np.where(b == 9, default_left[j], b <= thr[j]).sum()
