@@ -9,6 +9,7 @@ from bindings.categorical import aligned_dataset, categorical_mask
 from bindings.dataset import Dataset
 from bindings.metrics import evaluate
 from bindings.params import monotone_vector, resolve_params
+from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
@@ -83,14 +84,16 @@ class LocalRows:
     ``partition`` and ``add_round``; ``cluster`` provides the same methods over Dask workers.
     """
 
-    def __init__(self, X_binned, label, weight, initial, max_bin, split_mode, n_threads, seed):
+    def __init__(self, X_binned, label, weight, initial, max_bin, split_mode, n_threads, seed, row_ids=None):
         self.X_binned, self.label, self.weight = X_binned, label, weight
+        # global indices of these rows (Dask shards hold a part): row sampling is keyed by them
+        self.row_ids = np.arange(X_binned.shape[0]) if row_ids is None else row_ids
+        self.seed = seed
         self.missing_bin = max_bin - 1
         self.margin = np.empty((X_binned.shape[0], initial.shape[0]))
         self.margin[:] = initial
         self.gh = np.empty((initial.shape[0], X_binned.shape[0], 2), dtype=G_H_DTYPE)
         self.builder = HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
-        self.rng = np.random.default_rng([seed, 1])
         self.sampled = None
 
     def compute_gradients(self, objective):
@@ -100,8 +103,9 @@ class LocalRows:
         else:
             gradients(objective, self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2))
 
-    def start_round(self, subsample):
-        self.sampled = sample_indices(self.rng, self.X_binned.shape[0], subsample)
+    def start_round(self, subsample, iteration):
+        """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global index."""
+        self.sampled = round_sample(self.row_ids, subsample, self.seed, iteration)
 
     @property
     def subsampled(self):
@@ -236,6 +240,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}
     done = booster.num_boosted_rounds()
     for r in range(done):
+        sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])  # a resumed fit draws as an unbroken one
         trees = booster.trees[r * n_classes:(r + 1) * n_classes]
         rows.replay_round(trees)
         replayed = Forest(trees, range(n_classes), n_classes)
@@ -245,7 +250,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         cb.before_training(booster)
     for iteration in range(done, num_boost_round):
         rows.compute_gradients(p["objective"])
-        rows.start_round(p["subsample"])
+        rows.start_round(p["subsample"], iteration)
         features = sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])
         trees = [grower.grow(rows.partition(k), features) for k in range(n_classes)]
         booster.append_round(trees)

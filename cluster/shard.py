@@ -172,6 +172,9 @@ class Shard:
         """Bin with the global edges one block at a time, dropping each raw block once binned;
         set up margins and gradients of the training and evaluation rows."""
         own_edges, own_n_edges = (edges, n_edges) if self.owned is None else (edges[self.owned], n_edges[self.owned])
+        # rows are sampled by their global index, so every placement samples the same rows
+        row_ids = np.concatenate([np.arange(off, off + b.shape[0]) for off, b in zip(self.offsets, self.blocks)]
+                                 or [np.empty(0, dtype=np.int64)])
         with using_threads(self.n_threads):
             X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p["max_bin"])
             self.evals = []
@@ -184,11 +187,9 @@ class Shard:
                 self.evals.append((X_eval, label, weight, margin))
         self.blocks, self.eval_blocks = None, None
         weight = np.empty(0) if self.weight is None else self.weight
-        # feature-parallel shards must sample the same rows, so they share the seed
-        seed = p["random_state"] + (self.rank if self.owned is None else 0)
         self.max_bin = p["max_bin"]
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
-                              self.n_threads, seed)
+                              self.n_threads, p["random_state"], row_ids)
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -203,8 +204,8 @@ class Shard:
         with using_threads(self.n_threads):
             self.rows.compute_gradients(objective)
 
-    def start_round(self, subsample):
-        self.rows.start_round(subsample)
+    def start_round(self, subsample, iteration):
+        self.rows.start_round(subsample, iteration)
 
     def start_tree(self, k):
         self.k = k
@@ -442,8 +443,8 @@ class ShardedRows:
     def compute_gradients(self, objective):
         self.leader.queue.append(("compute_gradients", (objective,)))
 
-    def start_round(self, subsample):
-        self.leader.queue.append(("start_round", (subsample,)))
+    def start_round(self, subsample, iteration):
+        self.leader.queue.append(("start_round", (subsample, iteration)))
 
     def partition(self, k):
         self.leader.queue.append(("start_tree", (k,)))

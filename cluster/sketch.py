@@ -12,29 +12,12 @@ independent of the data size.
 """
 import numpy as np
 
+from bindings.row_sampling import hashed_row_mask
 from gbdt.binning import DEFAULT_SKETCH_ROWS, compute_bin_edges
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
 
 def sampling_rate(total_rows, sketch_rows=DEFAULT_SKETCH_ROWS):
     """Fraction of rows each worker samples: 1 when every row fits in the sketch."""
     return min(1.0, sketch_rows / max(total_rows, 1))
-
-
-def hashed_row_mask(row_ids, rate, seed):
-    """(n,) bool: the rows with global indices ``row_ids`` (n,) int that a sample at ``rate`` keeps.
-
-    splitmix64 of (index, seed), so the decision for a row is the same wherever the row is.
-    """
-    if rate >= 1.0:
-        return np.ones(row_ids.shape[0], dtype=bool)
-    with np.errstate(over="ignore"):
-        z = row_ids.astype(np.uint64) + _GOLDEN * np.uint64(seed + 1)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) < rate * 2.0 ** 53
 
 
 def local_sample(blocks, offsets, weight, rate, seed):

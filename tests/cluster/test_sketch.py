@@ -1,7 +1,8 @@
 """The distributed sketch picks the same rows, hence the same edges, for every placement."""
 import numpy as np
 
-from cluster.sketch import hashed_row_mask, local_sample, merge_samples, sampling_rate
+from bindings.row_sampling import hashed_row_mask
+from cluster.sketch import local_sample, merge_samples, sampling_rate
 from gbdt.binning import compute_bin_edges
 
 rng = np.random.default_rng(3)
@@ -19,11 +20,11 @@ def shards_of(bounds):
 
 def test_hashed_sample_has_the_requested_rate_and_ignores_placement():
     ids = np.arange(1_000_000)
-    keep = hashed_row_mask(ids, 0.2, seed=7)
+    keep = hashed_row_mask(ids, 0.2, 7)
     assert abs(keep.mean() - 0.2) < 4 * np.sqrt(0.2 * 0.8 / ids.shape[0])
-    assert np.array_equal(keep[123_456:200_000], hashed_row_mask(ids[123_456:200_000], 0.2, seed=7))
-    assert not np.array_equal(keep, hashed_row_mask(ids, 0.2, seed=8))
-    assert hashed_row_mask(ids[:10], 1.0, seed=0).all()
+    assert np.array_equal(keep[123_456:200_000], hashed_row_mask(ids[123_456:200_000], 0.2, 7))
+    assert not np.array_equal(keep, hashed_row_mask(ids, 0.2, 8))
+    assert hashed_row_mask(ids[:10], 1.0, 0).all()
     assert sampling_rate(100) == 1.0 and sampling_rate(400_000) == 0.5
 
 

@@ -34,6 +34,17 @@ def test_same_model_as_single_machine(client, params, label, weight, mode):
     assert sorted(bst.rows_per_worker.values(), reverse=True) == sorted(expected_rows, reverse=True)
 
 
+def test_row_and_column_sampling_match_single_machine(client):
+    """Rows are sampled by a hash of their global index, so every placement, and the local fit,
+    trains each round on the same rows."""
+    params = {"objective": "binary:logistic", "max_depth": 4, "subsample": 0.7, "colsample_bytree": 0.7, "n_jobs": 1}
+    local = train(params, Dataset(X, y), 6)
+    for chunks in ((1000, 2500, 2500), (3000, 3000)):
+        bst = cluster.train(client, params, da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)),
+                            num_boost_round=6)
+        np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
+
+
 def test_balance_moves_few_blocks_and_evens_rows():
     from cluster.placement import balance_blocks
 
