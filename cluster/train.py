@@ -173,7 +173,8 @@ def _mark_round(rounds):
 def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name, poll_s=0.5, grace_s=10.0):
     """Poll the leader until the fit is done; raise WorkerLost when a shard's worker leaves the
     cluster and RuntimeError when the fit stalls (see the module docstring). ``release()`` is
-    called once the shards have binned their blocks. Logs every tenth of the rounds."""
+    called once the shards have binned their blocks. Logs every tenth of the rounds and shows it
+    on the dashboard as a task."""
     last_key, last_change, slowest, logged = None, time.monotonic(), 0.0, 0
     markers = []  # released when the fit ends
     state = {"phase": "starting", "rounds": 0, "waiting_on": workers[0], "result": None}
@@ -208,11 +209,11 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
             continue
         if last_key is not None and key[1] > last_key[1]:
             slowest = max(slowest, (now - last_change) / (key[1] - last_key[1]))
-            markers.append(client.submit(_mark_round, key[1], key=f"gbdt-round-{key[1]}-of-{num_rounds}-{fit_name}",
-                                         pure=False))
         if state["phase"] in ("boosting", "done"):
             release()
-        if key[1] >= logged + max(1, num_rounds // 10):
+        if key[1] >= logged + max(1, num_rounds // 10):  # a task per round cost ~8% of a small fit
             logged = key[1]
             logger.info("round %d/%d", key[1], num_rounds)
+            markers.append(client.submit(_mark_round, key[1], key=f"gbdt-round-{key[1]}-of-{num_rounds}-{fit_name}",
+                                         pure=False))
         last_key, last_change = key, now
