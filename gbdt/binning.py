@@ -11,6 +11,9 @@ number of edges strictly below it (``searchsorted(edges, x, side="left")``), so
 ``edges[f, b]``. +inf lands in the last non-missing bin and -inf in bin 0 (they are treated as
 extreme values, not as missing). NaN always lands in bin ``B - 1``.
 """
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 from numba import prange
 
@@ -21,7 +24,8 @@ DEFAULT_SKETCH_ROWS = 200_000
 
 
 def compute_bin_edges(X, max_bin=MAX_BINS, sample_weight=None, sketch_rows=DEFAULT_SKETCH_ROWS, seed=0):
-    """Per-feature weighted quantile edges from a row sample of at most ``sketch_rows``.
+    """Per-feature weighted quantile edges from a row sample of at most ``sketch_rows``, the
+    features spread over ``numba.get_num_threads()`` threads.
 
     Parameters
     ----------
@@ -42,10 +46,12 @@ def compute_bin_edges(X, max_bin=MAX_BINS, sample_weight=None, sketch_rows=DEFAU
     max_edges = max_bin - 2  # max_bin - 1 value bins need max_bin - 2 edges
     edges = np.full((n_features, max_bin - 1), np.inf)
     n_edges = np.zeros(n_features, dtype=np.int32)
-    for f in range(n_features):
-        e = feature_edges(X[:, f], max_edges, sample_weight)
-        edges[f, : e.size] = e
-        n_edges[f] = e.size
+    threads = min(numba.get_num_threads(), n_features)  # numpy's sort releases the GIL
+    with ThreadPoolExecutor(max(threads, 1)) as pool:
+        per_feature = pool.map(lambda f: feature_edges(X[:, f], max_edges, sample_weight), range(n_features))
+        for f, e in enumerate(per_feature):
+            edges[f, : e.size] = e
+            n_edges[f] = e.size
     return edges, n_edges
 
 
