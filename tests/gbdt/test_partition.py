@@ -2,7 +2,9 @@
 import numpy as np
 
 from gbdt import histogram
-from gbdt.partition import goes_left_mask, partition_rows, routing_table
+from gbdt.grower import GrowthParams, TreeGrower
+from gbdt.partition import RowPartition, goes_left_mask, partition_rows, routing_table
+from gbdt.tree import Forest
 
 
 def test_partition_is_stable_and_matches_numpy(monkeypatch):
@@ -33,3 +35,21 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
             seg = expected[starts[j]:stops[j]]
             b = X[seg, feature[j]]
             assert n_left[j] == np.where(b == 9, default_left[j], b <= thr[j]).sum()
+
+
+def test_margins_get_every_leaf_value_pruned_splits_included():
+    """A partition with a margin adds every row's leaf value when the tree is finished, as
+    predicting the finished tree gives, also where gamma pruned splits back into leaves."""
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 10, size=(3000, 4)).astype(np.uint8)  # bin 9 = missing
+    gh = np.stack([rng.standard_normal(3000) + (X[:, 0] > 4), rng.uniform(0.5, 1.0, 3000)], axis=1)
+    edges = np.tile(np.arange(9) + 0.5, (4, 1))
+    for gamma in (0.0, 3.0):  # 3.0 prunes a final split back into a leaf
+        margin = np.zeros((3000, 1))
+        builder = histogram.HistogramBuilder(X, 10, "data", 2)
+        partition = RowPartition(X, gh.astype(np.float32), np.arange(3000, dtype=np.int32), 9, builder, margin, 0)
+        grower = TreeGrower(edges, np.full(4, 9, np.int32), 9, GrowthParams(max_depth=3, gamma=gamma))
+        tree = grower.grow(partition, np.arange(4, dtype=np.int32))
+        expected = Forest([tree], [0], 1).predict(X, np.zeros((3000, 1)), missing_bin=9)
+        np.testing.assert_allclose(margin, expected, rtol=0, atol=1e-12)
+        assert tree.n_leaves > 2
