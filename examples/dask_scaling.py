@@ -56,11 +56,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     counts = [w for w in map(int, args.workers.split(",")) if w <= os.cpu_count()]
     X, y = binary_task(args.rows)
-    seconds = {w: time_both(w, X, y) for w in counts}
+    seconds = {}
     print(f"{'workers':>8} {'ours s':>8} {'eff':>6} {'xgb.dask s':>11} {'eff':>6} {'xgb/ours':>9}")
-    for w, (ours, theirs) in seconds.items():
+    for w in counts:  # a row as soon as it is measured, so a run cut short still reports
+        ours, theirs = seconds[w] = time_both(w, X, y)
         print(f"{w:8d} {ours:8.2f} {seconds[counts[0]][0] * counts[0] / (w * ours):6.2f} {theirs:11.2f} "
-              f"{seconds[counts[0]][1] * counts[0] / (w * theirs):6.2f} {theirs / ours:9.2f}")
+              f"{seconds[counts[0]][1] * counts[0] / (w * theirs):6.2f} {theirs / ours:9.2f}", flush=True)
     fig, ax = plt.subplots(figsize=(5, 4))
     for idx, label in ((0, "gbdt-engine"), (1, "xgboost.dask")):
         ax.plot(counts, [seconds[w][idx] for w in counts], "o-", label=label)
