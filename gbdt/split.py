@@ -290,6 +290,71 @@ def categorical_left_set(hist_f, n_cats, code, cat_rules, out_mask):
 
 
 @jit(parallel=True)
+def _scan_numeric_features(hists, sums, features, n_value_bins, missing_bin, reg, constrained, monotone, bounds,
+                           categorical, gains, bins, lefts, stats):
+    """Best split of every (node, numeric feature) pair q = node * k + j into gains, bins, lefts,
+    stats (n_nodes * k,) (pairs of categorical features are left as they are)."""
+    k = features.shape[0]
+    for q in prange(hists.shape[0] * k):
+        node = q // k
+        f = features[q % k]
+        if categorical[f]:
+            continue
+        if constrained:
+            bound = (True, np.float64(monotone[f]), bounds[node, 0], bounds[node, 1])
+            gain, b, left, lg, lh = _scan_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                                                  sums[node, 1], reg, bound)
+        else:
+            gain, b, left, lg, lh = _scan_free_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                                                       sums[node, 1], reg)
+        gains[q], bins[q], lefts[q], stats[q, 0], stats[q, 1] = gain, b, left, lg, lh
+
+
+@jit(parallel=True)
+def _scan_categorical_features(hists, sums, features, n_value_bins, missing_bin, reg, constrained, monotone, bounds,
+                               categorical, cat_rules, gains, bins, lefts, stats):
+    """``_scan_numeric_features`` for the pairs of categorical features, in a kernel of its own so
+    that models without categories never compile it (~3 s of a cold first fit)."""
+    k = features.shape[0]
+    for q in prange(hists.shape[0] * k):
+        node = q // k
+        f = features[q % k]
+        if categorical[f]:
+            bound = (constrained, np.float64(monotone[f]), bounds[node, 0], bounds[node, 1])
+            gain, b, left, lg, lh = _scan_categorical(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                                                      sums[node, 1], reg, bound, cat_rules)
+            gains[q], bins[q], lefts[q], stats[q, 0], stats[q, 1] = gain, b, left, lg, lh
+
+
+@jit
+def _pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature, out_bin, out_default_left,
+                      out_left_stats):
+    """Per node, the pair with the highest positive gain (the lowest feature index on ties); returns
+    (N,) int64 of the winning pair q, -1 where no split has a positive gain."""
+    k = features.shape[0]
+    n_nodes = out_gain.shape[0]
+    winners = np.full(n_nodes, -1, dtype=np.int64)
+    for node in range(n_nodes):
+        best = -1
+        for q in range(node * k, (node + 1) * k):
+            if gains[q] > 0.0 and (best < 0 or gains[q] > gains[best]):
+                best = q
+        winners[node] = best
+        if best < 0:
+            out_gain[node] = 0.0
+            out_feature[node] = -1
+            out_bin[node] = -1
+            out_default_left[node] = True
+        else:
+            out_gain[node] = gains[best]
+            out_feature[node] = features[best - node * k]
+            out_bin[node] = bins[best]
+            out_default_left[node] = lefts[best]
+            out_left_stats[node, 0] = stats[best, 0]  # scalars: an array assignment compiles ~5 s of
+            out_left_stats[node, 1] = stats[best, 1]  # shape-mismatch error formatting
+    return winners
+
+
 def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambda, reg_alpha, min_child_weight,
                      monotone, bounds, categorical, cat_rules, out_gain, out_feature, out_bin, out_default_left,
                      out_left_stats, out_cat_left):
@@ -306,52 +371,22 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
     the categories that go left (all False for numeric splits). Ties between features go to the
     lowest feature index.
     """
-    n_nodes = hists.shape[0]
-    k = features.shape[0]
-    constrained = False
-    for f in range(monotone.shape[0]):
-        constrained = constrained or monotone[f] != 0
-    reg = (reg_lambda, reg_alpha, min_child_weight)
-    gains = np.zeros(n_nodes * k)
-    bins = np.zeros(n_nodes * k, dtype=np.int64)
-    lefts = np.zeros(n_nodes * k, dtype=np.bool_)
-    stats = np.zeros((n_nodes * k, 2))
-    for q in prange(n_nodes * k):
-        node = q // k
-        f = features[q % k]
-        bound = (constrained, np.float64(monotone[f]), bounds[node, 0], bounds[node, 1])
-        if categorical[f]:
-            gain, b, left, lg, lh = _scan_categorical(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
-                                                      sums[node, 1], reg, bound, cat_rules)
-        elif constrained:
-            gain, b, left, lg, lh = _scan_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
-                                                  sums[node, 1], reg, bound)
-        else:
-            gain, b, left, lg, lh = _scan_free_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
-                                                       sums[node, 1], reg)
-        gains[q] = gain
-        bins[q] = b
-        lefts[q] = left
-        stats[q, 0] = lg
-        stats[q, 1] = lh
-    for node in range(n_nodes):
-        best = -1
-        for q in range(node * k, (node + 1) * k):
-            if gains[q] > 0.0 and (best < 0 or gains[q] > gains[best]):
-                best = q
-        out_cat_left[node] = False
-        if best < 0:
-            out_gain[node] = 0.0
-            out_feature[node] = -1
-            out_bin[node] = -1
-            out_default_left[node] = True
-        else:
-            out_gain[node] = gains[best]
-            out_feature[node] = features[best - node * k]
-            out_bin[node] = bins[best]
-            out_default_left[node] = lefts[best]
-            out_left_stats[node, 0] = stats[best, 0]  # scalars: an array assignment compiles ~5 s of
-            out_left_stats[node, 1] = stats[best, 1]  # shape-mismatch error formatting
-            f = features[best - node * k]
+    n_pairs = hists.shape[0] * features.shape[0]
+    gains, bins = np.zeros(n_pairs), np.zeros(n_pairs, dtype=np.int64)
+    lefts, stats = np.zeros(n_pairs, dtype=np.bool_), np.zeros((n_pairs, 2))
+    reg = (float(reg_lambda), float(reg_alpha), float(min_child_weight))
+    constrained = bool((monotone != 0).any())
+    _scan_numeric_features(hists, sums, features, n_value_bins, missing_bin, reg, constrained, monotone, bounds,
+                           categorical, gains, bins, lefts, stats)
+    has_categories = bool(categorical[features].any())
+    if has_categories:
+        _scan_categorical_features(hists, sums, features, n_value_bins, missing_bin, reg, constrained, monotone,
+                                   bounds, categorical, cat_rules, gains, bins, lefts, stats)
+    winners = _pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature, out_bin, out_default_left,
+                                out_left_stats)
+    out_cat_left[:] = False
+    if has_categories:
+        for node in np.flatnonzero(winners >= 0):
+            f = out_feature[node]
             if categorical[f]:
-                categorical_left_set(hists[node, f], n_value_bins[f], bins[best], cat_rules, out_cat_left[node])
+                categorical_left_set(hists[node, f], n_value_bins[f], out_bin[node], cat_rules, out_cat_left[node])
