@@ -3,7 +3,8 @@
 ``fit`` takes dask arrays/DataFrames (or in-memory data, split into blocks), and so does
 ``eval_set`` (its rows are spread over the workers, see ``cluster.train``); ``predict`` and
 ``predict_proba`` return dask arrays computed on the workers for dask input, numpy arrays otherwise.
-``booster_`` is a plain ``bindings.Booster`` that predicts locally.
+``booster_`` is a plain ``bindings.Booster`` that predicts locally. ``min_rows_per_worker`` is
+``cluster.train``'s: small data trains on fewer workers.
 """
 import dask.array as da
 import numpy as np
@@ -38,14 +39,16 @@ def _as_dask(X):
 
 
 class _DaskEstimator:
-    """Adds ``client`` and ``distributed_mode`` to a local estimator and fits through Dask."""
+    """Adds ``client``, ``distributed_mode`` and ``min_rows_per_worker`` to a local estimator and
+    fits through Dask."""
 
-    _DASK_PARAMS = ("client", "distributed_mode")
+    _DASK_PARAMS = ("client", "distributed_mode", "min_rows_per_worker")
 
-    def __init__(self, *, client=None, distributed_mode="data", **kwargs):
+    def __init__(self, *, client=None, distributed_mode="data", min_rows_per_worker=None, **kwargs):
         super().__init__(**kwargs)
         self.client = client
         self.distributed_mode = distributed_mode
+        self.min_rows_per_worker = min_rows_per_worker
 
     @classmethod
     def _get_param_names(cls):
@@ -65,7 +68,7 @@ class _DaskEstimator:
         self.booster_ = train(self.client, params, X, y, sample_weight=sample_weight,
                               num_boost_round=self.n_estimators, evals=evals,
                               early_stopping_rounds=self.early_stopping_rounds,
-                              distributed_mode=self.distributed_mode)
+                              distributed_mode=self.distributed_mode, min_rows_per_worker=self.min_rows_per_worker)
         self.n_features_in_ = int(X.shape[1])
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)

@@ -6,12 +6,16 @@ shard applies the same split to its own rows (see ``cluster.shard``). The client
 futures and the parameters, releases the blocks once the shards have binned them, and watches the
 leader's progress until it returns the finished model.
 
+Small data trains on fewer workers: a fit uses only as many as keep ``min_rows_per_worker`` rows each
+(see ``cluster.placement``); the others get no shard, so a one-worker fit has no per-level network trip.
+
 Never waiting forever: the client long-polls the leader (an answer as soon as a round ends, or
 every half second). A worker that leaves the
 cluster (or restarts, under a new address) is noticed from the scheduler at once; a fit that makes
 no progress (no new phase or round) for ``max(stall_timeout, 10 x its slowest round so far)``
 seconds is cancelled with an error naming the worker the leader is waiting for. Paused workers
-get no data (they would not run the placement tasks); the rows go to the running ones.
+get no data (they would not run the placement tasks); the rows go to the running ones. Only the
+workers that hold a shard matter: losing another one does not disturb the fit.
 """
 import logging
 import time
@@ -27,7 +31,7 @@ from bindings.params import resolve_params
 from bindings.train import DEFAULT_METRIC, check_label_domain
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
-from cluster.placement import place_blocks, place_columns
+from cluster.placement import default_min_rows, place_blocks, place_columns
 from cluster.shard import Shard
 
 __all__ = ["train"]
@@ -52,7 +56,7 @@ class WorkerLost(RuntimeError):
 
 def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, evals=(), obj=None,
           early_stopping_rounds=None, callbacks=None, distributed_mode="data", feature_names=None,
-          checkpoint_dir=None, checkpoint_every=10, max_restarts=2, stall_timeout=120.0):
+          checkpoint_dir=None, checkpoint_every=10, max_restarts=2, stall_timeout=120.0, min_rows_per_worker=None):
     """Train on a Dask cluster; returns a plain ``bindings.Booster``.
 
     Parameters
@@ -62,7 +66,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks);
     y, sample_weight : (n,) dask arrays/Series aligned with X's rows.
     evals : list of (X, y, name) or (X, y, name, weight) evaluation sets (dask or in-memory
-        collections, chunked independently of X): their rows are spread over the workers, which
+        collections, chunked independently of X): their rows are spread over the fit's workers, which
         add every tree to their margins; each round's metric is reduced from the workers' partial
         sums, and the leader takes one early-stopping decision for all.
     distributed_mode : "data" (each worker holds some rows; histograms are summed across workers)
@@ -75,6 +79,10 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         in feature-parallel mode, it raises RuntimeError naming the worker and the last finished round.
     stall_timeout : seconds without progress before the fit is cancelled (or 10 x the slowest round
         so far, when longer); RuntimeError names the worker the fit was waiting for.
+    min_rows_per_worker : the fit uses only as many workers as keep at least this many rows each
+        (at least one; those already holding the most rows); in feature mode the same number of
+        workers. None: ``cluster.placement.MIN_CELLS_PER_WORKER // n_features``. The model is the
+        same for any number of workers; ``rows_per_worker`` of the result lists those used.
     """
     if distributed_mode not in MODES:
         raise ValueError(f"distributed_mode must be one of {MODES}, got {distributed_mode!r}")
@@ -83,6 +91,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
             raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
     p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
     check_no_categorical(X)
+    min_rows = default_min_rows(int(X.shape[1]) if len(X.shape) == 2 else 1, min_rows_per_worker)
     if distributed_mode == "feature" and p["subsample"] < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
                          "predict the rows left out without the other workers' features); use 'data'")
@@ -98,7 +107,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
                 try:
                     model, history, traffic, rows = _fit(
                         client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds,
-                        feature_names, distributed_mode, checkpoint, resume, stall_timeout)
+                        feature_names, distributed_mode, checkpoint, resume, stall_timeout, min_rows)
                     break
                 except WorkerLost as lost:
                     done = lost.rounds
@@ -110,8 +119,8 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
                                            f"finished rounds{where}") from lost
                     restarts += 1
                     resume = None if saved is None else {"model": saved["model"], **edges}
-                    logger.warning("%s during round %d; restarting on %d workers from round %d", lost, done + 1,
-                                   survivors, saved["rounds"] if saved else 0)
+                    logger.warning("%s during round %d; restarting on the %d remaining workers from round %d", lost,
+                                   done + 1, survivors, saved["rounds"] if saved else 0)
         finally:
             forget(client, fit_id)
     booster = Booster.from_dict(model)
@@ -122,15 +131,16 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
 
 
 def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names,
-         mode, checkpoint, resume, stall_timeout):
-    """Place the data, start one shard per worker, run the fit on rank 0; the shards are released after."""
+         mode, checkpoint, resume, stall_timeout, min_rows):
+    """Place the data, start one shard per kept worker, run the fit on rank 0; the shards are released after."""
     if mode == "data":
-        placed, rows = place_blocks(client, X, y, sample_weight)
+        placed, rows = place_blocks(client, X, y, sample_weight, min_rows=min_rows)
         owners = None
     else:
-        placed, owners = place_columns(client, X, y, sample_weight)
+        placed, owners = place_columns(client, X, y, sample_weight, min_rows=min_rows)
         rows = {w: int(X.shape[0]) for w in placed}
-    logger.info("rows per worker: %s", rows)
+    logger.info("%s-parallel fit on %d of %d workers (min_rows_per_worker %d): rows per worker %s", mode, len(placed),
+                len(worker_info(client)), min_rows, rows)
     workers = list(placed)
     eval_placed = [place_blocks(client, e[0], e[1], e[3] if len(e) > 3 else None, workers=workers)[0] for e in evals]
     n_features = int(X.shape[1])

@@ -164,7 +164,7 @@ def test_five_workers_give_the_local_model_and_leave_no_link_threads(client5, mo
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(float)
     params = {"objective": "binary:logistic", "max_depth": 3}
     bst = cluster.train(client5, params, da.from_array(X, chunks=600), da.from_array(y, chunks=600),
-                        num_boost_round=3, distributed_mode=mode)
+                        num_boost_round=3, distributed_mode=mode, min_rows_per_worker=1)
     assert len(bst.rows_per_worker) == 5
     local = train(params, Dataset(X, y), 3)
     np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)

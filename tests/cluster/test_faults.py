@@ -52,7 +52,7 @@ def test_data_parallel_fit_resumes_after_a_worker_dies(fresh_client, tmp_path):
     victim, _, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 4))
     bst = cluster.train(fresh_client, {"objective": "binary:logistic", "max_depth": 4}, da.from_array(X, chunks=5000),
                         da.from_array(y, chunks=5000), num_boost_round=60, checkpoint_dir=directory,
-                        checkpoint_every=2)
+                        checkpoint_every=2, min_rows_per_worker=1)
     thread.join()
     assert bst.num_boosted_rounds() == 60
     assert victim not in bst.rows_per_worker  # the rows were re-placed on the workers that remain
@@ -70,7 +70,7 @@ def test_feature_parallel_fit_names_the_lost_worker(fresh_client, tmp_path):
     with pytest.raises(RuntimeError, match=rf"worker {victim} left the cluster during round \d+: training stopped"):
         cluster.train(fresh_client, {"objective": "binary:logistic"}, da.from_array(X, chunks=5000),
                       da.from_array(y, chunks=5000), num_boost_round=400, checkpoint_dir=directory,
-                      checkpoint_every=1, distributed_mode="feature")
+                      checkpoint_every=1, distributed_mode="feature", min_rows_per_worker=1)
     thread.join()
 
 
@@ -85,7 +85,7 @@ def test_a_frozen_worker_stops_the_fit_naming_it(fresh_client, tmp_path):
                                                rf"worker {victim}"):
             cluster.train(fresh_client, {"objective": "binary:logistic"}, da.from_array(X, chunks=5000),
                           da.from_array(y, chunks=5000), num_boost_round=10000, checkpoint_dir=directory,
-                          checkpoint_every=1, stall_timeout=3)
+                          checkpoint_every=1, stall_timeout=3, min_rows_per_worker=1)
     finally:
         thread.join()
         os.kill(pid, signal.SIGCONT)

@@ -18,7 +18,7 @@ def test_parquet_fit_equals_in_memory_fit(client, tmp_path):
     X, y, w, names = cluster.read_parquet(str(tmp_path / "*.parquet"), label="y", weight="w")
     assert names == list("abcd") and X.shape == (3000, 4)
     bst = cluster.train(client, {"objective": "binary:logistic", "max_depth": 3}, X, y, sample_weight=w,
-                        num_boost_round=5, feature_names=names)
+                        num_boost_round=5, feature_names=names, min_rows_per_worker=1)
     local = train({"objective": "binary:logistic", "max_depth": 3},
                   Dataset(frame[list("abcd")], frame["y"], weight=frame["w"]), 5)
     np.testing.assert_allclose(bst.predict(frame[list("abcd")]), local.predict(frame[list("abcd")]), atol=1e-6)

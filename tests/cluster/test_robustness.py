@@ -33,8 +33,8 @@ def dask_xy(chunks):
 
 def test_three_workers_give_the_one_worker_model(client3):
     params = {"objective": "binary:logistic", "max_depth": 4}
-    three = cluster.train(client3, params, *dask_xy((1000, 1700, 2300)), num_boost_round=5)
-    one = cluster.train(client3, params, *dask_xy((5000,)), num_boost_round=5)
+    three = cluster.train(client3, params, *dask_xy((1000, 1700, 2300)), num_boost_round=5, min_rows_per_worker=1)
+    one = cluster.train(client3, params, *dask_xy((5000,)), num_boost_round=5, min_rows_per_worker=1)
     assert len(three.rows_per_worker) == 3 and len(one.rows_per_worker) == 1
     assert [t.n_nodes for t in three.trees] == [t.n_nodes for t in one.trees]
     np.testing.assert_allclose(three.predict(X), one.predict(X), rtol=1e-6, atol=1e-6)
@@ -47,7 +47,7 @@ def test_concurrent_fits_all_finish_with_their_own_model(client3):
 
     def fit(depth):
         return cluster.train(client3, {"objective": "binary:logistic", "max_depth": depth},
-                             *dask_xy(1250), num_boost_round=6, stall_timeout=60)
+                             *dask_xy(1250), num_boost_round=6, stall_timeout=60, min_rows_per_worker=1)
 
     with ThreadPoolExecutor(len(depths)) as pool:
         boosters = list(pool.map(fit, depths))
@@ -67,7 +67,8 @@ def test_a_paused_worker_gets_no_rows(client3):
 
     client3.run(set_paused, on=True, workers=[paused])
     try:
-        bst = cluster.train(client3, {"objective": "binary:logistic"}, *dask_xy(1000), num_boost_round=3)
+        bst = cluster.train(client3, {"objective": "binary:logistic"}, *dask_xy(1000), num_boost_round=3,
+                            min_rows_per_worker=1)
     finally:
         client3.run(set_paused, on=False, workers=[paused])
     assert paused not in bst.rows_per_worker and sum(bst.rows_per_worker.values()) == 5000
@@ -83,7 +84,7 @@ def test_early_stopping_matches_the_local_best_iteration(client3, mode):
               "eval_metric": ["auc", "logloss"]}
     bst = cluster.train(client3, params, *dask_xy(2500), num_boost_round=200, early_stopping_rounds=4,
                         evals=[(da.from_array(X_valid, chunks=(400, 5)), da.from_array(y_valid, chunks=400), "valid")],
-                        distributed_mode=mode)
+                        distributed_mode=mode, min_rows_per_worker=1)
     history = {}
     local = train(params, Dataset(X, y), 200, evals=[(Dataset(X_valid, y_valid), "valid")], early_stopping_rounds=4,
                   evals_result=history)

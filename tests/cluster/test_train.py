@@ -1,4 +1,7 @@
-"""Data-parallel Dask training equals single-machine training on the concatenated data."""
+"""Data-parallel Dask training equals single-machine training on the concatenated data.
+
+These rows are few enough to train on one worker by default; ``min_rows_per_worker=1`` makes the
+tests that are about several workers use both."""
 import dask.array as da
 import numpy as np
 import pytest
@@ -26,7 +29,7 @@ def test_same_model_as_single_machine(client, params, label, weight, mode):
     dw = None if weight is None else da.from_array(weight, chunks=(chunks,))
     bst = cluster.train(client, {**params, "n_jobs": 1}, da.from_array(X, chunks=(chunks, 6)),
                         da.from_array(label, chunks=(chunks,)), sample_weight=dw, num_boost_round=8,
-                        distributed_mode=mode)
+                        distributed_mode=mode, min_rows_per_worker=1)
     local = train({**params, "n_jobs": 1}, Dataset(X, label, weight=weight), 8)
     np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
     assert [t.n_nodes for t in bst.trees] == [t.n_nodes for t in local.trees]
@@ -41,7 +44,7 @@ def test_row_and_column_sampling_match_single_machine(client):
     local = train(params, Dataset(X, y), 6)
     for chunks in ((1000, 2500, 2500), (3000, 3000)):
         bst = cluster.train(client, params, da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)),
-                            num_boost_round=6)
+                            num_boost_round=6, min_rows_per_worker=1)
         np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
 
 
@@ -59,7 +62,7 @@ def test_balance_moves_few_blocks_and_evens_rows():
 
 def test_single_block_leaves_a_worker_without_data(client):
     bst = cluster.train(client, {"objective": "binary:logistic"}, da.from_array(X, chunks=(6000, 6)),
-                        da.from_array(y, chunks=6000), num_boost_round=3)
+                        da.from_array(y, chunks=6000), num_boost_round=3, min_rows_per_worker=1)
     assert list(bst.rows_per_worker.values()) == [6000]
     np.testing.assert_allclose(bst.predict(X), train({"objective": "binary:logistic"}, Dataset(X, y), 3).predict(X),
                                rtol=1e-6, atol=1e-6)
@@ -85,7 +88,7 @@ def test_estimators_on_dask_collections(client):
 
 def test_eval_set_and_early_stopping(client):
     clf = cluster.DaskGBDTClassifier(client=client, n_estimators=200, learning_rate=0.5, early_stopping_rounds=3,
-                                     eval_metric="logloss")
+                                     eval_metric="logloss", min_rows_per_worker=1)
     clf.fit(da.from_array(X[:5000], chunks=2500), da.from_array(y[:5000], chunks=2500),
             eval_set=[(X[5000:], y[5000:])])
     losses = clf.evals_result_["validation_0"]["logloss"]
@@ -120,10 +123,10 @@ def test_same_model_for_one_or_two_workers_and_label_sorted_rows(client):
     one = cluster.train(client, params, da.from_array(X, chunks=(6000, 6)), da.from_array(y, chunks=6000),
                         num_boost_round=6)
     two = cluster.train(client, params, da.from_array(X, chunks=(2000, 6)), da.from_array(y, chunks=2000),
-                        num_boost_round=6)
+                        num_boost_round=6, min_rows_per_worker=1)
     order = np.argsort(y, kind="stable")  # all negatives first: one worker would see a single class
     sorted_rows = cluster.train(client, params, da.from_array(X[order], chunks=(3000, 6)),
-                                da.from_array(y[order], chunks=3000), num_boost_round=6)
+                                da.from_array(y[order], chunks=3000), num_boost_round=6, min_rows_per_worker=1)
     assert len(one.rows_per_worker) == 1 and len(two.rows_per_worker) == 2
     for other in (two, sorted_rows):
         np.testing.assert_allclose(other.predict(X), one.predict(X), rtol=1e-6, atol=1e-6)
