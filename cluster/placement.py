@@ -18,9 +18,11 @@ from distributed import wait
 from cluster.local import worker_info
 
 # Rows x features a worker should hold before one more worker pays for its per-level round trip
-# (~2.5 ms against ~1 ns a cell of histogram work saved); the default ``min_rows`` is this over the
-# number of features.
-MIN_CELLS_PER_WORKER = 1_000_000
+# (~2.5 ms here, against the histogram and partition work it takes over). Measured on 2 workers x 1
+# thread (2 cores), n x 28, depth 6, 50 trees: 2 workers lose to 1 below ~200k rows (150k: 2.38 vs
+# 2.17 s), tie there and win above (250k: 3.03 vs 3.54 s); the crossover is ~100k x 28 = 2.8M cells
+# a worker. The default ``min_rows`` is this over the number of features.
+MIN_CELLS_PER_WORKER = 3_000_000
 
 
 def _as_dask_array(data, name, row_chunks=None):

@@ -1,6 +1,7 @@
 """A worker killed mid-fit: the data-parallel fit resumes on the survivors from the last checkpoint;
 the feature-parallel fit stops with an error naming the worker and the round. A worker that
-freezes stops the fit with an error naming it. Nothing hangs."""
+freezes stops the fit with an error naming it. A worker the fit left out (small data) may leave
+unnoticed. Nothing hangs."""
 import os
 import signal
 import threading
@@ -90,3 +91,24 @@ def test_a_frozen_worker_stops_the_fit_naming_it(fresh_client, tmp_path):
         thread.join()
         os.kill(pid, signal.SIGCONT)
     assert time.monotonic() - start < 60
+
+
+def test_losing_a_worker_without_a_shard_does_not_disturb_the_fit(fresh_client, tmp_path, caplog):
+    """Small data trains on the worker holding its blocks; the other one may leave."""
+    directory = str(tmp_path / "ckpt")
+    holder = sorted(fresh_client.run(os.getpid))[0]  # kill_a_worker_when kills the other one
+    dX, dy = fresh_client.persist([da.from_array(X, chunks=5000), da.from_array(y, chunks=5000)], workers=[holder])
+    killed_at = []
+
+    def two_rounds_written():
+        if rounds_written(directory, 2)():
+            killed_at.append(time.time())
+        return bool(killed_at)
+
+    _, _, thread = kill_a_worker_when(fresh_client, two_rounds_written)
+    bst = cluster.train(fresh_client, {"objective": "binary:logistic", "max_depth": 4}, dX, dy, num_boost_round=100,
+                        checkpoint_dir=directory, checkpoint_every=1)
+    thread.join()
+    assert killed_at[0] < os.path.getmtime(os.path.join(directory, "model-100.json"))  # while the fit ran
+    assert bst.rows_per_worker == {holder: 20000} and bst.num_boosted_rounds() == 100
+    assert "restarting" not in caplog.text
