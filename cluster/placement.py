@@ -5,7 +5,7 @@ range of columns.
 
 A fit uses only as many workers as keep ``min_rows`` rows each (``kept_workers``): every tree level
 costs one round trip between shards (~2.5 ms here), which a worker repays only when its share of the
-histogram work (~1 ns a row and feature) is large enough; the model does not depend on placement.
+per-level work (histograms, row partition) is large enough; the model does not depend on placement.
 Every kept worker holds one shard of whole row blocks. Blocks stay where Dask computed them while
 that worker is below an equal share of the rows; the others (those of left-out workers included)
 move to the least loaded kept workers (``balance_blocks``), so a skewed placement or an idle worker
@@ -21,7 +21,9 @@ from cluster.local import worker_info
 # (~2.5 ms here, against the histogram and partition work it takes over). Measured on 2 workers x 1
 # thread (2 cores), n x 28, depth 6, 50 trees: 2 workers lose to 1 below ~200k rows (150k: 2.38 vs
 # 2.17 s), tie there and win above (250k: 3.03 vs 3.54 s); the crossover is ~100k x 28 = 2.8M cells
-# a worker. The default ``min_rows`` is this over the number of features.
+# a worker. The default ``min_rows`` is this over the number of features. (n x 8 ties at ~400k rows,
+# 1.6M cells a worker: rows cost some work of their own, so narrow data stays on fewer workers a
+# little longer than it must.)
 MIN_CELLS_PER_WORKER = 3_000_000
 
 
