@@ -41,7 +41,7 @@ def measured_mb(client, n_rows, n_features, mode):
     y = (X[:, 0] + X[:, 1] * X[:, 2 % n_features] > 0).astype(float)
     bst = cluster.train(client, {"objective": "binary:logistic", "max_depth": DEPTH, "max_bin": BINS},
                         da.from_array(X, chunks=(-(-n_rows // WORKERS), n_features)), da.from_array(y, chunks=-(-n_rows // WORKERS)),
-                        num_boost_round=TREES, distributed_mode=mode)
+                        num_boost_round=TREES, distributed_mode=mode, min_rows_per_worker=1)  # every worker
     return sum(bst.traffic_bytes.values()) / TREES / 1e6
 
 

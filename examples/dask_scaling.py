@@ -39,9 +39,10 @@ def time_both(n_workers, X, y):
         blocks = -(-X.shape[0] // (4 * n_workers))
         dX = da.from_array(X, chunks=(blocks, X.shape[1])).persist()
         dy = da.from_array(y, chunks=blocks).persist()
-        cluster.train(client, PARAMS, X[:2000], y[:2000], num_boost_round=2)  # load the compiled kernels
+        # every worker, even on data the default would leave to fewer workers
+        cluster.train(client, PARAMS, X[:2000], y[:2000], num_boost_round=2, min_rows_per_worker=1)  # load kernels
         t = time.perf_counter()
-        cluster.train(client, {**PARAMS, "n_jobs": 1}, dX, dy, num_boost_round=ROUNDS)
+        cluster.train(client, {**PARAMS, "n_jobs": 1}, dX, dy, num_boost_round=ROUNDS, min_rows_per_worker=1)
         ours = time.perf_counter() - t
         t = time.perf_counter()
         xgb.dask.train(client, {**PARAMS, "tree_method": "hist", "nthread": 1}, xgb.dask.DaskDMatrix(client, dX, dy),

@@ -95,7 +95,8 @@ def main(argv=None):
     with LocalCluster(n_workers=args.workers, threads_per_worker=args.threads, processes=True,
                       dashboard_address=None) as lc, Client(lc) as client:
         small = np.random.default_rng(0).standard_normal((500, 3))
-        cluster.train(client, PARAMS, small, (small[:, 0] > 0).astype(float), num_boost_round=2)  # compile
+        # every worker loads the compiled kernels (a fit this small would otherwise run on one worker)
+        cluster.train(client, PARAMS, small, (small[:, 0] > 0).astype(float), num_boost_round=2, min_rows_per_worker=1)
         synthetic = f"synthetic {args.rows // 1000}k x 28"
         results = {
             "fair affairs (real)": compare(client, "fair affairs (real)", *fair_affairs(), args.workers, args.threads),
