@@ -1,7 +1,8 @@
 """A worker killed mid-fit: the data-parallel fit resumes on the survivors from the last checkpoint;
 the feature-parallel fit stops with an error naming the worker and the round. A worker that
 freezes stops the fit with an error naming it. A worker the fit left out (small data) may leave
-unnoticed. Nothing hangs."""
+unnoticed. Nothing hangs. Checkpoints hold the model's JSON, each tree encoded once."""
+import json
 import os
 import signal
 import threading
@@ -13,7 +14,8 @@ import pytest
 from distributed import Client, LocalCluster
 
 import cluster
-from bindings import Booster
+from bindings import Booster, Dataset, train
+from cluster.checkpoint import Checkpoint
 
 rng = np.random.default_rng(1)
 X = rng.standard_normal((20000, 5))
@@ -112,3 +114,13 @@ def test_losing_a_worker_without_a_shard_does_not_disturb_the_fit(fresh_client, 
     assert killed_at[0] < os.path.getmtime(os.path.join(directory, "model-100.json"))  # while the fit ran
     assert bst.rows_per_worker == {holder: 20000} and bst.num_boosted_rounds() == 100
     assert "restarting" not in caplog.text
+
+
+def test_checkpoint_json_encodes_each_tree_once_and_equals_the_model():
+    """The incremental checkpoint text is the model's JSON (as ``to_dict``), also after more rounds."""
+    small = X[:500, :3]
+    checkpoint = Checkpoint("unit", every=1)
+    for rounds in (3, 7):
+        booster = train({"objective": "binary:logistic", "max_depth": 3}, Dataset(small, y[:500]), rounds)
+        assert json.loads(checkpoint.model_json(booster)) == booster.to_dict()
+    assert len(checkpoint._tree_texts) == 7
