@@ -211,17 +211,20 @@ class Shard:
         self.k = k
         self.partition = self.rows.partition(k)
 
-    def reduce_histograms(self, commands, node_ids, features):
+    def reduce_histograms(self, commands, node_ids, features, out=None):
         """Run the queued ``commands`` here and below, then return (features, histograms) of the
-        nodes over this shard and its subtree of shards."""
+        nodes over this shard and its subtree of shards. The leader passes the grower's ``out``
+        (N, F, B, 2): holding every feature, it sums into it directly instead of copying."""
         children = tree_children(self.rank, len(self.peers))
         pending = [self.call_shard(c, "reduce_histograms", commands, node_ids, features) for c in children]
         self.execute(commands)
         held, local = self._local(features)
-        hists = self.partition.empty_histograms(len(node_ids))
+        every_feature = self.owned is None and len(local) == self.rows.X_binned.shape[1]  # local is 0..F-1
+        hists = out if every_feature and out is not None else self.partition.empty_histograms(len(node_ids))
         with using_threads(self.n_threads):
             self.partition.histograms(node_ids, local, hists)
-        parts = [(held, hists[:, local])] + [self.wait(c, fut) for c, fut in zip(children, pending)]
+        mine = hists if every_feature else hists[:, local]
+        parts = [(held, mine)] + [self.wait(c, fut) for c, fut in zip(children, pending)]
         self.received_bytes["histograms"] += sum(h.nbytes for _, h in parts[1:])
         return merge_histograms(parts, len(node_ids), hists.shape[2:])
 
@@ -470,8 +473,9 @@ class ShardedPartition:
         return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 2))
 
     def histograms(self, node_ids, features, out):
-        held, hists = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features)
-        out[:, held] = hists
+        held, hists = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features, out)
+        if hists is not out:
+            out[:, held] = hists
 
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
         args = [list(node_ids), list(feature), list(bin_threshold), list(default_left)]
