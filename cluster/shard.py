@@ -103,6 +103,8 @@ class Shard:
         self.received_bytes = {"histograms": 0, "masks": 0}
         self.cancelled = False
         self.waiting_on = None
+        self._state = {"phase": None, "rounds": 0, "outcome": None}  # the leader's; see ``progress``
+        self._waiter = None  # (event loop, asyncio.Event) of the waiting ``progress``
 
     # ----- set-up ------------------------------------------------------------------------------
     def set_peers(self, peers, addresses):
@@ -298,16 +300,38 @@ class Shard:
         finally:
             self.close_links()
 
+    # phase, rounds_done and outcome wake a waiting ``progress`` when the leader's thread sets them
+    phase = property(lambda self: self._state["phase"], lambda self, v: self._set_state("phase", v))
+    rounds_done = property(lambda self: self._state["rounds"], lambda self, v: self._set_state("rounds", v))
+    outcome = property(lambda self: self._state["outcome"], lambda self, v: self._set_state("outcome", v))
+
+    def _set_state(self, key, value):
+        self._state[key] = value
+        if self._waiter is not None:
+            loop, event = self._waiter
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # the worker's loop has closed: nobody is waiting any more
+                pass
+
     async def progress(self, wait_s=0.0):
         """{"phase", "rounds" finished, "waiting_on" worker or None, "result" when done} as soon as
         the fit finishes or moves on, or after ``wait_s`` seconds; re-raises the fit's exception.
 
         A long poll, and a coroutine: it waits on the worker's event loop, never on the thread
-        that runs every actor call of this worker (other fits' shards use it)."""
+        that runs every actor call of this worker (other fits' shards use it), for an event the
+        leader's thread sets (polling every 5 ms took the GIL from the leader 200 times a second,
+        ~0.1 s of a 0.4 s fit)."""
         start = (self.phase, self.rounds_done)
+        event = asyncio.Event()
+        self._waiter = (asyncio.get_running_loop(), event)
         deadline = time.monotonic() + wait_s
-        while self.outcome is None and (self.phase, self.rounds_done) == start and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+        while self.outcome is None and (self.phase, self.rounds_done) == start:
+            try:
+                await asyncio.wait_for(event.wait(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                break
+            event.clear()
         if self.outcome is not None and self.outcome[0] == "error":
             raise self.outcome[1]
         return {"phase": self.phase, "rounds": self.rounds_done, "waiting_on": self.waiting_on,
