@@ -85,16 +85,27 @@ def node_gain(g, h, reg, bound):
     return gain_given_weight(g, h, clamp(leaf_weight(g, h, reg[0], reg[1]), bound[2], bound[3]), reg[0], reg[1])
 
 
+@jit(ieee=True)
+def _free_gain(lg, lh, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight):
+    """Gain of the split with left sums (lg, lh) of a node without monotone bounds; -inf when a
+    child is too light. Selects instead of branches, so a loop over thresholds vectorises."""
+    rh = sum_h - lh
+    rg = sum_g - lg
+    gain = node_score(lg, lh, reg_lambda, reg_alpha) + node_score(rg, rh, reg_lambda, reg_alpha) - parent
+    too_light = (lh <= 0.0) | (rh <= 0.0) | (lh < min_child_weight) | (rh < min_child_weight)
+    return -np.inf if too_light else gain
+
+
 @jit
 def _candidate_gain(lg, lh, sum_g, sum_h, parent, reg, bound):
     """Gain of the split with left sums (lg, lh); -inf when a child is too light or the split
     breaks the monotone constraint of its feature."""
+    if not bound[0]:
+        return _free_gain(lg, lh, sum_g, sum_h, parent, reg[0], reg[1], reg[2])
     rh = sum_h - lh
     if lh <= 0.0 or rh <= 0.0 or lh < reg[2] or rh < reg[2]:
         return -np.inf
     rg = sum_g - lg
-    if not bound[0]:
-        return node_score(lg, lh, reg[0], reg[1]) + node_score(rg, rh, reg[0], reg[1]) - parent
     wl = clamp(leaf_weight(lg, lh, reg[0], reg[1]), bound[2], bound[3])
     wr = clamp(leaf_weight(rg, rh, reg[0], reg[1]), bound[2], bound[3])
     if (bound[1] > 0.0 and wl > wr) or (bound[1] < 0.0 and wl < wr):
@@ -142,17 +153,6 @@ def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, bound):
             best_lg = g + miss_g if missing_left else g
             best_lh = h + miss_h if missing_left else h
     return best_gain, best_bin, best_left, best_lg, best_lh
-
-
-@jit(ieee=True)
-def _free_gain(lg, lh, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight):
-    """``_candidate_gain`` without monotone bounds, with selects instead of branches so that a
-    loop over thresholds vectorises; the same number for every valid split."""
-    rh = sum_h - lh
-    rg = sum_g - lg
-    gain = node_score(lg, lh, reg_lambda, reg_alpha) + node_score(rg, rh, reg_lambda, reg_alpha) - parent
-    too_light = (lh <= 0.0) | (rh <= 0.0) | (lh < min_child_weight) | (rh < min_child_weight)
-    return -np.inf if too_light else gain
 
 
 @jit
