@@ -6,6 +6,7 @@ from gbdt import histogram
 from gbdt.binning import bin_matrix, compute_bin_edges, set_category_edges
 from gbdt.partition import goes_left_mask, routing_table
 from gbdt.tree import Forest, Tree, category_bitset
+from tree_testing import leaf_of
 
 N_CATS, MAX_BIN = 40, 64
 
@@ -42,22 +43,11 @@ def random_mixed_tree(rng, edges, n_edges, depth=4):
     return Tree.from_lists(**cols)
 
 
-def goes_left(tree, node, x):
-    if np.isnan(x):
-        return tree.default_left[node]
-    if tree.is_categorical[node]:
-        return int(x) in tree.left_categories(node)
-    return x <= tree.threshold[node]
-
-
 def naive_predict(trees, X):
     out = np.zeros(X.shape[0])
     for tree in trees:
         for i, x in enumerate(X):
-            node = 0
-            while tree.feature[node] >= 0:
-                node = tree.left[node] if goes_left(tree, node, x[tree.feature[node]]) else tree.right[node]
-            out[i] += tree.value[node]
+            out[i] += tree.value[leaf_of(tree, x)]
     return out
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest, Tree, category_bitset
 from gbdt.treeshap import tree_expectations, tree_shap
+from tree_testing import leaf_of, routes_left
 
 N_FEATURES = 4
 CAT, N_CODES = 3, 40  # feature 3 holds category codes 0..39; sets use codes below 35 (two words)
@@ -55,15 +56,6 @@ def random_rows(rng, n, missing):
     X[:, CAT] = rng.integers(0, N_CODES, n)
     X[rng.random(X.shape) < missing] = np.nan
     return X
-
-
-def routes_left(tree, node, v):
-    """Whether value ``v`` goes left at ``node``, decoded from the Tree in Python."""
-    if np.isnan(v):
-        return tree.default_left[node]
-    if tree.is_categorical[node]:
-        return int(v) in tree.left_categories(node)
-    return v <= tree.threshold[node]
 
 
 def game_value(tree, x, subset, node=0):
@@ -148,10 +140,7 @@ def test_leaf_ids_kernel_follows_the_routing_of_predict():
              forest.cat_end, forest.cat_bits, forest.roots, 1, out)
     for j, tree in enumerate(trees[1:]):
         for i, x in enumerate(X):
-            node = 0
-            while tree.feature[node] >= 0:
-                node = tree.left[node] if routes_left(tree, node, x[tree.feature[node]]) else tree.right[node]
-            assert out[i, j] == node
+            assert out[i, j] == leaf_of(tree, x)
     values = np.array([[trees[1 + j].value[out[i, j]] for j in range(3)] for i in range(200)])
     np.testing.assert_allclose(values.sum(1), forest.predict(X, np.zeros((200, 1)), 1, 4)[:, 0], atol=1e-12)
 
