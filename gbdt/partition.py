@@ -21,7 +21,10 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.histogram import chunk_nodes
+from gbdt.histogram import PREFETCH_ROWS, chunk_nodes
+from gbdt.prefetch import prefetch
+
+SCATTERED_GAP = 16  # mean distance between a chunk's rows above which routing prefetches them
 
 
 def routing_table(bin_threshold, default_left, missing_bin, n_bins, cat_left=None):
@@ -51,6 +54,41 @@ def goes_left_mask(X_binned, rows, chunk_lo, chunk_hi, chunk_node, split_feature
             out_mask[k] = table[node, X_binned[rows[k], f]]
 
 
+@jit
+def _pack_chunk(X_binned, f, node_table, mask, rows, lo, hi, scratch):
+    """Pack rows[lo:hi] into scratch[lo:hi], left rows from the front and right rows from the back
+    (reversed); returns the left count. A row goes left by ``node_table[X_binned[row, f]]``, or
+    by ``mask[k]`` when a mask is given. Every row is written to both free ends and one is kept:
+    no data-dependent branch or address. A plain function: LLVM unswitches the mask test and
+    optimises the loop far better than inside a parallel loop's body (4.9 -> 2.2 ns per row)."""
+    given = mask.shape[0] > 0
+    column = X_binned[:, f]
+    # rows of a deep node lie far apart: load them a few rows early (on dense rows it only costs)
+    scattered = not given and hi > lo and rows[hi - 1] - rows[lo] > SCATTERED_GAP * (hi - lo)
+    front = lo
+    back = hi - 1
+    for k in range(lo, hi):
+        if scattered and k + PREFETCH_ROWS < hi:
+            prefetch(column, rows[k + PREFETCH_ROWS])
+        row = rows[k]
+        goes = np.int64(mask[k] if given else node_table[column[row]])
+        scratch[front] = row
+        scratch[back] = row
+        front += goes
+        back += goes - 1
+    return front - lo
+
+
+@jit
+def _place_chunk(scratch, lo, hi, n_left, left_at, right_at, out_rows):
+    """Copy a packed chunk scratch[lo:hi] to its children's runs of ``out_rows``."""
+    for j in range(n_left):
+        out_rows[left_at + j] = scratch[lo + j]
+    last = hi - 1  # right rows were packed backwards
+    for j in range(hi - lo - n_left):
+        out_rows[right_at + j] = scratch[last - j]
+
+
 @jit(parallel=True)
 def partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk, node_start, split_feature, table,
                    mask, scratch, out_rows, out_n_left):
@@ -59,28 +97,17 @@ def partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_ch
 
     A row goes left by ``table[node, X_binned[row, split_feature[node]]]`` (as ``goes_left_mask``),
     or by ``mask[k]`` (m,) bool when a mask is given (``mask.shape[0] > 0``: routed elsewhere).
-    Each chunk first packs its left rows from the front and its right rows from the back of its
-    range of ``scratch`` (m,) int32, writing every row to both free ends and keeping one: no
-    data-dependent branch or address (about 20% faster than routing to a mask, then moving);
-    after the per-node prefix sums the packed runs are copied into place.
+    Each chunk first packs its rows in its range of ``scratch`` (m,) int32 (``_pack_chunk``: about
+    20% faster than routing to a mask, then moving); after the per-node prefix sums the packed
+    runs are copied into place.
     """
     n_chunks = chunk_lo.shape[0]
     n_nodes = node_start.shape[0]
-    given = mask.shape[0] > 0
     chunk_left = np.empty(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
         node = chunk_node[c]
-        f = split_feature[node]
-        front = chunk_lo[c]
-        back = chunk_hi[c] - 1
-        for k in range(chunk_lo[c], chunk_hi[c]):
-            row = rows[k]
-            goes = mask[k] if given else table[node, X_binned[row, f]]
-            scratch[front] = row
-            scratch[back] = row
-            front += goes
-            back -= 1 - goes
-        chunk_left[c] = front - chunk_lo[c]
+        chunk_left[c] = _pack_chunk(X_binned, split_feature[node], table[node], mask, rows, chunk_lo[c], chunk_hi[c],
+                                    scratch)
     # exclusive prefix sums inside each node give every chunk its write positions
     left_at = np.empty(n_chunks, dtype=np.int64)
     right_at = np.empty(n_chunks, dtype=np.int64)
@@ -97,12 +124,7 @@ def partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_ch
             at_left += chunk_left[c]
             at_right += chunk_hi[c] - chunk_lo[c] - chunk_left[c]
     for c in prange(n_chunks):
-        n_left = chunk_left[c]
-        for j in range(n_left):
-            out_rows[left_at[c] + j] = scratch[chunk_lo[c] + j]
-        last = chunk_hi[c] - 1  # right rows were packed backwards
-        for j in range(chunk_hi[c] - chunk_lo[c] - n_left):
-            out_rows[right_at[c] + j] = scratch[last - j]
+        _place_chunk(scratch, chunk_lo[c], chunk_hi[c], chunk_left[c], left_at[c], right_at[c], out_rows)
 
 
 @jit(parallel=True)

@@ -24,8 +24,11 @@ def _prefetch_compiled(typingctx, array, index):
         return None
 
     def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        address = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        array_value = context.make_array(signature.args[0])(context, builder, args[0])
+        byte_stride = builder.extract_value(array_value.strides, 0)  # a column of a C-ordered matrix too
+        offset = builder.mul(context.cast(builder, args[1], signature.args[1], types.intp), byte_stride)
+        data = builder.bitcast(array_value.data, ir.IntType(8).as_pointer())
+        address = builder.gep(data, [offset])
         i32 = ir.IntType(32)
         hint = builder.module.declare_intrinsic(
             "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [address.type, i32, i32, i32]))
