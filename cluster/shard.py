@@ -43,7 +43,7 @@ from distributed.comm.addressing import get_address_host
 from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.metrics import combine_partials, partial_metric
-from bindings.train import LocalRows, boost, initial_margin
+from bindings.train import LocalRows, boost, check_label_domain, initial_margin
 from cluster.channel import Link, Server
 from cluster.local import worker_info
 from cluster.sketch import local_sample, merge_samples, sampling_rate
@@ -103,7 +103,8 @@ class Shard:
         self.received_bytes = {"histograms": 0, "masks": 0}
         self.cancelled = False
         self.waiting_on = None
-        self._state = {"phase": None, "rounds": 0, "outcome": None}  # the leader's; see ``progress``
+        self._state = {"phase": None, "outcome": None}  # the leader's; see ``progress``
+        self.rounds_done, self.slowest_round_s = 0, 0.0
         self._waiter = None  # (event loop, asyncio.Event) of the waiting ``progress``
 
     # ----- set-up ------------------------------------------------------------------------------
@@ -284,10 +285,12 @@ class Shard:
             self.partition.finish(leaf_values)
 
     # ----- leader --------------------------------------------------------------------------------
-    def start_fit(self, *args):
-        """Start ``fit(*args)`` in a thread of its own (see the module docstring); poll ``progress``."""
+    def start_fit(self, peers, addresses, *args):
+        """``set_peers(peers, addresses)`` here, then start ``fit(*args)`` in a thread of its own (see
+        the module docstring), which sets the other shards' peers first; poll ``progress``."""
+        self.set_peers(peers, addresses)
         self.outcome = None
-        self.phase, self.rounds_done = "starting", 0
+        self.phase, self.rounds_done, self.slowest_round_s = "starting", 0, 0.0
         context = contextvars.copy_context()  # keeps this worker reachable through get_client()
         threading.Thread(target=context.run, args=(self._run_fit, args), daemon=True,
                          name=f"gbdt-leader-{id(self)}").start()
@@ -300,9 +303,9 @@ class Shard:
         finally:
             self.close_links()
 
-    # phase, rounds_done and outcome wake a waiting ``progress`` when the leader's thread sets them
+    # phase and outcome wake a waiting ``progress`` when the leader's thread sets them; finished
+    # rounds do not (see ``progress``)
     phase = property(lambda self: self._state["phase"], lambda self, v: self._set_state("phase", v))
-    rounds_done = property(lambda self: self._state["rounds"], lambda self, v: self._set_state("rounds", v))
     outcome = property(lambda self: self._state["outcome"], lambda self, v: self._set_state("outcome", v))
 
     def _set_state(self, key, value):
@@ -315,18 +318,20 @@ class Shard:
                 pass
 
     async def progress(self, wait_s=0.0):
-        """{"phase", "rounds" finished, "waiting_on" worker or None, "result" when done} as soon as
-        the fit finishes or moves on, or after ``wait_s`` seconds; re-raises the fit's exception.
+        """{"phase", "rounds" finished, "slowest_round_s", "waiting_on" worker or None, "result" when
+        done} as soon as the fit finishes or enters another phase, or after ``wait_s`` seconds;
+        re-raises the fit's exception.
 
         A long poll, and a coroutine: it waits on the worker's event loop, never on the thread
         that runs every actor call of this worker (other fits' shards use it), for an event the
         leader's thread sets (polling every 5 ms took the GIL from the leader 200 times a second,
-        ~0.1 s of a 0.4 s fit)."""
-        start = (self.phase, self.rounds_done)
+        ~0.1 s of a 0.4 s fit). Rounds do not end the wait: a reply and the next call per round
+        cost the leader's process ~2 ms of a ~3 ms round on small data."""
+        start = self.phase
         event = asyncio.Event()
         self._waiter = (asyncio.get_running_loop(), event)
         deadline = time.monotonic() + wait_s
-        while self.outcome is None and (self.phase, self.rounds_done) == start:
+        while self.outcome is None and self.phase == start:
             try:
                 await asyncio.wait_for(event.wait(), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
@@ -334,8 +339,8 @@ class Shard:
             event.clear()
         if self.outcome is not None and self.outcome[0] == "error":
             raise self.outcome[1]
-        return {"phase": self.phase, "rounds": self.rounds_done, "waiting_on": self.waiting_on,
-                "result": None if self.outcome is None else self.outcome[1]}
+        return {"phase": self.phase, "rounds": self.rounds_done, "slowest_round_s": self.slowest_round_s,
+                "waiting_on": self.waiting_on, "result": None if self.outcome is None else self.outcome[1]}
 
     def cancel(self):
         """Stop the leader's loop at its next wait or round."""
@@ -350,8 +355,10 @@ class Shard:
         or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
         or None; resume : None or the {"model", "edges", "n_edges"} of an interrupted fit to continue.
         """
+        self.broadcast("set_peers", self.peers, self.addresses)
         self.phase = "sketch"
         summaries = self.broadcast("summary")
+        check_labels(summaries, p)
         if resume is not None:
             edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
         elif owners is None:
@@ -364,10 +371,7 @@ class Shard:
             n_edges = np.zeros(n_features, dtype=np.int32)
             for cols, (e, n) in zip(owners, self.broadcast("local_edges", p["max_bin"], p["random_state"])):
                 edges[cols], n_edges[cols] = e, n
-        callbacks = [RoundCounter(self)] + list(callbacks)
-        if checkpoint is not None:
-            checkpoint.publish_edges(edges, n_edges)
-            callbacks.append(checkpoint)
+        callbacks = [RoundCounter(self)] + list(callbacks) + ([] if checkpoint is None else [checkpoint])
         custom = callable(p["objective"])
         if resume is not None:
             booster = Booster.from_dict(resume["model"])
@@ -390,9 +394,15 @@ class Shard:
             for rank, cols in enumerate(owners):
                 self.owner_of[cols] = rank
         self.n_features = n_features
-        with using_threads(self.n_threads):
-            history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, metrics,
-                            callbacks)
+        try:
+            if checkpoint is not None:
+                checkpoint.publish_edges(edges, n_edges)
+            with using_threads(self.n_threads):
+                history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, metrics,
+                                callbacks)
+        finally:
+            if checkpoint is not None:
+                checkpoint.wait_stored()
         if self.cancelled:
             raise RuntimeError("the fit was cancelled")
         self.phase = "done"
@@ -421,6 +431,15 @@ def _labels_and_weights(blocks):
     return label, None if blocks[0][2] is None else np.concatenate([b[2] for b in blocks])
 
 
+def check_labels(summaries, p):
+    """Raise ValueError when the labels or weights of the shards (their ``Shard.summary``) are not
+    finite, or the labels do not suit ``p["objective"]``."""
+    if not all(s["finite"] for s in summaries):
+        raise ValueError("y or sample_weight contains NaN or infinite values; remove those rows")
+    check_label_domain(p["objective"], p["num_class"], min(s["min"] for s in summaries),
+                       max(s["max"] for s in summaries), all(s["integral"] for s in summaries), "y")
+
+
 def _bin_blocks(blocks, edges, n_edges, max_bin):
     """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks; each block is released once binned."""
     n_features = edges.shape[0]
@@ -434,12 +453,21 @@ def _bin_blocks(blocks, edges, n_edges, max_bin):
 
 
 class RoundCounter(TrainingCallback):
-    """Leader-side callback: counts finished rounds for ``progress`` and stops a cancelled fit."""
+    """Leader-side callback: counts finished rounds and times the slowest for ``progress``; stops a
+    cancelled fit."""
 
     def __init__(self, leader):
         self.leader = leader
+        self.round_start = None
+
+    def before_training(self, booster):
+        self.round_start = time.monotonic()
+        return booster
 
     def after_iteration(self, booster, iteration, evals_log):
+        now = time.monotonic()
+        self.leader.slowest_round_s = max(self.leader.slowest_round_s, now - self.round_start)
+        self.round_start = now
         self.leader.rounds_done = iteration + 1
         return self.leader.cancelled
 

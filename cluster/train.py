@@ -9,8 +9,8 @@ leader's progress until it returns the finished model.
 Small data trains on fewer workers: a fit uses only as many as keep ``min_rows_per_worker`` rows each
 (see ``cluster.placement``); the others get no shard, so a one-worker fit has no per-level network trip.
 
-Never waiting forever: the client long-polls the leader (an answer as soon as a round ends, or
-every half second). A worker that leaves the
+Never waiting forever: the client long-polls the leader (an answer as soon as the fit enters
+another phase or ends, else every half second, with the rounds finished). A worker that leaves the
 cluster (or restarts, under a new address) is noticed from the scheduler at once; a fit that makes
 no progress (no new phase or round) for ``max(stall_timeout, 10 x its slowest round so far)``
 seconds is cancelled with an error naming the worker the leader is waiting for. Paused workers
@@ -28,7 +28,7 @@ from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping
 from bindings.categorical import check_no_categorical
 from bindings.params import resolve_params
-from bindings.train import DEFAULT_METRIC, check_label_domain
+from bindings.train import DEFAULT_METRIC
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.placement import default_min_rows, place_blocks, place_columns
@@ -37,13 +37,6 @@ from cluster.shard import Shard
 __all__ = ["train"]
 logger = logging.getLogger(__name__)
 MODES = ("data", "feature")
-
-
-def _check_summaries(summaries, p):
-    if not all(s["finite"] for s in summaries):
-        raise ValueError("y or sample_weight contains NaN or infinite values; remove those rows")
-    check_label_domain(p["objective"], p["num_class"], min(s["min"] for s in summaries),
-                       max(s["max"] for s in summaries), all(s["integral"] for s in summaries), "y")
 
 
 class WorkerLost(RuntimeError):
@@ -139,8 +132,9 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     else:
         placed, owners = place_columns(client, X, y, sample_weight, min_rows=min_rows)
         rows = {w: int(X.shape[0]) for w in placed}
-    logger.info("%s-parallel fit on %d of %d workers (min_rows_per_worker %d): rows per worker %s", mode, len(placed),
-                len(worker_info(client)), min_rows, rows)
+    if logger.isEnabledFor(logging.INFO):  # worker_info asks the scheduler
+        logger.info("%s-parallel fit on %d of %d workers (min_rows_per_worker %d): rows per worker %s", mode,
+                    len(placed), len(worker_info(client)), min_rows, rows)
     workers = list(placed)
     eval_placed = [place_blocks(client, e[0], e[1], e[3] if len(e) > 3 else None, workers=workers)[0] for e in evals]
     n_features = int(X.shape[1])
@@ -156,15 +150,12 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     inputs = [placed, eval_placed]  # the raw blocks, released once the shards have binned them
     del placed, eval_placed
     shards = [f.result() for f in shard_futures]
-    for shard in shards:
-        shard.set_peers(shards, workers).result()
-    _check_summaries([s.summary().result() for s in shards], p)
     metrics = p["eval_metric"] or ([] if callable(p["objective"]) else [DEFAULT_METRIC[p["objective"]]])
     callbacks = list(callbacks or [])
     if early_stopping_rounds is not None:
         callbacks.append(EarlyStopping(early_stopping_rounds))
-    shards[0].start_fit(p, int(num_boost_round), n_features, feature_names, [e[2] for e in evals], metrics,
-                        callbacks, owners, checkpoint, resume).result()
+    shards[0].start_fit(shards, workers, p, int(num_boost_round), n_features, feature_names, [e[2] for e in evals],
+                        metrics, callbacks, owners, checkpoint, resume).result()
     model, history, traffic = _watch(client, shards[0], workers, int(num_boost_round), stall_timeout, inputs.clear,
                                      checkpoint.name)
     return model, history, traffic, rows
@@ -185,9 +176,9 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
     cluster and RuntimeError when the fit stalls (see the module docstring). ``release()`` is
     called once the shards have binned their blocks. Logs every tenth of the rounds and shows it
     on the dashboard as a task."""
-    last_key, last_change, slowest, logged = None, time.monotonic(), 0.0, 0
+    last_key, last_change, logged = None, time.monotonic(), 0
     markers = []  # released when the fit ends
-    state = {"phase": "starting", "rounds": 0, "waiting_on": workers[0], "result": None}
+    state = {"phase": "starting", "rounds": 0, "slowest_round_s": 0.0, "waiting_on": workers[0], "result": None}
     while True:
         try:
             state = leader.progress(poll_s).result(timeout=poll_s + 2.0)
@@ -211,14 +202,12 @@ def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name
             if missing:
                 leader.cancel()
                 raise WorkerLost(missing[0], state["rounds"])
-            if now - last_change > max(stall_timeout, 10 * slowest):
+            if now - last_change > max(stall_timeout, 10 * state["slowest_round_s"]):
                 leader.cancel()
                 raise RuntimeError(f"no progress for {now - last_change:.0f} s during round {key[1] + 1} ({key[0]}): "
                                    f"waiting for worker {state['waiting_on'] or workers[0]}; training stopped after "
                                    f"{key[1]} finished rounds")
             continue
-        if last_key is not None and key[1] > last_key[1]:
-            slowest = max(slowest, (now - last_change) / (key[1] - last_key[1]))
         if state["phase"] in ("boosting", "done"):
             release()
         if key[1] >= logged + max(1, num_rounds // 10):  # a task per round cost ~8% of a small fit
