@@ -348,12 +348,12 @@ class Shard:
 
     def fit(self, p, num_boost_round, n_features, feature_names, eval_names, metrics, callbacks, owners=None,
             checkpoint=None, resume=None):
-        """Run the whole fit from rank 0; returns (model dict, evaluation history, bytes moved
-        between shards by kind).
+        """Run the whole fit from rank 0; returns (Booster, evaluation history, bytes moved between
+        shards by kind).
 
         eval_names : names of the evaluation sets the shards hold. owners : None (data-parallel)
         or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
-        or None; resume : None or the {"model", "edges", "n_edges"} of an interrupted fit to continue.
+        or None; resume : None or the {"model" (Booster), "edges", "n_edges"} of an interrupted fit to continue.
         """
         self.broadcast("set_peers", self.peers, self.addresses)
         self.phase = "sketch"
@@ -374,7 +374,7 @@ class Shard:
         callbacks = [RoundCounter(self)] + list(callbacks) + ([] if checkpoint is None else [checkpoint])
         custom = callable(p["objective"])
         if resume is not None:
-            booster = Booster.from_dict(resume["model"])
+            booster = resume["model"]
         else:
             sum_w = sum(s["sum_w"] for s in summaries)
             initial = initial_margin(p, sum(s["sum_wy"] for s in summaries) / sum_w)
@@ -407,7 +407,7 @@ class Shard:
             raise RuntimeError("the fit was cancelled")
         self.phase = "done"
         traffic = self.broadcast("traffic")
-        return booster.to_dict(), history, {k: sum(t[k] for t in traffic) for k in traffic[0]}
+        return booster, history, {k: sum(t[k] for t in traffic) for k in traffic[0]}
 
     def broadcast(self, method, *args):
         """Call ``method`` on every shard (this one directly, the others concurrently); results by rank."""

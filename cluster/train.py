@@ -24,7 +24,6 @@ import uuid
 from distributed.client import FutureCancelledError
 from distributed.comm import CommClosedError
 
-from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping
 from bindings.categorical import check_no_categorical
 from bindings.params import resolve_params
@@ -98,7 +97,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         try:
             while True:
                 try:
-                    model, history, traffic, rows = _fit(
+                    booster, history, traffic, rows = _fit(
                         client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds,
                         feature_names, distributed_mode, checkpoint, resume, stall_timeout, min_rows)
                     break
@@ -116,7 +115,6 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
                                    done + 1, survivors, saved["rounds"] if saved else 0)
         finally:
             forget(client, fit_id)
-    booster = Booster.from_dict(model)
     booster.traffic_bytes = traffic
     booster.evals_result = history
     booster.rows_per_worker = rows
@@ -156,9 +154,9 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
         callbacks.append(EarlyStopping(early_stopping_rounds))
     shards[0].start_fit(shards, workers, p, int(num_boost_round), n_features, feature_names, [e[2] for e in evals],
                         metrics, callbacks, owners, checkpoint, resume).result()
-    model, history, traffic = _watch(client, shards[0], workers, int(num_boost_round), stall_timeout, inputs.clear,
+    booster, history, traffic = _watch(client, shards[0], workers, int(num_boost_round), stall_timeout, inputs.clear,
                                      checkpoint.name)
-    return model, history, traffic, rows
+    return booster, history, traffic, rows
 
 
 def _missing(client, workers):

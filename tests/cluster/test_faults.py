@@ -1,7 +1,8 @@
 """A worker killed mid-fit: the data-parallel fit resumes on the survivors from the last checkpoint;
 the feature-parallel fit stops with an error naming the worker and the round. A worker that
 freezes stops the fit with an error naming it. A worker the fit left out (small data) may leave
-unnoticed. Nothing hangs. Checkpoints hold the model's JSON, each tree encoded once."""
+unnoticed. Nothing hangs. Checkpoints hold the model's JSON, each tree encoded once, and the
+scheduler's copy restores the model, each round pickled once."""
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from distributed import Client, LocalCluster
 
 import cluster
 from bindings import Booster, Dataset, train
-from cluster.checkpoint import Checkpoint
+from cluster.checkpoint import Checkpoint, booster_from_state
 
 rng = np.random.default_rng(1)
 X = rng.standard_normal((20000, 5))
@@ -124,3 +125,16 @@ def test_checkpoint_json_encodes_each_tree_once_and_equals_the_model():
         booster = train({"objective": "binary:logistic", "max_depth": 3}, Dataset(small, y[:500]), rounds)
         assert json.loads(checkpoint.model_json(booster)) == booster.to_dict()
     assert len(checkpoint._tree_texts) == 7
+
+
+def test_checkpoint_state_pickles_each_round_once_and_restores_the_model():
+    """The scheduler's copy of a multi-class model restores it exactly, also after more rounds."""
+    small = X[:500, :3]
+    label = np.digitize(small[:, 0], [-0.5, 0.5]).astype(float)
+    checkpoint = Checkpoint("unit", every=1)
+    for rounds in (3, 7):
+        booster = train({"objective": "multi:softprob", "num_class": 3, "max_depth": 3}, Dataset(small, label), rounds)
+        restored = booster_from_state(checkpoint.model_state(booster))
+        assert restored.to_dict() == booster.to_dict()
+        np.testing.assert_array_equal(restored.predict(small), booster.predict(small))
+    assert len(checkpoint._round_pickles) == 7
