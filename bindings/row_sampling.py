@@ -9,26 +9,20 @@ samples its rows this way, locally and on Dask workers alike, so a distributed f
 """
 import numpy as np
 
+from gbdt.hashing import hashed_uniforms
+
 __all__ = ["hashed_row_mask", "round_sample"]
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
 
 def hashed_row_mask(row_ids, rate, *seeds):
     """(n,) bool: whether a sample at ``rate`` keeps the rows with global indices ``row_ids`` (n,) int.
 
-    Each seed (an int >= 0) is mixed in turn into the row index with splitmix64.
+    Each seed (an int >= 0) is mixed in turn into the row index (``gbdt.hashing.unit_uniform``).
     """
     if rate >= 1.0:
         return np.ones(row_ids.shape[0], dtype=bool)
-    z = row_ids.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        for seed in seeds:
-            z = z + _GOLDEN * np.uint64(seed + 1)
-            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) < rate * 2.0 ** 53
+    uniforms = np.empty(row_ids.shape[0])
+    hashed_uniforms(np.asarray(row_ids, dtype=np.int64), tuple(int(s) for s in seeds), uniforms)
+    return uniforms < rate
 
 
 def round_sample(row_ids, fraction, seed, round_index):
