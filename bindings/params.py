@@ -39,6 +39,9 @@ DEFAULTS = {
     "max_cat_to_onehot": 4,
     "max_cat_threshold": 32,
     "cat_smooth": 10.0,
+    "use_quantized_grad": False,
+    "num_grad_quant_bins": 4,
+    "stochastic_rounding": True,
 }
 
 ALIASES = {
@@ -77,6 +80,12 @@ def _choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def _flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _n_jobs(value):
@@ -163,6 +172,9 @@ CHECKS = {
     "max_cat_to_onehot": lambda v: _number("max_cat_to_onehot", v, 0, 1 << 30, integer=True),
     "max_cat_threshold": lambda v: _number("max_cat_threshold", v, 1, 1 << 30, integer=True),
     "cat_smooth": lambda v: _number("cat_smooth", v, 0.0, INF),
+    "use_quantized_grad": lambda v: _flag("use_quantized_grad", v),
+    "num_grad_quant_bins": lambda v: _number("num_grad_quant_bins", v, 2, 64, integer=True),
+    "stochastic_rounding": lambda v: _flag("stochastic_rounding", v),
 }
 
 

@@ -15,6 +15,7 @@ from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
 from gbdt.objectives import base_margin, gradients, transform
 from gbdt.partition import RowPartition
+from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_scales, quantize_gradients
 from gbdt.threads import effective_threads, using_threads
 from gbdt.tree import Forest
 
@@ -84,11 +85,15 @@ class LocalRows:
     ``partition`` and ``add_round``; ``cluster`` provides the same methods over Dask workers.
     """
 
-    def __init__(self, X_binned, label, weight, initial, max_bin, split_mode, n_threads, seed, row_ids=None):
+    def __init__(self, X_binned, label, weight, initial, max_bin, split_mode, n_threads, seed, row_ids=None,
+                 grad_quant=None):
         self.X_binned, self.label, self.weight = X_binned, label, weight
         # global indices of these rows (Dask shards hold a part): row sampling is keyed by them
         self.row_ids = np.arange(X_binned.shape[0]) if row_ids is None else row_ids
         self.seed = seed
+        self.grad_quant = grad_quant  # None, or (bins, stochastic) of quantised gradients
+        self.packed = None
+        self.iteration = 0
         self.missing_bin = max_bin - 1
         self.margin = np.empty((X_binned.shape[0], initial.shape[0]))
         self.margin[:] = initial
@@ -106,6 +111,7 @@ class LocalRows:
     def start_round(self, subsample, iteration):
         """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global index."""
         self.sampled = round_sample(self.row_ids, subsample, self.seed, iteration)
+        self.iteration = iteration
 
     @property
     def subsampled(self):
@@ -115,8 +121,20 @@ class LocalRows:
         """The round's rows as node 0 of a new tree for output k. Without row sampling the
         partition adds leaf values to the margins itself when the tree is finished."""
         margin = None if self.subsampled else self.margin
-        return RowPartition(self.X_binned, self.gh[k], self.sampled.copy(), self.missing_bin, self.builder,
-                            margin, k)
+        gh, scale = self._quantized(k) if self.grad_quant is not None else (self.gh[k], None)
+        return RowPartition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
+                            gh_scale=scale)
+
+    def _quantized(self, k):
+        """Output k's gradients of the round's rows as packed integers (``gbdt.quantize``) and
+        their scales; the stochastic rounding is keyed by (seed, round, output, row)."""
+        bins, stochastic = self.grad_quant
+        if self.packed is None:
+            self.packed = np.empty(self.X_binned.shape[0], dtype=np.int64)
+        scale = gradient_scales(self.gh[k], self.sampled, bins)
+        quantize_gradients(self.gh[k], self.sampled, self.row_ids, *scale, stochastic, (self.seed, self.iteration, k),
+                           self.packed)
+        return self.packed, scale
 
     def add_round(self, trees):
         """Add the round's trees (one per output) to the training margins, unless the
@@ -199,6 +217,17 @@ def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stop
     return booster
 
 
+def gradient_quantization(p, n_rows):
+    """(bins, stochastic) of ``use_quantized_grad`` for ``n_rows`` training rows, or None when off."""
+    if not p["use_quantized_grad"]:
+        return None
+    bins = p["num_grad_quant_bins"]
+    if n_rows * bins > MAX_QUANTIZED_CELLS:
+        raise ValueError(f"use_quantized_grad supports at most {MAX_QUANTIZED_CELLS // bins} rows with "
+                         f"num_grad_quant_bins={bins} (integer sums must fit 32 bits), got {n_rows} rows")
+    return bins, p["stochastic_rounding"]
+
+
 def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, custom):
     max_bin, seed = p["max_bin"], p["random_state"]
     weight = dtrain.weight if dtrain.weight is not None else np.empty(0)
@@ -206,7 +235,8 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     X_binned = dtrain.binned(edges, n_edges, max_bin)
     label_mean = float(np.average(dtrain.label, weights=None if weight.shape[0] == 0 else weight))
     initial = initial_margin(p, label_mean)
-    rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed)
+    rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed,
+                     grad_quant=gradient_quantization(p, X_binned.shape[0]))
     booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,
                       dtrain.feature_names, n_jobs=p["n_jobs"])
     booster.categories = dtrain.categories
@@ -224,6 +254,9 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     Returns the evaluation history ``{eval name: {metric: [value per round]}}`` of the new rounds.
     """
     n_classes = p["num_class"]
+    if p["use_quantized_grad"] and not isinstance(rows, LocalRows):
+        raise ValueError("use_quantized_grad is supported by local training (bindings.train) only, "
+                         "not by distributed training yet")
     growth = GrowthParams(
         max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],

@@ -145,7 +145,8 @@ class RowPartition:
 
     Parameters
     ----------
-    X_binned : (n, F) uint8; gh : (n, 2) float32 gradient/hessian of this tree's class;
+    X_binned : (n, F) uint8; gh : (n, 2) float32 gradient/hessian of this tree's class, or (n,)
+    int64 packed quantised pairs with ``gh_scale`` = (s_g, s_h) (``gbdt.quantize``);
     rows : (m,) int32 rows of this tree, ascending (used as one of the two buffers); missing_bin : int;
     hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned;
     margin : (n, K) float64 or None. With a margin, every split is partitioned (leaves too) and
@@ -153,9 +154,9 @@ class RowPartition:
     cheaper than predicting the tree; without one, the last level is never partitioned.
     """
 
-    def __init__(self, X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0):
+    def __init__(self, X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0, gh_scale=None):
         self.X_binned = X_binned
-        self.gh = gh
+        self.gh, self.gh_scale = gh, gh_scale
         self.buffers = (rows, np.empty(rows.shape[0], dtype=np.int32))
         self.where = {0: 0}
         self.missing_bin = missing_bin
@@ -181,7 +182,7 @@ class RowPartition:
         starts = [self.ranges[j][0] for j in node_ids]
         stops = [self.ranges[j][1] for j in node_ids]
         rows = self.buffers[self._buffer(node_ids)]
-        self.hist_builder.build(self.gh, rows, starts, stops, features, out=out)
+        self.hist_builder.build(self.gh, rows, starts, stops, features, out=out, scale=self.gh_scale)
 
     def _chunks(self, node_ids):
         starts = np.array([self.ranges[j][0] for j in node_ids], dtype=np.int64)
