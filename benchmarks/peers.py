@@ -8,6 +8,7 @@ Libraries are imported inside the functions: a measuring process imports only th
 """
 import time
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from typing import Callable, NamedTuple, Optional
 
@@ -36,11 +37,12 @@ class Setting:
             raise ValueError(f"multiclass needs n_classes >= 3, got {self.n_classes}")
 
 
-def fit_ours(X, y, s):
+def fit_ours(X, y, s, quantized=False):
     from bindings import Dataset, train
 
     params = {"objective": XGBOOST_OBJECTIVES[s.objective], "max_depth": s.depth, "max_bin": s.bins,
-              "learning_rate": s.learning_rate, "n_jobs": s.threads, "split_mode": s.split_mode}
+              "learning_rate": s.learning_rate, "n_jobs": s.threads, "split_mode": s.split_mode,
+              "use_quantized_grad": quantized}
     if s.objective == "multiclass":
         params["num_class"] = s.n_classes
     return train(params, Dataset(X, y), s.trees)
@@ -64,14 +66,15 @@ def predict_xgboost(model, X, s):
     return model.inplace_predict(X)
 
 
-def fit_lightgbm(X, y, s):
+def fit_lightgbm(X, y, s, quantized=False):
     import lightgbm as lgb
 
     # LightGBM grows leaf-wise: with num_leaves = 2^depth the depth limit is the only cap, as for
     # the depthwise libraries. Its max_bin excludes the missing-value bin that XGBoost counts.
     params = {"objective": s.objective, "max_depth": s.depth, "num_leaves": 2 ** s.depth,
               "max_bin": s.bins - 1, "learning_rate": s.learning_rate, "num_threads": s.threads,
-              "lambda_l2": 1.0, "min_sum_hessian_in_leaf": 1.0, "min_data_in_leaf": 1, "verbosity": -1}
+              "lambda_l2": 1.0, "min_sum_hessian_in_leaf": 1.0, "min_data_in_leaf": 1, "verbosity": -1,
+              "use_quantized_grad": quantized}
     if s.objective == "multiclass":
         params["num_class"] = s.n_classes
     return lgb.train(params, lgb.Dataset(X, y), s.trees)
@@ -118,7 +121,12 @@ LIBRARIES = {
     "xgboost": Library(fit_xgboost, predict_xgboost, "xgboost", "xgboost"),
     "lightgbm": Library(fit_lightgbm, predict_lightgbm, "lightgbm", "lightgbm"),
     "sklearn": Library(fit_sklearn, predict_sklearn, "sklearn.ensemble", "scikit-learn"),
+    # gradients quantised to 4 levels (use_quantized_grad; LightGBM's option of the same name)
+    "ours-quantized": Library(partial(fit_ours, quantized=True), predict_ours, "bindings", None),
+    "lightgbm-quantized": Library(partial(fit_lightgbm, quantized=True), predict_lightgbm, "lightgbm", "lightgbm"),
 }
+DEFAULT_LIBRARIES = ("ours", "xgboost", "lightgbm", "sklearn")
+OUR_VARIANTS = {"ours", "ours-quantized"}
 
 
 def installed(name):

@@ -22,14 +22,15 @@ def add_ratios(results):
 
 def task_table(title, metric, results):
     """The printable table of one task."""
-    head = f"{'library':10s}" + "".join(f"{name:>10s}" for name, _, _ in COLUMNS)
+    width = max([10] + [len(library) + 1 for library in results])
+    head = f"{'library':{width}s}" + "".join(f"{name:>10s}" for name, _, _ in COLUMNS)
     head += f"{metric:>10s}{'train x ours':>14s}{'pred x ours':>13s}"
     lines = [title, head]
     for library, r in results.items():
         if "error" in r:
-            lines.append(f"{library:10s} not run: {r['error']}")
+            lines.append(f"{library:{width}s} not run: {r['error']}")
             continue
-        row = f"{library:10s}" + "".join(" " + fmt.format(r[key]) for _, key, fmt in COLUMNS)
+        row = f"{library:{width}s}" + "".join(" " + fmt.format(r[key]) for _, key, fmt in COLUMNS)
         row += f" {r['metric']:9.5f}"
         row += f" {r['train_x_ours']:13.2f} {r['predict_x_ours']:12.2f}" if "train_x_ours" in r else ""
         lines.append(row)

@@ -35,7 +35,7 @@ import numpy as np
 from benchmarks import report
 from benchmarks.child import PREFIX
 from benchmarks.machine import machine_info, usable_cores
-from benchmarks.peers import LIBRARIES, Setting, installed, timed_fit_predict
+from benchmarks.peers import DEFAULT_LIBRARIES, LIBRARIES, OUR_VARIANTS, Setting, installed, timed_fit_predict
 from benchmarks.tasks import TASKS, available_memory_bytes, score
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,8 @@ COLD_START_ROWS = 1000
 def parse_args(argv, prog="python -m benchmarks"):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", help=f"comma-separated, from {','.join(TASKS)} (default: all; binary with --scaling)")
-    ap.add_argument("--libraries", default=",".join(LIBRARIES), help="comma-separated subset of the default")
+    ap.add_argument("--libraries", default=",".join(DEFAULT_LIBRARIES),
+                    help=f"comma-separated, from {','.join(LIBRARIES)} (default: {','.join(DEFAULT_LIBRARIES)})")
     ap.add_argument("--quick", action="store_true", help="shrink every task; 20 trees, depth 6 unless given")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every task's rows by this")
     ap.add_argument("--threads", type=int, default=usable_cores(), help="threads for every library")
@@ -147,16 +148,18 @@ def save_task_data(task, quick, scale, folder):
     return y_test, X.shape[0], X_test.shape[0]
 
 
-def warm_up(args, tasks):
-    """Fit and predict with our engine on 1000 rows of each objective's task with each split mode
-    in this process, so that the children load compiled kernels from the Numba cache; returns seconds."""
+def warm_up(args, tasks, libraries):
+    """Fit and predict with our engine (each of its variants in ``libraries``) on 1000 rows of each
+    objective's task with each split mode in this process, so that the children load compiled
+    kernels from the Numba cache; returns seconds."""
     start = time.perf_counter()
     one_per_objective = {task.objective: task for task in tasks}  # kernels are compiled per objective
     for task in one_per_objective.values():
         X, y, X_test, _ = task.make(quick=True, scale=COLD_START_ROWS / task.quick_rows)
-        for mode in ("data", "feature"):
-            timed_fit_predict("ours", X, y, X_test, replace(_setting(args, task, args.threads), trees=2,
-                                                             split_mode=mode))
+        for name in OUR_VARIANTS & set(libraries):
+            for mode in ("data", "feature"):
+                timed_fit_predict(name, X, y, X_test, replace(_setting(args, task, args.threads), trees=2,
+                                                               split_mode=mode))
     return time.perf_counter() - start
 
 
@@ -222,7 +225,7 @@ def run_suite(args):
     tasks, libraries = select_tasks(args, notes), select_libraries(args, notes)
     payload = _payload(args, notes)
     if "ours" in libraries:
-        payload["compile_s"] = warm_up(args, tasks)
+        payload["compile_s"] = warm_up(args, tasks, libraries)
         payload["cold_start"] = cold_start(args)
         cold = payload["cold_start"]
         print(f"ours: warm-up fits in this process (compiling unless the Numba cache is warm) "
@@ -251,8 +254,8 @@ def run_scaling(args):
     tasks, libraries = select_tasks(args, notes), select_libraries(args, notes)
     payload = _payload(args, notes)
     payload["threads"] = threads_list
-    if "ours" in libraries:
-        payload["compile_s"] = warm_up(args, tasks)
+    if OUR_VARIANTS & set(libraries):
+        payload["compile_s"] = warm_up(args, tasks, libraries)
     for task in tasks:
         by_threads, rows, test_rows = run_task(args, task, libraries, threads_list)
         results = {lib: {str(t): by_threads[t][lib] for t in threads_list} for lib in libraries}
