@@ -86,7 +86,8 @@ class _GBDTEstimator(BaseEstimator):
                  grow_policy="depthwise", max_bin=256, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
                  min_child_weight=1.0, subsample=1.0, colsample_bytree=1.0, split_mode="auto",
                  n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None,
-                 monotone_constraints=None, categorical_features=None):
+                 monotone_constraints=None, categorical_features=None, use_quantized_grad=False,
+                 num_grad_quant_bins=4):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -106,10 +107,13 @@ class _GBDTEstimator(BaseEstimator):
         self.eval_metric = eval_metric
         self.monotone_constraints = monotone_constraints
         self.categorical_features = categorical_features
+        self.use_quantized_grad = use_quantized_grad
+        self.num_grad_quant_bins = num_grad_quant_bins
 
     _TRAIN_PARAMS = ("learning_rate", "max_depth", "max_leaves", "grow_policy", "max_bin", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "subsample", "colsample_bytree", "split_mode",
-                     "n_jobs", "random_state", "eval_metric", "monotone_constraints")
+                     "n_jobs", "random_state", "eval_metric", "monotone_constraints", "use_quantized_grad",
+                     "num_grad_quant_bins")
 
     def _params(self):
         params = {name: getattr(self, name) for name in self._TRAIN_PARAMS}

@@ -83,3 +83,13 @@ def test_too_many_rows_for_32_bit_sums_raise():
     with pytest.raises(ValueError, match="use_quantized_grad supports at most 268435455 rows"):
         gradient_quantization(p, 300_000_000)
     assert gradient_quantization(resolve_params({}), 300_000_000) is None
+
+
+def test_estimator_passes_the_option(binary):
+    from bindings.sklearn import GBDTClassifier
+
+    X, y = binary[0][:8000], binary[1][:8000]
+    clf = GBDTClassifier(n_estimators=5, use_quantized_grad=True, num_grad_quant_bins=8).fit(X, y)
+    direct = fit(X, y, rounds=5, learning_rate=0.3, num_grad_quant_bins=8, **QUANTIZED)
+    np.testing.assert_array_equal(clf.predict_proba(X)[:, 1], direct.predict(X))
+    assert clf.get_params()["use_quantized_grad"] is True
