@@ -78,18 +78,20 @@ class Shard:
     Parameters
     ----------
     rank : position of this shard (0 is the leader); blocks : list of (X block, y block (n_i,),
-    weight block (n_i,) or None, global index of the block's first row); n_threads : Numba
-    threads (= the worker's threads);
+    weight block (n_i,) or None, global index of the block's first row); n_jobs : Numba threads,
+    at most the worker's threads;
     owned : None (data-parallel: blocks hold every feature) or the sorted global indices of the
     features in the X blocks (feature-parallel: blocks hold every row);
     eval_blocks : per evaluation set, this shard's share of its rows as blocks like ``blocks``
-    (every feature; possibly none).
+    (every feature; possibly none); fit : the leader's (the other shards, every shard's worker
+    address, ``fit``'s arguments): the fit starts at once (``start_fit``), saving the client a
+    round trip; None on the others.
     """
 
-    def __init__(self, rank, blocks, n_threads, owned=None, eval_blocks=()):
+    def __init__(self, rank, blocks, n_jobs, owned=None, eval_blocks=(), fit=None):
         self.rank = rank
         self.offsets = [b[3] for b in blocks]
-        self.n_threads = n_threads
+        self.n_threads = min(n_jobs, get_worker().state.nthreads)  # no oversubscription of the worker's cores
         self.blocks = [np.asarray(b[0], dtype=np.float64) for b in blocks]
         self.label, self.weight = _labels_and_weights(blocks)
         self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
@@ -106,6 +108,9 @@ class Shard:
         self._state = {"phase": None, "outcome": None}  # the leader's; see ``progress``
         self.rounds_done, self.slowest_round_s = 0, 0.0
         self._waiter = None  # (event loop, asyncio.Event) of the waiting ``progress``
+        if fit is not None:
+            followers, addresses, *args = fit
+            self.start_fit([None] + list(followers), addresses, *args)  # nobody calls the leader
 
     # ----- set-up ------------------------------------------------------------------------------
     def set_peers(self, peers, addresses):

@@ -139,23 +139,26 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     for e in evals:
         if int(e[0].shape[1]) != n_features:
             raise ValueError(f"eval set {e[2]!r} has {e[0].shape[1]} features, X has {n_features}")
-    threads = client.nthreads()
-    # the actor futures keep the shards alive until this function returns
-    shard_futures = [client.submit(Shard, rank, placed[w], min(threads[w], p["n_jobs"]),
-                                   None if owners is None else owners[rank], [ep.get(w, []) for ep in eval_placed],
-                                   workers=[w], actor=True, allow_other_workers=False)
-                     for rank, w in enumerate(workers)]
-    inputs = [placed, eval_placed]  # the raw blocks, released once the shards have binned them
-    del placed, eval_placed
-    shards = [f.result() for f in shard_futures]
     metrics = p["eval_metric"] or ([] if callable(p["objective"]) else [DEFAULT_METRIC[p["objective"]]])
     callbacks = list(callbacks or [])
     if early_stopping_rounds is not None:
         callbacks.append(EarlyStopping(early_stopping_rounds))
-    shards[0].start_fit(shards, workers, p, int(num_boost_round), n_features, feature_names, [e[2] for e in evals],
-                        metrics, callbacks, owners, checkpoint, resume).result()
-    booster, history, traffic = _watch(client, shards[0], workers, int(num_boost_round), stall_timeout, inputs.clear,
-                                     checkpoint.name)
+
+    def start_shard(rank, fit=None):
+        w = workers[rank]
+        return client.submit(Shard, rank, placed[w], p["n_jobs"], None if owners is None else owners[rank],
+                             [ep.get(w, []) for ep in eval_placed], fit, workers=[w], actor=True,
+                             allow_other_workers=False)
+
+    # the actor futures keep the shards alive until this function returns; the leader's starts the
+    # fit once the others exist (it gets them as actor handles)
+    followers = [start_shard(rank) for rank in range(1, len(workers))]
+    leader = start_shard(0, (followers, workers, p, int(num_boost_round), n_features, feature_names,
+                             [e[2] for e in evals], metrics, callbacks, owners, checkpoint, resume))
+    inputs = [placed, eval_placed]  # the raw blocks, released once the shards have binned them
+    del placed, eval_placed
+    booster, history, traffic = _watch(client, leader.result(), workers, int(num_boost_round), stall_timeout,
+                                       inputs.clear, checkpoint.name)
     return booster, history, traffic, rows
 
 
