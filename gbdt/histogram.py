@@ -26,6 +26,7 @@ thread count and for both parallel strategies (``split_mode``):
 
 Sibling histograms come from the subtraction trick: larger child = parent - smaller child.
 """
+import numba
 import numpy as np
 from numba import prange
 
@@ -33,6 +34,7 @@ from gbdt._jit import jit
 from gbdt.dtypes import HIST_DTYPE, MAX_BINS
 from gbdt.prefetch import prefetch
 from gbdt.quantize import dequantize_histograms
+from gbdt.schedule import thread_schedule
 
 ROWS_PER_CHUNK = 32768
 PREFETCH_ROWS = 8  # how far ahead a histogram pass prefetches rows (8 and 16 measured alike)
@@ -111,24 +113,25 @@ def _accumulate_chunk(X_rows, gh, rows, lo, hi, features, n_bins, flat):
 
 @jit(parallel=True)
 def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk,
-                                   features, buffers, out):
+                                   schedule_order, schedule_first, features, buffers, out):
     """Fill ``out[:, features]`` (N, F, B) complex128, one task per row chunk.
 
     X_rows : (n, F) uint8 C-ordered; gh : (n,) complex64 (gradient + 1j hessian); rows : (m,) int32
-    partition; features : (k,) int32; buffers : (C, F, B) complex128 scratch (only multi-chunk nodes use it).
+    partition; chunks grouped by thread as ``gbdt.schedule.thread_schedule`` returns; features :
+    (k,) int32; buffers : (C, F, B) complex128 scratch (only multi-chunk nodes use it).
     With gh (n,) int64 packed quantised pairs, out and buffers are int64 (``gbdt.quantize``).
     """
-    n_chunks = chunk_lo.shape[0]
     n_nodes = out.shape[0]
     k = features.shape[0]
     n_bins = out.shape[2]
-    for c in prange(n_chunks):
-        node = chunk_node[c]
-        single = node_first_chunk[node + 1] - node_first_chunk[node] == 1
-        dst = out[node] if single else buffers[c]
-        for j in range(k):
-            dst[features[j]] = 0
-        _accumulate_chunk(X_rows, gh, rows, chunk_lo[c], chunk_hi[c], features, n_bins, dst.reshape(dst.size))
+    for group in prange(schedule_first.shape[0] - 1):
+        for c in schedule_order[schedule_first[group]:schedule_first[group + 1]]:
+            node = chunk_node[c]
+            single = node_first_chunk[node + 1] - node_first_chunk[node] == 1
+            dst = out[node] if single else buffers[c]
+            for j in range(k):
+                dst[features[j]] = 0
+            _accumulate_chunk(X_rows, gh, rows, chunk_lo[c], chunk_hi[c], features, n_bins, dst.reshape(dst.size))
     for q in prange(n_nodes * k):
         node = q // k
         f = features[q % k]
@@ -247,8 +250,9 @@ class HistogramBuilder:
         mode = self.mode_for(len(chunk_lo), len(starts), len(features), int((stops - starts).sum()))
         if mode == "data":
             buffers = self._reused("chunks", len(chunk_lo), out.dtype)
+            order, first = thread_schedule(chunk_hi - chunk_lo, numba.get_num_threads())
             build_histograms_data_parallel(self.X_rows, pairs, rows, chunk_lo, chunk_hi, chunk_node, node_first,
-                                           features, buffers, out)
+                                           order, first, features, buffers, out)
         else:
             build_histograms_feature_parallel(self.X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, features, out)
 

@@ -4,6 +4,7 @@ import numpy as np
 from gbdt import histogram
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.partition import RowPartition, goes_left_mask, partition_rows, routing_table
+from gbdt.schedule import thread_schedule
 from gbdt.tree import Forest
 
 
@@ -25,11 +26,12 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
     mask = np.empty(2000, np.bool_)
     goes_left_mask(X, rows, lo, hi, node, feature, table, mask)
     # routed by the table, and by the same routing handed over as a mask (feature-parallel)
-    for given in (np.empty(0, np.bool_), mask):
+    for given, n_groups in ((np.empty(0, np.bool_), 1), (np.empty(0, np.bool_), 3), (mask, 2)):
         n_left = np.empty(2, dtype=np.int64)
         moved = np.empty(2000, np.int32)
-        partition_rows(X, rows, lo, hi, node, first, starts, feature, table, given, np.empty(2000, np.int32), moved,
-                       n_left)
+        order, groups = thread_schedule(hi - lo, n_groups)
+        partition_rows(X, rows, lo, hi, node, first, order, groups, starts, feature, table, given,
+                       np.empty(2000, np.int32), moved, n_left)
         np.testing.assert_array_equal(moved, expected)
         for j in range(2):
             seg = expected[starts[j]:stops[j]]
