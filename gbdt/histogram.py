@@ -25,6 +25,9 @@ thread count and for both parallel strategies (``split_mode``):
   and small nodes (fewer chunks than threads) or wide histograms go ``"feature"``.
 
 Sibling histograms come from the subtraction trick: larger child = parent - smaller child.
+
+With quantised gradients (``gbdt.quantize``) the same kernels sum packed int64 pairs into int64
+histograms (8 bytes a bin), which ``HistogramBuilder.build`` dequantises into the float64 layout.
 """
 import numba
 import numpy as np
