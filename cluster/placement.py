@@ -97,8 +97,9 @@ def kept_workers(block_rows, held_by, workers, min_rows):
 def _persisted(client, X, y, weight):
     """(row chunks, [X, y(, weight)] block futures computed on the cluster, each block's holder)."""
     row_chunks, blocks = aligned_blocks(X, y, weight)
-    futures = [client.compute(col) for col in blocks]
-    wait([f for col in futures for f in col])
+    computed = client.compute([b for col in blocks for b in col])  # one graph for every column
+    wait(computed)
+    futures = [computed[i:i + len(row_chunks)] for i in range(0, len(computed), len(row_chunks))]
     holders = client.who_has(futures[0])
     return row_chunks, futures, [(holders.get(f.key) or [None])[0] for f in futures[0]]
 

@@ -14,10 +14,11 @@ keeping the long-running leader loop off that thread lets several fits share the
 Calls only go from a shard to shards of higher rank, and ranks follow the sorted worker
 addresses in every fit, so concurrent fits wait on each other without ever waiting in a cycle.
 
-Transport: set-up calls (summaries, sketches, binning) are Dask actor calls. For boosting, each
-shard of rank > 0 opens a ``cluster.channel.Server`` on its worker's host and the leader links
-to every shard, every other shard to its tree children: plain TCP sockets, ~0.03 ms per round trip
-instead of ~2 ms for an actor call between workers. Calls over a link are served by a thread of
+Transport: the leader's first call to each shard (``join``) is a Dask actor call: each shard of
+rank > 0 opens a ``cluster.channel.Server`` on its worker's host, and the leader links to every
+shard, every other shard to its tree children. Every later call (set-up: summaries, sketches,
+binning; then boosting) goes over these plain TCP sockets, ~0.03 ms per round trip instead of
+~2 ms for an actor call between workers, arrays as out-of-band buffers. Calls over a link are served by a thread of
 the callee's Server, not the worker's actor thread. The leader closes its links when the fit ends
 or fails; a shard closes its own links once every link to it has closed, so a fit leaves no
 threads or sockets behind. A closed link (the peer's worker died) raises at once, naming the
@@ -113,14 +114,13 @@ class Shard:
             self.start_fit([None] + list(followers), addresses, *args)  # nobody calls the leader
 
     # ----- set-up ------------------------------------------------------------------------------
-    def set_peers(self, peers, addresses):
-        """Actor handles of every shard and their workers' addresses, in rank order (this one included)."""
+    def join(self, peers, addresses):
+        """Take the actor handles of every shard and their workers' addresses, in rank order (this
+        one included; the leader's handle may be None: nobody calls it). Ranks > 0 start their link
+        server and return ((host, port), token); it expects the leader's link and its tree parent's.
+        The leader returns None."""
         self.peers = peers
         self.addresses = addresses
-
-    def listen(self):
-        """Ranks > 0: start this shard's link server; returns ((host, port), token) (None on the
-        leader, which nobody calls). It expects the leader's link and its tree parent's."""
         if self.rank == 0:
             return None
         callers = len({0, (self.rank - 1) // 2})
@@ -130,7 +130,7 @@ class Shard:
 
     def open_links(self, servers):
         """Link to the shards this one calls while boosting (those not linked yet): the leader to
-        every shard, the others to their tree children. servers : ``listen``'s answers by rank."""
+        every shard, the others to their tree children. servers : ``join``'s answers by rank."""
         callees = range(1, len(self.peers)) if self.rank == 0 else tree_children(self.rank, len(self.peers))
         self.links.update({r: Link(*servers[r], self.addresses[r]) for r in callees if r not in self.links})
 
@@ -291,9 +291,9 @@ class Shard:
 
     # ----- leader --------------------------------------------------------------------------------
     def start_fit(self, peers, addresses, *args):
-        """``set_peers(peers, addresses)`` here, then start ``fit(*args)`` in a thread of its own (see
-        the module docstring), which sets the other shards' peers first; poll ``progress``."""
-        self.set_peers(peers, addresses)
+        """``join(peers, addresses)`` here, then start ``fit(*args)`` in a thread of its own (see the
+        module docstring), which has the other shards join first; poll ``progress``."""
+        self.join(peers, addresses)
         self.outcome = None
         self.phase, self.rounds_done, self.slowest_round_s = "starting", 0, 0.0
         context = contextvars.copy_context()  # keeps this worker reachable through get_client()
@@ -360,7 +360,9 @@ class Shard:
         or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
         or None; resume : None or the {"model" (Booster), "edges", "n_edges"} of an interrupted fit to continue.
         """
-        self.broadcast("set_peers", self.peers, self.addresses)
+        servers = self.broadcast("join", self.peers, self.addresses)  # actor calls: no link is open yet
+        self.open_links(servers)
+        self.broadcast("open_links", servers)  # over the leader's links, as every later call
         self.phase = "sketch"
         summaries = self.broadcast("summary")
         check_labels(summaries, p)
@@ -387,9 +389,6 @@ class Shard:
                               feature_names)
         self.phase = "binning"
         self.broadcast("prepare", edges, n_edges, p, booster.base_margin)
-        servers = self.broadcast("listen")
-        self.open_links(servers)
-        self.broadcast("open_links", servers)  # over the leader's links: no shard's actor thread waits
         self.phase = "boosting"
         eval_sets = [ShardedEvalSet(self, index, name) for index, name in enumerate(eval_names)]
         self.queue = []
