@@ -228,7 +228,10 @@ class Shard:
         self.execute(commands)
         held, local = self._local(features)
         every_feature = self.owned is None and len(local) == self.rows.X_binned.shape[1]  # local is 0..F-1
-        hists = out if every_feature and out is not None else self.partition.empty_histograms(len(node_ids))
+        # ranks > 0 reuse one slot of their builder (nothing else uses it there): the reply is sent
+        # before the next request is read, and fresh memory would page-fault on every level
+        hists = out if every_feature and out is not None else \
+            self.partition.empty_histograms(len(node_ids), None if self.rank == 0 else 0)
         with using_threads(self.n_threads):
             self.partition.histograms(node_ids, local, hists)
         mine = hists if every_feature else hists[:, local]
