@@ -17,12 +17,13 @@ thread count and for both parallel strategies (``split_mode``):
   whole (F, max_bin, 2) histogram, then the buffers are added. Reads the row-major bin matrix.
 - ``"feature"``: one task per (node, feature); the task walks the node's chunks in the same order
   with a (max_bin, 2) local buffer that stays in L1. Reads a column-major copy of the bin matrix.
-- ``"auto"``: per level, the mode with the smaller estimated time of the busiest thread:
-  ``"data"`` takes ceil(chunks / threads) chunks of (on average) rows / chunks x features updates
-  (x WIDE_HISTOGRAM_COST when one node's histogram exceeds HIST_CACHE_BYTES), ``"feature"``
-  ceil(nodes x features / threads) tasks of a node's rows at FEATURE_UPDATE_COST each (it gathers
-  a row's gradient once per feature). So tall levels with a few chunks per thread stay ``"data"``,
-  and small nodes (fewer chunks than threads) or wide histograms go ``"feature"``.
+- ``"auto"``: per level, the mode with the smaller estimated time of the busiest thread, the
+  tasks grouped by thread as the kernels group them (``gbdt.schedule``): ``"data"`` costs the
+  busiest group's rows x features updates (x WIDE_HISTOGRAM_COST when one node's histogram exceeds
+  HIST_CACHE_BYTES), ``"feature"`` the busiest group's rows of (node, feature) tasks at
+  FEATURE_UPDATE_COST each (it gathers a row's gradient once per feature). So tall levels with a
+  few chunks per thread stay ``"data"``, and levels whose few large chunks would leave threads
+  idle, or wide histograms, go ``"feature"``.
 
 Sibling histograms come from the subtraction trick: larger child = parent - smaller child.
 
@@ -37,7 +38,7 @@ from gbdt._jit import jit
 from gbdt.dtypes import HIST_DTYPE, MAX_BINS
 from gbdt.prefetch import prefetch
 from gbdt.quantize import dequantize_histograms
-from gbdt.schedule import thread_schedule
+from gbdt.schedule import busiest_load, thread_schedule
 
 ROWS_PER_CHUNK = 32768
 PREFETCH_ROWS = 8  # how far ahead a histogram pass prefetches rows (8 and 16 measured alike)
@@ -152,27 +153,29 @@ def build_histograms_data_parallel(X_rows, gh, rows, chunk_lo, chunk_hi, chunk_n
 
 
 @jit(parallel=True)
-def build_histograms_feature_parallel(X_cols, gh, rows, chunk_lo, chunk_hi, node_first_chunk, features, out):
-    """Same result as ``build_histograms_data_parallel``, one task per (node, feature).
+def build_histograms_feature_parallel(X_cols, gh, rows, chunk_lo, chunk_hi, node_first_chunk, schedule_order,
+                                      schedule_first, features, out):
+    """Same result as ``build_histograms_data_parallel``, one task q = node * k + j per (node,
+    feature), the tasks grouped by thread as ``gbdt.schedule.thread_schedule`` returns.
 
     X_cols : (n, F) uint8 Fortran-ordered (each feature's column contiguous).
     """
-    n_nodes = out.shape[0]
     k = features.shape[0]
     n_bins = out.shape[2]
-    for q in prange(n_nodes * k):
-        node = q // k
-        f = features[q % k]
-        first = node_first_chunk[node]
-        last = node_first_chunk[node + 1]
-        out[node, f] = 0
-        _accumulate(X_cols, gh, rows, chunk_lo[first], chunk_hi[first], f, out[node, f])
-        if last - first > 1:
-            local = np.empty(n_bins, dtype=out.dtype)
-            for c in range(first + 1, last):
-                local[:] = 0
-                _accumulate(X_cols, gh, rows, chunk_lo[c], chunk_hi[c], f, local)
-                out[node, f] += local
+    for group in prange(schedule_first.shape[0] - 1):
+        for q in schedule_order[schedule_first[group]:schedule_first[group + 1]]:
+            node = q // k
+            f = features[q % k]
+            first = node_first_chunk[node]
+            last = node_first_chunk[node + 1]
+            out[node, f] = 0
+            _accumulate(X_cols, gh, rows, chunk_lo[first], chunk_hi[first], f, out[node, f])
+            if last - first > 1:
+                local = np.empty(n_bins, dtype=out.dtype)
+                for c in range(first + 1, last):
+                    local[:] = 0
+                    _accumulate(X_cols, gh, rows, chunk_lo[c], chunk_hi[c], f, local)
+                    out[node, f] += local
 
 
 @jit(parallel=True)
@@ -222,14 +225,14 @@ class HistogramBuilder:
             self._slots[slot] = np.empty((n_nodes, self.n_features, self.n_bins, 2), dtype=HIST_DTYPE)
         return self._slots[slot][:n_nodes]
 
-    def mode_for(self, n_chunks, n_nodes, n_features, n_rows):
-        """The strategy ``auto`` picks for a level of ``n_rows`` rows (see the module docstring)."""
+    def mode_for(self, chunk_sizes, node_sizes, n_features):
+        """The strategy ``auto`` picks for a level whose chunks and nodes have these row counts
+        (see the module docstring)."""
         if self.split_mode != "auto":
             return self.split_mode
-        threads = self.n_threads
         wide = self.n_features * self.n_bins * 16 > HIST_CACHE_BYTES
-        data = -(-n_chunks // threads) * (n_rows / max(n_chunks, 1)) * n_features * (WIDE_HISTOGRAM_COST if wide else 1)
-        feature = -(-n_nodes * n_features // threads) * (n_rows / max(n_nodes, 1)) * FEATURE_UPDATE_COST
+        data = busiest_load(chunk_sizes, self.n_threads) * n_features * (WIDE_HISTOGRAM_COST if wide else 1)
+        feature = busiest_load(np.repeat(node_sizes, n_features), self.n_threads) * FEATURE_UPDATE_COST
         return "data" if data <= feature else "feature"
 
     def build(self, gh, rows, starts, stops, features, out=None, scale=None):
@@ -253,15 +256,18 @@ class HistogramBuilder:
     def _accumulate(self, pairs, rows, starts, stops, features, out):
         """Sum ``pairs`` (n,) (complex64 or packed int64) into ``out`` (N, F, B) of the same kind."""
         chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
-        mode = self.mode_for(len(chunk_lo), len(starts), len(features), int((stops - starts).sum()))
-        if mode == "data":
+        node_sizes = stops - starts
+        threads = numba.get_num_threads()
+        if self.mode_for(chunk_hi - chunk_lo, node_sizes, len(features)) == "data":
             buffers = self._reused("chunks", len(chunk_lo), out.dtype)
-            order, first = thread_schedule(chunk_hi - chunk_lo, numba.get_num_threads())
+            order, first = thread_schedule(chunk_hi - chunk_lo, threads)
             other_width = None if self.n_bins == MAX_BINS else self.n_bins
             build_histograms_data_parallel(self.X_rows, pairs, rows, chunk_lo, chunk_hi, chunk_node, node_first,
                                            order, first, features, other_width, buffers, out)
         else:
-            build_histograms_feature_parallel(self.X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, features, out)
+            order, first = thread_schedule(np.repeat(node_sizes, len(features)), threads)
+            build_histograms_feature_parallel(self.X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, order, first,
+                                              features, out)
 
     def _reused(self, name, n, dtype):
         """An uninitialised (>= n, F, B) array of ``dtype`` kept between calls, sliced to n."""

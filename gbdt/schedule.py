@@ -40,3 +40,12 @@ def thread_schedule(sizes, n_threads):
     order = np.argsort(owner, kind="stable")
     first = np.searchsorted(owner[order], np.arange(n_groups + 1))
     return order, first
+
+
+def busiest_load(sizes, n_threads):
+    """Total size of the heaviest group ``thread_schedule`` makes of ``sizes`` (0 without tasks)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if sizes.shape[0] == 0:
+        return 0
+    order, first = thread_schedule(sizes, n_threads)
+    return int(np.add.reduceat(sizes[order], first[:-1]).max())
