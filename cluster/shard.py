@@ -106,8 +106,7 @@ class Shard:
         self.received_bytes = {"histograms": 0, "masks": 0}
         self.cancelled = False
         self.waiting_on = None
-        self._state = {"phase": None, "outcome": None}  # the leader's; see ``progress``
-        self.rounds_done, self.slowest_round_s = 0, 0.0
+        self.phase, self.rounds_done, self.slowest_round_s, self._outcome = None, 0, 0.0, None  # see ``progress``
         self._waiter = None  # (event loop, asyncio.Event) of the waiting ``progress``
         if fit is not None:
             followers, addresses, *args = fit
@@ -297,8 +296,7 @@ class Shard:
         """``join(peers, addresses)`` here, then start ``fit(*args)`` in a thread of its own (see the
         module docstring), which has the other shards join first; poll ``progress``."""
         self.join(peers, addresses)
-        self.outcome = None
-        self.phase, self.rounds_done, self.slowest_round_s = "starting", 0, 0.0
+        self.phase = "starting"
         context = contextvars.copy_context()  # keeps this worker reachable through get_client()
         threading.Thread(target=context.run, args=(self._run_fit, args), daemon=True,
                          name=f"gbdt-leader-{id(self)}").start()
@@ -311,13 +309,14 @@ class Shard:
         finally:
             self.close_links()
 
-    # phase and outcome wake a waiting ``progress`` when the leader's thread sets them; finished
-    # rounds do not (see ``progress``)
-    phase = property(lambda self: self._state["phase"], lambda self, v: self._set_state("phase", v))
-    outcome = property(lambda self: self._state["outcome"], lambda self, v: self._set_state("outcome", v))
+    @property
+    def outcome(self):
+        """None while the fit runs, then ("done", ``fit``'s result) or ("error", its exception)."""
+        return self._outcome
 
-    def _set_state(self, key, value):
-        self._state[key] = value
+    @outcome.setter
+    def outcome(self, value):  # the leader's thread wakes a waiting ``progress``
+        self._outcome = value
         if self._waiter is not None:
             loop, event = self._waiter
             try:
@@ -327,24 +326,21 @@ class Shard:
 
     async def progress(self, wait_s=0.0):
         """{"phase", "rounds" finished, "slowest_round_s", "waiting_on" worker or None, "result" when
-        done} as soon as the fit finishes or enters another phase, or after ``wait_s`` seconds;
-        re-raises the fit's exception.
+        done} as soon as the fit finishes, or after ``wait_s`` seconds; re-raises the fit's exception.
 
         A long poll, and a coroutine: it waits on the worker's event loop, never on the thread
         that runs every actor call of this worker (other fits' shards use it), for an event the
         leader's thread sets (polling every 5 ms took the GIL from the leader 200 times a second,
-        ~0.1 s of a 0.4 s fit). Rounds do not end the wait: a reply and the next call per round
-        cost the leader's process ~2 ms of a ~3 ms round on small data."""
-        start = self.phase
+        ~0.1 s of a 0.4 s fit). Rounds and phases do not end the wait: a reply and the next call
+        per round cost the leader's process ~2 ms of a ~3 ms round on small data, and the last
+        phase's reply cost the client a round trip after the fit ended."""
         event = asyncio.Event()
         self._waiter = (asyncio.get_running_loop(), event)
-        deadline = time.monotonic() + wait_s
-        while self.outcome is None and self.phase == start:
+        if self.outcome is None:
             try:
-                await asyncio.wait_for(event.wait(), max(0.0, deadline - time.monotonic()))
+                await asyncio.wait_for(event.wait(), wait_s)
             except asyncio.TimeoutError:
-                break
-            event.clear()
+                pass
         if self.outcome is not None and self.outcome[0] == "error":
             raise self.outcome[1]
         return {"phase": self.phase, "rounds": self.rounds_done, "slowest_round_s": self.slowest_round_s,

@@ -9,8 +9,8 @@ leader's progress until it returns the finished model.
 Small data trains on fewer workers: a fit uses only as many as keep ``min_rows_per_worker`` rows each
 (see ``cluster.placement``); the others get no shard, so a one-worker fit has no per-level network trip.
 
-Never waiting forever: the client long-polls the leader (an answer as soon as the fit enters
-another phase or ends, else every half second, with the rounds finished). A worker that leaves the
+Never waiting forever: the client long-polls the leader (an answer as soon as the fit ends, else
+every half second with its phase and the rounds finished). A worker that leaves the
 cluster (or restarts, under a new address) is noticed from the scheduler at once; a fit that makes
 no progress (no new phase or round) for ``max(stall_timeout, 10 x its slowest round so far)``
 seconds is cancelled with an error naming the worker the leader is waiting for. Paused workers
