@@ -36,11 +36,15 @@ def local_sample(blocks, offsets, weight, rate, seed):
 
 
 def merge_samples(samples, max_bin, seed):
-    """Edges (F, max_bin - 1) and counts (F,) from a list of (row indices, X sample, weights or None)."""
-    ids = np.concatenate([s[0] for s in samples])
-    order = np.argsort(ids, kind="stable")
-    X = np.concatenate([s[1] for s in samples])[order]
+    """Edges (F, max_bin - 1) and counts (F,) from a list of (row indices, X sample, weights or None).
+
+    Weighted rows are put in global row order first: the weights of equal values are summed in
+    that order, the same for every placement. Unweighted edges depend only on the values, so the
+    rows stay as they came (ordering 200k x 28 rows cost ~50 ms of a ~0.2 s merge)."""
+    X = np.concatenate([s[1] for s in samples])
     weights = [s[2] for s in samples]
-    weight = None if all(w is None for w in weights) else np.concatenate(
-        [np.ones(s[1].shape[0]) if w is None else w for s, w in zip(samples, weights)])[order]
-    return compute_bin_edges(X, max_bin, weight, sketch_rows=max(X.shape[0], 1), seed=seed)
+    if all(w is None for w in weights):
+        return compute_bin_edges(X, max_bin, None, sketch_rows=max(X.shape[0], 1), seed=seed)
+    order = np.argsort(np.concatenate([s[0] for s in samples]), kind="stable")
+    weight = np.concatenate([np.ones(s[1].shape[0]) if w is None else w for s, w in zip(samples, weights)])
+    return compute_bin_edges(X[order], max_bin, weight[order], sketch_rows=max(X.shape[0], 1), seed=seed)

@@ -1,5 +1,6 @@
 """The distributed sketch picks the same rows, hence the same edges, for every placement."""
 import numpy as np
+import pytest
 
 from bindings.row_sampling import hashed_row_mask
 from cluster.sketch import local_sample, merge_samples, sampling_rate
@@ -28,20 +29,25 @@ def test_hashed_sample_has_the_requested_rate_and_ignores_placement():
     assert sampling_rate(100) == 1.0 and sampling_rate(400_000) == 0.5
 
 
-def test_any_chunking_and_placement_gives_the_same_edges():
+@pytest.mark.parametrize("weighted", [True, False])
+def test_any_chunking_and_placement_gives_the_same_edges(weighted):
+    """Unweighted samples are merged without putting their rows in order: the edges still agree."""
     rate = 0.3
     edges = []
     for bounds in ([], [7000], [1000, 2500, 17000, 29000]):
-        samples = [local_sample(blocks, offsets, weight, rate, seed=5) for blocks, offsets, weight in shards_of(bounds)]
+        samples = [local_sample(blocks, offsets, weight if weighted else None, rate, seed=5)
+                   for blocks, offsets, weight in shards_of(bounds)]
         edges.append(merge_samples(samples, 64, seed=0))
     for e, n in edges[1:]:
         np.testing.assert_array_equal(e, edges[0][0])
         np.testing.assert_array_equal(n, edges[0][1])
 
 
-def test_full_rate_equals_single_machine_edges():
-    samples = [local_sample(blocks, offsets, weight, 1.0, seed=5) for blocks, offsets, weight in shards_of([9000, 21000])]
+@pytest.mark.parametrize("weighted", [True, False])
+def test_full_rate_equals_single_machine_edges(weighted):
+    samples = [local_sample(blocks, offsets, weight if weighted else None, 1.0, seed=5)
+               for blocks, offsets, weight in shards_of([9000, 21000])]
     e, n = merge_samples(samples, 64, seed=0)
-    e_local, n_local = compute_bin_edges(X, 64, w, seed=0)
+    e_local, n_local = compute_bin_edges(X, 64, w if weighted else None, seed=0)
     np.testing.assert_array_equal(e, e_local)
     np.testing.assert_array_equal(n, n_local)
