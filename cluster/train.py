@@ -175,8 +175,9 @@ def _mark_round(rounds):
 def _watch(client, leader, workers, num_rounds, stall_timeout, release, fit_name, poll_s=0.5, grace_s=10.0):
     """Poll the leader until the fit is done; raise WorkerLost when a shard's worker leaves the
     cluster and RuntimeError when the fit stalls (see the module docstring). ``release()`` is
-    called once the shards have binned their blocks. Logs every tenth of the rounds and shows it
-    on the dashboard as a task."""
+    called once the shards have binned their blocks. When a poll finds at least a tenth of the
+    rounds more finished than last logged, logs them and shows them on the dashboard as a task
+    (so a fit shorter than a poll logs none)."""
     last_key, last_change, logged = None, time.monotonic(), 0
     markers = []  # released when the fit ends
     state = {"phase": "starting", "rounds": 0, "slowest_round_s": 0.0, "waiting_on": workers[0], "result": None}
