@@ -15,7 +15,7 @@ from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
 from gbdt.objectives import base_margin, gradients, transform
 from gbdt.partition import RowPartition
-from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_scales, quantize_gradients
+from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
 from gbdt.threads import effective_threads, using_threads
 from gbdt.tree import Forest
 
@@ -117,22 +117,29 @@ class LocalRows:
     def subsampled(self):
         return self.sampled.shape[0] < self.X_binned.shape[0]
 
-    def partition(self, k):
+    def partition(self, k, scale=None):
         """The round's rows as node 0 of a new tree for output k. Without row sampling the
-        partition adds leaf values to the margins itself when the tree is finished."""
+        partition adds leaf values to the margins itself when the tree is finished. With
+        quantised gradients, ``scale`` (s_g, s_h) is given when other shards' rows count too
+        (the global extremes, see ``gradient_extremes``); None takes these rows' own."""
         margin = None if self.subsampled else self.margin
-        gh, scale = self._quantized(k) if self.grad_quant is not None else (self.gh[k], None)
+        gh = self.gh[k]
+        if self.grad_quant is not None:
+            gh, scale = self._quantized(k, scale or gradient_scales(gh, self.sampled, self.grad_quant[0]))
         return RowPartition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
                             gh_scale=scale)
 
-    def _quantized(self, k):
-        """Output k's gradients of the round's rows as packed integers (``gbdt.quantize``) and
-        their scales; the stochastic rounding is keyed by the row and one 32-bit key drawn from
+    def gradient_extremes(self, k):
+        """(max |g|, max h) of output k over the round's rows."""
+        return gradient_extremes(self.gh[k], self.sampled)
+
+    def _quantized(self, k, scale):
+        """Output k's gradients of the round's rows as packed integers at ``scale`` (``gbdt.quantize``),
+        and the scale; the stochastic rounding is keyed by the row and one 32-bit key drawn from
         (seed, round, output): one hash round per row instead of three (8.1 -> 3.2 ms per 1M rows)."""
         bins, stochastic = self.grad_quant
         if self.packed is None:
             self.packed = np.empty(self.X_binned.shape[0], dtype=np.int64)
-        scale = gradient_scales(self.gh[k], self.sampled, bins)
         key = int(np.random.SeedSequence([self.seed, self.iteration, k]).generate_state(1)[0])
         quantize_gradients(self.gh[k], self.sampled, self.row_ids, *scale, stochastic, (key,), self.packed)
         return self.packed, scale
@@ -255,9 +262,6 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     Returns the evaluation history ``{eval name: {metric: [value per round]}}`` of the new rounds.
     """
     n_classes = p["num_class"]
-    if p["use_quantized_grad"] and not isinstance(rows, LocalRows):
-        raise ValueError("use_quantized_grad is supported by local training (bindings.train) only, "
-                         "not by distributed training yet")
     growth = GrowthParams(
         max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],

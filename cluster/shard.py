@@ -44,12 +44,13 @@ from distributed.comm.addressing import get_address_host
 from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.metrics import combine_partials, partial_metric
-from bindings.train import LocalRows, boost, check_label_domain, initial_margin
+from bindings.train import LocalRows, boost, check_label_domain, gradient_quantization, initial_margin
 from cluster.channel import Link, Server
 from cluster.local import worker_info
 from cluster.sketch import local_sample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.objectives import transform
+from gbdt.quantize import scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
 
@@ -196,7 +197,8 @@ class Shard:
         weight = np.empty(0) if self.weight is None else self.weight
         self.max_bin = p["max_bin"]
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
-                              self.n_threads, p["random_state"], row_ids)
+                              self.n_threads, p["random_state"], row_ids,
+                              grad_quant=gradient_quantization(p, X_binned.shape[0]))
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -214,9 +216,16 @@ class Shard:
     def start_round(self, subsample, iteration):
         self.rows.start_round(subsample, iteration)
 
-    def start_tree(self, k):
+    def start_tree(self, k, scale=None):
         self.k = k
-        self.partition = self.rows.partition(k)
+        self.partition = self.rows.partition(k, scale)
+
+    def gradient_extremes(self, commands, k):
+        """Run ``commands``, then (max |g|, max h) of output k over this shard's rows of the round:
+        quantised gradients take their scales from the extremes over every shard, as a single
+        machine does over all rows."""
+        self.execute(commands)
+        return self.rows.gradient_extremes(k)
 
     def reduce_histograms(self, commands, node_ids, features, out=None):
         """Run the queued ``commands`` here and below, then return (features, histograms) of the
@@ -505,7 +514,12 @@ class ShardedRows:
         self.leader.queue.append(("start_round", (subsample, iteration)))
 
     def partition(self, k):
-        self.leader.queue.append(("start_tree", (k,)))
+        scale = None
+        if self.leader.rows.grad_quant is not None:  # one round trip per tree for the global scales
+            extremes = self.leader.broadcast("gradient_extremes", self.leader.take_queue(), k)
+            scale = scales_from_extremes(max(e[0] for e in extremes), max(e[1] for e in extremes),
+                                         self.leader.rows.grad_quant[0])
+        self.leader.queue.append(("start_tree", (k, scale)))
         return ShardedPartition(self.leader)
 
     def add_round(self, trees):

@@ -27,18 +27,26 @@ TWO_TO_MINUS_32 = 1.0 / 4294967296.0
 
 
 @jit(parallel=True)
-def gradient_scales(gh, rows, n_bins):
-    """(s_g, s_h): the scales that map rows' gradients into -n_bins/2..n_bins/2 and hessians into
-    0..n_bins. gh : (n, 2) float32 gradient/hessian; rows : (m,) int32 rows of the tree."""
+def gradient_extremes(gh, rows):
+    """(max |g|, max h) float64 over ``rows`` (m,) int32 of gh (n, 2) float32; (0, 0) without rows."""
     max_g = 0.0
     max_h = 0.0
     for k in prange(rows.shape[0]):
         i = rows[k]
         max_g = max(max_g, abs(np.float64(gh[i, 0])))
         max_h = max(max_h, np.float64(gh[i, 1]))
-    scale_g = max_g / (n_bins // 2) if max_g > 0.0 else 1.0
-    scale_h = max_h / n_bins if max_h > 0.0 else 1.0
-    return scale_g, scale_h
+    return max_g, max_h
+
+
+def scales_from_extremes(max_g, max_h, n_bins):
+    """(s_g, s_h): the scales that map gradients up to ``max_g`` in size into -n_bins/2..n_bins/2
+    and hessians up to ``max_h`` into 0..n_bins (1.0 where the extreme is 0: every value is 0)."""
+    return (max_g / (n_bins // 2) if max_g > 0.0 else 1.0), (max_h / n_bins if max_h > 0.0 else 1.0)
+
+
+def gradient_scales(gh, rows, n_bins):
+    """(s_g, s_h) of ``scales_from_extremes`` for the gradients of ``rows``."""
+    return scales_from_extremes(*gradient_extremes(gh, rows), n_bins)
 
 
 @jit(parallel=True)

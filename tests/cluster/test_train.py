@@ -130,3 +130,17 @@ def test_same_model_for_one_or_two_workers_and_label_sorted_rows(client):
     assert len(one.rows_per_worker) == 1 and len(two.rows_per_worker) == 2
     for other in (two, sorted_rows):
         np.testing.assert_allclose(other.predict(X), one.predict(X), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["data", "feature"])
+def test_quantized_gradients_match_single_machine(client, mode):
+    """The shards quantise with scales from the extremes over all rows and draw the rounding by the
+    global row index, so they pack the same integers as a single machine."""
+    params = {"objective": "binary:logistic", "max_depth": 5, "use_quantized_grad": True, "n_jobs": 1}
+    chunks = (1000, 2500, 2500)
+    bst = cluster.train(client, params, da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)),
+                        num_boost_round=8, distributed_mode=mode, min_rows_per_worker=1)
+    local = train(params, Dataset(X, y), 8)
+    np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
+    assert [t.n_nodes for t in bst.trees] == [t.n_nodes for t in local.trees]
+    assert len(bst.rows_per_worker) == 2
