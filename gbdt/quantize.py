@@ -6,8 +6,9 @@ Per tree, every row's gradient g and hessian h become small integers,
     h_q = floor(h / s_h + u),  s_h = max h / bins              (in 0 .. bins)
 
 with u uniform in [0, 1) (stochastic rounding: E[g_q s_g] = g; u = 0.5 rounds to nearest),
-drawn by a hash of the row's global index, the seed, the round and the output
-(``gbdt.hashing``), so the draw does not depend on threads or chunking. A row's pair is packed
+drawn by a hash of the row's global index and the caller's key (``gbdt.hashing``; training keys
+it by seed, round and output), so the draw does not depend on threads, chunking or the Dask
+worker that holds the row. A row's pair is packed
 into one int64, ``g_q * 2**32 + h_q``: adding packed values adds both halves at once, exactly,
 as long as a node's hessian sum stays below 2**32 and its gradient sum inside int32, which
 ``MAX_QUANTIZED_CELLS`` (rows x bins) guarantees. Histograms of packed values are 8 bytes a
