@@ -61,8 +61,9 @@ def _pack_chunk(X_binned, f, node_table, mask, rows, lo, hi, scratch):
     """Pack rows[lo:hi] into scratch[lo:hi], left rows from the front and right rows from the back
     (reversed); returns the left count. A row goes left by ``node_table[X_binned[row, f]]``, or
     by ``mask[k]`` when a mask is given. Every row is written to both free ends and one is kept:
-    no data-dependent branch or address. A plain function: LLVM unswitches the mask test and
-    optimises the loop far better than inside a parallel loop's body (4.9 -> 2.2 ns per row)."""
+    no data-dependent branch or address. Prefetching the split column a few rows ahead on
+    scattered chunks: 5.8-6.0 -> 4.8 ns per row on a level of 128 nodes over 1M rows (1 thread);
+    dense chunks skip it (2.6-2.8 ns per row either way)."""
     given = mask.shape[0] > 0
     column = X_binned[:, f]
     # rows of a deep node lie far apart: load them a few rows early (on dense rows it only costs)
@@ -99,9 +100,10 @@ def partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_ch
 
     A row goes left by ``table[node, X_binned[row, split_feature[node]]]`` (as ``goes_left_mask``),
     or by ``mask[k]`` (m,) bool when a mask is given (``mask.shape[0] > 0``: routed elsewhere).
-    Chunks are grouped by thread as ``gbdt.schedule.thread_schedule`` returns. Each chunk first packs its rows in its range of ``scratch`` (m,) int32 (``_pack_chunk``: about
-    20% faster than routing to a mask, then moving); after the per-node prefix sums the packed
-    runs are copied into place.
+    Chunks are grouped by thread as ``gbdt.schedule.thread_schedule`` returns. Each chunk first
+    packs its rows in its range of ``scratch`` (m,) int32 (``_pack_chunk``: about 20% faster than
+    routing to a mask, then moving); after the per-node prefix sums the packed runs are copied
+    into place.
     """
     n_chunks = chunk_lo.shape[0]
     n_nodes = node_start.shape[0]
