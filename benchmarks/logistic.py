@@ -4,11 +4,12 @@ Same data, same C, same ``tol`` (both stop on the largest gradient entry of the 
 objective, scikit-learn's ``gtol``), same thread count for Numba, BLAS and OpenMP. Prints wall times,
 the speed ratio sklearn / ours, iterations and the objective each reached; writes a bar chart.
 
-    python benchmarks/logistic.py --rows 1000000 --features 50 --threads 2
+    python -m benchmarks.logistic --rows 1000000 --features 50 --threads 2
 """
 import argparse
 import os
-import time
+
+from benchmarks.timing import fastest_of
 
 
 def make_data(n_rows, n_features, seed=0):
@@ -29,15 +30,6 @@ def objective(X, y, coef, intercept, C):
 
     z = X @ coef.ravel() + intercept[0]
     return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * coef.ravel() @ coef.ravel() / (C * len(y)))
-
-
-def timed(fit, repeats):
-    best, model = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model = fit()
-        best = min(best, time.perf_counter() - start)
-    return best, model
 
 
 def main():
@@ -72,11 +64,11 @@ def main():
     with threadpool_limits(limits=args.threads):
         for tol in args.tol:
             peer = SkLogisticRegression(C=args.C, solver="lbfgs", tol=tol, max_iter=1000)
-            t_sk, sk = timed(lambda: peer.fit(X, y), args.repeats)
+            t_sk, sk = fastest_of(lambda: peer.fit(X, y), args.repeats)
             print(f"{tol:7.0e} {'sklearn lbfgs':>16} {t_sk:8.2f} {sk.n_iter_[0]:6d} "
                   f"{objective(X, y, sk.coef_, sk.intercept_, args.C):18.12f} {1.0:13.2f}")
             for solver in ("lbfgs", "newton"):
-                t, ours = timed(lambda: LogisticRegression(C=args.C, solver=solver, tol=tol, max_iter=1000,
+                t, ours = fastest_of(lambda: LogisticRegression(C=args.C, solver=solver, tol=tol, max_iter=1000,
                                                            n_jobs=args.threads).fit(X, y), args.repeats)
                 print(f"{tol:7.0e} {'ours ' + solver:>16} {t:8.2f} {ours.n_iter_:6d} "
                       f"{objective(X, y, ours.coef_, ours.intercept_, args.C):18.12f} {t_sk / t:13.2f}")

@@ -12,7 +12,6 @@ examples/figures/quantized_gradients.png.
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP waits starve a shared machine
@@ -27,20 +26,11 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _figures import save_figure  # noqa: E402
 from benchmarks.synthetic import binary_task  # noqa: E402
+from benchmarks.timing import fastest_of  # noqa: E402
 from bindings import Dataset, train  # noqa: E402
 
 TREES, DEPTH = 50, 8
 LEVELS = (2, 4, 8, 16)
-
-
-def fastest(fit, repeats):
-    """(fastest seconds, model of the last fit) over ``repeats`` calls of ``fit()``."""
-    best, model = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model = fit()
-        best = min(best, time.perf_counter() - start)
-    return best, model
 
 
 def main():
@@ -59,14 +49,14 @@ def main():
     results = {}
     for label, extra in [("exact", {})] + [(f"{q} levels", {"use_quantized_grad": True, "num_grad_quant_bins": q})
                                           for q in LEVELS]:
-        seconds, model = fastest(lambda: train({**base, **extra}, dtrain, TREES), args.repeats)
+        seconds, model = fastest_of(lambda: train({**base, **extra}, dtrain, TREES), args.repeats)
         results[("ours", label)] = (seconds, roc_auc_score(y_test, model.predict(X_test)))
     lgb_data = lgb.Dataset(X, y, params={"max_bin": 255, "verbosity": -1, "feature_pre_filter": False}).construct()
     for label, quantized in (("exact", False), ("4 levels", True)):
         params = {"objective": "binary", "max_depth": DEPTH, "num_leaves": 2 ** DEPTH, "learning_rate": 0.1,
                   "num_threads": args.threads, "lambda_l2": 1.0, "min_sum_hessian_in_leaf": 1.0,
                   "min_data_in_leaf": 1, "verbosity": -1, "use_quantized_grad": quantized}
-        seconds, model = fastest(lambda: lgb.train(params, lgb_data, TREES), args.repeats)
+        seconds, model = fastest_of(lambda: lgb.train(params, lgb_data, TREES), args.repeats)
         results[("LightGBM", label)] = (seconds, roc_auc_score(y_test, model.predict(X_test)))
 
     print(f"{args.rows} x 28 binary, {TREES} trees, depth {DEPTH}, {args.threads} threads, fastest of {args.repeats}")
