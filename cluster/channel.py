@@ -30,6 +30,7 @@ import threading
 import time
 import traceback
 
+import numpy as np
 from distributed.protocol import pickle
 
 _U64 = struct.Struct("<Q")
@@ -92,9 +93,10 @@ class _FrameReader:
         yield count
         lengths = bytearray(_U64.size * _U64.unpack(count)[0])
         yield lengths
-        # one allocation per part keeps every array's memory aligned
-        parts = [bytearray(n) for n in struct.unpack(f"<{len(lengths) // _U64.size}Q", lengths)]
-        yield from (p for p in parts if p)
+        # one allocation per part keeps every array's memory aligned; numpy's is not zero-filled first
+        # (a bytearray is: ~0.2 ms of a 2-worker level's 4 MB histogram reply)
+        parts = [np.empty(n, dtype=np.uint8) for n in struct.unpack(f"<{len(lengths) // _U64.size}Q", lengths)]
+        yield from (p for p in parts if p.size)
         self.message = pickle.loads(parts[0], buffers=parts[1:])
 
     def receive(self, sock):
