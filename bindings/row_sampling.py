@@ -13,6 +13,7 @@ from gbdt.hashing import hashed_uniforms
 
 __all__ = ["hashed_row_mask", "round_sample"]
 
+
 def hashed_row_mask(row_ids, rate, *seeds):
     """(n,) bool: whether a sample at ``rate`` keeps the rows with global indices ``row_ids`` (n,) int.
 

@@ -30,7 +30,6 @@ Sibling histograms come from the subtraction trick: larger child = parent - smal
 With quantised gradients (``gbdt.quantize``) the same kernels sum packed int64 pairs into int64
 histograms (8 bytes a bin), which ``HistogramBuilder.build`` dequantises into the float64 layout.
 """
-import numba
 import numpy as np
 from numba import prange
 
@@ -198,7 +197,8 @@ class HistogramBuilder:
     Parameters
     ----------
     X_binned : (n, F) uint8 C-ordered bins; n_bins : histogram bins per feature (max_bin);
-    split_mode : "data", "feature" or "auto"; n_threads : Numba threads (used by "auto" only).
+    split_mode : "data", "feature" or "auto"; n_threads : the Numba threads the builds run on
+    (the fit's count): the kernels group their tasks into that many, and "auto" prices by them.
     """
 
     def __init__(self, X_binned, n_bins, split_mode, n_threads):
@@ -257,15 +257,14 @@ class HistogramBuilder:
         """Sum ``pairs`` (n,) (complex64 or packed int64) into ``out`` (N, F, B) of the same kind."""
         chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
         node_sizes = stops - starts
-        threads = numba.get_num_threads()
         if self.mode_for(chunk_hi - chunk_lo, node_sizes, len(features)) == "data":
             buffers = self._reused("chunks", len(chunk_lo), out.dtype)
-            order, first = thread_schedule(chunk_hi - chunk_lo, threads)
+            order, first = thread_schedule(chunk_hi - chunk_lo, self.n_threads)
             other_width = None if self.n_bins == MAX_BINS else self.n_bins
             build_histograms_data_parallel(self.X_rows, pairs, rows, chunk_lo, chunk_hi, chunk_node, node_first,
                                            order, first, features, other_width, buffers, out)
         else:
-            order, first = thread_schedule(np.repeat(node_sizes, len(features)), threads)
+            order, first = thread_schedule(np.repeat(node_sizes, len(features)), self.n_threads)
             build_histograms_feature_parallel(self.X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, order, first,
                                               features, out)
 

@@ -17,7 +17,6 @@ default direction alike) and moves it. Feature-parallel training routes with ``g
 on the worker that owns the split feature and ships the mask to the others, whose
 ``partition_rows`` then follows the mask.
 """
-import numba
 import numpy as np
 from numba import prange
 
@@ -233,7 +232,7 @@ class RowPartition:
         starts, stops, (chunk_lo, chunk_hi, chunk_node, node_first) = self._chunks(node_ids)
         n_left = np.empty(len(node_ids), dtype=np.int64)
         source = self._buffer(node_ids)
-        order, first = thread_schedule(chunk_hi - chunk_lo, numba.get_num_threads())
+        order, first = thread_schedule(chunk_hi - chunk_lo, self.hist_builder.n_threads)
         partition_rows(X, self.buffers[source], chunk_lo, chunk_hi, chunk_node, node_first, order, first, starts,
                        features, table, mask, self._scratch, self.buffers[1 - source], n_left)
         for start, stop, nl, left, right in zip(starts, stops, n_left, left_ids, right_ids):
@@ -250,6 +249,6 @@ class RowPartition:
             nodes = [j for j in leaf_values if self.where[j] == buffer]
             starts = np.array([self.ranges[j][0] for j in nodes], dtype=np.int64)
             stops = np.array([self.ranges[j][1] for j in nodes], dtype=np.int64)
-            order, first = thread_schedule(stops - starts, numba.get_num_threads())
+            order, first = thread_schedule(stops - starts, self.hist_builder.n_threads)
             add_leaf_values(rows, starts, stops, np.array([leaf_values[j] for j in nodes], dtype=np.float64), order,
                             first, self.margin, self.column)
