@@ -47,7 +47,7 @@ from bindings.metrics import combine_partials, partial_metric
 from bindings.train import LocalRows, boost, check_label_domain, gradient_quantization, initial_margin
 from cluster.channel import Link, Server
 from cluster.local import worker_info
-from cluster.sketch import local_sample, merge_samples, sampling_rate
+from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.objectives import transform
 from gbdt.quantize import scales_from_extremes
@@ -102,6 +102,7 @@ class Shard:
         self.peers = []
         self.links = {}
         self.rows = None
+        self.sample = None  # RowSample of the bin-edge sketch, until binning
         self.partition = None
         self.queue = []
         self.received_bytes = {"histograms": 0, "masks": 0}
@@ -170,7 +171,12 @@ class Shard:
                 "integral": bool((self.label == np.round(self.label)).all())}
 
     def sketch_sample(self, rate, seed):
-        return local_sample(self.blocks, self.offsets, self.weight, rate, seed)
+        """(global indices, weights or None) of this shard's sampled rows; ``sketch_columns`` gives their values."""
+        self.sample = RowSample(self.blocks, self.offsets, self.weight, rate, seed)
+        return self.sample.ids, self.sample.weight
+
+    def sketch_columns(self, features):
+        return self.sample.columns(self.blocks, features)
 
     def local_edges(self, max_bin, seed):
         """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
@@ -193,7 +199,7 @@ class Shard:
                 margin = np.empty((X_eval.shape[0], initial.shape[0]))
                 margin[:] = initial
                 self.evals.append((X_eval, label, weight, margin))
-        self.blocks, self.eval_blocks = None, None
+        self.blocks, self.eval_blocks, self.sample = None, None, None
         weight = np.empty(0) if self.weight is None else self.weight
         self.max_bin = p["max_bin"]
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
@@ -378,8 +384,9 @@ class Shard:
             edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
         elif owners is None:
             rate = sampling_rate(sum(s["rows"] for s in summaries))
-            edges, n_edges = merge_samples(self.broadcast("sketch_sample", rate, p["random_state"]), p["max_bin"],
-                                           p["random_state"])
+            edges, n_edges = merge_samples(self.broadcast("sketch_sample", rate, p["random_state"]),
+                                           lambda features: self.broadcast("sketch_columns", features), n_features,
+                                           p["max_bin"], p["random_state"])
         else:
             summaries = summaries[:1]  # every shard holds every row
             edges = np.full((n_features, p["max_bin"] - 1), np.inf)

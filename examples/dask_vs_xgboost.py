@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xgboost as xgb  # noqa: E402
 import xgboost.dask  # noqa: E402,F401  (registers xgb.dask)
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client, LocalCluster, wait  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
@@ -73,6 +73,7 @@ def compare(client, name, X, y, n_workers, threads):
     block = -(-len(ytr) // (2 * n_workers))
     dX = da.from_array(Xtr, chunks=(block, X.shape[1])).persist()
     dy = da.from_array(ytr, chunks=block).persist()
+    wait([dX, dy])  # both fits start with the blocks on the workers
     ours, t_ours, mem_ours = timed_with_peak_memory(
         client, lambda: cluster.train(client, {**PARAMS, "n_jobs": threads}, dX, dy, num_boost_round=ROUNDS))
     theirs, t_xgb, mem_xgb = timed_with_peak_memory(

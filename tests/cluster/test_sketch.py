@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from bindings.row_sampling import hashed_row_mask
-from cluster.sketch import local_sample, merge_samples, sampling_rate
+from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import compute_bin_edges
 
 rng = np.random.default_rng(3)
@@ -19,6 +19,15 @@ def shards_of(bounds):
     return [([X[a:b] for a, b in s], [a for a, _ in s], np.concatenate([w[a:b] for a, b in s])) for s in shards if s]
 
 
+def sketch_edges(shards, weighted, rate, request_bytes=8 << 20):
+    """Edges merged from one RowSample per shard, the leader asking for columns as a fit does."""
+    samples = [(RowSample(blocks, offsets, weight if weighted else None, rate, seed=5), blocks)
+               for blocks, offsets, weight in shards]
+    return merge_samples([(s.ids, s.weight) for s, _ in samples],
+                         lambda features: [s.columns(blocks, features) for s, blocks in samples],
+                         X.shape[1], 64, seed=0, request_bytes=request_bytes)
+
+
 def test_hashed_sample_has_the_requested_rate_and_ignores_placement():
     ids = np.arange(1_000_000)
     keep = hashed_row_mask(ids, 0.2, 7)
@@ -32,12 +41,7 @@ def test_hashed_sample_has_the_requested_rate_and_ignores_placement():
 @pytest.mark.parametrize("weighted", [True, False])
 def test_any_chunking_and_placement_gives_the_same_edges(weighted):
     """Unweighted samples are merged without putting their rows in order: the edges still agree."""
-    rate = 0.3
-    edges = []
-    for bounds in ([], [7000], [1000, 2500, 17000, 29000]):
-        samples = [local_sample(blocks, offsets, weight if weighted else None, rate, seed=5)
-                   for blocks, offsets, weight in shards_of(bounds)]
-        edges.append(merge_samples(samples, 64, seed=0))
+    edges = [sketch_edges(shards_of(bounds), weighted, 0.3) for bounds in ([], [7000], [1000, 2500, 17000, 29000])]
     for e, n in edges[1:]:
         np.testing.assert_array_equal(e, edges[0][0])
         np.testing.assert_array_equal(n, edges[0][1])
@@ -45,9 +49,25 @@ def test_any_chunking_and_placement_gives_the_same_edges(weighted):
 
 @pytest.mark.parametrize("weighted", [True, False])
 def test_full_rate_equals_single_machine_edges(weighted):
-    samples = [local_sample(blocks, offsets, weight if weighted else None, 1.0, seed=5)
+    e, n = sketch_edges(shards_of([9000, 21000]), weighted, 1.0)
+    e_local, n_local = compute_bin_edges(X, 64, w if weighted else None, seed=0)
+    np.testing.assert_array_equal(e, e_local)
+    np.testing.assert_array_equal(n, n_local)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_columns_asked_one_at_a_time_give_the_same_edges(weighted):
+    """A request budget below one column's values: the leader asks for each feature alone."""
+    samples = [(RowSample(blocks, offsets, weight if weighted else None, 1.0, seed=5), blocks)
                for blocks, offsets, weight in shards_of([9000, 21000])]
-    e, n = merge_samples(samples, 64, seed=0)
+    asked = []
+
+    def columns(features):
+        asked.append(list(features))
+        return [s.columns(blocks, features) for s, blocks in samples]
+
+    e, n = merge_samples([(s.ids, s.weight) for s, _ in samples], columns, X.shape[1], 64, seed=0, request_bytes=1)
+    assert asked == [[f] for f in range(X.shape[1])]
     e_local, n_local = compute_bin_edges(X, 64, w if weighted else None, seed=0)
     np.testing.assert_array_equal(e, e_local)
     np.testing.assert_array_equal(n, n_local)
