@@ -50,7 +50,7 @@ from cluster.local import worker_info
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.objectives import transform
-from gbdt.quantize import scales_from_extremes
+from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
 
@@ -61,14 +61,15 @@ def tree_children(rank, n_shards):
 
 
 def merge_histograms(parts, n_nodes, shape):
-    """Merge (features, hist) parts: hist (N, len(features), B, 2); the same features add up."""
+    """Merge (features, hist) parts: hist (N, len(features)) + ``shape`` (float (B, 2) or packed int64
+    (B,)); the same features add up."""
     if all(np.array_equal(f, parts[0][0]) for f, _ in parts[1:]):  # data-parallel: add in place
         features, out = parts[0]
         for _, h in parts[1:]:
             out += h
         return features, out
     features = np.unique(np.concatenate([f for f, _ in parts])).astype(np.int32)
-    out = np.zeros((n_nodes, features.shape[0]) + shape)
+    out = np.zeros((n_nodes, features.shape[0]) + shape, dtype=parts[0][1].dtype)
     for f, h in parts:
         out[:, np.searchsorted(features, f)] += h
     return features, out
@@ -236,22 +237,35 @@ class Shard:
     def reduce_histograms(self, commands, node_ids, features, out=None):
         """Run the queued ``commands`` here and below, then return (features, histograms) of the
         nodes over this shard and its subtree of shards. The leader passes the grower's ``out``
-        (N, F, B, 2): holding every feature, it sums into it directly instead of copying."""
+        (N, F, B, 2): holding every feature, it sums into it directly instead of copying.
+        With quantised gradients the shards add integer histograms (8 bytes a bin instead of 16,
+        exact in any order) and the leader dequantises the total."""
         children = tree_children(self.rank, len(self.peers))
         pending = [self.call_shard(c, "reduce_histograms", commands, node_ids, features) for c in children]
         self.execute(commands)
         held, local = self._local(features)
         every_feature = self.owned is None and len(local) == self.rows.X_binned.shape[1]  # local is 0..F-1
-        # ranks > 0 reuse one slot of their builder (nothing else uses it there): the reply is sent
-        # before the next request is read, and fresh memory would page-fault on every level
-        hists = out if every_feature and out is not None else \
-            self.partition.empty_histograms(len(node_ids), None if self.rank == 0 else 0)
+        scale = self.partition.gh_scale
         with using_threads(self.n_threads):
-            self.partition.histograms(node_ids, local, hists)
+            if scale is None:
+                # ranks > 0 reuse one slot of their builder (nothing else uses it there): the reply is sent
+                # before the next request is read, and fresh memory would page-fault on every level
+                hists = out if every_feature and out is not None else \
+                    self.partition.empty_histograms(len(node_ids), None if self.rank == 0 else 0)
+                self.partition.histograms(node_ids, local, hists)
+            else:
+                hists = self.partition.packed_histograms(node_ids, local)
         mine = hists if every_feature else hists[:, local]
         parts = [(held, mine)] + [self.wait(c, fut) for c, fut in zip(children, pending)]
         self.received_bytes["histograms"] += sum(h.nbytes for _, h in parts[1:])
-        return merge_histograms(parts, len(node_ids), hists.shape[2:])
+        held, total = merge_histograms(parts, len(node_ids), hists.shape[2:])
+        if scale is None or self.rank > 0:
+            return held, total
+        index = local if every_feature else np.arange(len(held), dtype=np.int32)  # where total holds them
+        hists = out if every_feature and out is not None else np.empty(total.shape + (2,))
+        with using_threads(self.n_threads):
+            dequantize_histograms(total, index, scale[0], scale[1], hists)
+        return held, hists
 
     def execute(self, commands):
         """Run a list of (method name, args) in order."""
@@ -380,6 +394,7 @@ class Shard:
         self.phase = "sketch"
         summaries = self.broadcast("summary")
         check_labels(summaries, p)
+        gradient_quantization(p, sum(s["rows"] for s in summaries))  # packed sums over every shard must fit
         if resume is not None:
             edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
         elif owners is None:

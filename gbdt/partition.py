@@ -184,12 +184,20 @@ class RowPartition:
             raise RuntimeError("a batch of nodes spans both row buffers; please report this bug")
         return where.pop()
 
+    def _node_rows(self, node_ids):
+        """(row buffer, starts, stops) of ``node_ids``."""
+        return (self.buffers[self._buffer(node_ids)], [self.ranges[j][0] for j in node_ids],
+                [self.ranges[j][1] for j in node_ids])
+
     def histograms(self, node_ids, features, out):
         """Fill ``out`` (len(node_ids), F, B, 2) with the nodes' histograms on ``features``."""
-        starts = [self.ranges[j][0] for j in node_ids]
-        stops = [self.ranges[j][1] for j in node_ids]
-        rows = self.buffers[self._buffer(node_ids)]
+        rows, starts, stops = self._node_rows(node_ids)
         self.hist_builder.build(self.gh, rows, starts, stops, features, out=out, scale=self.gh_scale)
+
+    def packed_histograms(self, node_ids, features):
+        """Quantised gradients only: the nodes' integer histograms (len(node_ids), F, B) int64 on
+        ``features``, before dequantisation (``HistogramBuilder.build_packed``; reused memory)."""
+        return self.hist_builder.build_packed(self.gh, *self._node_rows(node_ids), features)
 
     def _chunks(self, node_ids):
         starts = np.array([self.ranges[j][0] for j in node_ids], dtype=np.int64)
