@@ -129,15 +129,17 @@ def run_child(library, setting, data_dir, timeout, wait_policy="passive"):
 
 
 def best_run(library, setting, data_dir, args):
-    """The fastest (by train seconds) of ``args.repeats`` fresh runs; an error as soon as one fails."""
-    best = None
+    """The fastest (by train seconds) of ``args.repeats`` fresh runs, with the fastest predict of
+    any of them; an error as soon as one fails."""
+    best, predict_s = None, float("inf")
     for _ in range(args.repeats):
         result, pred = run_child(library, setting, data_dir, args.timeout, args.omp_wait_policy)
         if pred is None:
             return result, None
+        predict_s = min(predict_s, result["predict_s"])
         if best is None or result["train_s"] < best[0]["train_s"]:
             best = result, pred
-    return best
+    return {**best[0], "predict_s": predict_s}, best[1]
 
 
 def save_task_data(task, quick, scale, folder):

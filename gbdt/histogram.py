@@ -244,8 +244,7 @@ class HistogramBuilder:
         """
         out = self.empty(len(starts)) if out is None else out
         if scale is None:
-            self._accumulate(as_pairs(gh, np.complex64), rows, np.asarray(starts, dtype=np.int64),
-                             np.asarray(stops, dtype=np.int64), features, as_pairs(out))
+            self._accumulate(as_pairs(gh, np.complex64), rows, starts, stops, features, as_pairs(out))
         else:
             dequantize_histograms(self.build_packed(gh, rows, starts, stops, features), features, scale[0], scale[1],
                                   out)
@@ -256,12 +255,13 @@ class HistogramBuilder:
         ``features``; the memory is reused by the next call. Exact sums: Dask shards add these
         (8 bytes a bin) and the leader dequantises once."""
         packed = self._reused("packed", len(starts), np.int64)
-        self._accumulate(gh, rows, np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64), features,
-                         packed)
+        self._accumulate(gh, rows, starts, stops, features, packed)
         return packed
 
     def _accumulate(self, pairs, rows, starts, stops, features, out):
         """Sum ``pairs`` (n,) (complex64 or packed int64) into ``out`` (N, F, B) of the same kind."""
+        starts = np.asarray(starts, dtype=np.int64)
+        stops = np.asarray(stops, dtype=np.int64)
         chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
         node_sizes = stops - starts
         if self.mode_for(chunk_hi - chunk_lo, node_sizes, len(features)) == "data":
