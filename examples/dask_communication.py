@@ -1,6 +1,7 @@
 """Data-parallel vs feature-parallel Dask training: bytes moved between workers, predicted and measured.
 
-Per tree of depth D on W workers with F features and B bins (float64 gradient and hessian = 16 bytes a bin):
+Per tree of depth D on W workers with F features and B bins (float64 gradient and hessian = 16 bytes a bin;
+8 with ``use_quantized_grad``, whose shards add packed integer sums, which halves the histogram terms):
 - data-parallel moves histograms: (W - 1) x F x B x 16 x 2^(D-1) bytes (the root plus the smaller child of every
   split above the last level), independent of the number of rows;
 - feature-parallel moves the owners' feature slices of the same histograms, F x B x 16 x 2^(D-1) x (W - 1) / W,
