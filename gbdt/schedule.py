@@ -5,25 +5,13 @@ thread. Row chunks of a tree level are unequal (nodes of every size, each ending
 chunk), so with one iteration per chunk the busiest of 2 threads had 1.2-1.3x the mean rows on
 levels 2-7 of a 1M-row depth-8 tree, and the busiest of 8 threads 2-2.6x. Kernels instead loop
 ``for t in prange(n_groups)`` over the groups of ``thread_schedule``: one group per thread, each
-about a 1/T share of the rows (longest task first onto the least-loaded group). Which thread runs
-a task never changes a result: every chunk sums into its own buffer.
+about a 1/T share of the rows. Tasks are dealt largest first in snake order (groups 0..G-1, then
+G-1..0, ...): on such levels the busiest group carries 1.03x (2 threads) to 1.09x (8-16 threads)
+the mean on average, within 0.005 of longest-first onto the least-loaded group, in numpy (the
+greedy loop was a Numba kernel: ~0.4 s of a cold first fit). Which thread runs a task never
+changes a result: every chunk sums into its own buffer.
 """
 import numpy as np
-
-from gbdt._jit import jit
-
-
-@jit
-def _least_loaded_first(sizes, by_size, n_groups, owner):
-    """owner[task] = its group, assigning tasks in ``by_size`` order each to the lightest group."""
-    loads = np.zeros(n_groups, dtype=np.int64)
-    for task in by_size:
-        lightest = 0
-        for g in range(1, n_groups):
-            if loads[g] < loads[lightest]:
-                lightest = g
-        owner[task] = lightest
-        loads[lightest] += sizes[task]
 
 
 def thread_schedule(sizes, n_threads):
@@ -34,9 +22,10 @@ def thread_schedule(sizes, n_threads):
     """
     sizes = np.asarray(sizes, dtype=np.int64)
     n_groups = max(1, min(int(n_threads), sizes.shape[0]))
-    owner = np.zeros(sizes.shape[0], dtype=np.int64)
-    if n_groups > 1:
-        _least_loaded_first(sizes, np.argsort(-sizes, kind="stable"), n_groups, owner)
+    rank = np.empty(sizes.shape[0], dtype=np.int64)  # position of each task, largest first
+    rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.shape[0])
+    lap, seat = np.divmod(rank, n_groups)
+    owner = np.where(lap % 2 == 0, seat, n_groups - 1 - seat)
     order = np.argsort(owner, kind="stable")
     first = np.searchsorted(owner[order], np.arange(n_groups + 1))
     return order, first

@@ -22,7 +22,7 @@ def test_groups_cover_every_task_once_and_balance_rows(n_threads):
     loads = [sizes[order[first[g]:first[g + 1]]].sum() for g in range(n_threads)]
     for g in range(n_threads):
         assert np.all(np.diff(order[first[g]:first[g + 1]]) > 0)  # each group runs its chunks in order
-    # longest-first greedy: the busiest group exceeds the mean by at most the largest task
+    # largest first, dealt in snake order: the busiest group exceeds the mean by at most the largest task
     assert max(loads) <= sizes.sum() / n_threads + sizes.max()
     # numba's static split into equal counts, for comparison, is much worse on such levels
     static = max(block.sum() for block in np.array_split(sizes, n_threads))

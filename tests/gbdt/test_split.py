@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from gbdt.split import _scan_feature, _scan_free_feature, find_best_splits, leaf_weight, node_score
+from gbdt.split import (_pick_best_splits, _scan_feature, _scan_free_feature, clamp, find_best_splits, leaf_weight,
+                        node_outputs, node_score)
 
 
 def soft(g, a):
@@ -137,3 +138,43 @@ def test_leaf_weight_and_score_closed_form():
     assert leaf_weight(-6.0, 2.0, 1.0, 1.5) == pytest.approx(1.5)
     assert leaf_weight(1.0, 2.0, 1.0, 1.5) == 0.0
     assert node_score(-6.0, 2.0, 1.0, 0.0) == pytest.approx(12.0)
+
+
+def test_leaf_outputs_equal_the_scalar_kernels_bit_for_bit():
+    """node_outputs (numpy, one call per tree) gives the bits of clamp(leaf_weight(...)) x learning rate."""
+    rng = np.random.default_rng(4)
+    g = np.r_[rng.standard_normal(2000) * 5, [0.0, -0.0, 0.7, -0.7]]
+    h = rng.uniform(0.0, 3.0, g.shape[0])
+    lower = np.where(rng.random(g.shape[0]) < 0.3, -0.4, -np.inf)
+    upper = np.where(rng.random(g.shape[0]) < 0.3, 0.3, np.inf)
+    for lam, alpha in [(1.0, 0.0), (0.5, 0.7), (0.0, 2.0)]:
+        out = np.empty_like(g)
+        node_outputs(g, h, lower, upper, lam, alpha, 0.1, out)
+        expected = np.array([0.1 * clamp(leaf_weight(a, b, lam, alpha), lo, up)
+                             for a, b, lo, up in zip(g, h, lower, upper)])
+        np.testing.assert_array_equal(out.view(np.int64), expected.view(np.int64))
+
+
+def test_best_split_per_node_is_the_first_highest_positive_gain():
+    """_pick_best_splits against a loop over the pairs: ties to the lowest feature, NaN and gains <= 0 never win."""
+    rng = np.random.default_rng(5)
+    n_nodes, k = 40, 6
+    gains = rng.choice([-np.inf, np.nan, -1.0, 0.0, 0.5, 1.0, 2.0], size=n_nodes * k)
+    bins, lefts, stats = rng.integers(0, 9, n_nodes * k), rng.random(n_nodes * k) < 0.5, rng.random((n_nodes * k, 2))
+    features = np.array([1, 3, 4, 7, 8, 9], dtype=np.int32)
+    out = np.zeros(n_nodes), np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.int64), np.zeros(n_nodes, bool)
+    left_stats = np.full((n_nodes, 2), -7.0)
+    winners = _pick_best_splits(gains, bins, lefts, stats, features, *out, left_stats)
+    for node in range(n_nodes):
+        best = -1
+        for q in range(node * k, (node + 1) * k):
+            if gains[q] > 0.0 and (best < 0 or gains[q] > gains[best]):
+                best = q
+        assert winners[node] == best
+        if best < 0:
+            assert (out[0][node], out[1][node], out[2][node], out[3][node]) == (0.0, -1, -1, True)
+            assert (left_stats[node] == -7.0).all()  # left as it was
+        else:
+            assert (out[0][node], out[1][node], out[2][node], out[3][node]) == \
+                (gains[best], features[best - node * k], bins[best], lefts[best])
+            assert (left_stats[node] == stats[best]).all()
