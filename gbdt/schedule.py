@@ -21,13 +21,17 @@ def thread_schedule(sizes, n_threads):
     is a permutation of the tasks, first (G + 1,) int64 with G = min(n_threads, C) (at least 1).
     """
     sizes = np.asarray(sizes, dtype=np.int64)
-    n_groups = max(1, min(int(n_threads), sizes.shape[0]))
-    rank = np.empty(sizes.shape[0], dtype=np.int64)  # position of each task, largest first
-    rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.shape[0])
-    lap, seat = np.divmod(rank, n_groups)
-    owner = np.where(lap % 2 == 0, seat, n_groups - 1 - seat)
-    order = np.argsort(owner, kind="stable")
-    first = np.searchsorted(owner[order], np.arange(n_groups + 1))
+    n_tasks = sizes.shape[0]
+    n_groups = max(1, min(int(n_threads), n_tasks))
+    if n_groups == 1:  # one thread: every task in order (the common small-fit case, called per level)
+        return np.arange(n_tasks), np.array([0, n_tasks])
+    task = np.arange(n_tasks)
+    seat = task % (2 * n_groups)  # the k-th largest task goes to seat k mod 2G, folded back: 0..G-1, G-1..0
+    owner = np.empty(n_tasks, dtype=np.int64)
+    owner[np.argsort(-sizes, kind="stable")] = np.minimum(seat, 2 * n_groups - 1 - seat)
+    order = np.argsort(owner * n_tasks + task)  # by group, then task
+    first = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n_groups), out=first[1:])
     return order, first
 
 

@@ -337,16 +337,21 @@ def _pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature
     Numpy: a handful of array operations per tree level, without a kernel to compile on a cold first
     fit (~0.4 s)."""
     n_nodes, k = out_gain.shape[0], features.shape[0]
-    candidates = np.where(gains > 0.0, gains, -np.inf).reshape(n_nodes, k)  # NaN and gains <= 0 never win
-    pick = np.argmax(candidates, axis=1)  # the first of the best
-    best = np.arange(n_nodes) * k + pick
-    found = candidates[np.arange(n_nodes), pick] > 0.0
-    out_gain[:] = np.where(found, gains[best], 0.0)
-    out_feature[:] = np.where(found, features[pick], -1)
-    out_bin[:] = np.where(found, bins[best], -1)
-    out_default_left[:] = np.where(found, lefts[best], True)
-    out_left_stats[found] = stats[best[found]]
-    return np.where(found, best, -1)
+    best = np.argmax(np.where(gains > 0.0, gains, -np.inf).reshape(n_nodes, k), axis=1)  # first of the best
+    best += np.arange(0, n_nodes * k, k)
+    found = gains[best] > 0.0  # NaN and gains <= 0 never win
+    winners = np.where(found, best, -1)
+    split = best[found]
+    out_gain[:] = 0.0
+    out_feature[:] = -1
+    out_bin[:] = -1
+    out_default_left[:] = True
+    out_gain[found] = gains[split]
+    out_feature[found] = features[split % k]
+    out_bin[found] = bins[split]
+    out_default_left[found] = lefts[split]
+    out_left_stats[found] = stats[split]
+    return winners
 
 
 def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambda, reg_alpha, min_child_weight,
