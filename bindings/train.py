@@ -293,7 +293,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         trees = [grower.grow(rows.partition(k), features) for k in range(n_classes)]
         booster.append_round(trees)
         rows.add_round(trees)
-        new_round = Forest(trees, range(n_classes), n_classes)
+        new_round = Forest(trees, range(n_classes), n_classes) if eval_sets else None
         for es in eval_sets:
             es.add_round(new_round)
             for m, value in es.scores(booster.objective, metrics).items():

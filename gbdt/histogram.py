@@ -23,7 +23,8 @@ thread count and for both parallel strategies (``split_mode``):
   HIST_CACHE_BYTES), ``"feature"`` the busiest group's rows of (node, feature) tasks at
   FEATURE_UPDATE_COST each (it gathers a row's gradient once per feature). So tall levels with a
   few chunks per thread stay ``"data"``, and levels whose few large chunks would leave threads
-  idle, or wide histograms, go ``"feature"``.
+  idle, or wide histograms, go ``"feature"``. Tiny levels (TINY_LEVEL_UPDATES) stay ``"data"``
+  without pricing.
 
 Sibling histograms come from the subtraction trick: larger child = parent - smaller child.
 
@@ -47,6 +48,8 @@ HIST_CACHE_BYTES = 1 << 20
 # data-parallel into a 4 MB histogram that misses L2, ~3x, on 20k x 1000)
 FEATURE_UPDATE_COST = 2.0
 WIDE_HISTOGRAM_COST = 3.0
+# a level with fewer (row, feature) updates than this takes ~50 us either way: "auto" picks "data" unpriced
+TINY_LEVEL_UPDATES = 1 << 16
 
 
 def as_pairs(array, dtype=np.complex128):
@@ -231,6 +234,8 @@ class HistogramBuilder:
         if self.split_mode != "auto":
             return self.split_mode
         wide = self.n_features * self.n_bins * 16 > HIST_CACHE_BYTES
+        if not wide and int(np.sum(node_sizes)) * n_features < TINY_LEVEL_UPDATES:
+            return "data"  # pricing would cost about what the level does
         data = busiest_load(chunk_sizes, self.n_threads) * n_features * (WIDE_HISTOGRAM_COST if wide else 1)
         feature = busiest_load(np.repeat(node_sizes, n_features), self.n_threads) * FEATURE_UPDATE_COST
         return "data" if data <= feature else "feature"
