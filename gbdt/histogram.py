@@ -66,6 +66,9 @@ def chunk_nodes(starts, stops):
     Returns chunk_lo, chunk_hi, chunk_node (C,) int64 and node_first_chunk (N + 1,) int64.
     """
     sizes = np.maximum(stops - starts, 0)
+    if sizes.max(initial=0) <= ROWS_PER_CHUNK:  # one chunk per node (every level of a small fit)
+        nodes = np.arange(len(starts), dtype=np.int64)
+        return starts, stops, nodes, np.arange(len(starts) + 1, dtype=np.int64)
     per_node = np.maximum(1, -(-sizes // ROWS_PER_CHUNK))
     node_first_chunk = np.zeros(len(starts) + 1, dtype=np.int64)
     np.cumsum(per_node, out=node_first_chunk[1:])

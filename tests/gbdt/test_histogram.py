@@ -61,3 +61,17 @@ def test_chunking_covers_every_row_once():
     lo, hi, node, first = histogram.chunk_nodes(np.array([0, 10, 10]), np.array([10, 10, 100_000]))
     assert first.tolist() == [0, 1, 2, 2 + -(-99_990 // histogram.ROWS_PER_CHUNK)]
     assert (hi - lo).sum() == 100_000 and node[-1] == 2
+
+
+def test_single_chunk_levels_chunk_as_the_general_rule_does():
+    """Nodes of at most ROWS_PER_CHUNK rows (the shortcut) get the chunks that the general rule gives them
+    when a larger node follows."""
+    rng = np.random.default_rng(2)
+    sizes = rng.integers(0, histogram.ROWS_PER_CHUNK + 1, 50)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    stops = starts + sizes
+    short = histogram.chunk_nodes(starts, stops)
+    general = histogram.chunk_nodes(np.r_[starts, stops[-1]], np.r_[stops, stops[-1] + 3 * histogram.ROWS_PER_CHUNK])
+    for got, full in zip(short[:3], general[:3]):
+        np.testing.assert_array_equal(got, full[:50])
+    np.testing.assert_array_equal(short[3], general[3][:51])
