@@ -53,10 +53,10 @@ def instrumented_builder(log):
             log["hist_s"] += time.perf_counter() - start
 
     def recorded_mode_for(self, *level):
-        mode = mode_for(self, *level)
+        plan = mode_for(self, *level)
         if self.split_mode == "auto":
-            log["auto"].append(mode)
-        return mode
+            log["auto"].append(plan[0])
+        return plan
 
     HistogramBuilder.build, HistogramBuilder.mode_for = timed_build, recorded_mode_for
     try:

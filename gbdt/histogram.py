@@ -232,16 +232,22 @@ class HistogramBuilder:
         return self._slots[slot][:n_nodes]
 
     def mode_for(self, chunk_sizes, node_sizes, n_features):
-        """The strategy ``auto`` picks for a level whose chunks and nodes have these row counts
-        (see the module docstring)."""
-        if self.split_mode != "auto":
-            return self.split_mode
-        wide = self.n_features * self.n_bins * 16 > HIST_CACHE_BYTES
-        if not wide and int(np.sum(node_sizes)) * n_features < TINY_LEVEL_UPDATES:
-            return "data"  # pricing would cost about what the level does
-        data = busiest_load(chunk_sizes, self.n_threads) * n_features * (WIDE_HISTOGRAM_COST if wide else 1)
-        feature = busiest_load(np.repeat(node_sizes, n_features), self.n_threads) * FEATURE_UPDATE_COST
-        return "data" if data <= feature else "feature"
+        """(strategy, its thread schedule (order, first)) for a level whose chunks and nodes have
+        these row counts: ``split_mode``, or the one ``auto`` picks (see the module docstring)."""
+        mode = self.split_mode
+        if mode == "auto":
+            wide = self.n_features * self.n_bins * 16 > HIST_CACHE_BYTES
+            if wide or int(np.sum(node_sizes)) * n_features >= TINY_LEVEL_UPDATES:  # else pricing costs what it saves
+                data_schedule = thread_schedule(chunk_sizes, self.n_threads)
+                task_sizes = np.repeat(node_sizes, n_features)
+                feature_schedule = thread_schedule(task_sizes, self.n_threads)
+                data = busiest_load(chunk_sizes, data_schedule) * n_features * (WIDE_HISTOGRAM_COST if wide else 1)
+                feature = busiest_load(task_sizes, feature_schedule) * FEATURE_UPDATE_COST
+                return ("data", data_schedule) if data <= feature else ("feature", feature_schedule)
+            mode = "data"
+        if mode == "data":
+            return mode, thread_schedule(chunk_sizes, self.n_threads)
+        return mode, thread_schedule(np.repeat(node_sizes, n_features), self.n_threads)
 
     def build(self, gh, rows, starts, stops, features, out=None, scale=None):
         """Histograms (N, F, B, 2) of the nodes rows[starts[j]:stops[j]] on ``features``
@@ -271,15 +277,13 @@ class HistogramBuilder:
         starts = np.asarray(starts, dtype=np.int64)
         stops = np.asarray(stops, dtype=np.int64)
         chunk_lo, chunk_hi, chunk_node, node_first = chunk_nodes(starts, stops)
-        node_sizes = stops - starts
-        if self.mode_for(chunk_hi - chunk_lo, node_sizes, len(features)) == "data":
+        mode, (order, first) = self.mode_for(chunk_hi - chunk_lo, stops - starts, len(features))
+        if mode == "data":
             buffers = self._reused("chunks", len(chunk_lo), out.dtype)
-            order, first = thread_schedule(chunk_hi - chunk_lo, self.n_threads)
             other_width = None if self.n_bins == MAX_BINS else self.n_bins
             build_histograms_data_parallel(self.X_rows, pairs, rows, chunk_lo, chunk_hi, chunk_node, node_first,
                                            order, first, features, other_width, buffers, out)
         else:
-            order, first = thread_schedule(np.repeat(node_sizes, len(features)), self.n_threads)
             build_histograms_feature_parallel(self.X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, order, first,
                                               features, out)
 

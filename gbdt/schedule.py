@@ -35,10 +35,10 @@ def thread_schedule(sizes, n_threads):
     return order, first
 
 
-def busiest_load(sizes, n_threads):
-    """Total size of the heaviest group ``thread_schedule`` makes of ``sizes`` (0 without tasks)."""
+def busiest_load(sizes, schedule):
+    """Total size of the heaviest group of ``schedule`` = ``thread_schedule(sizes, ...)`` (0 without tasks)."""
+    order, first = schedule
     sizes = np.asarray(sizes, dtype=np.int64)
     if sizes.shape[0] == 0:
         return 0
-    order, first = thread_schedule(sizes, n_threads)
     return int(np.add.reduceat(sizes[order], first[:-1]).max())

@@ -27,7 +27,7 @@ def test_groups_cover_every_task_once_and_balance_rows(n_threads):
     # numba's static split into equal counts, for comparison, is much worse on such levels
     static = max(block.sum() for block in np.array_split(sizes, n_threads))
     assert max(loads) <= static
-    assert busiest_load(sizes, n_threads) == max(loads)
+    assert busiest_load(sizes, (order, first)) == max(loads)
 
 
 def test_fewer_tasks_than_threads_and_no_tasks():
@@ -35,4 +35,4 @@ def test_fewer_tasks_than_threads_and_no_tasks():
     assert list(first) == [0, 1, 2] and sorted(order) == [0, 1]
     order, first = thread_schedule(np.zeros(0, dtype=np.int64), 4)
     assert order.shape == (0,) and list(first) == [0, 0]
-    assert busiest_load(np.zeros(0, dtype=np.int64), 4) == 0
+    assert busiest_load(np.zeros(0, dtype=np.int64), thread_schedule(np.zeros(0, dtype=np.int64), 4)) == 0
