@@ -1,10 +1,12 @@
 """Tables and figures of the suite's results (the dicts that ``benchmarks.suite`` saves as JSON).
 
 A task's result: ``{library: {"train_s", "predict_s", "train_mem_mib", "peak_rss_mib", "metric",
-"train_x_ours", "predict_x_ours"}}`` or ``{library: {"error": message}}``. Ratios are the peer's
-seconds over ours: above 1 we are faster.
+"train_x_ours", "predict_x_ours"}}`` (and ``"train_x_ours_paired"`` from two rounds) or ``{library:
+{"error": message}}``. Ratios are the peer's seconds over ours: above 1 we are faster.
 """
 from pathlib import Path
+
+import numpy as np
 
 COLUMNS = (("train s", "train_s", "{:9.3f}"), ("predict s", "predict_s", "{:9.3f}"),
            ("train MiB", "train_mem_mib", "{:9.1f}"), ("peak MiB", "peak_rss_mib", "{:9.1f}"))
@@ -20,11 +22,26 @@ def add_ratios(results):
     return results
 
 
+def add_paired_ratios(results, runs):
+    """With two or more rounds (``runs``: {library: [result of each round]}), fill
+    ``train_x_ours_paired`` of every library that ran: the median over rounds of its train seconds
+    over ours in the same round. Less sensitive than the ratio of the fastest runs to a machine
+    whose speed drifts between rounds."""
+    ours = runs.get("ours", [])
+    for library, library_runs in runs.items():
+        ratios = [r["train_s"] / o["train_s"] for r, o in zip(library_runs, ours)
+                  if "error" not in r and "error" not in o]
+        if len(ratios) >= 2 and "error" not in results[library]:
+            results[library]["train_x_ours_paired"] = float(np.median(ratios))
+    return results
+
+
 def task_table(title, metric, results):
     """The printable table of one task."""
     width = max([10] + [len(library) + 1 for library in results])
     head = f"{'library':{width}s}" + "".join(f"{name:>10s}" for name, _, _ in COLUMNS)
-    head += f"{metric:>10s}{'train x ours':>14s}{'pred x ours':>13s}"
+    paired = any("train_x_ours_paired" in r for r in results.values())
+    head += f"{metric:>10s}{'train x ours':>14s}{'pred x ours':>13s}" + (f"{'paired':>8s}" if paired else "")
     lines = [title, head]
     for library, r in results.items():
         if "error" in r:
@@ -33,7 +50,10 @@ def task_table(title, metric, results):
         row = f"{library:{width}s}" + "".join(" " + fmt.format(r[key]) for _, key, fmt in COLUMNS)
         row += f" {r['metric']:9.5f}"
         row += f" {r['train_x_ours']:13.2f} {r['predict_x_ours']:12.2f}" if "train_x_ours" in r else ""
+        row += f" {r['train_x_ours_paired']:7.2f}" if "train_x_ours_paired" in r else ""
         lines.append(row)
+    if paired:
+        lines.append("paired: median over rounds of train s / ours in the same round")
     return "\n".join(lines)
 
 

@@ -56,7 +56,9 @@ def parse_args(argv, prog="python -m benchmarks"):
     ap.add_argument("--depth", type=int, help="tree depth (default 8, 6 with --quick)")
     ap.add_argument("--bins", type=int, default=256)
     ap.add_argument("--split-mode", default="auto", choices=["auto", "data", "feature"], help="ours only")
-    ap.add_argument("--repeats", type=int, default=1, help="fresh runs per measurement; the fastest is kept")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="rounds of fresh runs, every library once per round; the fastest run is kept and, "
+                         "from 2, the median over rounds of each library's time over ours in the same round")
     ap.add_argument("--scaling", help="comma-separated thread counts: train time against threads instead")
     ap.add_argument("--omp-wait-policy", default="passive", choices=["passive", "active", "default"],
                     help="OMP_WAIT_POLICY of every library's process (default passive: see the module docstring)")
@@ -128,18 +130,26 @@ def run_child(library, setting, data_dir, timeout, wait_policy="passive"):
     return json.loads(lines[-1][len(PREFIX):]), np.load(pred_path)
 
 
-def best_run(library, setting, data_dir, args):
-    """The fastest (by train seconds) of ``args.repeats`` fresh runs, with the fastest predict of
-    any of them; an error as soon as one fails."""
-    best, predict_s = None, float("inf")
+def interleaved_runs(libraries, setting, data_dir, args):
+    """{library: [(result, predictions), ...]} of ``args.repeats`` rounds, each round running every
+    library once in turn in a fresh process, so that a slow phase of a shared machine slows every
+    library of that round rather than all runs of one library. A library that fails is not run
+    again: its last entry is ``({"error": ...}, None)``."""
+    runs = {library: [] for library in libraries}
     for _ in range(args.repeats):
-        result, pred = run_child(library, setting, data_dir, args.timeout, args.omp_wait_policy)
-        if pred is None:
-            return result, None
-        predict_s = min(predict_s, result["predict_s"])
-        if best is None or result["train_s"] < best[0]["train_s"]:
-            best = result, pred
-    return {**best[0], "predict_s": predict_s}, best[1]
+        for library in libraries:
+            if not runs[library] or runs[library][-1][1] is not None:
+                runs[library].append(run_child(library, setting, data_dir, args.timeout, args.omp_wait_policy))
+    return runs
+
+
+def fastest(runs):
+    """(result, predictions) of the fastest (by train seconds) of a library's runs, with the fastest
+    predict of any of them; the error when one failed."""
+    if runs[-1][1] is None:
+        return runs[-1]
+    result, pred = min(runs, key=lambda run: run[0]["train_s"])
+    return {**result, "predict_s": min(r["predict_s"] for r, _ in runs)}, pred
 
 
 def save_task_data(task, quick, scale, folder):
@@ -200,13 +210,15 @@ def run_task(args, task, libraries, threads_list):
     with tempfile.TemporaryDirectory(prefix="gbdt-bench-") as folder:
         y_test, rows, test_rows = save_task_data(task, args.quick, args.scale, folder)
         for threads in threads_list:
+            runs = interleaved_runs(libraries, _setting(args, task, threads), folder, args)
             results = {}
             for lib in libraries:
-                result, pred = best_run(lib, _setting(args, task, threads), folder, args)
+                result, pred = fastest(runs[lib])
                 if pred is not None:
                     result["metric"] = score(task, y_test, pred)
                 results[lib] = result
-            by_threads[threads] = report.add_ratios(results)
+            report.add_ratios(results)
+            by_threads[threads] = report.add_paired_ratios(results, {lib: [r for r, _ in runs[lib]] for lib in runs})
     return by_threads, rows, test_rows
 
 

@@ -68,3 +68,40 @@ def test_peak_memory_sees_a_freed_allocation_and_resets():
     del block
     assert peak_rss_mib() >= before + 63
     assert reset_peak() and peak_rss_mib() < before + 32
+
+
+def test_repeats_interleave_libraries_and_report_paired_ratios(monkeypatch):
+    """Each round runs every library once in turn (a slow phase then hits every library of the
+    round); a failed library is not run again; the fastest run is kept with the fastest predict,
+    and the paired ratio is the median over rounds of a library's time over ours in that round."""
+    from argparse import Namespace
+
+    from benchmarks import report, suite
+
+    train = {"ours": [2.0, 4.0, 1.0], "xgboost": [3.0, 4.0, 3.0], "lightgbm": [1.0]}
+    calls = []
+
+    def fake_child(library, setting, data_dir, timeout, policy):
+        k = sum(1 for c in calls if c == library)
+        calls.append(library)
+        if library == "lightgbm" and k == 1:
+            return {"error": "killed"}, None
+        return {"train_s": train[library][k], "predict_s": 0.5 - 0.1 * k, "train_mem_mib": 1.0,
+                "peak_rss_mib": 2.0}, np.full(3, k)
+
+    monkeypatch.setattr(suite, "run_child", fake_child)
+    args = Namespace(repeats=3, timeout=1.0, omp_wait_policy="passive")
+    runs = suite.interleaved_runs(["ours", "xgboost", "lightgbm"], None, None, args)
+    assert calls == ["ours", "xgboost", "lightgbm", "ours", "xgboost", "lightgbm", "ours", "xgboost"]
+    best, pred = suite.fastest(runs["ours"])
+    assert (best["train_s"], best["predict_s"], pred.tolist()) == (1.0, pytest.approx(0.3), [2, 2, 2])
+    assert suite.fastest(runs["lightgbm"]) == ({"error": "killed"}, None)
+    results = {lib: suite.fastest(r)[0] for lib, r in runs.items()}
+    report.add_ratios(results)
+    report.add_paired_ratios(results, {lib: [r for r, _ in runs[lib]] for lib in runs})
+    assert results["xgboost"]["train_x_ours"] == 3.0  # fastest over fastest
+    assert results["xgboost"]["train_x_ours_paired"] == 1.5  # median of 3/2, 4/4, 3/1
+    assert results["ours"]["train_x_ours_paired"] == 1.0
+    assert "train_x_ours_paired" not in results["lightgbm"]
+    assert "paired" in report.task_table("t", "auc", {k: {**v, "metric": 0.8} for k, v in results.items()
+                                                        if "error" not in v})
