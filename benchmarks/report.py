@@ -1,8 +1,8 @@
 """Tables and figures of the suite's results (the dicts that ``benchmarks.suite`` saves as JSON).
 
 A task's result: ``{library: {"train_s", "predict_s", "train_mem_mib", "peak_rss_mib", "metric",
-"train_x_ours", "predict_x_ours"}}`` (and ``"train_x_ours_paired"`` from two rounds) or ``{library:
-{"error": message}}``. Ratios are the peer's seconds over ours: above 1 we are faster.
+"train_x_ours", "predict_x_ours", "train_s_rounds"}}`` (and ``"train_x_ours_paired"`` from two rounds)
+or ``{library: {"error": message}}``. Ratios are the peer's seconds over ours: above 1 we are faster.
 """
 from pathlib import Path
 

@@ -216,6 +216,7 @@ def run_task(args, task, libraries, threads_list):
                 result, pred = fastest(runs[lib])
                 if pred is not None:
                     result["metric"] = score(task, y_test, pred)
+                    result["train_s_rounds"] = [r["train_s"] for r, _ in runs[lib]]
                 results[lib] = result
             report.add_ratios(results)
             by_threads[threads] = report.add_paired_ratios(results, {lib: [r for r, _ in runs[lib]] for lib in runs})

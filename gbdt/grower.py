@@ -155,10 +155,11 @@ class TreeGrower:
         find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
                          p.min_child_weight, self.monotone, bounds, self.categorical, self.cat_rules, gain, feature,
                          bins, default_left, left_stats, cat_left)
-        for j, node in enumerate(batch):
+        # Python scalars first: indexing numpy arrays node by node costs ~4x more
+        found = zip(gain.tolist(), feature.tolist(), bins.tolist(), default_left.tolist(), left_stats.tolist())
+        for j, (node, split) in enumerate(zip(batch, found)):
             if self._can_split(node):
-                node.gain, node.feature, node.bin = float(gain[j]), int(feature[j]), int(bins[j])
-                node.default_left, node.left_stats = bool(default_left[j]), left_stats[j]
+                node.gain, node.feature, node.bin, node.default_left, node.left_stats = split
                 node.cat_left = cat_left[j] if node.feature >= 0 and self.categorical[node.feature] else None
 
     def _split_batch(self, parents, partition, features, nodes):

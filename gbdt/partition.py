@@ -243,9 +243,9 @@ class RowPartition:
         order, first = thread_schedule(chunk_hi - chunk_lo, self.hist_builder.n_threads)
         partition_rows(X, self.buffers[source], chunk_lo, chunk_hi, chunk_node, node_first, order, first, starts,
                        features, table, mask, self._scratch, self.buffers[1 - source], n_left)
-        for start, stop, nl, left, right in zip(starts, stops, n_left, left_ids, right_ids):
-            self.ranges[left] = (int(start), int(start + nl))
-            self.ranges[right] = (int(start + nl), int(stop))
+        for start, stop, nl, left, right in zip(starts.tolist(), stops.tolist(), n_left.tolist(), left_ids, right_ids):
+            self.ranges[left] = (start, start + nl)
+            self.ranges[right] = (start + nl, stop)
             self.where[left] = self.where[right] = 1 - source
 
     def finish(self, leaf_values):

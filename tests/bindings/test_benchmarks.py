@@ -28,6 +28,7 @@ def test_quick_binary_run_reports_every_library(tmp_path, capsys):
         assert "error" not in r, (library, r)
         for key in ("train_s", "predict_s", "train_x_ours", "predict_x_ours", "peak_rss_mib"):
             assert math.isfinite(r[key]) and r[key] > 0, (library, key, r[key])
+        assert r["train_s_rounds"] == [r["train_s"]]
         assert r["peak_rss_mib"] >= r["rss_data_mib"] and math.isfinite(r["train_mem_mib"])
         assert 0.6 < r["metric"] <= 1.0, (library, r["metric"])  # a misaligned prediction gives ~0.5
     assert results["ours"]["train_x_ours"] == 1.0
