@@ -1,11 +1,12 @@
-"""Tree growth policy: which nodes to split next, when to stop, pruning and leaf values.
+"""Tree growth policy: which nodes to split next, when to stop, and leaf values.
 
 The numeric work is in the kernels (histogram, split, partition), each called once per batch
 of nodes; this module is the readable driver. ``depthwise`` splits a whole level per batch up to
 ``max_depth``; ``lossguide`` splits the leaf with the highest gain first, one per batch, up to
 ``max_leaves``. Only the smaller child of each split gets a histogram pass; the larger one is
-parent - smaller. After growth, splits whose gain is below ``gamma`` and whose children are both
-leaves are pruned bottom-up, as XGBoost does.
+parent - smaller. A split is made only when its gain reaches ``gamma``, checked as the tree
+grows, as XGBoost's ``hist`` method and LightGBM's ``min_gain_to_split`` do (XGBoost's ``exact``
+method instead prunes such splits bottom-up after growth, keeping those with a surviving descendant).
 
 Monotone constraints propagate as XGBoost's: a split on a constrained feature gives its children
 weight bounds that meet at the midpoint of their two (clamped) weights, and every node of a
@@ -61,8 +62,9 @@ class _Node:
         self.cat_left = None  # (max_bin,) bool: categories that go left, for a categorical split
         self.left = self.right = None
 
-    def splittable(self):
-        return self.feature >= 0 and self.gain > MIN_SPLIT_GAIN
+    def splittable(self, gamma):
+        """Has the node a split worth making (its gain above MIN_SPLIT_GAIN and at least ``gamma``)?"""
+        return self.feature >= 0 and self.gain > MIN_SPLIT_GAIN and self.gain >= gamma
 
 
 class TreeGrower:
@@ -105,7 +107,6 @@ class TreeGrower:
             self._grow_depthwise(root, partition, features, nodes)
         for node in nodes:
             node.hists = None
-        self._prune(root)
         tree, leaf_values = self._to_tree(root)
         partition.finish(leaf_values)
         return tree
@@ -115,7 +116,7 @@ class TreeGrower:
         level = [root]
         n_leaves = 1
         while level:
-            to_split = [node for node in level if node.splittable()]
+            to_split = [node for node in level if node.splittable(self.params.gamma)]
             if max_leaves > 0:
                 to_split = to_split[: max(0, max_leaves - n_leaves)]
             if not to_split:
@@ -125,12 +126,12 @@ class TreeGrower:
 
     def _grow_lossguide(self, root, partition, features, nodes):
         max_leaves = self.params.max_leaves
-        frontier = [(-root.gain, 0, root)] if root.splittable() else []
+        frontier = [(-root.gain, 0, root)] if root.splittable(self.params.gamma) else []
         n_leaves = 1
         while frontier and (max_leaves <= 0 or n_leaves < max_leaves):
             node = heapq.heappop(frontier)[2]
             for child in self._split_batch([node], partition, features, nodes):
-                if child.splittable():
+                if child.splittable(self.params.gamma):
                     heapq.heappush(frontier, (-child.gain, child.id, child))
             n_leaves += 1
 
@@ -217,15 +218,6 @@ class TreeGrower:
         for slot, child in enumerate(batch):
             child.hists, child.slot = hists, slot
         self._find_splits(batch, hists, features)
-
-    def _prune(self, node):
-        """Collapse splits below ``gamma`` bottom-up (a split survives if any descendant does)."""
-        if node.left is None:
-            return
-        self._prune(node.left)
-        self._prune(node.right)
-        if node.left.left is None and node.right.left is None and node.gain < self.params.gamma:
-            node.left = node.right = None
 
     def _weight(self, node):
         """Optimal weight of the node clamped into its bounds (before the learning rate)."""

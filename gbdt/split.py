@@ -8,7 +8,7 @@ For gradient sum G and hessian sum H, with L1 soft-threshold ``T(G) = sign(G) ma
 A split is a candidate when both children have a positive hessian sum >= min_child_weight.
 Each threshold bin is tried with missing values sent right and sent left; the default direction
 is the better one (missing-left first, so ties and nodes without missing values default left, as
-XGBoost does). Splits with gain <= 0 are never made; ``gamma`` is applied when pruning the tree.
+XGBoost does). Splits with gain <= 0 are never made; ``gamma`` is applied by the grower.
 
 Monotone constraints (XGBoost's method): a node carries bounds [lower, upper] on its weight and
 its children's weights are clamped to them; a split on a feature constrained increasing (+1) is

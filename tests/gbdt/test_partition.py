@@ -1,5 +1,6 @@
 """Row partition against a stable numpy partition."""
 import numpy as np
+import pytest
 
 from gbdt import histogram
 from gbdt.grower import GrowthParams, TreeGrower
@@ -39,19 +40,25 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
             assert n_left[j] == np.where(b == 9, default_left[j], b <= thr[j]).sum()
 
 
-def test_margins_get_every_leaf_value_pruned_splits_included():
+@pytest.mark.parametrize("growth", [dict(max_depth=3), dict(max_depth=3, gamma=3.0),
+                                    dict(max_depth=6, gamma=2.0, min_child_weight=5.0), dict(max_depth=6, gamma=6.0),
+                                    dict(max_depth=0, grow_policy="lossguide", max_leaves=12, gamma=2.0)])
+def test_margins_get_every_leaf_value(growth):
     """A partition with a margin adds every row's leaf value when the tree is finished, as
-    predicting the finished tree gives, also where gamma pruned splits back into leaves."""
+    predicting the finished tree gives: trees limited by depth, by gamma (leaves at every depth),
+    by min_child_weight, and lossguide trees limited by leaves."""
     rng = np.random.default_rng(1)
-    X = rng.integers(0, 10, size=(3000, 4)).astype(np.uint8)  # bin 9 = missing
-    gh = np.stack([rng.standard_normal(3000) + (X[:, 0] > 4), rng.uniform(0.5, 1.0, 3000)], axis=1)
+    n = 4000
+    X = rng.integers(0, 10, size=(n, 4)).astype(np.uint8)  # bin 9 = missing
     edges = np.tile(np.arange(9) + 0.5, (4, 1))
-    for gamma in (0.0, 3.0):  # 3.0 prunes a final split back into a leaf
-        margin = np.zeros((3000, 1))
+    params = GrowthParams(**growth)
+    for seed in range(4):
+        noise = np.random.default_rng(seed).standard_normal(n)
+        gh = np.stack([noise + (X[:, 0] > 4) - 0.5 * (X[:, 1] < 3), rng.uniform(0.5, 1.0, n)], axis=1)
+        margin = np.zeros((n, 1))
         builder = histogram.HistogramBuilder(X, 10, "data", 2)
-        partition = RowPartition(X, gh.astype(np.float32), np.arange(3000, dtype=np.int32), 9, builder, margin, 0)
-        grower = TreeGrower(edges, np.full(4, 9, np.int32), 9, GrowthParams(max_depth=3, gamma=gamma))
-        tree = grower.grow(partition, np.arange(4, dtype=np.int32))
-        expected = Forest([tree], [0], 1).predict(X, np.zeros((3000, 1)), missing_bin=9)
+        partition = RowPartition(X, gh.astype(np.float32), np.arange(n, dtype=np.int32), 9, builder, margin, 0)
+        tree = TreeGrower(edges, np.full(4, 9, np.int32), 9, params).grow(partition, np.arange(4, dtype=np.int32))
+        expected = Forest([tree], [0], 1).predict(X, np.zeros((n, 1)), missing_bin=9)
         np.testing.assert_allclose(margin, expected, rtol=0, atol=1e-12)
         assert tree.n_leaves > 2
