@@ -224,6 +224,12 @@ class TreeGrower:
         p = self.params
         return clamp(leaf_weight(node.g, node.h, p.reg_lambda, p.reg_alpha), node.lower, node.upper)
 
+    def _thresholds(self, feature, bins):
+        """Raw thresholds (m,) of splits on (feature, bin) (m,) each: the upper edge of the bin;
+        -inf for bin -1 (missing values alone go left, every value right). Any value for leaves."""
+        edges = self.edges[np.maximum(feature, 0), np.maximum(bins, 0)]
+        return np.where(bins >= 0, edges, -np.inf)
+
     def _to_tree(self, root):
         """Number the surviving nodes breadth-first and emit the flat arrays; returns the ``Tree``
         and {node id: output value} of its leaves."""
@@ -254,7 +260,7 @@ class TreeGrower:
             cat_end.append(len(cat_bits))
         tree = Tree.from_lists(
             feature=np.where(split, feature, -1),
-            threshold=np.where(numeric, self.edges[np.where(numeric, feature, 0), np.where(numeric, bins, 0)], 0.0),
+            threshold=np.where(numeric, self._thresholds(feature, bins), 0.0),
             bin_threshold=np.where(numeric, bins, -1), default_left=[n.default_left for n in order],
             left=left, right=right, value=values, gain=np.where(split, [n.gain for n in order], 0.0),
             cover=[n.h for n in order], cat_begin=cat_begin, cat_end=cat_end, cat_bits=cat_bits)

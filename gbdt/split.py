@@ -6,9 +6,11 @@ For gradient sum G and hessian sum H, with L1 soft-threshold ``T(G) = sign(G) ma
     gain = score(G_L, H_L) + score(G_R, H_R) - score(G, H)
 
 A split is a candidate when both children have a positive hessian sum >= min_child_weight.
-Each threshold bin is tried with missing values sent right and sent left; the default direction
-is the better one (missing-left first, so ties and nodes without missing values default left, as
-XGBoost does). Splits with gain <= 0 are never made; ``gamma`` is applied by the grower.
+Candidates are tried in XGBoost's (hist) order, and one must beat the best so far strictly:
+bins 0..b left with missing values right, b ascending; then, if the node has missing values,
+bins 0..b left with missing values left, b descending to -1 (missing values alone go left). So
+ties go to missing-right splits and low bins, and nodes without missing values send them right,
+as XGBoost does. Splits with gain <= 0 are never made; ``gamma`` is applied by the grower.
 
 Monotone constraints (XGBoost's method): a node carries bounds [lower, upper] on its weight and
 its children's weights are clamped to them; a split on a feature constrained increasing (+1) is
@@ -127,47 +129,9 @@ def _best_direction(g, h, miss_g, miss_h, has_missing, sum_g, sum_h, parent, reg
     return best, True
 
 
-@jit
-def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, bound):
-    """Best (gain, bin, default_left, G_L, H_L) over the thresholds of one feature."""
-    parent = node_gain(sum_g, sum_h, reg, bound)
-    miss_g = hist_f[missing_bin, 0]
-    miss_h = hist_f[missing_bin, 1]
-    # without missing values both directions give the same split: evaluate it once (as left)
-    has_missing = miss_h > 0.0 or miss_g != 0.0
-    best_gain = 0.0
-    best_bin = -1
-    best_left = True
-    best_lg = 0.0
-    best_lh = 0.0
-    g = 0.0
-    h = 0.0
-    for b in range(n_value_bins):
-        if hist_f[b, 0] == 0.0 and hist_f[b, 1] == 0.0 and b > 0:
-            continue  # an empty bin repeats the previous threshold's split
-        g += hist_f[b, 0]
-        h += hist_f[b, 1]
-        gain, missing_left = _best_direction(g, h, miss_g, miss_h, has_missing, sum_g, sum_h, parent, reg, bound)
-        if gain > best_gain:
-            best_gain = gain
-            best_bin = b
-            best_left = missing_left
-            best_lg = g + miss_g if missing_left else g
-            best_lh = h + miss_h if missing_left else h
-    return best_gain, best_bin, best_left, best_lg, best_lh
-
-
-@jit
-def _scan_free_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg):
-    """``_scan_feature`` for a node without monotone bounds, in passes LLVM vectorises: prefix
-    sums, the gain of every threshold with missing values left (and right, when the node has
-    any), then the first best threshold in bin order. Same choices and numbers as the one-pass
-    scan (an empty bin repeats its predecessor's gain, which never beats it), ~3x faster."""
-    reg_lambda, reg_alpha, min_child_weight = reg
-    parent = node_score(sum_g, sum_h, reg_lambda, reg_alpha)
-    miss_g = hist_f[missing_bin, 0]
-    miss_h = hist_f[missing_bin, 1]
-    has_missing = miss_h > 0.0 or miss_g != 0.0
+@jit(inline=True)
+def _value_prefix_sums(hist_f, n_value_bins):
+    """(2, n_value_bins) running (G, H) over the value bins: column b sums bins 0..b."""
     cum = np.empty((2, n_value_bins))
     g = 0.0
     h = 0.0
@@ -176,28 +140,81 @@ def _scan_free_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg):
         h += hist_f[b, 1]
         cum[0, b] = g
         cum[1, b] = h
-    gain_left = np.empty(n_value_bins)  # missing values sent left
-    gain_right = np.full(n_value_bins, -np.inf)
+    return cum
+
+
+@jit
+def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, bound):
+    """Best (gain, bin, default_left, G_L, H_L) over the thresholds of one feature, in XGBoost's
+    order: missing values right with bins 0..b left for b ascending, then, when the node has
+    missing values, missing values left with bins 0..b for b descending from the second-last bin
+    to -1 (missing values alone go left); a candidate must beat the best so far strictly."""
+    parent = node_gain(sum_g, sum_h, reg, bound)
+    miss_g = hist_f[missing_bin, 0]
+    miss_h = hist_f[missing_bin, 1]
+    has_missing = miss_h > 0.0 or miss_g != 0.0
+    cum = _value_prefix_sums(hist_f, n_value_bins)
+    best_gain = 0.0
+    best_bin = -1
+    best_left = True
+    best_lg = 0.0
+    best_lh = 0.0
     for b in range(n_value_bins):
-        gain_left[b] = _free_gain(cum[0, b] + miss_g, cum[1, b] + miss_h, sum_g, sum_h, parent, reg_lambda,
-                                  reg_alpha, min_child_weight)
+        if hist_f[b, 0] == 0.0 and hist_f[b, 1] == 0.0 and b > 0:
+            continue  # an empty bin repeats the previous threshold's split
+        gain = _candidate_gain(cum[0, b], cum[1, b], sum_g, sum_h, parent, reg, bound)
+        if gain > best_gain:
+            best_gain, best_bin, best_left, best_lg, best_lh = gain, b, False, cum[0, b], cum[1, b]
     if has_missing:
-        for b in range(n_value_bins):
-            gain_right[b] = _free_gain(cum[0, b], cum[1, b], sum_g, sum_h, parent, reg_lambda, reg_alpha,
-                                       min_child_weight)
+        for b in range(n_value_bins - 2, -2, -1):
+            if hist_f[b + 1, 0] == 0.0 and hist_f[b + 1, 1] == 0.0:
+                continue  # the same split as b + 1's, tried before (or none, for the last bin)
+            lg = (cum[0, b] if b >= 0 else 0.0) + miss_g
+            lh = (cum[1, b] if b >= 0 else 0.0) + miss_h
+            gain = _candidate_gain(lg, lh, sum_g, sum_h, parent, reg, bound)
+            if gain > best_gain:
+                best_gain, best_bin, best_left, best_lg, best_lh = gain, b, True, lg, lh
+    return best_gain, best_bin, best_left, best_lg, best_lh
+
+
+@jit
+def _scan_free_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg):
+    """``_scan_feature`` for a node without monotone bounds, in passes LLVM vectorises: prefix
+    sums, the gain of every candidate of each direction, then the first best in the same order.
+    Same choices and numbers as the one-pass scan (an empty bin repeats a neighbour's gain, which
+    never beats it), ~3x faster."""
+    reg_lambda, reg_alpha, min_child_weight = reg
+    parent = node_score(sum_g, sum_h, reg_lambda, reg_alpha)
+    miss_g = hist_f[missing_bin, 0]
+    miss_h = hist_f[missing_bin, 1]
+    has_missing = miss_h > 0.0 or miss_g != 0.0
+    cum = _value_prefix_sums(hist_f, n_value_bins)
+    gain_right = np.empty(n_value_bins)  # missing values right, bins 0..b left
+    for b in range(n_value_bins):
+        gain_right[b] = _free_gain(cum[0, b], cum[1, b], sum_g, sum_h, parent, reg_lambda, reg_alpha,
+                                   min_child_weight)
     best_gain = 0.0
     best_bin = -1
     best_left = True
     for b in range(n_value_bins):
-        gain = max(gain_left[b], gain_right[b])
-        if gain > best_gain:
-            best_gain = gain
-            best_bin = b
-            best_left = not gain_right[b] > gain_left[b]
-    if best_bin < 0:
+        if gain_right[b] > best_gain:
+            best_gain, best_bin, best_left = gain_right[b], b, False
+    if has_missing:
+        gain_left = np.empty(n_value_bins)  # at i: missing values and bins 0..i-1 left (i = 0: missing alone)
+        gain_left[0] = _free_gain(miss_g, miss_h, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight)
+        for i in range(1, n_value_bins):
+            gain_left[i] = _free_gain(cum[0, i - 1] + miss_g, cum[1, i - 1] + miss_h, sum_g, sum_h, parent,
+                                      reg_lambda, reg_alpha, min_child_weight)
+        for i in range(n_value_bins - 1, -1, -1):
+            if gain_left[i] > best_gain:
+                best_gain, best_bin, best_left = gain_left[i], i - 1, True
+    if best_gain == 0.0:
         return 0.0, -1, True, 0.0, 0.0
-    best_lg = cum[0, best_bin] + miss_g if best_left else cum[0, best_bin]
-    best_lh = cum[1, best_bin] + miss_h if best_left else cum[1, best_bin]
+    best_lg = cum[0, best_bin] if best_bin >= 0 else 0.0
+    best_lh = cum[1, best_bin] if best_bin >= 0 else 0.0
+    if best_left:
+        best_lg += miss_g
+        best_lh += miss_h
     return best_gain, best_bin, best_left, best_lg, best_lh
 
 

@@ -20,20 +20,22 @@ def brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw, monotone=None,
     else:
         score = lambda g, h: -(2 * g * weight(g, h) + (h + lam) * weight(g, h) ** 2 + 2 * alpha * abs(weight(g, h)))
     best = (0.0, -1, -1, True)
-    for f in range(hist.shape[0]):
+    for f in range(hist.shape[0]):  # XGBoost's order: missing right b ascending, then left b descending
         miss = hist[f, missing_bin]
-        for b in range(n_value_bins[f]):
+        order = [(b, False) for b in range(n_value_bins[f])]
+        if miss[1] > 0 or miss[0] != 0:
+            order += [(b, True) for b in range(n_value_bins[f] - 2, -2, -1)]
+        for b, missing_left in order:
             left = hist[f, : b + 1].sum(axis=0)
-            for missing_left in (True, False):
-                lt = left + miss if missing_left else left
-                rt = total - lt
-                if lt[1] <= 0 or rt[1] <= 0 or lt[1] < mcw or rt[1] < mcw:
-                    continue
-                if monotone is not None and monotone[f] * (weight(*lt) - weight(*rt)) > 0:
-                    continue
-                gain = score(lt[0], lt[1]) + score(rt[0], rt[1]) - score(total[0], total[1])
-                if gain > best[0] + 1e-12:
-                    best = (gain, f, b, missing_left)
+            lt = left + miss if missing_left else left
+            rt = total - lt
+            if lt[1] <= 0 or rt[1] <= 0 or lt[1] < mcw or rt[1] < mcw:
+                continue
+            if monotone is not None and monotone[f] * (weight(*lt) - weight(*rt)) > 0:
+                continue
+            gain = score(lt[0], lt[1]) + score(rt[0], rt[1]) - score(total[0], total[1])
+            if gain > best[0] + 1e-12:
+                best = (gain, f, b, missing_left)
     return best
 
 
@@ -123,14 +125,14 @@ def test_vectorised_scan_equals_one_pass_scan_bit_for_bit(lam, alpha, mcw):
                 == one_pass
 
 
-def test_no_missing_values_default_left_like_xgboost():
+def test_no_missing_values_default_right_like_xgboost_hist():
     hist = np.zeros((1, 4, 2))
     hist[0, 0] = [-5.0, 2.0]
     hist[0, 1] = [5.0, 2.0]
     out = split_outputs(n_bins=4)
     find_best_splits(hist[None], np.array([[0.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
                      3, 1.0, 0.0, 1.0, np.zeros(1, np.int8), UNBOUNDED, *numeric(1), *out)
-    assert out[1][0] == 0 and out[2][0] == 0 and out[3][0]
+    assert out[1][0] == 0 and out[2][0] == 0 and not out[3][0]
 
 
 def test_leaf_weight_and_score_closed_form():
