@@ -13,7 +13,7 @@ from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
-from gbdt.objectives import base_margin, gradients, transform
+from gbdt.objectives import base_margin, gradients, label_sums, transform
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
 from gbdt.threads import effective_threads, using_threads
@@ -39,7 +39,7 @@ def _check_labels(objective, label, num_class, name):
     check_label_domain(objective, num_class, label.min(), label.max(), bool((label == np.round(label)).all()), name)
 
 
-def initial_margin(p, label_mean):
+def initial_margin(p, sums):
     """Base margin (K,): ``base_score`` when given, else from the weighted label mean."""
     objective = p["objective"]
     if p["base_score"] is not None:
@@ -51,7 +51,7 @@ def initial_margin(p, label_mean):
         return np.full(p["num_class"], float(base))
     if callable(objective):
         return np.zeros(p["num_class"])
-    return base_margin(objective, label_mean, p["num_class"])
+    return base_margin(objective, sums, p["num_class"])
 
 
 def custom_gradients(obj, margin, label, gh):
@@ -241,8 +241,7 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     weight = dtrain.weight if dtrain.weight is not None else np.empty(0)
     edges, n_edges = dtrain.bin_edges(max_bin, seed=seed)
     X_binned = dtrain.binned(edges, n_edges, max_bin)
-    label_mean = float(np.average(dtrain.label, weights=None if weight.shape[0] == 0 else weight))
-    initial = initial_margin(p, label_mean)
+    initial = initial_margin(p, label_sums(dtrain.label, weight, p["num_class"]))
     rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed,
                      grad_quant=gradient_quantization(p, X_binned.shape[0]))
     booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,

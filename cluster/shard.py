@@ -49,7 +49,7 @@ from cluster.channel import Link, Server
 from cluster.local import worker_info
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
-from gbdt.objectives import transform
+from gbdt.objectives import label_sums, transform
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
@@ -163,11 +163,11 @@ class Shard:
                 if self.addresses[rank] not in worker_info(get_client()):
                     raise RuntimeError(f"worker {self.addresses[rank]} left the cluster") from None
 
-    def summary(self):
-        """Row count, weighted label sums and label checks of this shard."""
+    def summary(self, n_classes):
+        """Row count, weighted label sums (``label_sums``) and label checks of this shard."""
         w = np.ones_like(self.label) if self.weight is None else self.weight
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
-        return {"rows": self.label.shape[0], "sum_w": float(w.sum()), "sum_wy": float(w @ self.label),
+        return {"rows": self.label.shape[0], "label_sums": label_sums(self.label, self.weight, n_classes),
                 "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
                 "integral": bool((self.label == np.round(self.label)).all())}
 
@@ -392,7 +392,7 @@ class Shard:
         self.open_links(servers)
         self.broadcast("open_links", servers)  # over the leader's links, as every later call
         self.phase = "sketch"
-        summaries = self.broadcast("summary")
+        summaries = self.broadcast("summary", p["num_class"])
         check_labels(summaries, p)
         gradient_quantization(p, sum(s["rows"] for s in summaries))  # packed sums over every shard must fit
         if resume is not None:
@@ -413,8 +413,7 @@ class Shard:
         if resume is not None:
             booster = resume["model"]
         else:
-            sum_w = sum(s["sum_w"] for s in summaries)
-            initial = initial_margin(p, sum(s["sum_wy"] for s in summaries) / sum_w)
+            initial = initial_margin(p, sum(s["label_sums"] for s in summaries))
             booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial,
                               feature_names)
         self.phase = "binning"

@@ -57,15 +57,28 @@ def gradients(objective, margin, label, weight, gh_out):
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
 
-def base_margin(objective, label_mean, n_classes):
-    """Initial margin (K,) from the weighted label mean: the mean itself for squared error, its
-    logit for logistic, zeros for softmax (a constant shift of every class changes nothing)."""
+def label_sums(label, weight, n_classes):
+    """(2 + K,) weighted label sums that add up over parts of the rows: [sum w, sum w y, then for
+    K >= 3 classes the weight of each class]; label (n,), weight (n,) or empty (all ones)."""
+    weight = np.ones_like(label) if weight is None or weight.shape[0] == 0 else weight
+    classes = np.zeros(n_classes if n_classes >= 3 else 0)
+    valid = (label >= 0) & (label < classes.shape[0])  # labels out of range are the callers' error to report
+    np.add.at(classes, label[valid].astype(np.int64), weight[valid])
+    return np.concatenate(([weight.sum(), weight @ label], classes))
+
+
+def base_margin(objective, sums, n_classes):
+    """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
+    the weighted label mean for squared error, its logit for logistic, and for softmax the log of
+    each class's weight share (at least 1e-6) less their mean (a common shift changes nothing)."""
+    label_mean = sums[1] / sums[0]
     if objective == "reg:squarederror":
         return np.array([label_mean])
     if objective == "binary:logistic":
         p = min(max(label_mean, 1e-6), 1 - 1e-6)
         return np.array([math.log(p / (1 - p))])
-    return np.zeros(n_classes)
+    log_share = np.log(np.maximum(np.asarray(sums[2:2 + n_classes]) / sums[0], 1e-6))
+    return log_share - log_share.mean()
 
 
 def squeeze(margin):

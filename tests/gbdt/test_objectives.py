@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gbdt.objectives import base_margin, gradients, transform
+from gbdt.objectives import base_margin, gradients, label_sums, transform
 
 rng = np.random.default_rng(0)
 
@@ -39,9 +39,13 @@ def test_gradient_matches_finite_difference(objective, k):
 
 
 def test_base_margin_and_transform():
-    m = base_margin("binary:logistic", 0.75, 1)
+    m = base_margin("binary:logistic", label_sums(np.array([1.0, 1, 1, 0]), None, 1), 1)
     assert transform("binary:logistic", np.array([m]))[0] == pytest.approx(0.75)
-    assert base_margin("reg:squarederror", 0.875, 1)[0] == 0.875
-    assert base_margin("multi:softprob", 0.3, 4).tolist() == [0.0] * 4
+    assert base_margin("reg:squarederror", label_sums(np.array([1.0, 0.75]), np.array([1.0, 3.0]), 1), 1)[0] == 0.8125
+    # softmax: log class shares (weighted, at least 1e-6) less their mean; classes absent from the labels too
+    sums = label_sums(np.array([0.0, 2, 2, 0, 0]), np.array([1.0, 1, 2, 1, 1]), 4)
+    np.testing.assert_array_equal(sums, [6.0, 6.0, 3.0, 0.0, 3.0, 0.0])
+    log_share = np.log([0.5, 1e-6, 0.5, 1e-6])
+    np.testing.assert_allclose(base_margin("multi:softprob", sums, 4), log_share - log_share.mean(), rtol=1e-12)
     p = transform("multi:softprob", rng.standard_normal((5, 3)))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
