@@ -29,6 +29,7 @@ DEFAULTS = {
     "min_child_weight": 1.0,
     "subsample": 1.0,
     "colsample_bytree": 1.0,
+    "scale_pos_weight": 1.0,
     "split_mode": "auto",
     "n_jobs": None,
     "random_state": 0,
@@ -162,6 +163,7 @@ CHECKS = {
     "min_child_weight": lambda v: _number("min_child_weight", v, 0.0, INF),
     "subsample": lambda v: _number("subsample", v, 0.0, 1.0, low_open=True),
     "colsample_bytree": lambda v: _number("colsample_bytree", v, 0.0, 1.0, low_open=True),
+    "scale_pos_weight": lambda v: _number("scale_pos_weight", v, 0.0, 1e12, low_open=True),
     "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
     "n_jobs": _n_jobs,
     "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
@@ -209,4 +211,7 @@ def resolve_params(params):
                          f"{out['num_class']}")
     if out["objective"] != "multi:softprob" and not callable(out["objective"]):
         out["num_class"] = 1
+    if out["scale_pos_weight"] != 1.0 and out["objective"] != "binary:logistic":
+        raise ValueError(f"scale_pos_weight weights the positive rows of binary:logistic; got "
+                         f"{out['scale_pos_weight']} with objective {out['objective']!r}")
     return out

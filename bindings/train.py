@@ -70,6 +70,16 @@ def custom_gradients(obj, margin, label, gh):
     gh[:, :, 1] = hess.T
 
 
+def training_weight(label, weight, p):
+    """(n,) weights the gradients and the initial margin use: ``weight`` (empty: all ones) times
+    ``scale_pos_weight`` on the positive rows, as XGBoost (binary:logistic only; metrics keep
+    ``weight``). Empty when both leave every row at one."""
+    if p["scale_pos_weight"] == 1.0:
+        return weight
+    base = np.ones_like(label) if weight.shape[0] == 0 else weight
+    return base * np.where(label == 1.0, p["scale_pos_weight"], 1.0)
+
+
 def sample_indices(rng, n, fraction):
     """Sorted int32 indices of a ``fraction`` of range(n) (all of them when fraction == 1)."""
     if fraction >= 1.0:
@@ -241,6 +251,7 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     weight = dtrain.weight if dtrain.weight is not None else np.empty(0)
     edges, n_edges = dtrain.bin_edges(max_bin, seed=seed)
     X_binned = dtrain.binned(edges, n_edges, max_bin)
+    weight = training_weight(dtrain.label, weight, p)
     initial = initial_margin(p, label_sums(dtrain.label, weight, p["num_class"]))
     rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed,
                      grad_quant=gradient_quantization(p, X_binned.shape[0]))

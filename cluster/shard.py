@@ -44,7 +44,8 @@ from distributed.comm.addressing import get_address_host
 from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.metrics import combine_partials, partial_metric
-from bindings.train import LocalRows, boost, check_label_domain, gradient_quantization, initial_margin
+from bindings.train import (LocalRows, boost, check_label_domain, gradient_quantization, initial_margin,
+                            training_weight)
 from cluster.channel import Link, Server
 from cluster.local import worker_info
 from cluster.sketch import RowSample, merge_samples, sampling_rate
@@ -163,11 +164,12 @@ class Shard:
                 if self.addresses[rank] not in worker_info(get_client()):
                     raise RuntimeError(f"worker {self.addresses[rank]} left the cluster") from None
 
-    def summary(self, n_classes):
-        """Row count, weighted label sums (``label_sums``) and label checks of this shard."""
+    def summary(self, p):
+        """Row count, label sums (``label_sums`` with the training weights) and label checks of this shard."""
         w = np.ones_like(self.label) if self.weight is None else self.weight
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
-        return {"rows": self.label.shape[0], "label_sums": label_sums(self.label, self.weight, n_classes),
+        return {"rows": self.label.shape[0], "label_sums": label_sums(self.label, training_weight(self.label, w, p),
+                                                                      p["num_class"]),
                 "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
                 "integral": bool((self.label == np.round(self.label)).all())}
 
@@ -201,7 +203,7 @@ class Shard:
                 margin[:] = initial
                 self.evals.append((X_eval, label, weight, margin))
         self.blocks, self.eval_blocks, self.sample = None, None, None
-        weight = np.empty(0) if self.weight is None else self.weight
+        weight = training_weight(self.label, np.empty(0) if self.weight is None else self.weight, p)
         self.max_bin = p["max_bin"]
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
                               self.n_threads, p["random_state"], row_ids,
@@ -392,7 +394,7 @@ class Shard:
         self.open_links(servers)
         self.broadcast("open_links", servers)  # over the leader's links, as every later call
         self.phase = "sketch"
-        summaries = self.broadcast("summary", p["num_class"])
+        summaries = self.broadcast("summary", p)
         check_labels(summaries, p)
         gradient_quantization(p, sum(s["rows"] for s in summaries))  # packed sums over every shard must fit
         if resume is not None:

@@ -140,3 +140,21 @@ def test_multiclass_intercept_is_xgboost_s(weighted):
     ours = train({**params, "n_jobs": 1}, Dataset(X, y, weight=weight), 1).predict(X, output_margin=True)
     theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, xgb.DMatrix(X, y, weight=weight), 1)
     np.testing.assert_allclose(ours, theirs.predict(xgb.DMatrix(X), output_margin=True), rtol=0, atol=2e-5)
+
+
+def test_scale_pos_weight_is_a_weight_on_positive_rows_like_xgboost():
+    """scale_pos_weight = s trains as sample weights of s on the positive rows (on exact bins, where
+    the weights cannot move the bin edges) and close to XGBoost's model (whose intercept estimate
+    differs slightly under it)."""
+    rng = np.random.default_rng(6)
+    X = rng.integers(0, 8, size=(4000, 4)).astype(float)
+    y = (rng.random(4000) < 0.05 + 0.03 * X[:, 0] + 0.02 * X[:, 1]).astype(float)  # ~20% positive
+    params = {"objective": "binary:logistic", "max_depth": 3, "learning_rate": 0.3, "n_jobs": 1}
+    scaled = train({**params, "scale_pos_weight": 4.0}, Dataset(X, y), 20).predict(X)
+    weighted = train(params, Dataset(X, y, weight=np.where(y == 1, 4.0, 1.0)), 20).predict(X)
+    np.testing.assert_allclose(scaled, weighted, rtol=1e-12)
+    assert scaled.mean() > train(params, Dataset(X, y), 20).predict(X).mean() + 0.1
+    theirs = xgb.train({**params, "scale_pos_weight": 4.0, "tree_method": "hist"}, xgb.DMatrix(X, y), 20)
+    np.testing.assert_allclose(scaled, theirs.predict(xgb.DMatrix(X)), atol=0.02)
+    with pytest.raises(ValueError, match="scale_pos_weight"):
+        train({**params, "objective": "reg:squarederror", "scale_pos_weight": 2.0}, Dataset(X, y), 1)

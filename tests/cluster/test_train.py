@@ -21,7 +21,8 @@ w = rng.uniform(0.5, 2.0, 6000)
 @pytest.mark.parametrize("mode", ["data", "feature"])
 @pytest.mark.parametrize("params,label,weight", [
     ({"objective": "binary:logistic", "max_depth": 5}, y, None),
-    ({"objective": "multi:softprob", "num_class": 3, "max_depth": 4}, y3, None),
+    ({"objective": "binary:logistic", "max_depth": 4, "scale_pos_weight": 3.0, "gamma": 1.0}, y, w),
+    ({"objective": "multi:softprob", "num_class": 3, "max_depth": 4}, y3, w),
     ({"objective": "reg:squarederror", "grow_policy": "lossguide", "max_leaves": 12, "max_depth": 0}, signal, w),
 ])
 def test_same_model_as_single_machine(client, params, label, weight, mode):
