@@ -277,6 +277,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"],
         gamma=p["gamma"], min_child_weight=p["min_child_weight"], max_cat_to_onehot=p["max_cat_to_onehot"],
         max_cat_threshold=p["max_cat_threshold"], cat_smooth=p["cat_smooth"],
+        colsample_bylevel=p["colsample_bylevel"], colsample_bynode=p["colsample_bynode"],
     )
     monotone = monotone_vector(p["monotone_constraints"], booster.num_feature, booster.feature_names)
     categorical = categorical_mask(booster.categories, booster.num_feature)
@@ -284,6 +285,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         raise ValueError(f"monotone_constraints on categorical features {np.flatnonzero(categorical & (monotone != 0))}"
                          "; categories have no order, so constrain numeric features only")
     grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth, monotone, categorical)
+    per_level = p["colsample_bylevel"] < 1.0 or p["colsample_bynode"] < 1.0
     feature_rng = np.random.default_rng([p["random_state"], 2])
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}
     done = booster.num_boosted_rounds()
@@ -300,7 +302,10 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         rows.compute_gradients(p["objective"])
         rows.start_round(p["subsample"], iteration)
         features = sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])
-        trees = [grower.grow(rows.partition(k), features) for k in range(n_classes)]
+        # each tree samples levels and nodes with its own generator, so a resumed fit needs no replay
+        trees = [grower.grow(rows.partition(k), features,
+                             np.random.default_rng([p["random_state"], 3, iteration, k]) if per_level else None)
+                 for k in range(n_classes)]
         booster.append_round(trees)
         rows.add_round(trees)
         new_round = Forest(trees, range(n_classes), n_classes) if eval_sets else None

@@ -44,6 +44,8 @@ class GrowthParams:
     max_cat_to_onehot: int = 4
     max_cat_threshold: int = 32
     cat_smooth: float = 10.0
+    colsample_bylevel: float = 1.0
+    colsample_bynode: float = 1.0
 
 
 class _Node:
@@ -87,13 +89,17 @@ class TreeGrower:
         self.categorical = np.zeros(edges.shape[0], dtype=np.bool_) if categorical is None else categorical
         self.cat_rules = (float(params.max_cat_to_onehot), float(params.max_cat_threshold), float(params.cat_smooth))
 
-    def grow(self, partition, features):
+    def grow(self, partition, features, rng=None):
         """Grow a tree and return it as a ``Tree``.
 
         partition : ``RowPartition`` (or a distributed equivalent) holding the tree's rows and
-        gradients as node 0; features : (k,) int32 sorted ascending. Node sums come from
-        histograms, so they are global when histograms are.
+        gradients as node 0; features : (k,) int32 sorted ascending, the tree's (histograms hold
+        them all); rng : numpy Generator drawing the features of each depth (``colsample_bylevel``,
+        from ``features``) and of each node (``colsample_bynode``, from its depth's), as XGBoost;
+        needed only when either is below 1. Node sums come from histograms, so they are global
+        when histograms are.
         """
+        self._rng, self._level_features = rng, {}
         root_hists = partition.empty_histograms(1, self._slot(0))
         partition.histograms([0], features, root_hists)
         g, h = root_hists[0, features[0]].sum(axis=0)
@@ -144,10 +150,31 @@ class TreeGrower:
         p = self.params
         return (p.max_depth <= 0 or node.depth < p.max_depth) and node.h > 0 and node.h >= 2 * p.min_child_weight
 
+    def _features_at(self, depth, features):
+        """The features a node at ``depth`` may split on: a ``colsample_bylevel`` share of the
+        tree's, drawn once per depth."""
+        if self.params.colsample_bylevel >= 1.0:
+            return features
+        if depth not in self._level_features:
+            count = max(1, int(round(self.params.colsample_bylevel * len(features))))
+            self._level_features[depth] = np.sort(self._rng.choice(features, count, replace=False))
+        return self._level_features[depth]
+
+    def _node_samples(self, n_nodes, n_features):
+        """(n_nodes, n_features) bool: each node's ``colsample_bynode`` share of its depth's
+        features, or None when every node keeps them all."""
+        if self.params.colsample_bynode >= 1.0:
+            return None
+        count = max(1, int(round(self.params.colsample_bynode * n_features)))
+        keys = self._rng.random((n_nodes, n_features))
+        return keys <= np.sort(keys, axis=1)[:, count - 1:count]  # each row's count smallest keys
+
     def _find_splits(self, batch, hists, features):
-        """Best split of every node in ``batch`` (node j's histogram is ``hists[j]``)."""
+        """Best split of every node in ``batch`` (node j's histogram is ``hists[j]``; the nodes
+        share a depth)."""
         p = self.params
         n = len(batch)
+        features = self._features_at(batch[0].depth, features)
         sums = np.array([(node.g, node.h) for node in batch])
         bounds = np.array([(node.lower, node.upper) for node in batch])
         gain, feature = np.empty(n), np.empty(n, dtype=np.int64)
@@ -155,7 +182,7 @@ class TreeGrower:
         cat_left = np.empty((n, hists.shape[2]), dtype=np.bool_)
         find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
                          p.min_child_weight, self.monotone, bounds, self.categorical, self.cat_rules, gain, feature,
-                         bins, default_left, left_stats, cat_left)
+                         bins, default_left, left_stats, cat_left, self._node_samples(n, len(features)))
         # Python scalars first: indexing numpy arrays node by node costs ~4x more
         found = zip(gain.tolist(), feature.tolist(), bins.tolist(), default_left.tolist(), left_stats.tolist())
         for j, (node, split) in enumerate(zip(batch, found)):

@@ -373,7 +373,7 @@ def _pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature
 
 def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambda, reg_alpha, min_child_weight,
                      monotone, bounds, categorical, cat_rules, out_gain, out_feature, out_bin, out_default_left,
-                     out_left_stats, out_cat_left):
+                     out_left_stats, out_cat_left, allowed=None):
     """Best split of every node of a batch, over ``features``.
 
     hists : (N, F, max_bin, 2) float64; sums : (N, 2) the nodes' (G, H); features : (k,)
@@ -385,7 +385,8 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
     (threshold bin; for a categorical split the scan's code), out_default_left (N,),
     out_left_stats (N, 2) with the left child's (G, H), and out_cat_left (N, max_bin) bool with
     the categories that go left (all False for numeric splits). Ties between features go to the
-    lowest feature index.
+    lowest feature index. ``allowed`` (N, k) bool, when given, limits node j to the features
+    ``features[allowed[j]]`` (``colsample_bynode``).
     """
     n_pairs = hists.shape[0] * features.shape[0]
     gains, bins = np.zeros(n_pairs), np.zeros(n_pairs, dtype=np.int64)
@@ -398,6 +399,8 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
     if has_categories:
         _scan_categorical_features(hists, sums, features, n_value_bins, missing_bin, reg, constrained, monotone,
                                    bounds, categorical, cat_rules, gains, bins, lefts, stats)
+    if allowed is not None:
+        gains[~allowed.ravel()] = 0.0  # never wins
     winners = _pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature, out_bin, out_default_left,
                                 out_left_stats)
     out_cat_left[:] = False

@@ -40,8 +40,9 @@ def test_same_model_as_single_machine(client, params, label, weight, mode):
 
 def test_row_and_column_sampling_match_single_machine(client):
     """Rows are sampled by a hash of their global index, so every placement, and the local fit,
-    trains each round on the same rows."""
-    params = {"objective": "binary:logistic", "max_depth": 4, "subsample": 0.7, "colsample_bytree": 0.7, "n_jobs": 1}
+    trains each round on the same rows; the leader's grower draws the same depth and node features."""
+    params = {"objective": "binary:logistic", "max_depth": 4, "subsample": 0.7, "colsample_bytree": 0.7,
+              "colsample_bylevel": 0.8, "colsample_bynode": 0.5, "n_jobs": 1}
     local = train(params, Dataset(X, y), 6)
     for chunks in ((1000, 2500, 2500), (3000, 3000)):
         bst = cluster.train(client, params, da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)),
