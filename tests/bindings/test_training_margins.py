@@ -47,3 +47,29 @@ def test_training_margins_equal_predictions_after_every_round(case, monkeypatch)
     for r, margin in enumerate(margins):
         expected = booster.predict(X, output_margin=True, iteration_range=(0, r + 1)).reshape(margin.shape)
         np.testing.assert_allclose(margin, expected, rtol=0, atol=1e-9, err_msg=f"round {r}")
+
+
+@pytest.mark.parametrize("subsample", [1.0, 0.8])
+def test_missing_values_alone_left_on_binned_and_raw_rows(subsample, monkeypatch):
+    """Missing values that carry the signal under a monotone constraint make splits that send
+    missing values alone left (bin -1, raw threshold -inf): the partition, the binned replay of
+    a subsampled round, the binned eval set and raw prediction all route them alike."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 3000)
+    missing = rng.random(3000) < 0.3
+    X = np.c_[np.where(missing, np.nan, x), rng.standard_normal(3000)]
+    y = np.where(missing, -3.0, 2.0) + 0.1 * x + rng.standard_normal(3000) * 0.3
+    local_rows = importlib.import_module("bindings.train").LocalRows
+    margins = []
+    add_round = local_rows.add_round
+    monkeypatch.setattr(local_rows, "add_round", lambda self, trees: (add_round(self, trees),
+                                                                      margins.append(self.margin[:, 0].copy())))
+    params = {"objective": "reg:squarederror", "max_depth": 2, "monotone_constraints": [1, 0], "learning_rate": 0.5,
+              "subsample": subsample}
+    history = {}
+    booster = train(params, Dataset(X, y), 4, evals=[(Dataset(X, y), "train")], evals_result=history)
+    assert sum(int((t.bin_threshold[t.feature >= 0] == -1).sum()) for t in booster.trees) >= 2
+    for r, margin in enumerate(margins):
+        np.testing.assert_allclose(margin, booster.predict(X, output_margin=True, iteration_range=(0, r + 1)),
+                                   rtol=0, atol=1e-9)
+    assert history["train"]["rmse"][-1] == pytest.approx(np.sqrt(np.mean((booster.predict(X) - y) ** 2)), rel=1e-9)
