@@ -87,7 +87,8 @@ class Booster:
     def predict(self, data, output_margin=False, iteration_range=None, *, pred_leaf=False, pred_contribs=False):
         """Predictions for ``data`` (Dataset, numpy, pandas, pyarrow or scipy.sparse; NaN = missing).
 
-        Returns (n,) values/probabilities, or (n, K) class probabilities for ``multi:softprob``;
+        Returns (n,) values/probabilities (the margin for ``binary:logitraw``, the class for
+        ``multi:softmax``), or (n, K) class probabilities for ``multi:softprob``;
         ``output_margin=True`` gives the raw margin (n,) or (n, K). ``iteration_range=(a, b)``
         uses rounds a..b-1 only (the base margin is always included); by default all rounds, or
         rounds 0..best_iteration after early stopping (as LightGBM does); (0, 0) forces all.

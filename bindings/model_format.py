@@ -3,7 +3,7 @@
 A model file is one JSON object (``format = "gbdt-engine-model"``, ``version = 1``)::
 
     {"format": "gbdt-engine-model", "version": 1,
-     "objective": "reg:squarederror" | "binary:logistic" | "multi:softprob" | "custom",
+     "objective": one of gbdt.objectives.OBJECTIVES | "custom",
      "num_class": K (int >= 1), "num_feature": F (int >= 1),
      "feature_names": [F strings] | null,
      "base_margin": [K floats], "best_iteration": int | null, "best_score": float | null,

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from bindings.metrics import METRICS
-from gbdt.objectives import OBJECTIVES
+from gbdt.objectives import LOSSES, OBJECTIVES
 
 SPLIT_MODES = ("auto", "data", "feature")
 GROW_POLICIES = ("depthwise", "lossguide")
@@ -211,12 +211,12 @@ def resolve_params(params):
         out[canon] = value
     for name, check in CHECKS.items():
         out[name] = check(out[name])
-    if out["objective"] == "multi:softprob" and out["num_class"] < 2:
-        raise ValueError("num_class must be >= 2 for objective 'multi:softprob', got "
-                         f"{out['num_class']}")
-    if out["objective"] != "multi:softprob" and not callable(out["objective"]):
+    loss = LOSSES.get(out["objective"])  # None: a custom objective
+    if loss == "softmax" and out["num_class"] < 2:
+        raise ValueError(f"num_class must be >= 2 for objective {out['objective']!r}, got {out['num_class']}")
+    if loss is not None and loss != "softmax":
         out["num_class"] = 1
-    if out["scale_pos_weight"] != 1.0 and out["objective"] != "binary:logistic":
-        raise ValueError(f"scale_pos_weight weights the positive rows of binary:logistic; got "
+    if out["scale_pos_weight"] != 1.0 and loss != "logistic":
+        raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
                          f"{out['scale_pos_weight']} with objective {out['objective']!r}")
     return out

@@ -13,7 +13,7 @@ from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
-from gbdt.objectives import base_margin, gradients, label_sums, transform
+from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, metric_input
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
 from gbdt.threads import effective_threads, using_threads
@@ -21,15 +21,17 @@ from gbdt.tree import Forest
 
 __all__ = ["train"]
 
-DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "multi:softprob": "mlogloss"}
+DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
+                  "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss"}
 
 
 def check_label_domain(objective, num_class, low, high, integral, name):
     """Raise if labels with range [low, high] (``integral``: all whole numbers) do not fit the objective."""
-    if objective == "binary:logistic" and (low < 0 or high > 1):
-        raise ValueError(f"{name} labels must be in [0, 1] for binary:logistic")
-    if objective == "multi:softprob" and (not integral or low < 0 or high >= num_class):
-        raise ValueError(f"{name} labels must be integers in [0, {num_class}) for multi:softprob "
+    loss = LOSSES.get(objective)
+    if loss == "logistic" and (low < 0 or high > 1):
+        raise ValueError(f"{name} labels must be in [0, 1] for {objective}")
+    if loss == "softmax" and (not integral or low < 0 or high >= num_class):
+        raise ValueError(f"{name} labels must be integers in [0, {num_class}) for {objective} "
                          f"(num_class={num_class})")
 
 
@@ -44,9 +46,9 @@ def initial_margin(p, sums):
     objective = p["objective"]
     if p["base_score"] is not None:
         base = p["base_score"]
-        if objective == "binary:logistic":
+        if LOSSES.get(objective) == "logistic" and objective != "binary:logitraw":  # logitraw: a margin, as XGBoost
             if not 0.0 < base < 1.0:
-                raise ValueError(f"base_score must be a probability in (0, 1) for binary:logistic, got {base}")
+                raise ValueError(f"base_score must be a probability in (0, 1) for {objective}, got {base}")
             base = math.log(base / (1.0 - base))
         return np.full(p["num_class"], float(base))
     if callable(objective):
@@ -72,7 +74,7 @@ def custom_gradients(obj, margin, label, gh):
 
 def training_weight(label, weight, p):
     """(n,) weights the gradients and the initial margin use: ``weight`` (empty: all ones) times
-    ``scale_pos_weight`` on the positive rows, as XGBoost (binary:logistic only; metrics keep
+    ``scale_pos_weight`` on the positive rows, as XGBoost (logistic objectives only; metrics keep
     ``weight``). Empty when both leave every row at one."""
     if p["scale_pos_weight"] == 1.0:
         return weight
@@ -180,7 +182,7 @@ class EvalSet:
 
     def scores(self, objective, metrics):
         """{metric: value} at the current margin."""
-        pred = transform(objective, self.margin)
+        pred = metric_input(objective, self.margin)
         return {m: evaluate(m, self.dataset.label, pred, self.dataset.weight) for m in metrics}
 
 

@@ -50,7 +50,7 @@ from cluster.channel import Link, Server
 from cluster.local import worker_info
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
-from gbdt.objectives import label_sums, transform
+from gbdt.objectives import label_sums, metric_input
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
@@ -315,7 +315,7 @@ class Shard:
         evaluation set ``index``, by metric."""
         self.execute(commands)
         _, label, weight, margin = self.evals[index]
-        pred = transform(objective, margin)
+        pred = metric_input(objective, margin)
         return {m: partial_metric(m, label, pred, weight) for m in metrics}
 
     def finish_tree(self, leaf_values):

@@ -11,7 +11,12 @@ from numba import prange
 from gbdt._jit import jit
 from gbdt.kernels.logistic import logistic_grad_hess
 
-OBJECTIVES = ("reg:squarederror", "binary:logistic", "multi:softprob")
+# objective name -> the loss it trains: binary:logitraw predicts the margin and multi:softmax
+# the class, reg:logistic fits labels in [0, 1]; each trains as its loss does (as XGBoost)
+LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:logitraw": "logistic",
+          "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax"}
+OBJECTIVES = tuple(LOSSES)
+PROBABILITY_OUTPUT = {"logistic": "binary:logistic", "softmax": "multi:softprob"}  # what metrics see
 
 
 @jit(parallel=True)
@@ -47,11 +52,12 @@ def softmax_grad_hess(margin, label, weight, gh_out):
 
 def gradients(objective, margin, label, weight, gh_out):
     """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name."""
-    if objective == "reg:squarederror":
+    loss = LOSSES.get(objective)
+    if loss == "squared":
         squared_error_grad_hess(margin, label, weight, gh_out)
-    elif objective == "binary:logistic":
+    elif loss == "logistic":
         logistic_grad_hess(margin[:, 0], label, weight, gh_out[:, 0, 0], gh_out[:, 0, 1])
-    elif objective == "multi:softprob":
+    elif loss == "softmax":
         softmax_grad_hess(margin, label, weight, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -69,12 +75,13 @@ def label_sums(label, weight, n_classes):
 
 def base_margin(objective, sums, n_classes):
     """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
-    the weighted label mean for squared error, its logit for logistic, and for softmax the log of
-    each class's weight share (at least 1e-6) less their mean (a common shift changes nothing)."""
+    the weighted label mean for squared error (and, as a margin, for binary:logitraw), its logit
+    for the other logistic objectives, and for softmax the log of each class's weight share (at
+    least 1e-6) less their mean (a common shift changes nothing)."""
     label_mean = sums[1] / sums[0]
-    if objective == "reg:squarederror":
+    if LOSSES[objective] == "squared" or objective == "binary:logitraw":  # XGBoost: logitraw's intercept is the mean
         return np.array([label_mean])
-    if objective == "binary:logistic":
+    if LOSSES[objective] == "logistic":
         p = min(max(label_mean, 1e-6), 1 - 1e-6)
         return np.array([math.log(p / (1 - p))])
     log_share = np.log(np.maximum(np.asarray(sums[2:2 + n_classes]) / sums[0], 1e-6))
@@ -87,11 +94,20 @@ def squeeze(margin):
 
 
 def transform(objective, margin):
-    """Margin (n, K) -> prediction: sigmoid (n,), softmax rows (n, K), or the squeezed margin
-    itself (squared error and custom objectives)."""
-    if objective == "binary:logistic":
+    """Margin (n, K) -> prediction: sigmoid (n,) (binary:logistic, reg:logistic), softmax rows
+    (n, K) (multi:softprob), the most likely class (n,) as a float (multi:softmax), or the
+    squeezed margin itself (squared error, binary:logitraw and custom objectives)."""
+    if objective in ("binary:logistic", "reg:logistic"):
         return 1.0 / (1.0 + np.exp(-margin[:, 0]))
     if objective == "multi:softprob":
         shifted = np.exp(margin - margin.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
+    if objective == "multi:softmax":
+        return margin.argmax(axis=1).astype(np.float64)
     return squeeze(margin)
+
+
+def metric_input(objective, margin):
+    """What evaluation metrics see: probabilities for every logistic and softmax objective (as
+    XGBoost evaluates binary:logitraw and multi:softmax), else ``transform``."""
+    return transform(PROBABILITY_OUTPUT.get(LOSSES.get(objective), objective), margin)

@@ -158,3 +158,36 @@ def test_scale_pos_weight_is_a_weight_on_positive_rows_like_xgboost():
     np.testing.assert_allclose(scaled, theirs.predict(xgb.DMatrix(X)), atol=0.02)
     with pytest.raises(ValueError, match="scale_pos_weight"):
         train({**params, "objective": "reg:squarederror", "scale_pos_weight": 2.0}, Dataset(X, y), 1)
+
+
+@pytest.mark.parametrize("objective", ["multi:softmax", "binary:logitraw", "reg:logistic"])
+def test_objectives_sharing_a_loss_predict_and_evaluate_like_xgboost(objective):
+    """multi:softmax trains as softprob and predicts the class; binary:logitraw trains as logistic
+    and predicts the margin; reg:logistic fits labels in [0, 1] through a sigmoid. On exact bins the
+    predictions match XGBoost's, and so do the default metric's values, except that logitraw's
+    log-loss is of the probabilities (XGBoost takes the raw margins for probabilities there)."""
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 8, size=(3000, 3)).astype(float)
+    if objective == "multi:softmax":
+        y = np.minimum((X[:, 0] + rng.integers(0, 3, 3000)) // 3, 3).astype(float)
+        extra = {"num_class": 4}
+    elif objective == "reg:logistic":
+        y = np.clip(X[:, 0] / 8 + rng.normal(0, 0.1, 3000), 0, 1)
+        extra = {}
+    else:
+        y = (rng.random(3000) < X[:, 0] / 8).astype(float)
+        extra = {}
+    params = {"objective": objective, "max_depth": 3, "learning_rate": 0.3, **extra}
+    ours_history, theirs_history = {}, {}
+    booster = train({**params, "n_jobs": 1}, Dataset(X, y), 5, evals=[(Dataset(X, y), "train")],
+                    evals_result=ours_history)
+    dtrain = xgb.DMatrix(X, y)
+    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, dtrain, 5, evals=[(dtrain, "train")],
+                       evals_result=theirs_history, verbose_eval=False)
+    np.testing.assert_allclose(booster.predict(X), theirs.predict(dtrain), rtol=0, atol=2e-5)
+    (metric, values), = theirs_history["train"].items()
+    if objective == "binary:logitraw":
+        from sklearn.metrics import log_loss
+
+        values = [log_loss(y, 1 / (1 + np.exp(-booster.predict(X, iteration_range=(0, r + 1))))) for r in range(5)]
+    np.testing.assert_allclose(ours_history["train"][metric], values, rtol=1e-4)
