@@ -7,6 +7,8 @@ or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 """
 import numpy as np
 
+from gbdt.objectives import log_factorials
+
 __all__ = ["evaluate", "partial_metric", "combine_partials", "HIGHER_IS_BETTER", "METRICS", "roc_auc"]
 
 EPS = 1e-15
@@ -38,8 +40,13 @@ def _merror(label, pred):
     return pred.argmax(axis=1) != label
 
 
+def _poisson_nloglik(label, pred):
+    p = np.maximum(pred, 1e-16)
+    return p - label * np.log(p) + log_factorials(np.asarray(label, dtype=np.float64))
+
+
 ROW_LOSSES = {"rmse": _squared_error, "logloss": _logloss, "error": _error, "mlogloss": _mlogloss,
-              "merror": _merror}
+              "merror": _merror, "poisson-nloglik": _poisson_nloglik}
 
 
 def roc_auc(label, score, weight=None):

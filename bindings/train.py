@@ -13,7 +13,7 @@ from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
-from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, metric_input
+from gbdt.objectives import LOSSES, POISSON_MAX_DELTA_STEP, base_margin, gradients, label_sums, metric_input
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
 from gbdt.threads import effective_threads, using_threads
@@ -22,7 +22,8 @@ from gbdt.tree import Forest
 __all__ = ["train"]
 
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
-                  "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss"}
+                  "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss",
+                  "count:poisson": "poisson-nloglik"}
 
 
 def check_label_domain(objective, num_class, low, high, integral, name):
@@ -30,6 +31,8 @@ def check_label_domain(objective, num_class, low, high, integral, name):
     loss = LOSSES.get(objective)
     if loss == "logistic" and (low < 0 or high > 1):
         raise ValueError(f"{name} labels must be in [0, 1] for {objective}")
+    if loss == "poisson" and low < 0:
+        raise ValueError(f"{name} labels must be counts >= 0 for count:poisson, got {low}")
     if loss == "softmax" and (not integral or low < 0 or high >= num_class):
         raise ValueError(f"{name} labels must be integers in [0, {num_class}) for {objective} "
                          f"(num_class={num_class})")
@@ -50,6 +53,10 @@ def initial_margin(p, sums):
             if not 0.0 < base < 1.0:
                 raise ValueError(f"base_score must be a probability in (0, 1) for {objective}, got {base}")
             base = math.log(base / (1.0 - base))
+        if objective == "count:poisson":
+            if not base > 0.0:
+                raise ValueError(f"base_score must be an expected count > 0 for count:poisson, got {base}")
+            base = math.log(base)
         return np.full(p["num_class"], float(base))
     if callable(objective):
         return np.zeros(p["num_class"])
@@ -280,6 +287,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         gamma=p["gamma"], min_child_weight=p["min_child_weight"], max_cat_to_onehot=p["max_cat_to_onehot"],
         max_cat_threshold=p["max_cat_threshold"], cat_smooth=p["cat_smooth"],
         colsample_bylevel=p["colsample_bylevel"], colsample_bynode=p["colsample_bynode"],
+        max_delta_step=POISSON_MAX_DELTA_STEP if p["objective"] == "count:poisson" else 0.0,
     )
     monotone = monotone_vector(p["monotone_constraints"], booster.num_feature, booster.feature_names)
     categorical = categorical_mask(booster.categories, booster.num_feature)

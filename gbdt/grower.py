@@ -46,6 +46,7 @@ class GrowthParams:
     cat_smooth: float = 10.0
     colsample_bylevel: float = 1.0
     colsample_bynode: float = 1.0
+    max_delta_step: float = 0.0  # > 0: every weight is clipped to +-this, gains use the clipped weights (XGBoost)
 
 
 class _Node:
@@ -103,7 +104,8 @@ class TreeGrower:
         root_hists = partition.empty_histograms(1, self._slot(0))
         partition.histograms([0], features, root_hists)
         g, h = root_hists[0, features[0]].sum(axis=0)
-        root = _Node(0, 0, g, h)
+        mds = self.params.max_delta_step
+        root = _Node(0, 0, g, h, *((-mds, mds) if mds > 0 else (-np.inf, np.inf)))
         root.hists, root.slot = root_hists, 0
         self._find_splits([root], root_hists, features)
         nodes = [root]

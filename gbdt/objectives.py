@@ -14,7 +14,11 @@ from gbdt.kernels.logistic import logistic_grad_hess
 # objective name -> the loss it trains: binary:logitraw predicts the margin and multi:softmax
 # the class, reg:logistic fits labels in [0, 1]; each trains as its loss does (as XGBoost)
 LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:logitraw": "logistic",
-          "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax"}
+          "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
+          "count:poisson": "poisson"}
+# XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
+# weights are clipped to +-this, which damps the first steps
+POISSON_MAX_DELTA_STEP = 0.7
 OBJECTIVES = tuple(LOSSES)
 PROBABILITY_OUTPUT = {"logistic": "binary:logistic", "softmax": "multi:softprob"}  # what metrics see
 
@@ -50,6 +54,26 @@ def softmax_grad_hess(margin, label, weight, gh_out):
             gh_out[i, k, 1] = max(2.0 * p * (1.0 - p), 1e-16) * w
 
 
+@jit(parallel=True)
+def poisson_grad_hess(margin, label, weight, gh_out):
+    """Poisson negative log-likelihood with log link ``exp(margin) - y margin``: grad =
+    exp(margin) - y, hess = exp(margin + POISSON_MAX_DELTA_STEP) (XGBoost's safeguard)."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        gh_out[i, 0, 0] = (math.exp(margin[i, 0]) - label[i]) * w
+        gh_out[i, 0, 1] = math.exp(margin[i, 0] + POISSON_MAX_DELTA_STEP) * w
+
+
+@jit(parallel=True)
+def log_factorials(values):
+    """(n,) log Gamma(y + 1) of values (n,) >= 0: the label term of the Poisson log-likelihood."""
+    out = np.empty(values.shape[0])
+    for i in prange(values.shape[0]):
+        out[i] = math.lgamma(values[i] + 1.0)
+    return out
+
+
 def gradients(objective, margin, label, weight, gh_out):
     """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name."""
     loss = LOSSES.get(objective)
@@ -59,6 +83,8 @@ def gradients(objective, margin, label, weight, gh_out):
         logistic_grad_hess(margin[:, 0], label, weight, gh_out[:, 0, 0], gh_out[:, 0, 1])
     elif loss == "softmax":
         softmax_grad_hess(margin, label, weight, gh_out)
+    elif loss == "poisson":
+        poisson_grad_hess(margin, label, weight, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
@@ -76,14 +102,16 @@ def label_sums(label, weight, n_classes):
 def base_margin(objective, sums, n_classes):
     """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
     the weighted label mean for squared error (and, as a margin, for binary:logitraw), its logit
-    for the other logistic objectives, and for softmax the log of each class's weight share (at
-    least 1e-6) less their mean (a common shift changes nothing)."""
+    for the other logistic objectives, its log for count:poisson, and for softmax the log of each
+    class's weight share (at least 1e-6) less their mean (a common shift changes nothing)."""
     label_mean = sums[1] / sums[0]
     if LOSSES[objective] == "squared" or objective == "binary:logitraw":  # XGBoost: logitraw's intercept is the mean
         return np.array([label_mean])
     if LOSSES[objective] == "logistic":
         p = min(max(label_mean, 1e-6), 1 - 1e-6)
         return np.array([math.log(p / (1 - p))])
+    if LOSSES[objective] == "poisson":
+        return np.array([math.log(max(label_mean, 1e-16))])
     log_share = np.log(np.maximum(np.asarray(sums[2:2 + n_classes]) / sums[0], 1e-6))
     return log_share - log_share.mean()
 
@@ -95,7 +123,8 @@ def squeeze(margin):
 
 def transform(objective, margin):
     """Margin (n, K) -> prediction: sigmoid (n,) (binary:logistic, reg:logistic), softmax rows
-    (n, K) (multi:softprob), the most likely class (n,) as a float (multi:softmax), or the
+    (n, K) (multi:softprob), the most likely class (n,) as a float (multi:softmax), the expected
+    count exp(margin) (n,) (count:poisson), or the
     squeezed margin itself (squared error, binary:logitraw and custom objectives)."""
     if objective in ("binary:logistic", "reg:logistic"):
         return 1.0 / (1.0 + np.exp(-margin[:, 0]))
@@ -104,6 +133,8 @@ def transform(objective, margin):
         return shifted / shifted.sum(axis=1, keepdims=True)
     if objective == "multi:softmax":
         return margin.argmax(axis=1).astype(np.float64)
+    if objective == "count:poisson":
+        return np.exp(margin[:, 0])
     return squeeze(margin)
 
 

@@ -392,7 +392,8 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
     gains, bins = np.zeros(n_pairs), np.zeros(n_pairs, dtype=np.int64)
     lefts, stats = np.zeros(n_pairs, dtype=np.bool_), np.zeros((n_pairs, 2))
     reg = (float(reg_lambda), float(reg_alpha), float(min_child_weight))
-    constrained = bool((monotone != 0).any())
+    # clamped-weight gains: for monotone constraints, and for bounded weights (max_delta_step)
+    constrained = bool((monotone != 0).any()) or bool(np.isfinite(bounds).any())
     _scan_numeric_features(hists, sums, features, n_value_bins, missing_bin, reg, monotone if constrained else None,
                            bounds, categorical, gains, bins, lefts, stats)
     has_categories = bool(categorical[features].any())

@@ -191,3 +191,23 @@ def test_objectives_sharing_a_loss_predict_and_evaluate_like_xgboost(objective):
 
         values = [log_loss(y, 1 / (1 + np.exp(-booster.predict(X, iteration_range=(0, r + 1))))) for r in range(5)]
     np.testing.assert_allclose(ours_history["train"][metric], values, rtol=1e-4)
+
+
+def test_poisson_counts_like_xgboost():
+    """count:poisson (log link, XGBoost's hessian safeguard exp(margin + 0.7), intercept log of the
+    mean count): on exact bins the expected counts and poisson-nloglik per round match XGBoost's."""
+    rng = np.random.default_rng(9)
+    X = rng.integers(0, 8, size=(3000, 3)).astype(float)
+    y = rng.poisson(np.exp(0.3 * X[:, 0] - 0.1 * X[:, 1] - 0.5)).astype(float)
+    params = {"objective": "count:poisson", "max_depth": 3, "learning_rate": 0.3}
+    ours_history, theirs_history = {}, {}
+    booster = train({**params, "n_jobs": 1}, Dataset(X, y), 8, evals=[(Dataset(X, y), "train")],
+                    evals_result=ours_history)
+    dtrain = xgb.DMatrix(X, y)
+    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, dtrain, 8, evals=[(dtrain, "train")],
+                       evals_result=theirs_history, verbose_eval=False)
+    np.testing.assert_allclose(booster.predict(X), theirs.predict(dtrain), rtol=1e-5)
+    np.testing.assert_allclose(ours_history["train"]["poisson-nloglik"], theirs_history["train"]["poisson-nloglik"],
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="counts >= 0"):
+        train(params, Dataset(X, -y - 1), 1)
