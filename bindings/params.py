@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from bindings.metrics import METRICS
-from gbdt.objectives import LOSSES, OBJECTIVES
+from gbdt.objectives import LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP
 
 SPLIT_MODES = ("auto", "data", "feature")
 GROW_POLICIES = ("depthwise", "lossguide")
@@ -32,6 +32,7 @@ DEFAULTS = {
     "colsample_bylevel": 1.0,
     "colsample_bynode": 1.0,
     "scale_pos_weight": 1.0,
+    "max_delta_step": None,
     "split_mode": "auto",
     "n_jobs": None,
     "random_state": 0,
@@ -169,6 +170,7 @@ CHECKS = {
     "colsample_bylevel": lambda v: _number("colsample_bylevel", v, 0.0, 1.0, low_open=True),
     "colsample_bynode": lambda v: _number("colsample_bynode", v, 0.0, 1.0, low_open=True),
     "scale_pos_weight": lambda v: _number("scale_pos_weight", v, 0.0, 1e12, low_open=True),
+    "max_delta_step": lambda v: None if v is None else _number("max_delta_step", v, 0.0, INF),
     "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
     "n_jobs": _n_jobs,
     "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
@@ -216,6 +218,8 @@ def resolve_params(params):
         raise ValueError(f"num_class must be >= 2 for objective {out['objective']!r}, got {out['num_class']}")
     if loss is not None and loss != "softmax":
         out["num_class"] = 1
+    if out["max_delta_step"] is None:  # XGBoost's default: 0.7 for count:poisson, else no clip
+        out["max_delta_step"] = POISSON_MAX_DELTA_STEP if loss == "poisson" else 0.0
     if out["scale_pos_weight"] != 1.0 and loss != "logistic":
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
                          f"{out['scale_pos_weight']} with objective {out['objective']!r}")

@@ -13,7 +13,7 @@ from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder
-from gbdt.objectives import LOSSES, POISSON_MAX_DELTA_STEP, base_margin, gradients, label_sums, metric_input
+from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, metric_input
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
 from gbdt.threads import effective_threads, using_threads
@@ -120,12 +120,13 @@ class LocalRows:
         self.builder = HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
         self.sampled = None
 
-    def compute_gradients(self, objective):
-        """Gradients of every row at the current margin (built-in name or custom callable)."""
+    def compute_gradients(self, objective, max_delta_step):
+        """Gradients of every row at the current margin (built-in name or custom callable;
+        ``max_delta_step`` as ``gbdt.objectives.gradients`` takes it)."""
         if callable(objective):
             custom_gradients(objective, self.margin, self.label, self.gh)
         else:
-            gradients(objective, self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2))
+            gradients(objective, self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2), max_delta_step)
 
     def start_round(self, subsample, iteration):
         """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global index."""
@@ -287,7 +288,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
         gamma=p["gamma"], min_child_weight=p["min_child_weight"], max_cat_to_onehot=p["max_cat_to_onehot"],
         max_cat_threshold=p["max_cat_threshold"], cat_smooth=p["cat_smooth"],
         colsample_bylevel=p["colsample_bylevel"], colsample_bynode=p["colsample_bynode"],
-        max_delta_step=POISSON_MAX_DELTA_STEP if p["objective"] == "count:poisson" else 0.0,
+        max_delta_step=p["max_delta_step"],
     )
     monotone = monotone_vector(p["monotone_constraints"], booster.num_feature, booster.feature_names)
     categorical = categorical_mask(booster.categories, booster.num_feature)
@@ -309,7 +310,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     for cb in callbacks:
         cb.before_training(booster)
     for iteration in range(done, num_boost_round):
-        rows.compute_gradients(p["objective"])
+        rows.compute_gradients(p["objective"], p["max_delta_step"])
         rows.start_round(p["subsample"], iteration)
         features = sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])
         # each tree samples levels and nodes with its own generator, so a resumed fit needs no replay

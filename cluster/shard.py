@@ -218,9 +218,9 @@ class Shard:
         return held, np.searchsorted(self.owned, held).astype(np.int32)
 
     # ----- per round / per level -----------------------------------------------------------------
-    def compute_gradients(self, objective):
+    def compute_gradients(self, objective, max_delta_step):
         with using_threads(self.n_threads):
-            self.rows.compute_gradients(objective)
+            self.rows.compute_gradients(objective, max_delta_step)
 
     def start_round(self, subsample, iteration):
         self.rows.start_round(subsample, iteration)
@@ -530,8 +530,8 @@ class ShardedRows:
     def __init__(self, leader):
         self.leader = leader
 
-    def compute_gradients(self, objective):
-        self.leader.queue.append(("compute_gradients", (objective,)))
+    def compute_gradients(self, objective, max_delta_step):
+        self.leader.queue.append(("compute_gradients", (objective, max_delta_step)))
 
     def start_round(self, subsample, iteration):
         self.leader.queue.append(("start_round", (subsample, iteration)))

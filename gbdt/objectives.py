@@ -55,14 +55,14 @@ def softmax_grad_hess(margin, label, weight, gh_out):
 
 
 @jit(parallel=True)
-def poisson_grad_hess(margin, label, weight, gh_out):
+def poisson_grad_hess(margin, label, weight, max_delta_step, gh_out):
     """Poisson negative log-likelihood with log link ``exp(margin) - y margin``: grad =
-    exp(margin) - y, hess = exp(margin + POISSON_MAX_DELTA_STEP) (XGBoost's safeguard)."""
+    exp(margin) - y, hess = exp(margin + max_delta_step) (XGBoost's safeguard)."""
     has_weight = weight.shape[0] > 0
     for i in prange(margin.shape[0]):
         w = weight[i] if has_weight else 1.0
         gh_out[i, 0, 0] = (math.exp(margin[i, 0]) - label[i]) * w
-        gh_out[i, 0, 1] = math.exp(margin[i, 0] + POISSON_MAX_DELTA_STEP) * w
+        gh_out[i, 0, 1] = math.exp(margin[i, 0] + max_delta_step) * w
 
 
 @jit(parallel=True)
@@ -74,8 +74,9 @@ def log_factorials(values):
     return out
 
 
-def gradients(objective, margin, label, weight, gh_out):
-    """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name."""
+def gradients(objective, margin, label, weight, gh_out, max_delta_step=POISSON_MAX_DELTA_STEP):
+    """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``max_delta_step`` inflates
+    count:poisson's hessian (as XGBoost: the same parameter clips the tree weights)."""
     loss = LOSSES.get(objective)
     if loss == "squared":
         squared_error_grad_hess(margin, label, weight, gh_out)
@@ -84,7 +85,7 @@ def gradients(objective, margin, label, weight, gh_out):
     elif loss == "softmax":
         softmax_grad_hess(margin, label, weight, gh_out)
     elif loss == "poisson":
-        poisson_grad_hess(margin, label, weight, gh_out)
+        poisson_grad_hess(margin, label, weight, max_delta_step, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 

@@ -211,3 +211,21 @@ def test_poisson_counts_like_xgboost():
                                rtol=1e-5)
     with pytest.raises(ValueError, match="counts >= 0"):
         train(params, Dataset(X, -y - 1), 1)
+
+
+@pytest.mark.parametrize("objective,max_delta_step", [("binary:logistic", 0.3), ("count:poisson", 0.3)])
+def test_max_delta_step_clips_weights_like_xgboost(objective, max_delta_step):
+    """max_delta_step clips every tree weight to +-max_delta_step, with gains of the clipped
+    weights (and for count:poisson also inflates the hessian): on exact bins XGBoost's model."""
+    rng = np.random.default_rng(10)
+    X = rng.integers(0, 8, size=(3000, 3)).astype(float)
+    if objective == "count:poisson":
+        y = rng.poisson(np.exp(0.4 * X[:, 0] - 1.0)).astype(float)
+    else:
+        y = (rng.random(3000) < 0.02 + 0.1 * (X[:, 0] > 5)).astype(float)  # rare positives: large raw weights
+    params = {"objective": objective, "max_depth": 3, "learning_rate": 1.0, "max_delta_step": max_delta_step}
+    booster = train({**params, "n_jobs": 1}, Dataset(X, y), 6)
+    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, xgb.DMatrix(X, y), 6)
+    assert max(np.abs(tree.value).max() for tree in booster.trees) <= max_delta_step + 1e-12
+    np.testing.assert_allclose(booster.predict(X, output_margin=True),
+                               theirs.predict(xgb.DMatrix(X), output_margin=True), rtol=1e-5, atol=1e-5)
