@@ -85,7 +85,7 @@ class _GBDTEstimator(BaseEstimator):
     def __init__(self, *, n_estimators=100, learning_rate=0.3, max_depth=6, max_leaves=0,
                  grow_policy="depthwise", max_bin=256, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
                  min_child_weight=1.0, subsample=1.0, colsample_bytree=1.0, colsample_bylevel=1.0,
-                 colsample_bynode=1.0, scale_pos_weight=1.0, split_mode="auto",
+                 colsample_bynode=1.0, scale_pos_weight=1.0, max_delta_step=None, split_mode="auto",
                  n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None,
                  monotone_constraints=None, categorical_features=None, use_quantized_grad=False,
                  num_grad_quant_bins=4):
@@ -104,6 +104,7 @@ class _GBDTEstimator(BaseEstimator):
         self.colsample_bylevel = colsample_bylevel
         self.colsample_bynode = colsample_bynode
         self.scale_pos_weight = scale_pos_weight
+        self.max_delta_step = max_delta_step
         self.split_mode = split_mode
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -116,8 +117,8 @@ class _GBDTEstimator(BaseEstimator):
 
     _TRAIN_PARAMS = ("learning_rate", "max_depth", "max_leaves", "grow_policy", "max_bin", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "subsample", "colsample_bytree", "colsample_bylevel",
-                     "colsample_bynode", "scale_pos_weight", "split_mode", "n_jobs", "random_state", "eval_metric",
-                     "monotone_constraints", "use_quantized_grad", "num_grad_quant_bins")
+                     "colsample_bynode", "scale_pos_weight", "max_delta_step", "split_mode", "n_jobs", "random_state",
+                     "eval_metric", "monotone_constraints", "use_quantized_grad", "num_grad_quant_bins")
 
     def _params(self):
         params = {name: getattr(self, name) for name in self._TRAIN_PARAMS}
