@@ -160,6 +160,18 @@ def test_scale_pos_weight_is_a_weight_on_positive_rows_like_xgboost():
         train({**params, "objective": "reg:squarederror", "scale_pos_weight": 2.0}, Dataset(X, y), 1)
 
 
+def fit_both_evaluated(params, X, y, rounds):
+    """(our booster, our {metric: per-round values}, XGBoost's booster, its {metric: values}),
+    both single-threaded and evaluated on the training rows with the objective's default metric."""
+    ours_history, theirs_history = {}, {}
+    booster = train({**params, "n_jobs": 1}, Dataset(X, y), rounds, evals=[(Dataset(X, y), "train")],
+                    evals_result=ours_history)
+    dtrain = xgb.DMatrix(X, y)
+    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, dtrain, rounds, evals=[(dtrain, "train")],
+                       evals_result=theirs_history, verbose_eval=False)
+    return booster, ours_history["train"], theirs, theirs_history["train"]
+
+
 @pytest.mark.parametrize("objective", ["multi:softmax", "binary:logitraw", "reg:logistic"])
 def test_objectives_sharing_a_loss_predict_and_evaluate_like_xgboost(objective):
     """multi:softmax trains as softprob and predicts the class; binary:logitraw trains as logistic
@@ -178,19 +190,14 @@ def test_objectives_sharing_a_loss_predict_and_evaluate_like_xgboost(objective):
         y = (rng.random(3000) < X[:, 0] / 8).astype(float)
         extra = {}
     params = {"objective": objective, "max_depth": 3, "learning_rate": 0.3, **extra}
-    ours_history, theirs_history = {}, {}
-    booster = train({**params, "n_jobs": 1}, Dataset(X, y), 5, evals=[(Dataset(X, y), "train")],
-                    evals_result=ours_history)
-    dtrain = xgb.DMatrix(X, y)
-    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, dtrain, 5, evals=[(dtrain, "train")],
-                       evals_result=theirs_history, verbose_eval=False)
-    np.testing.assert_allclose(booster.predict(X), theirs.predict(dtrain), rtol=0, atol=2e-5)
-    (metric, values), = theirs_history["train"].items()
+    booster, ours_history, theirs, theirs_history = fit_both_evaluated(params, X, y, 5)
+    np.testing.assert_allclose(booster.predict(X), theirs.predict(xgb.DMatrix(X)), rtol=0, atol=2e-5)
+    (metric, values), = theirs_history.items()
     if objective == "binary:logitraw":
         from sklearn.metrics import log_loss
 
         values = [log_loss(y, 1 / (1 + np.exp(-booster.predict(X, iteration_range=(0, r + 1))))) for r in range(5)]
-    np.testing.assert_allclose(ours_history["train"][metric], values, rtol=1e-4)
+    np.testing.assert_allclose(ours_history[metric], values, rtol=1e-4)
 
 
 def test_poisson_counts_like_xgboost():
@@ -200,15 +207,9 @@ def test_poisson_counts_like_xgboost():
     X = rng.integers(0, 8, size=(3000, 3)).astype(float)
     y = rng.poisson(np.exp(0.3 * X[:, 0] - 0.1 * X[:, 1] - 0.5)).astype(float)
     params = {"objective": "count:poisson", "max_depth": 3, "learning_rate": 0.3}
-    ours_history, theirs_history = {}, {}
-    booster = train({**params, "n_jobs": 1}, Dataset(X, y), 8, evals=[(Dataset(X, y), "train")],
-                    evals_result=ours_history)
-    dtrain = xgb.DMatrix(X, y)
-    theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, dtrain, 8, evals=[(dtrain, "train")],
-                       evals_result=theirs_history, verbose_eval=False)
-    np.testing.assert_allclose(booster.predict(X), theirs.predict(dtrain), rtol=1e-5)
-    np.testing.assert_allclose(ours_history["train"]["poisson-nloglik"], theirs_history["train"]["poisson-nloglik"],
-                               rtol=1e-5)
+    booster, ours_history, theirs, theirs_history = fit_both_evaluated(params, X, y, 8)
+    np.testing.assert_allclose(booster.predict(X), theirs.predict(xgb.DMatrix(X)), rtol=1e-5)
+    np.testing.assert_allclose(ours_history["poisson-nloglik"], theirs_history["poisson-nloglik"], rtol=1e-5)
     with pytest.raises(ValueError, match="counts >= 0"):
         train(params, Dataset(X, -y - 1), 1)
 
