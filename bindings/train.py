@@ -1,5 +1,4 @@
 """``train``: the boosting loop. Gradients -> one tree per class -> margins -> evaluation -> callbacks."""
-import math
 
 import numpy as np
 
@@ -11,9 +10,9 @@ from bindings.metrics import evaluate
 from bindings.params import monotone_vector, resolve_params
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
-from gbdt.grower import GrowthParams, TreeGrower
+from gbdt.grower import GrowthParams, TreeGrower, sampled_count
 from gbdt.histogram import HistogramBuilder
-from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, metric_input
+from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, metric_input, to_margin
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
 from gbdt.threads import effective_threads, using_threads
@@ -45,18 +44,11 @@ def _check_labels(objective, label, num_class, name):
 
 
 def initial_margin(p, sums):
-    """Base margin (K,): ``base_score`` when given, else from the weighted label mean."""
+    """Base margin (K,): ``base_score`` when given (a prediction, ``to_margin``; a margin for a
+    custom objective), else from the label sums (``label_sums``)."""
     objective = p["objective"]
     if p["base_score"] is not None:
-        base = p["base_score"]
-        if LOSSES.get(objective) == "logistic" and objective != "binary:logitraw":  # logitraw: a margin, as XGBoost
-            if not 0.0 < base < 1.0:
-                raise ValueError(f"base_score must be a probability in (0, 1) for {objective}, got {base}")
-            base = math.log(base / (1.0 - base))
-        if objective == "count:poisson":
-            if not base > 0.0:
-                raise ValueError(f"base_score must be an expected count > 0 for count:poisson, got {base}")
-            base = math.log(base)
+        base = p["base_score"] if callable(objective) else to_margin(objective, p["base_score"], "base_score")
         return np.full(p["num_class"], float(base))
     if callable(objective):
         return np.zeros(p["num_class"])
@@ -93,8 +85,7 @@ def sample_indices(rng, n, fraction):
     """Sorted int32 indices of a ``fraction`` of range(n) (all of them when fraction == 1)."""
     if fraction >= 1.0:
         return np.arange(n, dtype=IDX_DTYPE)
-    size = max(1, int(round(fraction * n)))
-    return np.sort(rng.choice(n, size, replace=False)).astype(IDX_DTYPE)
+    return np.sort(rng.choice(n, sampled_count(fraction, n), replace=False)).astype(IDX_DTYPE)
 
 
 class LocalRows:

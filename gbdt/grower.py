@@ -29,6 +29,12 @@ from gbdt.tree import Tree, category_bitset
 MIN_SPLIT_GAIN = 1e-6
 
 
+def sampled_count(fraction, n):
+    """How many of ``n`` features a ``colsample_*`` ``fraction`` keeps: round(fraction n), at
+    least 1 (XGBoost's rule)."""
+    return max(1, int(round(fraction * n)))
+
+
 @dataclass
 class GrowthParams:
     """Tree-shape and regularisation parameters of one tree (validated by the caller)."""
@@ -158,7 +164,7 @@ class TreeGrower:
         if self.params.colsample_bylevel >= 1.0:
             return features
         if depth not in self._level_features:
-            count = max(1, int(round(self.params.colsample_bylevel * len(features))))
+            count = sampled_count(self.params.colsample_bylevel, len(features))
             self._level_features[depth] = np.sort(self._rng.choice(features, count, replace=False))
         return self._level_features[depth]
 
@@ -167,7 +173,7 @@ class TreeGrower:
         features, or None when every node keeps them all."""
         if self.params.colsample_bynode >= 1.0:
             return None
-        count = max(1, int(round(self.params.colsample_bynode * n_features)))
+        count = sampled_count(self.params.colsample_bynode, n_features)
         keys = self._rng.random((n_nodes, n_features))
         return keys <= np.sort(keys, axis=1)[:, count - 1:count]  # each row's count smallest keys
 

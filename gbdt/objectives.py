@@ -100,21 +100,37 @@ def label_sums(label, weight, n_classes):
     return np.concatenate(([weight.sum(), weight @ label], classes))
 
 
+def to_margin(objective, value, name):
+    """The margin of a one-output ``objective`` whose prediction is ``value``: its logit for a
+    probability (logistic objectives), its log for an expected count (count:poisson), the value
+    itself for squared error and binary:logitraw (whose base_score is a margin, as XGBoost's).
+    Raises ValueError naming ``name`` when ``value`` is outside the objective's range."""
+    loss = LOSSES[objective]
+    if loss == "logistic" and objective != "binary:logitraw":
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{name} must be a probability in (0, 1) for {objective}, got {value}")
+        return math.log(value / (1.0 - value))
+    if loss == "poisson":
+        if not value > 0.0:
+            raise ValueError(f"{name} must be an expected count > 0 for count:poisson, got {value}")
+        return math.log(value)
+    return float(value)
+
+
 def base_margin(objective, sums, n_classes):
     """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
-    the weighted label mean for squared error (and, as a margin, for binary:logitraw), its logit
-    for the other logistic objectives, its log for count:poisson, and for softmax the log of each
-    class's weight share (at least 1e-6) less their mean (a common shift changes nothing)."""
+    ``to_margin`` of the weighted label mean (kept inside [1e-6, 1 - 1e-6] for probabilities, at
+    least 1e-16 for counts), and for softmax the log of each class's weight share (at least 1e-6)
+    less their mean (a common shift changes nothing)."""
+    if LOSSES[objective] == "softmax":
+        log_share = np.log(np.maximum(np.asarray(sums[2:2 + n_classes]) / sums[0], 1e-6))
+        return log_share - log_share.mean()
     label_mean = sums[1] / sums[0]
-    if LOSSES[objective] == "squared" or objective == "binary:logitraw":  # XGBoost: logitraw's intercept is the mean
-        return np.array([label_mean])
-    if LOSSES[objective] == "logistic":
-        p = min(max(label_mean, 1e-6), 1 - 1e-6)
-        return np.array([math.log(p / (1 - p))])
-    if LOSSES[objective] == "poisson":
-        return np.array([math.log(max(label_mean, 1e-16))])
-    log_share = np.log(np.maximum(np.asarray(sums[2:2 + n_classes]) / sums[0], 1e-6))
-    return log_share - log_share.mean()
+    if LOSSES[objective] == "logistic" and objective != "binary:logitraw":
+        label_mean = min(max(label_mean, 1e-6), 1 - 1e-6)
+    elif LOSSES[objective] == "poisson":
+        label_mean = max(label_mean, 1e-16)
+    return np.array([to_margin(objective, label_mean, "the label mean")])
 
 
 def squeeze(margin):
@@ -125,8 +141,8 @@ def squeeze(margin):
 def transform(objective, margin):
     """Margin (n, K) -> prediction: sigmoid (n,) (binary:logistic, reg:logistic), softmax rows
     (n, K) (multi:softprob), the most likely class (n,) as a float (multi:softmax), the expected
-    count exp(margin) (n,) (count:poisson), or the
-    squeezed margin itself (squared error, binary:logitraw and custom objectives)."""
+    count exp(margin) (n,) (count:poisson), or the squeezed margin itself (squared error,
+    binary:logitraw and custom objectives)."""
     if objective in ("binary:logistic", "reg:logistic"):
         return 1.0 / (1.0 + np.exp(-margin[:, 0]))
     if objective == "multi:softprob":
