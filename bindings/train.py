@@ -15,7 +15,7 @@ from gbdt.histogram import HistogramBuilder
 from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, metric_input, to_margin
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
-from gbdt.threads import effective_threads, using_threads
+from gbdt.threads import fit_threads, using_threads
 from gbdt.tree import Forest
 
 __all__ = ["train"]
@@ -227,7 +227,7 @@ def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stop
     if early_stopping_rounds is not None:
         callbacks.append(EarlyStopping(early_stopping_rounds))
 
-    n_threads = effective_threads(p["n_jobs"])
+    n_threads = fit_threads(p["n_jobs"], dtrain.num_row, dtrain.num_col)
     with using_threads(n_threads):
         booster, history = _boost(p, dtrain, int(num_boost_round), evals, metrics, callbacks, n_threads, custom)
     if evals_result is not None:
