@@ -13,8 +13,9 @@ kernels whose invalid lanes are discarded by a select.
 
 A ``parallel=True`` kernel is a ``ThreadedKernel``: inside ``gbdt.threads.using_threads(1)`` a
 call runs a serial compilation of the same function (``prange`` is ``range`` there). A parallel
-region costs compile time and a per-call launch that one thread does not need: a first fit of 1k
-x 10 rows with an empty cache compiled in 4.3-5.1 s with serial kernels against 9.0-11.1 s.
+region costs compile time (~1 s per kernel) and a per-call launch that one thread does not need:
+a first fit of 1k x 10 rows with an empty cache takes 5.1-6.3 s with serial kernels against
+9.3-11.1 s (2-core machine, alternating runs).
 """
 import functools
 import types
