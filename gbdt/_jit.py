@@ -21,6 +21,7 @@ import functools
 import types
 
 from numba import config, njit
+from numba.extending import typeof_impl
 
 from gbdt.threads import serial_kernels
 
@@ -52,6 +53,13 @@ class ThreadedKernel:
 
     def __call__(self, *args):
         return (self.serial if serial_kernels() else self.parallel)(*args)
+
+
+@typeof_impl.register(ThreadedKernel)
+def _typeof_threaded_kernel(kernel, context):
+    """Compiled callers (a coordinate-descent sweep calls ``packed_square_weighted``) see the
+    parallel compilation."""
+    return typeof_impl(kernel.parallel, context)
 
 
 def jit(fn=None, *, parallel=False, fastmath=False, inline=False, ieee=False):

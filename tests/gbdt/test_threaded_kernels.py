@@ -1,5 +1,5 @@
-"""Parallel kernels run their serial compilation inside ``using_threads(1)``, with the same results;
-small fits run on one thread and give the model the threaded kernels give."""
+"""Parallel kernels run their serial compilation inside ``using_threads(1)``, with the same results,
+and stay callable from compiled code; small fits run on one thread and give the model the threaded kernels give."""
 import numba
 import numpy as np
 from numba import prange
@@ -14,6 +14,24 @@ from gbdt.threads import fit_threads, serial_kernels, using_threads
 def _row_sums(x, out):
     for i in prange(x.shape[0]):
         out[i] = x[i].sum()
+
+
+@jit(parallel=True)
+def _row_maxima(x, out):
+    for i in prange(x.shape[0]):
+        out[i] = x[i].max()
+
+
+@jit
+def _total_of_row_maxima(x):
+    out = np.empty(x.shape[0])
+    _row_maxima(x, out)
+    return out.sum()
+
+
+def test_compiled_callers_can_call_a_threaded_kernel():
+    x = np.random.default_rng(2).standard_normal((50, 3))
+    np.testing.assert_allclose(_total_of_row_maxima(x), x.max(axis=1).sum(), rtol=1e-12)
 
 
 def test_one_thread_runs_the_serial_compilation_with_the_same_result():
