@@ -11,9 +11,9 @@ from contextlib import contextmanager
 
 import numba
 
-# a fit with fewer (row, feature) cells than this runs on one thread: 100 trees of depth 6,
-# 2-core machine, serial kernels against 2 threads: 1k x 28 0.22-0.24 vs 0.26-0.27 s, 5k x 28
-# 0.37-0.42 vs 0.35-0.36 s
+# a fit with fewer (row, feature) cells than this runs on one thread. 100 trees of depth 6 on the
+# 2-core machine, 2 threads' time over the serial kernels' in the same runs: 1k x 28 1.01-1.19,
+# 5k x 28 0.86-1.22, 100k x 28 0.92-1.02 (noisy); kept low, since machines with more cores gain sooner
 SERIAL_FIT_CELLS = 1 << 16
 
 _state = threading.local()
