@@ -111,11 +111,12 @@ class Tree:
 @jit(inline=True)
 def _step_any(block, nodes, missing_value, threshold, meta, cat_begin, cat_end, cat_bits):
     """One level of the rows of ``block`` through any split: numeric, categorical (NaN
-    threshold) or binned input."""
-    for j in range(block.shape[0]):
+    threshold) or binned input; unsigned indices as in ``predict_forest``."""
+    one = np.uint64(1)
+    for j in range(np.uint64(block.shape[0])):
         node = nodes[j]
-        word = meta[node]
-        x = block[j, (word >> 1) & 0x7FFFFFFF]
+        word = np.uint64(meta[node])
+        x = block[j, (word >> one) & np.uint64(0x7FFFFFFF)]
         cut = threshold[node]
         missing = x != x or x == missing_value
         if cut == cut:
@@ -124,8 +125,8 @@ def _step_any(block, nodes, missing_value, threshold, meta, cat_begin, cat_end, 
             right = True
         else:
             right = not in_category_set(x, cat_begin[node], cat_end[node], cat_bits)
-        go_right = (word & 1) == 0 if missing else right
-        nodes[j] = (word >> 32) + go_right
+        go_right = (word & one) == 0 if missing else right
+        nodes[j] = (word >> np.uint64(32)) + np.uint64(go_right)
 
 
 @jit(parallel=True)
@@ -150,24 +151,27 @@ def predict_forest(X, missing_value, threshold, meta, value, cat_begin, cat_end,
     n = X.shape[0]
     n_blocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
     numeric_raw = all_numeric and missing_value != missing_value
+    one, shift, feature_mask = np.uint64(1), np.uint64(32), np.uint64(0x7FFFFFFF)
     for blk in prange(n_blocks):
         lo = blk * ROWS_PER_BLOCK
         block = X[lo:min(n, lo + ROWS_PER_BLOCK)]
-        nodes = np.empty(block.shape[0], dtype=np.int64)
+        nodes = np.empty(block.shape[0], dtype=np.uint64)
         for t in range(first_tree, stop_tree):
             nodes[:] = roots[t]
             for _ in range(depth[t]):
                 if not numeric_raw:
                     _step_any(block, nodes, missing_value, threshold, meta, cat_begin, cat_end, cat_bits)
                     continue
-                for j in range(block.shape[0]):  # branch-free, so LLVM vectorises it
+                # branch-free, so LLVM vectorises it; unsigned indices spare Numba's negative-index
+                # wraparound on every access (100k x 28, 100 trees of depth 8: 0.76-0.80x the time)
+                for j in range(np.uint64(block.shape[0])):
                     node = nodes[j]
-                    word = meta[node]
-                    x = block[j, (word >> 1) & 0x7FFFFFFF]
+                    word = np.uint64(meta[node])
+                    x = block[j, (word >> one) & feature_mask]
                     cut = threshold[node]
                     above = x > cut  # NaN: neither above nor at-or-below
                     not_below = not (x <= cut)
-                    nodes[j] = (word >> 32) + (above if (word & 1) == 1 else not_below)
+                    nodes[j] = (word >> shift) + np.uint64(above if (word & one) == one else not_below)
             k = tree_class[t]
             for j in range(block.shape[0]):
                 out[lo + j, k] += value[nodes[j]]
