@@ -119,10 +119,11 @@ def test_vectorised_scan_equals_one_pass_scan_bit_for_bit(lam, alpha, mcw):
             if trial % 2:
                 hist_f[missing_bin] = 0.0  # no missing values in this node
             total = hist_f.sum(axis=0)
+            scratch = np.full((4, n_bins), np.nan)  # work space reused across calls, stale contents included
             one_pass = _scan_feature(hist_f, missing_bin, missing_bin, total[0], total[1], (lam, alpha, mcw),
-                                     (False, 0.0, -np.inf, np.inf))
-            assert _scan_free_feature(hist_f, missing_bin, missing_bin, total[0], total[1], (lam, alpha, mcw)) \
-                == one_pass
+                                     (False, 0.0, -np.inf, np.inf), scratch)
+            assert _scan_free_feature(hist_f, missing_bin, missing_bin, total[0], total[1], (lam, alpha, mcw),
+                                      scratch) == one_pass
 
 
 def test_no_missing_values_default_right_like_xgboost_hist():
