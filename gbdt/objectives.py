@@ -74,9 +74,10 @@ def log_factorials(values):
     return out
 
 
-def gradients(objective, margin, label, weight, gh_out, max_delta_step=POISSON_MAX_DELTA_STEP):
-    """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``max_delta_step`` inflates
-    count:poisson's hessian (as XGBoost: the same parameter clips the tree weights)."""
+def gradients(objective, margin, label, weight, gh_out, max_delta_step):
+    """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``max_delta_step`` (as
+    ``bindings.params.resolve_params`` resolves it) inflates count:poisson's hessian (as XGBoost:
+    the same parameter clips the tree weights)."""
     loss = LOSSES.get(objective)
     if loss == "squared":
         squared_error_grad_hess(margin, label, weight, gh_out)

@@ -13,19 +13,23 @@ def losses(objective, margin, label):
     if objective == "binary:logistic":
         z = margin[:, 0]
         return np.logaddexp(0, z) - label * z
+    if objective == "count:poisson":
+        return np.exp(margin[:, 0]) - label * margin[:, 0]
     logp = margin - np.logaddexp.reduce(margin, axis=1, keepdims=True)
     return -logp[np.arange(len(label)), label.astype(int)]
 
 
-@pytest.mark.parametrize("objective,k", [("reg:squarederror", 1), ("binary:logistic", 1), ("multi:softprob", 4)])
+@pytest.mark.parametrize("objective,k", [("reg:squarederror", 1), ("binary:logistic", 1), ("multi:softprob", 4),
+                                         ("count:poisson", 1)])
 def test_gradient_matches_finite_difference(objective, k):
     n = 50
     margin = rng.standard_normal((n, k)) * 2
     label = {"reg:squarederror": rng.standard_normal(n), "binary:logistic": rng.integers(0, 2, n).astype(float),
-             "multi:softprob": rng.integers(0, k, n).astype(float)}[objective]
+             "multi:softprob": rng.integers(0, k, n).astype(float),
+             "count:poisson": rng.poisson(2.0, n).astype(float)}[objective]
     weight = rng.uniform(0.5, 2.0, n)
     gh = np.empty((n, k, 2), dtype=np.float32)
-    gradients(objective, margin, label, weight, gh)
+    gradients(objective, margin, label, weight, gh, 0.0)  # max_delta_step 0: the plain Poisson hessian
     eps = 1e-5
     for c in range(k):
         step = np.zeros_like(margin)
