@@ -164,11 +164,14 @@ class Shard:
                 if self.addresses[rank] not in worker_info(get_client()):
                     raise RuntimeError(f"worker {self.addresses[rank]} left the cluster") from None
 
+    def _training_weight(self, p):
+        """(n,) weights this shard's gradients and label sums use (``training_weight``; empty: all ones)."""
+        return training_weight(self.label, np.empty(0) if self.weight is None else self.weight, p)
+
     def summary(self, p):
         """Row count, label sums (``label_sums`` with the training weights) and label checks of this shard."""
-        w = np.ones_like(self.label) if self.weight is None else self.weight
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
-        return {"rows": self.label.shape[0], "label_sums": label_sums(self.label, training_weight(self.label, w, p),
+        return {"rows": self.label.shape[0], "label_sums": label_sums(self.label, self._training_weight(p),
                                                                       p["num_class"]),
                 "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
                 "integral": bool((self.label == np.round(self.label)).all())}
@@ -203,7 +206,7 @@ class Shard:
                 margin[:] = initial
                 self.evals.append((X_eval, label, weight, margin))
         self.blocks, self.eval_blocks, self.sample = None, None, None
-        weight = training_weight(self.label, np.empty(0) if self.weight is None else self.weight, p)
+        weight = self._training_weight(p)
         self.max_bin = p["max_bin"]
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
                               self.n_threads, p["random_state"], row_ids,
