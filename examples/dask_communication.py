@@ -18,13 +18,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import dask.array as da  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cluster  # noqa: E402
+from _dask_blocks import scattered_blocks  # noqa: E402
 from _figures import save_figure  # noqa: E402
 
 DEPTH, BINS, TREES, WORKERS = 5, 64, 3, 2
@@ -41,7 +41,7 @@ def measured_mb(client, n_rows, n_features, mode):
     X = rng.standard_normal((n_rows, n_features))
     y = (X[:, 0] + X[:, 1] * X[:, 2 % n_features] > 0).astype(float)
     bst = cluster.train(client, {"objective": "binary:logistic", "max_depth": DEPTH, "max_bin": BINS},
-                        da.from_array(X, chunks=(-(-n_rows // WORKERS), n_features)), da.from_array(y, chunks=-(-n_rows // WORKERS)),
+                        *scattered_blocks(client, X, y, WORKERS),
                         num_boost_round=TREES, distributed_mode=mode, min_rows_per_worker=1)  # every worker
     return sum(bst.traffic_bytes.values()) / TREES / 1e6
 

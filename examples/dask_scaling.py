@@ -16,15 +16,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import dask.array as da  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import xgboost as xgb  # noqa: E402
 import xgboost.dask  # noqa: E402,F401  (registers xgb.dask)
-from distributed import Client, LocalCluster, wait  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cluster  # noqa: E402
+from _dask_blocks import scattered_blocks  # noqa: E402
 from _figures import save_figure  # noqa: E402
 from benchmarks.synthetic import binary_task  # noqa: E402
 
@@ -37,10 +36,7 @@ def time_both(n_workers, X, y, quantized=False):
     ``use_quantized_grad`` when ``quantized`` (XGBoost has no such option: its fit stays exact)."""
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
             Client(lc) as client:
-        blocks = -(-X.shape[0] // (4 * n_workers))
-        dX = da.from_array(X, chunks=(blocks, X.shape[1])).persist()
-        dy = da.from_array(y, chunks=blocks).persist()
-        wait([dX, dy])  # both fits start with the blocks on the workers
+        dX, dy = scattered_blocks(client, X, y, 4 * n_workers)  # both fits start with the blocks on the workers
         # every worker, even on data the default would leave to fewer workers
         cluster.train(client, PARAMS, X[:2000], y[:2000], num_boost_round=2, min_rows_per_worker=1)  # load kernels
         t = time.perf_counter()

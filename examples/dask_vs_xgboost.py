@@ -17,17 +17,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import dask.array as da  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xgboost as xgb  # noqa: E402
 import xgboost.dask  # noqa: E402,F401  (registers xgb.dask)
-from distributed import Client, LocalCluster, wait  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cluster  # noqa: E402
+from _dask_blocks import scattered_blocks  # noqa: E402
 from _figures import save_figure  # noqa: E402
 from benchmarks.synthetic import binary_task  # noqa: E402
 
@@ -70,10 +70,7 @@ def timed_with_peak_memory(client, fit):
 
 def compare(client, name, X, y, n_workers, threads):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0)
-    block = -(-len(ytr) // (2 * n_workers))
-    dX = da.from_array(Xtr, chunks=(block, X.shape[1])).persist()
-    dy = da.from_array(ytr, chunks=block).persist()
-    wait([dX, dy])  # both fits start with the blocks on the workers
+    dX, dy = scattered_blocks(client, Xtr, ytr, 2 * n_workers)  # both fits start with the blocks on the workers
     ours, t_ours, mem_ours = timed_with_peak_memory(
         client, lambda: cluster.train(client, {**PARAMS, "n_jobs": threads}, dX, dy, num_boost_round=ROUNDS))
     theirs, t_xgb, mem_xgb = timed_with_peak_memory(
