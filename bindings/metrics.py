@@ -3,13 +3,13 @@
 ``evaluate(name, label, pred, weight)`` takes ``label`` (n,), ``pred`` ((n,) probability/value,
 or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 ``partial_metric``/``combine_partials`` give the same value for rows split across workers.
-``HIGHER_IS_BETTER`` drives early stopping.
+``HIGHER_IS_BETTER`` drives early stopping. ``tweedie-nloglik@rho`` names its variance power.
 """
 import numpy as np
 
 from gbdt.objectives import log_factorials
 
-__all__ = ["evaluate", "partial_metric", "combine_partials", "HIGHER_IS_BETTER", "METRICS", "roc_auc"]
+__all__ = ["evaluate", "partial_metric", "combine_partials", "check_metric", "HIGHER_IS_BETTER", "METRICS", "roc_auc"]
 
 EPS = 1e-15
 
@@ -45,8 +45,36 @@ def _poisson_nloglik(label, pred):
     return p - label * np.log(p) + log_factorials(np.asarray(label, dtype=np.float64))
 
 
-ROW_LOSSES = {"rmse": _squared_error, "logloss": _logloss, "error": _error, "mlogloss": _mlogloss,
-              "merror": _merror, "poisson-nloglik": _poisson_nloglik}
+def _absolute_error(label, pred):
+    return np.abs(pred - label)
+
+
+def _gamma_deviance(label, pred):
+    """Twice the unit gamma deviance, both shifted by 1e-6 as XGBoost's (labels > 0)."""
+    ratio = (label + 1e-6) / (pred + 1e-6)
+    return 2.0 * (ratio - np.log(ratio) - 1.0)
+
+
+def _gamma_nloglik(label, pred):
+    """Gamma negative log-likelihood with dispersion 1 as XGBoost's: y / p + log p."""
+    p = np.maximum(pred, 1e-6)
+    return label / p + np.log(p)
+
+
+def _tweedie_nloglik(rho):
+    """Row losses of the Tweedie negative log-likelihood with variance power ``rho`` in [1, 2),
+    up to label-only terms: -y p^(1 - rho) / (1 - rho) + p^(2 - rho) / (2 - rho)."""
+    def losses(label, pred):
+        with np.errstate(divide="ignore", invalid="ignore"):  # rho = 1: infinite, as XGBoost's
+            return -label * pred ** (1.0 - rho) / (1.0 - rho) + pred ** (2.0 - rho) / (2.0 - rho)
+    return losses
+
+
+ROW_LOSSES = {"rmse": _squared_error, "mae": _absolute_error, "logloss": _logloss, "error": _error,
+              "mlogloss": _mlogloss, "merror": _merror, "poisson-nloglik": _poisson_nloglik,
+              "gamma-deviance": _gamma_deviance, "gamma-nloglik": _gamma_nloglik}
+# metrics named "<family>@<value>": the value is their parameter
+PARAMETRISED_LOSSES = {"tweedie-nloglik": _tweedie_nloglik}
 
 
 def roc_auc(label, score, weight=None):
@@ -65,8 +93,32 @@ def roc_auc(label, score, weight=None):
     return float(np.trapezoid(tp, fp) / (tp[-1] * fp[-1]))
 
 
-METRICS = tuple(ROW_LOSSES) + ("auc",)
+METRICS = tuple(ROW_LOSSES) + ("auc",) + tuple(f"{family}@<rho>" for family in PARAMETRISED_LOSSES)
 HIGHER_IS_BETTER = {"auc"}
+
+
+def row_losses(name):
+    """Per-row loss function of the averaged metric ``name``; ValueError for an unknown name."""
+    if name in ROW_LOSSES:
+        return ROW_LOSSES[name]
+    family, _, value = name.partition("@")
+    if family in PARAMETRISED_LOSSES:
+        try:
+            rho = float(value)
+        except ValueError:
+            rho = float("nan")
+        if 1.0 <= rho < 2.0:
+            return PARAMETRISED_LOSSES[family](rho)
+        raise ValueError(f"eval_metric {name!r} must name a variance power in [1, 2), as {family}@1.5")
+    raise ValueError(f"eval_metric must be one of {METRICS}, got {name!r}")
+
+
+def check_metric(name):
+    """Raise ValueError unless ``name`` is a known metric (TypeError unless a string)."""
+    if not isinstance(name, str):
+        raise TypeError(f"eval_metric must be a metric name or a list of them, got {name!r}")
+    if name != "auc":
+        row_losses(name)
 
 
 def partial_metric(name, label, pred, weight=None):
@@ -76,7 +128,7 @@ def partial_metric(name, label, pred, weight=None):
     w = _w(label, weight)
     if name == "auc":
         return label, pred, w
-    losses = ROW_LOSSES[name](label, pred)
+    losses = row_losses(name)(label, pred)
     return float(np.multiply(losses, w).sum()), float(w.sum())
 
 

@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from bindings.metrics import METRICS
-from gbdt.objectives import LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP
+from bindings.metrics import check_metric
+from gbdt.objectives import LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP, LossParams
 
 SPLIT_MODES = ("auto", "data", "feature")
 GROW_POLICIES = ("depthwise", "lossguide")
@@ -33,6 +33,7 @@ DEFAULTS = {
     "colsample_bynode": 1.0,
     "scale_pos_weight": 1.0,
     "max_delta_step": None,
+    "tweedie_variance_power": 1.5,
     "split_mode": "auto",
     "n_jobs": None,
     "random_state": 0,
@@ -70,14 +71,15 @@ ALIASES = {
 }
 
 
-def _number(name, value, low, high, low_open=False, integer=False):
+def _number(name, value, low, high, low_open=False, integer=False, high_open=False):
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
         raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
     too_low = value <= low if low_open else value < low
-    if too_low or value > high or value != value:
-        lo = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {lo}{low}, {high}], got {value!r}")
+    too_high = value >= high if high_open else value > high
+    if too_low or too_high or value != value:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be in {lo}{low}, {high}{hi}, got {value!r}")
     return int(value) if integer else float(value)
 
 
@@ -102,9 +104,9 @@ def _n_jobs(value):
 def _metrics(value):
     if value is None:
         return []
-    names = [value] if isinstance(value, str) else list(value)
+    names = [value] if isinstance(value, str) or not hasattr(value, "__iter__") else list(value)
     for m in names:
-        _choice("eval_metric", m, METRICS)
+        check_metric(m)
     return names
 
 
@@ -171,6 +173,7 @@ CHECKS = {
     "colsample_bynode": lambda v: _number("colsample_bynode", v, 0.0, 1.0, low_open=True),
     "scale_pos_weight": lambda v: _number("scale_pos_weight", v, 0.0, 1e12, low_open=True),
     "max_delta_step": lambda v: None if v is None else _number("max_delta_step", v, 0.0, INF),
+    "tweedie_variance_power": lambda v: _number("tweedie_variance_power", v, 1.0, 2.0, high_open=True),
     "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
     "n_jobs": _n_jobs,
     "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
@@ -224,3 +227,8 @@ def resolve_params(params):
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
                          f"{out['scale_pos_weight']} with objective {out['objective']!r}")
     return out
+
+
+def loss_params(p):
+    """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
+    return LossParams(p["max_delta_step"], p["tweedie_variance_power"])

@@ -14,6 +14,9 @@ from bindings.dataset import as_feature_matrix
 from bindings.sparse_input import is_sparse
 from bindings.train import train
 
+# objectives GBDTRegressor takes (its ``objective``; GBDTClassifier picks its own from the classes)
+REGRESSION_OBJECTIVES = ("reg:squarederror", "reg:logistic", "count:poisson", "reg:gamma", "reg:tweedie")
+
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import DataConversionWarning
@@ -88,7 +91,7 @@ class _GBDTEstimator(BaseEstimator):
                  colsample_bynode=1.0, scale_pos_weight=1.0, max_delta_step=None, split_mode="auto",
                  n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None,
                  monotone_constraints=None, categorical_features=None, use_quantized_grad=False,
-                 num_grad_quant_bins=4):
+                 num_grad_quant_bins=4, objective=None, tweedie_variance_power=1.5):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -114,11 +117,14 @@ class _GBDTEstimator(BaseEstimator):
         self.categorical_features = categorical_features
         self.use_quantized_grad = use_quantized_grad
         self.num_grad_quant_bins = num_grad_quant_bins
+        self.objective = objective
+        self.tweedie_variance_power = tweedie_variance_power
 
     _TRAIN_PARAMS = ("learning_rate", "max_depth", "max_leaves", "grow_policy", "max_bin", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "subsample", "colsample_bytree", "colsample_bylevel",
                      "colsample_bynode", "scale_pos_weight", "max_delta_step", "split_mode", "n_jobs", "random_state",
-                     "eval_metric", "monotone_constraints", "use_quantized_grad", "num_grad_quant_bins")
+                     "eval_metric", "monotone_constraints", "use_quantized_grad", "num_grad_quant_bins",
+                     "tweedie_variance_power")
 
     def _params(self):
         params = {name: getattr(self, name) for name in self._TRAIN_PARAMS}
@@ -182,19 +188,26 @@ class _GBDTEstimator(BaseEstimator):
 
 
 class GBDTRegressor(RegressorMixin, _GBDTEstimator):
-    """Gradient-boosted trees for regression (squared error), like ``xgboost.XGBRegressor``."""
+    """Gradient-boosted trees for regression, like ``xgboost.XGBRegressor``: ``objective`` one of
+    ``REGRESSION_OBJECTIVES`` (None: reg:squarederror)."""
 
     def _encode_eval(self, y):
         return np.asarray(y, dtype=np.float64)
 
+    def _regression_params(self):
+        """Training parameters with the regression objective."""
+        objective = "reg:squarederror" if self.objective is None else self.objective
+        if objective not in REGRESSION_OBJECTIVES:
+            raise ValueError(f"objective must be one of {REGRESSION_OBJECTIVES} for a regressor, got {objective!r}")
+        return {**self._params(), "objective": objective}
+
     def fit(self, X, y, sample_weight=None, eval_set=None):
-        """Fit on X (n, F) and y (n,) finite numbers; eval_set = [(X_valid, y_valid), ...]."""
-        params = self._params()
-        params["objective"] = "reg:squarederror"
-        return self._fit(X, _target(y).astype(np.float64), sample_weight, eval_set, params)
+        """Fit on X (n, F) and y (n,) finite numbers (in the objective's domain: > 0 for reg:gamma,
+        >= 0 for reg:tweedie and count:poisson); eval_set = [(X_valid, y_valid), ...]."""
+        return self._fit(X, _target(y).astype(np.float64), sample_weight, eval_set, self._regression_params())
 
     def predict(self, X):
-        """(n,) predicted values."""
+        """(n,) predicted values (expected values exp(margin) for the log-link objectives)."""
         X = self._margin_input(X)
         return self.booster_.predict(X)
 
@@ -234,6 +247,9 @@ class GBDTClassifier(ClassifierMixin, _GBDTEstimator):
             params["objective"] = "binary:logistic"
         else:
             params.update(objective="multi:softprob", num_class=self.n_classes_)
+        if self.objective not in (None, params["objective"]):
+            raise ValueError(f"objective is chosen from the classes ({params['objective']} for {self.n_classes_}); "
+                             f"leave it None, got {self.objective!r}")
         return params
 
     def predict_proba(self, X):

@@ -7,7 +7,7 @@ from bindings.callbacks import EarlyStopping, EvaluationMonitor
 from bindings.categorical import aligned_dataset, categorical_mask
 from bindings.dataset import Dataset
 from bindings.metrics import evaluate
-from bindings.params import monotone_vector, resolve_params
+from bindings.params import loss_params, monotone_vector, resolve_params
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
@@ -22,7 +22,20 @@ __all__ = ["train"]
 
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
                   "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss",
-                  "count:poisson": "poisson-nloglik"}
+                  "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance"}
+
+
+def evaluation_metrics(p):
+    """Metric names a fit with resolved parameters ``p`` evaluates: ``eval_metric``, else the
+    objective's default as XGBoost's (reg:tweedie: ``tweedie-nloglik@<power>``; none for a custom
+    objective)."""
+    if p["eval_metric"]:
+        return p["eval_metric"]
+    if callable(p["objective"]):
+        return []
+    if p["objective"] == "reg:tweedie":
+        return [f"tweedie-nloglik@{p['tweedie_variance_power']:g}"]
+    return [DEFAULT_METRIC[p["objective"]]]
 
 
 def check_label_domain(objective, num_class, low, high, integral, name):
@@ -32,6 +45,10 @@ def check_label_domain(objective, num_class, low, high, integral, name):
         raise ValueError(f"{name} labels must be in [0, 1] for {objective}")
     if loss == "poisson" and low < 0:
         raise ValueError(f"{name} labels must be counts >= 0 for count:poisson, got {low}")
+    if loss == "tweedie" and low < 0:
+        raise ValueError(f"{name} labels must be >= 0 for reg:tweedie, got {low}")
+    if loss == "gamma" and low <= 0:
+        raise ValueError(f"{name} labels must be > 0 for reg:gamma, got {low}")
     if loss == "softmax" and (not integral or low < 0 or high >= num_class):
         raise ValueError(f"{name} labels must be integers in [0, {num_class}) for {objective} "
                          f"(num_class={num_class})")
@@ -111,13 +128,13 @@ class LocalRows:
         self.builder = HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
         self.sampled = None
 
-    def compute_gradients(self, objective, max_delta_step):
+    def compute_gradients(self, objective, losses):
         """Gradients of every row at the current margin (built-in name or custom callable;
-        ``max_delta_step`` as ``gbdt.objectives.gradients`` takes it)."""
+        ``losses``: the ``gbdt.objectives.LossParams`` that ``gradients`` takes)."""
         if callable(objective):
             custom_gradients(objective, self.margin, self.label, self.gh)
         else:
-            gradients(objective, self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2), max_delta_step)
+            gradients(objective, self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2), losses)
 
     def start_round(self, subsample, iteration):
         """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global index."""
@@ -219,7 +236,7 @@ def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stop
         if pair[0].num_col != dtrain.num_col:
             raise ValueError(f"eval set {pair[1]!r} has {pair[0].num_col} features, dtrain has {dtrain.num_col}")
         _check_labels(objective, pair[0].label, n_classes, f"eval set {pair[1]!r}")
-    metrics = p["eval_metric"] or ([] if custom else [DEFAULT_METRIC[objective]])
+    metrics = evaluation_metrics(p)
 
     callbacks = list(callbacks or [])
     if verbose_eval:
@@ -301,7 +318,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     for cb in callbacks:
         cb.before_training(booster)
     for iteration in range(done, num_boost_round):
-        rows.compute_gradients(p["objective"], p["max_delta_step"])
+        rows.compute_gradients(p["objective"], loss_params(p))
         rows.start_round(p["subsample"], iteration)
         features = sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])
         # each tree samples levels and nodes with its own generator, so a resumed fit needs no replay

@@ -97,9 +97,7 @@ class DaskGBDTRegressor(_DaskEstimator, GBDTRegressor):
     """``GBDTRegressor`` trained on a Dask cluster (data-parallel)."""
 
     def fit(self, X, y, sample_weight=None, eval_set=None):
-        params = self._params()
-        params["objective"] = "reg:squarederror"
-        return self._fit(X, y, sample_weight, eval_set, params)
+        return self._fit(X, y, sample_weight, eval_set, self._regression_params())
 
     def predict(self, X):
         return self._map_rows(X, _block_values)

@@ -27,7 +27,7 @@ from distributed.comm import CommClosedError
 from bindings.callbacks import EarlyStopping
 from bindings.categorical import check_no_categorical
 from bindings.params import resolve_params
-from bindings.train import DEFAULT_METRIC
+from bindings.train import evaluation_metrics
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.placement import default_min_rows, place_blocks, place_columns
@@ -139,7 +139,7 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     for e in evals:
         if int(e[0].shape[1]) != n_features:
             raise ValueError(f"eval set {e[2]!r} has {e[0].shape[1]} features, X has {n_features}")
-    metrics = p["eval_metric"] or ([] if callable(p["objective"]) else [DEFAULT_METRIC[p["objective"]]])
+    metrics = evaluation_metrics(p)
     callbacks = list(callbacks or [])
     if early_stopping_rounds is not None:
         callbacks.append(EarlyStopping(early_stopping_rounds))

@@ -4,6 +4,7 @@ Every kernel fills ``gh_out`` (n, K, 2) float32 (K = 1 except for softmax): ``[.
 gradient, ``[..., 1]`` the hessian, each multiplied by the row weight. ``margin`` is (n, K) float64.
 """
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import prange
@@ -15,12 +16,19 @@ from gbdt.kernels.logistic import logistic_grad_hess
 # the class, reg:logistic fits labels in [0, 1]; each trains as its loss does (as XGBoost)
 LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:logitraw": "logistic",
           "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
-          "count:poisson": "poisson"}
+          "count:poisson": "poisson", "reg:gamma": "gamma", "reg:tweedie": "tweedie"}
+LOG_LINK = {"poisson", "gamma", "tweedie"}  # losses whose prediction is exp(margin)
 # XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
 # weights are clipped to +-this, which damps the first steps
 POISSON_MAX_DELTA_STEP = 0.7
 OBJECTIVES = tuple(LOSSES)
 PROBABILITY_OUTPUT = {"logistic": "binary:logistic", "softmax": "multi:softprob"}  # what metrics see
+
+
+class LossParams(NamedTuple):
+    """The losses' own parameters, as ``bindings.params.resolve_params`` resolves them."""
+    max_delta_step: float  # count:poisson's hessian is exp(margin + this)
+    tweedie_variance_power: float  # reg:tweedie's rho, in [1, 2)
 
 
 @jit(parallel=True)
@@ -66,6 +74,32 @@ def poisson_grad_hess(margin, label, weight, max_delta_step, gh_out):
 
 
 @jit(parallel=True)
+def gamma_grad_hess(margin, label, weight, gh_out):
+    """Gamma negative log-likelihood with log link ``y exp(-margin) + margin`` (labels > 0):
+    grad = 1 - y exp(-margin), hess = y exp(-margin)."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        ratio = label[i] * math.exp(-margin[i, 0])
+        gh_out[i, 0, 0] = (1.0 - ratio) * w
+        gh_out[i, 0, 1] = ratio * w
+
+
+@jit(parallel=True)
+def tweedie_grad_hess(margin, label, weight, rho, gh_out):
+    """Tweedie negative log-likelihood with log link and variance power rho in [1, 2), up to
+    terms free of the margin: ``-y exp((1 - rho) m) / (1 - rho) + exp((2 - rho) m) / (2 - rho)``;
+    grad = -y exp((1 - rho) m) + exp((2 - rho) m), hess its derivative in m."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        lower = label[i] * math.exp((1.0 - rho) * margin[i, 0])
+        upper = math.exp((2.0 - rho) * margin[i, 0])
+        gh_out[i, 0, 0] = (upper - lower) * w
+        gh_out[i, 0, 1] = ((2.0 - rho) * upper - (1.0 - rho) * lower) * w
+
+
+@jit(parallel=True)
 def log_factorials(values):
     """(n,) log Gamma(y + 1) of values (n,) >= 0: the label term of the Poisson log-likelihood."""
     out = np.empty(values.shape[0])
@@ -74,10 +108,10 @@ def log_factorials(values):
     return out
 
 
-def gradients(objective, margin, label, weight, gh_out, max_delta_step):
-    """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``max_delta_step`` (as
-    ``bindings.params.resolve_params`` resolves it) inflates count:poisson's hessian (as XGBoost:
-    the same parameter clips the tree weights)."""
+def gradients(objective, margin, label, weight, gh_out, loss_params):
+    """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``loss_params`` (``LossParams``):
+    ``max_delta_step`` inflates count:poisson's hessian (as XGBoost: the same parameter clips the
+    tree weights), ``tweedie_variance_power`` is reg:tweedie's rho."""
     loss = LOSSES.get(objective)
     if loss == "squared":
         squared_error_grad_hess(margin, label, weight, gh_out)
@@ -86,7 +120,11 @@ def gradients(objective, margin, label, weight, gh_out, max_delta_step):
     elif loss == "softmax":
         softmax_grad_hess(margin, label, weight, gh_out)
     elif loss == "poisson":
-        poisson_grad_hess(margin, label, weight, max_delta_step, gh_out)
+        poisson_grad_hess(margin, label, weight, loss_params.max_delta_step, gh_out)
+    elif loss == "gamma":
+        gamma_grad_hess(margin, label, weight, gh_out)
+    elif loss == "tweedie":
+        tweedie_grad_hess(margin, label, weight, loss_params.tweedie_variance_power, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
@@ -103,17 +141,18 @@ def label_sums(label, weight, n_classes):
 
 def to_margin(objective, value, name):
     """The margin of a one-output ``objective`` whose prediction is ``value``: its logit for a
-    probability (logistic objectives), its log for an expected count (count:poisson), the value
-    itself for squared error and binary:logitraw (whose base_score is a margin, as XGBoost's).
+    probability (logistic objectives), its log for an expected value (count:poisson, reg:gamma,
+    reg:tweedie), the value itself for squared error and binary:logitraw (whose base_score is a
+    margin, as XGBoost's).
     Raises ValueError naming ``name`` when ``value`` is outside the objective's range."""
     loss = LOSSES[objective]
     if loss == "logistic" and objective != "binary:logitraw":
         if not 0.0 < value < 1.0:
             raise ValueError(f"{name} must be a probability in (0, 1) for {objective}, got {value}")
         return math.log(value / (1.0 - value))
-    if loss == "poisson":
+    if loss in LOG_LINK:
         if not value > 0.0:
-            raise ValueError(f"{name} must be an expected count > 0 for count:poisson, got {value}")
+            raise ValueError(f"{name} must be an expected value > 0 for {objective}, got {value}")
         return math.log(value)
     return float(value)
 
@@ -121,7 +160,7 @@ def to_margin(objective, value, name):
 def base_margin(objective, sums, n_classes):
     """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
     ``to_margin`` of the weighted label mean (kept inside [1e-6, 1 - 1e-6] for probabilities, at
-    least 1e-16 for counts), and for softmax the log of each class's weight share (at least 1e-6)
+    least 1e-16 for the log-link objectives), and for softmax the log of each class's weight share (at least 1e-6)
     less their mean (a common shift changes nothing)."""
     if LOSSES[objective] == "softmax":
         log_share = np.log(np.maximum(np.asarray(sums[2:2 + n_classes]) / sums[0], 1e-6))
@@ -129,7 +168,7 @@ def base_margin(objective, sums, n_classes):
     label_mean = sums[1] / sums[0]
     if LOSSES[objective] == "logistic" and objective != "binary:logitraw":
         label_mean = min(max(label_mean, 1e-6), 1 - 1e-6)
-    elif LOSSES[objective] == "poisson":
+    elif LOSSES[objective] in LOG_LINK:
         label_mean = max(label_mean, 1e-16)
     return np.array([to_margin(objective, label_mean, "the label mean")])
 
@@ -142,8 +181,8 @@ def squeeze(margin):
 def transform(objective, margin):
     """Margin (n, K) -> prediction: sigmoid (n,) (binary:logistic, reg:logistic), softmax rows
     (n, K) (multi:softprob), the most likely class (n,) as a float (multi:softmax), the expected
-    count exp(margin) (n,) (count:poisson), or the squeezed margin itself (squared error,
-    binary:logitraw and custom objectives)."""
+    value exp(margin) (n,) (count:poisson, reg:gamma, reg:tweedie), or the squeezed margin itself
+    (squared error, binary:logitraw and custom objectives)."""
     if objective in ("binary:logistic", "reg:logistic"):
         return 1.0 / (1.0 + np.exp(-margin[:, 0]))
     if objective == "multi:softprob":
@@ -151,7 +190,7 @@ def transform(objective, margin):
         return shifted / shifted.sum(axis=1, keepdims=True)
     if objective == "multi:softmax":
         return margin.argmax(axis=1).astype(np.float64)
-    if objective == "count:poisson":
+    if LOSSES.get(objective) in LOG_LINK:
         return np.exp(margin[:, 0])
     return squeeze(margin)
 

@@ -48,10 +48,20 @@ def test_unknown_parameter_suggests_the_close_match():
 @pytest.mark.parametrize("param,value", [("max_bin", 1), ("max_bin", 300), ("learning_rate", 0.0),
                                          ("learning_rate", -0.1), ("max_depth", -1), ("subsample", 0.0),
                                          ("colsample_bytree", 1.5), ("reg_lambda", -1.0),
-                                         ("split_mode", "rows"), ("objective", "binary:hinge")])
+                                         ("split_mode", "rows"), ("objective", "binary:hinge"),
+                                         ("tweedie_variance_power", 2.0), ("tweedie_variance_power", 0.99)])
 def test_out_of_range_parameter(param, value):
     with pytest.raises(ValueError, match=param):
         train({param: value}, Dataset(X, y), 1)
+
+
+@pytest.mark.parametrize("metric,error,message", [
+    ("tweedie-nloglik", ValueError, r"variance power in \[1, 2\)"), ("tweedie-nloglik@2.5", ValueError, "variance power"),
+    ("tweedie-nloglik@x", ValueError, "variance power"), ("rmsle", ValueError, "eval_metric must be one of"),
+    (3, TypeError, "eval_metric must be a metric name")])
+def test_unknown_metric(metric, error, message):
+    with pytest.raises(error, match=message):
+        train({"eval_metric": metric}, Dataset(X, y), 1)
 
 
 def test_wrong_parameter_type():

@@ -18,6 +18,22 @@ def test_classifier_equals_functional_train():
     assert clf.score(X, y) > 0.97
 
 
+def test_regressor_objectives_equal_functional_train():
+    """GBDTRegressor's ``objective`` (and tweedie_variance_power) reach train; a regressor refuses
+    classification objectives, and a classifier an objective its classes do not imply."""
+    X, y = load_diabetes(return_X_y=True)
+    for objective, extra in (("reg:gamma", {}), ("reg:tweedie", {"tweedie_variance_power": 1.7})):
+        reg = GBDTRegressor(n_estimators=10, max_depth=3, objective=objective, **extra).fit(X, y)
+        bst = train({"objective": objective, "max_depth": 3, **extra}, Dataset(X, y), 10)
+        np.testing.assert_array_equal(reg.predict(X), bst.predict(X))
+        assert (reg.predict(X) > 0).all()
+    with pytest.raises(ValueError, match="objective must be one of"):
+        GBDTRegressor(objective="multi:softprob").fit(X, y)
+    with pytest.raises(ValueError, match="objective is chosen from the classes"):
+        GBDTClassifier(objective="multi:softprob").fit(X, y > y.mean())
+    GBDTClassifier(n_estimators=2, objective="binary:logistic").fit(X, y > y.mean())
+
+
 def test_string_labels_multiclass_and_proba_columns():
     X, y = load_iris(return_X_y=True)
     names = np.array(["setosa", "versicolor", "virginica"])[y]

@@ -6,7 +6,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from bindings import Dataset, train
+from bindings import Booster, Dataset, train
 
 COMMON = {"max_depth": 4, "learning_rate": 0.1, "max_bin": 64, "reg_lambda": 1.0, "min_child_weight": 1.0}
 
@@ -160,13 +160,14 @@ def test_scale_pos_weight_is_a_weight_on_positive_rows_like_xgboost():
         train({**params, "objective": "reg:squarederror", "scale_pos_weight": 2.0}, Dataset(X, y), 1)
 
 
-def fit_both_evaluated(params, X, y, rounds):
+def fit_both_evaluated(params, X, y, rounds, weight=None):
     """(our booster, our {metric: per-round values}, XGBoost's booster, its {metric: values}),
-    both single-threaded and evaluated on the training rows with the objective's default metric."""
+    both single-threaded and evaluated on the (weighted) training rows with the objective's default
+    metric, or ``params``' ``eval_metric``."""
     ours_history, theirs_history = {}, {}
-    booster = train({**params, "n_jobs": 1}, Dataset(X, y), rounds, evals=[(Dataset(X, y), "train")],
-                    evals_result=ours_history)
-    dtrain = xgb.DMatrix(X, y)
+    booster = train({**params, "n_jobs": 1}, Dataset(X, y, weight=weight), rounds,
+                    evals=[(Dataset(X, y, weight=weight), "train")], evals_result=ours_history)
+    dtrain = xgb.DMatrix(X, y, weight=weight)
     theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, dtrain, rounds, evals=[(dtrain, "train")],
                        evals_result=theirs_history, verbose_eval=False)
     return booster, ours_history["train"], theirs, theirs_history["train"]
@@ -212,6 +213,53 @@ def test_poisson_counts_like_xgboost():
     np.testing.assert_allclose(ours_history["poisson-nloglik"], theirs_history["poisson-nloglik"], rtol=1e-5)
     with pytest.raises(ValueError, match="counts >= 0"):
         train(params, Dataset(X, -y - 1), 1)
+
+
+def positive_task(seed, n=3000):
+    """X (n, 3) on 8 exact bins, a log-linear mean mu (n,) of it, and row weights (n,)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 8, size=(n, 3)).astype(float)
+    return rng, X, np.exp(0.3 * X[:, 0] - 0.1 * X[:, 1]), rng.uniform(0.5, 2.0, n)
+
+
+@pytest.mark.parametrize("objective,extra,metric", [("reg:gamma", {}, "gamma-deviance"),
+                                                    ("reg:tweedie", {}, "tweedie-nloglik@1.5"),
+                                                    ("reg:tweedie", {"tweedie_variance_power": 1.2},
+                                                     "tweedie-nloglik@1.2")])
+def test_gamma_and_tweedie_like_xgboost(objective, extra, metric, tmp_path):
+    """reg:gamma (labels > 0) and reg:tweedie (labels >= 0, zeros included) with log link and the
+    weighted label mean as intercept: on exact bins, with row weights, the expected values and the
+    default metric per round (named after the variance power for tweedie) match XGBoost's; the
+    saved model predicts the same."""
+    rng, X, mu, w = positive_task(11)
+    if objective == "reg:gamma":
+        y = rng.gamma(2.0, mu / 2.0)
+    else:
+        y = rng.poisson(mu) * rng.gamma(2.0, 0.5, mu.shape[0])
+        assert (y == 0).mean() > 0.1
+    params = {"objective": objective, "max_depth": 3, "learning_rate": 0.3, **extra}
+    booster, ours_history, theirs, theirs_history = fit_both_evaluated(params, X, y, 8, weight=w)
+    assert list(ours_history) == list(theirs_history) == [metric]
+    np.testing.assert_allclose(booster.predict(X), theirs.predict(xgb.DMatrix(X)), rtol=1e-5)
+    np.testing.assert_allclose(ours_history[metric], theirs_history[metric], rtol=1e-5)
+    booster.save_model(tmp_path / "model.json")
+    np.testing.assert_array_equal(Booster.load_model(tmp_path / "model.json").predict(X), booster.predict(X))
+    low = {"reg:gamma": "> 0", "reg:tweedie": ">= 0"}[objective]
+    with pytest.raises(ValueError, match=f"labels must be {low} for {objective}"):
+        train(params, Dataset(X, y - 100.0), 1)
+    if objective == "reg:gamma":
+        with pytest.raises(ValueError, match="labels must be > 0"):
+            train(params, Dataset(X, np.r_[0.0, y[1:]]), 1)
+
+
+@pytest.mark.parametrize("metric", ["mae", "gamma-deviance", "gamma-nloglik", "tweedie-nloglik@1.5",
+                                    "tweedie-nloglik@1.8"])
+def test_regression_metrics_like_xgboost(metric):
+    """Weighted metrics of positive targets, per round, against XGBoost's on the same model."""
+    rng, X, mu, w = positive_task(12)
+    params = {"objective": "reg:gamma", "max_depth": 3, "learning_rate": 0.3, "eval_metric": metric}
+    _, ours_history, _, theirs_history = fit_both_evaluated(params, X, rng.gamma(2.0, mu / 2.0), 4, weight=w)
+    np.testing.assert_allclose(ours_history[metric], theirs_history[metric], rtol=1e-5)
 
 
 @pytest.mark.parametrize("objective,max_delta_step", [("binary:logistic", 0.3), ("count:poisson", 0.3)])

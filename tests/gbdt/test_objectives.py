@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from gbdt.objectives import base_margin, gradients, label_sums, transform
+from gbdt.objectives import LossParams, base_margin, gradients, label_sums, transform
 
 rng = np.random.default_rng(0)
+TWEEDIE_POWER = 1.3
 
 
 def losses(objective, margin, label):
@@ -15,21 +16,27 @@ def losses(objective, margin, label):
         return np.logaddexp(0, z) - label * z
     if objective == "count:poisson":
         return np.exp(margin[:, 0]) - label * margin[:, 0]
+    if objective == "reg:gamma":
+        return label * np.exp(-margin[:, 0]) + margin[:, 0]
+    if objective == "reg:tweedie":
+        rho = TWEEDIE_POWER
+        return -label * np.exp((1 - rho) * margin[:, 0]) / (1 - rho) + np.exp((2 - rho) * margin[:, 0]) / (2 - rho)
     logp = margin - np.logaddexp.reduce(margin, axis=1, keepdims=True)
     return -logp[np.arange(len(label)), label.astype(int)]
 
 
 @pytest.mark.parametrize("objective,k", [("reg:squarederror", 1), ("binary:logistic", 1), ("multi:softprob", 4),
-                                         ("count:poisson", 1)])
+                                         ("count:poisson", 1), ("reg:gamma", 1), ("reg:tweedie", 1)])
 def test_gradient_matches_finite_difference(objective, k):
     n = 50
     margin = rng.standard_normal((n, k)) * 2
     label = {"reg:squarederror": rng.standard_normal(n), "binary:logistic": rng.integers(0, 2, n).astype(float),
              "multi:softprob": rng.integers(0, k, n).astype(float),
-             "count:poisson": rng.poisson(2.0, n).astype(float)}[objective]
+             "count:poisson": rng.poisson(2.0, n).astype(float), "reg:gamma": rng.gamma(2.0, 1.0, n),
+             "reg:tweedie": rng.poisson(1.0, n) * rng.gamma(2.0, 1.0, n)}[objective]
     weight = rng.uniform(0.5, 2.0, n)
     gh = np.empty((n, k, 2), dtype=np.float32)
-    gradients(objective, margin, label, weight, gh, 0.0)  # max_delta_step 0: the plain Poisson hessian
+    gradients(objective, margin, label, weight, gh, LossParams(0.0, TWEEDIE_POWER))  # the plain Poisson hessian
     eps = 1e-5
     for c in range(k):
         step = np.zeros_like(margin)
@@ -51,5 +58,8 @@ def test_base_margin_and_transform():
     np.testing.assert_array_equal(sums, [6.0, 6.0, 3.0, 0.0, 3.0, 0.0])
     log_share = np.log([0.5, 1e-6, 0.5, 1e-6])
     np.testing.assert_allclose(base_margin("multi:softprob", sums, 4), log_share - log_share.mean(), rtol=1e-12)
+    # log-link objectives: the log of the weighted label mean, predicted back as exp(margin)
+    m = base_margin("reg:gamma", label_sums(np.array([1.0, 4.0]), np.array([3.0, 1.0]), 1), 1)
+    assert m[0] == pytest.approx(np.log(1.75)) and transform("reg:tweedie", np.array([m]))[0] == pytest.approx(1.75)
     p = transform("multi:softprob", rng.standard_normal((5, 3)))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
