@@ -3,7 +3,9 @@
 ``evaluate(name, label, pred, weight)`` takes ``label`` (n,), ``pred`` ((n,) probability/value,
 or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 ``partial_metric``/``combine_partials`` give the same value for rows split across workers.
-``HIGHER_IS_BETTER`` drives early stopping. ``tweedie-nloglik@rho`` names its variance power.
+``HIGHER_IS_BETTER`` drives early stopping. ``tweedie-nloglik@rho`` names its variance power and
+``quantile@alpha`` its quantile (``bindings.params`` turns a bare ``quantile`` into that with
+``quantile_alpha``).
 """
 import numpy as np
 
@@ -70,11 +72,21 @@ def _tweedie_nloglik(rho):
     return losses
 
 
+def _pinball(alpha):
+    """Row losses of the pinball (quantile) loss of quantile ``alpha`` in (0, 1): alpha (y - p)
+    above the prediction, (1 - alpha) (p - y) below."""
+    def losses(label, pred):
+        d = label - pred
+        return np.where(d >= 0, alpha * d, (alpha - 1.0) * d)
+    return losses
+
+
 ROW_LOSSES = {"rmse": _squared_error, "mae": _absolute_error, "logloss": _logloss, "error": _error,
               "mlogloss": _mlogloss, "merror": _merror, "poisson-nloglik": _poisson_nloglik,
               "gamma-deviance": _gamma_deviance, "gamma-nloglik": _gamma_nloglik}
-# metrics named "<family>@<value>": the value is their parameter
-PARAMETRISED_LOSSES = {"tweedie-nloglik": _tweedie_nloglik}
+# metrics named "<family>@<value>": family -> (row losses of a value, what the value is, its check)
+PARAMETRISED_LOSSES = {"tweedie-nloglik": (_tweedie_nloglik, "a variance power in [1, 2)", lambda v: 1.0 <= v < 2.0),
+                       "quantile": (_pinball, "a quantile in (0, 1)", lambda v: 0.0 < v < 1.0)}
 
 
 def roc_auc(label, score, weight=None):
@@ -93,7 +105,7 @@ def roc_auc(label, score, weight=None):
     return float(np.trapezoid(tp, fp) / (tp[-1] * fp[-1]))
 
 
-METRICS = tuple(ROW_LOSSES) + ("auc",) + tuple(f"{family}@<rho>" for family in PARAMETRISED_LOSSES)
+METRICS = tuple(ROW_LOSSES) + ("auc", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>")
 HIGHER_IS_BETTER = {"auc"}
 
 
@@ -101,15 +113,17 @@ def row_losses(name):
     """Per-row loss function of the averaged metric ``name``; ValueError for an unknown name."""
     if name in ROW_LOSSES:
         return ROW_LOSSES[name]
-    family, _, value = name.partition("@")
+    family, _, text = name.partition("@")
     if family in PARAMETRISED_LOSSES:
+        losses, what, valid = PARAMETRISED_LOSSES[family]
         try:
-            rho = float(value)
+            value = float(text)
         except ValueError:
-            rho = float("nan")
-        if 1.0 <= rho < 2.0:
-            return PARAMETRISED_LOSSES[family](rho)
-        raise ValueError(f"eval_metric {name!r} must name a variance power in [1, 2), as {family}@1.5")
+            value = float("nan")
+        if valid(value):
+            return losses(value)
+        raise ValueError(f"eval_metric {name!r} must name {what} after '@', as {family}@0.5"
+                         + ("; a bare 'quantile' takes quantile_alpha" if family == "quantile" else ""))
     raise ValueError(f"eval_metric must be one of {METRICS}, got {name!r}")
 
 
@@ -117,7 +131,7 @@ def check_metric(name):
     """Raise ValueError unless ``name`` is a known metric (TypeError unless a string)."""
     if not isinstance(name, str):
         raise TypeError(f"eval_metric must be a metric name or a list of them, got {name!r}")
-    if name != "auc":
+    if name not in ("auc", "quantile"):  # a bare quantile is named after quantile_alpha (bindings.params)
         row_losses(name)
 
 

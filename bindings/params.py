@@ -34,6 +34,7 @@ DEFAULTS = {
     "scale_pos_weight": 1.0,
     "max_delta_step": None,
     "tweedie_variance_power": 1.5,
+    "quantile_alpha": None,
     "split_mode": "auto",
     "n_jobs": None,
     "random_state": 0,
@@ -174,6 +175,8 @@ CHECKS = {
     "scale_pos_weight": lambda v: _number("scale_pos_weight", v, 0.0, 1e12, low_open=True),
     "max_delta_step": lambda v: None if v is None else _number("max_delta_step", v, 0.0, INF),
     "tweedie_variance_power": lambda v: _number("tweedie_variance_power", v, 1.0, 2.0, high_open=True),
+    "quantile_alpha": lambda v: None if v is None else _number("quantile_alpha", v, 0.0, 1.0, low_open=True,
+                                                               high_open=True),
     "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
     "n_jobs": _n_jobs,
     "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
@@ -223,6 +226,12 @@ def resolve_params(params):
         out["num_class"] = 1
     if out["max_delta_step"] is None:  # XGBoost's default: 0.7 for count:poisson, else no clip
         out["max_delta_step"] = POISSON_MAX_DELTA_STEP if loss == "poisson" else 0.0
+    if loss == "quantile" and out["quantile_alpha"] is None:
+        raise ValueError("quantile_alpha (the quantile to fit, in (0, 1)) is required for reg:quantileerror")
+    if "quantile" in out["eval_metric"]:  # the pinball loss of the quantile the model fits
+        if out["quantile_alpha"] is None:
+            raise ValueError("eval_metric 'quantile' takes quantile_alpha; set it or name the metric quantile@<alpha>")
+        out["eval_metric"] = [f"quantile@{out['quantile_alpha']:g}" if m == "quantile" else m for m in out["eval_metric"]]
     if out["scale_pos_weight"] != 1.0 and loss != "logistic":
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
                          f"{out['scale_pos_weight']} with objective {out['objective']!r}")
@@ -231,4 +240,5 @@ def resolve_params(params):
 
 def loss_params(p):
     """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
-    return LossParams(p["max_delta_step"], p["tweedie_variance_power"])
+    alpha = p["quantile_alpha"]
+    return LossParams(p["max_delta_step"], p["tweedie_variance_power"], 0.5 if alpha is None else alpha)

@@ -15,7 +15,8 @@ from bindings.sparse_input import is_sparse
 from bindings.train import train
 
 # objectives GBDTRegressor takes (its ``objective``; GBDTClassifier picks its own from the classes)
-REGRESSION_OBJECTIVES = ("reg:squarederror", "reg:logistic", "count:poisson", "reg:gamma", "reg:tweedie")
+REGRESSION_OBJECTIVES = ("reg:squarederror", "reg:logistic", "count:poisson", "reg:gamma", "reg:tweedie",
+                         "reg:absoluteerror", "reg:quantileerror")
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -91,7 +92,7 @@ class _GBDTEstimator(BaseEstimator):
                  colsample_bynode=1.0, scale_pos_weight=1.0, max_delta_step=None, split_mode="auto",
                  n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None,
                  monotone_constraints=None, categorical_features=None, use_quantized_grad=False,
-                 num_grad_quant_bins=4, objective=None, tweedie_variance_power=1.5):
+                 num_grad_quant_bins=4, objective=None, tweedie_variance_power=1.5, quantile_alpha=None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -119,12 +120,13 @@ class _GBDTEstimator(BaseEstimator):
         self.num_grad_quant_bins = num_grad_quant_bins
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power
+        self.quantile_alpha = quantile_alpha
 
     _TRAIN_PARAMS = ("learning_rate", "max_depth", "max_leaves", "grow_policy", "max_bin", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "subsample", "colsample_bytree", "colsample_bylevel",
                      "colsample_bynode", "scale_pos_weight", "max_delta_step", "split_mode", "n_jobs", "random_state",
                      "eval_metric", "monotone_constraints", "use_quantized_grad", "num_grad_quant_bins",
-                     "tweedie_variance_power")
+                     "tweedie_variance_power", "quantile_alpha")
 
     def _params(self):
         params = {name: getattr(self, name) for name in self._TRAIN_PARAMS}
@@ -203,7 +205,8 @@ class GBDTRegressor(RegressorMixin, _GBDTEstimator):
 
     def fit(self, X, y, sample_weight=None, eval_set=None):
         """Fit on X (n, F) and y (n,) finite numbers (in the objective's domain: > 0 for reg:gamma,
-        >= 0 for reg:tweedie and count:poisson); eval_set = [(X_valid, y_valid), ...]."""
+        >= 0 for reg:tweedie and count:poisson); eval_set = [(X_valid, y_valid), ...].
+        reg:quantileerror fits the ``quantile_alpha`` quantile, reg:absoluteerror the median."""
         return self._fit(X, _target(y).astype(np.float64), sample_weight, eval_set, self._regression_params())
 
     def predict(self, X):

@@ -1,4 +1,5 @@
 """``train``: the boosting loop. Gradients -> one tree per class -> margins -> evaluation -> callbacks."""
+import functools
 
 import numpy as np
 
@@ -12,7 +13,8 @@ from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
 from gbdt.histogram import HistogramBuilder
-from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, metric_input, to_margin
+from gbdt.leaf_quantile import weighted_quantile
+from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, leaf_quantile_alpha, metric_input, to_margin
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
 from gbdt.threads import fit_threads, using_threads
@@ -22,19 +24,21 @@ __all__ = ["train"]
 
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
                   "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss",
-                  "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance"}
+                  "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance", "reg:absoluteerror": "mae"}
 
 
 def evaluation_metrics(p):
     """Metric names a fit with resolved parameters ``p`` evaluates: ``eval_metric``, else the
-    objective's default as XGBoost's (reg:tweedie: ``tweedie-nloglik@<power>``; none for a custom
-    objective)."""
+    objective's default as XGBoost's (reg:tweedie: ``tweedie-nloglik@<power>``, reg:quantileerror:
+    ``quantile@<alpha>``; none for a custom objective)."""
     if p["eval_metric"]:
         return p["eval_metric"]
     if callable(p["objective"]):
         return []
     if p["objective"] == "reg:tweedie":
         return [f"tweedie-nloglik@{p['tweedie_variance_power']:g}"]
+    if p["objective"] == "reg:quantileerror":
+        return [f"quantile@{p['quantile_alpha']:g}"]
     return [DEFAULT_METRIC[p["objective"]]]
 
 
@@ -60,15 +64,20 @@ def _check_labels(objective, label, num_class, name):
     check_label_domain(objective, num_class, label.min(), label.max(), bool((label == np.round(label)).all()), name)
 
 
-def initial_margin(p, sums):
+def initial_margin(p, sums, label=None, weight=None):
     """Base margin (K,): ``base_score`` when given (a prediction, ``to_margin``; a margin for a
-    custom objective), else from the label sums (``label_sums``)."""
+    custom objective), else from the label sums (``label_sums``), or for the objectives whose
+    leaves are residual quantiles the same quantile of ``label`` (n,) with ``weight`` (n,) (empty:
+    unweighted)."""
     objective = p["objective"]
     if p["base_score"] is not None:
         base = p["base_score"] if callable(objective) else to_margin(objective, p["base_score"], "base_score")
         return np.full(p["num_class"], float(base))
     if callable(objective):
         return np.zeros(p["num_class"])
+    alpha = leaf_quantile_alpha(objective, loss_params(p))
+    if alpha is not None:
+        return np.array([weighted_quantile(label, alpha, weight)])
     return base_margin(objective, sums, p["num_class"])
 
 
@@ -110,11 +119,14 @@ class LocalRows:
 
     The boosting loop talks to its rows only through ``compute_gradients``, ``start_round``,
     ``partition`` and ``add_round``; ``cluster`` provides the same methods over Dask workers.
+    ``leaf_alpha``: None, or the quantile of their rows' residuals that leaves take
+    (``gbdt.objectives.leaf_quantile_alpha``).
     """
 
     def __init__(self, X_binned, label, weight, initial, max_bin, split_mode, n_threads, seed, row_ids=None,
-                 grad_quant=None):
+                 grad_quant=None, leaf_alpha=None):
         self.X_binned, self.label, self.weight = X_binned, label, weight
+        self.leaf_alpha = leaf_alpha
         # global indices of these rows (Dask shards hold a part): row sampling is keyed by them
         self.row_ids = np.arange(X_binned.shape[0]) if row_ids is None else row_ids
         self.seed = seed
@@ -154,8 +166,14 @@ class LocalRows:
         gh = self.gh[k]
         if self.grad_quant is not None:
             gh, scale = self._quantized(k, scale or gradient_scales(gh, self.sampled, self.grad_quant[0]))
+        refit = None if self.leaf_alpha is None else functools.partial(self._residual_quantile, k)
         return RowPartition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
-                            gh_scale=scale)
+                            gh_scale=scale, leaf_refit=refit)
+
+    def _residual_quantile(self, k, rows):
+        """``leaf_alpha``-quantile of label - margin (output k) over ``rows`` (m,), weighted."""
+        return weighted_quantile(self.label[rows] - self.margin[rows, k], self.leaf_alpha,
+                                 self.weight[rows] if self.weight.shape[0] else None)
 
     def gradient_extremes(self, k):
         """(max |g|, max h) of output k over the round's rows."""
@@ -270,9 +288,10 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     edges, n_edges = dtrain.bin_edges(max_bin, seed=seed)
     X_binned = dtrain.binned(edges, n_edges, max_bin)
     weight = training_weight(dtrain.label, weight, p)
-    initial = initial_margin(p, label_sums(dtrain.label, weight, p["num_class"]))
+    initial = initial_margin(p, label_sums(dtrain.label, weight, p["num_class"]), dtrain.label, weight)
     rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed,
-                     grad_quant=gradient_quantization(p, X_binned.shape[0]))
+                     grad_quant=gradient_quantization(p, X_binned.shape[0]),
+                     leaf_alpha=leaf_quantile_alpha(p["objective"], loss_params(p)))
     booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,
                       dtrain.feature_names, n_jobs=p["n_jobs"])
     booster.categories = dtrain.categories

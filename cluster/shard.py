@@ -599,5 +599,8 @@ class ShardedPartition:
                 masks[i] = m
         self.leader.queue.append(("split_with_masks", (list(node_ids), masks, list(left_ids), list(right_ids))))
 
+    def refit_leaves(self, leaf_ids):
+        return None  # the leaves keep their gradient-based values (``cluster.train`` refuses the other objectives)
+
     def finish(self, leaf_values):
         self.leader.queue.append(("finish_tree", (leaf_values,)))

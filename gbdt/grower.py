@@ -121,7 +121,7 @@ class TreeGrower:
             self._grow_depthwise(root, partition, features, nodes)
         for node in nodes:
             node.hists = None
-        tree, leaf_values = self._to_tree(root)
+        tree, leaf_values = self._to_tree(root, partition.refit_leaves([n.id for n in nodes if n.left is None]))
         partition.finish(leaf_values)
         return tree
 
@@ -265,9 +265,10 @@ class TreeGrower:
         edges = self.edges[np.maximum(feature, 0), np.maximum(bins, 0)]
         return np.where(bins >= 0, edges, -np.inf)
 
-    def _to_tree(self, root):
+    def _to_tree(self, root, refit=None):
         """Number the surviving nodes breadth-first and emit the flat arrays; returns the ``Tree``
-        and {node id: output value} of its leaves."""
+        and {node id: output value} of its leaves. refit : None, or {leaf id: value before the
+        learning rate} replacing the leaves' gradient-based values (NaN: keep it)."""
         order, left, right = [root], [], []
         for node in order:
             if node.left is None:
@@ -283,6 +284,10 @@ class TreeGrower:
                      np.array([n.lower for n in order]), np.array([n.upper for n in order]),
                      p.reg_lambda, p.reg_alpha, p.learning_rate, values)
         split = np.array(left) >= 0
+        if refit is not None:
+            for i, node in enumerate(order):
+                if not split[i] and np.isfinite(refit[node.id]):
+                    values[i] = p.learning_rate * refit[node.id]
         feature = np.array([n.feature for n in order])
         bins = np.array([n.bin for n in order])
         categorical = np.array([n.cat_left is not None for n in order]) & split

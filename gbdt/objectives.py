@@ -16,8 +16,11 @@ from gbdt.kernels.logistic import logistic_grad_hess
 # the class, reg:logistic fits labels in [0, 1]; each trains as its loss does (as XGBoost)
 LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:logitraw": "logistic",
           "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
-          "count:poisson": "poisson", "reg:gamma": "gamma", "reg:tweedie": "tweedie"}
+          "count:poisson": "poisson", "reg:gamma": "gamma", "reg:tweedie": "tweedie",
+          "reg:absoluteerror": "absolute", "reg:quantileerror": "quantile"}
 LOG_LINK = {"poisson", "gamma", "tweedie"}  # losses whose prediction is exp(margin)
+# losses whose leaves take the quantile of their rows' residuals (``gbdt.leaf_quantile``), not -G/H
+ADAPTIVE_LEAVES = {"absolute", "quantile"}
 # XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
 # weights are clipped to +-this, which damps the first steps
 POISSON_MAX_DELTA_STEP = 0.7
@@ -29,6 +32,13 @@ class LossParams(NamedTuple):
     """The losses' own parameters, as ``bindings.params.resolve_params`` resolves them."""
     max_delta_step: float  # count:poisson's hessian is exp(margin + this)
     tweedie_variance_power: float  # reg:tweedie's rho, in [1, 2)
+    quantile_alpha: float  # reg:quantileerror's quantile, in (0, 1); 0.5 for reg:absoluteerror
+
+
+def leaf_quantile_alpha(objective, losses):
+    """The quantile the leaves of ``objective`` take (``ADAPTIVE_LEAVES``), else None."""
+    loss = LOSSES.get(objective)
+    return None if loss not in ADAPTIVE_LEAVES else 0.5 if loss == "absolute" else losses.quantile_alpha
 
 
 @jit(parallel=True)
@@ -100,6 +110,28 @@ def tweedie_grad_hess(margin, label, weight, rho, gh_out):
 
 
 @jit(parallel=True)
+def quantile_grad_hess(margin, label, weight, alpha, gh_out):
+    """Pinball loss of quantile alpha: grad = 1 - alpha where margin >= y, else -alpha; hess = 1
+    (the leaves then take residual quantiles, ``gbdt.leaf_quantile``)."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        gh_out[i, 0, 0] = ((1.0 - alpha) if margin[i, 0] >= label[i] else -alpha) * w
+        gh_out[i, 0, 1] = w
+
+
+@jit(parallel=True)
+def absolute_error_grad_hess(margin, label, weight, gh_out):
+    """Absolute error: grad = sign(margin - y) (0 at y), hess = 1 (leaves: residual medians)."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        d = margin[i, 0] - label[i]
+        gh_out[i, 0, 0] = (1.0 if d > 0 else -1.0 if d < 0 else 0.0) * w
+        gh_out[i, 0, 1] = w
+
+
+@jit(parallel=True)
 def log_factorials(values):
     """(n,) log Gamma(y + 1) of values (n,) >= 0: the label term of the Poisson log-likelihood."""
     out = np.empty(values.shape[0])
@@ -111,7 +143,8 @@ def log_factorials(values):
 def gradients(objective, margin, label, weight, gh_out, loss_params):
     """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``loss_params`` (``LossParams``):
     ``max_delta_step`` inflates count:poisson's hessian (as XGBoost: the same parameter clips the
-    tree weights), ``tweedie_variance_power`` is reg:tweedie's rho."""
+    tree weights), ``tweedie_variance_power`` is reg:tweedie's rho, ``quantile_alpha`` the quantile
+    of reg:quantileerror."""
     loss = LOSSES.get(objective)
     if loss == "squared":
         squared_error_grad_hess(margin, label, weight, gh_out)
@@ -125,6 +158,10 @@ def gradients(objective, margin, label, weight, gh_out, loss_params):
         gamma_grad_hess(margin, label, weight, gh_out)
     elif loss == "tweedie":
         tweedie_grad_hess(margin, label, weight, loss_params.tweedie_variance_power, gh_out)
+    elif loss == "absolute":
+        absolute_error_grad_hess(margin, label, weight, gh_out)
+    elif loss == "quantile":
+        quantile_grad_hess(margin, label, weight, loss_params.quantile_alpha, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 

@@ -160,10 +160,14 @@ class RowPartition:
     hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned;
     margin : (n, K) float64 or None. With a margin, every split is partitioned (leaves too) and
     ``finish`` adds each leaf's value to column ``column`` of its rows' margins, which is much
-    cheaper than predicting the tree; without one, the last level is never partitioned.
+    cheaper than predicting the tree; without one (and without ``leaf_refit``), the last level is
+    never partitioned. leaf_refit : None, or ``leaf_refit(rows)`` -> the value (before the learning
+    rate) of a leaf holding ``rows`` (m,), NaN for none: the leaves' values then come from their
+    rows (``refit_leaves``) instead of their gradient sums.
     """
 
-    def __init__(self, X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0, gh_scale=None):
+    def __init__(self, X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0, gh_scale=None,
+                 leaf_refit=None):
         self.X_binned = X_binned
         self.gh, self.gh_scale = gh, gh_scale
         self.buffers = (rows, np.empty(rows.shape[0], dtype=np.int32))
@@ -172,7 +176,8 @@ class RowPartition:
         self.hist_builder = hist_builder
         self.ranges = {0: (0, rows.shape[0])}
         self.margin, self.column = margin, column
-        self.partition_leaves = margin is not None
+        self.leaf_refit = leaf_refit
+        self.partition_leaves = margin is not None or leaf_refit is not None
         self._scratch = np.empty(rows.shape[0], dtype=np.int32)
 
     def empty_histograms(self, n_nodes, slot=None):
@@ -249,6 +254,13 @@ class RowPartition:
             self.ranges[left] = (start, start + nl)
             self.ranges[right] = (start + nl, stop)
             self.where[left] = self.where[right] = 1 - source
+
+    def refit_leaves(self, leaf_ids):
+        """{leaf id: ``leaf_refit`` of its rows} for the final leaves ``leaf_ids``, or None without a
+        ``leaf_refit``."""
+        if self.leaf_refit is None:
+            return None
+        return {j: self.leaf_refit(self.buffers[self.where[j]][slice(*self.ranges[j])]) for j in leaf_ids}
 
     def finish(self, leaf_values):
         """End of the tree: add {node id: value} of its final leaves to their rows' margins

@@ -49,7 +49,8 @@ def test_unknown_parameter_suggests_the_close_match():
                                          ("learning_rate", -0.1), ("max_depth", -1), ("subsample", 0.0),
                                          ("colsample_bytree", 1.5), ("reg_lambda", -1.0),
                                          ("split_mode", "rows"), ("objective", "binary:hinge"),
-                                         ("tweedie_variance_power", 2.0), ("tweedie_variance_power", 0.99)])
+                                         ("tweedie_variance_power", 2.0), ("tweedie_variance_power", 0.99),
+                                         ("quantile_alpha", 1.0), ("quantile_alpha", 0.0)])
 def test_out_of_range_parameter(param, value):
     with pytest.raises(ValueError, match=param):
         train({param: value}, Dataset(X, y), 1)
@@ -58,10 +59,18 @@ def test_out_of_range_parameter(param, value):
 @pytest.mark.parametrize("metric,error,message", [
     ("tweedie-nloglik", ValueError, r"variance power in \[1, 2\)"), ("tweedie-nloglik@2.5", ValueError, "variance power"),
     ("tweedie-nloglik@x", ValueError, "variance power"), ("rmsle", ValueError, "eval_metric must be one of"),
+    ("quantile", ValueError, "eval_metric 'quantile' takes quantile_alpha"), ("quantile@1.5", ValueError, r"quantile in \(0, 1\)"),
     (3, TypeError, "eval_metric must be a metric name")])
 def test_unknown_metric(metric, error, message):
     with pytest.raises(error, match=message):
         train({"eval_metric": metric}, Dataset(X, y), 1)
+
+
+def test_quantile_objective_needs_its_alpha():
+    with pytest.raises(ValueError, match="quantile_alpha .* is required for reg:quantileerror"):
+        train({"objective": "reg:quantileerror"}, Dataset(X, y), 1)
+    with pytest.raises(TypeError, match="quantile_alpha must be a number"):
+        train({"objective": "reg:quantileerror", "quantile_alpha": [0.1, 0.9]}, Dataset(X, y), 1)
 
 
 def test_wrong_parameter_type():

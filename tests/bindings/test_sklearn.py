@@ -19,10 +19,11 @@ def test_classifier_equals_functional_train():
 
 
 def test_regressor_objectives_equal_functional_train():
-    """GBDTRegressor's ``objective`` (and tweedie_variance_power) reach train; a regressor refuses
+    """GBDTRegressor's ``objective`` (and tweedie_variance_power, quantile_alpha) reach train; a regressor refuses
     classification objectives, and a classifier an objective its classes do not imply."""
     X, y = load_diabetes(return_X_y=True)
-    for objective, extra in (("reg:gamma", {}), ("reg:tweedie", {"tweedie_variance_power": 1.7})):
+    for objective, extra in (("reg:gamma", {}), ("reg:tweedie", {"tweedie_variance_power": 1.7}),
+                             ("reg:quantileerror", {"quantile_alpha": 0.9})):
         reg = GBDTRegressor(n_estimators=10, max_depth=3, objective=objective, **extra).fit(X, y)
         bst = train({"objective": objective, "max_depth": 3, **extra}, Dataset(X, y), 10)
         np.testing.assert_array_equal(reg.predict(X), bst.predict(X))

@@ -109,6 +109,8 @@ def test_bad_input_errors(client):
         cluster.train(client, {}, X, y, distributed_mode="ring")
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         cluster.train(client, {}, da.from_array(X, chunks=3000)[da.from_array(y > 0, chunks=3000)], y)
+    with pytest.raises(ValueError, match="'reg:quantileerror' is not supported on Dask yet"):
+        cluster.DaskGBDTRegressor(client=client, objective="reg:quantileerror", quantile_alpha=0.9).fit(X, signal)
     clf = cluster.DaskGBDTClassifier(client=client, n_estimators=2).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(da.from_array(X[:, :3], chunks=1000))

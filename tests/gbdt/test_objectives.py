@@ -36,7 +36,7 @@ def test_gradient_matches_finite_difference(objective, k):
              "reg:tweedie": rng.poisson(1.0, n) * rng.gamma(2.0, 1.0, n)}[objective]
     weight = rng.uniform(0.5, 2.0, n)
     gh = np.empty((n, k, 2), dtype=np.float32)
-    gradients(objective, margin, label, weight, gh, LossParams(0.0, TWEEDIE_POWER))  # the plain Poisson hessian
+    gradients(objective, margin, label, weight, gh, LossParams(0.0, TWEEDIE_POWER, 0.5))  # plain Poisson hessian
     eps = 1e-5
     for c in range(k):
         step = np.zeros_like(margin)
@@ -47,6 +47,20 @@ def test_gradient_matches_finite_difference(objective, k):
         if objective == "multi:softprob":  # XGBoost's hessian is 2x the diagonal curvature
             second = 2 * second
         np.testing.assert_allclose(gh[:, c, 1], second, rtol=1e-2, atol=1e-4)
+
+
+def test_absolute_and_quantile_gradients():
+    """Sign-like gradients (0 at a tie for absolute error; 1 - alpha from the tie up for the pinball
+    loss) with unit hessians, times the weights."""
+    margin = np.array([[1.0], [2.0], [3.0]])
+    label, weight = np.array([2.0, 2.0, 2.0]), np.array([1.0, 2.0, 0.5])
+    gh = np.empty((3, 1, 2), dtype=np.float32)
+    gradients("reg:absoluteerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.9))
+    np.testing.assert_array_equal(gh[:, 0, 0], [-1.0, 0.0, 0.5])
+    np.testing.assert_array_equal(gh[:, 0, 1], weight)
+    gradients("reg:quantileerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.75))
+    np.testing.assert_array_equal(gh[:, 0, 0], [-0.75, 0.5, 0.125])
+    np.testing.assert_array_equal(gh[:, 0, 1], weight)
 
 
 def test_base_margin_and_transform():
