@@ -3,9 +3,9 @@
 ``evaluate(name, label, pred, weight)`` takes ``label`` (n,), ``pred`` ((n,) probability/value,
 or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 ``partial_metric``/``combine_partials`` give the same value for rows split across workers.
-``HIGHER_IS_BETTER`` drives early stopping. ``tweedie-nloglik@rho`` names its variance power and
-``quantile@alpha`` its quantile (``bindings.params`` turns a bare ``quantile`` into that with
-``quantile_alpha``).
+``HIGHER_IS_BETTER`` drives early stopping. ``tweedie-nloglik@rho`` names its variance power,
+``quantile@alpha`` its quantile and ``mphe@slope`` its pseudo-Huber slope (``bindings.params``
+names a bare ``quantile`` and ``mphe`` after ``quantile_alpha`` and ``huber_slope``).
 """
 import numpy as np
 
@@ -81,12 +81,20 @@ def _pinball(alpha):
     return losses
 
 
+def _pseudo_huber(slope):
+    """Row losses of the pseudo-Huber error with slope delta > 0: delta^2 (sqrt(1 + (z / delta)^2) - 1)."""
+    def losses(label, pred):
+        return slope ** 2 * (np.sqrt(1.0 + ((pred - label) / slope) ** 2) - 1.0)
+    return losses
+
+
 ROW_LOSSES = {"rmse": _squared_error, "mae": _absolute_error, "logloss": _logloss, "error": _error,
               "mlogloss": _mlogloss, "merror": _merror, "poisson-nloglik": _poisson_nloglik,
               "gamma-deviance": _gamma_deviance, "gamma-nloglik": _gamma_nloglik}
 # metrics named "<family>@<value>": family -> (row losses of a value, what the value is, its check)
 PARAMETRISED_LOSSES = {"tweedie-nloglik": (_tweedie_nloglik, "a variance power in [1, 2)", lambda v: 1.0 <= v < 2.0),
-                       "quantile": (_pinball, "a quantile in (0, 1)", lambda v: 0.0 < v < 1.0)}
+                       "quantile": (_pinball, "a quantile in (0, 1)", lambda v: 0.0 < v < 1.0),
+                       "mphe": (_pseudo_huber, "a slope > 0", lambda v: 0.0 < v < float("inf"))}
 
 
 def roc_auc(label, score, weight=None):
@@ -105,8 +113,10 @@ def roc_auc(label, score, weight=None):
     return float(np.trapezoid(tp, fp) / (tp[-1] * fp[-1]))
 
 
-METRICS = tuple(ROW_LOSSES) + ("auc", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>")
+METRICS = tuple(ROW_LOSSES) + ("auc", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>", "mphe",
+                                "mphe@<slope>")
 HIGHER_IS_BETTER = {"auc"}
+BARE_METRICS = {"quantile", "mphe"}  # named after quantile_alpha / huber_slope by bindings.params
 
 
 def row_losses(name):
@@ -123,7 +133,7 @@ def row_losses(name):
         if valid(value):
             return losses(value)
         raise ValueError(f"eval_metric {name!r} must name {what} after '@', as {family}@0.5"
-                         + ("; a bare 'quantile' takes quantile_alpha" if family == "quantile" else ""))
+                         + (f"; a bare {family!r} takes the parameter's value" if family in BARE_METRICS else ""))
     raise ValueError(f"eval_metric must be one of {METRICS}, got {name!r}")
 
 
@@ -131,7 +141,7 @@ def check_metric(name):
     """Raise ValueError unless ``name`` is a known metric (TypeError unless a string)."""
     if not isinstance(name, str):
         raise TypeError(f"eval_metric must be a metric name or a list of them, got {name!r}")
-    if name not in ("auc", "quantile"):  # a bare quantile is named after quantile_alpha (bindings.params)
+    if name != "auc" and name not in BARE_METRICS:
         row_losses(name)
 
 

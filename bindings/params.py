@@ -35,6 +35,7 @@ DEFAULTS = {
     "max_delta_step": None,
     "tweedie_variance_power": 1.5,
     "quantile_alpha": None,
+    "huber_slope": 1.0,
     "split_mode": "auto",
     "n_jobs": None,
     "random_state": 0,
@@ -177,6 +178,7 @@ CHECKS = {
     "tweedie_variance_power": lambda v: _number("tweedie_variance_power", v, 1.0, 2.0, high_open=True),
     "quantile_alpha": lambda v: None if v is None else _number("quantile_alpha", v, 0.0, 1.0, low_open=True,
                                                                high_open=True),
+    "huber_slope": lambda v: _number("huber_slope", v, 0.0, INF, low_open=True),
     "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
     "n_jobs": _n_jobs,
     "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
@@ -232,6 +234,7 @@ def resolve_params(params):
         if out["quantile_alpha"] is None:
             raise ValueError("eval_metric 'quantile' takes quantile_alpha; set it or name the metric quantile@<alpha>")
         out["eval_metric"] = [f"quantile@{out['quantile_alpha']:g}" if m == "quantile" else m for m in out["eval_metric"]]
+    out["eval_metric"] = [f"mphe@{out['huber_slope']:g}" if m == "mphe" else m for m in out["eval_metric"]]
     if out["scale_pos_weight"] != 1.0 and loss != "logistic":
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
                          f"{out['scale_pos_weight']} with objective {out['objective']!r}")
@@ -241,4 +244,5 @@ def resolve_params(params):
 def loss_params(p):
     """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
     alpha = p["quantile_alpha"]
-    return LossParams(p["max_delta_step"], p["tweedie_variance_power"], 0.5 if alpha is None else alpha)
+    return LossParams(p["max_delta_step"], p["tweedie_variance_power"], 0.5 if alpha is None else alpha,
+                      p["huber_slope"])

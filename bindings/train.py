@@ -25,20 +25,22 @@ __all__ = ["train"]
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
                   "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss",
                   "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance", "reg:absoluteerror": "mae"}
+# objectives whose default metric is named after a parameter: (metric family, parameter)
+NAMED_DEFAULT_METRIC = {"reg:tweedie": ("tweedie-nloglik", "tweedie_variance_power"),
+                        "reg:quantileerror": ("quantile", "quantile_alpha"), "reg:pseudohubererror": ("mphe", "huber_slope")}
 
 
 def evaluation_metrics(p):
     """Metric names a fit with resolved parameters ``p`` evaluates: ``eval_metric``, else the
-    objective's default as XGBoost's (reg:tweedie: ``tweedie-nloglik@<power>``, reg:quantileerror:
-    ``quantile@<alpha>``; none for a custom objective)."""
+    objective's default as XGBoost's (``NAMED_DEFAULT_METRIC``: named after its parameter, as
+    ``tweedie-nloglik@1.5``; none for a custom objective)."""
     if p["eval_metric"]:
         return p["eval_metric"]
     if callable(p["objective"]):
         return []
-    if p["objective"] == "reg:tweedie":
-        return [f"tweedie-nloglik@{p['tweedie_variance_power']:g}"]
-    if p["objective"] == "reg:quantileerror":
-        return [f"quantile@{p['quantile_alpha']:g}"]
+    if p["objective"] in NAMED_DEFAULT_METRIC:
+        family, parameter = NAMED_DEFAULT_METRIC[p["objective"]]
+        return [f"{family}@{p[parameter]:g}"]
     return [DEFAULT_METRIC[p["objective"]]]
 
 
@@ -288,7 +290,8 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     edges, n_edges = dtrain.bin_edges(max_bin, seed=seed)
     X_binned = dtrain.binned(edges, n_edges, max_bin)
     weight = training_weight(dtrain.label, weight, p)
-    initial = initial_margin(p, label_sums(dtrain.label, weight, p["num_class"]), dtrain.label, weight)
+    initial = initial_margin(p, label_sums(p["objective"], dtrain.label, weight, p["num_class"], loss_params(p)),
+                             dtrain.label, weight)
     rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed,
                      grad_quant=gradient_quantization(p, X_binned.shape[0]),
                      leaf_alpha=leaf_quantile_alpha(p["objective"], loss_params(p)))

@@ -44,6 +44,7 @@ from distributed.comm.addressing import get_address_host
 from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.metrics import combine_partials, partial_metric
+from bindings.params import loss_params
 from bindings.train import (LocalRows, boost, check_label_domain, gradient_quantization, initial_margin,
                             training_weight)
 from cluster.channel import Link, Server
@@ -171,8 +172,9 @@ class Shard:
     def summary(self, p):
         """Row count, label sums (``label_sums`` with the training weights) and label checks of this shard."""
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
-        return {"rows": self.label.shape[0], "label_sums": label_sums(self.label, self._training_weight(p),
-                                                                      p["num_class"]),
+        return {"rows": self.label.shape[0], "label_sums": label_sums(p["objective"], self.label,
+                                                                      self._training_weight(p), p["num_class"],
+                                                                      loss_params(p)),
                 "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
                 "integral": bool((self.label == np.round(self.label)).all())}
 

@@ -17,10 +17,12 @@ from gbdt.kernels.logistic import logistic_grad_hess
 LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:logitraw": "logistic",
           "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
           "count:poisson": "poisson", "reg:gamma": "gamma", "reg:tweedie": "tweedie",
-          "reg:absoluteerror": "absolute", "reg:quantileerror": "quantile"}
+          "reg:absoluteerror": "absolute", "reg:quantileerror": "quantile", "reg:pseudohubererror": "pseudohuber"}
 LOG_LINK = {"poisson", "gamma", "tweedie"}  # losses whose prediction is exp(margin)
 # losses whose leaves take the quantile of their rows' residuals (``gbdt.leaf_quantile``), not -G/H
 ADAPTIVE_LEAVES = {"absolute", "quantile"}
+# losses whose intercept is one Newton step from margin 0 (XGBoost's default estimate)
+NEWTON_INTERCEPT = {"pseudohuber"}
 # XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
 # weights are clipped to +-this, which damps the first steps
 POISSON_MAX_DELTA_STEP = 0.7
@@ -33,6 +35,7 @@ class LossParams(NamedTuple):
     max_delta_step: float  # count:poisson's hessian is exp(margin + this)
     tweedie_variance_power: float  # reg:tweedie's rho, in [1, 2)
     quantile_alpha: float  # reg:quantileerror's quantile, in (0, 1); 0.5 for reg:absoluteerror
+    huber_slope: float  # reg:pseudohubererror's delta: quadratic within it, linear beyond
 
 
 def leaf_quantile_alpha(objective, losses):
@@ -132,6 +135,19 @@ def absolute_error_grad_hess(margin, label, weight, gh_out):
 
 
 @jit(parallel=True)
+def pseudohuber_grad_hess(margin, label, weight, slope, gh_out):
+    """Pseudo-Huber loss ``slope^2 (sqrt(1 + (z / slope)^2) - 1)``, z = margin - y: grad = z / s,
+    hess = 1 / s^3 with s = sqrt(1 + (z / slope)^2)."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        z = margin[i, 0] - label[i]
+        scale = math.sqrt(1.0 + (z / slope) ** 2)
+        gh_out[i, 0, 0] = z / scale * w
+        gh_out[i, 0, 1] = w / (scale * scale * scale)
+
+
+@jit(parallel=True)
 def log_factorials(values):
     """(n,) log Gamma(y + 1) of values (n,) >= 0: the label term of the Poisson log-likelihood."""
     out = np.empty(values.shape[0])
@@ -144,7 +160,7 @@ def gradients(objective, margin, label, weight, gh_out, loss_params):
     """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``loss_params`` (``LossParams``):
     ``max_delta_step`` inflates count:poisson's hessian (as XGBoost: the same parameter clips the
     tree weights), ``tweedie_variance_power`` is reg:tweedie's rho, ``quantile_alpha`` the quantile
-    of reg:quantileerror."""
+    of reg:quantileerror, ``huber_slope`` reg:pseudohubererror's delta."""
     loss = LOSSES.get(objective)
     if loss == "squared":
         squared_error_grad_hess(margin, label, weight, gh_out)
@@ -162,18 +178,27 @@ def gradients(objective, margin, label, weight, gh_out, loss_params):
         absolute_error_grad_hess(margin, label, weight, gh_out)
     elif loss == "quantile":
         quantile_grad_hess(margin, label, weight, loss_params.quantile_alpha, gh_out)
+    elif loss == "pseudohuber":
+        pseudohuber_grad_hess(margin, label, weight, loss_params.huber_slope, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
 
-def label_sums(label, weight, n_classes):
-    """(2 + K,) weighted label sums that add up over parts of the rows: [sum w, sum w y, then for
-    K >= 3 classes the weight of each class]; label (n,), weight (n,) or empty (all ones)."""
+def label_sums(objective, label, weight, n_classes, loss_params):
+    """(4 + K,) weighted label sums that add up over parts of the rows: [sum w, sum w y, the sums
+    of gradient and hessian at margin 0 (objectives in ``NEWTON_INTERCEPT``, else 0), then for
+    K >= 3 classes the weight of each class]; objective: a built-in name or a custom callable;
+    label (n,), weight (n,) or empty (all ones)."""
     weight = np.ones_like(label) if weight is None or weight.shape[0] == 0 else weight
     classes = np.zeros(n_classes if n_classes >= 3 else 0)
     valid = (label >= 0) & (label < classes.shape[0])  # labels out of range are the callers' error to report
     np.add.at(classes, label[valid].astype(np.int64), weight[valid])
-    return np.concatenate(([weight.sum(), weight @ label], classes))
+    newton = np.zeros(2)
+    if LOSSES.get(objective) in NEWTON_INTERCEPT:
+        gh = np.empty((label.shape[0], 1, 2), dtype=np.float32)
+        gradients(objective, np.zeros((label.shape[0], 1)), label, weight, gh, loss_params)
+        newton = gh[:, 0].sum(axis=0, dtype=np.float64)
+    return np.concatenate(([weight.sum(), weight @ label], newton, classes))
 
 
 def to_margin(objective, value, name):
@@ -197,11 +222,14 @@ def to_margin(objective, value, name):
 def base_margin(objective, sums, n_classes):
     """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
     ``to_margin`` of the weighted label mean (kept inside [1e-6, 1 - 1e-6] for probabilities, at
-    least 1e-16 for the log-link objectives), and for softmax the log of each class's weight share (at least 1e-6)
-    less their mean (a common shift changes nothing)."""
+    least 1e-16 for the log-link objectives), one Newton step -G/H from margin 0 for pseudo-Huber,
+    and for softmax the log of each class's weight share (at least 1e-6) less their mean (a common
+    shift changes nothing)."""
     if LOSSES[objective] == "softmax":
-        log_share = np.log(np.maximum(np.asarray(sums[2:2 + n_classes]) / sums[0], 1e-6))
+        log_share = np.log(np.maximum(np.asarray(sums[4:4 + n_classes]) / sums[0], 1e-6))
         return log_share - log_share.mean()
+    if LOSSES[objective] in NEWTON_INTERCEPT:
+        return np.array([-sums[2] / sums[3]])
     label_mean = sums[1] / sums[0]
     if LOSSES[objective] == "logistic" and objective != "binary:logitraw":
         label_mean = min(max(label_mean, 1e-6), 1 - 1e-6)

@@ -50,7 +50,7 @@ def test_unknown_parameter_suggests_the_close_match():
                                          ("colsample_bytree", 1.5), ("reg_lambda", -1.0),
                                          ("split_mode", "rows"), ("objective", "binary:hinge"),
                                          ("tweedie_variance_power", 2.0), ("tweedie_variance_power", 0.99),
-                                         ("quantile_alpha", 1.0), ("quantile_alpha", 0.0)])
+                                         ("quantile_alpha", 1.0), ("quantile_alpha", 0.0), ("huber_slope", 0.0)])
 def test_out_of_range_parameter(param, value):
     with pytest.raises(ValueError, match=param):
         train({param: value}, Dataset(X, y), 1)
@@ -60,6 +60,7 @@ def test_out_of_range_parameter(param, value):
     ("tweedie-nloglik", ValueError, r"variance power in \[1, 2\)"), ("tweedie-nloglik@2.5", ValueError, "variance power"),
     ("tweedie-nloglik@x", ValueError, "variance power"), ("rmsle", ValueError, "eval_metric must be one of"),
     ("quantile", ValueError, "eval_metric 'quantile' takes quantile_alpha"), ("quantile@1.5", ValueError, r"quantile in \(0, 1\)"),
+    ("mphe@-1", ValueError, "a slope > 0"),
     (3, TypeError, "eval_metric must be a metric name")])
 def test_unknown_metric(metric, error, message):
     with pytest.raises(error, match=message):

@@ -25,6 +25,7 @@ w = rng.uniform(0.5, 2.0, 6000)
     ({"objective": "multi:softprob", "num_class": 3, "max_depth": 4}, y3, w),
     ({"objective": "reg:squarederror", "grow_policy": "lossguide", "max_leaves": 12, "max_depth": 0}, signal, w),
     ({"objective": "reg:tweedie", "tweedie_variance_power": 1.3, "max_depth": 4}, np.exp(signal / 2) * y, w),
+    ({"objective": "reg:pseudohubererror", "huber_slope": 0.5, "max_depth": 4}, 3 * signal, w),
 ])
 def test_same_model_as_single_machine(client, params, label, weight, mode):
     chunks = (1000, 2500, 2500)  # unequal blocks

@@ -6,6 +6,7 @@ from gbdt.objectives import LossParams, base_margin, gradients, label_sums, tran
 
 rng = np.random.default_rng(0)
 TWEEDIE_POWER = 1.3
+HUBER_SLOPE = 0.7
 
 
 def losses(objective, margin, label):
@@ -18,6 +19,8 @@ def losses(objective, margin, label):
         return np.exp(margin[:, 0]) - label * margin[:, 0]
     if objective == "reg:gamma":
         return label * np.exp(-margin[:, 0]) + margin[:, 0]
+    if objective == "reg:pseudohubererror":
+        return HUBER_SLOPE ** 2 * (np.sqrt(1 + ((margin[:, 0] - label) / HUBER_SLOPE) ** 2) - 1)
     if objective == "reg:tweedie":
         rho = TWEEDIE_POWER
         return -label * np.exp((1 - rho) * margin[:, 0]) / (1 - rho) + np.exp((2 - rho) * margin[:, 0]) / (2 - rho)
@@ -26,17 +29,19 @@ def losses(objective, margin, label):
 
 
 @pytest.mark.parametrize("objective,k", [("reg:squarederror", 1), ("binary:logistic", 1), ("multi:softprob", 4),
-                                         ("count:poisson", 1), ("reg:gamma", 1), ("reg:tweedie", 1)])
+                                         ("count:poisson", 1), ("reg:gamma", 1), ("reg:tweedie", 1),
+                                         ("reg:pseudohubererror", 1)])
 def test_gradient_matches_finite_difference(objective, k):
     n = 50
     margin = rng.standard_normal((n, k)) * 2
     label = {"reg:squarederror": rng.standard_normal(n), "binary:logistic": rng.integers(0, 2, n).astype(float),
              "multi:softprob": rng.integers(0, k, n).astype(float),
              "count:poisson": rng.poisson(2.0, n).astype(float), "reg:gamma": rng.gamma(2.0, 1.0, n),
-             "reg:tweedie": rng.poisson(1.0, n) * rng.gamma(2.0, 1.0, n)}[objective]
+             "reg:tweedie": rng.poisson(1.0, n) * rng.gamma(2.0, 1.0, n),
+             "reg:pseudohubererror": rng.standard_normal(n) * 3}[objective]
     weight = rng.uniform(0.5, 2.0, n)
     gh = np.empty((n, k, 2), dtype=np.float32)
-    gradients(objective, margin, label, weight, gh, LossParams(0.0, TWEEDIE_POWER, 0.5))  # plain Poisson hessian
+    gradients(objective, margin, label, weight, gh, LossParams(0.0, TWEEDIE_POWER, 0.5, HUBER_SLOPE))  # plain Poisson hessian
     eps = 1e-5
     for c in range(k):
         step = np.zeros_like(margin)
@@ -55,25 +60,35 @@ def test_absolute_and_quantile_gradients():
     margin = np.array([[1.0], [2.0], [3.0]])
     label, weight = np.array([2.0, 2.0, 2.0]), np.array([1.0, 2.0, 0.5])
     gh = np.empty((3, 1, 2), dtype=np.float32)
-    gradients("reg:absoluteerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.9))
+    gradients("reg:absoluteerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.9, 1.0))
     np.testing.assert_array_equal(gh[:, 0, 0], [-1.0, 0.0, 0.5])
     np.testing.assert_array_equal(gh[:, 0, 1], weight)
-    gradients("reg:quantileerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.75))
+    gradients("reg:quantileerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.75, 1.0))
     np.testing.assert_array_equal(gh[:, 0, 0], [-0.75, 0.5, 0.125])
     np.testing.assert_array_equal(gh[:, 0, 1], weight)
 
 
 def test_base_margin_and_transform():
-    m = base_margin("binary:logistic", label_sums(np.array([1.0, 1, 1, 0]), None, 1), 1)
+    losses = LossParams(0.0, 1.5, 0.5, 1.0)
+
+    def sums(objective, label, weight, n_classes=1):
+        return label_sums(objective, np.array(label), None if weight is None else np.array(weight), n_classes, losses)
+
+    m = base_margin("binary:logistic", sums("binary:logistic", [1.0, 1, 1, 0], None), 1)
     assert transform("binary:logistic", np.array([m]))[0] == pytest.approx(0.75)
-    assert base_margin("reg:squarederror", label_sums(np.array([1.0, 0.75]), np.array([1.0, 3.0]), 1), 1)[0] == 0.8125
+    assert base_margin("reg:squarederror", sums("reg:squarederror", [1.0, 0.75], [1.0, 3.0]), 1)[0] == 0.8125
     # softmax: log class shares (weighted, at least 1e-6) less their mean; classes absent from the labels too
-    sums = label_sums(np.array([0.0, 2, 2, 0, 0]), np.array([1.0, 1, 2, 1, 1]), 4)
-    np.testing.assert_array_equal(sums, [6.0, 6.0, 3.0, 0.0, 3.0, 0.0])
+    softmax = sums("multi:softprob", [0.0, 2, 2, 0, 0], [1.0, 1, 2, 1, 1], 4)
+    np.testing.assert_array_equal(softmax, [6.0, 6.0, 0.0, 0.0, 3.0, 0.0, 3.0, 0.0])
     log_share = np.log([0.5, 1e-6, 0.5, 1e-6])
-    np.testing.assert_allclose(base_margin("multi:softprob", sums, 4), log_share - log_share.mean(), rtol=1e-12)
+    np.testing.assert_allclose(base_margin("multi:softprob", softmax, 4), log_share - log_share.mean(), rtol=1e-12)
     # log-link objectives: the log of the weighted label mean, predicted back as exp(margin)
-    m = base_margin("reg:gamma", label_sums(np.array([1.0, 4.0]), np.array([3.0, 1.0]), 1), 1)
+    m = base_margin("reg:gamma", sums("reg:gamma", [1.0, 4.0], [3.0, 1.0]), 1)
     assert m[0] == pytest.approx(np.log(1.75)) and transform("reg:tweedie", np.array([m]))[0] == pytest.approx(1.75)
+    # pseudo-Huber: one Newton step from 0, -sum w g / sum w h with g = -y / s, h = 1 / s^3, s = sqrt(1 + y^2)
+    y, w = np.array([1.0, -2.0, 4.0]), np.array([1.0, 2.0, 0.5])
+    s = np.sqrt(1 + y**2)
+    expected = np.sum(w * y / s) / np.sum(w / s**3)
+    assert base_margin("reg:pseudohubererror", sums("reg:pseudohubererror", y, w), 1)[0] == pytest.approx(expected, rel=1e-6)
     p = transform("multi:softprob", rng.standard_normal((5, 3)))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
