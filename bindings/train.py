@@ -172,10 +172,14 @@ class LocalRows:
         return RowPartition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
                             gh_scale=scale, leaf_refit=refit)
 
+    def residuals(self, k, rows):
+        """(label - margin of output k (m,), training weights (m,) or None) of ``rows`` (m,)."""
+        return self.label[rows] - self.margin[rows, k], self.weight[rows] if self.weight.shape[0] else None
+
     def _residual_quantile(self, k, rows):
-        """``leaf_alpha``-quantile of label - margin (output k) over ``rows`` (m,), weighted."""
-        return weighted_quantile(self.label[rows] - self.margin[rows, k], self.leaf_alpha,
-                                 self.weight[rows] if self.weight.shape[0] else None)
+        """``leaf_alpha``-quantile of the (weighted) residuals of ``rows`` (m,)."""
+        residual, weight = self.residuals(k, rows)
+        return weighted_quantile(residual, self.leaf_alpha, weight)
 
     def gradient_extremes(self, k):
         """(max |g|, max h) of output k over the round's rows."""

@@ -51,7 +51,8 @@ from cluster.channel import Link, Server
 from cluster.local import worker_info
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
-from gbdt.objectives import label_sums, metric_input
+from gbdt.leaf_quantile import weighted_quantile
+from gbdt.objectives import label_sums, leaf_quantile_alpha, metric_input
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
@@ -108,7 +109,7 @@ class Shard:
         self.sample = None  # RowSample of the bin-edge sketch, until binning
         self.partition = None
         self.queue = []
-        self.received_bytes = {"histograms": 0, "masks": 0}
+        self.received_bytes = {"histograms": 0, "masks": 0, "residuals": 0}
         self.cancelled = False
         self.waiting_on = None
         self.phase, self.rounds_done, self.slowest_round_s, self._outcome = None, 0, 0.0, None  # see ``progress``
@@ -170,13 +171,18 @@ class Shard:
         return training_weight(self.label, np.empty(0) if self.weight is None else self.weight, p)
 
     def summary(self, p):
-        """Row count, label sums (``label_sums`` with the training weights) and label checks of this shard."""
+        """Row count, label sums (``label_sums`` with the training weights) and label checks of this
+        shard; for objectives whose intercept is a label quantile, the labels and training weights
+        (or None) themselves."""
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
-        return {"rows": self.label.shape[0], "label_sums": label_sums(p["objective"], self.label,
-                                                                      self._training_weight(p), p["num_class"],
-                                                                      loss_params(p)),
-                "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
-                "integral": bool((self.label == np.round(self.label)).all())}
+        weight = self._training_weight(p)
+        out = {"rows": self.label.shape[0],
+               "label_sums": label_sums(p["objective"], self.label, weight, p["num_class"], loss_params(p)),
+               "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
+               "integral": bool((self.label == np.round(self.label)).all())}
+        if leaf_quantile_alpha(p["objective"], loss_params(p)) is not None:
+            out["labels"] = (self.label, weight if weight.shape[0] else None)
+        return out
 
     def sketch_sample(self, rate, seed):
         """(global indices, weights or None) of this shard's sampled rows; ``sketch_columns`` gives their values."""
@@ -323,6 +329,15 @@ class Shard:
         pred = metric_input(objective, margin)
         return {m: partial_metric(m, label, pred, weight) for m in metrics}
 
+    def leaf_residuals(self, commands, leaf_ids):
+        """Run ``commands``, then {leaf id: (residuals (m,), training weights (m,) or None)} of this
+        shard's rows in each of the tree's final leaves (``LocalRows.residuals``); feature-parallel
+        shards other than the leader return {} (the leader holds every row)."""
+        self.execute(commands)
+        if self.owned is not None and self.rank > 0:
+            return {}
+        return {j: self.rows.residuals(self.k, self.partition.node_rows(j)) for j in leaf_ids}
+
     def finish_tree(self, leaf_values):
         with using_threads(self.n_threads):
             self.partition.finish(leaf_values)
@@ -417,10 +432,12 @@ class Shard:
                 edges[cols], n_edges[cols] = e, n
         callbacks = [RoundCounter(self)] + list(callbacks) + ([] if checkpoint is None else [checkpoint])
         custom = callable(p["objective"])
+        self.leaf_alpha = leaf_quantile_alpha(p["objective"], loss_params(p))
         if resume is not None:
             booster = resume["model"]
         else:
-            initial = initial_margin(p, sum(s["label_sums"] for s in summaries))
+            labels = [s["labels"] for s in summaries if "labels" in s]  # a label quantile is the intercept
+            initial = initial_margin(p, sum(s["label_sums"] for s in summaries), *_concatenated(labels))
             booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial,
                               feature_names)
         self.phase = "binning"
@@ -460,6 +477,15 @@ class Shard:
         """The queued commands, emptying the queue."""
         commands, self.queue = self.queue, []
         return commands
+
+
+def _concatenated(parts):
+    """(values, weights or None) of a list of (values (m_i,), weights (m_i,) or None); (None, None)
+    for no parts."""
+    if not parts:
+        return None, None
+    values = np.concatenate([v for v, _ in parts])
+    return values, None if parts[0][1] is None else np.concatenate([w for _, w in parts])
 
 
 def _labels_and_weights(blocks):
@@ -602,7 +628,20 @@ class ShardedPartition:
         self.leader.queue.append(("split_with_masks", (list(node_ids), masks, list(left_ids), list(right_ids))))
 
     def refit_leaves(self, leaf_ids):
-        return None  # the leaves keep their gradient-based values (``cluster.train`` refuses the other objectives)
+        """For objectives whose leaves are residual quantiles: {leaf id: the quantile of its rows'
+        residuals over every shard} (one round trip carrying the queued splits; the shards send
+        their residuals and weights, so the quantile is exact); else None."""
+        leader = self.leader
+        if leader.leaf_alpha is None:
+            return None
+        parts = leader.broadcast("leaf_residuals", leader.take_queue(), list(leaf_ids))
+        leader.received_bytes["residuals"] += sum(v.nbytes + (0 if w is None else w.nbytes)
+                                                  for part in parts[1:] for v, w in part.values())
+        values = {}
+        for j in leaf_ids:
+            residuals, weights = _concatenated([part[j] for part in parts if j in part])
+            values[j] = weighted_quantile(residuals, leader.leaf_alpha, weights)
+        return values
 
     def finish(self, leaf_values):
         self.leader.queue.append(("finish_tree", (leaf_values,)))

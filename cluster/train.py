@@ -26,13 +26,12 @@ from distributed.comm import CommClosedError
 
 from bindings.callbacks import EarlyStopping
 from bindings.categorical import check_no_categorical
-from bindings.params import loss_params, resolve_params
+from bindings.params import resolve_params
 from bindings.train import evaluation_metrics
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.placement import default_min_rows, place_blocks, place_columns
 from cluster.shard import Shard
-from gbdt.objectives import leaf_quantile_alpha
 
 __all__ = ["train"]
 logger = logging.getLogger(__name__)
@@ -84,9 +83,6 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
             raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
     p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
     check_no_categorical(X)
-    if leaf_quantile_alpha(p["objective"], loss_params(p)) is not None:
-        raise ValueError(f"objective {p['objective']!r} is not supported on Dask yet: its leaves are quantiles of "
-                         "residuals spread over the workers; train it with bindings.train")
     min_rows = default_min_rows(int(X.shape[1]) if len(X.shape) == 2 else 1, min_rows_per_worker)
     if distributed_mode == "feature" and p["subsample"] < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "

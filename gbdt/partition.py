@@ -255,12 +255,16 @@ class RowPartition:
             self.ranges[right] = (start + nl, stop)
             self.where[left] = self.where[right] = 1 - source
 
+    def node_rows(self, node_id):
+        """(m,) rows of node ``node_id`` (a view; partitioned nodes only)."""
+        return self.buffers[self.where[node_id]][slice(*self.ranges[node_id])]
+
     def refit_leaves(self, leaf_ids):
         """{leaf id: ``leaf_refit`` of its rows} for the final leaves ``leaf_ids``, or None without a
         ``leaf_refit``."""
         if self.leaf_refit is None:
             return None
-        return {j: self.leaf_refit(self.buffers[self.where[j]][slice(*self.ranges[j])]) for j in leaf_ids}
+        return {j: self.leaf_refit(self.node_rows(j)) for j in leaf_ids}
 
     def finish(self, leaf_values):
         """End of the tree: add {node id: value} of its final leaves to their rows' margins

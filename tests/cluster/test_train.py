@@ -26,6 +26,8 @@ w = rng.uniform(0.5, 2.0, 6000)
     ({"objective": "reg:squarederror", "grow_policy": "lossguide", "max_leaves": 12, "max_depth": 0}, signal, w),
     ({"objective": "reg:tweedie", "tweedie_variance_power": 1.3, "max_depth": 4}, np.exp(signal / 2) * y, w),
     ({"objective": "reg:pseudohubererror", "huber_slope": 0.5, "max_depth": 4}, 3 * signal, w),
+    ({"objective": "reg:quantileerror", "quantile_alpha": 0.8, "max_depth": 4}, signal, w),
+    ({"objective": "reg:absoluteerror", "max_depth": 4}, signal, None),
 ])
 def test_same_model_as_single_machine(client, params, label, weight, mode):
     chunks = (1000, 2500, 2500)  # unequal blocks
@@ -40,15 +42,17 @@ def test_same_model_as_single_machine(client, params, label, weight, mode):
     assert sorted(bst.rows_per_worker.values(), reverse=True) == sorted(expected_rows, reverse=True)
 
 
-def test_row_and_column_sampling_match_single_machine(client):
+@pytest.mark.parametrize("objective,label", [("binary:logistic", y), ("reg:absoluteerror", signal)])
+def test_row_and_column_sampling_match_single_machine(client, objective, label):
     """Rows are sampled by a hash of their global index, so every placement, and the local fit,
-    trains each round on the same rows; the leader's grower draws the same depth and node features."""
-    params = {"objective": "binary:logistic", "max_depth": 4, "subsample": 0.7, "colsample_bytree": 0.7,
+    trains each round on the same rows (and absolute error's leaves take the medians of the same
+    sampled residuals); the leader's grower draws the same depth and node features."""
+    params = {"objective": objective, "max_depth": 4, "subsample": 0.7, "colsample_bytree": 0.7,
               "colsample_bylevel": 0.8, "colsample_bynode": 0.5, "n_jobs": 1}
-    local = train(params, Dataset(X, y), 6)
+    local = train(params, Dataset(X, label), 6)
     for chunks in ((1000, 2500, 2500), (3000, 3000)):
-        bst = cluster.train(client, params, da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)),
-                            num_boost_round=6, min_rows_per_worker=1)
+        bst = cluster.train(client, params, da.from_array(X, chunks=(chunks, 6)),
+                            da.from_array(label, chunks=(chunks,)), num_boost_round=6, min_rows_per_worker=1)
         np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
 
 
@@ -110,8 +114,6 @@ def test_bad_input_errors(client):
         cluster.train(client, {}, X, y, distributed_mode="ring")
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         cluster.train(client, {}, da.from_array(X, chunks=3000)[da.from_array(y > 0, chunks=3000)], y)
-    with pytest.raises(ValueError, match="'reg:quantileerror' is not supported on Dask yet"):
-        cluster.DaskGBDTRegressor(client=client, objective="reg:quantileerror", quantile_alpha=0.9).fit(X, signal)
     clf = cluster.DaskGBDTClassifier(client=client, n_estimators=2).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(da.from_array(X[:, :3], chunks=1000))
