@@ -4,6 +4,7 @@ Parameters are validated once, here, at the edge of the API; messages say what w
 for an unknown name, suggest the closest known one.
 """
 import difflib
+import json
 import numbers
 import os
 
@@ -43,6 +44,7 @@ DEFAULTS = {
     "base_score": None,
     "verbosity": 0,
     "monotone_constraints": None,
+    "interaction_constraints": None,
     "max_cat_to_onehot": 4,
     "max_cat_threshold": 32,
     "cat_smooth": 10.0,
@@ -137,6 +139,47 @@ def _monotone(value):
     return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else tuple(int(v) for v in items)
 
 
+def _interactions(value):
+    """None, or a list of feature groups (each a list of indices or names; or its JSON string form
+    "[[0, 1], [2, 3]]"), as tuples."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"interaction_constraints must be a list of feature lists such as [[0, 1], [2, 3]], "
+                             f"got {value!r}") from None
+    groups = list(value) if isinstance(value, (list, tuple)) else None
+    if groups is None or not all(isinstance(g, (list, tuple)) and g for g in groups):
+        raise ValueError(f"interaction_constraints must be a list of non-empty feature lists such as [[0, 1], [2, 3]], "
+                         f"got {value!r}")
+    for group in groups:
+        for f in group:
+            if isinstance(f, bool) or not isinstance(f, (numbers.Integral, str)):
+                raise TypeError(f"interaction_constraints lists features by index or name, got {f!r}")
+    return [tuple(g) for g in groups]
+
+
+def interaction_matrix(value, n_features, feature_names=None):
+    """(C, F) bool: the features of each of the C groups of a resolved ``interaction_constraints``,
+    or None without constraints."""
+    if value is None:
+        return None
+    names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
+    out = np.zeros((len(value), n_features), dtype=np.bool_)
+    for c, group in enumerate(value):
+        for f in group:
+            if isinstance(f, str):
+                if f not in names:
+                    raise ValueError(f"interaction_constraints names unknown feature {f!r}; features are {names}")
+                f = names.index(f)
+            if not 0 <= f < n_features:
+                raise ValueError(f"interaction_constraints feature index {f} is out of range for {n_features} features")
+            out[c, f] = True
+    return out
+
+
 def monotone_vector(value, n_features, feature_names=None):
     """(F,) int8 constraint per feature from a resolved ``monotone_constraints`` (None: all 0)."""
     out = np.zeros(n_features, dtype=np.int8)
@@ -186,6 +229,7 @@ CHECKS = {
     "base_score": lambda v: None if v is None else _number("base_score", v, -INF, INF),
     "verbosity": lambda v: _number("verbosity", v, 0, 3, integer=True),
     "monotone_constraints": _monotone,
+    "interaction_constraints": _interactions,
     "max_cat_to_onehot": lambda v: _number("max_cat_to_onehot", v, 0, 1 << 30, integer=True),
     "max_cat_threshold": lambda v: _number("max_cat_threshold", v, 1, 1 << 30, integer=True),
     "cat_smooth": lambda v: _number("cat_smooth", v, 0.0, INF),
@@ -233,7 +277,8 @@ def resolve_params(params):
     if "quantile" in out["eval_metric"]:  # the pinball loss of the quantile the model fits
         if out["quantile_alpha"] is None:
             raise ValueError("eval_metric 'quantile' takes quantile_alpha; set it or name the metric quantile@<alpha>")
-        out["eval_metric"] = [f"quantile@{out['quantile_alpha']:g}" if m == "quantile" else m for m in out["eval_metric"]]
+        alpha = out["quantile_alpha"]
+        out["eval_metric"] = [f"quantile@{alpha:g}" if m == "quantile" else m for m in out["eval_metric"]]
     out["eval_metric"] = [f"mphe@{out['huber_slope']:g}" if m == "mphe" else m for m in out["eval_metric"]]
     if out["scale_pos_weight"] != 1.0 and loss != "logistic":
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "

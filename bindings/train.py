@@ -8,7 +8,7 @@ from bindings.callbacks import EarlyStopping, EvaluationMonitor
 from bindings.categorical import aligned_dataset, categorical_mask
 from bindings.dataset import Dataset
 from bindings.metrics import evaluate
-from bindings.params import loss_params, monotone_vector, resolve_params
+from bindings.params import interaction_matrix, loss_params, monotone_vector, resolve_params
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
@@ -27,7 +27,8 @@ DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "bin
                   "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance", "reg:absoluteerror": "mae"}
 # objectives whose default metric is named after a parameter: (metric family, parameter)
 NAMED_DEFAULT_METRIC = {"reg:tweedie": ("tweedie-nloglik", "tweedie_variance_power"),
-                        "reg:quantileerror": ("quantile", "quantile_alpha"), "reg:pseudohubererror": ("mphe", "huber_slope")}
+                        "reg:quantileerror": ("quantile", "quantile_alpha"),
+                        "reg:pseudohubererror": ("mphe", "huber_slope")}
 
 
 def evaluation_metrics(p):
@@ -329,7 +330,8 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     if (monotone[categorical] != 0).any():
         raise ValueError(f"monotone_constraints on categorical features {np.flatnonzero(categorical & (monotone != 0))}"
                          "; categories have no order, so constrain numeric features only")
-    grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth, monotone, categorical)
+    interactions = interaction_matrix(p["interaction_constraints"], booster.num_feature, booster.feature_names)
+    grower = TreeGrower(edges, n_edges + 1, p["max_bin"] - 1, growth, monotone, categorical, interactions)
     per_level = p["colsample_bylevel"] < 1.0 or p["colsample_bynode"] < 1.0
     feature_rng = np.random.default_rng([p["random_state"], 2])
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}

@@ -1,8 +1,8 @@
 """Load an XGBoost model's trees into a ``Booster``: the same forest, predicted and explained here.
 
 Reads XGBoost's JSON model (``xgboost.Booster.save_raw("json")``); xgboost itself is not
-imported. Supported: ``gbtree`` with numerical splits and the objectives ``reg:squarederror``,
-``binary:logistic`` and ``multi:softprob``; anything else raises ValueError. XGBoost sends a row
+imported. Supported: ``gbtree`` with numerical splits and the objectives in ``OBJECTIVES`` (one
+quantile for ``reg:quantileerror``); anything else raises ValueError. XGBoost sends a row
 left when ``x < c`` on float32 values; the loaded split keeps ``x <= t`` with ``t`` the float64
 just below ``c``, which routes every float32 value the same way.
 """
@@ -11,11 +11,13 @@ import json
 import numpy as np
 
 from bindings.booster import Booster
+from gbdt.objectives import to_margin
 from gbdt.tree import Tree
 
 __all__ = ["from_xgboost"]
 
-OBJECTIVES = ("reg:squarederror", "binary:logistic", "multi:softprob")
+OBJECTIVES = ("reg:squarederror", "binary:logistic", "multi:softprob", "reg:logistic", "count:poisson", "reg:gamma",
+              "reg:tweedie", "reg:absoluteerror", "reg:quantileerror", "reg:pseudohubererror")
 
 
 def from_xgboost(model):
@@ -41,9 +43,11 @@ def from_xgboost(model):
     if booster_doc.get("name") != "gbtree":
         raise ValueError(f"only gbtree XGBoost models can be loaded, got {booster_doc.get('name')!r}")
     num_class = max(1, int(params["num_class"]))
+    if int(params.get("num_target", 1)) > 1:
+        raise ValueError("XGBoost models with several targets (e.g. several quantiles) are not supported")
     base = np.array(json.loads(params["base_score"]), dtype=np.float64).reshape(-1)
-    if objective == "binary:logistic":
-        base = np.log(base / (1.0 - base))  # stored as a probability; we keep margins
+    if num_class == 1:  # stored as a prediction (a probability, an expected value); we keep margins
+        base = np.array([to_margin(objective, float(base[0]), "base_score")])
     names = learner.get("feature_names") or None
     booster = Booster(objective, num_class, int(params["num_feature"]), np.broadcast_to(base, num_class).copy(),
                       names)

@@ -59,10 +59,13 @@ class _Node:
     """A node during growth: its id, sums, histogram slot and best split."""
 
     __slots__ = ("id", "depth", "g", "h", "lower", "upper", "hists", "slot", "gain", "feature", "bin",
-                 "default_left", "left_stats", "cat_left", "left", "right")
+                 "default_left", "left_stats", "cat_left", "left", "right", "path", "allowed")
 
     def __init__(self, node_id, depth, g, h, lower=-np.inf, upper=np.inf):
         self.id, self.depth = node_id, depth
+        # interaction constraints: (F,) bool masks of the features split on above the node and of
+        # those it may split on; None without constraints (every feature allowed)
+        self.path = self.allowed = None
         self.g, self.h = g, h
         self.lower, self.upper = lower, upper  # bounds on the node's weight (monotone constraints)
         self.hists, self.slot = None, -1
@@ -84,10 +87,14 @@ class TreeGrower:
     edges : (F, max_bin - 1) float64 bin edges (raw thresholds); n_value_bins : (F,) int32
     non-missing bins per feature; missing_bin : int; params : GrowthParams;
     monotone : (F,) int8 constraint per feature (-1 decreasing, 0 none, +1 increasing) or None;
-    categorical : (F,) bool, features whose bins are category codes, or None.
+    categorical : (F,) bool, features whose bins are category codes, or None;
+    interactions : (C, F) bool, the features of each interaction constraint, or None. As XGBoost's:
+    the root may split on any feature; below it, a node may split on the features already split on
+    above it and on every feature of each constraint that contains all of those.
     """
 
-    def __init__(self, edges, n_value_bins, missing_bin, params, monotone=None, categorical=None):
+    def __init__(self, edges, n_value_bins, missing_bin, params, monotone=None, categorical=None,
+                 interactions=None):
         self.edges = edges
         self.n_value_bins = n_value_bins
         self.missing_bin = missing_bin
@@ -95,6 +102,7 @@ class TreeGrower:
         self.monotone = np.zeros(edges.shape[0], dtype=np.int8) if monotone is None else monotone
         self.categorical = np.zeros(edges.shape[0], dtype=np.bool_) if categorical is None else categorical
         self.cat_rules = (float(params.max_cat_to_onehot), float(params.max_cat_threshold), float(params.cat_smooth))
+        self.interactions = interactions
 
     def grow(self, partition, features, rng=None):
         """Grow a tree and return it as a ``Tree``.
@@ -112,6 +120,9 @@ class TreeGrower:
         g, h = root_hists[0, features[0]].sum(axis=0)
         mds = self.params.max_delta_step
         root = _Node(0, 0, g, h, *((-mds, mds) if mds > 0 else (-np.inf, np.inf)))
+        if self.interactions is not None:
+            n_features = self.edges.shape[0]
+            root.path, root.allowed = np.zeros(n_features, dtype=np.bool_), np.ones(n_features, dtype=np.bool_)
         root.hists, root.slot = root_hists, 0
         self._find_splits([root], root_hists, features)
         nodes = [root]
@@ -168,14 +179,31 @@ class TreeGrower:
             self._level_features[depth] = np.sort(self._rng.choice(features, count, replace=False))
         return self._level_features[depth]
 
-    def _node_samples(self, n_nodes, n_features):
-        """(n_nodes, n_features) bool: each node's ``colsample_bynode`` share of its depth's
-        features, or None when every node keeps them all."""
-        if self.params.colsample_bynode >= 1.0:
-            return None
-        count = sampled_count(self.params.colsample_bynode, n_features)
-        keys = self._rng.random((n_nodes, n_features))
-        return keys <= np.sort(keys, axis=1)[:, count - 1:count]  # each row's count smallest keys
+    def _node_samples(self, batch, features):
+        """(len(batch), len(features)) bool: the features each node may split on, its
+        ``colsample_bynode`` share of its depth's ``features`` among those its interaction
+        constraints allow, or None when every node keeps them all."""
+        mask = None
+        if self.params.colsample_bynode < 1.0:
+            count = sampled_count(self.params.colsample_bynode, len(features))
+            keys = self._rng.random((len(batch), len(features)))
+            mask = keys <= np.sort(keys, axis=1)[:, count - 1:count]  # each row's count smallest keys
+        if self.interactions is not None:
+            allowed = np.array([node.allowed[features] for node in batch])
+            mask = allowed if mask is None else mask & allowed
+        return mask
+
+    def _constrain_children(self, node):
+        """Interaction constraints: the children's path (the node's plus its split feature) and the
+        features they may split on."""
+        if self.interactions is None:
+            return
+        path = node.path.copy()
+        path[node.feature] = True
+        relevant = self.interactions[:, path].all(axis=1)  # constraints holding every feature on the path
+        allowed = path | self.interactions[relevant].any(axis=0)
+        for child in (node.left, node.right):
+            child.path, child.allowed = path, allowed
 
     def _find_splits(self, batch, hists, features):
         """Best split of every node in ``batch`` (node j's histogram is ``hists[j]``; the nodes
@@ -190,7 +218,7 @@ class TreeGrower:
         cat_left = np.empty((n, hists.shape[2]), dtype=np.bool_)
         find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
                          p.min_child_weight, self.monotone, bounds, self.categorical, self.cat_rules, gain, feature,
-                         bins, default_left, left_stats, cat_left, self._node_samples(n, len(features)))
+                         bins, default_left, left_stats, cat_left, self._node_samples(batch, features))
         # Python scalars first: indexing numpy arrays node by node costs ~4x more
         found = zip(gain.tolist(), feature.tolist(), bins.tolist(), default_left.tolist(), left_stats.tolist())
         for j, (node, split) in enumerate(zip(batch, found)):
@@ -210,6 +238,7 @@ class TreeGrower:
             node.left = _Node(len(nodes), node.depth + 1, lg, lh, node.lower, node.upper)
             node.right = _Node(len(nodes) + 1, node.depth + 1, node.g - lg, node.h - lh, node.lower, node.upper)
             self._bound_children(node)
+            self._constrain_children(node)
             nodes.extend((node.left, node.right))
             children.extend((node.left, node.right))
         need = [node for node in parents if self._can_split(node.left) or self._can_split(node.right)]

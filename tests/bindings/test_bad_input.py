@@ -57,9 +57,11 @@ def test_out_of_range_parameter(param, value):
 
 
 @pytest.mark.parametrize("metric,error,message", [
-    ("tweedie-nloglik", ValueError, r"variance power in \[1, 2\)"), ("tweedie-nloglik@2.5", ValueError, "variance power"),
+    ("tweedie-nloglik", ValueError, r"variance power in \[1, 2\)"),
+    ("tweedie-nloglik@2.5", ValueError, "variance power"),
     ("tweedie-nloglik@x", ValueError, "variance power"), ("rmsle", ValueError, "eval_metric must be one of"),
-    ("quantile", ValueError, "eval_metric 'quantile' takes quantile_alpha"), ("quantile@1.5", ValueError, r"quantile in \(0, 1\)"),
+    ("quantile", ValueError, "eval_metric 'quantile' takes quantile_alpha"),
+    ("quantile@1.5", ValueError, r"quantile in \(0, 1\)"),
     ("mphe@-1", ValueError, "a slope > 0"),
     (3, TypeError, "eval_metric must be a metric name")])
 def test_unknown_metric(metric, error, message):

@@ -48,6 +48,22 @@ def test_contributions_and_leaves_equal_xgboost_on_its_own_trees(objective, num_
     np.testing.assert_allclose(contribs.sum(-1), ours.predict(X, output_margin=True), atol=1e-12)
 
 
+@pytest.mark.parametrize("objective,extra", [("reg:logistic", {}), ("count:poisson", {}), ("reg:gamma", {}),
+                                             ("reg:tweedie", {}), ("reg:absoluteerror", {}),
+                                             ("reg:quantileerror", {"quantile_alpha": 0.8}),
+                                             ("reg:pseudohubererror", {})])
+def test_xgboost_regression_objectives_load_with_their_link_and_intercept(objective, extra):
+    """XGBoost stores the intercept as a prediction (a probability, an expected value): loaded, the
+    model predicts what XGBoost predicts, through the same link."""
+    y = np.exp(signal / 3) if objective in ("count:poisson", "reg:gamma", "reg:tweedie") else signal
+    y = (signal > 0).astype(float) if objective == "reg:logistic" else y
+    dmat = xgb.DMatrix(X, y)
+    theirs = xgb.train({"objective": objective, "max_depth": 3, "tree_method": "hist", **extra}, dmat, 5)
+    ours = from_xgboost(theirs)
+    assert ours.objective == objective
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(dmat), rtol=1e-5, atol=1e-5)
+
+
 def test_xgboost_import_keeps_names_round_trips_and_refuses_what_it_cannot_load(tmp_path):
     names = [f"x{i}" for i in range(5)]
     theirs = xgb.train({"max_depth": 2}, xgb.DMatrix(X, LABELS["reg:squarederror"], feature_names=names), 3)
@@ -56,11 +72,15 @@ def test_xgboost_import_keeps_names_round_trips_and_refuses_what_it_cannot_load(
     ours.save_model(tmp_path / "m.json")
     np.testing.assert_array_equal(Booster.load_model(tmp_path / "m.json").predict(X), ours.predict(X))
     doc = json.loads(theirs.save_raw("json"))
-    doc["learner"]["objective"]["name"] = "reg:pseudohubererror"
-    with pytest.raises(ValueError, match="objective 'reg:pseudohubererror' is not supported"):
+    doc["learner"]["objective"]["name"] = "rank:ndcg"
+    with pytest.raises(ValueError, match="objective 'rank:ndcg' is not supported"):
         from_xgboost(doc)
     with pytest.raises(ValueError, match="not an XGBoost JSON model"):
         from_xgboost({"trees": []})
+    two_quantiles = xgb.train({"objective": "reg:quantileerror", "quantile_alpha": [0.1, 0.9], "max_depth": 2},
+                              xgb.DMatrix(X, LABELS["reg:squarederror"]), 2)
+    with pytest.raises(ValueError, match="several targets"):
+        from_xgboost(two_quantiles)
 
 
 def stump_data():

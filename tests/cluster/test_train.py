@@ -28,6 +28,8 @@ w = rng.uniform(0.5, 2.0, 6000)
     ({"objective": "reg:pseudohubererror", "huber_slope": 0.5, "max_depth": 4}, 3 * signal, w),
     ({"objective": "reg:quantileerror", "quantile_alpha": 0.8, "max_depth": 4}, signal, w),
     ({"objective": "reg:absoluteerror", "max_depth": 4}, signal, None),
+    ({"objective": "reg:squarederror", "max_depth": 4, "interaction_constraints": [[0, 1], [2, 3, 4, 5]]}, signal,
+     None),
 ])
 def test_same_model_as_single_machine(client, params, label, weight, mode):
     chunks = (1000, 2500, 2500)  # unequal blocks
