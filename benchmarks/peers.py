@@ -3,7 +3,8 @@
 One ``Setting`` (objective, trees, depth, bins, threads, learning rate) is translated into each
 library's parameters, so every library grows the same number of depth-limited trees on the same
 bins with the same L2 penalty (lambda = 1) and minimum child hessian (1). ``predict`` returns
-P(y = 1) (n,) for binary, class probabilities (n, K) for multiclass, values (n,) for regression.
+P(y = 1) (n,) for binary, class probabilities (n, K) for multiclass, values (n,) for regression
+and for quantile (the ``QUANTILE_ALPHA`` quantile: each library's quantile objective).
 Libraries are imported inside the functions: a measuring process imports only the one it runs.
 """
 import time
@@ -12,9 +13,11 @@ from functools import partial
 from importlib import metadata
 from typing import Callable, NamedTuple, Optional
 
-OBJECTIVES = ("binary", "regression", "multiclass")
+OBJECTIVES = ("binary", "regression", "multiclass", "quantile")
 # this engine takes XGBoost's objective names
-XGBOOST_OBJECTIVES = {"binary": "binary:logistic", "regression": "reg:squarederror", "multiclass": "multi:softprob"}
+XGBOOST_OBJECTIVES = {"binary": "binary:logistic", "regression": "reg:squarederror", "multiclass": "multi:softprob",
+                      "quantile": "reg:quantileerror"}
+QUANTILE_ALPHA = 0.9
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ def fit_ours(X, y, s, quantized=False):
               "use_quantized_grad": quantized}
     if s.objective == "multiclass":
         params["num_class"] = s.n_classes
+    if s.objective == "quantile":
+        params["quantile_alpha"] = QUANTILE_ALPHA
     return train(params, Dataset(X, y), s.trees)
 
 
@@ -59,6 +64,8 @@ def fit_xgboost(X, y, s):
               "max_bin": s.bins, "eta": s.learning_rate, "nthread": s.threads}
     if s.objective == "multiclass":
         params["num_class"] = s.n_classes
+    if s.objective == "quantile":
+        params["quantile_alpha"] = QUANTILE_ALPHA
     return xgb.train(params, xgb.DMatrix(X, y, nthread=s.threads), s.trees)
 
 
@@ -77,6 +84,8 @@ def fit_lightgbm(X, y, s, quantized=False):
               "use_quantized_grad": quantized}
     if s.objective == "multiclass":
         params["num_class"] = s.n_classes
+    if s.objective == "quantile":
+        params["alpha"] = QUANTILE_ALPHA
     return lgb.train(params, lgb.Dataset(X, y), s.trees)
 
 
@@ -88,11 +97,13 @@ def fit_sklearn(X, y, s):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
-    Model = HistGradientBoostingRegressor if s.objective == "regression" else HistGradientBoostingClassifier
+    regression = s.objective in ("regression", "quantile")
+    Model = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+    loss = {"loss": "quantile", "quantile": QUANTILE_ALPHA} if s.objective == "quantile" else {}
     # max_bins excludes the missing-value bin and is capped at 255 by scikit-learn.
     model = Model(max_iter=s.trees, max_depth=s.depth, max_leaf_nodes=None, max_bins=min(s.bins - 1, 255),
                   learning_rate=s.learning_rate, l2_regularization=1.0, min_samples_leaf=1,
-                  early_stopping=False)
+                  early_stopping=False, **loss)
     with threadpool_limits(limits=s.threads, user_api="openmp"):
         return model.fit(X, y)
 
@@ -101,7 +112,7 @@ def predict_sklearn(model, X, s):
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=s.threads, user_api="openmp"):
-        if s.objective == "regression":
+        if s.objective in ("regression", "quantile"):
             return model.predict(X)
         proba = model.predict_proba(X)
         return proba[:, 1] if s.objective == "binary" else proba

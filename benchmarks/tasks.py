@@ -5,10 +5,11 @@ rows followed by ``test_rows`` test rows of the same distribution.
 """
 from dataclasses import dataclass
 
+from benchmarks.peers import QUANTILE_ALPHA
 from benchmarks.synthetic import binary_task, multiclass_task, regression_task
 
 # metric on the test rows, per objective; only auc is higher-is-better
-METRIC = {"binary": "auc", "regression": "rmse", "multiclass": "mlogloss"}
+METRIC = {"binary": "auc", "regression": "rmse", "multiclass": "mlogloss", "quantile": f"quantile@{QUANTILE_ALPHA:g}"}
 # peak bytes of a run (data drawn in the parent, loaded in a child, binned copies) per float64 cell
 MEMORY_PER_CELL = 8 * 2.5
 
@@ -47,7 +48,7 @@ class Task:
         n = rows + test_rows
         if self.objective == "binary":
             X, y = binary_task(n, self.features, self.missing, seed=0)
-        elif self.objective == "regression":
+        elif self.objective in ("regression", "quantile"):
             X, y = regression_task(n, self.features, self.missing, seed=0)
         else:
             X, y = multiclass_task(n, self.features, self.n_classes, self.missing, seed=0)
@@ -59,6 +60,8 @@ TASKS = {t.name: t for t in (
     Task("binary_nan", "binary", 1_000_000, 100_000, 28, 20_000, 5_000, missing=0.1,
          description="binary 1M x 28, 10% NaN"),
     Task("regression", "regression", 1_000_000, 100_000, 28, 20_000, 5_000, description="regression 1M x 28"),
+    Task("quantile", "quantile", 1_000_000, 100_000, 28, 20_000, 5_000,
+         description="90% quantile regression 1M x 28 (pinball loss)"),
     Task("multiclass", "multiclass", 200_000, 50_000, 28, 10_000, 5_000, n_classes=10,
          description="multiclass 200k x 28, 10 classes"),
     Task("wide", "binary", 100_000, 20_000, 500, 4_000, 1_000, description="wide binary 100k x 500"),

@@ -36,7 +36,7 @@ def test_quick_binary_run_reports_every_library(tmp_path, capsys):
     assert all(library in table for library in DEFAULT_LIBRARIES) and "train x ours" in table
 
 
-@pytest.mark.parametrize("task_name", ["multiclass", "regression"])
+@pytest.mark.parametrize("task_name", ["multiclass", "regression", "quantile"])
 def test_every_library_learns_multiclass_and_regression(task_name):
     """Each library's parameter translation works for the other objectives: predictions have the
     objective's shape and beat the best constant prediction on the test rows."""
@@ -46,6 +46,8 @@ def test_every_library_learns_multiclass_and_regression(task_name):
     if task.objective == "multiclass":
         prior = np.bincount(y.astype(int), minlength=task.n_classes) / len(y)
         constant = score(task, y_test, np.tile(prior, (len(y_test), 1)))
+    elif task.objective == "quantile":  # the best constant: the training labels' 90% quantile
+        constant = score(task, y_test, np.full(len(y_test), np.quantile(y, 0.9)))
     else:
         constant = score(task, y_test, np.full(len(y_test), y.mean()))
     for library in LIBRARIES:
