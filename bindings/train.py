@@ -13,7 +13,7 @@ from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
 from gbdt.histogram import HistogramBuilder
-from gbdt.leaf_quantile import weighted_quantile
+from gbdt.leaf_quantile import leaf_residual_quantiles, weighted_quantile
 from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, leaf_quantile_alpha, metric_input, to_margin
 from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
@@ -169,7 +169,7 @@ class LocalRows:
         gh = self.gh[k]
         if self.grad_quant is not None:
             gh, scale = self._quantized(k, scale or gradient_scales(gh, self.sampled, self.grad_quant[0]))
-        refit = None if self.leaf_alpha is None else functools.partial(self._residual_quantile, k)
+        refit = None if self.leaf_alpha is None else functools.partial(self._residual_quantiles, k)
         return RowPartition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
                             gh_scale=scale, leaf_refit=refit)
 
@@ -177,10 +177,12 @@ class LocalRows:
         """(label - margin of output k (m,), training weights (m,) or None) of ``rows`` (m,)."""
         return self.label[rows] - self.margin[rows, k], self.weight[rows] if self.weight.shape[0] else None
 
-    def _residual_quantile(self, k, rows):
-        """``leaf_alpha``-quantile of the (weighted) residuals of ``rows`` (m,)."""
-        residual, weight = self.residuals(k, rows)
-        return weighted_quantile(residual, self.leaf_alpha, weight)
+    def _residual_quantiles(self, k, rows, starts, stops):
+        """(L,) ``leaf_alpha``-quantiles of the (weighted) residuals of output k over the L leaves
+        ``rows[starts[j]:stops[j]]``."""
+        out = np.empty(starts.shape[0])
+        leaf_residual_quantiles(rows, starts, stops, self.label, self.margin, k, self.weight, self.leaf_alpha, out)
+        return out
 
     def gradient_extremes(self, k):
         """(max |g|, max h) of output k over the round's rows."""

@@ -161,9 +161,9 @@ class RowPartition:
     margin : (n, K) float64 or None. With a margin, every split is partitioned (leaves too) and
     ``finish`` adds each leaf's value to column ``column`` of its rows' margins, which is much
     cheaper than predicting the tree; without one (and without ``leaf_refit``), the last level is
-    never partitioned. leaf_refit : None, or ``leaf_refit(rows)`` -> the value (before the learning
-    rate) of a leaf holding ``rows`` (m,), NaN for none: the leaves' values then come from their
-    rows (``refit_leaves``) instead of their gradient sums.
+    never partitioned. leaf_refit : None, or ``leaf_refit(rows, starts, stops)`` -> (L,) values
+    (before the learning rate) of L leaves holding ``rows[starts[j]:stops[j]]``, NaN for none: the
+    leaves' values then come from their rows (``refit_leaves``) instead of their gradient sums.
     """
 
     def __init__(self, X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0, gh_scale=None,
@@ -259,22 +259,29 @@ class RowPartition:
         """(m,) rows of node ``node_id`` (a view; partitioned nodes only)."""
         return self.buffers[self.where[node_id]][slice(*self.ranges[node_id])]
 
+    def _leaf_ranges(self, leaf_ids):
+        """Per row buffer: (buffer, leaf ids in it, starts (L,) int64, stops (L,) int64) of ``leaf_ids``."""
+        for buffer, rows in enumerate(self.buffers):
+            nodes = [j for j in leaf_ids if self.where[j] == buffer]
+            yield (rows, nodes, np.array([self.ranges[j][0] for j in nodes], dtype=np.int64),
+                   np.array([self.ranges[j][1] for j in nodes], dtype=np.int64))
+
     def refit_leaves(self, leaf_ids):
         """{leaf id: ``leaf_refit`` of its rows} for the final leaves ``leaf_ids``, or None without a
         ``leaf_refit``."""
         if self.leaf_refit is None:
             return None
-        return {j: self.leaf_refit(self.node_rows(j)) for j in leaf_ids}
+        values = {}
+        for rows, nodes, starts, stops in self._leaf_ranges(leaf_ids):
+            values.update(zip(nodes, self.leaf_refit(rows, starts, stops).tolist()))
+        return values
 
     def finish(self, leaf_values):
         """End of the tree: add {node id: value} of its final leaves to their rows' margins
         (when this partition has a margin)."""
         if self.margin is None:
             return
-        for buffer, rows in enumerate(self.buffers):
-            nodes = [j for j in leaf_values if self.where[j] == buffer]
-            starts = np.array([self.ranges[j][0] for j in nodes], dtype=np.int64)
-            stops = np.array([self.ranges[j][1] for j in nodes], dtype=np.int64)
+        for rows, nodes, starts, stops in self._leaf_ranges(leaf_values):
             order, first = thread_schedule(stops - starts, self.hist_builder.n_threads)
             add_leaf_values(rows, starts, stops, np.array([leaf_values[j] for j in nodes], dtype=np.float64), order,
                             first, self.margin, self.column)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gbdt.leaf_quantile import weighted_quantile
+from gbdt.leaf_quantile import leaf_residual_quantiles, weighted_quantile
 
 rng = np.random.default_rng(0)
 
@@ -45,3 +45,25 @@ def test_ties_and_empty():
     assert weighted_quantile(values, 0.5, np.array([1.0, 1.0, 1.0, 1.0])) == 2.0
     assert weighted_quantile(values, 0.5) == 2.0
     assert np.isnan(weighted_quantile(np.empty(0), 0.5))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_leaf_kernel_takes_each_leaf_residual_quantile(weighted):
+    """The per-leaf kernel (leaves in parallel) equals the quantile of each leaf's residuals
+    label - margin[:, column], taken one leaf at a time by the definitions above."""
+    n = 500
+    label, margin = rng.standard_normal(n), rng.standard_normal((n, 2))
+    weight = rng.uniform(0.1, 2.0, n) if weighted else np.empty(0)
+    rows = rng.permutation(n).astype(np.int32)
+    starts, stops = np.array([0, 7, 7, 200]), np.array([7, 7, 200, 500])  # one leaf without rows
+    out = np.empty(4)
+    leaf_residual_quantiles(rows, starts, stops, label, margin, 1, weight, 0.7, out)
+    for j in range(4):
+        leaf = rows[starts[j]:stops[j]]
+        residual = label[leaf] - margin[leaf, 1]
+        if leaf.size == 0:
+            assert np.isnan(out[j])
+        elif weighted:
+            assert out[j] == step_quantile(residual, 0.7, weight[leaf])
+        else:
+            assert out[j] == pytest.approx(nist_quantile(residual, 0.7), abs=1e-12)
