@@ -47,6 +47,10 @@ def _poisson_nloglik(label, pred):
     return p - label * np.log(p) + log_factorials(np.asarray(label, dtype=np.float64))
 
 
+def _squared_log_error(label, pred):
+    return (np.log1p(pred) - np.log1p(label)) ** 2
+
+
 def _absolute_error(label, pred):
     return np.abs(pred - label)
 
@@ -88,7 +92,7 @@ def _pseudo_huber(slope):
     return losses
 
 
-ROW_LOSSES = {"rmse": _squared_error, "mae": _absolute_error, "logloss": _logloss, "error": _error,
+ROW_LOSSES = {"rmse": _squared_error, "rmsle": _squared_log_error, "mae": _absolute_error, "logloss": _logloss, "error": _error,
               "mlogloss": _mlogloss, "merror": _merror, "poisson-nloglik": _poisson_nloglik,
               "gamma-deviance": _gamma_deviance, "gamma-nloglik": _gamma_nloglik}
 # metrics named "<family>@<value>": family -> (row losses of a value, what the value is, its check)
@@ -161,7 +165,7 @@ def combine_partials(name, partials):
     if name == "auc":
         return roc_auc(*(np.concatenate(parts) for parts in zip(*partials)))
     value = sum(p[0] for p in partials) / sum(p[1] for p in partials)
-    return float(np.sqrt(value)) if name == "rmse" else float(value)
+    return float(np.sqrt(value)) if name in ("rmse", "rmsle") else float(value)
 
 
 def evaluate(name, label, pred, weight=None):

@@ -24,7 +24,8 @@ __all__ = ["train"]
 
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
                   "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss",
-                  "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance", "reg:absoluteerror": "mae"}
+                  "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance", "reg:absoluteerror": "mae",
+                  "reg:squaredlogerror": "rmsle", "binary:hinge": "error"}
 # objectives whose default metric is named after a parameter: (metric family, parameter)
 NAMED_DEFAULT_METRIC = {"reg:tweedie": ("tweedie-nloglik", "tweedie_variance_power"),
                         "reg:quantileerror": ("quantile", "quantile_alpha"),
@@ -50,6 +51,10 @@ def check_label_domain(objective, num_class, low, high, integral, name):
     loss = LOSSES.get(objective)
     if loss == "logistic" and (low < 0 or high > 1):
         raise ValueError(f"{name} labels must be in [0, 1] for {objective}")
+    if loss == "hinge" and (low < 0 or high > 1 or not integral):
+        raise ValueError(f"{name} labels must be 0 or 1 for binary:hinge")
+    if loss == "squaredlog" and low <= -1:
+        raise ValueError(f"{name} labels must be > -1 for reg:squaredlogerror (log1p of them), got {low}")
     if loss == "poisson" and low < 0:
         raise ValueError(f"{name} labels must be counts >= 0 for count:poisson, got {low}")
     if loss == "tweedie" and low < 0:

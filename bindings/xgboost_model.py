@@ -17,7 +17,8 @@ from gbdt.tree import Tree
 __all__ = ["from_xgboost"]
 
 OBJECTIVES = ("reg:squarederror", "binary:logistic", "multi:softprob", "reg:logistic", "count:poisson", "reg:gamma",
-              "reg:tweedie", "reg:absoluteerror", "reg:quantileerror", "reg:pseudohubererror")
+              "reg:tweedie", "reg:absoluteerror", "reg:quantileerror", "reg:pseudohubererror", "reg:squaredlogerror",
+              "binary:hinge")
 
 
 def from_xgboost(model):

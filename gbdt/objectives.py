@@ -17,12 +17,13 @@ from gbdt.kernels.logistic import logistic_grad_hess
 LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:logitraw": "logistic",
           "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
           "count:poisson": "poisson", "reg:gamma": "gamma", "reg:tweedie": "tweedie",
-          "reg:absoluteerror": "absolute", "reg:quantileerror": "quantile", "reg:pseudohubererror": "pseudohuber"}
+          "reg:absoluteerror": "absolute", "reg:quantileerror": "quantile", "reg:pseudohubererror": "pseudohuber",
+          "reg:squaredlogerror": "squaredlog", "binary:hinge": "hinge"}
 LOG_LINK = {"poisson", "gamma", "tweedie"}  # losses whose prediction is exp(margin)
 # losses whose leaves take the quantile of their rows' residuals (``gbdt.leaf_quantile``), not -G/H
 ADAPTIVE_LEAVES = {"absolute", "quantile"}
 # losses whose intercept is one Newton step from margin 0 (XGBoost's default estimate)
-NEWTON_INTERCEPT = {"pseudohuber"}
+NEWTON_INTERCEPT = {"pseudohuber", "squaredlog", "hinge"}
 # XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
 # weights are clipped to +-this, which damps the first steps
 POISSON_MAX_DELTA_STEP = 0.7
@@ -148,6 +149,36 @@ def pseudohuber_grad_hess(margin, label, weight, slope, gh_out):
 
 
 @jit(parallel=True)
+def squared_log_error_grad_hess(margin, label, weight, gh_out):
+    """Squared log error ``(log1p(p) - log1p(y))^2 / 2`` with p = margin kept above -1 + 1e-6:
+    grad = d / (p + 1) with d = log1p(p) - log1p(y), hess = (1 - d) / (p + 1)^2 kept >= 1e-6
+    (as XGBoost)."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        p = max(margin[i, 0], -1.0 + 1e-6)
+        d = math.log1p(p) - math.log1p(label[i])
+        gh_out[i, 0, 0] = d / (p + 1.0) * w
+        gh_out[i, 0, 1] = max((1.0 - d) / ((p + 1.0) * (p + 1.0)), 1e-6) * w
+
+
+@jit(parallel=True)
+def hinge_grad_hess(margin, label, weight, gh_out):
+    """Hinge loss ``max(0, 1 - y margin)`` with y = 2 label - 1 in {-1, +1}: where y margin < 1,
+    grad = -y and hess = 1; elsewhere grad = 0 and hess the smallest normal float32 (as XGBoost)."""
+    has_weight = weight.shape[0] > 0
+    for i in prange(margin.shape[0]):
+        w = weight[i] if has_weight else 1.0
+        y = 2.0 * label[i] - 1.0
+        if margin[i, 0] * y < 1.0:
+            gh_out[i, 0, 0] = -y * w
+            gh_out[i, 0, 1] = w
+        else:
+            gh_out[i, 0, 0] = 0.0
+            gh_out[i, 0, 1] = 1.1754943508222875e-38
+
+
+@jit(parallel=True)
 def log_factorials(values):
     """(n,) log Gamma(y + 1) of values (n,) >= 0: the label term of the Poisson log-likelihood."""
     out = np.empty(values.shape[0])
@@ -180,6 +211,10 @@ def gradients(objective, margin, label, weight, gh_out, loss_params):
         quantile_grad_hess(margin, label, weight, loss_params.quantile_alpha, gh_out)
     elif loss == "pseudohuber":
         pseudohuber_grad_hess(margin, label, weight, loss_params.huber_slope, gh_out)
+    elif loss == "squaredlog":
+        squared_log_error_grad_hess(margin, label, weight, gh_out)
+    elif loss == "hinge":
+        hinge_grad_hess(margin, label, weight, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
@@ -222,14 +257,16 @@ def to_margin(objective, value, name):
 def base_margin(objective, sums, n_classes):
     """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
     ``to_margin`` of the weighted label mean (kept inside [1e-6, 1 - 1e-6] for probabilities, at
-    least 1e-16 for the log-link objectives), one Newton step -G/H from margin 0 for pseudo-Huber,
-    and for softmax the log of each class's weight share (at least 1e-6) less their mean (a common
-    shift changes nothing)."""
+    least 1e-16 for the log-link objectives), one Newton step -G/H from margin 0 for
+    ``NEWTON_INTERCEPT`` (for hinge the class that step predicts, 1 or 0, which XGBoost stores as
+    its base score and reads back as a margin), and for softmax the log of each class's weight
+    share (at least 1e-6) less their mean (a common shift changes nothing)."""
     if LOSSES[objective] == "softmax":
         log_share = np.log(np.maximum(np.asarray(sums[4:4 + n_classes]) / sums[0], 1e-6))
         return log_share - log_share.mean()
     if LOSSES[objective] in NEWTON_INTERCEPT:
-        return np.array([-sums[2] / sums[3]])
+        step = -sums[2] / sums[3]
+        return np.array([float(step > 0) if LOSSES[objective] == "hinge" else step])
     label_mean = sums[1] / sums[0]
     if LOSSES[objective] == "logistic" and objective != "binary:logitraw":
         label_mean = min(max(label_mean, 1e-6), 1 - 1e-6)
@@ -246,8 +283,9 @@ def squeeze(margin):
 def transform(objective, margin):
     """Margin (n, K) -> prediction: sigmoid (n,) (binary:logistic, reg:logistic), softmax rows
     (n, K) (multi:softprob), the most likely class (n,) as a float (multi:softmax), the expected
-    value exp(margin) (n,) (count:poisson, reg:gamma, reg:tweedie), or the squeezed margin itself
-    (squared error, binary:logitraw and custom objectives)."""
+    value exp(margin) (n,) (count:poisson, reg:gamma, reg:tweedie), the class 0/1 (n,) where the
+    margin is above 0 (binary:hinge), or the squeezed margin itself (the other regression
+    objectives, binary:logitraw and custom objectives)."""
     if objective in ("binary:logistic", "reg:logistic"):
         return 1.0 / (1.0 + np.exp(-margin[:, 0]))
     if objective == "multi:softprob":
@@ -257,6 +295,8 @@ def transform(objective, margin):
         return margin.argmax(axis=1).astype(np.float64)
     if LOSSES.get(objective) in LOG_LINK:
         return np.exp(margin[:, 0])
+    if objective == "binary:hinge":
+        return (margin[:, 0] > 0).astype(np.float64)
     return squeeze(margin)
 
 

@@ -272,6 +272,35 @@ def test_absolute_and_quantile_error_like_xgboost(objective, alpha, weighted):
     np.testing.assert_allclose(ours_history[ours_metric], theirs_history[theirs_metric], rtol=1e-5)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("objective", ["reg:squaredlogerror", "binary:hinge"])
+def test_squared_log_error_and_hinge_like_xgboost(objective, weighted):
+    """reg:squaredlogerror (labels > -1, intercept one Newton step from 0, metric rmsle) and
+    binary:hinge (labels 0/1, intercept the class that step predicts, 0 or 1, as XGBoost stores
+    it; predicts the class, metric error): margins and the default metric per round match
+    XGBoost's, for hinge with both intercepts."""
+    rng, X, mu, w = positive_task(15)
+    if objective == "reg:squaredlogerror":
+        y = mu * np.exp(0.2 * rng.standard_normal(mu.shape[0])) - 0.5
+    else:  # weighted, the positives weigh less than the negatives: the intercept is 0, else 1
+        y = (X[:, 0] + rng.standard_normal(X.shape[0]) > 3.5).astype(float)
+        w = np.where(y > 0, 0.5, 1.5)
+    params = {"objective": objective, "max_depth": 3, "learning_rate": 0.3}
+    booster, ours_history, theirs, theirs_history = fit_both_evaluated(params, X, y, 8, weight=w if weighted else None)
+    if objective == "binary:hinge":
+        assert booster.base_margin[0] == (0.0 if weighted else 1.0)
+    np.testing.assert_allclose(booster.predict(X, output_margin=True),
+                               theirs.predict(xgb.DMatrix(X), output_margin=True), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(booster.predict(X) if objective == "binary:hinge" else 0,
+                                  theirs.predict(xgb.DMatrix(X)) if objective == "binary:hinge" else 0)
+    metric = {"reg:squaredlogerror": "rmsle", "binary:hinge": "error"}[objective]
+    assert list(ours_history) == list(theirs_history) == [metric]
+    np.testing.assert_allclose(ours_history[metric], theirs_history[metric], rtol=1e-5, atol=1e-7)
+    bad = {"reg:squaredlogerror": (y - 10.0, "labels must be > -1"), "binary:hinge": (y * 2, "labels must be 0 or 1")}
+    with pytest.raises(ValueError, match=bad[objective][1]):
+        train(params, Dataset(X, bad[objective][0]), 1)
+
+
 @pytest.mark.parametrize("slope", [1.0, 0.5])
 def test_pseudo_huber_like_xgboost(slope):
     """reg:pseudohubererror: quadratic within huber_slope of the label, linear beyond, its intercept

@@ -19,6 +19,8 @@ def losses(objective, margin, label):
         return np.exp(margin[:, 0]) - label * margin[:, 0]
     if objective == "reg:gamma":
         return label * np.exp(-margin[:, 0]) + margin[:, 0]
+    if objective == "reg:squaredlogerror":
+        return 0.5 * (np.log1p(margin[:, 0]) - np.log1p(label)) ** 2
     if objective == "reg:pseudohubererror":
         return HUBER_SLOPE ** 2 * (np.sqrt(1 + ((margin[:, 0] - label) / HUBER_SLOPE) ** 2) - 1)
     if objective == "reg:tweedie":
@@ -30,7 +32,7 @@ def losses(objective, margin, label):
 
 @pytest.mark.parametrize("objective,k", [("reg:squarederror", 1), ("binary:logistic", 1), ("multi:softprob", 4),
                                          ("count:poisson", 1), ("reg:gamma", 1), ("reg:tweedie", 1),
-                                         ("reg:pseudohubererror", 1)])
+                                         ("reg:pseudohubererror", 1), ("reg:squaredlogerror", 1)])
 def test_gradient_matches_finite_difference(objective, k):
     n = 50
     margin = rng.standard_normal((n, k)) * 2
@@ -38,7 +40,10 @@ def test_gradient_matches_finite_difference(objective, k):
              "multi:softprob": rng.integers(0, k, n).astype(float),
              "count:poisson": rng.poisson(2.0, n).astype(float), "reg:gamma": rng.gamma(2.0, 1.0, n),
              "reg:tweedie": rng.poisson(1.0, n) * rng.gamma(2.0, 1.0, n),
-             "reg:pseudohubererror": rng.standard_normal(n) * 3}[objective]
+             "reg:pseudohubererror": rng.standard_normal(n) * 3,
+             "reg:squaredlogerror": rng.uniform(0.5, 2.0, n)}[objective]
+    if objective == "reg:squaredlogerror":  # where the hessian is positive, so not clipped to 1e-6
+        margin = rng.uniform(0.5, 2.0, (n, k))
     weight = rng.uniform(0.5, 2.0, n)
     gh = np.empty((n, k, 2), dtype=np.float32)
     # max_delta_step 0: the plain Poisson hessian
