@@ -117,7 +117,25 @@ def roc_auc(label, score, weight=None):
     return float(np.trapezoid(tp, fp) / (tp[-1] * fp[-1]))
 
 
-METRICS = tuple(ROW_LOSSES) + ("auc", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>", "mphe",
+def cox_nloglik(label, hazard, weight=None):
+    """Cox negative partial log-likelihood per event, Breslow's ties, as XGBoost's (which ignores
+    weights): |label| times (negative: censored), ``hazard`` (n,) = exp(margin)."""
+    order = np.argsort(np.abs(label), kind="stable")
+    label, hazard = label[order], hazard[order]
+    events = label > 0
+    if not events.any():
+        raise ValueError("cox-nloglik needs at least one event (a positive label)")
+    time = np.abs(label)
+    # risk set of the rows tied at a time: every row from the first of them on
+    first = np.searchsorted(time, time, side="left")
+    at_risk = np.cumsum(hazard[::-1])[::-1][first]
+    return float(-(np.log(hazard[events]) - np.log(at_risk[events])).sum() / events.sum())
+
+
+# metrics of all rows at once: partials are the rows' (labels, predictions, weights) themselves
+WHOLE_ROW_METRICS = {"auc": roc_auc, "cox-nloglik": cox_nloglik}
+
+METRICS = tuple(ROW_LOSSES) + ("auc", "cox-nloglik", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>", "mphe",
                                 "mphe@<slope>")
 HIGHER_IS_BETTER = {"auc"}
 BARE_METRICS = {"quantile", "mphe"}  # named after quantile_alpha / huber_slope by bindings.params
@@ -145,16 +163,17 @@ def check_metric(name):
     """Raise ValueError unless ``name`` is a known metric (TypeError unless a string)."""
     if not isinstance(name, str):
         raise TypeError(f"eval_metric must be a metric name or a list of them, got {name!r}")
-    if name != "auc" and name not in BARE_METRICS:
+    if name not in WHOLE_ROW_METRICS and name not in BARE_METRICS:
         row_losses(name)
 
 
 def partial_metric(name, label, pred, weight=None):
     """Statistics of metric ``name`` over some rows that ``combine_partials`` merges across row
     subsets (e.g. Dask workers) into the metric over all of them: (sum of weighted losses, sum of
-    weights) for averaged losses; the (scores, labels, weights) themselves for auc."""
+    weights) for averaged losses; the (labels, predictions, weights) themselves for
+    ``WHOLE_ROW_METRICS``."""
     w = _w(label, weight)
-    if name == "auc":
+    if name in WHOLE_ROW_METRICS:
         return label, pred, w
     losses = row_losses(name)(label, pred)
     return float(np.multiply(losses, w).sum()), float(w.sum())
@@ -162,8 +181,8 @@ def partial_metric(name, label, pred, weight=None):
 
 def combine_partials(name, partials):
     """The value of metric ``name`` from ``partial_metric`` results of disjoint row subsets."""
-    if name == "auc":
-        return roc_auc(*(np.concatenate(parts) for parts in zip(*partials)))
+    if name in WHOLE_ROW_METRICS:
+        return WHOLE_ROW_METRICS[name](*(np.concatenate(parts) for parts in zip(*partials)))
     value = sum(p[0] for p in partials) / sum(p[1] for p in partials)
     return float(np.sqrt(value)) if name in ("rmse", "rmsle") else float(value)
 

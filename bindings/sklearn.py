@@ -16,7 +16,8 @@ from bindings.train import train
 
 # objectives GBDTRegressor takes (its ``objective``; GBDTClassifier picks its own from the classes)
 REGRESSION_OBJECTIVES = ("reg:squarederror", "reg:logistic", "count:poisson", "reg:gamma", "reg:tweedie",
-                         "reg:absoluteerror", "reg:quantileerror", "reg:pseudohubererror", "reg:squaredlogerror")
+                         "reg:absoluteerror", "reg:quantileerror", "reg:pseudohubererror", "reg:squaredlogerror",
+                         "survival:cox")
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin

@@ -25,7 +25,7 @@ __all__ = ["train"]
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
                   "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss",
                   "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance", "reg:absoluteerror": "mae",
-                  "reg:squaredlogerror": "rmsle", "binary:hinge": "error"}
+                  "reg:squaredlogerror": "rmsle", "binary:hinge": "error", "survival:cox": "cox-nloglik"}
 # objectives whose default metric is named after a parameter: (metric family, parameter)
 NAMED_DEFAULT_METRIC = {"reg:tweedie": ("tweedie-nloglik", "tweedie_variance_power"),
                         "reg:quantileerror": ("quantile", "quantile_alpha"),

@@ -32,6 +32,7 @@ from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.placement import default_min_rows, place_blocks, place_columns
 from cluster.shard import Shard
+from gbdt.objectives import LOSSES, WHOLE_DATA_LOSSES
 
 __all__ = ["train"]
 logger = logging.getLogger(__name__)
@@ -83,6 +84,9 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
             raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
     p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
     check_no_categorical(X)
+    if distributed_mode == "data" and LOSSES.get(p["objective"]) in WHOLE_DATA_LOSSES:
+        raise ValueError(f"objective {p['objective']!r} needs every row on each worker (its risk sets span the rows): "
+                         "use distributed_mode='feature'")
     min_rows = default_min_rows(int(X.shape[1]) if len(X.shape) == 2 else 1, min_rows_per_worker)
     if distributed_mode == "feature" and p["subsample"] < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "

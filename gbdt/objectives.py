@@ -18,12 +18,14 @@ LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:
           "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
           "count:poisson": "poisson", "reg:gamma": "gamma", "reg:tweedie": "tweedie",
           "reg:absoluteerror": "absolute", "reg:quantileerror": "quantile", "reg:pseudohubererror": "pseudohuber",
-          "reg:squaredlogerror": "squaredlog", "binary:hinge": "hinge"}
-LOG_LINK = {"poisson", "gamma", "tweedie"}  # losses whose prediction is exp(margin)
+          "reg:squaredlogerror": "squaredlog", "binary:hinge": "hinge", "survival:cox": "cox"}
+LOG_LINK = {"poisson", "gamma", "tweedie", "cox"}  # losses whose prediction is exp(margin)
 # losses whose leaves take the quantile of their rows' residuals (``gbdt.leaf_quantile``), not -G/H
 ADAPTIVE_LEAVES = {"absolute", "quantile"}
 # losses whose intercept is one Newton step from margin 0 (XGBoost's default estimate)
-NEWTON_INTERCEPT = {"pseudohuber", "squaredlog", "hinge"}
+NEWTON_INTERCEPT = {"pseudohuber", "squaredlog", "hinge", "cox"}
+# losses whose gradient of a row depends on other rows (Cox's risk sets): every row on one machine
+WHOLE_DATA_LOSSES = {"cox"}
 # XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
 # weights are clipped to +-this, which damps the first steps
 POISSON_MAX_DELTA_STEP = 0.7
@@ -178,6 +180,38 @@ def hinge_grad_hess(margin, label, weight, gh_out):
             gh_out[i, 0, 1] = 1.1754943508222875e-38
 
 
+@jit
+def cox_grad_hess(margin, label, weight, gh_out):
+    """Cox proportional hazards, negative partial log-likelihood with Breslow's ties, as XGBoost:
+    |label| is the time, a negative label a censored row. Rows in time order (stable); the risk
+    set of an event at time t holds every row with time >= t. grad_i = e^(m_i) r_i - [event i],
+    hess_i = e^(m_i) r_i - e^(2 m_i) s_i, with r_i, s_i the sums of 1 / S and 1 / S^2 over the
+    events up to row i in that order (S: the risk set's sum of e^m; an event tied with row i but
+    after it in the order is not counted, as XGBoost); both times the row weight."""
+    n = margin.shape[0]
+    has_weight = weight.shape[0] > 0
+    order = np.argsort(np.abs(label), kind="mergesort")
+    risk_sum = 0.0
+    for i in range(n):
+        risk_sum += math.exp(margin[i, 0])
+    r, s, pending, last_time, last_exp = 0.0, 0.0, 0.0, 0.0, 0.0
+    for i in range(n):
+        row = order[i]
+        exp_m = math.exp(margin[row, 0])
+        time = abs(label[row])
+        pending += last_exp  # rows leave the risk set once the time moves past theirs
+        if last_time < time:
+            risk_sum -= pending
+            pending = 0.0
+        if label[row] > 0:
+            r += 1.0 / risk_sum
+            s += 1.0 / (risk_sum * risk_sum)
+        w = weight[row] if has_weight else 1.0
+        gh_out[row, 0, 0] = (exp_m * r - (1.0 if label[row] > 0 else 0.0)) * w
+        gh_out[row, 0, 1] = (exp_m * r - exp_m * exp_m * s) * w
+        last_time, last_exp = time, exp_m
+
+
 @jit(parallel=True)
 def log_factorials(values):
     """(n,) log Gamma(y + 1) of values (n,) >= 0: the label term of the Poisson log-likelihood."""
@@ -215,6 +249,8 @@ def gradients(objective, margin, label, weight, gh_out, loss_params):
         squared_log_error_grad_hess(margin, label, weight, gh_out)
     elif loss == "hinge":
         hinge_grad_hess(margin, label, weight, gh_out)
+    elif loss == "cox":
+        cox_grad_hess(margin, label, weight, gh_out)
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
@@ -283,7 +319,8 @@ def squeeze(margin):
 def transform(objective, margin):
     """Margin (n, K) -> prediction: sigmoid (n,) (binary:logistic, reg:logistic), softmax rows
     (n, K) (multi:softprob), the most likely class (n,) as a float (multi:softmax), the expected
-    value exp(margin) (n,) (count:poisson, reg:gamma, reg:tweedie), the class 0/1 (n,) where the
+    value exp(margin) (n,) (count:poisson, reg:gamma, reg:tweedie; the hazard ratio for
+    survival:cox), the class 0/1 (n,) where the
     margin is above 0 (binary:hinge), or the squeezed margin itself (the other regression
     objectives, binary:logitraw and custom objectives)."""
     if objective in ("binary:logistic", "reg:logistic"):

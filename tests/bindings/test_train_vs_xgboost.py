@@ -301,6 +301,23 @@ def test_squared_log_error_and_hinge_like_xgboost(objective, weighted):
         train(params, Dataset(X, bad[objective][0]), 1)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cox_survival_like_xgboost(weighted):
+    """survival:cox (|label| the time, negative labels censored; Breslow's ties; predicts hazard
+    ratios; intercept one Newton step from 0): with many tied times, margins and cox-nloglik per
+    round match XGBoost's."""
+    rng, X, mu, w = positive_task(16)
+    time = np.round(rng.exponential(1 / mu) * 20) / 20 + 0.05  # on a grid: most times are tied
+    y = np.where(rng.random(X.shape[0]) < 0.7, time, -time)
+    params = {"objective": "survival:cox", "max_depth": 3, "learning_rate": 0.3}
+    booster, ours_history, theirs, theirs_history = fit_both_evaluated(params, X, y, 8, weight=w if weighted else None)
+    np.testing.assert_allclose(booster.predict(X, output_margin=True),
+                               theirs.predict(xgb.DMatrix(X), output_margin=True), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(booster.predict(X), theirs.predict(xgb.DMatrix(X)), rtol=1e-5)
+    assert list(ours_history) == list(theirs_history) == ["cox-nloglik"]
+    np.testing.assert_allclose(ours_history["cox-nloglik"], theirs_history["cox-nloglik"], rtol=1e-6)
+
+
 @pytest.mark.parametrize("slope", [1.0, 0.5])
 def test_pseudo_huber_like_xgboost(slope):
     """reg:pseudohubererror: quadratic within huber_slope of the label, linear beyond, its intercept

@@ -45,6 +45,22 @@ def test_same_model_as_single_machine(client, params, label, weight, mode):
     assert sorted(bst.rows_per_worker.values(), reverse=True) == sorted(expected_rows, reverse=True)
 
 
+def test_cox_trains_feature_parallel(client):
+    """survival:cox couples the rows through its risk sets: feature-parallel shards hold every row,
+    so the model and the cox-nloglik of an evaluation set spread over the workers equal the local
+    fit's (data-parallel refuses it, see test_bad_input_errors)."""
+    label = np.exp(signal) * np.where(y > 0, 1, -1)  # negative: censored
+    params = {"objective": "survival:cox", "max_depth": 4, "n_jobs": 1}
+    bst = cluster.train(client, params, da.from_array(X, chunks=(3000, 6)), da.from_array(label, chunks=3000),
+                        sample_weight=w, num_boost_round=6, evals=[(X[:2000], label[:2000], "head")],
+                        distributed_mode="feature", min_rows_per_worker=1)
+    history = {}
+    local = train(params, Dataset(X, label, weight=w), 6, evals=[(Dataset(X[:2000], label[:2000]), "head")],
+                  evals_result=history)
+    np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(bst.evals_result["head"]["cox-nloglik"], history["head"]["cox-nloglik"], rtol=1e-9)
+
+
 @pytest.mark.parametrize("objective,label", [("binary:logistic", y), ("reg:absoluteerror", signal)])
 def test_row_and_column_sampling_match_single_machine(client, objective, label):
     """Rows are sampled by a hash of their global index, so every placement, and the local fit,
@@ -117,6 +133,8 @@ def test_bad_input_errors(client):
         cluster.train(client, {}, X, y, distributed_mode="ring")
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         cluster.train(client, {}, da.from_array(X, chunks=3000)[da.from_array(y > 0, chunks=3000)], y)
+    with pytest.raises(ValueError, match="'survival:cox' needs every row on each worker"):
+        cluster.train(client, {"objective": "survival:cox"}, X, np.exp(signal))
     clf = cluster.DaskGBDTClassifier(client=client, n_estimators=2).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(da.from_array(X[:, :3], chunks=1000))
