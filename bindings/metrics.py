@@ -76,12 +76,13 @@ def _tweedie_nloglik(rho):
     return losses
 
 
-def _pinball(alpha):
-    """Row losses of the pinball (quantile) loss of quantile ``alpha`` in (0, 1): alpha (y - p)
-    above the prediction, (1 - alpha) (p - y) below."""
+def _pinball(alphas):
+    """Row losses of the pinball (quantile) loss of quantiles ``alphas`` (K,) in (0, 1), averaged
+    over them (pred (n,) for one, (n, K) for several): alpha (y - p) above the prediction,
+    (1 - alpha) (p - y) below."""
     def losses(label, pred):
-        d = label - pred
-        return np.where(d >= 0, alpha * d, (alpha - 1.0) * d)
+        d = (label[:, None] - pred.reshape(label.shape[0], -1))
+        return np.where(d >= 0, alphas * d, (alphas - 1.0) * d).mean(axis=1)
     return losses
 
 
@@ -92,13 +93,15 @@ def _pseudo_huber(slope):
     return losses
 
 
-ROW_LOSSES = {"rmse": _squared_error, "rmsle": _squared_log_error, "mae": _absolute_error, "logloss": _logloss, "error": _error,
-              "mlogloss": _mlogloss, "merror": _merror, "poisson-nloglik": _poisson_nloglik,
+ROW_LOSSES = {"rmse": _squared_error, "rmsle": _squared_log_error, "mae": _absolute_error, "logloss": _logloss,
+              "error": _error, "mlogloss": _mlogloss, "merror": _merror, "poisson-nloglik": _poisson_nloglik,
               "gamma-deviance": _gamma_deviance, "gamma-nloglik": _gamma_nloglik}
 # metrics named "<family>@<value>": family -> (row losses of a value, what the value is, its check)
 PARAMETRISED_LOSSES = {"tweedie-nloglik": (_tweedie_nloglik, "a variance power in [1, 2)", lambda v: 1.0 <= v < 2.0),
-                       "quantile": (_pinball, "a quantile in (0, 1)", lambda v: 0.0 < v < 1.0),
+                       "quantile": (_pinball, "quantiles in (0, 1), comma-separated,",
+                                    lambda v: bool(np.all((0.0 < v) & (v < 1.0)))),
                        "mphe": (_pseudo_huber, "a slope > 0", lambda v: 0.0 < v < float("inf"))}
+LIST_VALUED = {"quantile"}  # families whose value may be several numbers, as quantile@0.1,0.9
 
 
 def roc_auc(label, score, weight=None):
@@ -149,9 +152,9 @@ def row_losses(name):
     if family in PARAMETRISED_LOSSES:
         losses, what, valid = PARAMETRISED_LOSSES[family]
         try:
-            value = float(text)
+            value = np.array([float(t) for t in text.split(",")]) if family in LIST_VALUED else float(text)
         except ValueError:
-            value = float("nan")
+            value = np.array([np.nan]) if family in LIST_VALUED else float("nan")
         if valid(value):
             return losses(value)
         raise ValueError(f"eval_metric {name!r} must name {what} after '@', as {family}@0.5"

@@ -139,6 +139,16 @@ def _monotone(value):
     return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else tuple(int(v) for v in items)
 
 
+def _quantile_alphas(value):
+    """None, or the quantiles in (0, 1) to fit (one number or a non-empty list) as a tuple of floats."""
+    if value is None:
+        return None
+    values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    if not values:
+        raise ValueError("quantile_alpha must be a quantile in (0, 1) or a non-empty list of them, got []")
+    return tuple(_number("quantile_alpha", v, 0.0, 1.0, low_open=True, high_open=True) for v in values)
+
+
 def _interactions(value):
     """None, or a list of feature groups (each a list of indices or names; or its JSON string form
     "[[0, 1], [2, 3]]"), as tuples."""
@@ -219,8 +229,7 @@ CHECKS = {
     "scale_pos_weight": lambda v: _number("scale_pos_weight", v, 0.0, 1e12, low_open=True),
     "max_delta_step": lambda v: None if v is None else _number("max_delta_step", v, 0.0, INF),
     "tweedie_variance_power": lambda v: _number("tweedie_variance_power", v, 1.0, 2.0, high_open=True),
-    "quantile_alpha": lambda v: None if v is None else _number("quantile_alpha", v, 0.0, 1.0, low_open=True,
-                                                               high_open=True),
+    "quantile_alpha": lambda v: _quantile_alphas(v),
     "huber_slope": lambda v: _number("huber_slope", v, 0.0, INF, low_open=True),
     "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
     "n_jobs": _n_jobs,
@@ -268,7 +277,9 @@ def resolve_params(params):
     loss = LOSSES.get(out["objective"])  # None: a custom objective
     if loss == "softmax" and out["num_class"] < 2:
         raise ValueError(f"num_class must be >= 2 for objective {out['objective']!r}, got {out['num_class']}")
-    if loss is not None and loss != "softmax":
+    if loss == "quantile" and out["quantile_alpha"] is not None:
+        out["num_class"] = len(out["quantile_alpha"])  # one output per quantile
+    elif loss is not None and loss != "softmax":
         out["num_class"] = 1
     if out["max_delta_step"] is None:  # XGBoost's default: 0.7 for count:poisson, else no clip
         out["max_delta_step"] = POISSON_MAX_DELTA_STEP if loss == "poisson" else 0.0
@@ -277,8 +288,8 @@ def resolve_params(params):
     if "quantile" in out["eval_metric"]:  # the pinball loss of the quantile the model fits
         if out["quantile_alpha"] is None:
             raise ValueError("eval_metric 'quantile' takes quantile_alpha; set it or name the metric quantile@<alpha>")
-        alpha = out["quantile_alpha"]
-        out["eval_metric"] = [f"quantile@{alpha:g}" if m == "quantile" else m for m in out["eval_metric"]]
+        named = quantile_metric(out["quantile_alpha"])
+        out["eval_metric"] = [named if m == "quantile" else m for m in out["eval_metric"]]
     out["eval_metric"] = [f"mphe@{out['huber_slope']:g}" if m == "mphe" else m for m in out["eval_metric"]]
     if out["scale_pos_weight"] != 1.0 and loss != "logistic":
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
@@ -286,8 +297,13 @@ def resolve_params(params):
     return out
 
 
+def quantile_metric(alphas):
+    """The pinball-loss metric's name for the quantiles ``alphas`` (a tuple), as quantile@0.1,0.9."""
+    return "quantile@" + ",".join(f"{a:g}" for a in alphas)
+
+
 def loss_params(p):
     """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
-    alpha = p["quantile_alpha"]
-    return LossParams(p["max_delta_step"], p["tweedie_variance_power"], 0.5 if alpha is None else alpha,
+    alphas = p["quantile_alpha"]
+    return LossParams(p["max_delta_step"], p["tweedie_variance_power"], (0.5,) if alphas is None else alphas,
                       p["huber_slope"])

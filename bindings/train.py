@@ -8,7 +8,7 @@ from bindings.callbacks import EarlyStopping, EvaluationMonitor
 from bindings.categorical import aligned_dataset, categorical_mask
 from bindings.dataset import Dataset
 from bindings.metrics import evaluate
-from bindings.params import interaction_matrix, loss_params, monotone_vector, resolve_params
+from bindings.params import interaction_matrix, loss_params, monotone_vector, quantile_metric, resolve_params
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
@@ -28,18 +28,19 @@ DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "bin
                   "reg:squaredlogerror": "rmsle", "binary:hinge": "error", "survival:cox": "cox-nloglik"}
 # objectives whose default metric is named after a parameter: (metric family, parameter)
 NAMED_DEFAULT_METRIC = {"reg:tweedie": ("tweedie-nloglik", "tweedie_variance_power"),
-                        "reg:quantileerror": ("quantile", "quantile_alpha"),
                         "reg:pseudohubererror": ("mphe", "huber_slope")}
 
 
 def evaluation_metrics(p):
     """Metric names a fit with resolved parameters ``p`` evaluates: ``eval_metric``, else the
     objective's default as XGBoost's (``NAMED_DEFAULT_METRIC``: named after its parameter, as
-    ``tweedie-nloglik@1.5``; none for a custom objective)."""
+    ``tweedie-nloglik@1.5``; reg:quantileerror's after its quantiles; none for a custom objective)."""
     if p["eval_metric"]:
         return p["eval_metric"]
     if callable(p["objective"]):
         return []
+    if p["objective"] == "reg:quantileerror":
+        return [quantile_metric(p["quantile_alpha"])]
     if p["objective"] in NAMED_DEFAULT_METRIC:
         family, parameter = NAMED_DEFAULT_METRIC[p["objective"]]
         return [f"{family}@{p[parameter]:g}"]
@@ -83,9 +84,9 @@ def initial_margin(p, sums, label=None, weight=None):
         return np.full(p["num_class"], float(base))
     if callable(objective):
         return np.zeros(p["num_class"])
-    alpha = leaf_quantile_alpha(objective, loss_params(p))
-    if alpha is not None:
-        return np.array([weighted_quantile(label, alpha, weight)])
+    alphas = leaf_quantile_alpha(objective, loss_params(p))
+    if alphas is not None:
+        return np.array([weighted_quantile(label, alpha, weight) for alpha in alphas])
     return base_margin(objective, sums, p["num_class"])
 
 
@@ -127,7 +128,7 @@ class LocalRows:
 
     The boosting loop talks to its rows only through ``compute_gradients``, ``start_round``,
     ``partition`` and ``add_round``; ``cluster`` provides the same methods over Dask workers.
-    ``leaf_alpha``: None, or the quantile of their rows' residuals that leaves take
+    ``leaf_alpha``: None, or per output the quantile of their rows' residuals that leaves take
     (``gbdt.objectives.leaf_quantile_alpha``).
     """
 
@@ -183,10 +184,10 @@ class LocalRows:
         return self.label[rows] - self.margin[rows, k], self.weight[rows] if self.weight.shape[0] else None
 
     def _residual_quantiles(self, k, rows, starts, stops):
-        """(L,) ``leaf_alpha``-quantiles of the (weighted) residuals of output k over the L leaves
+        """(L,) ``leaf_alpha[k]``-quantiles of the (weighted) residuals of output k over the L leaves
         ``rows[starts[j]:stops[j]]``."""
         out = np.empty(starts.shape[0])
-        leaf_residual_quantiles(rows, starts, stops, self.label, self.margin, k, self.weight, self.leaf_alpha, out)
+        leaf_residual_quantiles(rows, starts, stops, self.label, self.margin, k, self.weight, self.leaf_alpha[k], out)
         return out
 
     def gradient_extremes(self, k):

@@ -574,7 +574,7 @@ class ShardedRows:
             scale = scales_from_extremes(max(e[0] for e in extremes), max(e[1] for e in extremes),
                                          self.leader.rows.grad_quant[0])
         self.leader.queue.append(("start_tree", (k, scale)))
-        return ShardedPartition(self.leader)
+        return ShardedPartition(self.leader, k)
 
     def add_round(self, trees):
         self.leader.queue.append(("add_round", (trees,)))
@@ -584,10 +584,10 @@ class ShardedRows:
 
 
 class ShardedPartition:
-    """``RowPartition``'s interface for the grower over every shard's rows."""
+    """``RowPartition``'s interface for the grower over every shard's rows (the tree of output k)."""
 
-    def __init__(self, leader):
-        self.leader = leader
+    def __init__(self, leader, k):
+        self.leader, self.k = leader, k
         # every split is partitioned on the shards, so they add leaf values to the rows of each leaf
         # (feature-parallel shards could not predict a tree anyway: they lack features)
         self.partition_leaves = True
@@ -640,7 +640,7 @@ class ShardedPartition:
         values = {}
         for j in leaf_ids:
             residuals, weights = _concatenated([part[j] for part in parts if j in part])
-            values[j] = weighted_quantile(residuals, leader.leaf_alpha, weights)
+            values[j] = weighted_quantile(residuals, leader.leaf_alpha[self.k], weights)
         return values
 
     def finish(self, leaf_values):

@@ -37,14 +37,15 @@ class LossParams(NamedTuple):
     """The losses' own parameters, as ``bindings.params.resolve_params`` resolves them."""
     max_delta_step: float  # count:poisson's hessian is exp(margin + this)
     tweedie_variance_power: float  # reg:tweedie's rho, in [1, 2)
-    quantile_alpha: float  # reg:quantileerror's quantile, in (0, 1); 0.5 for reg:absoluteerror
+    quantile_alpha: tuple  # reg:quantileerror's quantiles in (0, 1), one per output
     huber_slope: float  # reg:pseudohubererror's delta: quadratic within it, linear beyond
 
 
 def leaf_quantile_alpha(objective, losses):
-    """The quantile the leaves of ``objective`` take (``ADAPTIVE_LEAVES``), else None."""
+    """The quantiles, one per output, that the leaves of ``objective`` take (``ADAPTIVE_LEAVES``;
+    (0.5,) for absolute error), else None."""
     loss = LOSSES.get(objective)
-    return None if loss not in ADAPTIVE_LEAVES else 0.5 if loss == "absolute" else losses.quantile_alpha
+    return None if loss not in ADAPTIVE_LEAVES else (0.5,) if loss == "absolute" else losses.quantile_alpha
 
 
 @jit(parallel=True)
@@ -224,8 +225,9 @@ def log_factorials(values):
 def gradients(objective, margin, label, weight, gh_out, loss_params):
     """Fill ``gh_out`` (n, K, 2) for a built-in ``objective`` name; ``loss_params`` (``LossParams``):
     ``max_delta_step`` inflates count:poisson's hessian (as XGBoost: the same parameter clips the
-    tree weights), ``tweedie_variance_power`` is reg:tweedie's rho, ``quantile_alpha`` the quantile
-    of reg:quantileerror, ``huber_slope`` reg:pseudohubererror's delta."""
+    tree weights), ``tweedie_variance_power`` is reg:tweedie's rho, ``quantile_alpha`` the
+    quantiles of reg:quantileerror (output k fits the k-th), ``huber_slope`` reg:pseudohubererror's
+    delta."""
     loss = LOSSES.get(objective)
     if loss == "squared":
         squared_error_grad_hess(margin, label, weight, gh_out)
@@ -242,7 +244,8 @@ def gradients(objective, margin, label, weight, gh_out, loss_params):
     elif loss == "absolute":
         absolute_error_grad_hess(margin, label, weight, gh_out)
     elif loss == "quantile":
-        quantile_grad_hess(margin, label, weight, loss_params.quantile_alpha, gh_out)
+        for k, alpha in enumerate(loss_params.quantile_alpha):  # one output per quantile
+            quantile_grad_hess(margin[:, k:k + 1], label, weight, alpha, gh_out[:, k:k + 1])
     elif loss == "pseudohuber":
         pseudohuber_grad_hess(margin, label, weight, loss_params.huber_slope, gh_out)
     elif loss == "squaredlog":
@@ -261,7 +264,7 @@ def label_sums(objective, label, weight, n_classes, loss_params):
     K >= 3 classes the weight of each class]; objective: a built-in name or a custom callable;
     label (n,), weight (n,) or empty (all ones)."""
     weight = np.ones_like(label) if weight is None or weight.shape[0] == 0 else weight
-    classes = np.zeros(n_classes if n_classes >= 3 else 0)
+    classes = np.zeros(n_classes if LOSSES.get(objective) == "softmax" and n_classes >= 3 else 0)
     valid = (label >= 0) & (label < classes.shape[0])  # labels out of range are the callers' error to report
     np.add.at(classes, label[valid].astype(np.int64), weight[valid])
     newton = np.zeros(2)

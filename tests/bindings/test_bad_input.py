@@ -48,7 +48,7 @@ def test_unknown_parameter_suggests_the_close_match():
 @pytest.mark.parametrize("param,value", [("max_bin", 1), ("max_bin", 300), ("learning_rate", 0.0),
                                          ("learning_rate", -0.1), ("max_depth", -1), ("subsample", 0.0),
                                          ("colsample_bytree", 1.5), ("reg_lambda", -1.0),
-                                         ("split_mode", "rows"), ("objective", "binary:hinge"),
+                                         ("split_mode", "rows"), ("objective", "rank:ndcg"),
                                          ("tweedie_variance_power", 2.0), ("tweedie_variance_power", 0.99),
                                          ("quantile_alpha", 1.0), ("quantile_alpha", 0.0), ("huber_slope", 0.0)])
 def test_out_of_range_parameter(param, value):
@@ -59,9 +59,9 @@ def test_out_of_range_parameter(param, value):
 @pytest.mark.parametrize("metric,error,message", [
     ("tweedie-nloglik", ValueError, r"variance power in \[1, 2\)"),
     ("tweedie-nloglik@2.5", ValueError, "variance power"),
-    ("tweedie-nloglik@x", ValueError, "variance power"), ("rmsle", ValueError, "eval_metric must be one of"),
+    ("tweedie-nloglik@x", ValueError, "variance power"), ("ndcg", ValueError, "eval_metric must be one of"),
     ("quantile", ValueError, "eval_metric 'quantile' takes quantile_alpha"),
-    ("quantile@1.5", ValueError, r"quantile in \(0, 1\)"),
+    ("quantile@1.5", ValueError, r"quantiles in \(0, 1\)"), ("quantile@0.5,x", ValueError, "quantiles"),
     ("mphe@-1", ValueError, "a slope > 0"),
     (3, TypeError, "eval_metric must be a metric name")])
 def test_unknown_metric(metric, error, message):
@@ -73,7 +73,11 @@ def test_quantile_objective_needs_its_alpha():
     with pytest.raises(ValueError, match="quantile_alpha .* is required for reg:quantileerror"):
         train({"objective": "reg:quantileerror"}, Dataset(X, y), 1)
     with pytest.raises(TypeError, match="quantile_alpha must be a number"):
-        train({"objective": "reg:quantileerror", "quantile_alpha": [0.1, 0.9]}, Dataset(X, y), 1)
+        train({"objective": "reg:quantileerror", "quantile_alpha": [0.1, "0.9"]}, Dataset(X, y), 1)
+    with pytest.raises(ValueError, match="non-empty list"):
+        train({"objective": "reg:quantileerror", "quantile_alpha": []}, Dataset(X, y), 1)
+    with pytest.raises(ValueError, match=r"quantile_alpha must be in \(0.0, 1.0\)"):
+        train({"objective": "reg:quantileerror", "quantile_alpha": [0.5, 1.5]}, Dataset(X, y), 1)
 
 
 def test_wrong_parameter_type():

@@ -56,7 +56,8 @@ def test_contributions_and_leaves_equal_xgboost_on_its_own_trees(objective, num_
 def test_xgboost_regression_objectives_load_with_their_link_and_intercept(objective, extra):
     """XGBoost stores the intercept as a prediction (a probability, an expected value): loaded, the
     model predicts what XGBoost predicts, through the same link."""
-    y = np.exp(signal / 3) if objective in ("count:poisson", "reg:gamma", "reg:tweedie", "reg:squaredlogerror") else signal
+    positive = ("count:poisson", "reg:gamma", "reg:tweedie", "reg:squaredlogerror")
+    y = np.exp(signal / 3) if objective in positive else signal
     y = (signal > 0).astype(float) if objective in ("reg:logistic", "binary:hinge") else y
     y = np.exp(signal / 3) * np.where(signal > 1, -1, 1) if objective == "survival:cox" else y  # some censored
     dmat = xgb.DMatrix(X, y)

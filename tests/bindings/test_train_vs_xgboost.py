@@ -254,12 +254,13 @@ def test_gamma_and_tweedie_like_xgboost(objective, extra, metric, tmp_path):
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("objective,alpha", [("reg:absoluteerror", None), ("reg:quantileerror", 0.9),
-                                             ("reg:quantileerror", 0.2)])
+                                             ("reg:quantileerror", 0.2), ("reg:quantileerror", [0.1, 0.5, 0.9])])
 def test_absolute_and_quantile_error_like_xgboost(objective, alpha, weighted):
     """reg:absoluteerror and reg:quantileerror grow trees on sign-like gradients, then set every
     leaf to the (weighted) alpha-quantile of its rows' residuals times the learning rate, from the
-    label quantile as intercept (XGBoost's adaptive leaves): on exact bins with heteroscedastic noise,
-    predictions and the default metric per round (mae; pinball loss, ours named quantile@<alpha>)
+    label quantile as intercept (XGBoost's adaptive leaves); several quantiles give one output (and
+    one tree per round) each. On exact bins with heteroscedastic noise, predictions and the default
+    metric per round (mae; pinball loss averaged over the quantiles, ours named quantile@<alphas>)
     match XGBoost's."""
     rng, X, _, w = positive_task(13)
     y = X[:, 0] + rng.standard_normal(X.shape[0]) * (1 + X[:, 1])
@@ -267,7 +268,10 @@ def test_absolute_and_quantile_error_like_xgboost(objective, alpha, weighted):
               **({} if alpha is None else {"quantile_alpha": alpha})}
     booster, ours_history, theirs, theirs_history = fit_both_evaluated(params, X, y, 8, weight=w if weighted else None)
     np.testing.assert_allclose(booster.predict(X), theirs.predict(xgb.DMatrix(X)), rtol=1e-5, atol=1e-5)
-    ours_metric, theirs_metric = ("mae", "mae") if alpha is None else (f"quantile@{alpha}", "quantile")
+    if isinstance(alpha, list):
+        assert booster.predict(X).shape == (X.shape[0], len(alpha)) and booster.num_class == len(alpha)
+    named = None if alpha is None else "quantile@" + ",".join(str(a) for a in np.atleast_1d(alpha))
+    ours_metric, theirs_metric = ("mae", "mae") if alpha is None else (named, "quantile")
     assert list(ours_history) == [ours_metric] and list(theirs_history) == [theirs_metric]
     np.testing.assert_allclose(ours_history[ours_metric], theirs_history[theirs_metric], rtol=1e-5)
 

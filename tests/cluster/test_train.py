@@ -26,7 +26,7 @@ w = rng.uniform(0.5, 2.0, 6000)
     ({"objective": "reg:squarederror", "grow_policy": "lossguide", "max_leaves": 12, "max_depth": 0}, signal, w),
     ({"objective": "reg:tweedie", "tweedie_variance_power": 1.3, "max_depth": 4}, np.exp(signal / 2) * y, w),
     ({"objective": "reg:pseudohubererror", "huber_slope": 0.5, "max_depth": 4}, 3 * signal, w),
-    ({"objective": "reg:quantileerror", "quantile_alpha": 0.8, "max_depth": 4}, signal, w),
+    ({"objective": "reg:quantileerror", "quantile_alpha": [0.2, 0.8], "max_depth": 4}, signal, w),
     ({"objective": "reg:absoluteerror", "max_depth": 4}, signal, None),
     ({"objective": "binary:hinge", "max_depth": 4}, y, w),
     ({"objective": "reg:squarederror", "max_depth": 4, "interaction_constraints": [[0, 1], [2, 3, 4, 5]]}, signal,

@@ -47,7 +47,7 @@ def test_gradient_matches_finite_difference(objective, k):
     weight = rng.uniform(0.5, 2.0, n)
     gh = np.empty((n, k, 2), dtype=np.float32)
     # max_delta_step 0: the plain Poisson hessian
-    gradients(objective, margin, label, weight, gh, LossParams(0.0, TWEEDIE_POWER, 0.5, HUBER_SLOPE))
+    gradients(objective, margin, label, weight, gh, LossParams(0.0, TWEEDIE_POWER, (0.5,), HUBER_SLOPE))
     eps = 1e-5
     for c in range(k):
         step = np.zeros_like(margin)
@@ -77,7 +77,7 @@ def test_cox_gradient_matches_finite_differences_row_by_row():
         return float((np.log(risk) - m[events]).sum())
 
     gh = np.empty((n, 1, 2), dtype=np.float32)
-    gradients("survival:cox", margin, label, weight, gh, LossParams(0.0, 1.5, 0.5, 1.0))
+    gradients("survival:cox", margin, label, weight, gh, LossParams(0.0, 1.5, (0.5,), 1.0))
     eps = 1e-4
     for i in range(n):
         step = np.zeros(n)
@@ -93,16 +93,22 @@ def test_absolute_and_quantile_gradients():
     margin = np.array([[1.0], [2.0], [3.0]])
     label, weight = np.array([2.0, 2.0, 2.0]), np.array([1.0, 2.0, 0.5])
     gh = np.empty((3, 1, 2), dtype=np.float32)
-    gradients("reg:absoluteerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.9, 1.0))
+    gradients("reg:absoluteerror", margin, label, weight, gh, LossParams(0.0, 1.5, (0.9,), 1.0))
     np.testing.assert_array_equal(gh[:, 0, 0], [-1.0, 0.0, 0.5])
     np.testing.assert_array_equal(gh[:, 0, 1], weight)
-    gradients("reg:quantileerror", margin, label, weight, gh, LossParams(0.0, 1.5, 0.75, 1.0))
+    gradients("reg:quantileerror", margin, label, weight, gh, LossParams(0.0, 1.5, (0.75,), 1.0))
     np.testing.assert_array_equal(gh[:, 0, 0], [-0.75, 0.5, 0.125])
     np.testing.assert_array_equal(gh[:, 0, 1], weight)
+    # several quantiles: output k takes the k-th
+    gh2 = np.empty((3, 2, 2), dtype=np.float32)
+    two = LossParams(0.0, 1.5, (0.75, 0.25), 1.0)
+    gradients("reg:quantileerror", np.hstack([margin, margin]), label, weight, gh2, two)
+    np.testing.assert_array_equal(gh2[:, 0, 0], [-0.75, 0.5, 0.125])
+    np.testing.assert_array_equal(gh2[:, 1, 0], [-0.25, 1.5, 0.375])
 
 
 def test_base_margin_and_transform():
-    losses = LossParams(0.0, 1.5, 0.5, 1.0)
+    losses = LossParams(0.0, 1.5, (0.5,), 1.0)
 
     def sums(objective, label, weight, n_classes=1):
         return label_sums(objective, np.array(label), None if weight is None else np.array(weight), n_classes, losses)
