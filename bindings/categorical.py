@@ -16,7 +16,7 @@ from gbdt.binning import set_category_edges
 from gbdt.dtypes import MAX_BINS
 
 __all__ = ["encode_categorical", "model_codes", "coded_dataset", "aligned_dataset", "category_edges",
-           "categorical_mask", "check_no_categorical", "validate_categories", "validate_tree_categories"]
+           "categorical_mask", "validate_categories", "validate_tree_categories"]
 
 
 def _is_pandas_frame(data):
@@ -189,15 +189,6 @@ def categorical_mask(categories, n_features):
     mask = np.zeros(n_features, dtype=np.bool_)
     mask[list(categories)] = True
     return mask
-
-
-def check_no_categorical(X, where="cluster training"):
-    """Raise TypeError when ``X`` (a DataFrame, dask or pandas) has ``category`` columns."""
-    dtypes = getattr(X, "dtypes", None)
-    columns = [str(c) for c, dt in dtypes.items() if str(dt) == "category"] if hasattr(dtypes, "items") else []
-    if columns:
-        raise TypeError(f"{where} does not support categorical features yet (category columns {columns}); "
-                        "train with bindings.train on a Dataset, or encode them as numbers")
 
 
 def validate_categories(value, n_feature, source="model"):

@@ -128,8 +128,9 @@ def place_columns(client, X, y, weight=None, min_rows=1):
     Workers are kept as in ``place_blocks`` (the same count: each still builds rows x features / W
     histogram cells per level), and at most one per column.
 
-    Returns (assignment, owners): assignment maps worker -> list of (X column slice, y, weight,
-    first row's global index) in row order; owners lists each worker's sorted global feature indices.
+    Returns (assignment, owners, rows_per_worker): assignment maps worker -> list of (X column slice,
+    y, weight, first row's global index) in row order; owners lists each worker's sorted global
+    feature indices; every worker holds every row.
     """
     row_chunks, futures, held_by = _persisted(client, X, y, weight)
     offsets = np.cumsum((0,) + tuple(row_chunks[:-1]))
@@ -141,7 +142,7 @@ def place_columns(client, X, y, weight=None, min_rows=1):
         slices = [client.submit(np.take, xb, cols, axis=1, workers=[w], pure=False) for xb in futures[0]]
         assignment[w] = [(xs, futures[1][i], futures[2][i] if len(futures) > 2 else None, int(offsets[i]))
                          for i, xs in enumerate(slices)]
-    return assignment, owners
+    return assignment, owners, {w: int(sum(row_chunks)) for w in assignment}
 
 
 def balance_blocks(block_rows, held_by, workers):

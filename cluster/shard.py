@@ -43,6 +43,7 @@ from distributed.comm.addressing import get_address_host
 
 from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
+from bindings.categorical import category_edges
 from bindings.metrics import combine_partials, partial_metric
 from bindings.params import loss_params
 from bindings.train import (LocalRows, boost, check_label_domain, gradient_quantization, initial_margin,
@@ -289,11 +290,12 @@ class Shard:
         with using_threads(self.n_threads):
             self.partition.split(*args)
 
-    def masks(self, node_ids, feature, bin_threshold, default_left):
-        """Feature-parallel: left/right masks of the nodes' rows for splits on owned features."""
+    def masks(self, node_ids, feature, bin_threshold, default_left, cat_left=None):
+        """Feature-parallel: left/right masks of the nodes' rows for splits on owned features
+        (``cat_left``: per node, the categories that go left, or None for a numeric split)."""
         local = np.searchsorted(self.owned, np.asarray(feature, dtype=np.int32))
         with using_threads(self.n_threads):
-            return self.partition.masks(node_ids, local, bin_threshold, default_left)
+            return self.partition.masks(node_ids, local, bin_threshold, default_left, cat_left)
 
     def traffic(self):
         """Bytes this shard received from other shards during the fit."""
@@ -402,13 +404,15 @@ class Shard:
         self.cancelled = True
 
     def fit(self, p, num_boost_round, n_features, feature_names, eval_names, metrics, callbacks, owners=None,
-            checkpoint=None, resume=None):
+            checkpoint=None, resume=None, categories=None):
         """Run the whole fit from rank 0; returns (Booster, evaluation history, bytes moved between
         shards by kind).
 
         eval_names : names of the evaluation sets the shards hold. owners : None (data-parallel)
         or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
         or None; resume : None or the {"model" (Booster), "edges", "n_edges"} of an interrupted fit to continue.
+        categories : {feature index: category list} of the categorical features, whose blocks hold
+        their codes (``cluster.categories``), or None.
         """
         servers = self.broadcast("join", self.peers, self.addresses)  # actor calls: no link is open yet
         self.open_links(servers)
@@ -430,6 +434,8 @@ class Shard:
             n_edges = np.zeros(n_features, dtype=np.int32)
             for cols, (e, n) in zip(owners, self.broadcast("local_edges", p["max_bin"], p["random_state"])):
                 edges[cols], n_edges[cols] = e, n
+        if resume is None and categories:
+            category_edges(edges, n_edges, categories, p["max_bin"])  # code c in bin c, as a local Dataset
         callbacks = [RoundCounter(self)] + list(callbacks) + ([] if checkpoint is None else [checkpoint])
         custom = callable(p["objective"])
         self.leaf_alpha = leaf_quantile_alpha(p["objective"], loss_params(p))
@@ -440,6 +446,7 @@ class Shard:
             initial = initial_margin(p, sum(s["label_sums"] for s in summaries), *_concatenated(labels))
             booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial,
                               feature_names)
+            booster.categories = dict(categories or {})
         self.phase = "binning"
         self.broadcast("prepare", edges, n_edges, p, booster.base_margin)
         self.phase = "boosting"
@@ -606,10 +613,12 @@ class ShardedPartition:
         if hists is not out:
             out[:, held] = hists
 
-    def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids):
+    def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids, cat_left=None):
         args = [list(node_ids), list(feature), list(bin_threshold), list(default_left)]
+        if cat_left is not None:
+            args.append(list(cat_left))
         if self.leader.owner_of is None:
-            self.leader.queue.append(("split", (*args, list(left_ids), list(right_ids))))
+            self.leader.queue.append(("split", (*args[:4], list(left_ids), list(right_ids), *args[4:])))
             return
         # flush pending commands (e.g. the previous level's splits) before asking for masks
         if self.leader.queue:

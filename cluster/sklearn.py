@@ -10,6 +10,7 @@ import dask.array as da
 import numpy as np
 
 from bindings.sklearn import GBDTClassifier, GBDTRegressor
+from cluster.categories import predict_frame
 from cluster.train import train
 
 __all__ = ["DaskGBDTClassifier", "DaskGBDTRegressor"]
@@ -81,6 +82,8 @@ class _DaskEstimator:
         """``block_fn(block, booster_)`` on every row block of dask X, lazily on the workers
         (only the booster is shipped), or directly on in-memory X."""
         self._check_fitted()
+        if self.booster_.categories and hasattr(X, "map_partitions"):  # category values: map them per partition
+            return predict_frame(X, block_fn, self.booster_, n_columns)
         dX = _as_dask(X)
         if dX is None:
             return block_fn(self._margin_input(X), self.booster_)

@@ -25,9 +25,9 @@ from distributed.client import FutureCancelledError
 from distributed.comm import CommClosedError
 
 from bindings.callbacks import EarlyStopping
-from bindings.categorical import check_no_categorical
 from bindings.params import resolve_params
 from bindings.train import evaluation_metrics
+from cluster.categories import coded_categories, coded_input
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.placement import default_min_rows, place_blocks, place_columns
@@ -83,7 +83,10 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         if not (isinstance(entry, (tuple, list)) and len(entry) in (3, 4)):
             raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
     p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
-    check_no_categorical(X)
+    if feature_names is None and hasattr(X, "columns"):
+        feature_names = [str(c) for c in X.columns]
+    X, categories = coded_categories(X)  # category columns as codes over one list per column
+    evals = [(coded_input(e[0], categories), *e[1:]) for e in evals]
     if distributed_mode == "data" and LOSSES.get(p["objective"]) in WHOLE_DATA_LOSSES:
         raise ValueError(f"objective {p['objective']!r} needs every row on each worker (its risk sets span the rows): "
                          "use distributed_mode='feature'")
@@ -92,8 +95,6 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
                          "predict the rows left out without the other workers' features); use 'data'")
     client = resolve_client(client)
-    if feature_names is None and hasattr(X, "columns"):
-        feature_names = [str(c) for c in X.columns]
     fit_id = f"gbdt-fit-{uuid.uuid4().hex}"
     checkpoint = Checkpoint(fit_id, checkpoint_every, checkpoint_dir)
     resume, restarts = None, 0
@@ -103,7 +104,7 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
                 try:
                     booster, history, traffic, rows = _fit(
                         client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds,
-                        feature_names, distributed_mode, checkpoint, resume, stall_timeout, min_rows)
+                        feature_names, distributed_mode, checkpoint, resume, stall_timeout, min_rows, categories)
                     break
                 except WorkerLost as lost:
                     done = lost.rounds
@@ -126,14 +127,13 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
 
 
 def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names,
-         mode, checkpoint, resume, stall_timeout, min_rows):
+         mode, checkpoint, resume, stall_timeout, min_rows, categories):
     """Place the data, start one shard per kept worker, run the fit on rank 0; the shards are released after."""
     if mode == "data":
         placed, rows = place_blocks(client, X, y, sample_weight, min_rows=min_rows)
         owners = None
     else:
-        placed, owners = place_columns(client, X, y, sample_weight, min_rows=min_rows)
-        rows = {w: int(X.shape[0]) for w in placed}
+        placed, owners, rows = place_columns(client, X, y, sample_weight, min_rows=min_rows)
     if logger.isEnabledFor(logging.INFO):  # worker_info asks the scheduler
         logger.info("%s-parallel fit on %d of %d workers (min_rows_per_worker %d): rows per worker %s", mode,
                     len(placed), len(worker_info(client)), min_rows, rows)
@@ -158,7 +158,7 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     # fit once the others exist (it gets them as actor handles)
     followers = [start_shard(rank) for rank in range(1, len(workers))]
     leader = start_shard(0, (followers, workers, p, int(num_boost_round), n_features, feature_names,
-                             [e[2] for e in evals], metrics, callbacks, owners, checkpoint, resume))
+                             [e[2] for e in evals], metrics, callbacks, owners, checkpoint, resume, categories))
     inputs = [placed, eval_placed]  # the raw blocks, released once the shards have binned them
     del placed, eval_placed
     booster, history, traffic = _watch(client, leader.result(), workers, int(num_boost_round), stall_timeout,

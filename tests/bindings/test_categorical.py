@@ -7,7 +7,6 @@ import pytest
 import scipy.sparse as sp
 
 from bindings import Booster, Dataset, GBDTClassifier, train
-from bindings.categorical import check_no_categorical
 from gbdt.tree import Forest
 
 N_CATS = 40
@@ -137,6 +136,4 @@ def test_bad_categorical_input_raises():
         Dataset(sp.csr_matrix(X), categorical_features=[0])
     with pytest.raises(ValueError, match="monotone_constraints on categorical"):
         train({"monotone_constraints": (1, 0)}, Dataset(X % 7, np.ones(300), categorical_features=[0]), 1)
-    with pytest.raises(TypeError, match="cluster training does not support categorical"):
-        check_no_categorical(TRAIN)
 

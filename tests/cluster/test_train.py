@@ -140,10 +140,39 @@ def test_bad_input_errors(client):
         clf.predict(da.from_array(X[:, :3], chunks=1000))
     with pytest.raises(TypeError, match="categorical_features"):
         cluster.DaskGBDTClassifier(client=client, categorical_features=[0]).fit(X, y)
-    pd = pytest.importorskip("pandas")
-    frame = pd.DataFrame({"c": pd.Categorical(np.where(y > 0, "a", "b")), "x": X[:, 0]})
-    with pytest.raises(TypeError, match="category columns"):
-        cluster.train(client, {}, frame, y)
+
+
+@pytest.mark.parametrize("mode", ["data", "feature"])
+def test_categorical_columns_of_dask_frames_train_as_locally(client, mode):
+    """A dask DataFrame's ``category`` columns (categories unknown until computed, a missing value,
+    a category absent from the training rows) train to the local model of the pandas frame:
+    same trees, same predictions, the same metric of a pandas evaluation frame, and the
+    estimator's predict on a dask frame maps each partition's category values to the model's codes."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    rng_c = np.random.default_rng(3)
+    city = rng_c.choice(["ams", "ber", "cph", "dub", "edi", "fra"], 6000).astype(object)
+    city[:5] = None
+    frame = pd.DataFrame({"city": pd.Categorical(city, categories=["ams", "ber", "cph", "dub", "edi", "fra", "gva"]),
+                          "x": X[:, 0], "z": X[:, 3]})
+    label = (np.isin(city, ["ber", "dub", "fra"]) + 0.5 * np.nan_to_num(X[:, 0]) > 0.6).astype(float)
+    dframe = dd.from_pandas(frame, npartitions=3).clear_divisions()
+    dframe["city"] = dframe["city"].cat.as_unknown()
+    params = {"objective": "binary:logistic", "max_depth": 4, "n_jobs": 1}
+    bst = cluster.train(client, params, dframe, da.from_array(label, chunks=2000), num_boost_round=6,
+                        evals=[(frame.iloc[::2], label[::2], "half")], distributed_mode=mode, min_rows_per_worker=1)
+    history = {}
+    local = train(params, Dataset(frame, label), 6, evals=[(Dataset(frame.iloc[::2], label[::2]), "half")],
+                  evals_result=history)
+    assert bst.categories == local.categories and bst.feature_names == ["city", "x", "z"]
+    np.testing.assert_allclose(bst.evals_result["half"]["logloss"], history["half"]["logloss"], rtol=1e-9)
+    assert any(t.cat_bits.size for t in bst.trees)  # some split is categorical
+    np.testing.assert_allclose(bst.predict(frame), local.predict(frame), rtol=1e-6, atol=1e-6)
+    clf = cluster.DaskGBDTClassifier(client=client, n_estimators=6, max_depth=4, learning_rate=0.3, n_jobs=1,
+                                     distributed_mode=mode, min_rows_per_worker=1).fit(dframe, label)
+    proba = clf.predict_proba(dframe)
+    np.testing.assert_allclose(proba.compute()[:, 1], clf.booster_.predict(frame), rtol=1e-12)
 
 
 def test_same_model_for_one_or_two_workers_and_label_sorted_rows(client):
