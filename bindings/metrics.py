@@ -4,14 +4,15 @@
 or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 ``partial_metric``/``combine_partials`` give the same value for rows split across workers.
 ``HIGHER_IS_BETTER`` drives early stopping. ``tweedie-nloglik@rho`` names its variance power,
-``quantile@alpha`` its quantile and ``mphe@slope`` its pseudo-Huber slope (``bindings.params``
+``quantile@alpha`` its quantile and ``mphe@slope`` its pseudo-Huber slope (``named_metric``
 names a bare ``quantile`` and ``mphe`` after ``quantile_alpha`` and ``huber_slope``).
 """
 import numpy as np
 
 from gbdt.objectives import log_factorials
 
-__all__ = ["evaluate", "partial_metric", "combine_partials", "check_metric", "HIGHER_IS_BETTER", "METRICS", "roc_auc"]
+__all__ = ["evaluate", "partial_metric", "combine_partials", "check_metric", "named_metric", "HIGHER_IS_BETTER",
+           "METRICS", "roc_auc"]
 
 EPS = 1e-15
 
@@ -141,7 +142,20 @@ WHOLE_ROW_METRICS = {"auc": roc_auc, "cox-nloglik": cox_nloglik}
 METRICS = tuple(ROW_LOSSES) + ("auc", "cox-nloglik", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>", "mphe",
                                 "mphe@<slope>")
 HIGHER_IS_BETTER = {"auc"}
-BARE_METRICS = {"quantile", "mphe"}  # named after quantile_alpha / huber_slope by bindings.params
+# metrics a bare name picks, named after a training parameter: bare name -> that parameter
+BARE_METRICS = {"quantile": "quantile_alpha", "mphe": "huber_slope"}
+
+
+def named_metric(name, params):
+    """``name``, or for a bare name of ``BARE_METRICS`` the metric it picks, named after the value
+    of its parameter in ``params`` (resolved parameters), as quantile@0.1,0.9 or mphe@1."""
+    if name not in BARE_METRICS:
+        return name
+    parameter = BARE_METRICS[name]
+    value = params[parameter]
+    if value is None:
+        raise ValueError(f"eval_metric {name!r} takes {parameter}; set it or name the metric {name}@<value>")
+    return f"{name}@" + ",".join(f"{v:g}" for v in (value if isinstance(value, tuple) else (value,)))
 
 
 def row_losses(name):

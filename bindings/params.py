@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from bindings.metrics import check_metric
+from bindings.metrics import check_metric, named_metric
 from gbdt.objectives import LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP, LossParams
 
 SPLIT_MODES = ("auto", "data", "feature")
@@ -285,21 +285,11 @@ def resolve_params(params):
         out["max_delta_step"] = POISSON_MAX_DELTA_STEP if loss == "poisson" else 0.0
     if loss == "quantile" and out["quantile_alpha"] is None:
         raise ValueError("quantile_alpha (the quantile to fit, in (0, 1)) is required for reg:quantileerror")
-    if "quantile" in out["eval_metric"]:  # the pinball loss of the quantile the model fits
-        if out["quantile_alpha"] is None:
-            raise ValueError("eval_metric 'quantile' takes quantile_alpha; set it or name the metric quantile@<alpha>")
-        named = quantile_metric(out["quantile_alpha"])
-        out["eval_metric"] = [named if m == "quantile" else m for m in out["eval_metric"]]
-    out["eval_metric"] = [f"mphe@{out['huber_slope']:g}" if m == "mphe" else m for m in out["eval_metric"]]
+    out["eval_metric"] = [named_metric(m, out) for m in out["eval_metric"]]
     if out["scale_pos_weight"] != 1.0 and loss != "logistic":
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
                          f"{out['scale_pos_weight']} with objective {out['objective']!r}")
     return out
-
-
-def quantile_metric(alphas):
-    """The pinball-loss metric's name for the quantiles ``alphas`` (a tuple), as quantile@0.1,0.9."""
-    return "quantile@" + ",".join(f"{a:g}" for a in alphas)
 
 
 def loss_params(p):

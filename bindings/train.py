@@ -7,8 +7,8 @@ from bindings.booster import Booster
 from bindings.callbacks import EarlyStopping, EvaluationMonitor
 from bindings.categorical import aligned_dataset, categorical_mask
 from bindings.dataset import Dataset
-from bindings.metrics import evaluate
-from bindings.params import interaction_matrix, loss_params, monotone_vector, quantile_metric, resolve_params
+from bindings.metrics import evaluate, named_metric
+from bindings.params import interaction_matrix, loss_params, monotone_vector, resolve_params
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
@@ -25,26 +25,22 @@ __all__ = ["train"]
 DEFAULT_METRIC = {"reg:squarederror": "rmse", "binary:logistic": "logloss", "binary:logitraw": "logloss",
                   "reg:logistic": "rmse", "multi:softprob": "mlogloss", "multi:softmax": "mlogloss",
                   "count:poisson": "poisson-nloglik", "reg:gamma": "gamma-deviance", "reg:absoluteerror": "mae",
-                  "reg:squaredlogerror": "rmsle", "binary:hinge": "error", "survival:cox": "cox-nloglik"}
-# objectives whose default metric is named after a parameter: (metric family, parameter)
-NAMED_DEFAULT_METRIC = {"reg:tweedie": ("tweedie-nloglik", "tweedie_variance_power"),
-                        "reg:pseudohubererror": ("mphe", "huber_slope")}
+                  "reg:squaredlogerror": "rmsle", "binary:hinge": "error", "survival:cox": "cox-nloglik",
+                  "reg:quantileerror": "quantile", "reg:pseudohubererror": "mphe"}
 
 
 def evaluation_metrics(p):
     """Metric names a fit with resolved parameters ``p`` evaluates: ``eval_metric``, else the
-    objective's default as XGBoost's (``NAMED_DEFAULT_METRIC``: named after its parameter, as
-    ``tweedie-nloglik@1.5``; reg:quantileerror's after its quantiles; none for a custom objective)."""
+    objective's default as XGBoost's, named after its parameter where it takes one
+    (``bindings.metrics.named_metric``; reg:tweedie's ``tweedie-nloglik@<power>``); none for a
+    custom objective."""
     if p["eval_metric"]:
         return p["eval_metric"]
     if callable(p["objective"]):
         return []
-    if p["objective"] == "reg:quantileerror":
-        return [quantile_metric(p["quantile_alpha"])]
-    if p["objective"] in NAMED_DEFAULT_METRIC:
-        family, parameter = NAMED_DEFAULT_METRIC[p["objective"]]
-        return [f"{family}@{p[parameter]:g}"]
-    return [DEFAULT_METRIC[p["objective"]]]
+    if p["objective"] == "reg:tweedie":
+        return [f"tweedie-nloglik@{p['tweedie_variance_power']:g}"]
+    return [named_metric(DEFAULT_METRIC[p["objective"]], p)]
 
 
 def check_label_domain(objective, num_class, low, high, integral, name):
