@@ -171,12 +171,17 @@ def _interactions(value):
     return [tuple(g) for g in groups]
 
 
+def _names(feature_names, n_features):
+    """Feature names that constraints may use: ``feature_names``, else f0, f1, ..."""
+    return list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
+
+
 def interaction_matrix(value, n_features, feature_names=None):
     """(C, F) bool: the features of each of the C groups of a resolved ``interaction_constraints``,
     or None without constraints."""
     if value is None:
         return None
-    names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
+    names = _names(feature_names, n_features)
     out = np.zeros((len(value), n_features), dtype=np.bool_)
     for c, group in enumerate(value):
         for f in group:
@@ -196,7 +201,7 @@ def monotone_vector(value, n_features, feature_names=None):
     if value is None:
         return out
     if isinstance(value, dict):
-        names = list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
+        names = _names(feature_names, n_features)
         unknown = sorted(set(value) - set(names))
         if unknown:
             raise ValueError(f"monotone_constraints names unknown features {unknown}; features are {names}")
