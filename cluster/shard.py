@@ -615,10 +615,9 @@ class ShardedPartition:
 
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids, cat_left=None):
         args = [list(node_ids), list(feature), list(bin_threshold), list(default_left)]
-        if cat_left is not None:
-            args.append(list(cat_left))
+        categorical = [] if cat_left is None else [list(cat_left)]  # a last argument, only when a split has one
         if self.leader.owner_of is None:
-            self.leader.queue.append(("split", (*args[:4], list(left_ids), list(right_ids), *args[4:])))
+            self.leader.queue.append(("split", (*args, list(left_ids), list(right_ids), *categorical)))
             return
         # flush pending commands (e.g. the previous level's splits) before asking for masks
         if self.leader.queue:
@@ -628,7 +627,7 @@ class ShardedPartition:
         pending = {}
         for rank in np.unique(owners):
             picked = np.flatnonzero(owners == rank)
-            sub = [[a[i] for i in picked] for a in args]
+            sub = [[a[i] for i in picked] for a in args + categorical]
             pending[rank] = (picked, self.leader.masks(*sub) if rank == 0 else
                              self.leader.call_shard(rank, "masks", *sub))
         for rank, (picked, result) in pending.items():

@@ -83,17 +83,18 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
         if not (isinstance(entry, (tuple, list)) and len(entry) in (3, 4)):
             raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
     p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
-    if feature_names is None and hasattr(X, "columns"):
-        feature_names = [str(c) for c in X.columns]
-    X, categories = coded_categories(X)  # category columns as codes over one list per column
-    evals = [(coded_input(e[0], categories), *e[1:]) for e in evals]
     if distributed_mode == "data" and LOSSES.get(p["objective"]) in WHOLE_DATA_LOSSES:
         raise ValueError(f"objective {p['objective']!r} needs every row on each worker (its risk sets span the rows): "
                          "use distributed_mode='feature'")
-    min_rows = default_min_rows(int(X.shape[1]) if len(X.shape) == 2 else 1, min_rows_per_worker)
     if distributed_mode == "feature" and p["subsample"] < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
                          "predict the rows left out without the other workers' features); use 'data'")
+    if feature_names is None and hasattr(X, "columns"):
+        feature_names = [str(c) for c in X.columns]
+    # category columns as codes over one list per column (unknown categories are computed: after the checks)
+    X, categories = coded_categories(X)
+    evals = [(coded_input(e[0], categories), *e[1:]) for e in evals]
+    min_rows = default_min_rows(int(X.shape[1]) if len(X.shape) == 2 else 1, min_rows_per_worker)
     client = resolve_client(client)
     fit_id = f"gbdt-fit-{uuid.uuid4().hex}"
     checkpoint = Checkpoint(fit_id, checkpoint_every, checkpoint_dir)
