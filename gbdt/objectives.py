@@ -10,7 +10,7 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.kernels.logistic import logistic_grad_hess
+from gbdt.kernels.math import logistic_grad_hess
 
 # objective name -> the loss it trains: binary:logitraw predicts the margin and multi:softmax
 # the class, reg:logistic fits labels in [0, 1]; each trains as its loss does (as XGBoost)
