@@ -26,6 +26,8 @@ setup(
     version="0.1.0",
     description="Numba-compiled histogram gradient boosting with Python bindings and Dask training",
     packages=find_packages(include=["gbdt", "gbdt.*", "bindings", "bindings.*", "cluster", "cluster.*"]),
+    # MovieLens latest-small ships with its licence README (GroupLens allows redistribution under the same terms)
+    package_data={"bindings.recommend": ["data/movielens-latest-small/*"]},
     python_requires=">=3.10",
     install_requires=[
         "numba>=0.60", "numpy>=1.24", "dask>=2024.1", "distributed>=2024.1", "pyarrow>=14",

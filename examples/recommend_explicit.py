@@ -2,7 +2,7 @@
 next to Surprise on the same 5 folds.
 
 MovieLens latest-small is GroupLens data (University of Minnesota), used here for research under
-its licence (see shared/data/movielens-latest-small/README.txt): no endorsement implied, no
+its licence (see bindings/recommend/data/movielens-latest-small/README.txt): no endorsement implied, no
 commercial use. Writes examples/figures/recommend_explicit.png and prints the 5-fold RMSEs.
 
     python examples/recommend_explicit.py

@@ -3,7 +3,7 @@ BPR and popularity on the same leave-last-10 split, a cold-start curve for new u
 against the number of known interactions, through fold_in) and a genre hybrid for new movies.
 
 MovieLens latest-small is GroupLens data (University of Minnesota), used here for research under
-its licence (see shared/data/movielens-latest-small/README.txt): no endorsement implied, no
+its licence (see bindings/recommend/data/movielens-latest-small/README.txt): no endorsement implied, no
 commercial use. Writes examples/figures/recommend_implicit.png and prints precision@10.
 
     python examples/recommend_implicit.py

@@ -1,8 +1,8 @@
 """Load the MovieLens "latest-small" data set (GroupLens, University of Minnesota).
 
-The data is not shipped with the package: it lives in ``<repo>/../shared/data/
-movielens-latest-small`` (or a given folder) under GroupLens' licence (research use, no
-endorsement, no commercial use, redistribution under the same terms; see its README.txt).
+The package ships its ratings.csv and movies.csv (links.csv and tags.csv are left out) with the data
+set's README.txt in ``bindings/recommend/data/movielens-latest-small``, under GroupLens' licence: research
+use, no endorsement, no commercial use, redistribution under the same terms (see that README.txt).
 """
 import csv
 from pathlib import Path
@@ -11,13 +11,12 @@ import numpy as np
 
 __all__ = ["movielens_path", "load_movielens_ratings", "load_movielens_genres"]
 
+DATA = Path(__file__).resolve().parent / "data" / "movielens-latest-small"
+
 
 def movielens_path(root=None):
-    """Folder of the data set: ``root`` or ``<repo root>/../shared/data/movielens-latest-small``."""
-    if root is not None:
-        return Path(root)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / \
-        "movielens-latest-small"
+    """Folder of the data set: ``root`` (another copy of movielens-latest-small) or the one in the package."""
+    return DATA if root is None else Path(root)
 
 
 def load_movielens_ratings(root=None):

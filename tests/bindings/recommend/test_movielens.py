@@ -1,8 +1,8 @@
 """MovieLens (latest-small, GroupLens licence: research use only, see its README.txt): the
 Surprise and ``implicit`` comparisons on real ratings, on a subset so the suite stays fast.
 
-The data sits beside the repository (../shared/data); every other recommender test runs on
-synthetic tables, so only this file depends on it.
+The data ships inside the package (bindings/recommend/data); every other recommender test runs on
+synthetic tables.
 """
 import numpy as np
 import pandas as pd
@@ -13,10 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from bindings.recommend import (BaselinePredictor, FactorRanker, ImplicitALS, Interactions, KNNRecommender,
                                 MatrixFactorization, evaluate_ranking, kfold_indices, leave_last_out,
-                                load_movielens_genres, load_movielens_ratings, movielens_path, rmse)
+                                load_movielens_genres, load_movielens_ratings, rmse)
 
-pytestmark = pytest.mark.skipif(not (movielens_path() / "ratings.csv").is_file(),
-                                reason="MovieLens not found beside the repository")
 SCALE = (0.5, 5.0)
 
 
