@@ -1,5 +1,6 @@
 """Booster: a trained forest that predicts, explains its predictions and features (TreeSHAP
-contributions, leaf ids, importance) and saves itself as JSON (schema in ``bindings.model_format``).
+contributions, leaf ids, importance) and saves itself as JSON (schema in ``bindings.model_format``)
+or in other libraries' formats (``bindings.model_export``, ``to_xgboost``, ``to_shap``).
 """
 import json
 
@@ -10,6 +11,7 @@ from bindings.dataset import Dataset, as_feature_matrix
 from bindings.export_xgboost import to_xgboost
 from bindings.model_export import save_model_as
 from bindings.model_format import FORMAT, VERSION, loss_params_dict, validate_loss_params, validate_model
+from bindings.shap_export import to_shap
 from bindings.sparse_input import dense_row_chunks
 from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
@@ -203,6 +205,10 @@ class Booster:
     def to_xgboost(self):
         """The model as an ``xgboost.Booster`` that predicts what this one does (``bindings.export_xgboost``)."""
         return to_xgboost(self)
+
+    def to_shap(self):
+        """The model as the dict ``shap.TreeExplainer`` takes (``bindings.shap_export``)."""
+        return to_shap(self)
 
     @classmethod
     def from_dict(cls, doc, source="model"):
