@@ -1,9 +1,10 @@
 """Small models of every objective for the export tests, their data, and rows on the thresholds.
 
 The features are float32 values (XGBoost, ONNX and treelite read float32; a float64 between two
-float32 values is rounded before their comparison): three continuous columns with NaN, one
-integer-valued column (its split thresholds k + 0.5 are float32 values, so rows can sit exactly
-on them) and, on request, a categorical column of 8 string categories with NaN.
+float32 values is rounded before their comparison): three continuous columns with NaN (their
+split thresholds are training values, so rows sit exactly on them), one column of ten distinct
+values k / 3 (its thresholds are midpoints, which float32 cannot hold, so the exports must round
+them the right way) and, on request, a categorical column of 8 string categories with NaN.
 """
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pandas as pd
 from bindings import Dataset, train
 
 N_ROWS = 300
-NAMES = ["a", "b", "c", "count", "kind"]
+NAMES = ["a", "b", "c", "grid", "kind"]
 CATEGORIES = [f"k{i}" for i in range(8)]
 
 # objective -> (extra parameters, label function of the signal s and a random generator)
@@ -42,7 +43,7 @@ def features(n=N_ROWS, seed=0, categorical=False):
     numeric = rng.standard_normal((n, 3)).astype(np.float32).astype(np.float64)
     numeric[rng.random(numeric.shape) < 0.1] = np.nan
     frame = pd.DataFrame(numeric, columns=NAMES[:3])
-    frame["count"] = rng.integers(0, 10, n).astype(np.float64)
+    frame["grid"] = (rng.integers(0, 10, n) / 3).astype(np.float32).astype(np.float64)
     if categorical:
         codes = rng.integers(0, len(CATEGORIES), n)
         kind = np.array(CATEGORIES, dtype=object)[codes]
@@ -54,7 +55,7 @@ def features(n=N_ROWS, seed=0, categorical=False):
 def signal(frame):
     """The label's signal: two numeric columns, the integer column and, if present, a set of categories."""
     s = 1.5 * np.nan_to_num(frame["a"].to_numpy()) - np.nan_to_num(frame["b"].to_numpy()) \
-        + 0.3 * (frame["count"].to_numpy() - 4.5)
+        + 0.9 * (frame["grid"].to_numpy() - 1.5)
     if "kind" in frame:
         s = s + 1.5 * frame["kind"].isin(["k1", "k4", "k6"]).to_numpy() - 1.0 * frame["kind"].isna().to_numpy()
     return s
