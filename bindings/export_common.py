@@ -10,7 +10,7 @@ the way ours do, values sitting exactly on a threshold included.
 """
 import numpy as np
 
-__all__ = ["exported_rounds", "float32_above", "float32_at_or_below", "refuse_categorical_splits"]
+__all__ = ["exported_rounds", "float32_above", "float32_at_or_below"]
 
 
 def exported_rounds(booster, target):
@@ -27,24 +27,16 @@ def float32_above(threshold):
     """(m,) float32: the smallest float32 strictly above each float64 ``threshold`` (+inf above
     the float32 range). For float32 x: ``x <= threshold`` <=> ``x < float32_above(threshold)``."""
     threshold = np.asarray(threshold, dtype=np.float64)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # beyond the float32 range: +-inf
         c = threshold.astype(np.float32)
-    return np.where(c.astype(np.float64) <= threshold, np.nextafter(c, np.float32(np.inf)), c)
+        return np.where(c.astype(np.float64) <= threshold, np.nextafter(c, np.float32(np.inf)), c)
 
 
 def float32_at_or_below(threshold):
     """(m,) float32: the largest float32 at or below each float64 ``threshold`` (-inf below the
     float32 range). For float32 x: ``x <= threshold`` <=> ``x <= float32_at_or_below(threshold)``."""
     threshold = np.asarray(threshold, dtype=np.float64)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # beyond the float32 range: +-inf
         c = threshold.astype(np.float32)
-    return np.where(c.astype(np.float64) > threshold, np.nextafter(c, np.float32(-np.inf)), c)
-
-
-def refuse_categorical_splits(trees, target):
-    """Raise ValueError when a tree splits on a set of categories, which ``target`` cannot express."""
-    if any(tree.is_categorical.any() for tree in trees):
-        raise ValueError(f"{target} has no categorical splits and this model has some; an export would "
-                         "predict differently. Train with the categories one-hot encoded, or export to "
-                         "format='xgboost' or 'lightgbm', which keep category sets")
+        return np.where(c.astype(np.float64) > threshold, np.nextafter(c, np.float32(-np.inf)), c)
 

@@ -11,7 +11,7 @@ categorical splits is refused.
 """
 import numpy as np
 
-from bindings.export_common import exported_rounds, refuse_categorical_splits
+from bindings.export_common import exported_rounds
 from gbdt.objectives import LOSSES
 
 __all__ = ["to_shap"]
@@ -45,7 +45,10 @@ def to_shap(booster):
 
     Raises ValueError for an untrained booster or one with categorical splits."""
     trees, tree_class = exported_rounds(booster, "SHAP")
-    refuse_categorical_splits(trees, "SHAP's tree format")
+    if any(tree.is_categorical.any() for tree in trees):
+        raise ValueError("SHAP's tree format has no categorical splits and this model has some; its values would "
+                         "differ from ours. Use predict(pred_contribs=True), or train with the categories one-hot "
+                         "encoded")
     k = booster.num_class
     model = {
         "trees": [_tree(tree, c, k) for tree, c in zip(trees, tree_class)],
