@@ -31,6 +31,7 @@ import numpy as np
 
 from bindings.export_common import exported_rounds
 from gbdt.objectives import LOSSES
+from gbdt.tree import category_bitset
 
 __all__ = ["to_lightgbm_text", "LIGHTGBM_OBJECTIVES"]
 
@@ -46,13 +47,6 @@ NUMERIC_NAN, CATEGORICAL, DEFAULT_LEFT = 8, 1, 2  # decision_type bits: missing 
 def _number(v):
     """A float as LightGBM reads it back exactly (shortest round trip)."""
     return repr(float(v))
-
-
-def _category_words(codes):
-    """uint32 words of the bitset of the non-negative int ``codes`` (LightGBM's cat_threshold)."""
-    words = np.zeros(int(codes.max()) // 32 + 1 if codes.size else 1, dtype=np.uint64)
-    np.bitwise_or.at(words, codes >> 5, np.left_shift(1, codes & 31).astype(np.uint64))
-    return words.tolist()
 
 
 def _tree_block(index, tree, offset, categories):
@@ -74,7 +68,7 @@ def _tree_block(index, tree, offset, categories):
             if tree.default_left[j]:  # LightGBM sends NaN right: write the complement, children swapped
                 codes = np.setdiff1d(np.arange(len(categories[int(tree.feature[j])])), codes)
                 left, right = right, left
-            cat_threshold += _category_words(codes)
+            cat_threshold += category_bitset(codes).tolist()
             threshold = str(len(cat_boundaries) - 1)
             cat_boundaries.append(len(cat_threshold))
             decision = NUMERIC_NAN | CATEGORICAL
