@@ -12,7 +12,8 @@ The inverse of ``bindings.xgboost_model.from_xgboost``; xgboost itself is needed
   does. The categorical columns hold category codes (the index into the model's category
   list), as XGBoost's own categorical input does.
 - base score: XGBoost stores it in prediction space for one output (a probability, an expected
-  value; ``from_margin`` of our margin) and as margins for several (classes or quantiles).
+  value; ``from_margin`` of our margin) and as margins for several (classes or quantiles), in
+  float32; what that loses of our margin is added to the leaves of the first round (``_intercept``).
 - a custom objective is written as ``reg:squarederror``, whose prediction is the margin, as
   XGBoost saves models it trained with a custom objective.
 
@@ -23,12 +24,13 @@ import json
 import numpy as np
 
 from bindings.export_common import exported_rounds, float32_above
-from gbdt.objectives import LOSSES, LossParams, POISSON_MAX_DELTA_STEP, from_margin
+from gbdt.objectives import LOG_LINK, LOSSES, POISSON_MAX_DELTA_STEP, LossParams, from_margin
 
 __all__ = ["to_xgboost_json", "to_xgboost"]
 
 XGBOOST_VERSION = [3, 1, 0]  # the first release whose base score is a vector (several outputs)
 ROOT_PARENT = 2147483647  # XGBoost's parent id of a root
+LOGISTIC_BASE_MARGIN = 2.0  # the largest |margin| a logistic base score holds (see _intercept)
 # XGBoost's defaults, for a model that does not record its loss parameters (loaded from XGBoost)
 DEFAULT_LOSSES = LossParams(POISSON_MAX_DELTA_STEP, 1.5, (0.5,), 1.0)
 
@@ -50,18 +52,42 @@ def _objective(booster, losses):
     return {"name": name, **blocks.get(loss, {})}
 
 
-def _base_score(booster):
-    """XGBoost's base score text: one prediction-space value, or K margins."""
+def _intercept(booster):
+    """(XGBoost's base score text, (K,) residual): the base score, float32, and what our base
+    margin exceeds the margin a reader gets back from it by, which goes into the leaves of the
+    first round. For one output the base score is a prediction (``from_margin``); a float32
+    probability near 1 loses its margin (0.05 of it at a margin of 13.8, and XGBoost's float32
+    read-back and treelite's float64 one differ), so a logistic base score keeps the margin
+    within +-2, where both read it back to 1e-6, and the rest goes to the leaves too."""
+    margin = booster.base_margin
     if booster.num_class == 1 and booster.objective != "custom":
-        values = [from_margin(booster.objective, float(booster.base_margin[0]))]
+        kept = float(margin[0])
+        if LOSSES[booster.objective] == "logistic":
+            kept = min(max(kept, -LOGISTIC_BASE_MARGIN), LOGISTIC_BASE_MARGIN)
+        stored = np.float32([from_margin(booster.objective, kept)])
+        read_back = _xgboost_margin(booster.objective, stored)
     else:
-        values = booster.base_margin.tolist()
-    return json.dumps([float(np.float32(v)) for v in values])
+        stored = margin.astype(np.float32)
+        read_back = stored
+    return json.dumps(stored.tolist()), margin - read_back.astype(np.float64)
 
 
-def _tree(tree, tree_id, num_feature):
-    """One tree as XGBoost's JSON object (node ids kept; children swapped at categorical splits)."""
+def _xgboost_margin(objective, base_score):
+    """The margin XGBoost reads from a one-output float32 ``base_score`` (1,), in float32
+    arithmetic as it computes it."""
+    one = np.float32(1.0)
+    if LOSSES[objective] == "logistic" and objective != "binary:logitraw":
+        return -np.log(one / base_score - one)
+    if LOSSES[objective] in LOG_LINK:
+        return np.log(base_score)
+    return base_score
+
+
+def _tree(tree, tree_id, num_feature, offset):
+    """One tree as XGBoost's JSON object (node ids kept; children swapped at categorical splits),
+    ``offset`` added to its values."""
     leaf = tree.feature < 0
+    value = (tree.value + offset).astype(np.float32)
     categorical = tree.is_categorical
     left = np.where(categorical, tree.right, tree.left)
     right = np.where(categorical, tree.left, tree.right)
@@ -74,7 +100,7 @@ def _tree(tree, tree_id, num_feature):
     cat_sets = [tree.left_categories(node) for node in cat_nodes]
     sizes = [len(s) for s in cat_sets]
     return {
-        "base_weights": tree.value.astype(np.float32).tolist(),
+        "base_weights": value.tolist(),
         "categories": [int(c) for s in cat_sets for c in s],
         "categories_nodes": cat_nodes.tolist(),
         "categories_segments": np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist() if sizes else [],
@@ -85,7 +111,7 @@ def _tree(tree, tree_id, num_feature):
         "loss_changes": np.where(leaf, 0.0, tree.gain).astype(np.float32).tolist(),
         "parents": parents.tolist(),
         "right_children": right.tolist(),
-        "split_conditions": np.where(leaf, tree.value.astype(np.float32), threshold).astype(np.float32).tolist(),
+        "split_conditions": np.where(leaf, value, threshold).astype(np.float32).tolist(),
         "split_indices": np.maximum(tree.feature, 0).tolist(),
         "split_type": categorical.astype(int).tolist(),
         "sum_hessian": tree.cover.astype(np.float32).tolist(),
@@ -106,6 +132,7 @@ def to_xgboost_json(booster):
     if booster.loss_params is None and LOSSES.get(booster.objective) == "quantile":
         raise ValueError("this reg:quantileerror model does not record its quantile_alpha (it was not trained "
                          "here); XGBoost's model needs them")
+    base_score, residual = _intercept(booster)
     return {
         "learner": {
             "attributes": {},
@@ -116,12 +143,13 @@ def to_xgboost_json(booster):
                     "gbtree_model_param": {"num_parallel_tree": "1", "num_trees": str(len(trees))},
                     "iteration_indptr": list(range(0, len(trees) + 1, k)),
                     "tree_info": [int(c) for c in tree_class],
-                    "trees": [_tree(tree, i, n_feature) for i, tree in enumerate(trees)],
+                    "trees": [_tree(tree, i, n_feature, residual[c] if i < k else 0.0)
+                              for i, (tree, c) in enumerate(zip(trees, tree_class))],
                 },
                 "name": "gbtree",
             },
             "learner_model_param": {
-                "base_score": _base_score(booster), "boost_from_average": "1",
+                "base_score": base_score, "boost_from_average": "1",
                 "num_class": str(k if multi_class else 0), "num_feature": str(n_feature),
                 "num_target": str(1 if multi_class else k),
             },

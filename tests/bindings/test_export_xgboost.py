@@ -62,6 +62,22 @@ def test_loss_parameters_and_base_score_are_xgboosts():
     assert base == pytest.approx(softprob.base_margin.tolist(), rel=1e-6, abs=1e-7)
 
 
+@pytest.mark.parametrize("objective", ["binary:logistic", "count:poisson"])
+@pytest.mark.parametrize("base", [-13.8, 9.0, 13.8])
+def test_extreme_base_scores_keep_their_margin(objective, base, tmp_path):
+    """A probability of 1 - 1e-6 in float32 is 0.05 off in margin, and XGBoost (float32) and
+    treelite (float64) read it back differently: both still predict our margins."""
+    booster, frame = fit(objective)
+    booster.base_margin[:] = base
+    X = codes(frame)
+    ours = booster.predict(X, output_margin=True)
+    booster.save_model(tmp_path / "model.json", format="xgboost")
+    theirs = xgb.Booster(model_file=str(tmp_path / "model.json"))
+    assert_margins_close(theirs.predict(xgb.DMatrix(X, feature_names=NAMES[:4]), output_margin=True), ours)
+    model = treelite.frontend.load_xgboost_model(tmp_path / "model.json")
+    assert_margins_close(treelite.gtil.predict(model, X.astype(np.float32), pred_margin=True).reshape(-1), ours)
+
+
 def test_numeric_model_round_trips_through_xgboost():
     """from_xgboost(to_xgboost(model)) predicts as the model does (float32 thresholds and leaves)."""
     booster, frame = fit("reg:squarederror")
