@@ -84,7 +84,9 @@ def test_estimators_export_to_shap():
         GBDTRegressor().to_shap()
 
 
-def test_categorical_splits_are_refused():
+def test_categorical_splits_and_untrained_models_are_refused():
     booster, _ = fit("reg:squarederror", categorical=True)
     with pytest.raises(ValueError, match="SHAP's tree format has no categorical splits"):
         booster.to_shap()
+    with pytest.raises(ValueError, match="untrained booster to SHAP"):
+        fit("reg:squarederror", rounds=0)[0].to_shap()
