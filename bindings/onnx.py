@@ -152,14 +152,11 @@ def _classifier_ops(estimator, x, label, probabilities):
 
 def _model_ops(model, x, outputs, fresh):
     """Ops from input ``x`` to the output names ``outputs`` of a Booster ([predictions]),
-    GBDTRegressor ([variable]) or GBDTClassifier ([label, probabilities])."""
+    GBDTRegressor ([variable]) or fitted GBDTClassifier ([label, probabilities])."""
     if isinstance(model, GBDTClassifier):
-        model._check_fitted()
         return _classifier_ops(model, x, *outputs)
-    if isinstance(model, GBDTRegressor):
-        model._check_fitted()
-        model = model.booster_
-    return _booster_ops(model, x, outputs[0], fresh)
+    booster = model.booster_ if isinstance(model, GBDTRegressor) else model
+    return _booster_ops(booster, x, outputs[0], fresh)
 
 
 def _outputs(model):
