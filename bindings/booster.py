@@ -1,5 +1,6 @@
 """Booster: a trained forest that predicts, explains its predictions and features (TreeSHAP
-contributions, leaf ids, importance) and saves itself as JSON (schema in ``bindings.model_format``).
+contributions, leaf ids, importance) and saves itself as JSON (schema in ``bindings.model_format``)
+or in other libraries' formats (``bindings.model_export``, ``to_xgboost``, ``to_shap``).
 """
 import json
 
@@ -7,7 +8,10 @@ import numpy as np
 
 from bindings.categorical import model_codes, validate_categories
 from bindings.dataset import Dataset, as_feature_matrix
-from bindings.model_format import FORMAT, VERSION, validate_model, write_json_atomic
+from bindings.export_xgboost import to_xgboost
+from bindings.model_export import save_model_as
+from bindings.model_format import FORMAT, VERSION, loss_params_dict, validate_loss_params, validate_model
+from bindings.shap_export import to_shap
 from bindings.sparse_input import dense_row_chunks
 from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
@@ -36,6 +40,7 @@ class Booster:
         self.best_score = None
         self.evals_result = {}
         self.categories = {}  # {feature index: category list} of the categorical features
+        self.loss_params = None  # the fit's gbdt.objectives.LossParams (exports write them); None: unknown
         self._forest = None
 
     # ----- building ---------------------------------------------------------------------------
@@ -187,12 +192,23 @@ class Booster:
             "base_margin": self.base_margin.tolist(), "best_iteration": self.best_iteration,
             "best_score": self.best_score, "trees": trees,
             **({"categories": {str(f): c for f, c in self.categories.items()}} if self.categories else {}),
+            **({"loss_params": loss_params_dict(self.loss_params)} if self.loss_params is not None else {}),
         }
 
-    def save_model(self, path):
-        """Write the model as JSON (schema in ``bindings.model_format``), atomically: a temporary
-        file in the same directory replaces ``path`` only once it is complete."""
-        write_json_atomic(path, self.to_dict())
+    def save_model(self, path, format="json"):
+        """Write the model to ``path``, atomically: a temporary file in the same directory
+        replaces ``path`` only once it is complete. ``format``: "json" (ours, schema in
+        ``bindings.model_format``), "xgboost" (XGBoost's JSON model, ``bindings.export_xgboost``)
+        or "lightgbm" (LightGBM's text model, ``bindings.export_lightgbm``)."""
+        save_model_as(self, path, format)
+
+    def to_xgboost(self):
+        """The model as an ``xgboost.Booster`` that predicts what this one does (``bindings.export_xgboost``)."""
+        return to_xgboost(self)
+
+    def to_shap(self):
+        """The model as the dict ``shap.TreeExplainer`` takes (``bindings.shap_export``)."""
+        return to_shap(self)
 
     @classmethod
     def from_dict(cls, doc, source="model"):
@@ -203,6 +219,7 @@ class Booster:
         booster.best_iteration = doc["best_iteration"]
         booster.best_score = doc["best_score"]
         booster.categories = validate_categories(doc.get("categories"), doc["num_feature"], source)
+        booster.loss_params = validate_loss_params(doc.get("loss_params"), source)
         booster.trees = [tree for _, tree in trees]
         booster.tree_class = [k for k, _ in trees]
         return booster

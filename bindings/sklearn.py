@@ -186,6 +186,12 @@ class _GBDTEstimator(BaseEstimator):
                              f"{self.n_features_in_} features as input")
         return coded_dataset(X, self.booster_.categories)
 
+    def to_shap(self):
+        """The fitted model as the dict ``shap.TreeExplainer`` takes (``bindings.shap_export``);
+        SHAP values are contributions to the margin (log-odds for a classifier)."""
+        self._check_fitted()
+        return self.booster_.to_shap()
+
     @property
     def feature_importances_(self):
         """(F,) total-gain importance normalised to sum to 1."""

@@ -307,6 +307,7 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
     booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,
                       dtrain.feature_names, n_jobs=p["n_jobs"])
     booster.categories = dtrain.categories
+    booster.loss_params = None if custom else loss_params(p)
     eval_sets = [EvalSet(aligned_dataset(d, dtrain.categories), name, edges, n_edges, max_bin, initial)
                  for d, name in evals]
     history = boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics, callbacks)

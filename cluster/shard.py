@@ -447,6 +447,7 @@ class Shard:
             booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial,
                               feature_names)
             booster.categories = dict(categories or {})
+            booster.loss_params = None if custom else loss_params(p)
         self.phase = "binning"
         self.broadcast("prepare", edges, n_edges, p, booster.base_margin)
         self.phase = "boosting"

@@ -293,6 +293,17 @@ def to_margin(objective, value, name):
     return float(value)
 
 
+def from_margin(objective, margin):
+    """The inverse of ``to_margin``: the prediction-space value whose margin is ``margin`` (a
+    float) for a one-output ``objective`` (how XGBoost stores its base score)."""
+    loss = LOSSES[objective]
+    if loss == "logistic" and objective != "binary:logitraw":
+        return 1.0 / (1.0 + math.exp(-margin))
+    if loss in LOG_LINK:
+        return math.exp(margin)
+    return float(margin)
+
+
 def base_margin(objective, sums, n_classes):
     """Initial margin (K,) from ``label_sums`` (of every training row), as XGBoost 3 estimates it:
     ``to_margin`` of the weighted label mean (kept inside [1e-6, 1 - 1e-6] for probabilities, at

@@ -41,6 +41,7 @@ def test_same_model_as_single_machine(client, params, label, weight, mode):
     local = train({**params, "n_jobs": 1}, Dataset(X, label, weight=weight), 8)
     np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
     assert [t.n_nodes for t in bst.trees] == [t.n_nodes for t in local.trees]
+    assert bst.loss_params == local.loss_params  # what exports to XGBoost and LightGBM write
     expected_rows = [3500, 2500] if mode == "data" else [6000, 6000]  # blocks stay put when balanced enough
     assert sorted(bst.rows_per_worker.values(), reverse=True) == sorted(expected_rows, reverse=True)
 
