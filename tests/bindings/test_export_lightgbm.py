@@ -7,7 +7,7 @@ import pytest
 
 from bindings import Booster, Dataset, train
 from bindings.export_lightgbm import LIGHTGBM_OBJECTIVES
-from export_testing import NAMES, OBJECTIVES, codes, fit, frame_of, threshold_rows
+from tests.bindings.export_testing import NAMES, OBJECTIVES, codes, fit, frame_of, threshold_rows
 from gbdt.tree import Tree
 
 EXPORTED = [o for o in OBJECTIVES if o in LIGHTGBM_OBJECTIVES]

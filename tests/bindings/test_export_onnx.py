@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from bindings import GBDTClassifier, GBDTRegressor
 from bindings.onnx import to_onnx
-from export_testing import OBJECTIVES, codes, features, fit, frame_of, threshold_rows
+from tests.bindings.export_testing import OBJECTIVES, codes, features, fit, frame_of, threshold_rows
 
 
 def run(model, X, input_name="input"):

@@ -10,7 +10,7 @@ import shap
 from sklearn.exceptions import NotFittedError
 
 from bindings import GBDTClassifier, GBDTRegressor
-from export_testing import codes, fit
+from tests.bindings.export_testing import codes, fit
 
 
 @pytest.mark.parametrize("objective", ["reg:squarederror", "binary:logistic", "multi:softprob", "multi-quantile",

@@ -10,7 +10,7 @@ import xgboost as xgb
 
 from bindings import Booster, Dataset, train
 from bindings.xgboost_model import from_xgboost
-from export_testing import NAMES, OBJECTIVES, codes, fit, frame_of, threshold_rows
+from tests.bindings.export_testing import NAMES, OBJECTIVES, codes, fit, frame_of, threshold_rows
 
 FEATURE_TYPES = ["float"] * 4 + ["c"]
 
