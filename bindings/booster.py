@@ -6,10 +6,11 @@ import json
 import numpy as np
 
 from bindings.categorical import model_codes, validate_categories
-from bindings.dataset import Dataset, as_feature_matrix
+from bindings.dataset import Dataset
+from bindings.features import as_feature_matrix, check_feature_names
 from bindings.model_format import FORMAT, VERSION, validate_model, write_json_atomic
+from bindings.objectives import objective_named, squeeze
 from bindings.sparse_input import dense_row_chunks
-from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest
@@ -66,9 +67,11 @@ class Booster:
 
     # ----- prediction -------------------------------------------------------------------------
     def _features(self, data):
-        if self.categories:
-            data = model_codes(data, self.categories)
-        X = data.data if isinstance(data, Dataset) else as_feature_matrix(data, accept_sparse=True)[0]
+        check_feature_names(self.feature_names, data)
+        if isinstance(data, Dataset):
+            X = data.codes_over(self.categories) if self.categories else data.data
+        else:
+            X = as_feature_matrix(model_codes(data, self.categories), accept_sparse=True)[0]
         if X.shape[1] != self.num_feature:
             raise ValueError(f"data has {X.shape[1]} features but the model was trained on {self.num_feature}")
         return X
@@ -86,6 +89,8 @@ class Booster:
 
     def predict(self, data, output_margin=False, iteration_range=None, *, pred_leaf=False, pred_contribs=False):
         """Predictions for ``data`` (Dataset, numpy, pandas, pyarrow or scipy.sparse; NaN = missing).
+        Data with feature names (DataFrame columns, a Dataset's names) must have the model's, in
+        its order (ValueError naming the unexpected and missing ones); numpy data has none.
 
         Returns (n,) values/probabilities (the margin for ``binary:logitraw``, the class for
         ``multi:softmax``), or (n, K) class probabilities for ``multi:softprob``;
@@ -109,7 +114,7 @@ class Booster:
         margin = np.empty((X.shape[0], self.num_class))
         margin[:] = self.base_margin
         self._fill_by_rows(X, margin, lambda block, rows: self.forest.predict(block, rows, first, stop))
-        return squeeze(margin) if output_margin else transform(self.objective, margin)
+        return squeeze(margin) if output_margin else objective_named(self.objective).predict(margin)
 
     def _fill_by_rows(self, X, out, fill):
         """Call ``fill(block, out_rows)`` over dense row blocks of X with ``n_jobs`` threads; returns out."""

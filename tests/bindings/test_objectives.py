@@ -1,8 +1,25 @@
-"""Objective gradients/hessians against finite differences of the losses."""
+"""Objectives (``bindings.objectives``): gradients/hessians against finite differences of the
+losses, intercepts against their closed forms."""
 import numpy as np
 import pytest
 
-from gbdt.objectives import LossParams, base_margin, gradients, label_sums, transform
+from bindings.objectives import OBJECTIVES, Loss, LossParams
+
+
+def gradients(objective, margin, label, weight, gh, losses):
+    OBJECTIVES[objective].gradients(margin, label, weight, gh, losses)
+
+
+def base_margin(objective, sums, n_outputs):
+    return Loss(OBJECTIVES[objective], n_outputs, LossParams(0.0, 1.5, None, 1.0)).initial_margin(sums)
+
+
+def label_sums(objective, label, weight, n_outputs, losses):
+    return Loss(OBJECTIVES[objective], n_outputs, losses).label_sums(label, weight)
+
+
+def transform(objective, margin):
+    return OBJECTIVES[objective].predict(margin)
 
 rng = np.random.default_rng(0)
 TWEEDIE_POWER = 1.3
