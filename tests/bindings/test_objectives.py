@@ -149,3 +149,55 @@ def test_base_margin_and_transform():
     assert huber == pytest.approx(expected, rel=1e-6)
     p = transform("multi:softprob", rng.standard_normal((5, 3)))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def _accepted_labels(objective, n):
+    """Labels ``objective`` accepts, read from its ``Labels``: classes 0..2, 0/1, or values in [0.5, 3)."""
+    labels = objective.labels
+    if labels.below_classes:
+        return rng.integers(0, 3, n).astype(float)
+    if labels.high < np.inf:
+        return rng.integers(0, 2, n).astype(float)
+    return rng.uniform(0.5, 3.0, n)
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_every_objective_of_the_table_trains_evaluates_and_round_trips(name, tmp_path):
+    """What the table says of an objective is all that training, evaluation, prediction, the model
+    format and the estimators need: each entry trains, evaluates its default metric on the binned
+    evaluation margins as on the predicted ones, saves and loads, travels to Dask workers by name,
+    is taken by the estimator of its task, and its label domain is enforced."""
+    import pickle
+
+    from bindings import Booster, Dataset, GBDTClassifier, GBDTRegressor, train
+    from bindings.metrics import evaluate
+    from bindings.params import resolve_params
+
+    objective = OBJECTIVES[name]
+    X = rng.standard_normal((300, 3))
+    y = _accepted_labels(objective, 300)
+    params = {"objective": name, "max_depth": 2, "n_jobs": 1,
+              **({"num_class": 3} if objective.outputs == "classes" else {}),
+              **({"quantile_alpha": [0.3, 0.7]} if objective.outputs == "quantiles" else {})}
+    p = resolve_params(params)
+    assert pickle.loads(pickle.dumps(p)).loss.objective is objective
+    history = {}
+    booster = train(params, Dataset(X, y), 3, evals=[(Dataset(X, y), "train")], evals_result=history)
+    (metric, values), = history["train"].items()
+    assert (metric, len(values)) == (p.metrics[0], 3)
+    margin = booster.predict(X, output_margin=True).reshape(300, p.loss.outputs)
+    assert values[-1] == pytest.approx(evaluate(metric, y, objective.metric_input(margin)), rel=1e-9, abs=1e-12)
+    booster.save_model(tmp_path / "model.json")
+    np.testing.assert_array_equal(Booster.load_model(tmp_path / "model.json").predict(X), booster.predict(X))
+    if objective.task == "regression":
+        estimator = GBDTRegressor(objective=name, n_estimators=3, max_depth=2, n_jobs=1, **{
+            k: v for k, v in params.items() if k == "quantile_alpha"}).fit(X, y)
+    else:
+        estimator = GBDTClassifier(n_estimators=3, max_depth=2, n_jobs=1).fit(X, y)
+        assert estimator.booster_.num_class == (3 if objective.task == "multiclass" else 1)
+    if objective.task == "regression" or objective.weights_positive or objective.outputs == "classes":
+        np.testing.assert_array_equal(estimator.booster_.predict(X, output_margin=True),
+                                      booster.predict(X, output_margin=True))
+    if objective.labels.low > -np.inf:
+        with pytest.raises(ValueError, match=f"dtrain labels must be .* for {name}"):
+            train(params, Dataset(X, y - 10.0), 1)
