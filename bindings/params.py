@@ -158,7 +158,7 @@ def _quantile_alphas(value):
 
 def _interactions(value):
     """None, or a list of feature groups (each a list of indices or names; or its JSON string form
-    "[[0, 1], [2, 3]]"), as tuples."""
+    "[[0, 1], [2, 3]]"), as a tuple of tuples."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -175,7 +175,7 @@ def _interactions(value):
         for f in group:
             if isinstance(f, bool) or not isinstance(f, (numbers.Integral, str)):
                 raise TypeError(f"interaction_constraints lists features by index or name, got {f!r}")
-    return [tuple(g) for g in groups]
+    return tuple(tuple(g) for g in groups)
 
 
 INF = float("inf")
@@ -225,10 +225,10 @@ def _names(feature_names, n_features):
 @dataclass(frozen=True)
 class Constraints:
     """Resolved ``monotone_constraints`` (None, a tuple of -1/0/+1 or {feature name: -1/0/+1}) and
-    ``interaction_constraints`` (None or a list of tuples of feature indices or names); the
+    ``interaction_constraints`` (None or a tuple of tuples of feature indices or names); the
     per-feature arrays need the data's features."""
     monotone: Optional[object] = None
-    interactions: Optional[list] = None
+    interactions: Optional[tuple] = None
 
     def monotone_vector(self, n_features, feature_names=None):
         """(F,) int8 constraint per feature (all 0 without constraints)."""
@@ -323,7 +323,9 @@ def canonical_name(name):
 def resolve_params(params, objective=None):
     """``Params`` of a dict of parameters (aliases allowed; None: every default); ``objective``
     (a custom callable, as ``train``'s ``obj``) replaces the dict's. ``Params`` pass through."""
-    if isinstance(params, Params) and objective is None:
+    if isinstance(params, Params):
+        if objective is not None:
+            raise TypeError("obj cannot replace the objective of resolved Params; resolve the dict with it")
         return params
     if params is None:
         params = {}
