@@ -25,7 +25,10 @@ __all__ = ["Objective", "Loss", "LossParams", "OBJECTIVES", "CUSTOM", "objective
 # XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
 # weights are clipped to +-this, which damps the first steps
 POISSON_MAX_DELTA_STEP = 0.7
-INTERCEPTS = ("mean", "newton", "newton class", "class shares", "quantile", "zero")
+# the values an ``Objective``'s descriptive fields take (a typo in a new entry raises at import)
+CHOICES = {"link": ("identity", "logit", "log"),
+           "intercept": ("mean", "newton", "newton class", "class shares", "quantile", "zero"),
+           "outputs": ("one", "classes", "quantiles", "given"), "task": ("regression", "binary", "multiclass")}
 
 
 class LossParams(NamedTuple):
@@ -186,6 +189,14 @@ class Objective:
     whole_data: bool = False
     weights_positive: bool = False
     max_delta_step: float = 0.0
+
+    def __post_init__(self):
+        for field, choices in CHOICES.items():
+            if getattr(self, field) not in choices:
+                raise ValueError(f"objective {self.name!r}: {field} must be one of {choices}, got "
+                                 f"{getattr(self, field)!r}")
+        if (self.intercept == "quantile") != (self.quantiles is not None):
+            raise ValueError(f"objective {self.name!r}: the quantile intercept and leaf quantiles go together")
 
     def __reduce__(self):  # built-ins travel (to Dask workers) by name, with no kernel inside
         if OBJECTIVES.get(self.name) is self:

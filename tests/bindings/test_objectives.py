@@ -201,3 +201,16 @@ def test_every_objective_of_the_table_trains_evaluates_and_round_trips(name, tmp
     if objective.labels.low > -np.inf:
         with pytest.raises(ValueError, match=f"dtrain labels must be .* for {name}"):
             train(params, Dataset(X, y - 10.0), 1)
+
+
+def test_an_entry_with_an_unknown_description_is_refused():
+    """A misspelt field of a new entry raises when the table is built, instead of falling back."""
+    from bindings.objectives import Objective
+
+    kernel = OBJECTIVES["reg:squarederror"].gradients
+    with pytest.raises(ValueError, match="intercept must be one of"):
+        Objective("reg:new", kernel, intercept="newtn")
+    with pytest.raises(ValueError, match="link must be one of"):
+        Objective("reg:new", kernel, link="probit")
+    with pytest.raises(ValueError, match="quantile intercept and leaf quantiles go together"):
+        Objective("reg:new", kernel, intercept="quantile")
