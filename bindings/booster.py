@@ -7,13 +7,14 @@ import json
 import numpy as np
 
 from bindings.categorical import model_codes, validate_categories
-from bindings.dataset import Dataset, as_feature_matrix
+from bindings.dataset import Dataset
 from bindings.export_xgboost import to_xgboost
+from bindings.features import as_feature_matrix, check_feature_names
 from bindings.model_export import save_model_as
 from bindings.model_format import FORMAT, VERSION, loss_params_dict, validate_loss_params, validate_model
+from bindings.objectives import objective_named, squeeze
 from bindings.shap_export import to_shap
 from bindings.sparse_input import dense_row_chunks
-from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest
@@ -40,7 +41,7 @@ class Booster:
         self.best_score = None
         self.evals_result = {}
         self.categories = {}  # {feature index: category list} of the categorical features
-        self.loss_params = None  # the fit's gbdt.objectives.LossParams (exports write them); None: unknown
+        self.loss_params = None  # the fit's bindings.objectives.LossParams (exports write them); None: unknown
         self._forest = None
 
     # ----- building ---------------------------------------------------------------------------
@@ -71,9 +72,11 @@ class Booster:
 
     # ----- prediction -------------------------------------------------------------------------
     def _features(self, data):
-        if self.categories:
-            data = model_codes(data, self.categories)
-        X = data.data if isinstance(data, Dataset) else as_feature_matrix(data, accept_sparse=True)[0]
+        check_feature_names(self.feature_names, data)
+        if isinstance(data, Dataset):
+            X = data.codes_over(self.categories) if self.categories else data.data
+        else:
+            X = as_feature_matrix(model_codes(data, self.categories), accept_sparse=True)[0]
         if X.shape[1] != self.num_feature:
             raise ValueError(f"data has {X.shape[1]} features but the model was trained on {self.num_feature}")
         return X
@@ -91,6 +94,8 @@ class Booster:
 
     def predict(self, data, output_margin=False, iteration_range=None, *, pred_leaf=False, pred_contribs=False):
         """Predictions for ``data`` (Dataset, numpy, pandas, pyarrow or scipy.sparse; NaN = missing).
+        Data with feature names (DataFrame columns, a Dataset's names) must have the model's, in
+        its order (ValueError naming the unexpected and missing ones); numpy data has none.
 
         Returns (n,) values/probabilities (the margin for ``binary:logitraw``, the class for
         ``multi:softmax``), or (n, K) class probabilities for ``multi:softprob``;
@@ -114,7 +119,7 @@ class Booster:
         margin = np.empty((X.shape[0], self.num_class))
         margin[:] = self.base_margin
         self._fill_by_rows(X, margin, lambda block, rows: self.forest.predict(block, rows, first, stop))
-        return squeeze(margin) if output_margin else transform(self.objective, margin)
+        return squeeze(margin) if output_margin else objective_named(self.objective).predict(margin)
 
     def _fill_by_rows(self, X, out, fill):
         """Call ``fill(block, out_rows)`` over dense row blocks of X with ``n_jobs`` threads; returns out."""

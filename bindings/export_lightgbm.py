@@ -30,7 +30,6 @@ import json
 import numpy as np
 
 from bindings.export_common import exported_rounds
-from gbdt.objectives import LOSSES
 from gbdt.tree import category_bitset
 
 __all__ = ["to_lightgbm_text", "LIGHTGBM_OBJECTIVES"]
@@ -107,7 +106,7 @@ def _objective_line(booster):
     if objective not in LIGHTGBM_OBJECTIVES:
         raise ValueError(f"LightGBM has no objective that predicts as {objective!r} does; cannot export it to "
                          f"format='lightgbm' (LightGBM takes {tuple(LIGHTGBM_OBJECTIVES)}); use format='xgboost'")
-    if LOSSES.get(objective) == "quantile" and booster.num_class > 1:
+    if objective == "reg:quantileerror" and booster.num_class > 1:
         raise ValueError(f"this model fits {booster.num_class} quantiles; a LightGBM model fits one, so it cannot "
                          "be exported to format='lightgbm' (use format='xgboost', or train one model per quantile)")
     line = LIGHTGBM_OBJECTIVES[objective]
@@ -116,13 +115,13 @@ def _objective_line(booster):
 
 def _parameters(booster):
     """LightGBM's ``parameters:`` entries for the loss parameters the model records."""
-    losses, loss = booster.loss_params, LOSSES.get(booster.objective)
+    losses, objective = booster.loss_params, booster.objective
     params = {}
-    if losses is not None and loss == "quantile":
+    if losses is not None and objective == "reg:quantileerror":
         params["alpha"] = losses.quantile_alpha[0]
-    elif losses is not None and loss == "tweedie":
+    elif losses is not None and objective == "reg:tweedie":
         params["tweedie_variance_power"] = losses.tweedie_variance_power
-    elif losses is not None and loss == "poisson":
+    elif losses is not None and objective == "count:poisson":
         params["poisson_max_delta_step"] = losses.max_delta_step
     if booster.num_class > 1:
         params["num_class"] = booster.num_class

@@ -12,7 +12,7 @@ The inverse of ``bindings.xgboost_model.from_xgboost``; xgboost itself is needed
   does. The categorical columns hold category codes (the index into the model's category
   list), as XGBoost's own categorical input does.
 - base score: XGBoost stores it in prediction space for one output (a probability, an expected
-  value; ``from_margin`` of our margin) and as margins for several (classes or quantiles), in
+  value; ``Objective.from_margin`` of our margin) and as margins for several (classes or quantiles), in
   float32; what that loses of our margin is added to the leaves of the first round (``_intercept``).
 - a custom objective is written as ``reg:squarederror``, whose prediction is the margin, as
   XGBoost saves models it trained with a custom objective.
@@ -24,7 +24,7 @@ import json
 import numpy as np
 
 from bindings.export_common import exported_rounds, float32_above
-from gbdt.objectives import LOG_LINK, LOSSES, POISSON_MAX_DELTA_STEP, LossParams, from_margin
+from bindings.objectives import POISSON_MAX_DELTA_STEP, LossParams, objective_named
 
 __all__ = ["to_xgboost_json", "to_xgboost"]
 
@@ -38,18 +38,17 @@ DEFAULT_LOSSES = LossParams(POISSON_MAX_DELTA_STEP, 1.5, (0.5,), 1.0)
 def _objective(booster, losses):
     """XGBoost's ``objective`` object: the name and the parameter block its loader requires."""
     name = "reg:squarederror" if booster.objective == "custom" else booster.objective
-    loss = LOSSES[name]
+    plain = {"reg_loss_param": {"scale_pos_weight": "1"}}
+    softmax = {"softmax_multiclass_param": {"num_class": str(booster.num_class)}}
     blocks = {
-        "squared": {"reg_loss_param": {"scale_pos_weight": "1"}},
-        "logistic": {"reg_loss_param": {"scale_pos_weight": "1"}},
-        "gamma": {"reg_loss_param": {"scale_pos_weight": "1"}},
-        "softmax": {"softmax_multiclass_param": {"num_class": str(booster.num_class)}},
-        "poisson": {"poisson_regression_param": {"max_delta_step": repr(losses.max_delta_step)}},
-        "tweedie": {"tweedie_regression_param": {"tweedie_variance_power": repr(losses.tweedie_variance_power)}},
-        "quantile": {"quantile_loss_param": {"quantile_alpha": json.dumps(list(losses.quantile_alpha))}},
-        "pseudohuber": {"pseudo_huber_param": {"huber_slope": repr(losses.huber_slope)}},
+        "reg:squarederror": plain, "binary:logistic": plain, "binary:logitraw": plain, "reg:logistic": plain,
+        "reg:gamma": plain, "multi:softprob": softmax, "multi:softmax": softmax,
+        "count:poisson": {"poisson_regression_param": {"max_delta_step": repr(losses.max_delta_step)}},
+        "reg:tweedie": {"tweedie_regression_param": {"tweedie_variance_power": repr(losses.tweedie_variance_power)}},
+        "reg:quantileerror": {"quantile_loss_param": {"quantile_alpha": json.dumps(list(losses.quantile_alpha))}},
+        "reg:pseudohubererror": {"pseudo_huber_param": {"huber_slope": repr(losses.huber_slope)}},
     }
-    return {"name": name, **blocks.get(loss, {})}
+    return {"name": name, **blocks.get(name, {})}
 
 
 def _intercept(booster):
@@ -62,9 +61,10 @@ def _intercept(booster):
     margin = booster.base_margin
     if booster.num_class == 1 and booster.objective != "custom":
         kept = float(margin[0])
-        if LOSSES[booster.objective] == "logistic":
+        objective = objective_named(booster.objective)
+        if objective.link == "logit":
             kept = min(max(kept, -LOGISTIC_BASE_MARGIN), LOGISTIC_BASE_MARGIN)
-        stored = np.float32([from_margin(booster.objective, kept)])
+        stored = np.float32([objective.from_margin(kept)])
         read_back = _xgboost_margin(booster.objective, stored)
     else:
         stored = margin.astype(np.float32)
@@ -76,9 +76,10 @@ def _xgboost_margin(objective, base_score):
     """The margin XGBoost reads from a one-output float32 ``base_score`` (1,), in float32
     arithmetic as it computes it."""
     one = np.float32(1.0)
-    if LOSSES[objective] == "logistic" and objective != "binary:logitraw":
+    link = objective_named(objective).link
+    if link == "logit":
         return -np.log(one / base_score - one)
-    if LOSSES[objective] in LOG_LINK:
+    if link == "log":
         return np.log(base_score)
     return base_score
 
@@ -126,10 +127,10 @@ def to_xgboost_json(booster):
     Raises ValueError for an untrained booster."""
     trees, tree_class = exported_rounds(booster, "XGBoost")
     k, n_feature = booster.num_class, booster.num_feature
-    multi_class = LOSSES.get(booster.objective) == "softmax"
+    multi_class = booster.objective in ("multi:softprob", "multi:softmax")
     names = [] if booster.feature_names is None else [str(n) for n in booster.feature_names]
     types = ["c" if f in booster.categories else "float" for f in range(n_feature)] if booster.categories else []
-    if booster.loss_params is None and LOSSES.get(booster.objective) == "quantile":
+    if booster.loss_params is None and booster.objective == "reg:quantileerror":
         raise ValueError("this reg:quantileerror model does not record its quantile_alpha (it was not trained "
                          "here); XGBoost's model needs them")
     base_score, residual = _intercept(booster)

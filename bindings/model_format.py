@@ -3,7 +3,7 @@
 A model file is one JSON object (``format = "gbdt-engine-model"``, ``version = 1``)::
 
     {"format": "gbdt-engine-model", "version": 1,
-     "objective": one of gbdt.objectives.OBJECTIVES | "custom",
+     "objective": one of bindings.objectives.OBJECTIVES | "custom",
      "num_class": K (int >= 1), "num_feature": F (int >= 1),
      "feature_names": [F strings] | null,
      "base_margin": [K floats], "best_iteration": int | null, "best_score": float | null,
@@ -33,7 +33,7 @@ import tempfile
 import numpy as np
 
 from bindings.categorical import validate_tree_categories
-from gbdt.objectives import OBJECTIVES, LossParams
+from bindings.objectives import OBJECTIVES, LossParams
 from gbdt.tree import Tree
 
 __all__ = ["FORMAT", "VERSION", "validate_model", "tree_levels", "loss_params_dict", "validate_loss_params",
@@ -41,6 +41,7 @@ __all__ = ["FORMAT", "VERSION", "validate_model", "tree_levels", "loss_params_di
 
 FORMAT = "gbdt-engine-model"
 VERSION = 1
+MODEL_OBJECTIVES = tuple(OBJECTIVES) + ("custom",)
 
 
 def _is_int(v):
@@ -65,7 +66,7 @@ def _optional(check):
 TOP_LEVEL = {
     "format": (lambda v: v == FORMAT, f"the string {FORMAT!r}"),
     "version": (lambda v: v == VERSION, f"{VERSION}"),
-    "objective": (lambda v: v in OBJECTIVES + ("custom",), f"one of {OBJECTIVES + ('custom',)}"),
+    "objective": (lambda v: v in MODEL_OBJECTIVES, f"one of {MODEL_OBJECTIVES}"),
     "num_class": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "num_feature": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "feature_names": (_optional(lambda v: _is_list(v) and all(isinstance(s, str) for s in v)),

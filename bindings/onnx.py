@@ -33,8 +33,8 @@ except ImportError:
 
 from bindings.booster import Booster
 from bindings.export_common import exported_rounds, float32_at_or_below
+from bindings.objectives import objective_named
 from bindings.sklearn import GBDTClassifier, GBDTRegressor
-from gbdt.objectives import LOG_LINK, LOSSES
 
 __all__ = ["to_onnx"]
 
@@ -94,8 +94,8 @@ def _regressor(trees, tree_class, n_outputs, base, x, margin):
 
 def _link_ops(objective, margin, out, fresh):
     """Ops from the margin (N, K) to ``out``: the prediction of ``objective`` (``Booster.predict``)."""
-    loss = LOSSES.get(objective)
-    if loss == "logistic" and objective != "binary:logitraw":
+    link = objective_named(objective).link
+    if link == "logit":
         return [Op("Sigmoid", [margin], [out], "", {})]
     if objective == "multi:softprob":
         return [Op("Softmax", [margin], [out], "", {"axis": 1})]
@@ -103,7 +103,7 @@ def _link_ops(objective, margin, out, fresh):
         index = fresh("class_index")
         return [Op("ArgMax", [margin], [index], "", {"axis": 1, "keepdims": 1}),
                 Op("Cast", [index], [out], "", {"to": TensorProto.FLOAT})]
-    if loss in LOG_LINK:
+    if link == "log":
         return [Op("Exp", [margin], [out], "", {})]
     if objective == "binary:hinge":  # class 1 where the margin is above 0: relu(sign(margin))
         sign = fresh("sign")

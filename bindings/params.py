@@ -1,17 +1,23 @@
 """One parameter table: canonical names, aliases (XGBoost and LightGBM spellings), defaults, checks.
 
-Parameters are validated once, here, at the edge of the API; messages say what was expected and,
-for an unknown name, suggest the closest known one.
+Parameters are validated once, here, at the edge of the API, and resolved into typed, frozen
+objects (``Params``: the loss, tree growth, constraints, sampling, evaluation, quantisation) that
+the boosting loop, local or on Dask, reads; nothing below this module sees the raw dict.
+Messages say what was expected and, for an unknown name, suggest the closest known one.
 """
 import difflib
 import json
 import numbers
 import os
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from bindings.metrics import check_metric, named_metric
-from gbdt.objectives import LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP, LossParams
+from bindings.objectives import OBJECTIVES, Loss, LossParams, custom_objective
+from gbdt.grower import GrowthParams
+from gbdt.quantize import MAX_QUANTIZED_CELLS
 
 SPLIT_MODES = ("auto", "data", "feature")
 GROW_POLICIES = ("depthwise", "lossguide")
@@ -115,9 +121,10 @@ def _metrics(value):
 
 
 def _objective(value):
+    """The ``bindings.objectives.Objective`` of a name or of a custom callable."""
     if callable(value):
-        return value
-    return _choice("objective", value, OBJECTIVES)
+        return custom_objective(value)
+    return OBJECTIVES[_choice("objective", value, tuple(OBJECTIVES))]
 
 
 def _monotone(value):
@@ -151,7 +158,7 @@ def _quantile_alphas(value):
 
 def _interactions(value):
     """None, or a list of feature groups (each a list of indices or names; or its JSON string form
-    "[[0, 1], [2, 3]]"), as tuples."""
+    "[[0, 1], [2, 3]]"), as a tuple of tuples."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -168,50 +175,7 @@ def _interactions(value):
         for f in group:
             if isinstance(f, bool) or not isinstance(f, (numbers.Integral, str)):
                 raise TypeError(f"interaction_constraints lists features by index or name, got {f!r}")
-    return [tuple(g) for g in groups]
-
-
-def _names(feature_names, n_features):
-    """Feature names that constraints may use: ``feature_names``, else f0, f1, ..."""
-    return list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
-
-
-def interaction_matrix(value, n_features, feature_names=None):
-    """(C, F) bool: the features of each of the C groups of a resolved ``interaction_constraints``,
-    or None without constraints."""
-    if value is None:
-        return None
-    names = _names(feature_names, n_features)
-    out = np.zeros((len(value), n_features), dtype=np.bool_)
-    for c, group in enumerate(value):
-        for f in group:
-            if isinstance(f, str):
-                if f not in names:
-                    raise ValueError(f"interaction_constraints names unknown feature {f!r}; features are {names}")
-                f = names.index(f)
-            if not 0 <= f < n_features:
-                raise ValueError(f"interaction_constraints feature index {f} is out of range for {n_features} features")
-            out[c, f] = True
-    return out
-
-
-def monotone_vector(value, n_features, feature_names=None):
-    """(F,) int8 constraint per feature from a resolved ``monotone_constraints`` (None: all 0)."""
-    out = np.zeros(n_features, dtype=np.int8)
-    if value is None:
-        return out
-    if isinstance(value, dict):
-        names = _names(feature_names, n_features)
-        unknown = sorted(set(value) - set(names))
-        if unknown:
-            raise ValueError(f"monotone_constraints names unknown features {unknown}; features are {names}")
-        for name, v in value.items():
-            out[names.index(name)] = v
-        return out
-    if len(value) != n_features:
-        raise ValueError(f"monotone_constraints has {len(value)} entries but the data has {n_features} features")
-    out[:] = value
-    return out
+    return tuple(tuple(g) for g in groups)
 
 
 INF = float("inf")
@@ -253,6 +217,99 @@ CHECKS = {
 }
 
 
+def _names(feature_names, n_features):
+    """Feature names that constraints may use: ``feature_names``, else f0, f1, ..."""
+    return list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Resolved ``monotone_constraints`` (None, a tuple of -1/0/+1 or {feature name: -1/0/+1}) and
+    ``interaction_constraints`` (None or a tuple of tuples of feature indices or names); the
+    per-feature arrays need the data's features."""
+    monotone: Optional[object] = None
+    interactions: Optional[tuple] = None
+
+    def monotone_vector(self, n_features, feature_names=None):
+        """(F,) int8 constraint per feature (all 0 without constraints)."""
+        value = self.monotone
+        out = np.zeros(n_features, dtype=np.int8)
+        if value is None:
+            return out
+        if isinstance(value, dict):
+            names = _names(feature_names, n_features)
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise ValueError(f"monotone_constraints names unknown features {unknown}; features are {names}")
+            for name, v in value.items():
+                out[names.index(name)] = v
+            return out
+        if len(value) != n_features:
+            raise ValueError(f"monotone_constraints has {len(value)} entries but the data has {n_features} features")
+        out[:] = value
+        return out
+
+    def interaction_matrix(self, n_features, feature_names=None):
+        """(C, F) bool: the features of each of the C groups, or None without constraints."""
+        if self.interactions is None:
+            return None
+        names = _names(feature_names, n_features)
+        out = np.zeros((len(self.interactions), n_features), dtype=np.bool_)
+        for c, group in enumerate(self.interactions):
+            for f in group:
+                if isinstance(f, str):
+                    if f not in names:
+                        raise ValueError(f"interaction_constraints names unknown feature {f!r}; features are {names}")
+                    f = names.index(f)
+                if not 0 <= f < n_features:
+                    raise ValueError(f"interaction_constraints feature index {f} is out of range for {n_features} "
+                                     "features")
+                out[c, f] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Row and per-tree feature sampling (per-level and per-node sampling are the grower's: ``GrowthParams``)."""
+    subsample: float = 1.0  # each row's probability of taking part in a round
+    colsample_bytree: float = 1.0  # share of the features each round may split on
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """``use_quantized_grad``: gradients as integers of ``bins`` levels, rounded stochastically or not."""
+    bins: int
+    stochastic: bool
+
+    def check_rows(self, n_rows):
+        """Raise ValueError when ``n_rows`` training rows could overflow the 32-bit integer sums."""
+        if n_rows * self.bins > MAX_QUANTIZED_CELLS:
+            raise ValueError(f"use_quantized_grad supports at most {MAX_QUANTIZED_CELLS // self.bins} rows with "
+                             f"num_grad_quant_bins={self.bins} (integer sums must fit 32 bits), got {n_rows} rows")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every training parameter, resolved (``resolve_params``).
+
+    loss : ``bindings.objectives.Loss``; growth : ``gbdt.grower.GrowthParams``; constraints,
+    sampling; metrics : the metric names evaluated every round (``eval_metric``, else the
+    objective's default); quantization : ``Quantization`` or None; max_bin : bins per feature
+    including the missing bin; split_mode, n_jobs (threads), seed (``random_state``), verbosity.
+    """
+    loss: Loss
+    growth: GrowthParams
+    constraints: Constraints
+    sampling: Sampling
+    metrics: tuple
+    quantization: Optional[Quantization]
+    max_bin: int
+    split_mode: str
+    n_jobs: int
+    seed: int
+    verbosity: int
+
+
 def canonical_name(name):
     """Canonical spelling of a parameter name; unknown names raise with a suggestion."""
     name = ALIASES.get(name, name)
@@ -263,42 +320,70 @@ def canonical_name(name):
     return name
 
 
-def resolve_params(params):
-    """Validated dict of every parameter: defaults overridden by ``params`` (aliases allowed)."""
+def resolve_params(params, objective=None):
+    """``Params`` of a dict of parameters (aliases allowed; None: every default); ``objective``
+    (a custom callable, as ``train``'s ``obj``) replaces the dict's. ``Params`` pass through."""
+    if isinstance(params, Params):
+        if objective is not None:
+            raise TypeError("obj cannot replace the objective of resolved Params; resolve the dict with it")
+        return params
     if params is None:
         params = {}
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
-    out = dict(DEFAULTS)
+    if objective is not None:
+        params = {**params, "objective": objective}
+    p = dict(DEFAULTS)
     seen = {}
     for name, value in params.items():
         canon = canonical_name(name)
         if canon in seen and seen[canon] != name:
             raise ValueError(f"parameter {canon!r} given twice, as {seen[canon]!r} and {name!r}")
         seen[canon] = name
-        out[canon] = value
+        p[canon] = value
     for name, check in CHECKS.items():
-        out[name] = check(out[name])
-    loss = LOSSES.get(out["objective"])  # None: a custom objective
-    if loss == "softmax" and out["num_class"] < 2:
-        raise ValueError(f"num_class must be >= 2 for objective {out['objective']!r}, got {out['num_class']}")
-    if loss == "quantile" and out["quantile_alpha"] is not None:
-        out["num_class"] = len(out["quantile_alpha"])  # one output per quantile
-    elif loss is not None and loss != "softmax":
-        out["num_class"] = 1
-    if out["max_delta_step"] is None:  # XGBoost's default: 0.7 for count:poisson, else no clip
-        out["max_delta_step"] = POISSON_MAX_DELTA_STEP if loss == "poisson" else 0.0
-    if loss == "quantile" and out["quantile_alpha"] is None:
-        raise ValueError("quantile_alpha (the quantile to fit, in (0, 1)) is required for reg:quantileerror")
-    out["eval_metric"] = [named_metric(m, out) for m in out["eval_metric"]]
-    if out["scale_pos_weight"] != 1.0 and loss != "logistic":
+        p[name] = check(p[name])
+    return _typed(p)
+
+
+def _outputs(objective, p):
+    """K, the margins per row, of ``objective`` under checked parameters ``p``."""
+    if objective.outputs == "classes":
+        if p["num_class"] < 2:
+            raise ValueError(f"num_class must be >= 2 for objective {objective.name!r}, got {p['num_class']}")
+        return p["num_class"]
+    if objective.outputs == "quantiles":
+        if p["quantile_alpha"] is None:
+            raise ValueError(f"quantile_alpha (the quantile to fit, in (0, 1)) is required for {objective.name}")
+        return len(p["quantile_alpha"])  # one output per quantile
+    return p["num_class"] if objective.outputs == "given" else 1
+
+
+def _typed(p):
+    """``Params`` of the checked dict ``p`` (every canonical name)."""
+    objective = p["objective"]
+    # XGBoost's default: 0.7 for count:poisson, else no clip
+    max_delta_step = objective.max_delta_step if p["max_delta_step"] is None else p["max_delta_step"]
+    losses = LossParams(max_delta_step, p["tweedie_variance_power"], p["quantile_alpha"], p["huber_slope"])
+    outputs = _outputs(objective, p)
+    metrics = [named_metric(m, losses) for m in p["eval_metric"]]
+    if not metrics and objective.default_metric is not None:
+        metrics = [named_metric(objective.default_metric, losses)]
+    if p["scale_pos_weight"] != 1.0 and not objective.weights_positive:
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
-                         f"{out['scale_pos_weight']} with objective {out['objective']!r}")
-    return out
-
-
-def loss_params(p):
-    """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
-    alphas = p["quantile_alpha"]
-    return LossParams(p["max_delta_step"], p["tweedie_variance_power"], (0.5,) if alphas is None else alphas,
-                      p["huber_slope"])
+                         f"{p['scale_pos_weight']} with objective {objective.name!r}")
+    loss = Loss(objective, outputs, losses, p["base_score"], p["scale_pos_weight"])
+    growth = GrowthParams(
+        max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
+        learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"], gamma=p["gamma"],
+        min_child_weight=p["min_child_weight"], max_cat_to_onehot=p["max_cat_to_onehot"],
+        max_cat_threshold=p["max_cat_threshold"], cat_smooth=p["cat_smooth"],
+        colsample_bylevel=p["colsample_bylevel"], colsample_bynode=p["colsample_bynode"],
+        max_delta_step=max_delta_step)
+    quantization = Quantization(p["num_grad_quant_bins"], p["stochastic_rounding"]) if p["use_quantized_grad"] \
+        else None
+    return Params(loss=loss, growth=growth,
+                  constraints=Constraints(p["monotone_constraints"], p["interaction_constraints"]),
+                  sampling=Sampling(p["subsample"], p["colsample_bytree"]), metrics=tuple(metrics),
+                  quantization=quantization, max_bin=p["max_bin"], split_mode=p["split_mode"], n_jobs=p["n_jobs"],
+                  seed=p["random_state"], verbosity=p["verbosity"])

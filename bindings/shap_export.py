@@ -12,12 +12,12 @@ categorical splits is refused.
 import numpy as np
 
 from bindings.export_common import exported_rounds
-from gbdt.objectives import LOSSES
 
 __all__ = ["to_shap"]
 
 # what shap calls the leaves' units and the loss (for model_output="probability" / "log_loss")
-TREE_OUTPUT = {"logistic": "log_odds"}
+# the margins of the logistic-loss objectives are log odds
+LOG_ODDS = ("binary:logistic", "binary:logitraw", "reg:logistic")
 SHAP_OBJECTIVE = {"binary:logistic": "binary_crossentropy", "reg:logistic": "binary_crossentropy",
                   "reg:squarederror": "squared_error"}
 
@@ -53,7 +53,7 @@ def to_shap(booster):
     model = {
         "trees": [_tree(tree, c, k) for tree, c in zip(trees, tree_class)],
         "base_offset": float(booster.base_margin[0]) if k == 1 else booster.base_margin.copy(),
-        "tree_output": TREE_OUTPUT.get(LOSSES.get(booster.objective), "raw_value"),
+        "tree_output": "log_odds" if booster.objective in LOG_ODDS else "raw_value",
         "input_dtype": np.float64,
         "internal_dtype": np.float64,
     }

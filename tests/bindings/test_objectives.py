@@ -1,8 +1,25 @@
-"""Objective gradients/hessians against finite differences of the losses."""
+"""Objectives (``bindings.objectives``): gradients/hessians against finite differences of the
+losses, intercepts against their closed forms."""
 import numpy as np
 import pytest
 
-from gbdt.objectives import LossParams, base_margin, gradients, label_sums, transform
+from bindings.objectives import OBJECTIVES, Loss, LossParams
+
+
+def gradients(objective, margin, label, weight, gh, losses):
+    OBJECTIVES[objective].gradients(margin, label, weight, gh, losses)
+
+
+def base_margin(objective, sums, n_outputs):
+    return Loss(OBJECTIVES[objective], n_outputs, LossParams(0.0, 1.5, None, 1.0)).initial_margin(sums)
+
+
+def label_sums(objective, label, weight, n_outputs, losses):
+    return Loss(OBJECTIVES[objective], n_outputs, losses).label_sums(label, weight)
+
+
+def transform(objective, margin):
+    return OBJECTIVES[objective].predict(margin)
 
 rng = np.random.default_rng(0)
 TWEEDIE_POWER = 1.3
@@ -132,3 +149,68 @@ def test_base_margin_and_transform():
     assert huber == pytest.approx(expected, rel=1e-6)
     p = transform("multi:softprob", rng.standard_normal((5, 3)))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def _accepted_labels(objective, n):
+    """Labels ``objective`` accepts, read from its ``Labels``: classes 0..2, 0/1, or values in [0.5, 3)."""
+    labels = objective.labels
+    if labels.below_classes:
+        return rng.integers(0, 3, n).astype(float)
+    if labels.high < np.inf:
+        return rng.integers(0, 2, n).astype(float)
+    return rng.uniform(0.5, 3.0, n)
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_every_objective_of_the_table_trains_evaluates_and_round_trips(name, tmp_path):
+    """What the table says of an objective is all that training, evaluation, prediction, the model
+    format and the estimators need: each entry trains, evaluates its default metric on the binned
+    evaluation margins as on the predicted ones, saves and loads, travels to Dask workers by name,
+    is taken by the estimator of its task, and its label domain is enforced."""
+    import pickle
+
+    from bindings import Booster, Dataset, GBDTClassifier, GBDTRegressor, train
+    from bindings.metrics import evaluate
+    from bindings.params import resolve_params
+
+    objective = OBJECTIVES[name]
+    X = rng.standard_normal((300, 3))
+    y = _accepted_labels(objective, 300)
+    params = {"objective": name, "max_depth": 2, "n_jobs": 1,
+              **({"num_class": 3} if objective.outputs == "classes" else {}),
+              **({"quantile_alpha": [0.3, 0.7]} if objective.outputs == "quantiles" else {})}
+    p = resolve_params(params)
+    assert pickle.loads(pickle.dumps(p)).loss.objective is objective
+    history = {}
+    booster = train(params, Dataset(X, y), 3, evals=[(Dataset(X, y), "train")], evals_result=history)
+    (metric, values), = history["train"].items()
+    assert (metric, len(values)) == (p.metrics[0], 3)
+    margin = booster.predict(X, output_margin=True).reshape(300, p.loss.outputs)
+    assert values[-1] == pytest.approx(evaluate(metric, y, objective.metric_input(margin)), rel=1e-9, abs=1e-12)
+    booster.save_model(tmp_path / "model.json")
+    np.testing.assert_array_equal(Booster.load_model(tmp_path / "model.json").predict(X), booster.predict(X))
+    if objective.task == "regression":
+        estimator = GBDTRegressor(objective=name, n_estimators=3, max_depth=2, n_jobs=1, **{
+            k: v for k, v in params.items() if k == "quantile_alpha"}).fit(X, y)
+    else:
+        estimator = GBDTClassifier(n_estimators=3, max_depth=2, n_jobs=1).fit(X, y)
+        assert estimator.booster_.num_class == (3 if objective.task == "multiclass" else 1)
+    if objective.task == "regression" or objective.link == "logit" or objective.outputs == "classes":  # same fit
+        np.testing.assert_array_equal(estimator.booster_.predict(X, output_margin=True),
+                                      booster.predict(X, output_margin=True))
+    if objective.labels.low > -np.inf:
+        with pytest.raises(ValueError, match=f"dtrain labels must be .* for {name}"):
+            train(params, Dataset(X, y - 10.0), 1)
+
+
+def test_an_entry_with_an_unknown_description_is_refused():
+    """A misspelt field of a new entry raises when the table is built, instead of falling back."""
+    from bindings.objectives import Objective
+
+    kernel = OBJECTIVES["reg:squarederror"].gradients
+    with pytest.raises(ValueError, match="intercept must be one of"):
+        Objective("reg:new", kernel, intercept="newtn")
+    with pytest.raises(ValueError, match="link must be one of"):
+        Objective("reg:new", kernel, link="probit")
+    with pytest.raises(ValueError, match="quantile intercept and leaf quantiles go together"):
+        Objective("reg:new", kernel, intercept="quantile")
