@@ -38,17 +38,20 @@ DEFAULT_LOSSES = LossParams(POISSON_MAX_DELTA_STEP, 1.5, (0.5,), 1.0)
 def _objective(booster, losses):
     """XGBoost's ``objective`` object: the name and the parameter block its loader requires."""
     name = "reg:squarederror" if booster.objective == "custom" else booster.objective
-    plain = {"reg_loss_param": {"scale_pos_weight": "1"}}
-    softmax = {"softmax_multiclass_param": {"num_class": str(booster.num_class)}}
-    blocks = {
-        "reg:squarederror": plain, "binary:logistic": plain, "binary:logitraw": plain, "reg:logistic": plain,
-        "reg:gamma": plain, "multi:softprob": softmax, "multi:softmax": softmax,
-        "count:poisson": {"poisson_regression_param": {"max_delta_step": repr(losses.max_delta_step)}},
-        "reg:tweedie": {"tweedie_regression_param": {"tweedie_variance_power": repr(losses.tweedie_variance_power)}},
-        "reg:quantileerror": {"quantile_loss_param": {"quantile_alpha": json.dumps(list(losses.quantile_alpha))}},
-        "reg:pseudohubererror": {"pseudo_huber_param": {"huber_slope": repr(losses.huber_slope)}},
-    }
-    return {"name": name, **blocks.get(name, {})}
+    if name in ("multi:softprob", "multi:softmax"):
+        return {"name": name, "softmax_multiclass_param": {"num_class": str(booster.num_class)}}
+    if name in ("reg:squarederror", "binary:logistic", "binary:logitraw", "reg:logistic", "reg:gamma"):
+        return {"name": name, "reg_loss_param": {"scale_pos_weight": "1"}}
+    if name == "count:poisson":
+        return {"name": name, "poisson_regression_param": {"max_delta_step": repr(losses.max_delta_step)}}
+    if name == "reg:tweedie":
+        return {"name": name,
+                "tweedie_regression_param": {"tweedie_variance_power": repr(losses.tweedie_variance_power)}}
+    if name == "reg:quantileerror":
+        return {"name": name, "quantile_loss_param": {"quantile_alpha": json.dumps(list(losses.quantile_alpha))}}
+    if name == "reg:pseudohubererror":
+        return {"name": name, "pseudo_huber_param": {"huber_slope": repr(losses.huber_slope)}}
+    return {"name": name}
 
 
 def _intercept(booster):

@@ -21,7 +21,7 @@ has exactly one parent and is reachable from the root. Models with categorical f
 ``"categories": {"<feature index>": [category values]}`` and, in trees with categorical splits,
 ``cat_begin``/``cat_end`` (per node) and ``cat_bits`` (uint32 words of the left category sets; see
 ``gbdt.tree``). Models trained with a built-in objective add ``"loss_params": {"max_delta_step": x,
-"tweedie_variance_power": x, "quantile_alpha": [x, ...], "huber_slope": x}`` (the loss's own
+"tweedie_variance_power": x, "quantile_alpha": [x, ...] or null, "huber_slope": x}`` (the loss's own
 parameters, which exports to other formats write). Floats use Python's shortest round-trip
 repr, so save -> load -> predict is bit-identical. Files are parsed as JSON only, never unpickled.
 """
@@ -183,7 +183,8 @@ def tree_levels(feature, left, right):
 
 def loss_params_dict(losses):
     """A ``LossParams`` as the JSON-ready ``loss_params`` object of a model document."""
-    return {**losses._asdict(), "quantile_alpha": list(losses.quantile_alpha)}
+    alphas = losses.quantile_alpha
+    return {**losses._asdict(), "quantile_alpha": None if alphas is None else list(alphas)}
 
 
 def validate_loss_params(value, source="model"):
@@ -192,11 +193,12 @@ def validate_loss_params(value, source="model"):
         return None
     if not (isinstance(value, dict) and set(value) == set(LossParams._fields)
             and all(_is_number(value[k]) for k in LossParams._fields if k != "quantile_alpha")
-            and _is_list(value["quantile_alpha"]) and value["quantile_alpha"]
-            and all(_is_number(a) for a in value["quantile_alpha"])):
+            and (value["quantile_alpha"] is None or (_is_list(value["quantile_alpha"]) and value["quantile_alpha"]
+                                                     and all(_is_number(a) for a in value["quantile_alpha"])))):
         raise ValueError(f"{source}: 'loss_params' must be an object with the numbers {list(LossParams._fields)} "
-                         f"(quantile_alpha a non-empty list), got {value!r:.80}")
-    return LossParams(**{**value, "quantile_alpha": tuple(value["quantile_alpha"])})
+                         f"(quantile_alpha a non-empty list or null), got {value!r:.80}")
+    alphas = value["quantile_alpha"]
+    return LossParams(**{**value, "quantile_alpha": None if alphas is None else tuple(alphas)})
 
 
 def write_json_atomic(path, doc):
