@@ -17,7 +17,7 @@ def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stop
 
     Parameters
     ----------
-    params : dict of parameters (see the README table; XGBoost/LightGBM aliases accepted), or the
+    params : dict of parameters (see docs/parameters.md; XGBoost/LightGBM aliases accepted), or the
         ``Params`` that ``bindings.params.resolve_params`` made of one.
     dtrain : Dataset with labels.
     num_boost_round : boosting rounds (one tree per class per round).
