@@ -49,6 +49,9 @@ def cv_splits(cv, X, y, y_index):
             raise ValueError(f"cv must be at least 2 folds, got {cv}")
         folds = stratified_folds(y_index, int(cv))
         return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(int(cv))]
+    if isinstance(cv, str):
+        raise ValueError(f"cv must be None, an int, a splitter with split(X, y) or an iterable of (train_rows, "
+                         f"test_rows) index arrays, got {cv!r}")
     if hasattr(cv, "split"):
         cv = cv.split(X, y)
     try:

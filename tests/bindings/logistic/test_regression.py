@@ -1,4 +1,4 @@
-"""bindings.LogisticRegression against scikit-learn and statsmodels, on scikit-learn's breast cancer and
+"""bindings.LogisticRegression against scikit-learn, on scikit-learn's breast cancer and
 iris sets."""
 import warnings
 
@@ -6,12 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-import statsmodels.api as sm
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from bindings.logistic import LogisticRegression, PerfectSeparationWarning, regularization_path
+from bindings.logistic import LogisticRegression, regularization_path
 
 X_BC, Y_BC = load_breast_cancer(return_X_y=True)
 X_BC = StandardScaler().fit_transform(X_BC)
