@@ -12,7 +12,7 @@ classes' logits, Guo et al. 2017).
 import numpy as np
 
 from bindings.logistic.folds import clone_estimator, cv_splits, fit_estimator
-from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores, take_rows
+from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores, num_rows, take_rows
 from bindings.sklearn import BaseEstimator, ClassifierMixin
 from gbdt.kernels.logistic.isotonic import isotonic_increasing, pool_close_values
 from gbdt.kernels.logistic.packed import pack_dense
@@ -167,7 +167,7 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
         if self.ensemble not in ("auto", True, False):
             raise ValueError(f"ensemble must be True, False or 'auto', got {self.ensemble!r}")
         estimator = self._estimator()
-        self.classes_, y_index = as_labels(y)
+        self.classes_, y_index = as_labels(y, num_rows(X))
         sw = None if sample_weight is None else as_sample_weight(sample_weight, y_index.shape[0])
         if isinstance(self.cv, str) and self.cv == "prefit":
             self.calibrated_classifiers_ = [self._calibrate(estimator, *_scores(estimator, X), y_index, sw)]

@@ -9,7 +9,7 @@ import numpy as np
 
 from gbdt.kernels.logistic.packed import pack_csr, pack_dense
 
-__all__ = ["as_matrix", "pack", "take_rows", "feature_names", "check_feature_names", "as_labels",
+__all__ = ["as_matrix", "pack", "num_rows", "take_rows", "feature_names", "check_feature_names", "as_labels",
            "as_sample_weight", "as_binary_labels", "as_scores"]
 
 
@@ -65,6 +65,8 @@ def as_matrix(X, *, n_features=None, name="X"):
         X.sum_duplicates()
         values = X.data
     else:
+        if getattr(getattr(X, "dtype", None), "kind", None) == "c":
+            raise TypeError(f"{name} must hold real numbers, got complex dtype {X.dtype}")
         try:
             X = values = np.ascontiguousarray(X, dtype=np.float64)
         except (TypeError, ValueError) as err:
@@ -87,6 +89,11 @@ def pack(matrix):
     if _is_sparse(matrix):
         return pack_csr(matrix.data, matrix.indices, matrix.indptr, matrix.shape[1])
     return pack_dense(matrix)
+
+
+def num_rows(X):
+    """Number of rows of X (array, sparse matrix, DataFrame or list)."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def take_rows(X, rows):
@@ -112,6 +119,9 @@ def as_labels(y, n_rows=None, name="y"):
     y = _as_vector(y, n_rows, name)
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinity")
+    if y.dtype.kind in "fc" and np.any(y != np.round(y)):
+        raise ValueError(f"Unknown label type: {name} is continuous (non-integer floats); a classifier needs class "
+                         "labels, so bin or threshold it first")
     classes, index = np.unique(y, return_inverse=True)
     if classes.shape[0] < 2:
         raise ValueError(f"{name} has a single class {classes.tolist()}; a classifier needs at least two")

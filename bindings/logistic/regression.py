@@ -245,6 +245,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             matrix, problem.y, problem.sw, params[0], information, self.fit_intercept)
         return self
 
+    def __sklearn_tags__(self):
+        """scipy.sparse input is accepted (scikit-learn >= 1.6 reads the tag)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from bindings.logistic.folds import clone_estimator, cv_splits, fit_estimator
-from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores, take_rows
+from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores, num_rows, take_rows
 from bindings.sklearn import BaseEstimator, ClassifierMixin
 from gbdt.kernels.logistic.thresholds import threshold_counts
 
@@ -207,7 +207,7 @@ class TunedThresholdClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"thresholds must be an int >= 2 or an array of thresholds, got {self.thresholds}")
         elif np.asarray(self.thresholds).ndim != 1 or np.asarray(self.thresholds).shape[0] == 0:
             raise ValueError(f"thresholds must be an int >= 2 or a 1-D array of thresholds, got {self.thresholds!r}")
-        classes, y_index = as_labels(y)
+        classes, y_index = as_labels(y, num_rows(X))
         if classes.shape[0] != 2:
             raise ValueError(f"y must be binary (two classes), got {classes.shape[0]} classes")
         labels = classes[y_index]

@@ -178,6 +178,8 @@ def test_brier_and_log_loss_match_sklearn():
 def test_bad_input():
     with pytest.raises(ValueError, match="method"):
         CalibratedClassifier(GaussianNB(), method="beta").fit(X_BC, Y_BC)
+    with pytest.raises(ValueError, match="entries but X has"):
+        CalibratedClassifier(GaussianNB()).fit(X_BC[:-1], Y_BC)
     with pytest.raises(ValueError, match="ensemble"):
         CalibratedClassifier(GaussianNB(), ensemble="yes").fit(X_BC, Y_BC)
     with pytest.raises(ValueError, match="cv must be"):

@@ -125,6 +125,10 @@ def test_bad_input_raises_value_error(kwargs, fit_args, match):
 def test_bad_input_types_and_unfitted_use():
     with pytest.raises(TypeError, match="numeric"):
         LogisticRegression().fit([["a", "b"], ["c", "d"]], [0, 1])
+    with pytest.raises(TypeError, match="real numbers"):
+        LogisticRegression().fit(X_BC + 1j, Y_BC)
+    with pytest.raises(ValueError, match="continuous"):
+        LogisticRegression().fit(X_BC, X_BC[:, 0])
     with pytest.raises(ValueError, match="not fitted"):
         LogisticRegression().predict(X_BC)
     model = LogisticRegression().fit(X_BC, Y_BC)
