@@ -3,7 +3,9 @@ from setuptools import find_packages, setup
 
 DEV = [
     "pytest>=7",
-    "scikit-learn>=1.6",  # __sklearn_tags__ (estimator checks see the sparse/NaN tags)
+    # 1.8: l1_ratio chooses the penalty, temperature calibration, LogisticRegressionCV(use_legacy_attributes=);
+    # 1.6: __sklearn_tags__ (estimator checks see the sparse/NaN tags)
+    "scikit-learn>=1.8",
     "xgboost>=3.1",  # its JSON model's vector base score, which format="xgboost" writes
     "lightgbm>=4.0",
     "pandas>=2.0",

@@ -1,21 +1,28 @@
 """Logistic regression, probability calibration and decision thresholds: the topic in one import.
 
-``LogisticRegression`` and ``regularization_path`` (:mod:`.regression`), calibration of any
-classifier's scores and the calibration metrics (:mod:`.calibration`), ROC / precision-recall curves
-and the choice of a decision threshold (:mod:`.thresholds`)::
+``LogisticRegression``, ``regularization_path`` (:mod:`.regression`) with statsmodels-style inference
+(:mod:`.inference`), ``LogisticRegressionCV`` (:mod:`.regression_cv`), calibration of any classifier's
+scores and the calibration metrics (:mod:`.calibration`), ROC / precision-recall curves and decision
+thresholds, fixed or tuned by cross-validation (:mod:`.thresholds`), and the fold splitter they share
+(:mod:`.folds`)::
 
-    from bindings.logistic import LogisticRegression, CalibratedClassifier, tune_threshold
+    from bindings.logistic import LogisticRegressionCV, CalibratedClassifier, TunedThresholdClassifier
 """
 from bindings.logistic.calibration import (CalibratedClassifier, IsotonicCalibrator, SigmoidCalibrator,
-                                           brier_score, calibration_curve, expected_calibration_error, log_loss,
-                                           stratified_folds)
+                                           TemperatureCalibrator, brier_score, calibration_curve,
+                                           expected_calibration_error, log_loss)
+from bindings.logistic.folds import stratified_folds
+from bindings.logistic.inference import LogitSummary, LRTest
 from bindings.logistic.regression import LogisticRegression, PerfectSeparationWarning, regularization_path
-from bindings.logistic.thresholds import (ThresholdChoice, confusion_at_thresholds, precision_recall_curve,
-                                          roc_curve, tune_threshold)
+from bindings.logistic.regression_cv import LogisticRegressionCV
+from bindings.logistic.thresholds import (FixedThresholdClassifier, TunedThresholdClassifier,
+                                          confusion_at_thresholds, precision_recall_curve, roc_curve)
 
 __all__ = [
-    "LogisticRegression", "PerfectSeparationWarning", "regularization_path",
-    "CalibratedClassifier", "SigmoidCalibrator", "IsotonicCalibrator", "stratified_folds",
+    "LogisticRegression", "LogisticRegressionCV", "PerfectSeparationWarning", "regularization_path",
+    "LogitSummary", "LRTest",
+    "CalibratedClassifier", "SigmoidCalibrator", "IsotonicCalibrator", "TemperatureCalibrator", "stratified_folds",
     "calibration_curve", "expected_calibration_error", "brier_score", "log_loss",
-    "ThresholdChoice", "confusion_at_thresholds", "roc_curve", "precision_recall_curve", "tune_threshold",
+    "FixedThresholdClassifier", "TunedThresholdClassifier", "confusion_at_thresholds", "roc_curve",
+    "precision_recall_curve",
 ]

@@ -2,26 +2,31 @@
 ``decision_function``), and the measures of calibration: reliability curve, expected calibration error,
 Brier score and log loss.
 
-``CalibratedClassifier`` follows scikit-learn's ``CalibratedClassifierCV(ensemble=True)``: for each of
-``cv`` stratified folds a copy of the estimator is fitted on the other folds and a calibrator (Platt's
-sigmoid or isotonic) on its held-out scores; predictions average the folds. More than two classes are
-calibrated one-vs-rest and renormalised.
+``CalibratedClassifier`` follows scikit-learn's ``CalibratedClassifierCV``. With ``ensemble=True`` a copy
+of the estimator is fitted on the other folds of each of the ``cv`` folds and a calibrator on its held-out
+scores; predictions average the folds. With ``ensemble=False`` the held-out scores of all folds feed one
+calibrator and the estimator is refitted on all rows. Methods: Platt's sigmoid and isotonic regression
+(more than two classes one-vs-rest, renormalised) and temperature scaling (one temperature shared by all
+classes' logits, Guo et al. 2017).
 """
-import copy
-import inspect
-
 import numpy as np
 
-from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores
+from bindings.logistic.folds import clone_estimator, cv_splits, fit_estimator
+from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores, num_rows, take_rows
+from bindings.sklearn import BaseEstimator, ClassifierMixin
 from gbdt.kernels.logistic.isotonic import isotonic_increasing, pool_close_values
-from gbdt.kernels.math import sigmoid_array
 from gbdt.kernels.logistic.packed import pack_dense
 from gbdt.kernels.logistic.solvers import LogisticProblem, newton
+from gbdt.kernels.math import sigmoid_array, softmax_rows
 
-__all__ = ["CalibratedClassifier", "SigmoidCalibrator", "IsotonicCalibrator", "stratified_folds",
+__all__ = ["CalibratedClassifier", "SigmoidCalibrator", "IsotonicCalibrator", "TemperatureCalibrator",
            "calibration_curve", "expected_calibration_error", "brier_score", "log_loss"]
 
-METHODS = ("sigmoid", "isotonic")
+METHODS = ("sigmoid", "isotonic", "temperature")
+# scikit-learn's search range for the inverse temperature: log(beta) in [-10, 10]
+MIN_BETA, MAX_BETA = np.exp(-10.0), np.exp(10.0)
+# added to probabilities before their log is taken as logits (scikit-learn's eps)
+LOGIT_EPS = 1e-12
 
 
 class SigmoidCalibrator:
@@ -68,104 +73,155 @@ class IsotonicCalibrator:
         return np.interp(scores, self.x_, self.y_)
 
 
-def stratified_folds(y_index, n_splits):
-    """Test-fold number of every row, as scikit-learn's ``StratifiedKFold(n_splits)`` without shuffling.
+def temperature_logits(scores, from_proba):
+    """Logits (n, K >= 2) for temperature scaling, as scikit-learn forms them: a binary score s becomes
+    (-s, s) (a probability p becomes (1 - p, p) first), and rows that are probabilities (in [0, 1], summing
+    to 1) become log(p + 1e-12). scores : (n, 1) or (n, K); from_proba : scores came from predict_proba."""
+    if scores.shape[1] == 1:
+        if not from_proba:
+            return np.hstack([-scores, scores])
+        scores = np.hstack([1.0 - scores, scores])
+    if np.all((scores >= 0.0) & (scores <= 1.0)) and np.all(np.isclose(scores.sum(axis=1), 1.0)):
+        return np.log(scores + LOGIT_EPS)
+    return scores
 
-    Rows of each class are dealt to folds in order, so every fold gets the same share of each class.
+
+class TemperatureCalibrator:
+    """Temperature scaling: ``softmax(beta * logits)`` with the inverse temperature ``beta`` in
+    [e^-10, e^10] (scikit-learn's range) that minimises the weighted log-loss.
+
+    The loss is convex in beta (a log-sum-exp of lines minus a line), so a Newton iteration kept inside a
+    shrinking bracket by geometric bisection finds its minimiser to machine precision.
     """
-    # classes numbered in order of first appearance, as scikit-learn does before dealing
-    _, first_row = np.unique(y_index, return_index=True)
-    y_index = np.argsort(np.argsort(first_row))[y_index]
-    counts = np.bincount(y_index)
-    if np.min(counts) < n_splits:
-        raise ValueError(f"cv={n_splits} folds need at least {n_splits} rows of every class; the smallest class "
-                         f"has {int(np.min(counts))}; lower cv")
-    ordered = np.sort(y_index)
-    allocation = np.array([np.bincount(ordered[i::n_splits], minlength=counts.shape[0]) for i in range(n_splits)])
-    folds = np.empty(y_index.shape[0], dtype=np.int64)
-    for k in range(counts.shape[0]):
-        folds[y_index == k] = np.arange(n_splits).repeat(allocation[:, k])
-    return folds
 
+    def fit(self, logits, y_index, sample_weight=None, max_iter=200):
+        """logits (n, K) float64, y_index (n,) class index, optional weights (n,); returns self with ``beta_``
+        and ``temperature_`` (= 1 / beta_)."""
+        sw = as_sample_weight(sample_weight, y_index.shape[0])
+        own = logits[np.arange(y_index.shape[0]), y_index]
+        proba = np.empty_like(logits)
+        low, high, beta = MIN_BETA, MAX_BETA, 1.0
+        for _ in range(max_iter):
+            softmax_rows(beta * logits, proba)
+            mean = np.sum(proba * logits, axis=1)
+            slope = sw @ (mean - own)
+            curvature = sw @ np.sum(proba * (logits - mean[:, None]) ** 2, axis=1)
+            if slope > 0.0:
+                high = beta
+            else:
+                low = beta
+            step = beta - slope / curvature if curvature > 0.0 else np.nan
+            new = step if low < step < high else np.sqrt(low * high)
+            if abs(new - beta) <= 1e-14 * beta or high <= low * (1.0 + 1e-15):
+                beta = new
+                break
+            beta = new
+        self.beta_ = float(beta)
+        self.temperature_ = 1.0 / self.beta_
+        return self
 
-def _clone(estimator):
-    """Unfitted copy: rebuilt from ``get_params`` when the estimator has it, else a deep copy."""
-    if hasattr(estimator, "get_params"):
-        return type(estimator)(**copy.deepcopy(estimator.get_params(deep=False)))
-    return copy.deepcopy(estimator)
+    def predict(self, logits):
+        """Calibrated probabilities (n, K)."""
+        proba = np.empty_like(logits)
+        softmax_rows(self.beta_ * logits, proba)
+        return proba
 
 
 def _scores(estimator, X):
-    """Scores to calibrate, (n, 1) for two classes or (n, K): decision_function if present, else predict_proba."""
+    """``(scores, from_proba)``: scores to calibrate, (n, 1) for two classes or (n, K), from
+    decision_function if present, else predict_proba (the positive class's column for two classes)."""
     if hasattr(estimator, "decision_function"):
         scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        from_proba = False
     else:
         scores = np.asarray(estimator.predict_proba(X), dtype=np.float64)
         if scores.ndim == 2 and scores.shape[1] == 2:
             scores = scores[:, 1]
-    return scores.reshape(scores.shape[0], -1)
+        from_proba = True
+    return scores.reshape(scores.shape[0], -1), from_proba
 
 
-def _take(X, rows):
-    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+class CalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """Calibrate ``estimator`` (anything with ``fit`` and ``predict_proba``/``decision_function``; None: our
+    ``LogisticRegression()``), as scikit-learn's ``CalibratedClassifierCV``.
 
+    method : "sigmoid" (Platt), "isotonic" or "temperature"; cv : None (5 stratified folds), an int >= 2, a
+    scikit-learn splitter, an iterable of (train_rows, test_rows), or "prefit" to calibrate an already
+    fitted estimator on the data given to fit; ensemble : True (one calibrated model per fold, averaged),
+    False (held-out scores of all folds calibrate the estimator refitted on all rows) or "auto" (True).
 
-class CalibratedClassifier:
-    """Calibrate ``estimator`` (anything with ``fit`` and ``predict_proba``/``decision_function``).
-
-    method : "sigmoid" (Platt) or "isotonic"; cv : number of stratified folds (>= 2), an iterable of
-    (train_rows, test_rows), or "prefit" to calibrate an already fitted estimator on the data given to fit.
+    Attributes after fit: ``classes_``, ``calibrated_classifiers_`` (list of (fitted estimator, calibrators)),
+    ``n_features_in_`` and ``feature_names_in_`` when the fitted estimator has them.
     """
 
-    def __init__(self, estimator, *, method="sigmoid", cv=5):
+    def __init__(self, estimator=None, *, method="sigmoid", cv=None, ensemble="auto"):
         self.estimator = estimator
         self.method = method
         self.cv = cv
-
-    def _splits(self, y_index):
-        if isinstance(self.cv, (int, np.integer)) and not isinstance(self.cv, bool):
-            if self.cv < 2:
-                raise ValueError(f"cv must be >= 2 folds, 'prefit' or an iterable of splits, got {self.cv}")
-            folds = stratified_folds(y_index, int(self.cv))
-            return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(int(self.cv))]
-        try:
-            return [(np.asarray(train), np.asarray(test)) for train, test in self.cv]
-        except TypeError:
-            raise ValueError(f"cv must be an int, 'prefit' or an iterable of (train, test) index arrays, "
-                             f"got {self.cv!r}") from None
+        self.ensemble = ensemble
 
     def fit(self, X, y, sample_weight=None):
-        """Fit fold estimators and their calibrators; returns self."""
+        """Fit the fold estimators and their calibrators; returns self."""
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.ensemble not in ("auto", True, False):
+            raise ValueError(f"ensemble must be True, False or 'auto', got {self.ensemble!r}")
+        estimator = self._estimator()
+        self.classes_, y_index = as_labels(y, num_rows(X))
+        sw = None if sample_weight is None else as_sample_weight(sample_weight, y_index.shape[0])
+        if isinstance(self.cv, str) and self.cv == "prefit":
+            self.calibrated_classifiers_ = [self._calibrate(estimator, *_scores(estimator, X), y_index, sw)]
+        elif self.ensemble in ("auto", True):
+            self.calibrated_classifiers_ = []
+            for train, test in cv_splits(self.cv, X, y, y_index):
+                model = fit_estimator(clone_estimator(estimator), take_rows(X, train), take_rows(y, train),
+                                      None if sw is None else sw[train])
+                self._check_classes(model)
+                self.calibrated_classifiers_.append(self._calibrate(
+                    model, *_scores(model, take_rows(X, test)), y_index[test], None if sw is None else sw[test]))
+        else:
+            held_out, from_proba = None, False
+            for train, test in cv_splits(self.cv, X, y, y_index):
+                model = fit_estimator(clone_estimator(estimator), take_rows(X, train), take_rows(y, train),
+                                      None if sw is None else sw[train])
+                self._check_classes(model)
+                scores, from_proba = _scores(model, take_rows(X, test))
+                held_out = np.full((y_index.shape[0], scores.shape[1]), np.nan) if held_out is None else held_out
+                held_out[test] = scores
+            if np.isnan(held_out).any():
+                raise ValueError("ensemble=False needs every row in exactly one test fold of cv")
+            model = fit_estimator(clone_estimator(estimator), X, y, sw)
+            self.calibrated_classifiers_ = [self._calibrate(model, held_out, from_proba, y_index, sw)]
+        fitted = self.calibrated_classifiers_[0][0]
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(fitted, name):
+                setattr(self, name, getattr(fitted, name))
+        return self
+
+    def _estimator(self):
+        if self.estimator is None:
+            from bindings.logistic.regression import LogisticRegression
+
+            return LogisticRegression()
         if not (hasattr(self.estimator, "fit") and (hasattr(self.estimator, "predict_proba")
                                                     or hasattr(self.estimator, "decision_function"))):
             raise TypeError("estimator must have fit and predict_proba (or decision_function), got "
                             f"{type(self.estimator).__name__}")
-        self.classes_, y_index = as_labels(y)
-        sw = None if sample_weight is None else as_sample_weight(sample_weight, y_index.shape[0])
-        self.calibrated_ = []
-        if self.cv == "prefit":
-            self.calibrated_.append(self._calibrate(self.estimator, X, y_index, sw))
-            return self
-        weighted_fit = sw is not None and "sample_weight" in inspect.signature(self.estimator.fit).parameters
-        for train, test in self._splits(y_index):
-            model = _clone(self.estimator)
-            fit_kwargs = {"sample_weight": sw[train]} if weighted_fit else {}
-            model.fit(_take(X, train), self.classes_[y_index[train]], **fit_kwargs)
-            self.calibrated_.append(self._calibrate(model, _take(X, test), y_index[test],
-                                                    None if sw is None else sw[test]))
-        return self
+        return self.estimator
 
-    def _calibrate(self, model, X, y_index, sw):
-        scores = _scores(model, X)
+    def _check_classes(self, model):
         if not hasattr(model, "classes_"):
             raise TypeError(f"{type(model).__name__} has no classes_ after fit; the estimator must record "
                             "its sorted class labels in classes_ as scikit-learn classifiers do")
-        model_classes = np.asarray(model.classes_)
-        if model_classes.shape[0] != self.classes_.shape[0]:
-            raise ValueError(f"a fold's estimator saw {model_classes.shape[0]} of the {self.classes_.shape[0]} "
-                             "classes; use fewer folds")
+        if np.asarray(model.classes_).shape[0] != self.classes_.shape[0]:
+            raise ValueError(f"a fold's estimator saw {np.asarray(model.classes_).shape[0]} of the "
+                             f"{self.classes_.shape[0]} classes; use fewer folds")
+
+    def _calibrate(self, model, scores, from_proba, y_index, sw):
+        """(model, calibrators) fitted on the model's held-out ``scores`` (n, 1 or K)."""
+        self._check_classes(model)
+        if self.method == "temperature":
+            return model, [TemperatureCalibrator().fit(temperature_logits(scores, from_proba), y_index, sw)]
         calibrators = []
         for column in range(scores.shape[1]):
             positive = self.classes_.shape[0] - 1 if scores.shape[1] == 1 else column
@@ -176,20 +232,23 @@ class CalibratedClassifier:
 
     def predict_proba(self, X):
         """Calibrated class probabilities (n, n_classes), averaged over the fold models."""
-        if not hasattr(self, "calibrated_"):
+        if not hasattr(self, "calibrated_classifiers_"):
             raise ValueError("this CalibratedClassifier is not fitted yet; call fit(X, y) first")
         total = 0.0
-        for model, calibrators in self.calibrated_:
-            scores = _scores(model, X)
-            columns = np.column_stack([c.predict(scores[:, j]) for j, c in enumerate(calibrators)])
-            if columns.shape[1] == 1:
-                proba = np.column_stack([1.0 - columns[:, 0], columns[:, 0]])
+        for model, calibrators in self.calibrated_classifiers_:
+            scores, from_proba = _scores(model, X)
+            if self.method == "temperature":
+                proba = calibrators[0].predict(temperature_logits(scores, from_proba))
             else:
-                norm = columns.sum(axis=1, keepdims=True)
-                uniform = np.full_like(columns, 1.0 / columns.shape[1])  # every calibrator said 0
-                proba = np.divide(columns, norm, out=uniform, where=norm != 0)
+                columns = np.column_stack([c.predict(scores[:, j]) for j, c in enumerate(calibrators)])
+                if columns.shape[1] == 1:
+                    proba = np.column_stack([1.0 - columns[:, 0], columns[:, 0]])
+                else:
+                    norm = columns.sum(axis=1, keepdims=True)
+                    uniform = np.full_like(columns, 1.0 / columns.shape[1])  # every calibrator said 0
+                    proba = np.divide(columns, norm, out=uniform, where=norm != 0)
             total = total + proba
-        return total / len(self.calibrated_)
+        return total / len(self.calibrated_classifiers_)
 
     def predict(self, X):
         """Most probable calibrated class (n,)."""

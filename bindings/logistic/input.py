@@ -3,50 +3,104 @@
 Each checker returns clean float64/int arrays or raises ``TypeError``/``ValueError`` naming the argument
 and what was expected. scipy is optional: sparse input is recognised by its CSR/CSC attributes.
 """
+import warnings
+
 import numpy as np
 
 from gbdt.kernels.logistic.packed import pack_csr, pack_dense
 
-__all__ = ["as_packed", "as_labels", "as_sample_weight", "as_binary_labels", "as_scores"]
+__all__ = ["as_matrix", "pack", "num_rows", "take_rows", "feature_names", "check_feature_names", "as_labels",
+           "as_sample_weight", "as_binary_labels", "as_scores"]
 
 
 def _is_sparse(X):
     return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
 
-def as_packed(X, *, n_features=None, name="X"):
-    """Packed float64 matrix of X (dense 2-D array-like or scipy sparse) and its shape.
+def feature_names(X, name="X"):
+    """Column names of X (n_features,) as an object array when X has columns (a pandas DataFrame) whose
+    names are all strings, as scikit-learn reads them; None for arrays, sparse matrices and non-string
+    names. Names mixing strings with other types raise TypeError."""
+    columns = getattr(X, "columns", None)
+    if columns is None or _is_sparse(X):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    are_strings = np.array([isinstance(c, str) for c in names], dtype=bool)
+    if are_strings.all() and names.size:
+        return names
+    if are_strings.any():
+        raise TypeError(f"{name} has column names of mixed types; convert them all to strings "
+                        "(X.columns = X.columns.astype(str)) or use no names")
+    return None
 
-    Returns ``(packed, n_rows, n_features, feature_names)``; feature_names is None unless X has
-    string ``columns`` (a pandas DataFrame).
-    """
-    names = None
+
+def check_feature_names(estimator, X, name="X"):
+    """Refuse columns that differ from the fitted ``feature_names_in_`` (another order, other names) with a
+    ValueError; warn when only one of the fit and this call had names (scikit-learn's rule)."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    given = feature_names(X, name)
+    kind = type(estimator).__name__
+    if fitted is None and given is not None:
+        warnings.warn(f"{name} has feature names, but {kind} was fitted without feature names", UserWarning,
+                      stacklevel=3)
+    elif fitted is not None and given is None:
+        warnings.warn(f"{name} does not have valid feature names, but {kind} was fitted with feature names",
+                      UserWarning, stacklevel=3)
+    elif fitted is not None and (given.shape != fitted.shape or np.any(given != fitted)):
+        unseen = [c for c in given if c not in set(fitted)]
+        missing = [c for c in fitted if c not in set(given)]
+        detail = (f"names unseen at fit: {unseen[:5]}; names seen at fit but missing: {missing[:5]}"
+                  if unseen or missing else "the same names in another order")
+        raise ValueError(f"the feature names of {name} must match those passed during fit, in the same order "
+                         f"({detail}); select the columns as X[model.feature_names_in_]")
+
+
+def as_matrix(X, *, n_features=None, name="X"):
+    """X (dense 2-D array-like or scipy sparse) as a C-contiguous float64 array or a canonical CSR matrix
+    (summed duplicates, float64 values); rejects NaN/inf, empty shapes and a wrong feature count."""
     if _is_sparse(X):
-        X = X.tocsr()
+        X = X.tocsr().astype(np.float64) if np.issubdtype(X.dtype, np.number) else X
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise TypeError(f"{name} must hold real numbers, got sparse dtype {X.dtype}")
         X.sum_duplicates()
-        packed = pack_csr(X.data, X.indices, X.indptr, X.shape[1])
-        values, shape = packed[0], X.shape
+        values = X.data
     else:
-        if hasattr(X, "columns"):
-            names = [str(c) for c in X.columns]
+        if getattr(getattr(X, "dtype", None), "kind", None) == "c":
+            raise TypeError(f"{name} must hold real numbers, got complex dtype {X.dtype}")
         try:
-            values = np.asarray(X, dtype=np.float64)
+            X = values = np.ascontiguousarray(X, dtype=np.float64)
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name} must be a numeric 2-D array or sparse matrix: {err}") from None
-        if values.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {values.ndim}-D; "
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {X.ndim}-D; "
                              "reshape a single feature with X.reshape(-1, 1)")
-        packed, shape = pack_dense(values), values.shape
-    if shape[0] == 0 or shape[1] == 0:
-        raise ValueError(f"{name} must have at least one row and one column, got shape {shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one row and one column, got shape {X.shape}")
     # the sum is finite for almost all clean inputs: one pass without a boolean temporary (scikit-learn's trick)
     if not np.isfinite(values.sum()) and not np.all(np.isfinite(values)):
         raise ValueError(f"{name} contains NaN or infinity; impute or drop those entries first")
-    if n_features is not None and shape[1] != n_features:
-        raise ValueError(f"{name} has {shape[1]} features but the model was fitted with {n_features}")
-    return packed, shape[0], shape[1], names
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features but the model was fitted with {n_features}")
+    return X
+
+
+def pack(matrix):
+    """Packed matrix (see ``gbdt.kernels.logistic.packed``) of an ``as_matrix`` result."""
+    if _is_sparse(matrix):
+        return pack_csr(matrix.data, matrix.indices, matrix.indptr, matrix.shape[1])
+    return pack_dense(matrix)
+
+
+def num_rows(X):
+    """Number of rows of X (array, sparse matrix, DataFrame or list)."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def take_rows(X, rows):
+    """Rows of X (array, sparse matrix, DataFrame or Series, or a list) at the integer positions ``rows``."""
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    return X[rows] if hasattr(X, "shape") else np.asarray(X)[rows]
 
 
 def _as_vector(v, n_rows, name):
@@ -65,6 +119,9 @@ def as_labels(y, n_rows=None, name="y"):
     y = _as_vector(y, n_rows, name)
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinity")
+    if y.dtype.kind in "fc" and np.any(y != np.round(y)):
+        raise ValueError(f"Unknown label type: {name} is continuous (non-integer floats); a classifier needs class "
+                         "labels, so bin or threshold it first")
     classes, index = np.unique(y, return_inverse=True)
     if classes.shape[0] < 2:
         raise ValueError(f"{name} has a single class {classes.tolist()}; a classifier needs at least two")

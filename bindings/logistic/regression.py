@@ -2,71 +2,96 @@
 regularization path, on the compiled kernels of ``gbdt/kernels/logistic/``.
 
 Objective (scikit-learn's): ``C * sum_i sw_i loss_i + (1 - l1_ratio)/2 ||W||^2 + l1_ratio ||W||_1``, the
-intercept not penalised; ``penalty=None`` drops the penalty. Two classes give the binary model (one
+intercept not penalised. As in scikit-learn 1.8+, ``l1_ratio`` chooses the penalty (0: L2, 1: L1, between:
+elastic-net) and ``C=np.inf`` removes it; the older ``penalty`` argument still works, with scikit-learn's
+FutureWarning, and a warning when it contradicts ``l1_ratio``. Two classes give the binary model (one
 coefficient row), more give the multinomial model (one row per class, intercepts centred to sum 0).
 """
-import contextlib
 import math
+import numbers
 import warnings
-from statistics import NormalDist
 
-import numba
 import numpy as np
 
-from bindings.logistic.input import as_labels, as_packed, as_sample_weight
+from bindings.logistic.inference import (covariance, design_rank, likelihood_statistics, logit_inference,
+                                         marginal_effects_table, summary_of)
+from bindings.logistic.input import (as_labels, as_matrix, as_sample_weight, check_feature_names, feature_names,
+                                     pack)
+from bindings.sklearn import BaseEstimator, ClassifierMixin
+from gbdt.kernels.logistic.solvers import SOLVERS, LogisticProblem, evaluate, loss_from_margins, margins
 from gbdt.kernels.math import sigmoid_array, softmax_rows
-from gbdt.kernels.logistic.solvers import SOLVERS, LogisticProblem, evaluate, margins
+from gbdt.threads import fit_threads, using_threads
 
-try:  # scikit-learn's tags make the estimator usable by its tools (clone, CalibratedClassifierCV, pipelines)
-    from sklearn.base import BaseEstimator, ClassifierMixin
-    ESTIMATOR_BASES = (ClassifierMixin, BaseEstimator)
-except ImportError:  # pragma: no cover - scikit-learn is optional at run time
-    ESTIMATOR_BASES = ()
-
-__all__ = ["LogisticRegression", "PerfectSeparationWarning", "regularization_path"]
+__all__ = ["LogisticRegression", "PerfectSeparationWarning", "regularization_path", "resolve_penalty"]
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
-PARAMETERS = ("penalty", "C", "l1_ratio", "class_weight", "fit_intercept", "solver", "max_iter", "tol", "n_jobs")
+# scikit-learn 1.8's default for ``penalty``: l1_ratio and C choose the penalty
+PENALTY_FROM_L1_RATIO = "deprecated"
 # A Newton iteration costs about (1 + p / 16) L-BFGS iterations (1M x 50: 1.1 vs 0.28 s) and Newton needs
 # 4-5 iterations to L-BFGS's 11-19 at tol 1e-4..1e-6: beyond ~32 features L-BFGS is cheaper.
 NEWTON_MAX_FEATURES = 32
-# Below this many matrix entries a parallel kernel launch costs more than the work it shares out.
-SERIAL_MAX_ENTRIES = 200_000
 
 
 class PerfectSeparationWarning(UserWarning):
     """The classes are perfectly separable: the unpenalised maximum-likelihood estimate does not exist."""
 
 
-@contextlib.contextmanager
-def kernel_threads(n_jobs, n_entries):
-    """Run kernels on ``n_jobs`` threads (None: all; 1 for tiny inputs), restoring the previous count."""
-    previous = numba.get_num_threads()
-    wanted = numba.config.NUMBA_NUM_THREADS if n_jobs is None or n_jobs < 0 else int(n_jobs)
-    if n_entries <= SERIAL_MAX_ENTRIES:
-        wanted = 1
-    numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+def check_C(C, name="C"):
+    """C as a float: a positive number, ``np.inf`` for no penalty."""
+    if isinstance(C, bool) or not isinstance(C, numbers.Real) or not C > 0:
+        raise ValueError(f"{name} must be a positive number (inverse regularization strength; np.inf for no "
+                         f"penalty), got {C!r}")
+    return float(C)
 
 
-def penalty_strengths(penalty, C, l1_ratio):
-    """(l1, l2) of the solvers' objective (scikit-learn's divided by C), validating the arguments."""
-    if penalty not in PENALTIES:
-        raise ValueError(f"penalty must be one of {PENALTIES}, got {penalty!r}")
-    if penalty is None:
-        return 0.0, 0.0
-    if isinstance(C, bool) or not isinstance(C, (int, float, np.integer, np.floating)) or not C > 0:
-        raise ValueError(f"C must be a positive number (inverse regularization strength), got {C!r}")
-    if penalty == "elasticnet":
-        if l1_ratio is None or not 0.0 <= l1_ratio <= 1.0:
-            raise ValueError(f"penalty='elasticnet' needs l1_ratio in [0, 1], got {l1_ratio!r}")
-        ratio = float(l1_ratio)
+def check_l1_ratio(l1_ratio, name="l1_ratio"):
+    """l1_ratio as a float in [0, 1]."""
+    if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real) or not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1] (0: L2 penalty, 1: L1, between: elastic-net), "
+                         f"got {l1_ratio!r}")
+    return float(l1_ratio)
+
+
+def resolve_penalty(penalty, C, l1_ratio):
+    """``(penalty, l1, l2)``: the penalty fitted (None, "l2", "l1" or "elasticnet") and the solvers' L1 and
+    L2 strengths (scikit-learn's objective divided by C), by scikit-learn 1.8's rules.
+
+    With ``penalty`` left at its default, ``l1_ratio`` chooses the penalty and ``C=np.inf`` removes it. An
+    explicit ``penalty`` is honoured with scikit-learn's FutureWarning, and a UserWarning says which of
+    ``l1_ratio`` or ``C`` it overrides.
+    """
+    C = check_C(C)
+    if penalty == PENALTY_FROM_L1_RATIO:
+        if l1_ratio is None:
+            raise ValueError("l1_ratio must be a number in [0, 1] (0: L2 penalty, 1: L1, between: elastic-net); "
+                             "None is scikit-learn's deprecated spelling of 0")
+        ratio = check_l1_ratio(l1_ratio)
+        fitted = "l2" if ratio == 0.0 else "l1" if ratio == 1.0 else "elasticnet"
     else:
-        ratio = 1.0 if penalty == "l1" else 0.0
-    return ratio / C, (1.0 - ratio) / C
+        if penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {PENALTIES} (or left out: l1_ratio chooses), got {penalty!r}")
+        warnings.warn("penalty is deprecated, as in scikit-learn 1.8: leave it out and use l1_ratio=0 for 'l2', "
+                      "l1_ratio=1 for 'l1', 0 < l1_ratio < 1 for 'elasticnet' and C=np.inf for None",
+                      FutureWarning, stacklevel=3)
+        if penalty is None:
+            if C != 1.0 or l1_ratio not in (None, 0.0):
+                warnings.warn(f"penalty=None fits no penalty and ignores C={C!r} and l1_ratio={l1_ratio!r}",
+                              UserWarning, stacklevel=3)
+            return None, 0.0, 0.0
+        if penalty == "elasticnet":
+            if l1_ratio is None:
+                raise ValueError("penalty='elasticnet' needs l1_ratio in [0, 1], got None")
+            ratio = check_l1_ratio(l1_ratio)
+        else:
+            ratio = 1.0 if penalty == "l1" else 0.0
+            if l1_ratio is not None and check_l1_ratio(l1_ratio) != ratio:
+                warnings.warn(f"penalty={penalty!r} fits an {penalty.upper()} penalty (l1_ratio={ratio:g}) and "
+                              f"ignores l1_ratio={l1_ratio!r}; leave penalty out and set l1_ratio alone",
+                              UserWarning, stacklevel=3)
+        fitted = penalty
+    if math.isinf(C):
+        return None, 0.0, 0.0
+    return fitted, ratio / C, (1.0 - ratio) / C
 
 
 def class_weights(class_weight, classes, index, sw):
@@ -88,8 +113,8 @@ def class_weights(class_weight, classes, index, sw):
     return per_class[index]
 
 
-def _pick_solver(solver, penalty, n_classes, n_features):
-    smooth = penalty in ("l2", None)
+def pick_solver(solver, smooth, n_classes, n_features):
+    """The solver to run: ``solver`` checked against the penalty (``smooth``: no L1 part) and the classes."""
     if solver == "auto":
         if not smooth:
             return "newglmnet"
@@ -97,11 +122,25 @@ def _pick_solver(solver, penalty, n_classes, n_features):
     if solver not in SOLVERS:
         raise ValueError(f"solver must be 'auto' or one of {sorted(SOLVERS)}, got {solver!r}")
     if solver != "newglmnet" and not smooth:
-        raise ValueError(f"solver={solver!r} needs a smooth penalty ('l2' or None); "
-                         f"use 'newglmnet' for {penalty!r}")
+        raise ValueError(f"solver={solver!r} needs a smooth penalty (l1_ratio=0 or C=np.inf); "
+                         "use 'newglmnet' for an L1 part")
     if solver == "newton" and n_classes > 1:
         raise ValueError("solver='newton' is binary only; use 'lbfgs' or 'newglmnet' for more than two classes")
     return solver
+
+
+def check_iterations(max_iter, tol):
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0:
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+
+
+def make_problem(matrix, index, n_classes, sw, l1, l2, fit_intercept):
+    """The solvers' ``LogisticProblem`` of rows ``matrix`` (n, p) (``as_matrix``), class indices (n,) out of
+    ``n_classes``, weights (n,) and penalty strengths."""
+    return LogisticProblem(pack(matrix), index.astype(np.float64), sw, 1 if n_classes == 2 else n_classes,
+                           l1, l2, bool(fit_intercept))
 
 
 def _separates(z, index):
@@ -113,20 +152,27 @@ def _separates(z, index):
     return bool(np.all(own > rival))
 
 
-class LogisticRegression(*ESTIMATOR_BASES):
+class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Penalised logistic regression (binary or multinomial), dense or CSR input.
 
-    Parameters follow scikit-learn: ``penalty`` in {"l2", "l1", "elasticnet", None}, ``C`` > 0 the inverse
-    regularization strength, ``l1_ratio`` for elasticnet, ``class_weight`` None/"balanced"/dict,
-    ``solver`` "auto"/"lbfgs"/"newton"/"newglmnet", ``tol`` on the largest entry of the gradient of the
-    sample-weight-normalised objective (scikit-learn lbfgs' ``gtol``), ``n_jobs`` kernel threads.
+    Parameters follow scikit-learn 1.8: ``C`` > 0 the inverse regularization strength (``np.inf``: no
+    penalty), ``l1_ratio`` in [0, 1] the L1 share of the penalty (0: L2, 1: L1), ``penalty`` deprecated (see
+    ``resolve_penalty``), ``class_weight`` None/"balanced"/dict, ``solver`` "auto"/"lbfgs"/"newton"/
+    "newglmnet", ``tol`` on the largest entry of the gradient of the sample-weight-normalised objective
+    (scikit-learn lbfgs' ``gtol``), ``n_jobs`` kernel threads.
 
     Attributes after fit: ``classes_``, ``coef_`` (1 or K, n_features), ``intercept_`` (1 or K,),
-    ``n_iter_``, ``converged_``, ``separated_`` and, for an unpenalised binary fit, ``cov_params_``.
+    ``n_features_in_``, ``feature_names_in_`` (only when X had string column names), ``penalty_`` (the
+    penalty fitted, None when unpenalised), ``n_iter_``, ``converged_``, ``separated_``, ``solver_``, and
+    statsmodels' fit statistics with sample weights as frequency weights: ``nobs_``, ``llf_``, ``llnull_``,
+    ``pseudo_r2_`` (McFadden), and for an unpenalised fit ``aic_``, ``bic_``, ``lr_test_`` (statistic, df,
+    p_value) against the intercept-only model (None when penalised). An unpenalised binary fit also gives
+    ``cov_params``, ``standard_errors``, ``marginal_effects`` and a full ``summary``; it keeps the per-row
+    scores (n x (p + 1) floats, the size of X) these need.
     """
 
-    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, class_weight=None, fit_intercept=True,
-                 solver="auto", max_iter=100, tol=1e-4, n_jobs=None):
+    def __init__(self, penalty=PENALTY_FROM_L1_RATIO, *, C=1.0, l1_ratio=0.0, class_weight=None,
+                 fit_intercept=True, solver="auto", max_iter=100, tol=1e-4, n_jobs=None):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -137,89 +183,86 @@ class LogisticRegression(*ESTIMATOR_BASES):
         self.tol = tol
         self.n_jobs = n_jobs
 
-    def get_params(self, deep=True):
-        """Constructor arguments (scikit-learn protocol, so ``clone`` and CV tools work)."""
-        return {name: getattr(self, name) for name in PARAMETERS}
-
-    def set_params(self, **params):
-        """Set constructor arguments; unknown names raise ValueError."""
-        valid = self.get_params()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"unknown parameter {key!r}; valid: {sorted(valid)}")
-            setattr(self, key, value)
-        return self
-
-    def _problem(self, X, y, sample_weight):
-        packed, n_rows, n_features, names = as_packed(X)
-        classes, index = as_labels(y, n_rows)
-        sw = as_sample_weight(sample_weight, n_rows)
-        sw = sw * class_weights(self.class_weight, classes, index, sw)
-        l1, l2 = penalty_strengths(self.penalty, self.C, self.l1_ratio)
-        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if not self.tol > 0:
-            raise ValueError(f"tol must be positive, got {self.tol!r}")
-        n_classes = 1 if classes.shape[0] == 2 else classes.shape[0]
-        problem = LogisticProblem(packed, index.astype(np.float64), sw, n_classes, l1, l2,
-                                  bool(self.fit_intercept))
-        return problem, classes, index, names
-
     def fit(self, X, y, sample_weight=None, *, init_params=None):
-        """Fit on X (n, p) dense or sparse, labels y (n,), optional sample_weight (n,). Returns self.
+        """Fit on X (n, p) dense, DataFrame or sparse, labels y (n,), optional sample_weight (n,). Returns self.
 
         ``init_params`` (K, p + 1), coefficients then intercept, warm-starts the solver.
         """
-        problem, classes, index, names = self._problem(X, y, sample_weight)
-        width = problem.packed[3]
-        solver = _pick_solver(self.solver, self.penalty, problem.n_classes, width)
+        names = feature_names(X)
+        matrix = as_matrix(X)
+        classes, index = as_labels(y, matrix.shape[0])
+        sw = as_sample_weight(sample_weight, matrix.shape[0])
+        sw = sw * class_weights(self.class_weight, classes, index, sw)
+        penalty, l1, l2 = resolve_penalty(self.penalty, self.C, self.l1_ratio)
+        check_iterations(self.max_iter, self.tol)
+        return self._fit(matrix, names, classes, index, sw, penalty, l1, l2, init_params)
+
+    def _fit(self, matrix, names, classes, index, sw, penalty, l1, l2, init_params):
+        """Solve on validated inputs (``as_matrix`` rows, class indices, final weights) and set the attributes."""
+        problem = make_problem(matrix, index, classes.shape[0], sw, l1, l2, self.fit_intercept)
+        n_rows, width = matrix.shape
+        solver = pick_solver(self.solver, l1 == 0.0, problem.n_classes, width)
         start = np.zeros((problem.n_classes, width + 1)) if init_params is None else np.array(init_params, float)
-        with kernel_threads(self.n_jobs, problem.y.shape[0] * width):
+        if start.shape != (problem.n_classes, width + 1):
+            raise ValueError(f"init_params must have shape {(problem.n_classes, width + 1)}, got {start.shape}")
+        with using_threads(fit_threads(self.n_jobs, n_rows, width)):
             result = SOLVERS[solver](problem, start, float(self.tol), int(self.max_iter))
-            self.separated_ = self.penalty is None and _separates(margins(problem.packed, result.params), index)
-            self.cov_params_ = None
-            if self.penalty is None and problem.n_classes == 1 and not self.separated_:
-                self.cov_params_ = self._covariance(problem, result.params)
         if not result.converged:
             warnings.warn(f"{solver} did not reach tol={self.tol} in {result.n_iter} iterations; "
-                          "raise max_iter or scale the features", RuntimeWarning, stacklevel=2)
+                          "raise max_iter or scale the features", RuntimeWarning, stacklevel=3)
+        self.solver_ = solver
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        return self._set_fitted(problem, matrix, names, classes, index, penalty, result.params)
+
+    def _set_fitted(self, problem, matrix, names, classes, index, penalty, params):
+        """Set the fitted attributes and statistics for ``params`` (K, p + 1) on ``problem``."""
+        n_rows, width = matrix.shape
+        information = None
+        with using_threads(fit_threads(self.n_jobs, n_rows, width)):
+            z = margins(problem.packed, params)
+            self.separated_ = penalty is None and _separates(z, index)
+            if penalty is None and problem.n_classes == 1 and not self.separated_:
+                information = evaluate(problem, params, grad=False, hess=True)[2] * problem.sw.sum()
         if self.separated_:
             warnings.warn("the classes are perfectly separable: the unpenalised maximum-likelihood estimate "
                           "does not exist and the coefficients grow without bound; use a penalty",
-                          PerfectSeparationWarning, stacklevel=2)
+                          PerfectSeparationWarning, stacklevel=4)
         self.classes_ = classes
-        self.coef_ = result.params[:, :-1].copy()
-        self.intercept_ = result.params[:, -1].copy()
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.solver_ = solver
+        self.coef_ = params[:, :-1].copy()
+        self.intercept_ = params[:, -1].copy()
+        self.penalty_ = penalty
         self.n_features_in_ = width
-        self.feature_names_in_ = names
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.nobs_ = float(problem.sw.sum())
+        rank = design_rank(matrix, problem.sw, self.fit_intercept) if penalty is None else None
+        (self.llf_, self.llnull_, self.aic_, self.bic_, self.pseudo_r2_, self.lr_test_) = likelihood_statistics(
+            -loss_from_margins(problem, z), index, problem.sw, classes.shape[0], rank, penalty is not None)
+        self._inference = None if information is None else logit_inference(
+            matrix, problem.y, problem.sw, params[0], information, self.fit_intercept)
         return self
 
-    def _covariance(self, problem, params):
-        """Inverse observed information (p + 1, p + 1), intercept last; None when it is singular."""
-        H = evaluate(problem, params, grad=False, hess=True)[2] * problem.sw.sum()
-        keep = np.arange(H.shape[0]) if problem.fit_intercept else np.arange(H.shape[0] - 1)
-        try:
-            inverse = np.linalg.inv(np.linalg.cholesky(H[np.ix_(keep, keep)]))
-        except np.linalg.LinAlgError:
-            return None
-        cov = np.full(H.shape, np.nan)
-        cov[np.ix_(keep, keep)] = inverse.T @ inverse
-        return cov
+    def __sklearn_tags__(self):
+        """scipy.sparse input is accepted (scikit-learn >= 1.6 reads the tag)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
-            raise ValueError("this LogisticRegression is not fitted yet; call fit(X, y) first")
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) first")
 
     def decision_function(self, X):
         """Margins: (n,) for the binary model, (n, K) for the multinomial model."""
         self._check_fitted()
-        packed, n_rows, _, _ = as_packed(X, n_features=self.n_features_in_)
+        check_feature_names(self, X)
+        matrix = as_matrix(X, n_features=self.n_features_in_)
         params = np.hstack([self.coef_, self.intercept_[:, None]])
-        with kernel_threads(self.n_jobs, n_rows * self.n_features_in_):
-            z = margins(packed, params)
+        with using_threads(fit_threads(self.n_jobs, *matrix.shape)):
+            z = margins(pack(matrix), params)
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict_proba(self, X):
@@ -233,59 +276,77 @@ class LogisticRegression(*ESTIMATOR_BASES):
         softmax_rows(z, proba)
         return proba
 
+    def predict_log_proba(self, X):
+        """Log class probabilities (n, n_classes), from the margins: finite where a probability rounds to 0."""
+        z = self.decision_function(X)
+        if z.ndim == 1:
+            return -np.column_stack([np.logaddexp(0.0, z), np.logaddexp(0.0, -z)])
+        top = z.max(axis=1, keepdims=True)
+        return z - top - np.log(np.exp(z - top).sum(axis=1, keepdims=True))
+
     def predict(self, X):
         """Most probable class label of each row (n,)."""
         z = self.decision_function(X)
         best = (z > 0).astype(np.int64) if z.ndim == 1 else np.argmax(z, axis=1)
         return self.classes_[best]
 
-    def summary(self, alpha=0.05):
-        """statsmodels-style table (pandas DataFrame) for an unpenalised binary fit.
-
-        Rows: "const" (if fitted) then the features. Columns: coef, std err (from the observed
-        information), z, P>|z| (two-sided Wald), the (1 - alpha) confidence interval, the odds ratio
-        ``exp(coef)`` and its interval. Sample weights are treated as frequency weights.
-        """
-        import pandas as pd
-
+    def _inference_state(self):
         self._check_fitted()
-        if self.penalty is not None or self.coef_.shape[0] != 1:
-            raise ValueError("summary() needs an unpenalised binary fit: LogisticRegression(penalty=None) on two "
-                             "classes (standard errors of penalised estimates are not Wald-valid)")
-        if not 0.0 < alpha < 1.0:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-        if self.separated_ or self.cov_params_ is None:
+        if self.penalty_ is not None:
+            raise ValueError(f"standard errors need an unpenalised fit: this one has an {self.penalty_} penalty, "
+                             "which biases the estimates towards 0, so Wald standard errors, p-values and "
+                             "intervals are not valid; refit with C=np.inf")
+        if self.coef_.shape[0] != 1:
+            raise ValueError("standard errors are given for the binary model only (two classes)")
+        if self._inference is None:
             raise ValueError("no standard errors: the classes are perfectly separable or the information matrix "
                              "is singular (collinear features); drop features or use a penalty")
-        names = self.feature_names_in_ or [f"x{j + 1}" for j in range(self.n_features_in_)]
-        order = ([self.n_features_in_] if self.fit_intercept else []) + list(range(self.n_features_in_))
-        coef = np.append(self.coef_[0], self.intercept_[0])[order]
-        se = np.sqrt(np.diag(self.cov_params_))[order]
-        z = coef / se
-        p_value = np.array([math.erfc(abs(v) / math.sqrt(2.0)) for v in z])
-        q = NormalDist().inv_cdf(1.0 - alpha / 2.0)
-        low, high = coef - q * se, coef + q * se
-        lo_name, hi_name = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
-        return pd.DataFrame(
-            {"coef": coef, "std err": se, "z": z, "P>|z|": p_value, lo_name: low, hi_name: high,
-             "odds ratio": np.exp(coef), f"odds {lo_name}": np.exp(low), f"odds {hi_name}": np.exp(high)},
-            index=(["const"] if self.fit_intercept else []) + list(names))
+        return self._inference
+
+    def cov_params(self, cov_type="nonrobust", *, groups=None):
+        """Covariance (k, k) of the parameters of an unpenalised binary fit, "const" first then the features
+        (statsmodels' order with ``add_constant``). cov_type : "nonrobust" (inverse observed information),
+        "HC0".."HC3" (heteroscedasticity-robust) or "cluster" with ``groups`` (n_train,) cluster labels of the
+        training rows. See ``bindings.logistic.inference`` for the formulas."""
+        return covariance(self._inference_state(), cov_type, groups)
+
+    def standard_errors(self, cov_type="nonrobust", *, groups=None):
+        """Standard errors (k,) of the parameters, "const" first; see ``cov_params``."""
+        return np.sqrt(np.diag(self.cov_params(cov_type, groups=groups)))
+
+    def marginal_effects(self, alpha=0.05, *, cov_type="nonrobust", groups=None):
+        """Average marginal effects of the features on P(y = 1) (statsmodels' ``get_margeff(at="overall")``):
+        a pandas DataFrame with dy/dx, delta-method std err under ``cov_type``, z, P>|z| and the interval."""
+        state = self._inference_state()
+        names = self.feature_names_in_ if hasattr(self, "feature_names_in_") \
+            else [f"x{j + 1}" for j in range(self.n_features_in_)]
+        return marginal_effects_table(state, names, alpha, cov_type, groups)
+
+    def summary(self, alpha=0.05, *, cov_type="nonrobust", groups=None):
+        """statsmodels-style report (``LogitSummary``: ``coefficients`` DataFrame, ``statistics``, ``notes``;
+        printing it shows all three).
+
+        Statistics: observations, log-likelihood, LL-null, McFadden pseudo R-squared and, unpenalised, AIC,
+        BIC and the likelihood-ratio test. Coefficient rows: "const" (if fitted) then the features; columns
+        coef, and for an unpenalised binary fit std err (under ``cov_type``, see ``cov_params``), z, P>|z|,
+        the (1 - alpha) interval, the odds ratio and its interval. A penalised fit gives coef and odds ratio
+        and a note saying why the rest is left out.
+        """
+        self._check_fitted()
+        return summary_of(self, alpha, cov_type, groups)
 
 
-def regularization_path(X, y, Cs, *, penalty="l1", l1_ratio=None, sample_weight=None, tol=1e-6,
-                        max_iter=200, n_jobs=None):
+def regularization_path(X, y, Cs, *, l1_ratio=1.0, sample_weight=None, tol=1e-6, max_iter=200, n_jobs=None):
     """Coefficients over a grid of C, warm-started from small C (strong penalty) upwards.
 
     Returns ``(Cs, coefs, intercepts)``: Cs sorted ascending (m,), coefs (m, K, p), intercepts (m, K);
-    K = 1 for two classes. With penalty="l1" coefficients enter one by one as C grows; with "l2" all
+    K = 1 for two classes. With l1_ratio=1 (L1) coefficients enter one by one as C grows; with 0 (L2) all
     are non-zero and shrink smoothly towards zero as C falls.
     """
     Cs = np.sort(np.asarray(Cs, dtype=np.float64).ravel())
     if Cs.shape[0] == 0 or not np.all(np.isfinite(Cs)) or Cs[0] <= 0:
         raise ValueError("Cs must be a non-empty list of positive finite numbers")
-    if penalty is None:
-        raise ValueError("regularization_path needs a penalty ('l1', 'l2' or 'elasticnet'), got None")
-    model = LogisticRegression(penalty, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter, n_jobs=n_jobs)
+    model = LogisticRegression(l1_ratio=l1_ratio, tol=tol, max_iter=max_iter, n_jobs=n_jobs)
     coefs, intercepts, params = [], [], None
     for C in Cs:
         model.set_params(C=float(C))

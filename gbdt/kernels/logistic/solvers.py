@@ -261,7 +261,8 @@ def _penalty(problem, coef):
     return problem.l1 * np.abs(coef).sum() + 0.5 * problem.l2 * (coef @ coef)
 
 
-def _loss_from_margins(problem, z):
+def loss_from_margins(problem, z):
+    """Weighted log-loss sum (no penalty) of margins z (n, K): minus the log-likelihood."""
     if problem.n_classes == 1:
         return logistic_loss_sum(np.ascontiguousarray(z[:, 0]), problem.y, problem.sw)
     return multinomial_loss_sum(z, problem.y, problem.sw)
@@ -294,14 +295,14 @@ def newglmnet(problem, params0, tol, max_iter, max_sweeps=1000):
             cd_quadratic_sweeps(cdata, cindices, cindptr, n_rows, grad_rows, hess_rows, coef, problem.l1,
                                 problem.l2, problem.fit_intercept, max_sweeps, inner_tol, delta, q)
             # Armijo rule of newGLMNET: the predicted decrease includes the change of the L1 term
-            base = _loss_from_margins(problem, z) + _penalty(problem, coef)
+            base = loss_from_margins(problem, z) + _penalty(problem, coef)
             predicted = grad_rows @ q + problem.l2 * (coef @ delta[:-1]) + problem.l1 * (
                 np.abs(coef + delta[:-1]).sum() - np.abs(coef).sum())
             step = 1.0
             while step > 1e-12:
                 trial = z.copy()
                 trial[:, k] += step * q
-                value = _loss_from_margins(problem, trial) + _penalty(problem, coef + step * delta[:-1])
+                value = loss_from_margins(problem, trial) + _penalty(problem, coef + step * delta[:-1])
                 if value <= base + 0.01 * step * predicted:
                     z = trial
                     x[k] += step * delta

@@ -1,4 +1,4 @@
-"""bindings.LogisticRegression against scikit-learn and statsmodels, on scikit-learn's breast cancer and
+"""bindings.LogisticRegression against scikit-learn, on scikit-learn's breast cancer and
 iris sets."""
 import warnings
 
@@ -6,12 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-import statsmodels.api as sm
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from bindings.logistic import LogisticRegression, PerfectSeparationWarning, regularization_path
+from bindings.logistic import LogisticRegression, regularization_path
 
 X_BC, Y_BC = load_breast_cancer(return_X_y=True)
 X_BC = StandardScaler().fit_transform(X_BC)
@@ -34,7 +33,7 @@ def _sklearn(C, l1_ratio, X, y, **kw):
 
 @pytest.mark.parametrize("solver", ["newton", "newglmnet", "lbfgs"])
 def test_binary_l2_matches_sklearn(solver):
-    ours = LogisticRegression("l2", C=0.3, solver=solver, tol=1e-10, max_iter=1000).fit(X_BC, Y_BC)
+    ours = LogisticRegression(C=0.3, solver=solver, tol=1e-10, max_iter=1000).fit(X_BC, Y_BC)
     ref = _sklearn(0.3, 0.0, X_BC, Y_BC)
     # lbfgs stops at the objective's rounding level (scipy's ftol), like scikit-learn's own lbfgs
     atol = 1e-5 if solver == "lbfgs" else 1e-7
@@ -44,9 +43,11 @@ def test_binary_l2_matches_sklearn(solver):
     assert ours.converged_
 
 
-@pytest.mark.parametrize("penalty, l1_ratio", [("l1", 1.0), ("elasticnet", 0.4)])
-def test_binary_l1_and_elasticnet_match_sklearn_saga(penalty, l1_ratio):
-    ours = LogisticRegression(penalty, C=0.2, l1_ratio=l1_ratio, tol=1e-10, max_iter=1000).fit(X_BC, Y_BC)
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.4])
+def test_binary_l1_and_elasticnet_match_sklearn_saga(l1_ratio):
+    """l1_ratio alone chooses the penalty, as in scikit-learn 1.8: 1.0 is L1, never a silent L2."""
+    ours = LogisticRegression(C=0.2, l1_ratio=l1_ratio, tol=1e-10, max_iter=1000).fit(X_BC, Y_BC)
+    assert ours.penalty_ == ("l1" if l1_ratio == 1.0 else "elasticnet")
     ref = _sklearn(0.2, l1_ratio, X_BC, Y_BC)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-6)
@@ -54,9 +55,9 @@ def test_binary_l1_and_elasticnet_match_sklearn_saga(penalty, l1_ratio):
     assert 0 < np.sum(ours.coef_ == 0) < X_BC.shape[1]
 
 
-@pytest.mark.parametrize("penalty, l1_ratio", [("l2", 0.0), ("l1", 1.0)])
-def test_multinomial_matches_sklearn(penalty, l1_ratio):
-    ours = LogisticRegression(penalty, C=0.5, tol=1e-10, max_iter=1000).fit(X_IRIS, Y_IRIS)
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+def test_multinomial_matches_sklearn(l1_ratio):
+    ours = LogisticRegression(C=0.5, l1_ratio=l1_ratio, tol=1e-10, max_iter=1000).fit(X_IRIS, Y_IRIS)
     ref = SkLogisticRegression(C=0.5, l1_ratio=l1_ratio, solver="lbfgs" if l1_ratio == 0 else "saga",
                                tol=1e-12, max_iter=100_000).fit(X_IRIS, Y_IRIS)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=2e-6)
@@ -67,11 +68,11 @@ def test_multinomial_matches_sklearn(penalty, l1_ratio):
     np.testing.assert_array_equal(ours.predict(X_IRIS), ref.predict(X_IRIS))
 
 
-@pytest.mark.parametrize("penalty", ["l2", "l1"])
-def test_csr_input_gives_the_dense_fit(penalty):
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+def test_csr_input_gives_the_dense_fit(l1_ratio):
     X = np.where(np.abs(X_BC) < 0.5, 0.0, X_BC)
-    dense = LogisticRegression(penalty, C=0.5, tol=1e-10, max_iter=500).fit(X, Y_BC)
-    sparse = LogisticRegression(penalty, C=0.5, tol=1e-10, max_iter=500).fit(sp.csr_matrix(X), Y_BC)
+    dense = LogisticRegression(C=0.5, l1_ratio=l1_ratio, tol=1e-10, max_iter=500).fit(X, Y_BC)
+    sparse = LogisticRegression(C=0.5, l1_ratio=l1_ratio, tol=1e-10, max_iter=500).fit(sp.csr_matrix(X), Y_BC)
     np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-9)
     np.testing.assert_allclose(sparse.decision_function(sp.csr_matrix(X)), dense.decision_function(X), atol=1e-8)
 
@@ -87,49 +88,12 @@ def test_class_and_sample_weights_match_sklearn():
     np.testing.assert_allclose(ours_dict.coef_, ref_dict.coef_, atol=1e-7)
 
 
-def test_summary_matches_statsmodels_logit():
-    X = pd.DataFrame(X_BC[:, SUBSET], columns=[f"f{j}" for j in SUBSET])
-    table = LogisticRegression(None, tol=1e-12).fit(X, Y_BC).summary()
-    ref = sm.Logit(Y_BC, sm.add_constant(X)).fit(disp=0, tol=1e-12)
-    assert list(table.index) == ["const"] + list(X.columns)
-    np.testing.assert_allclose(table["coef"], ref.params, rtol=1e-8)
-    np.testing.assert_allclose(table["std err"], ref.bse, rtol=1e-8)
-    np.testing.assert_allclose(table["z"], ref.tvalues, rtol=1e-8)
-    np.testing.assert_allclose(table["P>|z|"], ref.pvalues, rtol=1e-6, atol=1e-300)
-    np.testing.assert_allclose(table[["[0.025", "0.975]"]], ref.conf_int(0.05), rtol=1e-8)
-    np.testing.assert_allclose(table["odds ratio"], np.exp(ref.params), rtol=1e-8)
-    np.testing.assert_allclose(table[["odds [0.025", "odds 0.975]"]], np.exp(ref.conf_int(0.05)), rtol=1e-8)
-
-
-def test_summary_without_intercept_and_with_frequency_weights_matches_statsmodels():
-    """Integer sample weights act as repeated rows; no intercept means no 'const' row."""
-    rng = np.random.default_rng(2)
-    counts = rng.integers(1, 4, len(Y_BC))
-    X = X_BC[:, SUBSET]
-    table = LogisticRegression(None, fit_intercept=False, tol=1e-12).fit(X, Y_BC, sample_weight=counts).summary()
-    ref = sm.Logit(np.repeat(Y_BC, counts), np.repeat(X, counts, axis=0)).fit(disp=0, tol=1e-12)
-    assert "const" not in table.index
-    np.testing.assert_allclose(table["coef"], ref.params, rtol=1e-8)
-    np.testing.assert_allclose(table["std err"], ref.bse, rtol=1e-8)
-
-
-def test_perfect_separation_warns_and_summary_refuses():
-    with pytest.warns(PerfectSeparationWarning):
-        model = LogisticRegression(None, max_iter=50).fit(X_BC, Y_BC)
-    assert model.separated_
-    with pytest.raises(ValueError, match="separable"):
-        model.summary()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PerfectSeparationWarning)
-        assert not LogisticRegression(None).fit(X_BC[:, SUBSET], Y_BC).separated_
-
-
 def test_regularization_path_l1_sparsity_and_l2_shrinkage():
     Cs = np.logspace(-3, 1, 6)
-    _, l1_coefs, _ = regularization_path(X_BC, Y_BC, Cs, penalty="l1", tol=1e-8)
+    _, l1_coefs, _ = regularization_path(X_BC, Y_BC, Cs, l1_ratio=1.0, tol=1e-8)
     nonzero = np.sum(l1_coefs[:, 0] != 0, axis=1)
     assert nonzero[0] == 0 and np.all(np.diff(nonzero) >= 0) and nonzero[-1] > 5
-    _, l2_coefs, _ = regularization_path(X_BC, Y_BC, Cs, penalty="l2", tol=1e-8)
+    _, l2_coefs, _ = regularization_path(X_BC, Y_BC, Cs, l1_ratio=0.0, tol=1e-8)
     assert np.all(l2_coefs != 0)
     assert np.all(np.diff(np.linalg.norm(l2_coefs[:, 0], axis=1)) > 0)
     ref = _sklearn(Cs[3], 1.0, X_BC, Y_BC)
@@ -139,9 +103,12 @@ def test_regularization_path_l1_sparsity_and_l2_shrinkage():
 @pytest.mark.parametrize("kwargs, fit_args, match", [
     ({"C": 0.0}, None, "C must be a positive"),
     ({"C": -1.0}, None, "C must be a positive"),
-    ({"penalty": "l3"}, None, "penalty must be"),
-    ({"penalty": "elasticnet"}, None, "l1_ratio"),
-    ({"penalty": "l1", "solver": "lbfgs"}, None, "smooth penalty"),
+    ({"C": "1"}, None, "C must be a positive"),
+    ({"l1_ratio": 1.5}, None, "l1_ratio must be a number in"),
+    ({"l1_ratio": None}, None, "l1_ratio must be a number in"),
+    ({"l1_ratio": 1.0, "solver": "lbfgs"}, None, "smooth penalty"),
+    ({"max_iter": 0}, None, "max_iter"),
+    ({"tol": -1.0}, None, "tol"),
     ({"solver": "newton"}, (X_IRIS, Y_IRIS), "binary only"),
     ({"class_weight": {7: 1.0}}, None, "class_weight has labels"),
     ({}, (np.where(np.arange(X_BC.size).reshape(X_BC.shape) == 5, np.nan, X_BC), Y_BC), "NaN"),
@@ -158,22 +125,85 @@ def test_bad_input_raises_value_error(kwargs, fit_args, match):
 def test_bad_input_types_and_unfitted_use():
     with pytest.raises(TypeError, match="numeric"):
         LogisticRegression().fit([["a", "b"], ["c", "d"]], [0, 1])
+    with pytest.raises(TypeError, match="real numbers"):
+        LogisticRegression().fit(X_BC + 1j, Y_BC)
+    with pytest.raises(ValueError, match="continuous"):
+        LogisticRegression().fit(X_BC, X_BC[:, 0])
     with pytest.raises(ValueError, match="not fitted"):
         LogisticRegression().predict(X_BC)
     model = LogisticRegression().fit(X_BC, Y_BC)
     with pytest.raises(ValueError, match="fitted with 30"):
         model.predict(X_BC[:, :5])
-    with pytest.raises(ValueError, match="unpenalised binary"):
-        model.summary()
+    with pytest.raises(ValueError, match="unpenalised fit"):
+        model.standard_errors()
 
 
 def test_scikit_learn_tools_accept_the_estimator():
     from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
 
-    model = LogisticRegression("l2", C=0.2, tol=1e-10)
+    model = LogisticRegression(C=0.2, tol=1e-10)
     copy = clone(model)
     assert copy is not model and copy.get_params() == model.get_params()
     ours = cross_val_score(model, X_BC, Y_BC, cv=3, scoring="neg_log_loss")
     ref = cross_val_score(_sklearn_model(0.2, 0.0), X_BC, Y_BC, cv=3, scoring="neg_log_loss")
     np.testing.assert_allclose(ours, ref, rtol=1e-8)
+
+
+def test_explicit_penalty_is_deprecated_and_a_contradiction_warns_like_sklearn():
+    """penalty= still works, with scikit-learn 1.8's FutureWarning; penalty='l2' with l1_ratio=1 fits L2 as
+    scikit-learn does, and says so."""
+    with pytest.warns(FutureWarning, match="penalty is deprecated"), pytest.warns(UserWarning, match="ignores"):
+        ours = LogisticRegression("l2", C=0.2, l1_ratio=1.0, tol=1e-10).fit(X_BC, Y_BC)
+    with pytest.warns(FutureWarning), pytest.warns(UserWarning, match="Inconsistent"):
+        ref = SkLogisticRegression("l2", C=0.2, l1_ratio=1.0, solver="newton-cholesky", tol=1e-12).fit(X_BC, Y_BC)
+    assert ours.penalty_ == "l2"
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-7)
+    with pytest.warns(FutureWarning), pytest.warns(UserWarning, match="ignores C=0.5"):
+        assert LogisticRegression(None, C=0.5).fit(X_BC[:, SUBSET], Y_BC).penalty_ is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert LogisticRegression(C=np.inf).fit(X_BC[:, SUBSET], Y_BC).penalty_ is None
+
+
+def test_predict_log_proba_matches_sklearn_and_stays_finite():
+    from scipy.special import log_expit, log_softmax
+
+    ours = LogisticRegression(C=0.3, tol=1e-10).fit(X_BC, Y_BC)
+    ref = _sklearn(0.3, 0.0, X_BC, Y_BC)
+    np.testing.assert_allclose(ours.predict_log_proba(X_BC), ref.predict_log_proba(X_BC), rtol=1e-6, atol=1e-7)
+    multi = LogisticRegression(C=0.5, tol=1e-10).fit(X_IRIS, Y_IRIS)
+    np.testing.assert_allclose(multi.predict_log_proba(X_IRIS), np.log(multi.predict_proba(X_IRIS)), rtol=1e-12)
+    # margins of +-2000: the probabilities round to 0 and 1, their logs do not
+    far = 200.0 * X_BC[:5]
+    z = ours.decision_function(far)
+    np.testing.assert_allclose(ours.predict_log_proba(far), np.column_stack([log_expit(-z), log_expit(z)]),
+                               rtol=1e-12)
+    assert np.all(np.isfinite(ours.predict_log_proba(far))) and np.abs(z).max() > 1000
+    far = 500.0 * X_IRIS[:5]
+    np.testing.assert_allclose(multi.predict_log_proba(far), log_softmax(multi.decision_function(far), axis=1),
+                               rtol=1e-12)
+
+
+def test_feature_names_as_sklearn():
+    """feature_names_in_ exists only after a fit on named columns; reordered or renamed columns raise, as
+    scikit-learn's estimators do, and the predictions are never silently computed on the wrong columns."""
+    frame = pd.DataFrame(X_BC[:, SUBSET], columns=[f"f{j}" for j in SUBSET])
+    ours = LogisticRegression(C=0.3).fit(frame, Y_BC)
+    ref = SkLogisticRegression(C=0.3).fit(frame, Y_BC)
+    np.testing.assert_array_equal(ours.feature_names_in_, ref.feature_names_in_)
+    assert not hasattr(LogisticRegression(C=0.3).fit(X_BC, Y_BC), "feature_names_in_")
+    assert not hasattr(ours.fit(X_BC[:, SUBSET], Y_BC), "feature_names_in_"), "a refit without names drops them"
+    ours.fit(frame, Y_BC)
+    for changed in (frame[frame.columns[::-1]], frame.rename(columns={"f0": "g0"})):
+        with pytest.raises(ValueError, match="feature names"):
+            ref.predict(changed)
+        with pytest.raises(ValueError, match="feature names"):
+            ours.predict(changed)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(ours.predict(frame.to_numpy()), ours.predict(frame))
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        LogisticRegression(C=0.3).fit(frame.to_numpy(), Y_BC).predict(frame)
+    assert not hasattr(LogisticRegression(C=0.3).fit(pd.DataFrame(X_BC[:, SUBSET]), Y_BC), "feature_names_in_")
+    with pytest.raises(TypeError, match="mixed types"):
+        LogisticRegression().fit(pd.DataFrame(X_BC[:, :2], columns=["a", 1]), Y_BC)

@@ -14,11 +14,11 @@ y2 = (X[:, 0] - X[:, 1] + rng.standard_normal(60) > 0).astype(int)
 y3 = np.digitize(X[:, 0] + rng.standard_normal(60), [-0.5, 0.5])
 out = []
 for data in (X, sp.csr_matrix(X)):
-    for penalty, solver, y in (("l2", "newton", y2), ("l2", "lbfgs", y3), ("elasticnet", "newglmnet", y2),
-                               ("l1", "newglmnet", y3)):
-        model = LogisticRegression(penalty, C=0.5, l1_ratio=0.5, solver=solver, tol=1e-8, max_iter=100)
+    for l1_ratio, solver, y in ((0.0, "newton", y2), (0.0, "lbfgs", y3), (0.5, "newglmnet", y2),
+                                (1.0, "newglmnet", y3)):
+        model = LogisticRegression(C=0.5, l1_ratio=l1_ratio, solver=solver, tol=1e-8, max_iter=100)
         out.append(model.fit(data, y).predict_proba(data).ravel().tolist())
-out.append(LogisticRegression(None, tol=1e-10).fit(X, y2).summary()["std err"].tolist())
+out.append(LogisticRegression(C=np.inf, tol=1e-10).fit(X, y2).standard_errors("HC3").tolist())
 out.append(IsotonicCalibrator().fit(X[:, 0], y2.astype(float)).predict(X[:, 0]).tolist())
 out.append(np.concatenate(roc_curve(y2, np.round(X[:, 0], 1))[:2]).tolist())
 print(json.dumps(out))
