@@ -139,15 +139,15 @@ def bootstrap_means(round_values, n_bootstrap, random_state):
         stop = min(start + BOOTSTRAP_CHUNK, n_bootstrap)
         rows = rng.randint(0, n, size=(stop - start, n))
         for e in range(values.shape[0]):
-            means[start:stop, e] = values[e][rows].mean(axis=1)
+            means[start:stop, e] = values[e].take(rows).mean(axis=1)
     return means
 
 
 def bootstrap_interval(round_values, alpha=0.05, n_bootstrap=10000, random_state=None):
     """(lower, upper): obp's percentile bootstrap interval of the mean of (n,) ``round_values``."""
     means = bootstrap_means(round_values, n_bootstrap, random_state)[:, 0]
-    return (float(np.percentile(means, 100 * alpha / 2)),
-            float(np.percentile(means, 100 * (1 - alpha / 2))))
+    lower, upper = np.percentile(means, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(lower), float(upper)
 
 
 def check_alpha(alpha):
