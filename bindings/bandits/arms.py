@@ -89,8 +89,9 @@ class ArmLabels:
                 raise ValueError(f"arm out of range: arms must be in [0, {len(self)}), got values "
                                  f"in [{arms.min()}, {arms.max()}]")
             return arms.astype(np.int64)
-        if np.ndim(arms) != 1:
-            raise ValueError(f"arms must be 1-d, got shape {np.shape(arms)}")
+        if isinstance(arms, np.ndarray) and arms.ndim != 1:
+            raise ValueError(f"arms must be 1-d, got shape {arms.shape}")
+        # A list, not an array: labels such as tuples must stay whole.
         return np.array([self.index_of(a) for a in arms], dtype=np.int64)
 
     def labels_of(self, positions):

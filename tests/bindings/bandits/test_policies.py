@@ -155,7 +155,7 @@ def test_arm_labels_and_predict_expectations_equal_mabwiser():
 def test_integer_count_and_mixed_labels():
     assert UCB1(3).arms == [0, 1, 2]
     policy = EpsilonGreedy([("a", 1), 7, "x"], epsilon=1.0, random_state=0)
-    policy.update(("a", 1), 1.0).update(7, 0.0).update("x", 0.5)
+    policy.update(("a", 1), 1.0).update(7, 0.0).update_batch([("a", 1), "x"], [1.0, 0.5])
     assert set(policy.select_batch(200).tolist()) == {("a", 1), 7, "x"}
     np.testing.assert_allclose(list(policy.predict_expectations().values()), [1.0, 0.0, 0.5])
     np.testing.assert_allclose(policy.action_probabilities(), [1 / 3] * 3)
@@ -220,7 +220,8 @@ def gaussian_max_probabilities(means, sds):
 def test_thompson_probabilities_within_their_standard_error_of_integration():
     """Monte-Carlo probabilities of Thompson sampling against numerical integration of the
     posteriors (scipy): every arm within 4.5 of its stated standard errors."""
-    beta = BetaThompsonSampling(2, random_state=0).update_batch([0] * 10 + [1] * 14, [1.0] * 6 + [0.0] * 4 + [1.0] * 9 + [0.0] * 5)
+    rewards = [1.0] * 6 + [0.0] * 4 + [1.0] * 9 + [0.0] * 5  # arm 0: 6 of 10, arm 1: 9 of 14
+    beta = BetaThompsonSampling(2, random_state=0).update_batch([0] * 10 + [1] * 14, rewards)
     probs, std = beta.action_probabilities(n_samples=20000, return_std=True)
     # P(X1 > X0) = integral of f1(x) F0(x), X0 ~ Beta(7, 5), X1 ~ Beta(10, 6)
     exact = integrate.quad(lambda x: stats.beta.pdf(x, 10, 6) * stats.beta.cdf(x, 7, 5), 0, 1, epsabs=1e-12)[0]
@@ -269,8 +270,8 @@ def test_linucb_scores_equal_mabwiser_and_coef_equals_ridge():
         np.testing.assert_allclose(ours.coef_[k], ridge.coef_, rtol=1e-9)
     ours.remove_arm("b").add_arm("d")
     assert ours.arms == ["a", "c", "d"]
-    np.testing.assert_allclose(ours.coef_[1], Ridge(alpha=2.0, fit_intercept=False).fit(x[arms == 2], y[arms == 2]).coef_,
-                               rtol=1e-9)
+    arm_c = Ridge(alpha=2.0, fit_intercept=False).fit(x[arms == 2], y[arms == 2])
+    np.testing.assert_allclose(ours.coef_[1], arm_c.coef_, rtol=1e-9)
     np.testing.assert_allclose(ours.coef_[2], 0.0)
 
 
