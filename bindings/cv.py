@@ -19,7 +19,7 @@ from bindings.dataset import Dataset
 from bindings.params import resolve_params
 from bindings.train import train
 
-__all__ = ["cv", "make_folds"]
+__all__ = ["cv", "make_folds", "resolve_folds"]
 
 
 def make_folds(n_rows, nfold=5, *, label=None, stratified=False, shuffle=True, seed=0):
@@ -51,19 +51,19 @@ def make_folds(n_rows, nfold=5, *, label=None, stratified=False, shuffle=True, s
     return [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(nfold)]
 
 
-def _fold_rows(folds, dtrain, nfold, stratified, shuffle, seed):
-    """Normalise ``folds`` (None, a list of (train, test) index pairs, or a scikit-learn splitter)."""
+def resolve_folds(folds, n_rows, *, nfold=5, label=None, stratified=False, shuffle=True, seed=0):
+    """(train_rows, test_rows) int64 pairs from ``folds``: None (``make_folds``), a list of
+    (train, test) index pairs, or a scikit-learn splitter (its ``split`` on ``n_rows`` rows)."""
     if folds is None:
-        return make_folds(dtrain.num_row, nfold, label=dtrain.label, stratified=stratified, shuffle=shuffle,
-                          seed=seed)
+        return make_folds(n_rows, nfold, label=label, stratified=stratified, shuffle=shuffle, seed=seed)
     if hasattr(folds, "split"):
-        folds = folds.split(np.zeros((dtrain.num_row, 1)), dtrain.label)
+        folds = folds.split(np.zeros((n_rows, 1)), label)
     pairs = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64)) for tr, te in folds]
     if len(pairs) < 2:
         raise ValueError(f"folds must give at least 2 (train, test) pairs, got {len(pairs)}")
     for tr, te in pairs:
-        if tr.size == 0 or te.size == 0 or min(tr.min(), te.min()) < 0 or max(tr.max(), te.max()) >= dtrain.num_row:
-            raise ValueError(f"every fold needs non-empty train and test row indices in [0, {dtrain.num_row})")
+        if tr.size == 0 or te.size == 0 or min(tr.min(), te.min()) < 0 or max(tr.max(), te.max()) >= n_rows:
+            raise ValueError(f"every fold needs non-empty train and test row indices in [0, {n_rows})")
     return pairs
 
 
@@ -134,7 +134,8 @@ def cv(params, dtrain, num_boost_round=10, *, nfold=5, stratified=False, folds=N
     if not p.metrics:
         raise ValueError("cv needs at least one metric: pass metrics= (a custom objective has no default)")
     histories = []
-    for train_rows, test_rows in _fold_rows(folds, dtrain, nfold, stratified, shuffle, seed):
+    for train_rows, test_rows in resolve_folds(folds, dtrain.num_row, nfold=nfold, label=dtrain.label,
+                                               stratified=stratified, shuffle=shuffle, seed=seed):
         fold_train, fold_test = _subset(dtrain, train_rows), _subset(dtrain, test_rows)
         history = {}
         train(p, fold_train, num_boost_round, evals=[(fold_train, "train"), (fold_test, "test")],

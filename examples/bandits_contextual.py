@@ -10,13 +10,14 @@ as a deployed model would, since one GBDT prediction per round would dominate th
 Writes examples/figures/bandits_contextual.png; the key number is LinUCB's final regret as a
 fraction of UCB1's.
 
-    python examples/bandits_contextual.py
+    PYTHONPATH=. python examples/bandits_contextual.py
 """
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import save_figure  # noqa: E402
 
 from bindings import GBDTRegressor  # noqa: E402
 from bindings.bandits import (UCB1, GaussianThompsonSampling, LinearContextualArms,  # noqa: E402
@@ -45,8 +46,8 @@ def hybrid_regret(env, run):
 
 def main():
     env = LinearContextualArms(np.random.default_rng(0).standard_normal((5, 5)), noise_sd=0.1)
-    result = simulate({"LinUCB": LinUCB(5, 5, alpha=1.0),
-                       "linear Thompson": LinearThompsonSampling(5, 5, v=0.2),
+    result = simulate({"LinUCB": LinUCB(5, 5, exploration=1.0),
+                       "linear Thompson": LinearThompsonSampling(5, 5, exploration=0.2),
                        "UCB1 (no context)": UCB1(5),
                        "Gaussian Thompson (no context)": GaussianThompsonSampling(5)},
                       env, HORIZON, n_runs=16, seed=0, checkpoints=HORIZON)
@@ -63,8 +64,7 @@ def main():
     ax.set_ylabel("cumulative regret (log scale)")
     ax.set_title("linear contextual arms: 5 arms, 5 features")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig("examples/figures/bandits_contextual.png", dpi=120)
+    save_figure(fig, "bandits_contextual")
     final = result.final_regret()
     final["GBDT hybrid"] = hybrid[:, -1].mean()
     print(", ".join(f"{k} {v:.0f}" for k, v in final.items()))

@@ -11,12 +11,13 @@ sampling on the changing arms.
 
 Writes examples/figures/bandits_nonstationary.png.
 
-    python examples/bandits_nonstationary.py
+    PYTHONPATH=. python examples/bandits_nonstationary.py
 """
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from _figures import save_figure  # noqa: E402
 
 from bindings.bandits import (UCB1, BetaThompsonSampling, DiscountedThompsonSampling, DiscountedUCB,  # noqa: E402
                               DriftingArms, PiecewiseStationaryArms, SlidingWindowUCB, simulate)
@@ -54,8 +55,7 @@ def main():
         ax.set_ylabel("cumulative regret")
         finals[title] = result.final_regret()
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig("examples/figures/bandits_nonstationary.png", dpi=120)
+    save_figure(fig, "bandits_nonstationary")
     for title, final in finals.items():
         print(title + ": " + ", ".join(f"{k} {v:.0f}" for k, v in final.items()))
     final = finals["abrupt changes every 5,000 rounds"]

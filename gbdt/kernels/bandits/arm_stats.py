@@ -12,7 +12,8 @@ the same three rows whatever the forgetting:
 - stationary: ``discount = 1`` and no window;
 - discounted (Garivier & Moulines 2011): every round all rows are multiplied by ``discount``;
 - sliding window of the last W rounds: ring buffers ``window_arms`` / ``window_rewards``
-  (W,) hold what is in the window, and the round that leaves it is subtracted.
+  (W,) hold what is in the window, and the round that leaves it is subtracted. A slot whose
+  arm was removed from the policy holds -1 and leaves nothing to subtract.
 """
 from gbdt._jit import jit
 
@@ -38,8 +39,8 @@ def update_window_stats(stats, window_arms, window_rewards, n_seen, arm, reward)
     """
     width = window_arms.shape[0]
     slot = n_seen % width
-    if n_seen >= width:
-        old_arm = window_arms[slot]
+    old_arm = window_arms[slot]
+    if n_seen >= width and old_arm >= 0:
         old_reward = window_rewards[slot]
         stats[0, old_arm] -= 1.0
         stats[1, old_arm] -= old_reward

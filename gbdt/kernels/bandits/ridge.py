@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from gbdt._jit import jit
-from gbdt.kernels.bandits.select import argmax_first
+from gbdt.kernels.bandits.select import argmax_random_tie, split_argmax
 
 LIN_UCB = 7
 LIN_THOMPSON = 8
@@ -79,7 +79,36 @@ def select_linear_arms(kind, explore, a_inv, b, contexts, rng, out):
     scores = np.empty(a_inv.shape[0])
     for i in range(contexts.shape[0]):
         linear_scores(kind, explore, a_inv, b, contexts[i], rng, scores)
-        out[i] = argmax_first(scores)
+        out[i] = argmax_random_tie(scores, rng)
+
+
+@jit
+def linear_probabilities(kind, explore, a_inv, b, x, rng, n_samples, scores, out):
+    """Fill ``out`` (n_arms,) with the probability that the policy picks each arm for context x (d,).
+
+    LinUCB: 1 split over the arms tied for the best score (exact). Linear Thompson sampling:
+    frequencies of ``n_samples`` draws of its choice with ``rng`` (standard error
+    sqrt(p (1 - p) / n_samples)). scores : (n_arms,) work buffer.
+    """
+    if kind == LIN_UCB:
+        linear_scores(kind, explore, a_inv, b, x, rng, scores)
+        split_argmax(scores, out)
+        return
+    for k in range(out.shape[0]):
+        out[k] = 0.0
+    for _ in range(n_samples):
+        linear_scores(kind, explore, a_inv, b, x, rng, scores)
+        out[argmax_random_tie(scores, rng)] += 1.0
+    for k in range(out.shape[0]):
+        out[k] /= n_samples
+
+
+@jit
+def linear_probabilities_batch(kind, explore, a_inv, b, contexts, rng, n_samples, out):
+    """Fill ``out`` (n, n_arms) with ``linear_probabilities`` for each row of ``contexts`` (n, d)."""
+    scores = np.empty(a_inv.shape[0])
+    for i in range(contexts.shape[0]):
+        linear_probabilities(kind, explore, a_inv, b, contexts[i], rng, n_samples, scores, out[i])
 
 
 @jit

@@ -7,7 +7,8 @@ choice, so one kernel serves the Python API (one round at a time) and the compil
 
     P_EPSILON        epsilon of epsilon-greedy (its c when decaying: eps_t = min(1, c K / t))
     P_EPSILON_DECAY  1.0 to decay epsilon as above, 0.0 to keep it fixed
-    P_EXPLORE        exploration scale: UCB's c, UCB-V's zeta, KL-UCB's c in log t + c log log t
+    P_EXPLORE        the policies' ``exploration``: UCB1's alpha (MABWiser's name), UCB-V's zeta,
+                     KL-UCB's c in log t + c log log t
     P_TEMPERATURE    softmax temperature (reward units)
     P_NOISE_SD       Gaussian Thompson: reward noise standard deviation
     P_PRIOR_SD       Gaussian Thompson: prior standard deviation of each arm's mean (prior mean 0)
@@ -15,7 +16,9 @@ choice, so one kernel serves the Python API (one round at a time) and the compil
     P_DISCOUNT       forgetting factor of the statistics, 1.0 = stationary
 
 Index policies (epsilon-greedy, UCB family, softmax) first play every arm with zero pulls, in
-arm order; ties of the argmax go to the lowest arm.
+arm order; ties of the argmax are broken uniformly at random, so a policy's probability of
+choosing each arm (``arm_probabilities``) splits the mass of a tie evenly and every tied arm gets
+logged with a positive propensity.
 """
 import math
 
@@ -56,6 +59,57 @@ def argmax_first(values):
 
 
 @jit
+def argmax_random_tie(values, rng):
+    """Index of the largest of (n,) ``values``, uniform among ties (one-pass reservoir choice:
+    the m-th tied index seen replaces the current one with probability 1/m)."""
+    best = 0
+    ties = 1
+    for k in range(1, values.shape[0]):
+        if values[k] > values[best]:
+            best = k
+            ties = 1
+        elif values[k] == values[best]:
+            ties += 1
+            if rng.random() * ties < 1.0:
+                best = k
+    return best
+
+
+@jit
+def split_argmax(values, out):
+    """Fill ``out`` (n,) with 1/m on each of the m indices tied for the largest of ``values``."""
+    top = values[argmax_first(values)]
+    ties = 0
+    for k in range(values.shape[0]):
+        ties += values[k] == top
+    for k in range(values.shape[0]):
+        out[k] = 1.0 / ties if values[k] == top else 0.0
+
+
+@jit
+def current_epsilon(params, n_arms, n_rounds):
+    """Exploration probability of epsilon-greedy after ``n_rounds`` rounds (fixed or decaying)."""
+    epsilon = params[P_EPSILON]
+    if params[P_EPSILON_DECAY] > 0.0:
+        epsilon = min(1.0, epsilon * n_arms / max(n_rounds, 1))
+    return epsilon
+
+
+@jit
+def softmax_weights(scores, temperature):
+    """Overwrite (n_arms,) mean rewards ``scores`` with exp((mean - max) / temperature)."""
+    top = scores[argmax_first(scores)]
+    for k in range(scores.shape[0]):
+        scores[k] = math.exp((scores[k] - top) / temperature)
+
+
+@jit
+def is_sampled(kind):
+    """Whether policy ``kind`` chooses by posterior sampling (no closed-form arm probabilities)."""
+    return kind == THOMPSON_BETA or kind == THOMPSON_GAUSSIAN
+
+
+@jit
 def first_unplayed_arm(stats):
     """Lowest arm with zero pulls in ``stats`` (3, n_arms), or -1 when every arm has been played."""
     for k in range(stats.shape[1]):
@@ -66,7 +120,8 @@ def first_unplayed_arm(stats):
 
 @jit
 def arm_scores(kind, params, stats, rng, gamma_cache, out):
-    """Fill ``out`` (n_arms,) with the score each arm is chosen by (argmax).
+    """Fill ``out`` (n_arms,) with the score each arm is chosen by (argmax); +inf for an arm
+    never played, except under Thompson sampling, whose scores are posterior draws.
 
     log t of the indices is the log of the total (possibly discounted or windowed) pulls.
     gamma_cache : (6, n_arms), see ``sampling``; used by Beta Thompson sampling.
@@ -87,7 +142,9 @@ def arm_scores(kind, params, stats, rng, gamma_cache, out):
     log_total = math.log(total) if total > 0.0 else 0.0
     for k in range(n_arms):
         n = stats[0, k]
-        if kind == UCB:
+        if n <= 0.0:  # never played: index policies play it first
+            out[k] = np.inf
+        elif kind == UCB:
             out[k] = ucb_index(n, stats[1, k], log_total, params[P_EXPLORE])
         elif kind == UCB_V:
             out[k] = ucbv_index(n, stats[1, k], stats[2, k], log_total, params[P_EXPLORE],
@@ -105,23 +162,61 @@ def select_arm(kind, params, stats, n_rounds, rng, scores, gamma_cache):
     scores : (n_arms,) float64 work buffer; gamma_cache : (6, n_arms), see ``sampling``.
     """
     n_arms = stats.shape[1]
-    if kind != THOMPSON_BETA and kind != THOMPSON_GAUSSIAN:
+    if not is_sampled(kind):
         unplayed = first_unplayed_arm(stats)
         if unplayed >= 0:
             return unplayed
-    if kind == EPSILON_GREEDY:
-        epsilon = params[P_EPSILON]
-        if params[P_EPSILON_DECAY] > 0.0:
-            epsilon = min(1.0, epsilon * n_arms / max(n_rounds, 1))
-        if rng.random() < epsilon:
-            return int(rng.integers(0, n_arms))
+    if kind == EPSILON_GREEDY and rng.random() < current_epsilon(params, n_arms, n_rounds):
+        return int(rng.integers(0, n_arms))
     arm_scores(kind, params, stats, rng, gamma_cache, scores)
     if kind == SOFTMAX:
-        top = scores[argmax_first(scores)]
-        for k in range(n_arms):
-            scores[k] = math.exp((scores[k] - top) / params[P_TEMPERATURE])
+        softmax_weights(scores, params[P_TEMPERATURE])
         return categorical_sample(rng, scores)
-    return argmax_first(scores)
+    return argmax_random_tie(scores, rng)
+
+
+@jit
+def arm_probabilities(kind, params, stats, n_rounds, rng, gamma_cache, scores, n_samples, out):
+    """Fill ``out`` (n_arms,) with the probability that ``select_arm`` picks each arm now.
+
+    Exact for every kind but Thompson sampling: the first unplayed arm has probability 1;
+    epsilon-greedy puts epsilon_t / n_arms on each arm plus 1 - epsilon_t split over the tied
+    best means; softmax is the normalised exp weights; the UCB family splits 1 over the tied
+    best indices. Thompson sampling (``is_sampled``) has no closed form: ``out`` holds the
+    frequencies of ``n_samples`` draws of its choice with ``rng``, each within a standard error
+    sqrt(p (1 - p) / n_samples) of the truth. Other kinds never touch ``rng``.
+    scores : (n_arms,) work buffer; gamma_cache : (6, n_arms), see ``sampling``.
+    """
+    n_arms = stats.shape[1]
+    if is_sampled(kind):
+        for k in range(n_arms):
+            out[k] = 0.0
+        for _ in range(n_samples):
+            arm_scores(kind, params, stats, rng, gamma_cache, scores)
+            out[argmax_random_tie(scores, rng)] += 1.0
+        for k in range(n_arms):
+            out[k] /= n_samples
+        return
+    unplayed = first_unplayed_arm(stats)
+    if unplayed >= 0:
+        for k in range(n_arms):
+            out[k] = 0.0
+        out[unplayed] = 1.0
+        return
+    arm_scores(kind, params, stats, rng, gamma_cache, scores)
+    if kind == SOFTMAX:
+        softmax_weights(scores, params[P_TEMPERATURE])
+        total = 0.0
+        for k in range(n_arms):
+            total += scores[k]
+        for k in range(n_arms):
+            out[k] = scores[k] / total
+        return
+    split_argmax(scores, out)
+    if kind == EPSILON_GREEDY:
+        epsilon = current_epsilon(params, n_arms, n_rounds)
+        for k in range(n_arms):
+            out[k] = epsilon / n_arms + (1.0 - epsilon) * out[k]
 
 
 @jit

@@ -1,14 +1,14 @@
-"""Off-policy estimators against the Open Bandit Pipeline (obp) on the same logged data, their
-invariants, confidence intervals and bad input."""
-import dataclasses
-
+"""Off-policy estimators against the Open Bandit Pipeline (obp 0.4.1) on the same logged data:
+values and bootstrap intervals to 1e-10, clipping through obp on rescaled propensities, the
+estimators' limits, normal-interval coverage and bad input."""
 import numpy as np
 import pytest
-from obp.ope import (DirectMethod, DoublyRobust, InverseProbabilityWeighting,
-                     SelfNormalizedInverseProbabilityWeighting, SwitchDoublyRobust)
+from obp.ope import (DirectMethod, DoublyRobust, DoublyRobustWithShrinkage, InverseProbabilityWeighting,
+                     ReplayMethod, SelfNormalizedDoublyRobust, SelfNormalizedInverseProbabilityWeighting,
+                     SwitchDoublyRobust)
 
-from bindings.bandits import (direct_method, doubly_robust, inverse_propensity_score, self_normalized_ips,
-                              switch_doubly_robust)
+from bindings.bandits import (direct_method, doubly_robust, doubly_robust_with_shrinkage, inverse_propensity_score,
+                              replay_method, self_normalized_doubly_robust, self_normalized_ips, switch_doubly_robust)
 
 
 def softmax_rows(logits):
@@ -36,61 +36,73 @@ def logged_bandit(n=3000, n_actions=4, seed=0, sharpness=2.0):
     return data, model, float((target * q).sum(axis=1).mean()), behaviour
 
 
-def obp_value(estimator, data, model=None):
+def obp_inputs(data, model=None):
     kwargs = dict(reward=data["rewards"], action=data["actions"], pscore=data["propensities"],
                   action_dist=data["target_probs"][:, :, None])
     if model is not None:
         kwargs["estimated_rewards_by_reg_model"] = model[:, :, None]
-    return estimator.estimate_policy_value(**kwargs)
+    return kwargs
 
 
-def obp_with_threshold(cls, threshold):
-    """obp renamed Switch-DR's ``tau`` to ``lambda_`` in 0.5; build it under either version."""
-    fields = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{("tau" if "tau" in fields else "lambda_"): threshold})
+def one_hot(probs):
+    return np.eye(probs.shape[1])[probs.argmax(axis=1)]
 
 
-def test_estimates_equal_obp_to_1e8():
-    data, model, _, _ = logged_bandit()
+def estimator_pairs(data, model):
+    """(ours, obp estimator, needs the model) for every estimator and parameter tested."""
     pairs = [
-        (inverse_propensity_score(**data).value, obp_value(InverseProbabilityWeighting(), data)),
-        (self_normalized_ips(**data).value,
-         obp_value(SelfNormalizedInverseProbabilityWeighting(), data)),
-        (direct_method(**data, reward_model=model).value, obp_value(DirectMethod(), data, model)),
-        (doubly_robust(**data, reward_model=model).value, obp_value(DoublyRobust(), data, model)),
+        (lambda **ci: inverse_propensity_score(**data, **ci), InverseProbabilityWeighting(), False),
+        (lambda **ci: self_normalized_ips(**data, **ci), SelfNormalizedInverseProbabilityWeighting(), False),
+        (lambda **ci: direct_method(**data, reward_model=model, **ci), DirectMethod(), True),
+        (lambda **ci: doubly_robust(**data, reward_model=model, **ci), DoublyRobust(), True),
+        (lambda **ci: self_normalized_doubly_robust(**data, reward_model=model, **ci),
+         SelfNormalizedDoublyRobust(), True),
     ]
     for tau in (0.5, 2.0, 1e9):
-        ours = switch_doubly_robust(**data, reward_model=model, tau=tau).value
-        pairs.append((ours, obp_value(obp_with_threshold(SwitchDoublyRobust, tau), data, model)))
-    for ours, reference in pairs:
-        assert ours == pytest.approx(reference, abs=1e-8)
+        pairs.append((lambda tau=tau, **ci: switch_doubly_robust(**data, reward_model=model, tau=tau, **ci),
+                      SwitchDoublyRobust(tau=tau), True))
+    for shrinkage in (0.5, 5.0, 100.0):
+        pairs.append((lambda s=shrinkage, **ci: doubly_robust_with_shrinkage(**data, reward_model=model, shrinkage=s,
+                                                                              **ci),
+                      DoublyRobustWithShrinkage(lambda_=shrinkage), True))
+    return pairs
 
 
-def test_clipped_estimators_cap_the_weight():
-    """Clipped IPS/DR equal obp's ``lambda_`` variants (obp >= 0.5); older obp has no clipping,
-    so they are then checked against IPS/DR on weights capped by hand."""
+def test_estimates_equal_obp_to_1e10():
+    data, model, _, _ = logged_bandit()
+    for ours, reference, model_based in estimator_pairs(data, model):
+        expected = reference.estimate_policy_value(**obp_inputs(data, model if model_based else None))
+        assert ours().value == pytest.approx(expected, abs=1e-10), reference
+    deterministic = dict(data, target_probs=one_hot(data["target_probs"]))
+    assert replay_method(**deterministic).value == pytest.approx(
+        ReplayMethod().estimate_policy_value(**obp_inputs(deterministic)), abs=1e-10)
+
+
+def test_bootstrap_intervals_equal_obp_to_1e10():
+    """Same seed, same resampled rows: obp's percentile bootstrap of the per-round terms."""
+    data, model, _, _ = logged_bandit(n=500, seed=6)
+    for ours, reference, model_based in estimator_pairs(data, model):
+        got = ours(ci="bootstrap", alpha=0.1, n_bootstrap=300, random_state=7)
+        expected = reference.estimate_interval(**obp_inputs(data, model if model_based else None), alpha=0.1,
+                                               n_bootstrap_samples=300, random_state=7)
+        assert got.lower == pytest.approx(expected["90.0% CI (lower)"], abs=1e-10), reference
+        assert got.upper == pytest.approx(expected["90.0% CI (upper)"], abs=1e-10), reference
+
+
+def test_clipped_estimators_equal_obp_on_rescaled_propensities():
+    """obp 0.4.1 has no clipping; dividing a round's propensity by min(w, clip) / w makes obp's
+    weight exactly min(w, clip) and leaves its model term alone, so obp's IPS and DR on those
+    propensities are the clipped estimators."""
     data, model, _, _ = logged_bandit(seed=1)
     clip = 2.0
-    capped = dict(data)
-    weight = data["target_probs"][np.arange(len(data["actions"])), data["actions"]]
-    weight = weight / data["propensities"]
+    weight = data["target_probs"][np.arange(len(data["actions"])), data["actions"]] / data["propensities"]
     assert (weight > clip).any(), "the clip must bind for this test to mean anything"
-    fields = {f.name for f in dataclasses.fields(InverseProbabilityWeighting)}
-    if "lambda_" in fields:
-        ips_ref = obp_value(InverseProbabilityWeighting(lambda_=clip), data)
-        dr_ref = obp_value(DoublyRobust(lambda_=clip), data, model)
-    else:
-        # Scaling the logged action's target probability by min(w, clip)/w caps w at clip.
-        rows = np.arange(len(weight))
-        scale = np.minimum(weight, clip) / weight
-        capped["propensities"] = data["propensities"] / scale
-        ips_ref = obp_value(InverseProbabilityWeighting(), capped)
-        dm_part = (data["target_probs"] * model).sum(axis=1)
-        dr_ref = np.mean(dm_part + np.minimum(weight, clip)
-                         * (data["rewards"] - model[rows, data["actions"]]))
-    assert inverse_propensity_score(**data, clip=clip).value == pytest.approx(ips_ref, abs=1e-8)
-    assert doubly_robust(**data, reward_model=model, clip=clip).value == pytest.approx(dr_ref,
-                                                                                        abs=1e-8)
+    capped = dict(data, propensities=data["propensities"] / (np.minimum(weight, clip) / weight))
+    ips_ref = InverseProbabilityWeighting().estimate_policy_value(**obp_inputs(capped))
+    dr_ref = DoublyRobust().estimate_policy_value(**obp_inputs(capped, model))
+    assert inverse_propensity_score(**data, clip=clip).value == pytest.approx(ips_ref, abs=1e-10)
+    assert doubly_robust(**data, reward_model=model, clip=clip).value == pytest.approx(dr_ref, abs=1e-10)
+    assert doubly_robust(**data, reward_model=model).value != pytest.approx(dr_ref, abs=1e-4)
 
 
 def test_target_equal_to_logging_gives_mean_reward():
@@ -101,32 +113,18 @@ def test_target_equal_to_logging_gives_mean_reward():
     assert self_normalized_ips(**data).value == pytest.approx(mean, abs=1e-12)
 
 
-def test_switch_dr_limits_are_dm_and_dr():
+def test_switch_dr_and_dros_limits_are_dm_and_dr():
     data, model, _, _ = logged_bandit(seed=3)
-    assert switch_doubly_robust(**data, reward_model=model, tau=0.0).value == pytest.approx(
-        direct_method(**data, reward_model=model).value, abs=1e-12)
-    assert switch_doubly_robust(**data, reward_model=model, tau=np.inf).value == pytest.approx(
-        doubly_robust(**data, reward_model=model).value, abs=1e-12)
+    dm = direct_method(**data, reward_model=model).value
+    dr = doubly_robust(**data, reward_model=model).value
+    assert switch_doubly_robust(**data, reward_model=model, tau=0.0).value == pytest.approx(dm, abs=1e-12)
+    assert switch_doubly_robust(**data, reward_model=model, tau=np.inf).value == pytest.approx(dr, abs=1e-12)
+    assert doubly_robust_with_shrinkage(**data, reward_model=model, shrinkage=0.0).value == pytest.approx(dm, abs=1e-12)
+    assert doubly_robust_with_shrinkage(**data, reward_model=model, shrinkage=np.inf).value == pytest.approx(
+        dr, abs=1e-12)
 
 
-def test_bootstrap_interval_matches_obp():
-    """Both are percentile bootstraps of the same per-round terms; they differ only by
-    resampling noise, far below the interval's width."""
-    data, _, _, _ = logged_bandit(n=1000, seed=4, sharpness=0.5)
-    ours = inverse_propensity_score(**data, ci="bootstrap", n_bootstrap=4000, random_state=0)
-    ref = InverseProbabilityWeighting().estimate_interval(
-        reward=data["rewards"], action=data["actions"], pscore=data["propensities"],
-        action_dist=data["target_probs"][:, :, None], n_bootstrap_samples=4000, random_state=0)
-    low, high = [v for k, v in ref.items() if "lower" in k][0], [v for k, v in ref.items()
-                                                                  if "upper" in k][0]
-    width = high - low
-    assert abs(ours.lower - low) < 0.05 * width
-    assert abs(ours.upper - high) < 0.05 * width
-    normal = inverse_propensity_score(**data)
-    assert abs(normal.lower - low) < 0.1 * width and abs(normal.upper - high) < 0.1 * width
-
-
-@pytest.mark.parametrize("estimator", ["ips", "snips", "dr"])
+@pytest.mark.parametrize("estimator", ["ips", "snips", "dr", "sndr"])
 def test_normal_interval_covers_truth_about_95_percent(estimator):
     hits = 0
     n_trials = 150
@@ -136,6 +134,8 @@ def test_normal_interval_covers_truth_about_95_percent(estimator):
             est = inverse_propensity_score(**data)
         elif estimator == "snips":
             est = self_normalized_ips(**data)
+        elif estimator == "sndr":
+            est = self_normalized_doubly_robust(**data, reward_model=model)
         else:
             est = doubly_robust(**data, reward_model=model)
         hits += est.lower <= truth <= est.upper
@@ -169,3 +169,13 @@ def test_bad_input_raises_clear_errors():
         inverse_propensity_score(**data, clip=-1.0)
     with pytest.raises(TypeError, match="actions must be integers"):
         inverse_propensity_score(**dict(data, actions=data["actions"].astype(float)))
+    with pytest.raises(ValueError, match="shrinkage must be a number >= 0"):
+        doubly_robust_with_shrinkage(**data, reward_model=model, shrinkage=-1.0)
+    with pytest.raises(ValueError, match="tau must be a number >= 0"):
+        switch_doubly_robust(**data, reward_model=model, tau=-1.0)
+    with pytest.raises(ValueError, match="replay_method needs a deterministic target policy"):
+        replay_method(**data)
+    with pytest.raises(ValueError, match="random_state must be None or an integer"):
+        inverse_propensity_score(**data, ci="bootstrap", random_state=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="alpha must be a float in"):
+        inverse_propensity_score(**data, alpha=5)

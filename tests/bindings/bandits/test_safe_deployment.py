@@ -1,20 +1,23 @@
 """Safe deployment: the high-confidence bounds hold at their stated rate on simulated logs,
-equal the closed form where the variance vanishes, tighten with data, and ``should_deploy``
-only approves a policy that is really better."""
+equal the closed form where the variance vanishes (with the weight range the policies fix, not
+the largest observed weight), tighten with data, refuse without a known weight range, and
+``should_deploy`` only approves a policy that is really better."""
 import numpy as np
 import pytest
 
-from bindings.bandits import policy_value_bound, should_deploy
+from bindings.bandits import EpsilonGreedy, importance_weight_range, policy_value_bound, should_deploy
 
 ARM_MEANS = np.array([0.3, 0.5, 0.6])
 LOGGING = np.array([0.5, 0.3, 0.2])  # the logging policy favours the worst arm
 
 
 def logs(n, seed):
+    """Logged rounds of the LOGGING policy, with its probabilities on every round."""
     rng = np.random.default_rng(seed)
     actions = rng.choice(3, size=n, p=LOGGING)
     rewards = (rng.random(n) < ARM_MEANS[actions]).astype(float)
-    return dict(actions=actions, rewards=rewards, propensities=LOGGING[actions])
+    return dict(actions=actions, rewards=rewards, propensities=LOGGING[actions],
+                logging_probs=np.tile(LOGGING, (n, 1)))
 
 
 def policy(probs, n):
@@ -39,23 +42,27 @@ def test_lower_bound_holds_with_probability_one_minus_delta(method):
 
 
 def test_bernstein_closed_form_when_variance_vanishes():
-    """Constant rewards and the logging policy as target: every term is the same, so the bound
-    is exactly mean - 7 b ln(2/delta) / (3 (n - 1)) with b = the weight cap times the range."""
+    """Constant rewards and weight 1 on every logged round: every term is the same, so the bound
+    is exactly mean - 7 b ln(2/delta) / (3 (n - 1)), b = the weight range times the reward range.
+    The range comes from the clip, or from the policies' probabilities over *all* actions: here
+    action 1, never logged, has weight 0.5 / 0.25 = 2 although every observed weight is 1."""
     n = 500
-    data = dict(actions=np.zeros(n, dtype=int), rewards=np.full(n, 0.8),
-                propensities=np.full(n, 0.5))
+    data = dict(actions=np.zeros(n, dtype=int), rewards=np.full(n, 0.8), propensities=np.full(n, 0.5))
     target = policy([0.5, 0.5, 0.0], n)
-    bound = policy_value_bound(**data, target_probs=target, delta=0.05, clip=2.0)
-    assert bound == pytest.approx(0.8 - 7 * 2.0 * np.log(2 / 0.05) / (3 * (n - 1)), rel=1e-12)
-    upper = policy_value_bound(**data, target_probs=target, delta=0.05, clip=2.0, side="upper")
-    assert upper == pytest.approx(0.8 + 7 * 2.0 * np.log(2 / 0.05) / (3 * (n - 1)), rel=1e-12)
+    logging = policy([0.5, 0.25, 0.25], n)
+    margin = 7 * 2.0 * np.log(2 / 0.05) / (3 * (n - 1))
+    for weight_range in (dict(clip=2.0), dict(logging_probs=logging), dict(weight_bound=2.0)):
+        bound = policy_value_bound(**data, target_probs=target, delta=0.05, **weight_range)
+        assert bound == pytest.approx(0.8 - margin, rel=1e-12)
+        upper = policy_value_bound(**data, target_probs=target, delta=0.05, side="upper", **weight_range)
+        assert upper == pytest.approx(0.8 + margin, rel=1e-12)
+    assert importance_weight_range(target, logging) == 2.0
 
 
 def test_bounds_tighten_with_data_and_confidence():
     target = [0.1, 0.2, 0.7]
     small, large = logs(500, 1), logs(20000, 1)
-    lb = [policy_value_bound(**d, target_probs=policy(target, len(d["actions"])))
-          for d in (small, large)]
+    lb = [policy_value_bound(**d, target_probs=policy(target, len(d["actions"]))) for d in (small, large)]
     truth = float(np.dot(target, ARM_MEANS))
     assert lb[0] < lb[1] < truth
     loose = policy_value_bound(**large, target_probs=policy(target, 20000), delta=0.001)
@@ -78,6 +85,37 @@ def test_should_deploy_only_a_better_policy():
     boot = should_deploy(better, same, 0.05, **data, method="bootstrap", n_bootstrap=200,
                          random_state=0)
     assert boot.deploy and boot.new_lower >= decision.new_lower  # bootstrap is less conservative
+
+
+def test_refuses_without_a_known_weight_range():
+    """Without clip, weight_bound or logging_probs the Bernstein bound would have to read its
+    range off the data, which voids the guarantee: it refuses; the bootstrap needs no range."""
+    data = logs(100, 4)
+    del data["logging_probs"]
+    target = policy([0.2, 0.3, 0.5], 100)
+    with pytest.raises(ValueError, match="needs the range of the importance weights known in advance"):
+        policy_value_bound(**data, target_probs=target)
+    with pytest.raises(ValueError, match="needs the range of the importance weights"):
+        should_deploy(target, 0.4, 0.05, **data)
+    assert np.isfinite(policy_value_bound(**data, target_probs=target, method="bootstrap", random_state=0))
+    with pytest.raises(ValueError, match="exceeds weight_bound"):
+        policy_value_bound(**data, target_probs=target, weight_bound=1.1)
+    with pytest.raises(ValueError, match="propensities must be logging_probs at the logged actions"):
+        policy_value_bound(**data, target_probs=target, logging_probs=policy([0.4, 0.4, 0.2], 100))
+    with pytest.raises(ValueError, match="round 0: the target policy plays an action the logging policy never"):
+        importance_weight_range(target, policy([0.5, 0.5, 0.0], 100))
+
+
+def test_logging_probs_from_a_policys_action_probabilities():
+    """A policy's action_probabilities are the logging_probs: the bound's range is theirs."""
+    logger = EpsilonGreedy(["x", "y", "z"], epsilon=0.3).update_batch(["x", "y", "z"], [0.2, 0.5, 0.6])
+    probs = logger.action_probabilities()
+    rng = np.random.default_rng(5)
+    actions = rng.choice(3, size=2000, p=probs)
+    rewards = (rng.random(2000) < ARM_MEANS[actions]).astype(float)
+    target = policy([0.0, 0.2, 0.8], 2000)
+    bound = policy_value_bound(actions, rewards, probs[actions], target, logging_probs=np.tile(probs, (2000, 1)))
+    assert bound < float(np.dot([0.0, 0.2, 0.8], ARM_MEANS))
 
 
 def test_bad_input_raises_clear_errors():

@@ -212,15 +212,28 @@ def test_arm_means_schedule():
 
 @pytest.mark.parametrize("kind", [K.UCB, K.KL_UCB, K.THOMPSON_BETA, K.EPSILON_GREEDY])
 def test_compiled_run_regret_is_gap_times_pulls(kind):
-    """On stationary arms the cumulative pseudo-regret is sum_k gap_k * pulls_k exactly."""
+    """On stationary arms the cumulative pseudo-regret is sum_k gap_k * pulls_k exactly; a logged
+    run (its own Generator for the propensities) plays the very same arms."""
     means = np.array([[0.2, 0.5, 0.45, 0.1]])
     params = np.zeros(K.N_PARAMS)
     params[[K.P_DISCOUNT, K.P_EXPLORE, K.P_EPSILON]] = 1.0, 1.0, 0.1
-    regret, pulls = np.zeros(3), np.zeros(4)
     checkpoints = np.array([10, 500, 3000], np.int64)
     drift = np.vstack([np.zeros(4), np.ones(4), np.zeros(4)])
-    simulate_arms_run(kind, params, 0, np.zeros(1, np.int64), means, drift, True, 0.0, 3000,
-                      checkpoints, np.random.default_rng(8), regret, pulls)
+    runs = {}
+    for rounds in (0, 3000):  # log arrays of length 0 turn logging off
+        regret, pulls = np.zeros(3), np.zeros(4)
+        actions, rewards, propensities = np.zeros(rounds, np.int64), np.zeros(rounds), np.zeros(rounds)
+        simulate_arms_run(kind, params, 0, np.zeros(1, np.int64), means, drift, True, 0.0, 3000, checkpoints,
+                          np.random.default_rng(8), regret, pulls, np.random.default_rng(9), 200, actions,
+                          rewards, propensities)
+        runs[rounds] = regret, pulls, actions, propensities
+    regret, pulls, actions, propensities = runs[3000]
     assert pulls.sum() == 3000
     assert regret[-1] == pytest.approx(((0.5 - means[0]) * pulls).sum(), rel=1e-12)
     assert np.all(np.diff(regret) >= 0)
+    np.testing.assert_array_equal(regret, runs[0][0])
+    np.testing.assert_array_equal(np.bincount(actions, minlength=4), pulls)
+    assert np.all((propensities > 0) & (propensities <= 1))
+    if kind == K.EPSILON_GREEDY:  # after the first 4 rounds: 0.1 / 4, or that plus 0.9 / (tied best arms)
+        allowed = [0.025] + [0.025 + 0.9 / m for m in (1, 2, 3, 4)]
+        assert np.all(np.min(np.abs(propensities[4:, None] - allowed), axis=1) < 1e-12)
