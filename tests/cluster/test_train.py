@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cluster
-from bindings import Dataset, train
+from bindings import Dataset, GBDTClassifier, GBDTRegressor, train
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((6000, 6))
@@ -132,6 +132,22 @@ def test_eval_set_and_early_stopping(client):
             eval_set=[(X[5000:], y[5000:])])
     losses = clf.evals_result_["validation_0"]["logloss"]
     assert clf.best_iteration_ == int(np.argmin(losses)) and len(losses) == clf.best_iteration_ + 4
+
+
+@pytest.mark.parametrize("estimator,local_estimator,labels", [
+    (cluster.DaskGBDTClassifier, GBDTClassifier, np.where(y > 0, "yes", "no")),
+    (cluster.DaskGBDTRegressor, GBDTRegressor, signal)])
+def test_explicit_client_with_dask_eval_sets(client, estimator, local_estimator, labels):
+    """An estimator holding its client encodes dask eval labels on the workers without shipping itself
+    (a client does not pickle); the metrics equal the local estimator's on the same eval rows."""
+    kwargs = {"n_estimators": 4, "max_depth": 3, "n_jobs": 1}
+    model = estimator(client=client, min_rows_per_worker=1, **kwargs)
+    model.fit(da.from_array(X[:4000], chunks=2000), da.from_array(labels[:4000], chunks=2000),
+              eval_set=[(da.from_array(X[4000:], chunks=1000), da.from_array(labels[4000:], chunks=1000))])
+    local = local_estimator(**kwargs).fit(X[:4000], labels[:4000], eval_set=[(X[4000:], labels[4000:])])
+    assert model.evals_result_.keys() == local.evals_result_.keys() == {"validation_0"}
+    for metric, values in local.evals_result_["validation_0"].items():
+        np.testing.assert_allclose(model.evals_result_["validation_0"][metric], values, rtol=1e-6)
 
 
 def test_bad_input_errors(client):
