@@ -131,6 +131,22 @@ def place_blocks(client, X, y, weight=None, workers=None, min_rows=1):
     return grouped, rows
 
 
+def place_pieces(client, source, min_rows=1):
+    """Streamed placement of a ``cluster.io.ParquetSource``: whole row groups to the kept workers, about
+    equal rows each (largest first, to the least loaded; nothing is read here, the shards read them).
+
+    Returns (assignment, rows_per_worker) as ``place_blocks``, with (piece, None, None, global index of
+    the piece's first row) entries: the shards read labels and weights from the pieces themselves.
+    """
+    block_rows = [piece.shape[0] for piece in source.pieces]
+    workers = kept_workers(block_rows, [None] * len(block_rows), running_workers(client), min_rows)
+    assignment = balance_blocks(block_rows, [None] * len(block_rows), workers)
+    offsets = np.cumsum([0] + block_rows[:-1])
+    grouped = {w: [(source.pieces[i], None, None, int(offsets[i])) for i in idx] for w, idx in assignment.items() if idx}
+    rows = {w: int(sum(block_rows[i] for i in idx)) for w, idx in assignment.items() if idx}
+    return grouped, rows
+
+
 def place_columns(client, X, y, weight=None, min_rows=1):
     """Feature-parallel placement: every kept worker gets every row block, sliced to its own columns.
 

@@ -97,7 +97,9 @@ class Shard:
         self.rank = rank
         self.offsets = [b[3] for b in blocks]
         self.n_threads = min(n_jobs, get_worker().state.nthreads)  # no oversubscription of the worker's cores
-        self.blocks = [np.asarray(b[0], dtype=np.float64) for b in blocks]
+        # Parquet row groups (``cluster.io.ParquetPiece``) stay unread: read once for the labels and the
+        # sketch's sample, once more to bin them (``prepare``), one at a time
+        self.blocks = [b[0] if hasattr(b[0], "features") else np.asarray(b[0], dtype=np.float64) for b in blocks]
         self.label, self.weight = _labels_and_weights(blocks)
         self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
         self.eval_blocks = [list(b) for b in eval_blocks]
@@ -495,6 +497,8 @@ def _labels_and_weights(blocks):
     the blocks of one collection all have weights or none (``cluster.placement.aligned_blocks``)."""
     if not blocks:
         return np.empty(0), None
+    if hasattr(blocks[0][0], "label_weight"):  # Parquet row groups: their own label and weight columns
+        blocks = [(b[0], *b[0].label_weight()) for b in blocks]
     label = np.concatenate([b[1] for b in blocks])
     return label, None if blocks[0][2] is None else np.concatenate([b[2] for b in blocks])
 
@@ -509,12 +513,14 @@ def check_labels(summaries, p):
 
 
 def _bin_blocks(blocks, edges, n_edges, max_bin):
-    """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks; each block is released once binned."""
+    """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks (or Parquet row groups, read one at a
+    time); each block is released once binned."""
     n_features = edges.shape[0]
     out = np.empty((sum(b.shape[0] for b in blocks), n_features), dtype=np.uint8)
     start = 0
     for i in range(len(blocks)):
         block, blocks[i] = blocks[i], None
+        block = block.features() if hasattr(block, "features") else block  # a Parquet row group: read it now
         out[start:start + block.shape[0]] = bin_matrix(np.ascontiguousarray(block), edges, n_edges, max_bin)
         start += block.shape[0]
     return out
