@@ -22,6 +22,7 @@ DEV = [
     "skl2onnx>=1.16",
     "shap>=0.45",
     "treelite>=4.0",
+    "cryptography>=41",  # distributed's Security.temporary() certificates (the TLS cluster tests)
     # runtime dependencies of obp, which .ci/run installs with --no-deps
     "seaborn>=0.12",
     "pyyaml>=6",

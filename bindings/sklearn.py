@@ -148,8 +148,10 @@ class _GBDTEstimator(BaseEstimator):
         dtrain = coded_dataset(X, categories, y, sample_weight, names)
         if sample_weight is not None and not np.any(np.asarray(sample_weight, dtype=np.float64)):
             raise ValueError("sample_weight is all zeros; at least one row needs a positive weight")
+        classes = self._label_classes()
         evals = [(coded_dataset(_feature_input(model_codes(Xe, categories), "eval_set X")[0], categories,
-                                self._encode_eval(ye)), f"validation_{i}") for i, (Xe, ye) in enumerate(eval_set or ())]
+                                eval_label_codes(ye, classes)), f"validation_{i}")
+                 for i, (Xe, ye) in enumerate(eval_set or ())]
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set")
         if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
@@ -200,12 +202,25 @@ class _GBDTEstimator(BaseEstimator):
         return self.booster_.feature_importances("total_gain")
 
 
+def eval_label_codes(y, classes):
+    """(n,) float64 training codes of evaluation labels y (n,): the labels themselves when ``classes``
+    is None (regression), else their positions in the sorted ``classes`` (ValueError for a label
+    outside them). A plain function, so Dask can ship it to the workers without the estimator."""
+    if classes is None:
+        return np.asarray(y, dtype=np.float64)
+    y = np.asarray(y)
+    codes = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+    if not np.array_equal(classes[codes], y):
+        raise ValueError("eval_set labels contain classes not present in y")
+    return codes.astype(np.float64)
+
+
 class GBDTRegressor(RegressorMixin, _GBDTEstimator):
     """Gradient-boosted trees for regression, like ``xgboost.XGBRegressor``: ``objective`` one of
     ``REGRESSION_OBJECTIVES`` (None: reg:squarederror)."""
 
-    def _encode_eval(self, y):
-        return np.asarray(y, dtype=np.float64)
+    def _label_classes(self):
+        return None
 
     def _regression_params(self):
         """Training parameters with the regression objective."""
@@ -230,13 +245,8 @@ class GBDTClassifier(ClassifierMixin, _GBDTEstimator):
     """Gradient-boosted trees for classification (logistic for 2 classes, softmax for more),
     like ``xgboost.XGBClassifier``; labels may be any values (strings included)."""
 
-    def _encode_eval(self, y):
-        y = np.asarray(y)
-        codes = np.searchsorted(self.classes_, y)
-        codes = np.minimum(codes, len(self.classes_) - 1)
-        if not np.array_equal(self.classes_[codes], y):
-            raise ValueError("eval_set labels contain classes not present in y")
-        return codes.astype(np.float64)
+    def _label_classes(self):
+        return self.classes_
 
     def fit(self, X, y, sample_weight=None, eval_set=None):
         """Fit on X (n, F) and labels y (n,) with at least two distinct classes."""

@@ -1,4 +1,4 @@
-"""Links: request/reply connections between the shards of one fit, over plain TCP sockets.
+"""Links: request/reply connections between the shards of one fit, over TCP sockets (TLS on a TLS cluster).
 
 Why not Dask actor calls: an actor call from one worker to another passes through both workers'
 event loops and the callee's actor thread, ~2 ms per round trip on a 2-core machine, against
@@ -14,6 +14,12 @@ event loops and the callee's actor thread, ~2 ms per round trip on a 2-core mach
   in time (what arrived is kept for the next try), re-raises the callee's exception, and raises
   RuntimeError naming the peer at once when the connection closes.
 
+Security follows the Dask cluster's (``tls_contexts``): on a TLS cluster both ends wrap their sockets
+with the contexts of the workers' ``distributed.security.Security`` (the same certificates; each end
+must present one the cluster's CA signed), then the caller sends the token inside TLS; on plain TCP
+the token alone admits a caller. Either way the server reads no frame, so unpickles nothing, before
+the peer has passed both checks.
+
 Frame: ``<u64 n_parts> <u64 length> * n_parts`` then the parts: a protocol-5 pickle (Dask's
 ``pickle``, which falls back to cloudpickle for functions defined in ``__main__``) and its
 out-of-band buffers, so numpy arrays are sent from and received into their own memory, not copied
@@ -25,6 +31,7 @@ import hmac
 import secrets
 import selectors
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -37,6 +44,20 @@ _U64 = struct.Struct("<Q")
 _MAX_SLICES = 512  # buffers per sendmsg call, below every platform's IOV_MAX
 TOKEN_BYTES = 16
 _TOKEN_TIMEOUT_S = 10.0
+_TLS_SEND_BYTES = 1 << 20  # an SSL socket has no sendmsg: one slice per send, at most this long
+# a non-blocking socket that cannot go on now: plain TCP raises BlockingIOError; TLS raises these
+# (a TLS record may need to read before it can write, or the reverse)
+_WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+def tls_contexts(security, address):
+    """(server SSL context, client SSL context) for links between the workers of a cluster with
+    ``security`` (a ``distributed.security.Security``), one of whose workers listens at ``address``;
+    (None, None) when that address is not TLS (links then rely on their token alone)."""
+    if not str(address).startswith("tls://"):
+        return None, None
+    return (security.get_listen_args("worker")["ssl_context"],
+            security.get_connection_args("worker")["ssl_context"])
 
 
 class RemoteTraceback(Exception):
@@ -68,8 +89,10 @@ class _FrameWriter:
 
     def send(self, sock):
         """Send what ``sock`` takes (all of it when blocking); True once the frame is sent."""
+        tls = isinstance(sock, ssl.SSLSocket)
         while self._views:
-            sent = sock.sendmsg(self._views[:_MAX_SLICES])  # BlockingIOError when full
+            # a would-block error when full; a TLS send is retried with the same slice, as OpenSSL needs
+            sent = sock.send(self._views[0][:_TLS_SEND_BYTES]) if tls else sock.sendmsg(self._views[:_MAX_SLICES])
             while sent:
                 first = self._views[0].nbytes
                 if sent < first:
@@ -103,7 +126,7 @@ class _FrameReader:
         """Read what ``sock`` has (until complete when blocking); True once the frame is in
         (also when it completed in an earlier call)."""
         while self._view is not None:
-            got = sock.recv_into(self._view[self._filled:])  # BlockingIOError when empty
+            got = sock.recv_into(self._view[self._filled:])  # a would-block error when empty
             if not got:
                 raise ConnectionResetError("connection closed by the peer")
             self._filled += got
@@ -122,11 +145,13 @@ class Server:
     n_connections : connections (with the right token) to accept, after which the listening
     socket closes; on_close : called once every accepted connection has closed (or fewer
     connected within ``accept_timeout`` seconds and those closed); name : prefix of the threads'
-    names. The long default timeout covers set-up calls queued behind other fits' long ones.
+    names; ssl_context : server-side context (``tls_contexts``) or None for plain TCP. The long
+    default timeout covers set-up calls queued behind other fits' long ones.
     """
 
-    def __init__(self, target, host, n_connections, on_close=None, accept_timeout=600.0, name="link"):
-        self._target, self._on_close, self._name = target, on_close, name
+    def __init__(self, target, host, n_connections, on_close=None, accept_timeout=600.0, name="link",
+                 ssl_context=None):
+        self._target, self._on_close, self._name, self._ssl = target, on_close, name, ssl_context
         self._listener = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._listener.settimeout(accept_timeout)
         self.address = self._listener.getsockname()[:2]
@@ -139,9 +164,10 @@ class Server:
             while len(served) < n_connections:
                 conn, _ = self._listener.accept()
                 conn.settimeout(_TOKEN_TIMEOUT_S)  # a silent caller must not hold up the others
-                try:
+                try:  # the TLS handshake (a certificate of the cluster's CA) comes before the token
+                    conn = conn if self._ssl is None else self._ssl.wrap_socket(conn, server_side=True)
                     token = _receive_exactly(conn, TOKEN_BYTES)
-                except OSError:
+                except OSError:  # ssl.SSLError included: no valid certificate
                     token = b""
                 if not hmac.compare_digest(token, self.token):
                     conn.close()
@@ -198,16 +224,19 @@ def _error_frame(exc):
 
 class Link:
     """The calling end of a connection to a ``Server`` at ``address`` (host, port) that expects
-    ``token``; ``peer`` names the other end in errors (a worker address)."""
+    ``token``; ``peer`` names the other end in errors (a worker address); ssl_context : the
+    client-side context (``tls_contexts``) when the server's has one, else None."""
 
-    def __init__(self, address, token, peer, connect_timeout=30.0):
+    def __init__(self, address, token, peer, connect_timeout=30.0, ssl_context=None):
         self.peer = peer
-        self._sock = _connected(socket.create_connection(tuple(address), timeout=connect_timeout))
+        sock = _connected(socket.create_connection(tuple(address), timeout=connect_timeout))
+        # certificates are checked against the cluster's CA, not host names (as Dask's own TLS comms do)
+        self._sock = sock if ssl_context is None else ssl_context.wrap_socket(sock)
         self._sock.sendall(token)
         self._sock.setblocking(False)  # waits happen in the selector, with the caller's deadline
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._sock, selectors.EVENT_READ)
-        self._method, self._writer, self._reader = None, None, None
+        self._method, self._writer, self._reader, self._want_write = None, None, None, False
 
     def call(self, method, *args):
         """Send ``method(*args)`` (as much as the socket takes now; the rest while waiting) and
@@ -227,7 +256,8 @@ class Link:
             if self._writer is not None and self._writer.send(self._sock):
                 self._writer = None
             return self._writer is None and self._reader.receive(self._sock)
-        except BlockingIOError:
+        except _WOULD_BLOCK as exc:
+            self._want_write = isinstance(exc, ssl.SSLWantWriteError)  # TLS: even a read may have to write
             return False
         except OSError as exc:
             method = self._method
@@ -241,7 +271,8 @@ class Link:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutError(f"no reply from worker {self.peer} to {self._method!r} within {timeout} s")
-            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self._writer is not None else 0)
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self._writer is not None or self._want_write
+                                             else 0)
             self._selector.modify(self._sock, events)
             self._selector.select(left)
         reply, self._method, self._reader = self._reader.message, None, None

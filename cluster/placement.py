@@ -14,6 +14,7 @@ is evened out before binning. Rows per worker are reported by the fit.
 import dask.array as da
 import numpy as np
 from distributed import wait
+from distributed.client import FuturesCancelledError
 
 from cluster.local import worker_info
 
@@ -98,7 +99,15 @@ def _persisted(client, X, y, weight):
     """(row chunks, [X, y(, weight)] block futures computed on the cluster, each block's holder)."""
     row_chunks, blocks = aligned_blocks(X, y, weight)
     computed = client.compute([b for col in blocks for b in col])  # one graph for every column
-    wait(computed)
+    try:
+        wait(computed)
+    except FuturesCancelledError as exc:
+        raise RuntimeError(
+            "blocks of the training or evaluation data were cancelled or forgotten by the scheduler before the fit "
+            f"could read them ({' '.join(str(exc).split())}). The fit only drops its own references; a known cause is Dask's "
+            "client.scatter with hash=True (the default): scattering data identical to a block released just "
+            "before can race with that release and lose the new block (it happens without any fit too). "
+            "Scatter with hash=False, or keep the scattered futures while they may be scattered again") from exc
     futures = [computed[i:i + len(row_chunks)] for i in range(0, len(computed), len(row_chunks))]
     holders = client.who_has(futures[0])
     return row_chunks, futures, [(holders.get(f.key) or [None])[0] for f in futures[0]]
@@ -119,6 +128,22 @@ def place_blocks(client, X, y, weight=None, workers=None, min_rows=1):
     grouped = {w: [(futures[0][i], futures[1][i], futures[2][i] if len(futures) > 2 else None, int(offsets[i]))
                    for i in idx] for w, idx in assignment.items() if idx}
     rows = {w: int(sum(row_chunks[i] for i in idx)) for w, idx in assignment.items() if idx}
+    return grouped, rows
+
+
+def place_pieces(client, source, min_rows=1):
+    """Streamed placement of a ``cluster.io.ParquetSource``: whole row groups to the kept workers, about
+    equal rows each (largest first, to the least loaded; nothing is read here, the shards read them).
+
+    Returns (assignment, rows_per_worker) as ``place_blocks``, with (piece, None, None, global index of
+    the piece's first row) entries: the shards read labels and weights from the pieces themselves.
+    """
+    block_rows = [piece.shape[0] for piece in source.pieces]
+    workers = kept_workers(block_rows, [None] * len(block_rows), running_workers(client), min_rows)
+    assignment = balance_blocks(block_rows, [None] * len(block_rows), workers)
+    offsets = np.cumsum([0] + block_rows[:-1])
+    grouped = {w: [(source.pieces[i], None, None, int(offsets[i])) for i in idx] for w, idx in assignment.items() if idx}
+    rows = {w: int(sum(block_rows[i] for i in idx)) for w, idx in assignment.items() if idx}
     return grouped, rows
 
 

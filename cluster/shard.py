@@ -17,7 +17,8 @@ addresses in every fit, so concurrent fits wait on each other without ever waiti
 Transport: the leader's first call to each shard (``join``) is a Dask actor call: each shard of
 rank > 0 opens a ``cluster.channel.Server`` on its worker's host, and the leader links to every
 shard, every other shard to its tree children. Every later call (set-up: summaries, sketches,
-binning; then boosting) goes over these plain TCP sockets, ~0.03 ms per round trip instead of
+binning; then boosting) goes over these TCP sockets (TLS with the cluster's certificates on a TLS
+cluster, see ``cluster.channel``), ~0.03 ms per round trip instead of
 ~2 ms for an actor call between workers, arrays as out-of-band buffers. Calls over a link are served by a thread of
 the callee's Server, not the worker's actor thread. The leader closes its links when the fit ends
 or fails; a shard closes its own links once every link to it has closed, so a fit leaves no
@@ -46,7 +47,7 @@ from bindings.callbacks import TrainingCallback
 from bindings.categorical import category_edges
 from bindings.boosting import LocalRows, boost
 from bindings.metrics import combine_partials, partial_metric
-from cluster.channel import Link, Server
+from cluster.channel import Link, Server, tls_contexts
 from cluster.local import worker_info
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
@@ -96,7 +97,9 @@ class Shard:
         self.rank = rank
         self.offsets = [b[3] for b in blocks]
         self.n_threads = min(n_jobs, get_worker().state.nthreads)  # no oversubscription of the worker's cores
-        self.blocks = [np.asarray(b[0], dtype=np.float64) for b in blocks]
+        # Parquet row groups (``cluster.io.ParquetPiece``) stay unread: read once for the labels and the
+        # sketch's sample, once more to bin them (``prepare``), one at a time
+        self.blocks = [b[0] if hasattr(b[0], "features") else np.asarray(b[0], dtype=np.float64) for b in blocks]
         self.label, self.weight = _labels_and_weights(blocks)
         self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
         self.eval_blocks = [list(b) for b in eval_blocks]
@@ -124,18 +127,21 @@ class Shard:
         The leader returns None."""
         self.peers = peers
         self.addresses = addresses
+        worker = get_worker()
+        server_tls, self.link_tls = tls_contexts(worker.security, worker.address)  # the cluster's TLS, if any
         if self.rank == 0:
             return None
         callers = len({0, (self.rank - 1) // 2})
-        server = Server(self, get_address_host(get_worker().address), callers, on_close=self.close_links,
-                        name=f"gbdt-link-{self.rank}")
+        server = Server(self, get_address_host(worker.address), callers, on_close=self.close_links,
+                        name=f"gbdt-link-{self.rank}", ssl_context=server_tls)
         return server.address, server.token
 
     def open_links(self, servers):
         """Link to the shards this one calls while boosting (those not linked yet): the leader to
         every shard, the others to their tree children. servers : ``join``'s answers by rank."""
         callees = range(1, len(self.peers)) if self.rank == 0 else tree_children(self.rank, len(self.peers))
-        self.links.update({r: Link(*servers[r], self.addresses[r]) for r in callees if r not in self.links})
+        self.links.update({r: Link(*servers[r], self.addresses[r], ssl_context=self.link_tls)
+                           for r in callees if r not in self.links})
 
     def close_links(self):
         """Close this shard's links; their servers' threads end, and below them the next links."""
@@ -491,6 +497,8 @@ def _labels_and_weights(blocks):
     the blocks of one collection all have weights or none (``cluster.placement.aligned_blocks``)."""
     if not blocks:
         return np.empty(0), None
+    if hasattr(blocks[0][0], "label_weight"):  # Parquet row groups: their own label and weight columns
+        blocks = [(b[0], *b[0].label_weight()) for b in blocks]
     label = np.concatenate([b[1] for b in blocks])
     return label, None if blocks[0][2] is None else np.concatenate([b[2] for b in blocks])
 
@@ -505,12 +513,14 @@ def check_labels(summaries, p):
 
 
 def _bin_blocks(blocks, edges, n_edges, max_bin):
-    """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks; each block is released once binned."""
+    """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks (or Parquet row groups, read one at a
+    time); each block is released once binned."""
     n_features = edges.shape[0]
     out = np.empty((sum(b.shape[0] for b in blocks), n_features), dtype=np.uint8)
     start = 0
     for i in range(len(blocks)):
         block, blocks[i] = blocks[i], None
+        block = block.features() if hasattr(block, "features") else block  # a Parquet row group: read it now
         out[start:start + block.shape[0]] = bin_matrix(np.ascontiguousarray(block), edges, n_edges, max_bin)
         start += block.shape[0]
     return out

@@ -30,7 +30,7 @@ def sampling_rate(total_rows, sketch_rows=DEFAULT_SKETCH_ROWS):
 class RowSample:
     """The sampled rows of one worker's blocks.
 
-    blocks : list of (n_i, F) arrays whose first rows have global indices ``offsets``; weight :
+    blocks : list of (n_i, F) arrays (or unread blocks with ``shape`` and ``features(columns)``) whose first rows have global indices ``offsets``; weight :
     (sum n_i,) or None. ``ids`` (k,) int64 global indices and ``weight`` (k,) or None of the
     sampled rows, in block order.
     """
@@ -46,12 +46,17 @@ class RowSample:
         self.weight = None if weight is None else weight[positions]
 
     def columns(self, blocks, features):
-        """(len(features), k) float64: the sampled values of ``features``, one row per feature."""
+        """(len(features), k) float64: the sampled values of ``features``, one row per feature. Blocks not
+        in memory (Parquet row groups) read just these columns now (columnar files read them alone), so
+        the sample is never held whole: over all requests that is one pass over the data."""
         out = np.empty((len(features), self.ids.shape[0]))
         at = 0
         for block, keep in zip(blocks, self.keep):
-            for j, f in enumerate(features):
-                out[j, at:at + keep.shape[0]] = block[keep, f]
+            if hasattr(block, "features"):
+                out[:, at:at + keep.shape[0]] = block.features(features)[keep].T
+            else:
+                for j, f in enumerate(features):
+                    out[j, at:at + keep.shape[0]] = block[keep, f]
             at += keep.shape[0]
         return out
 

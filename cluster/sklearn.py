@@ -10,7 +10,7 @@ import dask.array as da
 import numpy as np
 
 from bindings.features import check_feature_names
-from bindings.sklearn import GBDTClassifier, GBDTRegressor
+from bindings.sklearn import GBDTClassifier, GBDTRegressor, eval_label_codes
 from cluster.categories import predict_frame
 from cluster.train import train
 
@@ -62,8 +62,10 @@ class _DaskEstimator:
                             "categories as numbers or fit the local estimator")
         if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
             raise ValueError(f"n_estimators must be a positive integer, got {self.n_estimators!r}")
-        evals = [(Xe, self._encode_eval(ye) if _as_dask(ye) is None else
-                  _as_dask(ye).map_blocks(self._encode_eval, dtype=np.float64), f"validation_{i}")
+        # a plain function and the classes go into the graph, never the estimator (it may hold a client)
+        classes = self._label_classes()
+        evals = [(Xe, eval_label_codes(ye, classes) if _as_dask(ye) is None else
+                  _as_dask(ye).map_blocks(eval_label_codes, classes, dtype=np.float64), f"validation_{i}")
                  for i, (Xe, ye) in enumerate(eval_set or ())]
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set")

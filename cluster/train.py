@@ -29,7 +29,8 @@ from bindings.params import resolve_params
 from cluster.categories import coded_categories, coded_input
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
-from cluster.placement import default_min_rows, place_blocks, place_columns
+from cluster.io import ParquetColumn, ParquetSource
+from cluster.placement import default_min_rows, place_blocks, place_columns, place_pieces
 from cluster.shard import Shard
 
 __all__ = ["train"]
@@ -87,8 +88,10 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     if distributed_mode == "feature" and p.sampling.subsample < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
                          "predict the rows left out without the other workers' features); use 'data'")
-    if feature_names is None and hasattr(X, "columns"):
+    if feature_names is None and hasattr(X, "columns"):  # a DataFrame's or read_parquet's columns
         feature_names = [str(c) for c in X.columns]
+    X, y, sample_weight = _parquet_input(X, y, sample_weight, distributed_mode)
+    evals = [_parquet_eval(e) if isinstance(e[0], ParquetSource) else e for e in evals]
     # category columns as codes over one list per column (unknown categories are computed: after the checks)
     X, categories = coded_categories(X)
     evals = [(coded_input(e[0], categories), *e[1:]) for e in evals]
@@ -125,10 +128,38 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     return booster
 
 
+def _parquet_input(X, y, sample_weight, mode):
+    """(X, y, sample_weight): a ``ParquetSource`` X with its own label and weight columns stays lazy for a
+    data-parallel fit (streamed, see ``cluster.io``); feature-parallel fits read it as dask arrays."""
+    if not isinstance(X, ParquetSource):
+        if isinstance(y, ParquetColumn) or isinstance(sample_weight, ParquetColumn):
+            raise TypeError("y or sample_weight is a column of read_parquet's files: pass read_parquet's X with it")
+        return X, y, sample_weight
+    if not (isinstance(y, ParquetColumn) and y.source is X and y.name == X.label):
+        raise TypeError("with read_parquet's X, y must be its y (the label column of the same files)")
+    if sample_weight is not None and not (isinstance(sample_weight, ParquetColumn) and sample_weight.source is X
+                                          and sample_weight.name == X.weight):
+        raise TypeError("with read_parquet's X, sample_weight must be its weight (or None)")
+    if (sample_weight is None) != (X.weight is None):
+        raise TypeError("read_parquet was given a weight column: pass its weight as sample_weight")
+    if mode == "feature":
+        return X.to_dask()
+    return X, y, sample_weight
+
+
+def _parquet_eval(entry):
+    """An evaluation set (X, y, name[, weight]) of read_parquet's columns as dask arrays."""
+    X, y, weight = entry[0].to_dask()
+    return (X, y, entry[2]) + (() if weight is None else (weight,))
+
+
 def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names,
          mode, checkpoint, resume, stall_timeout, min_rows, categories):
     """Place the data, start one shard per kept worker, run the fit on rank 0; the shards are released after."""
-    if mode == "data":
+    if mode == "data" and isinstance(X, ParquetSource):
+        placed, rows = place_pieces(client, X, min_rows=min_rows)
+        owners = None
+    elif mode == "data":
         placed, rows = place_blocks(client, X, y, sample_weight, min_rows=min_rows)
         owners = None
     else:

@@ -1,7 +1,9 @@
 """cluster.channel: links carry arrays and nested objects exactly, re-raise the callee's
 exceptions, keep a partly received reply across timeouts, fail at once naming the peer when the
-connection closes, and leave no threads behind (also after a Dask fit on five workers)."""
+connection closes, and leave no threads behind (also after a Dask fit on five workers). On a TLS
+cluster the links use TLS with the cluster's certificates and admit no caller without one."""
 import socket
+import ssl
 import threading
 import time
 
@@ -12,7 +14,8 @@ from distributed import Client, LocalCluster
 
 import cluster
 from bindings import Dataset, train
-from cluster.channel import Link, RemoteTraceback, Server
+from cluster import channel
+from cluster.channel import Link, RemoteTraceback, Server, tls_contexts
 
 
 class Target:
@@ -172,3 +175,111 @@ def test_five_workers_give_the_local_model_and_leave_no_link_threads(client5, mo
     while any(client5.run(link_threads).values()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(client5.run(link_threads).values())
+
+
+@pytest.fixture(scope="module")
+def security():
+    pytest.importorskip("cryptography")  # Security.temporary() makes its certificates with it
+    from distributed.security import Security
+    return Security.temporary()
+
+
+@pytest.fixture
+def tls_link(security):
+    server_tls, client_tls = tls_contexts(security, "tls://127.0.0.1:1")
+    server = Server(Target(), "127.0.0.1", 1, name="test-tls", ssl_context=server_tls)
+    link = Link(server.address, server.token, "test-peer", ssl_context=client_tls)
+    yield server, link
+    link.close()
+
+
+def test_tls_links_carry_the_same_messages(tls_link):
+    _, link = tls_link
+    assert isinstance(link._sock, ssl.SSLSocket) and link._sock.version().startswith("TLS")
+    rng = np.random.default_rng(1)
+    message = {"big": rng.standard_normal(3_000_000), "strided": rng.standard_normal((50, 9))[:, ::2], "n": [1, "a"]}
+    for _ in range(2):
+        assert_same(link.call("echo", message).result(timeout=60), message)
+    for i in range(100):  # replies polled with short timeouts (a TLS record may arrive in pieces)
+        reply = link.call("echo", np.full(i % 5, i))
+        while True:
+            try:
+                got = reply.result(timeout=0.0001)
+                break
+            except TimeoutError:
+                pass
+        assert_same(got, np.full(i % 5, i))
+    with pytest.raises(ValueError, match="bad bin"):
+        link.call("fail", "bad bin").result(timeout=10)
+
+
+def test_tls_server_turns_away_callers_without_a_cluster_certificate(security, monkeypatch):
+    """Plain TCP with the right token, and TLS without a client certificate, are closed before
+    anything is read as a frame: the server never unpickles what they send."""
+    server_tls, client_tls = tls_contexts(security, "tls://127.0.0.1:1")
+    served = []
+    monkeypatch.setattr(channel._FrameReader, "__init__",
+                        lambda self, original=channel._FrameReader.__init__: served.append(1) or original(self))
+    server = Server(Target(), "127.0.0.1", 1, name="test-tls-intruders", ssl_context=server_tls)
+    with socket.create_connection(server.address, timeout=5) as plain:  # the token, without TLS
+        plain.sendall(server.token)
+        assert closed_by_peer(plain)
+    anonymous = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    anonymous.check_hostname, anonymous.verify_mode = False, ssl.CERT_NONE
+    try:  # no certificate: the handshake fails, or (TLS 1.3 checks it after) the server closes
+        with anonymous.wrap_socket(socket.create_connection(server.address, timeout=5)) as tls:
+            tls.sendall(server.token)
+            assert closed_by_peer(tls)
+    except ssl.SSLError:
+        pass
+    assert not served
+    link = Link(server.address, server.token, "test-peer", ssl_context=client_tls)  # the slot is still free
+    assert link.call("echo", "hi").result(timeout=10) == "hi"
+    link.close()
+
+
+def closed_by_peer(sock):
+    """True when the peer closes ``sock`` without sending anything (an orderly close or a reset)."""
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, ssl.SSLError):
+        return True
+
+
+def test_plain_tcp_cluster_has_no_tls_contexts(security):
+    assert tls_contexts(security, "tcp://127.0.0.1:1") == (None, None)
+
+
+def _record_link_sockets():
+    """On a worker: make the shards' links record whether their sockets are TLS."""
+    import cluster.shard
+
+    class RecordingLink(Link):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            RecordingLink.kinds.append(type(self._sock).__name__)
+
+    RecordingLink.kinds = []
+    cluster.shard.Link = RecordingLink
+
+
+def _link_socket_kinds():
+    import cluster.shard
+    return list(getattr(cluster.shard.Link, "kinds", []))
+
+
+def test_fit_on_a_tls_cluster_links_over_tls(security):
+    """Both modes open their links in ``Shard.join``/``open_links``: one mode covers them."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((2000, 4))
+    y = (X[:, 0] - X[:, 1] > 0).astype(float)
+    params = {"objective": "binary:logistic", "max_depth": 3}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, protocol="tls",
+                      security=security) as lc, Client(lc, security=security) as c:
+        assert all(w.startswith("tls://") for w in c.scheduler_info()["workers"])
+        c.run(_record_link_sockets)
+        bst = cluster.train(c, params, da.from_array(X, chunks=1000), da.from_array(y, chunks=1000),
+                            num_boost_round=3, min_rows_per_worker=1)
+        kinds = [k for ks in c.run(_link_socket_kinds).values() for k in ks]
+    assert kinds == ["SSLSocket"]  # the leader's one link to the other shard
+    np.testing.assert_allclose(bst.predict(X), train(params, Dataset(X, y), 3).predict(X), rtol=1e-6, atol=1e-6)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cluster
-from bindings import Dataset, train
+from bindings import Dataset, GBDTClassifier, GBDTRegressor, train
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((6000, 6))
@@ -134,6 +134,22 @@ def test_eval_set_and_early_stopping(client):
     assert clf.best_iteration_ == int(np.argmin(losses)) and len(losses) == clf.best_iteration_ + 4
 
 
+@pytest.mark.parametrize("estimator,local_estimator,labels", [
+    (cluster.DaskGBDTClassifier, GBDTClassifier, np.where(y > 0, "yes", "no")),
+    (cluster.DaskGBDTRegressor, GBDTRegressor, signal)])
+def test_explicit_client_with_dask_eval_sets(client, estimator, local_estimator, labels):
+    """An estimator holding its client encodes dask eval labels on the workers without shipping itself
+    (a client does not pickle); the metrics equal the local estimator's on the same eval rows."""
+    kwargs = {"n_estimators": 4, "max_depth": 3, "n_jobs": 1}
+    model = estimator(client=client, min_rows_per_worker=1, **kwargs)
+    model.fit(da.from_array(X[:4000], chunks=2000), da.from_array(labels[:4000], chunks=2000),
+              eval_set=[(da.from_array(X[4000:], chunks=1000), da.from_array(labels[4000:], chunks=1000))])
+    local = local_estimator(**kwargs).fit(X[:4000], labels[:4000], eval_set=[(X[4000:], labels[4000:])])
+    assert model.evals_result_.keys() == local.evals_result_.keys() == {"validation_0"}
+    for metric, values in local.evals_result_["validation_0"].items():
+        np.testing.assert_allclose(model.evals_result_["validation_0"][metric], values, rtol=1e-6)
+
+
 def test_bad_input_errors(client):
     with pytest.raises(ValueError, match="X has 6000 rows but y has 5999"):
         cluster.train(client, {}, da.from_array(X, chunks=3000), da.from_array(y[:-1], chunks=3000))
@@ -230,3 +246,43 @@ def test_quantized_histograms_travel_as_integers(client, mode):
         assert [t.n_nodes for t in bst.trees] == [7] * 4  # every node splits: the same histograms both times
         traffic[quantized] = bst.traffic_bytes["histograms"]
     assert traffic[False] > 0 and traffic[True] * 2 == traffic[False]
+
+
+def _scattered(client, n_blocks=2):
+    """(dX, dy) of X, y scattered block by block to the workers in turn (content-hashed keys), and their futures."""
+    workers = sorted(client.scheduler_info()["workers"])
+    bounds = np.linspace(0, X.shape[0], n_blocks + 1).astype(int)
+    futures, xs, ys = [], [], []
+    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        fx, fy = client.scatter([X[lo:hi], y[lo:hi]], workers=[workers[i % len(workers)]])
+        futures += [fx, fy]
+        xs.append(da.from_delayed(fx, shape=(hi - lo, X.shape[1]), dtype=X.dtype))
+        ys.append(da.from_delayed(fy, shape=(hi - lo,), dtype=y.dtype))
+    return da.concatenate(xs), da.concatenate(ys), futures
+
+
+@pytest.mark.parametrize("mode", ["data", "feature"])
+def test_the_same_data_scattered_again_for_ten_fits(client, mode):
+    """Loops and searches scatter the same arrays again for every fit: content-hashed scatter gives the
+    same keys each time, so every fit reads blocks its caller (and the previous fit's caller) holds. No fit
+    may release or cancel them: after each fit the caller's blocks are still on the workers, and every
+    fit gives the local model. (The previous copies are dropped only after the next scatter: dropping
+    them just before races with the scatter inside Dask itself, see examples/_dask_blocks.py.)"""
+    params = {"objective": "binary:logistic", "max_depth": 3, "n_jobs": 1}
+    local = train(params, Dataset(X, y), 2).predict(X)
+    held = []
+    for _ in range(10):
+        dX, dy, futures = _scattered(client)
+        assert not held or [f.key for f in futures] == [f.key for f in held]  # the same keys every time
+        held = futures
+        bst = cluster.train(client, params, dX, dy, num_boost_round=2, distributed_mode=mode, min_rows_per_worker=1)
+        np.testing.assert_allclose(bst.predict(X), local, rtol=1e-6, atol=1e-6)
+        assert all(client.who_has(futures).values())
+        np.testing.assert_array_equal(np.concatenate(client.gather(futures[0::2])), X)
+
+
+def test_input_blocks_cancelled_before_the_fit_reads_them(client):
+    dX, dy, futures = _scattered(client)
+    client.cancel(futures[0])
+    with pytest.raises(RuntimeError, match="cancelled or forgotten by the scheduler.*hash=False"):
+        cluster.train(client, {"max_depth": 2}, dX, dy, num_boost_round=1, min_rows_per_worker=1)
