@@ -156,11 +156,11 @@ def _n_columns(data):
     return shape[1] if len(shape) == 2 else 0
 
 
-def coded_dataset(X, categories, label=None, weight=None, feature_names=None):
+def coded_dataset(X, categories, label=None, weight=None, feature_names=None, group=None, qid=None):
     """A Dataset over X (n, F) float64 whose categorical columns already hold codes over ``categories``."""
     from bindings.dataset import Dataset
 
-    out = Dataset(X, label, weight, feature_names)
+    out = Dataset(X, label, weight, feature_names, group=group, qid=qid)
     out.categories = categories
     return out
 
@@ -171,7 +171,7 @@ def aligned_dataset(dataset, categories):
     if dataset.categories == categories:
         return dataset
     return coded_dataset(model_codes(dataset, categories), categories, dataset.label, dataset.weight,
-                         dataset.feature_names)
+                         dataset.feature_names, group=None if dataset.group_ptr is None else np.diff(dataset.group_ptr))
 
 
 def category_edges(edges, n_edges, categories, max_bin):

@@ -4,6 +4,7 @@ import hashlib
 import numpy as np
 
 from bindings.categorical import category_edges, encode_categorical
+from bindings.query_groups import expand_query_weights, group_pointer
 from bindings.sparse_input import as_csr_matrix, is_sparse, sparse_bin_edges, sparse_bin_matrix
 from gbdt.binning import bin_matrix, compute_bin_edges
 
@@ -93,14 +94,20 @@ class Dataset:
     categorical_features : column indices or names of categorical features (pandas ``category``
         columns are categorical anyway); ``categories`` keeps {column: category list} and ``data``
         their codes (see ``bindings.categorical``).
+    group, qid : the queries of learning to rank (one of them): ``group`` (G,) query sizes in row
+        order (LightGBM's), or ``qid`` (n,) one query id per row, sorted (XGBoost's; unsorted ids
+        are refused). ``group_ptr`` keeps the (G + 1,) row boundaries (None without queries). With
+        queries, ``weight`` may also be one weight per query (G,), as XGBoost's.
     """
 
-    def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256, categorical_features=None):
+    def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256, categorical_features=None,
+                 group=None, qid=None):
         data, self.categories = encode_categorical(data, categorical_features, feature_names)
         self.data, names = as_feature_matrix(data, accept_sparse=True)
         n_rows, n_features = self.data.shape
         self.label = _as_vector(label, n_rows, "label")
-        self.weight = _as_vector(weight, n_rows, "weight")
+        self.group_ptr = group_pointer(group, qid, n_rows)
+        self.weight = _as_vector(expand_query_weights(weight, self.group_ptr, n_rows), n_rows, "weight")
         if self.weight is not None and (self.weight < 0).any():
             raise ValueError("weight must be non-negative")
         names = feature_names if feature_names is not None else names

@@ -11,10 +11,15 @@ import os
 import numpy as np
 
 from bindings.metrics import check_metric, named_metric
-from gbdt.objectives import LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP, LossParams
+from gbdt.objectives import LIGHTGBM_RANKING, LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP, RANKING_KINDS, LossParams
+from gbdt.ranking import RankingParams
 
 SPLIT_MODES = ("auto", "data", "feature")
 GROW_POLICIES = ("depthwise", "lossguide")
+PAIR_METHODS = ("topk", "mean")
+# the ranking objectives' default number of pairs: XGBoost's top 32 (topk) or 1 partner per
+# document (mean), LightGBM's lambdarank_truncation_level 30
+DEFAULT_NUM_PAIR = {"topk": 32, "mean": 1, "lightgbm": 30}
 
 DEFAULTS = {
     "objective": "reg:squarederror",
@@ -51,6 +56,15 @@ DEFAULTS = {
     "use_quantized_grad": False,
     "num_grad_quant_bins": 4,
     "stochastic_rounding": True,
+    "lambdarank_pair_method": "topk",
+    "lambdarank_num_pair_per_sample": None,
+    "lambdarank_unbiased": False,
+    "lambdarank_bias_norm": 1.0,
+    "lambdarank_normalization": True,
+    "lambdarank_score_normalization": True,
+    "ndcg_exp_gain": True,
+    "label_gain": None,
+    "objective_seed": 5,
 }
 
 ALIASES = {
@@ -72,6 +86,8 @@ ALIASES = {
     "seed": "random_state",
     "metric": "eval_metric",
     "num_classes": "num_class",
+    "lambdarank_truncation_level": "lambdarank_num_pair_per_sample",
+    "lambdarank_norm": "lambdarank_normalization",
 }
 
 
@@ -118,6 +134,21 @@ def _objective(value):
     if callable(value):
         return value
     return _choice("objective", value, OBJECTIVES)
+
+
+def _label_gain(value):
+    """None, or LightGBM's label_gain (a list of gains >= 0 by integer label, or its string "0,1,3") as a tuple."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    try:
+        gains = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"label_gain must be a list of gains by label, such as [0, 1, 3, 7], got {value!r}") from None
+    if not gains or not all(np.isfinite(g) and g >= 0 for g in gains):
+        raise ValueError(f"label_gain must be a non-empty list of finite gains >= 0, got {value!r}")
+    return gains
 
 
 def _monotone(value):
@@ -250,6 +281,16 @@ CHECKS = {
     "use_quantized_grad": lambda v: _flag("use_quantized_grad", v),
     "num_grad_quant_bins": lambda v: _number("num_grad_quant_bins", v, 2, 64, integer=True),
     "stochastic_rounding": lambda v: _flag("stochastic_rounding", v),
+    "lambdarank_pair_method": lambda v: _choice("lambdarank_pair_method", v, PAIR_METHODS),
+    "lambdarank_num_pair_per_sample": lambda v: None if v is None else _number("lambdarank_num_pair_per_sample", v, 1,
+                                                                               1 << 31, integer=True),
+    "lambdarank_unbiased": lambda v: _flag("lambdarank_unbiased", v),
+    "lambdarank_bias_norm": lambda v: _number("lambdarank_bias_norm", v, 0.0, INF),
+    "lambdarank_normalization": lambda v: _flag("lambdarank_normalization", v),
+    "lambdarank_score_normalization": lambda v: _flag("lambdarank_score_normalization", v),
+    "ndcg_exp_gain": lambda v: _flag("ndcg_exp_gain", v),
+    "label_gain": _label_gain,
+    "objective_seed": lambda v: _number("objective_seed", v, 0, 2**31 - 1, integer=True),
 }
 
 
@@ -290,6 +331,7 @@ def resolve_params(params):
         out["max_delta_step"] = POISSON_MAX_DELTA_STEP if loss == "poisson" else 0.0
     if loss == "quantile" and out["quantile_alpha"] is None:
         raise ValueError("quantile_alpha (the quantile to fit, in (0, 1)) is required for reg:quantileerror")
+    _check_ranking(out)
     out["eval_metric"] = [named_metric(m, out) for m in out["eval_metric"]]
     if out["scale_pos_weight"] != 1.0 and loss != "logistic":
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
@@ -297,8 +339,47 @@ def resolve_params(params):
     return out
 
 
+def _check_ranking(p):
+    """Refuse ranking parameters the objective does not take: LightGBM's label_gain outside
+    lambdarank, XGBoost's pair sampling and position debiasing with LightGBM's objectives."""
+    objective = p["objective"]
+    if p["label_gain"] is not None and objective != "lambdarank":
+        raise ValueError(f"label_gain is LightGBM's lambdarank parameter, got objective {objective!r}; for "
+                         "rank:ndcg choose the gain with ndcg_exp_gain (2^y - 1 or y)")
+    if objective in LIGHTGBM_RANKING and p["lambdarank_pair_method"] != "topk":
+        raise ValueError(f"{objective} is LightGBM's objective: its pairs are the top lambdarank_truncation_level "
+                         "positions; use rank:ndcg for lambdarank_pair_method='mean'")
+    if objective in LIGHTGBM_RANKING and p["lambdarank_unbiased"]:
+        raise ValueError(f"lambdarank_unbiased (XGBoost's position debiasing) applies to rank:pairwise, rank:ndcg "
+                         f"and rank:map, got objective {objective!r}")
+
+
+def ranking_gain(p):
+    """The NDCG gain of resolved parameters ``p`` (``gbdt.ranking.label_gains``): LightGBM's
+    label_gain (lambdarank, 2^i - 1 for i < 31 by default), else exponential unless ndcg_exp_gain
+    is off."""
+    if p["objective"] == "lambdarank":
+        return p["label_gain"] or tuple(float(2**i - 1) for i in range(31))
+    return "exponential" if p["ndcg_exp_gain"] else "linear"
+
+
+def ranking_params(p):
+    """``gbdt.ranking.RankingParams`` of resolved parameters ``p`` (None for other objectives)."""
+    objective = p["objective"]
+    if objective not in RANKING_KINDS:
+        return None
+    lightgbm = objective in LIGHTGBM_RANKING
+    method = p["lambdarank_pair_method"]
+    num_pair = p["lambdarank_num_pair_per_sample"] or DEFAULT_NUM_PAIR["lightgbm" if lightgbm else method]
+    # LightGBM's lambdarank_norm turns off both of its normalisations
+    score_normalization = p["lambdarank_score_normalization"] and (p["lambdarank_normalization"] or not lightgbm)
+    return RankingParams(RANKING_KINDS[objective], lightgbm, method == "topk", num_pair, p["lambdarank_normalization"],
+                         score_normalization, p["lambdarank_unbiased"], p["lambdarank_bias_norm"], ranking_gain(p),
+                         p["objective_seed"])
+
+
 def loss_params(p):
     """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
     alphas = p["quantile_alpha"]
     return LossParams(p["max_delta_step"], p["tweedie_variance_power"], (0.5,) if alphas is None else alphas,
-                      p["huber_slope"])
+                      p["huber_slope"], ranking_params(p))

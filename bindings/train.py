@@ -8,7 +8,8 @@ from bindings.callbacks import EarlyStopping, EvaluationMonitor
 from bindings.categorical import aligned_dataset, categorical_mask
 from bindings.dataset import Dataset
 from bindings.metrics import evaluate, named_metric
-from bindings.params import interaction_matrix, loss_params, monotone_vector, resolve_params
+from bindings.params import interaction_matrix, loss_params, monotone_vector, ranking_gain, resolve_params
+from bindings.ranking import check_queries, default_ranking_metrics, ranking_objective
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
@@ -40,6 +41,8 @@ def evaluation_metrics(p):
         return []
     if p["objective"] == "reg:tweedie":
         return [f"tweedie-nloglik@{p['tweedie_variance_power']:g}"]
+    if LOSSES[p["objective"]] == "ranking":
+        return default_ranking_metrics(p)
     return [named_metric(DEFAULT_METRIC[p["objective"]], p)]
 
 
@@ -125,13 +128,15 @@ class LocalRows:
     The boosting loop talks to its rows only through ``compute_gradients``, ``start_round``,
     ``partition`` and ``add_round``; ``cluster`` provides the same methods over Dask workers.
     ``leaf_alpha``: None, or per output the quantile of their rows' residuals that leaves take
-    (``gbdt.objectives.leaf_quantile_alpha``).
+    (``gbdt.objectives.leaf_quantile_alpha``). ``ranking``: the ``gbdt.ranking.RankingObjective``
+    of whole queries of these rows (ranking objectives), else None.
     """
 
     def __init__(self, X_binned, label, weight, initial, max_bin, split_mode, n_threads, seed, row_ids=None,
-                 grad_quant=None, leaf_alpha=None):
+                 grad_quant=None, leaf_alpha=None, ranking=None):
         self.X_binned, self.label, self.weight = X_binned, label, weight
         self.leaf_alpha = leaf_alpha
+        self.ranking = ranking
         # global indices of these rows (Dask shards hold a part): row sampling is keyed by them
         self.row_ids = np.arange(X_binned.shape[0]) if row_ids is None else row_ids
         self.seed = seed
@@ -145,11 +150,14 @@ class LocalRows:
         self.builder = HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
         self.sampled = None
 
-    def compute_gradients(self, objective, losses):
+    def compute_gradients(self, objective, losses, iteration):
         """Gradients of every row at the current margin (built-in name or custom callable;
-        ``losses``: the ``gbdt.objectives.LossParams`` that ``gradients`` takes)."""
+        ``losses``: the ``gbdt.objectives.LossParams`` that ``gradients`` takes) for boosting
+        round ``iteration`` (ranking objectives draw their pairs by round)."""
         if callable(objective):
             custom_gradients(objective, self.margin, self.label, self.gh)
+        elif self.ranking is not None:
+            self.ranking.gradients(np.ascontiguousarray(self.margin[:, 0]), iteration, self.gh[0])
         else:
             gradients(objective, self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2), losses)
 
@@ -213,10 +221,11 @@ class LocalRows:
 
 
 class EvalSet:
-    """An evaluation Dataset binned with the training edges, with its running margin."""
+    """An evaluation Dataset binned with the training edges, with its running margin; ``gain``: the
+    NDCG gain of ranking metrics (``bindings.params.ranking_gain``)."""
 
-    def __init__(self, dataset, name, edges, n_edges, max_bin, initial):
-        self.dataset, self.name, self.missing_bin = dataset, name, max_bin - 1
+    def __init__(self, dataset, name, edges, n_edges, max_bin, initial, gain="exponential"):
+        self.dataset, self.name, self.missing_bin, self.gain = dataset, name, max_bin - 1, gain
         self.X_binned = dataset.binned(edges, n_edges, max_bin)
         self.margin = np.empty((dataset.num_row, initial.shape[0]))
         self.margin[:] = initial
@@ -228,7 +237,8 @@ class EvalSet:
     def scores(self, objective, metrics):
         """{metric: value} at the current margin."""
         pred = metric_input(objective, self.margin)
-        return {m: evaluate(m, self.dataset.label, pred, self.dataset.weight) for m in metrics}
+        return {m: evaluate(m, self.dataset.label, pred, self.dataset.weight, self.dataset.group_ptr, self.gain)
+                for m in metrics}
 
 
 def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stopping_rounds=None,
@@ -266,6 +276,9 @@ def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stop
             raise ValueError(f"eval set {pair[1]!r} has {pair[0].num_col} features, dtrain has {dtrain.num_col}")
         _check_labels(objective, pair[0].label, n_classes, f"eval set {pair[1]!r}")
     metrics = evaluation_metrics(p)
+    check_queries(p, dtrain, "dtrain", [])
+    for dataset, name in evals:
+        check_queries(p, dataset, f"eval set {name!r}", metrics)
 
     callbacks = list(callbacks or [])
     if verbose_eval:
@@ -303,12 +316,13 @@ def _boost(p, dtrain, num_boost_round, evals, metrics, callbacks, n_threads, cus
                              dtrain.label, weight)
     rows = LocalRows(X_binned, dtrain.label, weight, initial, max_bin, p["split_mode"], n_threads, seed,
                      grad_quant=gradient_quantization(p, X_binned.shape[0]),
-                     leaf_alpha=leaf_quantile_alpha(p["objective"], loss_params(p)))
+                     leaf_alpha=leaf_quantile_alpha(p["objective"], loss_params(p)),
+                     ranking=ranking_objective(p, dtrain.label, weight, dtrain.group_ptr))
     booster = Booster("custom" if custom else p["objective"], p["num_class"], dtrain.num_col, initial,
                       dtrain.feature_names, n_jobs=p["n_jobs"])
     booster.categories = dtrain.categories
-    eval_sets = [EvalSet(aligned_dataset(d, dtrain.categories), name, edges, n_edges, max_bin, initial)
-                 for d, name in evals]
+    eval_sets = [EvalSet(aligned_dataset(d, dtrain.categories), name, edges, n_edges, max_bin, initial,
+                         ranking_gain(p)) for d, name in evals]
     history = boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics, callbacks)
     return booster, history
 
@@ -350,7 +364,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, metrics,
     for cb in callbacks:
         cb.before_training(booster)
     for iteration in range(done, num_boost_round):
-        rows.compute_gradients(p["objective"], loss_params(p))
+        rows.compute_gradients(p["objective"], loss_params(p), iteration)
         rows.start_round(p["subsample"], iteration)
         features = sample_indices(feature_rng, edges.shape[0], p["colsample_bytree"])
         # each tree samples levels and nodes with its own generator, so a resumed fit needs no replay

@@ -230,9 +230,9 @@ class Shard:
         return held, np.searchsorted(self.owned, held).astype(np.int32)
 
     # ----- per round / per level -----------------------------------------------------------------
-    def compute_gradients(self, objective, losses):
+    def compute_gradients(self, objective, losses, iteration):
         with using_threads(self.n_threads):
-            self.rows.compute_gradients(objective, losses)
+            self.rows.compute_gradients(objective, losses, iteration)
 
     def start_round(self, subsample, iteration):
         self.rows.start_round(subsample, iteration)
@@ -568,8 +568,8 @@ class ShardedRows:
     def __init__(self, leader):
         self.leader = leader
 
-    def compute_gradients(self, objective, losses):
-        self.leader.queue.append(("compute_gradients", (objective, losses)))
+    def compute_gradients(self, objective, losses, iteration):
+        self.leader.queue.append(("compute_gradients", (objective, losses, iteration)))
 
     def start_round(self, subsample, iteration):
         self.leader.queue.append(("start_round", (subsample, iteration)))

@@ -18,7 +18,13 @@ LOSSES = {"reg:squarederror": "squared", "binary:logistic": "logistic", "binary:
           "reg:logistic": "logistic", "multi:softprob": "softmax", "multi:softmax": "softmax",
           "count:poisson": "poisson", "reg:gamma": "gamma", "reg:tweedie": "tweedie",
           "reg:absoluteerror": "absolute", "reg:quantileerror": "quantile", "reg:pseudohubererror": "pseudohuber",
-          "reg:squaredlogerror": "squaredlog", "binary:hinge": "hinge", "survival:cox": "cox"}
+          "reg:squaredlogerror": "squaredlog", "binary:hinge": "hinge", "survival:cox": "cox",
+          "rank:pairwise": "ranking", "rank:ndcg": "ranking", "rank:map": "ranking", "lambdarank": "ranking",
+          "rank_xendcg": "ranking"}
+# ranking objectives: gradients over query groups (``gbdt.ranking``); objective -> its kind
+RANKING_KINDS = {"rank:pairwise": "pairwise", "rank:ndcg": "ndcg", "rank:map": "map", "lambdarank": "ndcg",
+                 "rank_xendcg": "xendcg"}
+LIGHTGBM_RANKING = {"lambdarank", "rank_xendcg"}  # LightGBM's conventions (``gbdt.ranking``)
 LOG_LINK = {"poisson", "gamma", "tweedie", "cox"}  # losses whose prediction is exp(margin)
 # losses whose leaves take the quantile of their rows' residuals (``gbdt.leaf_quantile``), not -G/H
 ADAPTIVE_LEAVES = {"absolute", "quantile"}
@@ -39,6 +45,7 @@ class LossParams(NamedTuple):
     tweedie_variance_power: float  # reg:tweedie's rho, in [1, 2)
     quantile_alpha: tuple  # reg:quantileerror's quantiles in (0, 1), one per output
     huber_slope: float  # reg:pseudohubererror's delta: quadratic within it, linear beyond
+    ranking: object = None  # the ranking objectives' ``gbdt.ranking.RankingParams``
 
 
 def leaf_quantile_alpha(objective, losses):
@@ -254,6 +261,8 @@ def gradients(objective, margin, label, weight, gh_out, loss_params):
         hinge_grad_hess(margin, label, weight, gh_out)
     elif loss == "cox":
         cox_grad_hess(margin, label, weight, gh_out)
+    elif loss == "ranking":
+        raise ValueError(f"{objective} computes its gradients over query groups: use gbdt.ranking.RankingObjective")
     else:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
@@ -298,8 +307,11 @@ def base_margin(objective, sums, n_classes):
     ``to_margin`` of the weighted label mean (kept inside [1e-6, 1 - 1e-6] for probabilities, at
     least 1e-16 for the log-link objectives), one Newton step -G/H from margin 0 for
     ``NEWTON_INTERCEPT`` (for hinge the class that step predicts, 1 or 0, which XGBoost stores as
-    its base score and reads back as a margin), and for softmax the log of each class's weight
+    its base score and reads back as a margin), 0 for ranking (XGBoost's Newton step, up to
+    its float rounding, ~1e-9), and for softmax the log of each class's weight
     share (at least 1e-6) less their mean (a common shift changes nothing)."""
+    if LOSSES[objective] == "ranking":  # lambdas cancel within each query: the Newton step from 0 is 0
+        return np.zeros(1)
     if LOSSES[objective] == "softmax":
         log_share = np.log(np.maximum(np.asarray(sums[4:4 + n_classes]) / sums[0], 1e-6))
         return log_share - log_share.mean()
