@@ -43,17 +43,11 @@ class _DaskEstimator:
     """Adds ``client``, ``distributed_mode`` and ``min_rows_per_worker`` to a local estimator and
     fits through Dask."""
 
-    _DASK_PARAMS = ("client", "distributed_mode", "min_rows_per_worker")
-
     def __init__(self, *, client=None, distributed_mode="data", min_rows_per_worker=None, **kwargs):
         super().__init__(**kwargs)
         self.client = client
         self.distributed_mode = distributed_mode
         self.min_rows_per_worker = min_rows_per_worker
-
-    @classmethod
-    def _get_param_names(cls):
-        return sorted(set(super()._get_param_names()) | set(cls._DASK_PARAMS))
 
     def _fit(self, X, y, sample_weight, eval_set, params):
         if self.categorical_features is not None:
