@@ -28,7 +28,8 @@ def split_qid_column(X, group=None, qid=None):
     columns = getattr(X, "columns", None)
     if columns is not None and QID_COLUMN in columns:
         if group is None and qid is None:
-            qid = X[QID_COLUMN].to_numpy()
+            column = X[QID_COLUMN]
+            qid = column.to_dask_array(lengths=True) if hasattr(column, "to_dask_array") else column.to_numpy()
         X = X.drop(columns=QID_COLUMN)
     return X, {"group": group, "qid": qid}
 
@@ -107,5 +108,6 @@ class GBDTRanker(_GBDTEstimator):
         weight = expand_query_weights(sample_weight, group_ptr, y.shape[0])
         p = resolve_params(self._ranking_params())
         metric = [m for m in evaluation_metrics(p) if is_ranking_metric(m)] or ["ndcg"]
-        return evaluate(metric[-1], y, self.predict(X), None if weight is None else np.asarray(weight, dtype=float),
-                        group_ptr, ranking_gain(p))
+        pred = np.asarray(self.predict(X), dtype=np.float64)  # computes a dask array
+        return evaluate(metric[-1], y, pred, None if weight is None else np.asarray(weight, dtype=float), group_ptr,
+                        ranking_gain(p))

@@ -45,15 +45,17 @@ from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.categorical import category_edges
 from bindings.metrics import combine_partials, partial_metric
-from bindings.params import loss_params
+from bindings.params import loss_params, ranking_gain
+from bindings.ranking import check_ranking_labels, ranking_objective
 from bindings.train import (LocalRows, boost, check_label_domain, gradient_quantization, initial_margin,
                             training_weight)
 from cluster.channel import Link, Server
 from cluster.local import worker_info
+from cluster.queries import local_queries
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.leaf_quantile import weighted_quantile
-from gbdt.objectives import label_sums, leaf_quantile_alpha, metric_input
+from gbdt.objectives import LIGHTGBM_RANKING, label_sums, leaf_quantile_alpha, metric_input
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
@@ -92,15 +94,23 @@ class Shard:
     eval_blocks : per evaluation set, this shard's share of its rows as blocks like ``blocks``
     (every feature; possibly none); fit : the leader's (the other shards, every shard's worker
     address, ``fit``'s arguments): the fit starts at once (``start_fit``), saving the client a
-    round trip; None on the others.
+    round trip; None on the others. queries, eval_queries : the global boundaries (G + 1,) of the
+    training queries and of each evaluation set's (learning to rank; None without): blocks hold
+    whole queries (``cluster.queries``).
     """
 
-    def __init__(self, rank, blocks, n_jobs, owned=None, eval_blocks=(), fit=None):
+    def __init__(self, rank, blocks, n_jobs, owned=None, eval_blocks=(), fit=None, queries=None, eval_queries=()):
         self.rank = rank
         self.offsets = [b[3] for b in blocks]
         self.n_threads = min(n_jobs, get_worker().state.nthreads)  # no oversubscription of the worker's cores
         self.blocks = [np.asarray(b[0], dtype=np.float64) for b in blocks]
         self.label, self.weight = _labels_and_weights(blocks)
+        # (local boundaries, global query numbers) of the queries in these blocks, and the global count
+        self.queries = None if queries is None else \
+            local_queries(queries, self.offsets, [b.shape[0] for b in self.blocks]) + (queries.shape[0] - 1,)
+        self.eval_queries = [None if q is None else local_queries(q, [b[3] for b in eb],
+                                                                  [np.shape(b[0])[0] for b in eb])[0]
+                             for q, eb in zip(eval_queries or [None] * len(eval_blocks), eval_blocks)]
         self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
         self.eval_blocks = [list(b) for b in eval_blocks]
         self.evals = []
@@ -183,6 +193,12 @@ class Shard:
                "integral": bool((self.label == np.round(self.label)).all())}
         if leaf_quantile_alpha(p["objective"], loss_params(p)) is not None:
             out["labels"] = (self.label, weight if weight.shape[0] else None)
+        if self.queries is not None:  # XGBoost's query weights: the first row's, the same on each row
+            starts = self.queries[0][:-1]
+            query_weight = weight[starts] if weight.shape[0] else np.ones(starts.shape[0])
+            out["queries"] = (starts.shape[0], float(query_weight.sum()),
+                              bool(weight.shape[0] == 0 or np.array_equal(np.repeat(query_weight,
+                                                                                    np.diff(self.queries[0])), weight)))
         return out
 
     def sketch_sample(self, rate, seed):
@@ -197,9 +213,10 @@ class Shard:
         """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
         return compute_bin_edges(np.concatenate(self.blocks), max_bin, self.weight, seed=seed)
 
-    def prepare(self, edges, n_edges, p, initial):
+    def prepare(self, edges, n_edges, p, initial, weight_norm=None):
         """Bin with the global edges one block at a time, dropping each raw block once binned;
-        set up margins and gradients of the training and evaluation rows."""
+        set up margins and gradients of the training and evaluation rows (``weight_norm``: a
+        ranking objective's number of queries / sum of query weights over every shard)."""
         own_edges, own_n_edges = (edges, n_edges) if self.owned is None else (edges[self.owned], n_edges[self.owned])
         # rows are sampled by their global index, so every placement samples the same rows
         row_ids = np.concatenate([np.arange(off, off + b.shape[0]) for off, b in zip(self.offsets, self.blocks)]
@@ -217,9 +234,13 @@ class Shard:
         self.blocks, self.eval_blocks, self.sample = None, None, None
         weight = self._training_weight(p)
         self.max_bin = p["max_bin"]
+        self.gain = ranking_gain(p)
+        ranking = None if self.queries is None else ranking_objective(
+            p, self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
+            weight_norm=weight_norm)
         self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
                               self.n_threads, p["random_state"], row_ids,
-                              grad_quant=gradient_quantization(p, X_binned.shape[0]))
+                              grad_quant=gradient_quantization(p, X_binned.shape[0]), ranking=ranking)
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -329,7 +350,7 @@ class Shard:
         self.execute(commands)
         _, label, weight, margin = self.evals[index]
         pred = metric_input(objective, margin)
-        return {m: partial_metric(m, label, pred, weight) for m in metrics}
+        return {m: partial_metric(m, label, pred, weight, self.eval_queries[index], self.gain) for m in metrics}
 
     def leaf_residuals(self, commands, leaf_ids):
         """Run ``commands``, then {leaf id: (residuals (m,), training weights (m,) or None)} of this
@@ -448,7 +469,9 @@ class Shard:
                               feature_names)
             booster.categories = dict(categories or {})
         self.phase = "binning"
-        self.broadcast("prepare", edges, n_edges, p, booster.base_margin)
+        queries = [s["queries"] for s in summaries if "queries" in s]  # XGBoost scales query weights to mean 1
+        weight_norm = sum(q[0] for q in queries) / sum(q[1] for q in queries) if queries else None
+        self.broadcast("prepare", edges, n_edges, p, booster.base_margin, weight_norm)
         self.phase = "boosting"
         eval_sets = [ShardedEvalSet(self, index, name) for index, name in enumerate(eval_names)]
         self.queue = []
@@ -509,8 +532,13 @@ def check_labels(summaries, p):
     finite, or the labels do not suit ``p["objective"]``."""
     if not all(s["finite"] for s in summaries):
         raise ValueError("y or sample_weight contains NaN or infinite values; remove those rows")
-    check_label_domain(p["objective"], p["num_class"], min(s["min"] for s in summaries),
-                       max(s["max"] for s in summaries), all(s["integral"] for s in summaries), "y")
+    low, high, integral = min(s["min"] for s in summaries), max(s["max"] for s in summaries), \
+        all(s["integral"] for s in summaries)
+    check_label_domain(p["objective"], p["num_class"], low, high, integral, "y")
+    check_ranking_labels(p, low, high, integral, "y")
+    if p["objective"] not in LIGHTGBM_RANKING and not all(s["queries"][2] for s in summaries if "queries" in s):
+        raise ValueError(f"{p['objective']} weighs whole queries, as XGBoost: give the rows of a query the same "
+                         "sample_weight")
 
 
 def _bin_blocks(blocks, edges, n_edges, max_bin):
