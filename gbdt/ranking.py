@@ -85,6 +85,15 @@ def discount(position):
 
 
 @jit
+def discount_table(size):
+    """(size,) float64 ``discount`` of positions 0..size-1 (the pair loop reads them, as XGBoost's)."""
+    out = np.empty(size)
+    for i in range(size):
+        out[i] = discount(i)
+    return out
+
+
+@jit
 def descending_order(values):
     """Stable descending argsort of values (m,): ties keep their order, as XGBoost's and LightGBM's."""
     return np.argsort(-values, kind="mergesort")
@@ -125,43 +134,21 @@ def _float32_sigmoid(diff):
 
 
 @jit(inline=True)
-def _delta_map(rank_high, rank_low, label_high, label_low, n_rel, acc):
-    """|change of average precision| when the documents at ``rank_high`` < ``rank_low`` swap
-    (XGBoost's DeltaMAP): ``n_rel``/``acc`` are the running counts of relevant documents and sums
-    of label / position down the ranking."""
+def _delta_map(rank_high, rank_low, label_high, label_low, rel_high, rel_low, acc_between, n_relevant):
+    """|change of average precision| when the documents at ``rank_high`` < ``rank_low`` (0-based)
+    swap (XGBoost's DeltaMAP): ``rel_*`` the running counts of relevant documents down to each,
+    ``acc_between`` the running sum of label / position from below rank_high down to above rank_low,
+    ``n_relevant`` the query's relevant documents."""
     r_h, r_l = rank_high + 1.0, rank_low + 1.0
-    m, n = n_rel[rank_low], n_rel[rank_high]
-    b = acc[rank_low - 1] - acc[rank_high]
     if label_high < label_low:
-        return abs((m / r_l - (n + 1.0) / r_h - b) / n_rel[n_rel.shape[0] - 1])
-    return abs((n / r_h - m / r_l + b) / n_rel[n_rel.shape[0] - 1])
+        return abs((rel_low / r_l - (rel_high + 1.0) / r_h - acc_between) / n_relevant)
+    return abs((rel_high / r_h - rel_low / r_l + acc_between) / n_relevant)
 
 
 @jit(inline=True)
-def _add_pair(rank_a, rank_b, order, start, scores, label, gain, metric, inv_idcg, n_rel, acc, score_eps,
-              hess_scale, float32_sigmoid, ti_plus, tj_minus, li, lj, grad, hess):
-    """Add the lambdas of the documents at ranks ``rank_a`` and ``rank_b`` of one query to its
-    ``grad``/``hess`` (cnt,) float32; returns the float32 lambda of the higher-labelled one (0 for
-    equal labels). ``score_eps`` 0: no score normalisation. Unbiased (``ti_plus`` of K > 0
-    positions): the lambdas are divided by the position biases and the pair's cost is added to
-    ``li``/``lj`` (K,)."""
-    idx_a, idx_b = order[rank_a], order[rank_b]
-    y_a, y_b = label[start + idx_a], label[start + idx_b]
-    if y_a == y_b:
-        return np.float32(0.0)
-    rank_high, rank_low, idx_high, idx_low = rank_a, rank_b, idx_a, idx_b
-    if y_a < y_b:
-        rank_high, rank_low, idx_high, idx_low = rank_b, rank_a, idx_b, idx_a
-    if metric == NDCG:
-        g_h, g_l = gain[start + idx_high], gain[start + idx_low]
-        d_h, d_l = discount(rank_high), discount(rank_low)
-        delta = abs((g_h * d_h + g_l * d_l - (g_l * d_h + g_h * d_l)) * inv_idcg)
-    elif metric == MAP:
-        top, bottom = min(rank_high, rank_low), max(rank_high, rank_low)
-        delta = _delta_map(top, bottom, label[start + order[top]], label[start + order[bottom]], n_rel, acc)
-    else:
-        delta = 1.0
-    s_high, s_low = scores[start + idx_high], scores[start + idx_low]
+def _pair_lambda(s_high, s_low, delta, score_eps, hess_scale, float32_sigmoid):
+    """(lambda, hessian, |delta Z|) of a pair with scores s_high (larger label), s_low and |delta Z|
+    ``delta``, the latter after score normalisation (``score_eps`` > 0)."""
     if float32_sigmoid:
         diff = np.float32(s_high) - np.float32(s_low)
         delta_score = abs(np.float64(diff))
@@ -171,99 +158,137 @@ def _add_pair(rank_a, rank_b, order, start, scores, label, gain, metric, inv_idc
         sig = 1.0 / (1.0 + math.exp(-(s_high - s_low)))
     if score_eps > 0.0:
         delta /= delta_score + score_eps
-    lam = (sig - 1.0) * delta
-    h = max(sig * (1.0 - sig), EPS64) * delta * hess_scale
-    k = ti_plus.shape[0]
-    if k > 0 and idx_high < k and idx_low < k:
-        # the pair's cost log(1 / (1 - sigmoid(z))) |delta Z| = log(1 + e^z) |delta Z| as XGBoost's, in
-        # float64 (XGBoost's is infinite once its float32 sigmoid rounds to 1)
-        z = s_high - s_low
-        cost = (max(z, 0.0) + math.log1p(math.exp(-abs(z)))) * delta
-        if tj_minus[idx_low] >= EPS64:
-            li[idx_high] += cost / tj_minus[idx_low]
-        if ti_plus[idx_high] >= EPS64:
-            lj[idx_low] += cost / ti_plus[idx_high]
-        if tj_minus[idx_low] >= EPS64 and ti_plus[idx_high] >= EPS64:
-            lam /= ti_plus[idx_high] * tj_minus[idx_low]
-            h /= ti_plus[idx_high] * tj_minus[idx_low]
-    lam32, h32 = np.float32(lam), np.float32(h)
-    grad[idx_high] += lam32
-    hess[idx_high] += h32
-    grad[idx_low] -= lam32
-    hess[idx_low] += h32
-    return lam32
+    return (sig - 1.0) * delta, max(sig * (1.0 - sig), EPS64) * delta * hess_scale, delta
+
+
+@jit
+def _query_pairs(ranked_label, truncated, num_pair, seed, first, second):
+    """Fill ``first``/``second`` with the rank pairs of one query (labels ``ranked_label`` (cnt,) in
+    rank order); returns their number. topk: (i, j) for i < min(cnt, num_pair), j > i. mean: for
+    each of ``num_pair`` rounds and each rank in turn (by label, descending), a partner drawn
+    uniformly among the ranks of other labels by XGBoost 3.2's generator seeded with ``seed``."""
+    cnt = ranked_label.shape[0]
+    n = 0
+    if truncated:
+        for i in range(min(cnt, num_pair)):
+            for j in range(i + 1, cnt):
+                first[n], second[n] = i, j
+                n += 1
+        return n
+    by_label = descending_order(ranked_label)  # ranks, by label; a bucket: the ranks of one label
+    state = seed % 2147483647
+    state = 1 if state == 0 else state
+    i = 0
+    while i < cnt:
+        j = i + 1
+        while j < cnt and ranked_label[by_label[i]] == ranked_label[by_label[j]]:
+            j += 1
+        others = cnt - (j - i)  # partners: every rank outside the bucket
+        if others > 0:
+            for _ in range(num_pair):
+                for p in range(i, j):
+                    state, r = _minstd_uniform(state, others)
+                    first[n], second[n] = by_label[p], by_label[r if r < i else r - i + j]
+                    n += 1
+        i = j
+    return n
 
 
 @jit(parallel=True)
-def lambda_grad_hess(scores, label, gain, group_ptr, group_seed, inv_idcg, row_scale, metric, truncated, num_pair,
-                     score_eps, normalization, hess_scale, float32_sigmoid, ti_plus, tj_minus, li_out, lj_out,
-                     gh_out):
+def lambda_grad_hess(scores, label, gain, group_ptr, group_seed, inv_idcg, row_scale, discounts, metric, truncated,
+                     num_pair, score_eps, normalization, hess_scale, float32_sigmoid, ti_plus, tj_minus, li_out,
+                     lj_out, gh_out):
     """LambdaMART gradients (module docstring) of every query into ``gh_out`` (n, 2) float32.
 
     scores, label, gain, row_scale : (n,) float64 (model scores; labels; gain per row for NDCG;
         weight per row); group_ptr (G + 1,) int64; group_seed (G,) int64 (the "mean" sampler's
-        seed per query); inv_idcg (G,) float64 (NDCG);
+        seed per query); inv_idcg (G,) float64 (NDCG); discounts : (max query size,) float64
+        DCG discount by rank (``discount_table``);
     metric : PAIRWISE, NDCG or MAP; truncated : topk pairs, else mean; num_pair : int;
     score_eps : 0.01 (XGBoost) or 0.01f (LightGBM), 0 for no score normalisation;
     normalization : bool; hess_scale : 2 (XGBoost) or 1 (LightGBM); float32_sigmoid : bool;
-    ti_plus, tj_minus : (K,) float64 position biases of unbiased LambdaMART (K = 0: biased);
+    ti_plus, tj_minus : (K,) float64 position biases of unbiased LambdaMART (K = 0: biased),
+        by place in the query's row order;
     li_out, lj_out : (G, K) float64, filled with each query's costs by position (unbiased).
+
+    A query's pairs are listed first (``_query_pairs``), then one loop does every pair's
+    arithmetic in this function: a helper taking the query's arrays, called per pair, costs Numba
+    reference counts on each call.
     """
+    k = ti_plus.shape[0]
     for g in prange(group_ptr.shape[0] - 1):
         start, stop = group_ptr[g], group_ptr[g + 1]
         cnt = stop - start
-        grad = np.zeros(cnt, dtype=np.float32)
-        hess = np.zeros(cnt, dtype=np.float32)
         order = descending_order(scores[start:stop])
+        # the query in rank order: the pair loop reads and writes contiguous memory
+        ranked_label, ranked_score, ranked_gain = np.empty(cnt), np.empty(cnt), np.empty(cnt)
+        for r in range(cnt):
+            ranked_label[r] = label[start + order[r]]
+            ranked_score[r] = scores[start + order[r]]
+            ranked_gain[r] = gain[start + order[r]]
         # score normalisation needs a spread of scores (none at the first round)
-        eps = score_eps if scores[start + order[0]] != scores[start + order[cnt - 1]] else 0.0
-        n_rel = np.empty(cnt if metric == MAP else 0)
-        acc = np.empty(cnt if metric == MAP else 0)
+        eps = score_eps if ranked_score[0] != ranked_score[cnt - 1] else 0.0
+        n_rel = np.empty(cnt if metric == MAP else 0)  # relevant documents down to each rank
+        acc = np.empty(cnt if metric == MAP else 0)  # sum of label / position down to each rank
         if metric == MAP:
             running_rel, running_acc = 0.0, 0.0
-            for k in range(cnt):
-                running_rel += label[start + order[k]]
-                running_acc += label[start + order[k]] / (k + 1.0)
-                n_rel[k], acc[k] = running_rel, running_acc
-        li, lj = li_out[g], lj_out[g]
+            for r in range(cnt):
+                running_rel += ranked_label[r]
+                running_acc += ranked_label[r] / (r + 1.0)
+                n_rel[r], acc[r] = running_rel, running_acc
+        capacity = min(cnt, num_pair) * cnt if truncated else num_pair * cnt
+        first, second = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+        n_pairs = _query_pairs(ranked_label, truncated, num_pair, group_seed[g], first, second)
+        grad = np.zeros(cnt, dtype=np.float32)
+        hess = np.zeros(cnt, dtype=np.float32)
         sum_lambda = 0.0
-        if truncated:
-            for i in range(min(cnt, num_pair)):
-                for j in range(i + 1, cnt):
-                    lam = _add_pair(i, j, order, start, scores, label, gain, metric, inv_idcg[g], n_rel, acc, eps,
-                                    hess_scale, float32_sigmoid, ti_plus, tj_minus, li, lj, grad, hess)
-                    sum_lambda += -2.0 * np.float64(lam)
-        else:
-            ranked = np.empty(cnt)
-            for k in range(cnt):
-                ranked[k] = label[start + order[k]]
-            by_label = descending_order(ranked)  # ranks, by label; a bucket: ranks of one label
-            state = group_seed[g] % 2147483647
-            state = 1 if state == 0 else state
-            i = 0
-            while i < cnt:
-                j = i + 1
-                while j < cnt and ranked[by_label[i]] == ranked[by_label[j]]:
-                    j += 1
-                others = cnt - (j - i)  # partners: every rank outside the bucket
-                if others > 0:
-                    for _ in range(num_pair):
-                        for p in range(i, j):
-                            state, r = _minstd_uniform(state, others)
-                            r = r if r < i else r - i + j
-                            _add_pair(by_label[p], by_label[r], order, start, scores, label, gain, metric,
-                                      inv_idcg[g], n_rel, acc, eps, hess_scale, float32_sigmoid, ti_plus, tj_minus,
-                                      li, lj, grad, hess)
-                i = j
+        for q in range(n_pairs):
+            high, low = first[q], second[q]
+            if ranked_label[high] == ranked_label[low]:
+                continue
+            if ranked_label[high] < ranked_label[low]:
+                high, low = low, high
+            if metric == NDCG:
+                g_h, g_l = ranked_gain[high], ranked_gain[low]
+                d_h, d_l = discounts[high], discounts[low]
+                delta = abs((g_h * d_h + g_l * d_l - (g_l * d_h + g_h * d_l)) * inv_idcg[g])
+            elif metric == MAP:
+                top, bottom = min(high, low), max(high, low)
+                delta = _delta_map(top, bottom, ranked_label[top], ranked_label[bottom], n_rel[top], n_rel[bottom],
+                                   acc[bottom - 1] - acc[top], n_rel[cnt - 1])
+            else:
+                delta = 1.0
+            lam, h, delta = _pair_lambda(ranked_score[high], ranked_score[low], delta, eps, hess_scale,
+                                         float32_sigmoid)
+            idx_high, idx_low = order[high], order[low]
+            if k > 0 and idx_high < k and idx_low < k:
+                # the pair's cost log(1 / (1 - sigmoid(z))) |delta Z| = log(1 + e^z) |delta Z| as XGBoost's,
+                # in float64 (XGBoost's is infinite once its float32 sigmoid rounds to 1)
+                z = ranked_score[high] - ranked_score[low]
+                cost = (max(z, 0.0) + math.log1p(math.exp(-abs(z)))) * delta
+                if tj_minus[idx_low] >= EPS64:
+                    li_out[g, idx_high] += cost / tj_minus[idx_low]
+                if ti_plus[idx_high] >= EPS64:
+                    lj_out[g, idx_low] += cost / ti_plus[idx_high]
+                if tj_minus[idx_low] >= EPS64 and ti_plus[idx_high] >= EPS64:
+                    lam /= ti_plus[idx_high] * tj_minus[idx_low]
+                    h /= ti_plus[idx_high] * tj_minus[idx_low]
+            lam32, h32 = np.float32(lam), np.float32(h)
+            grad[high] += lam32
+            hess[high] += h32
+            grad[low] -= lam32
+            hess[low] += h32
+            sum_lambda += -2.0 * np.float64(lam32)
         norm = 1.0
         if normalization:
             if not truncated:
                 norm = 1.0 / num_pair
             elif sum_lambda > 0.0:
                 norm = math.log2(1.0 + sum_lambda) / sum_lambda
-        for k in range(cnt):
-            gh_out[start + k, 0] = np.float32(grad[k] * norm) * row_scale[start + k]
-            gh_out[start + k, 1] = np.float32(hess[k] * norm) * row_scale[start + k]
+        for r in range(cnt):
+            row = start + order[r]
+            gh_out[row, 0] = np.float32(grad[r] * norm) * row_scale[row]
+            gh_out[row, 1] = np.float32(hess[r] * norm) * row_scale[row]
 
 
 @jit(inline=True)
@@ -363,6 +388,7 @@ class RankingObjective:
         self.inv_idcg = np.empty(n_local)
         top_k = params.num_pair if params.truncated else int(sizes.max(initial=0))
         inverse_ideal_dcg(label, self.gain, group_ptr, top_k, self.inv_idcg)
+        self.discounts = discount_table(int(sizes.max(initial=0)))
         if weight.shape[0] == 0:
             self.row_scale = np.ones(label.shape[0])
         elif params.lightgbm:
@@ -390,7 +416,7 @@ class RankingObjective:
         lj = np.zeros_like(li)
         score_eps = (LIGHTGBM_SCORE_EPS if p.lightgbm else XGBOOST_SCORE_EPS) if p.score_normalization else 0.0
         lambda_grad_hess(margin, self.label, self.gain, self.group_ptr, seeds, self.inv_idcg, self.row_scale,
-                         DELTA_METRIC[p.kind], p.truncated, p.num_pair, score_eps, p.normalization,
+                         self.discounts, DELTA_METRIC[p.kind], p.truncated, p.num_pair, score_eps, p.normalization,
                          1.0 if p.lightgbm else 2.0, not p.lightgbm, self.ti_plus, self.tj_minus, li, lj, gh_out)
         if positions:
             self.update_position_bias(li.sum(axis=0), lj.sum(axis=0))
