@@ -250,3 +250,30 @@ def test_query_metrics_equal_brute_force(metric, k):
         rows = slice(group_ptr[g], group_ptr[g + 1])
         expected = brute_force(metric, list(pred[rows]), list(label[rows]), list(gain[rows]), k)
         assert out[g] == pytest.approx(-1.0 if expected is None else expected, rel=1e-12)
+
+
+RANKING_SCRIPT = """
+import json, numpy as np
+from bindings import Dataset, train
+from bindings.metrics import evaluate
+rng = np.random.default_rng(0)
+sizes = rng.integers(1, 12, 25)
+qid = np.repeat(np.arange(25), sizes)
+X = rng.integers(0, 5, (len(qid), 3)).astype(float)
+y = rng.integers(0, 4, len(qid)).astype(float)
+out = []
+for params in ({"objective": "rank:ndcg", "lambdarank_unbiased": True}, {"objective": "rank:map"},
+               {"objective": "rank:pairwise", "lambdarank_pair_method": "mean"}, {"objective": "rank_xendcg"}):
+    label = (y > 1).astype(float) if params["objective"] == "rank:map" else y
+    pred = train({**params, "max_depth": 3, "max_bin": 8}, Dataset(X, label, qid=qid), 3).predict(X)
+    group_ptr = Dataset(X, qid=qid).group_ptr
+    out.append(pred.tolist() + [evaluate("ndcg@3", y, pred, None, group_ptr)]
+               + [evaluate(m, (y > 1).astype(float), pred, None, group_ptr) for m in ("map@2-", "pre@2")])
+print(json.dumps(out))
+"""
+
+
+def test_interpreted_ranking_kernels_match_compiled(run_script):
+    """The ranking kernels' bodies as plain Python (NUMBA_DISABLE_JIT=1) give the compiled results."""
+    np.testing.assert_allclose(run_script(RANKING_SCRIPT, True), run_script(RANKING_SCRIPT, False), rtol=1e-6,
+                               atol=1e-7)
