@@ -86,7 +86,8 @@ def fit_lightgbm(X, y, s, quantized=False):
 
     # LightGBM grows leaf-wise: with num_leaves = 2^depth the depth limit is the only cap, as for
     # the depthwise libraries. Its max_bin excludes the missing-value bin that XGBoost counts.
-    params = {"objective": LIGHTGBM_OBJECTIVES.get(s.objective, s.objective), "max_depth": s.depth, "num_leaves": 2 ** s.depth,
+    params = {"objective": LIGHTGBM_OBJECTIVES.get(s.objective, s.objective), "max_depth": s.depth,
+              "num_leaves": 2 ** s.depth,
               "max_bin": s.bins - 1, "learning_rate": s.learning_rate, "num_threads": s.threads,
               "lambda_l2": 1.0, "min_sum_hessian_in_leaf": 1.0, "min_data_in_leaf": 1, "verbosity": -1,
               "use_quantized_grad": quantized}

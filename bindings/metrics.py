@@ -4,7 +4,8 @@
 or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 ``partial_metric``/``combine_partials`` give the same value for rows split across workers.
 ``higher_is_better`` drives early stopping. Ranking metrics (``ndcg@k``, ``map@k``, ``pre@k``,
-``bindings.ranking_metrics``) take the queries ``group_ptr`` and the NDCG ``gain``. ``tweedie-nloglik@rho`` names its variance power,
+``bindings.ranking_metrics``) take the queries ``group_ptr`` and the NDCG ``gain``.
+``tweedie-nloglik@rho`` names its variance power,
 ``quantile@alpha`` its quantile and ``mphe@slope`` its pseudo-Huber slope (``named_metric``
 names a bare ``quantile`` and ``mphe`` after ``quantile_alpha`` and ``huber_slope``).
 """

@@ -184,7 +184,8 @@ def test_query_group_input_errors():
     with pytest.raises(ValueError, match="dtrain has no query groups"):
         train({"objective": "rank:ndcg"}, Dataset(X, y), 1)
     with pytest.raises(ValueError, match="eval set 'v' has no query groups"):
-        train({"objective": "reg:squarederror", "eval_metric": "ndcg@3"}, Dataset(X, y), 1, evals=[(Dataset(X, y), "v")])
+        train({"objective": "reg:squarederror", "eval_metric": "ndcg@3"}, Dataset(X, y), 1,
+              evals=[(Dataset(X, y), "v")])
     with pytest.raises(ValueError, match="ndcg@k- with k a positive integer"):
         train({"objective": "rank:ndcg", "eval_metric": "ndcg@top"}, Dataset(X, y, qid=qid), 1)
     with pytest.raises(ValueError, match="weighs whole queries"):

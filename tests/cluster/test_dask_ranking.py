@@ -45,7 +45,8 @@ def test_same_model_and_metrics_as_single_machine(client, params, weight, mode):
     dw = None if weight is None else da.from_array(weight, chunks=(CHUNKS,))
     head = qid < 80
     booster = cluster.train(client, params, da.from_array(X, chunks=(CHUNKS, 5)),
-                            da.from_array(y, chunks=(CHUNKS,)), sample_weight=dw, qid=da.from_array(qid, chunks=(CHUNKS,)),
+                            da.from_array(y, chunks=(CHUNKS,)), sample_weight=dw,
+                            qid=da.from_array(qid, chunks=(CHUNKS,)),
                             num_boost_round=6, distributed_mode=mode, min_rows_per_worker=1,
                             evals=[(X[head], y[head], "head", None, qid[head])])
     history = {}
