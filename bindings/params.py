@@ -382,4 +382,4 @@ def loss_params(p):
     """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
     alphas = p["quantile_alpha"]
     return LossParams(p["max_delta_step"], p["tweedie_variance_power"], (0.5,) if alphas is None else alphas,
-                      p["huber_slope"], ranking_params(p))
+                      p["huber_slope"])

@@ -45,7 +45,6 @@ class LossParams(NamedTuple):
     tweedie_variance_power: float  # reg:tweedie's rho, in [1, 2)
     quantile_alpha: tuple  # reg:quantileerror's quantiles in (0, 1), one per output
     huber_slope: float  # reg:pseudohubererror's delta: quadratic within it, linear beyond
-    ranking: object = None  # the ranking objectives' ``gbdt.ranking.RankingParams``
 
 
 def leaf_quantile_alpha(objective, losses):
