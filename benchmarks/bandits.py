@@ -2,7 +2,7 @@
 
 Beta-Bernoulli Thompson sampling on 10 arms (means 0.05 ... 0.5). Three ways to run it:
 
-- ours, compiled: ``bindings.bandit_simulation.simulate`` runs the whole horizon in one compiled
+- ours, compiled: ``bindings.bandits.simulation.simulate`` runs the whole horizon in one compiled
   call (one run per thread; here one thread so the comparison is per core);
 - ours, Python loop: ``policy.select()`` / ``policy.update()`` once per round from Python;
 - MABWiser: ``mab.predict()`` / ``mab.partial_fit()`` once per round, its online interface.
@@ -10,7 +10,7 @@ Beta-Bernoulli Thompson sampling on 10 arms (means 0.05 ... 0.5). Three ways to 
 MABWiser needs ~0.5 ms a round, so it runs ``--peer-rounds`` rounds; times are compared per round.
 Also times UCB1 and KL-UCB compiled runs and LinUCB (10 arms, 10 features) against MABWiser's.
 
-Run: ``python benchmarks/bandits.py [--rounds 1000000] [--peer-rounds 5000] [--repeats 3]``.
+Run: ``python -m benchmarks.bandits [--rounds 1000000] [--peer-rounds 5000] [--repeats 3]``.
 Prints seconds per 1M-round run and per-round ratios ours / MABWiser (< 1: ours faster), and
 writes benchmarks/figures/bandits.png.
 """
@@ -28,9 +28,8 @@ import numpy as np  # noqa: E402
 from mabwiser.mab import MAB, LearningPolicy  # noqa: E402
 
 from benchmarks._figures import save_figure  # noqa: E402
-from bindings.bandit_envs import BernoulliArms, LinearContextualArms  # noqa: E402
-from bindings.bandit_simulation import simulate  # noqa: E402
-from bindings.bandits import KLUCB, UCB1, BetaThompsonSampling, LinUCB  # noqa: E402
+from bindings.bandits import (KLUCB, UCB1, BernoulliArms, BetaThompsonSampling, LinearContextualArms,  # noqa: E402
+                              LinUCB, simulate)
 
 MEANS = np.linspace(0.05, 0.5, 10)
 

@@ -7,7 +7,7 @@ Monotone: the numeric columns only, every one constrained +1 where its effect ri
 XGBoost hist. Each fit is timed best of ``--repeats`` after a warm-up fit (our kernels compile once);
 test accuracy is printed next to each time.
 
-Run: ``python benchmarks/categorical.py [--rows 200000] [--rounds 50] [--depth 6] [--threads 2]``.
+Run: ``python -m benchmarks.categorical [--rows 200000] [--rounds 50] [--depth 6] [--threads 2]``.
 Prints seconds and ratios ours / peer (< 1: ours faster), writes benchmarks/figures/categorical.png.
 """
 import argparse

@@ -6,7 +6,7 @@ forest. Times ``predict(pred_contribs=True)`` and ``predict(pred_leaf=True)`` on
 both with ``--threads`` threads, after a warm-up call (our kernels compile once), and checks that
 the contributions agree.
 
-Run: ``python benchmarks/explain.py [--rows 2000] [--rounds 100] [--depth 6] [--threads 2]``.
+Run: ``python -m benchmarks.explain [--rows 2000] [--rounds 100] [--depth 6] [--threads 2]``.
 Prints seconds and ratios ours / XGBoost (< 1: ours faster), writes benchmarks/figures/explain.png.
 """
 import argparse

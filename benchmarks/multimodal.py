@@ -1,6 +1,6 @@
 """Multimodal network: one training step (forward + backward) against a PyTorch twin on the same threads.
 
-The twin is the early-fusion :class:`bindings.multimodal_model.MultimodalNet` written with torch modules
+The twin is the early-fusion :class:`bindings.multimodal.model.MultimodalNet` written with torch modules
 (embedding + sinusoidal positions, Conv2d patch embedding + positions + residual MLP, masked mean pooling,
 concat -> MLP head, projections + normalize + symmetric InfoNCE) and loaded with the same weights; the
 script first checks that both give the same loss. Timed: ``loss_and_backward`` (classification +
@@ -18,9 +18,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from benchmarks.norm import round_times
-from bindings.multimodal_data import make_shapes
-from bindings.multimodal_model import MultimodalNet
-from bindings.transformer import named_parameters, sinusoidal_positions
+from bindings.multimodal import MultimodalNet, make_shapes
+from bindings.nn import named_parameters
+from bindings.nn.transformer import sinusoidal_positions
 
 CONTRASTIVE_WEIGHT = 0.5
 

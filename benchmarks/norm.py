@@ -1,13 +1,13 @@
 """LayerNorm / RMSNorm forward + backward against PyTorch CPU on the same threads, and memory bandwidth.
 
-Times ``bindings.norm.LayerNorm``/``RMSNorm`` (forward, backward incl. parameter gradients) and
+Times ``bindings.nn.norm.LayerNorm``/``RMSNorm`` (forward, backward incl. parameter gradients) and
 ``torch.nn.LayerNorm``/``RMSNorm`` (forward, autograd backward) on an (8192, 1024) float32 input,
 median of ``--repeats`` interleaved runs after a warm-up, with numba and torch both set to ``--threads`` threads.
 Effective bandwidth counts the bytes a fused implementation must move: forward reads x and writes y
 (2 arrays), backward reads dy and x and writes dx (3 arrays); it is compared with the copy bandwidth
 (read + write) measured in the same run on arrays of the same size and on arrays 16 times larger.
 
-Run: ``python benchmarks/norm.py [--threads N] [--rows 8192] [--dim 1024] [--repeats 20]``.
+Run: ``python -m benchmarks.norm [--threads N] [--rows 8192] [--dim 1024] [--repeats 20]``.
 Prints one line per layer with the ratio ours / torch (< 1 means ours is faster) and writes
 benchmarks/figures/norm.png.
 """
@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from numba import prange  # noqa: E402
 
 from benchmarks._figures import save_figure  # noqa: E402
-from bindings.norm import LayerNorm, RMSNorm  # noqa: E402
+from bindings.nn import LayerNorm, RMSNorm  # noqa: E402
 from gbdt._jit import jit  # noqa: E402
 
 

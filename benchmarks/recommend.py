@@ -11,7 +11,7 @@
 Prints seconds and the ratio ours / peer (< 1: we are faster); writes a bar chart. Timings are
 the best of interleaved repeats, so load from other processes hurts both sides alike.
 
-    python benchmarks/recommend.py --scale 0.05 --threads 2
+    python -m benchmarks.recommend --scale 0.05 --threads 2
 """
 import argparse
 import os
@@ -36,7 +36,8 @@ def als_seconds(x, factors, iterations, threads, rounds):
     both alike; the minimum is the least disturbed measurement."""
     from implicit.cpu.als import AlternatingLeastSquares
 
-    from bindings.recommend import ImplicitALS
+    from bindings.recommend import (ImplicitALS, Interactions, KNNRecommender, MatrixFactorization,
+                                    load_movielens_ratings)
 
     ImplicitALS(n_factors=factors, n_iterations=1, random_state=0).fit(x)  # compile untimed
     confidence = x.to_scipy()
@@ -60,8 +61,6 @@ def movielens_seconds():
     import pandas as pd
     from surprise import SVD, Dataset, KNNWithMeans, Reader
 
-    from bindings.recommend import (Interactions, KNNRecommender, MatrixFactorization,
-                                    load_movielens_ratings)
 
     users, movies, ratings, _ = load_movielens_ratings()
     x = Interactions.from_table(users, movies, ratings)
@@ -106,7 +105,6 @@ def main():
     import matplotlib.pyplot as plt
     import numba
 
-    from bindings.recommend import Interactions
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     users, items = synthetic_interactions(args.scale)

@@ -1,15 +1,20 @@
 """Booster: a trained forest that predicts, explains its predictions and features (TreeSHAP
-contributions, leaf ids, importance) and saves itself as JSON (schema in ``bindings.model_format``).
+contributions, leaf ids, importance) and saves itself as JSON (schema in ``bindings.model_format``)
+or in other libraries' formats (``bindings.model_export``, ``to_xgboost``, ``to_shap``).
 """
 import json
 
 import numpy as np
 
 from bindings.categorical import model_codes, validate_categories
-from bindings.dataset import Dataset, as_feature_matrix
-from bindings.model_format import FORMAT, VERSION, validate_model, write_json_atomic
+from bindings.dataset import Dataset
+from bindings.export_xgboost import to_xgboost
+from bindings.features import as_feature_matrix, check_feature_names
+from bindings.model_export import save_model_as
+from bindings.model_format import FORMAT, VERSION, loss_params_dict, validate_loss_params, validate_model
+from bindings.objectives import objective_named, squeeze
+from bindings.shap_export import to_shap
 from bindings.sparse_input import dense_row_chunks
-from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest
@@ -36,6 +41,7 @@ class Booster:
         self.best_score = None
         self.evals_result = {}
         self.categories = {}  # {feature index: category list} of the categorical features
+        self.loss_params = None  # the fit's bindings.objectives.LossParams (exports write them); None: unknown
         self._forest = None
 
     # ----- building ---------------------------------------------------------------------------
@@ -66,9 +72,11 @@ class Booster:
 
     # ----- prediction -------------------------------------------------------------------------
     def _features(self, data):
-        if self.categories:
-            data = model_codes(data, self.categories)
-        X = data.data if isinstance(data, Dataset) else as_feature_matrix(data, accept_sparse=True)[0]
+        check_feature_names(self.feature_names, data)
+        if isinstance(data, Dataset):
+            X = data.codes_over(self.categories) if self.categories else data.data
+        else:
+            X = as_feature_matrix(model_codes(data, self.categories), accept_sparse=True)[0]
         if X.shape[1] != self.num_feature:
             raise ValueError(f"data has {X.shape[1]} features but the model was trained on {self.num_feature}")
         return X
@@ -86,6 +94,8 @@ class Booster:
 
     def predict(self, data, output_margin=False, iteration_range=None, *, pred_leaf=False, pred_contribs=False):
         """Predictions for ``data`` (Dataset, numpy, pandas, pyarrow or scipy.sparse; NaN = missing).
+        Data with feature names (DataFrame columns, a Dataset's names) must have the model's, in
+        its order (ValueError naming the unexpected and missing ones); numpy data has none.
 
         Returns (n,) values/probabilities (the margin for ``binary:logitraw``, the class for
         ``multi:softmax``), or (n, K) class probabilities for ``multi:softprob``;
@@ -109,7 +119,7 @@ class Booster:
         margin = np.empty((X.shape[0], self.num_class))
         margin[:] = self.base_margin
         self._fill_by_rows(X, margin, lambda block, rows: self.forest.predict(block, rows, first, stop))
-        return squeeze(margin) if output_margin else transform(self.objective, margin)
+        return squeeze(margin) if output_margin else objective_named(self.objective).predict(margin)
 
     def _fill_by_rows(self, X, out, fill):
         """Call ``fill(block, out_rows)`` over dense row blocks of X with ``n_jobs`` threads; returns out."""
@@ -187,12 +197,23 @@ class Booster:
             "base_margin": self.base_margin.tolist(), "best_iteration": self.best_iteration,
             "best_score": self.best_score, "trees": trees,
             **({"categories": {str(f): c for f, c in self.categories.items()}} if self.categories else {}),
+            **({"loss_params": loss_params_dict(self.loss_params)} if self.loss_params is not None else {}),
         }
 
-    def save_model(self, path):
-        """Write the model as JSON (schema in ``bindings.model_format``), atomically: a temporary
-        file in the same directory replaces ``path`` only once it is complete."""
-        write_json_atomic(path, self.to_dict())
+    def save_model(self, path, format="json"):
+        """Write the model to ``path``, atomically: a temporary file in the same directory
+        replaces ``path`` only once it is complete. ``format``: "json" (ours, schema in
+        ``bindings.model_format``), "xgboost" (XGBoost's JSON model, ``bindings.export_xgboost``)
+        or "lightgbm" (LightGBM's text model, ``bindings.export_lightgbm``)."""
+        save_model_as(self, path, format)
+
+    def to_xgboost(self):
+        """The model as an ``xgboost.Booster`` that predicts what this one does (``bindings.export_xgboost``)."""
+        return to_xgboost(self)
+
+    def to_shap(self):
+        """The model as the dict ``shap.TreeExplainer`` takes (``bindings.shap_export``)."""
+        return to_shap(self)
 
     @classmethod
     def from_dict(cls, doc, source="model"):
@@ -203,6 +224,7 @@ class Booster:
         booster.best_iteration = doc["best_iteration"]
         booster.best_score = doc["best_score"]
         booster.categories = validate_categories(doc.get("categories"), doc["num_feature"], source)
+        booster.loss_params = validate_loss_params(doc.get("loss_params"), source)
         booster.trees = [tree for _, tree in trees]
         booster.tree_class = [k for k, _ in trees]
         return booster

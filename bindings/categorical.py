@@ -12,11 +12,12 @@ import numbers
 
 import numpy as np
 
+from bindings.features import as_feature_matrix
 from gbdt.binning import set_category_edges
 from gbdt.dtypes import MAX_BINS
 
-__all__ = ["encode_categorical", "model_codes", "coded_dataset", "aligned_dataset", "category_edges",
-           "categorical_mask", "validate_categories", "validate_tree_categories"]
+__all__ = ["encode_categorical", "model_codes", "recoded", "category_edges", "categorical_mask", "validate_categories",
+           "validate_tree_categories"]
 
 
 def _is_pandas_frame(data):
@@ -126,23 +127,27 @@ def _recode(codes, source, target):
 
 
 def model_codes(data, categories):
-    """(n, F) float64 features of ``data`` (Dataset, numpy, pandas, pyarrow) whose categorical
-    columns hold the codes of a model with ``categories`` {column: list}; unseen categories -> NaN.
+    """(n, F) float64 features of ``data`` (numpy, pandas, pyarrow) whose categorical columns hold
+    the codes of a model with ``categories`` {column: list}; unseen categories -> NaN.
     ``data`` itself when ``categories`` is empty (a model without categorical features)."""
     if not categories:
         return data
-    from bindings.dataset import Dataset, as_feature_matrix  # dataset.py dispatches to this module
+    if type(data).__module__.startswith("pyarrow"):
+        data = data.to_pandas()
+    encoded, source = encode_categorical(data, sorted(c for c in categories if c < _n_columns(data)))
+    return recoded(as_feature_matrix(encoded)[0], source, categories)
 
-    if isinstance(data, Dataset):
-        X, source = data.data, data.categories
-    else:
-        if type(data).__module__.startswith("pyarrow"):
-            data = data.to_pandas()
-        encoded, source = encode_categorical(data, sorted(c for c in categories if c < _n_columns(data)))
-        X = as_feature_matrix(encoded)[0]
+
+def recoded(X, source, categories):
+    """(n, F) float64 copy of features X (n, F) whose categorical columns hold codes over the
+    ``source`` lists {column: list} (or raw values where ``source`` has none), with those of
+    ``categories`` coded over ``categories``' lists instead; X itself when both are empty.
+    ValueError for a column categorical in ``source`` but not in ``categories``."""
     extra = sorted(set(source) - set(categories))
     if extra:
         raise ValueError(f"features {extra} are categorical in the data but numeric in the model")
+    if not categories:
+        return X
     X = X.copy()
     for f, target in categories.items():
         if f < X.shape[1]:
@@ -154,24 +159,6 @@ def model_codes(data, categories):
 def _n_columns(data):
     shape = getattr(data, "shape", None) or (0, getattr(data, "num_columns", 0))
     return shape[1] if len(shape) == 2 else 0
-
-
-def coded_dataset(X, categories, label=None, weight=None, feature_names=None, group=None, qid=None):
-    """A Dataset over X (n, F) float64 whose categorical columns already hold codes over ``categories``."""
-    from bindings.dataset import Dataset
-
-    out = Dataset(X, label, weight, feature_names, group=group, qid=qid)
-    out.categories = categories
-    return out
-
-
-def aligned_dataset(dataset, categories):
-    """``dataset`` with its categorical columns coded over ``categories`` (a training set's), for
-    binning with the training edges; ``dataset`` itself when they already are."""
-    if dataset.categories == categories:
-        return dataset
-    return coded_dataset(model_codes(dataset, categories), categories, dataset.label, dataset.weight,
-                         dataset.feature_names, group=None if dataset.group_ptr is None else np.diff(dataset.group_ptr))
 
 
 def category_edges(edges, n_edges, categories, max_bin):

@@ -20,6 +20,7 @@ import numpy as np
 
 from bindings.callbacks import EarlyStopping
 from bindings.dataset import Dataset
+from bindings.params import resolve_params
 from bindings.query_groups import query_folds, row_queries, subset_pointer
 from bindings.train import train
 
@@ -145,15 +146,16 @@ def cv(params, dtrain, num_boost_round=10, *, nfold=5, stratified=False, folds=N
         for alias in ("eval_metric", "metric"):
             params.pop(alias, None)
         params["eval_metric"] = [metrics] if isinstance(metrics, str) else list(metrics)
+    p = resolve_params(params, objective=obj)  # once for every fold
+    if not p.metrics:
+        raise ValueError("cv needs at least one metric: pass metrics= (a custom objective has no default)")
     histories = []
     for train_rows, test_rows in _fold_rows(folds, dtrain, nfold, stratified, shuffle, seed):
         fold_train, fold_test = _subset(dtrain, train_rows), _subset(dtrain, test_rows)
         history = {}
-        train(params, fold_train, num_boost_round, evals=[(fold_train, "train"), (fold_test, "test")], obj=obj,
+        train(p, fold_train, num_boost_round, evals=[(fold_train, "train"), (fold_test, "test")],
               evals_result=history)
         histories.append(history)
-    if not histories[0]["train"]:
-        raise ValueError("cv needs at least one metric: pass metrics= (a custom objective has no default)")
     results = _aggregate(histories)
     if early_stopping_rounds is not None and num_boost_round > 0:
         best = _best_round(results, list(histories[0]["train"])[-1], early_stopping_rounds, maximize)

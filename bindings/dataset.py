@@ -3,59 +3,13 @@ import hashlib
 
 import numpy as np
 
-from bindings.categorical import category_edges, encode_categorical
+from bindings.categorical import category_edges, encode_categorical, recoded
+from bindings.features import as_feature_matrix
 from bindings.query_groups import expand_query_weights, group_pointer
-from bindings.sparse_input import as_csr_matrix, is_sparse, sparse_bin_edges, sparse_bin_matrix
+from bindings.sparse_input import is_sparse, sparse_bin_edges, sparse_bin_matrix
 from gbdt.binning import bin_matrix, compute_bin_edges
 
-__all__ = ["Dataset", "as_feature_matrix"]
-
-
-def _table_to_array(data):
-    """Convert pandas DataFrames and pyarrow Tables to a float64 array; returns (array, names)."""
-    module = type(data).__module__
-    if module.startswith("pandas"):
-        if hasattr(data, "columns"):
-            bad = [c for c, dt in data.dtypes.items() if not (dt.kind in "biuf")]
-            if bad:
-                raise TypeError(f"data has non-numeric columns {bad}; convert them to numbers first")
-            return data.to_numpy(dtype=np.float64, na_value=np.nan), [str(c) for c in data.columns]
-        return data.to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1), None
-    if module.startswith("pyarrow"):
-        import pyarrow.types as pat
-
-        names = list(data.column_names)
-        for name, col in zip(names, data.columns):
-            if not (pat.is_integer(col.type) or pat.is_floating(col.type) or pat.is_boolean(col.type)):
-                raise TypeError(f"data column {name!r} has non-numeric type {col.type}")
-        cols = [col.to_numpy(zero_copy_only=False).astype(np.float64) for col in data.columns]
-        return np.column_stack(cols) if cols else np.empty((data.num_rows, 0)), names
-    return data, None
-
-
-def as_feature_matrix(data, name="data", accept_sparse=False):
-    """(n, F) C-ordered float64 array from numpy, pandas or pyarrow input; names or None.
-    With ``accept_sparse``, scipy.sparse input comes back as canonical CSR (``as_csr_matrix``).
-
-    Raises TypeError for unsupported types and ValueError for wrong shapes or empty data.
-    """
-    array, names = _table_to_array(data)
-    if is_sparse(array):
-        if accept_sparse:
-            return as_csr_matrix(array, name), None
-        raise TypeError(f"{name}: scipy.sparse input is not accepted here; pass a dense array")
-    try:
-        array = np.asarray(array, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric (numpy array, pandas DataFrame or pyarrow Table): {exc}")
-    if array.ndim == 1:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got a 1-D array; "
-                         "use reshape(-1, 1) for a single feature")
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {array.shape}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {array.shape}; need at least one row and one feature")
-    return np.ascontiguousarray(array), names
+__all__ = ["Dataset", "coded_dataset", "aligned_dataset"]
 
 
 def _as_vector(values, n_rows, name, allow_nan=False):
@@ -146,3 +100,27 @@ class Dataset:
             to_bins = sparse_bin_matrix if is_sparse(self.data) else bin_matrix
             self._binned = {key: to_bins(self.data, edges, n_edges, max_bin)}
         return self._binned[key]
+
+    def codes_over(self, categories):
+        """(n, F) float64 features whose categorical columns hold codes over ``categories``
+        {column: category list} (a model's), mapped by value from this Dataset's own lists; unseen
+        categories -> NaN; ValueError for a column categorical here but not in ``categories``."""
+        return recoded(self.data, self.categories, categories)
+
+
+def coded_dataset(X, categories, label=None, weight=None, feature_names=None, group=None, qid=None):
+    """A Dataset over X (n, F) float64 whose categorical columns already hold codes over ``categories``
+    (``group``/``qid``: its queries, as ``Dataset``)."""
+    out = Dataset(X, label, weight, feature_names, group=group, qid=qid)
+    out.categories = categories
+    return out
+
+
+def aligned_dataset(dataset, categories):
+    """``dataset`` with its categorical columns coded over ``categories`` (a training set's), for
+    binning with the training edges; ``dataset`` itself when they already are."""
+    if dataset.categories == categories:
+        return dataset
+    group = None if dataset.group_ptr is None else np.diff(dataset.group_ptr)
+    return coded_dataset(dataset.codes_over(categories), categories, dataset.label, dataset.weight,
+                         dataset.feature_names, group=group)

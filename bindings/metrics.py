@@ -7,7 +7,7 @@ or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 ``bindings.ranking_metrics``) take the queries ``group_ptr`` and the NDCG ``gain``.
 ``tweedie-nloglik@rho`` names its variance power,
 ``quantile@alpha`` its quantile and ``mphe@slope`` its pseudo-Huber slope (``named_metric``
-names a bare ``quantile`` and ``mphe`` after ``quantile_alpha`` and ``huber_slope``).
+names a bare ``quantile`` and ``mphe``, and the objectives' defaults, after the loss parameters).
 """
 import numpy as np
 
@@ -146,22 +146,23 @@ WHOLE_ROW_METRICS = {"auc": roc_auc, "cox-nloglik": cox_nloglik}
 METRICS = tuple(ROW_LOSSES) + ("auc", "cox-nloglik", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>", "mphe",
                                 "mphe@<slope>", "ndcg", "ndcg@<k>", "map", "map@<k>", "pre", "pre@<k>")
 HIGHER_IS_BETTER = {"auc"}
+# metric families named after the value of a loss parameter (a ``LossParams`` field), as quantile@0.1,0.9
+NAMED_AFTER = {"quantile": "quantile_alpha", "mphe": "huber_slope", "tweedie-nloglik": "tweedie_variance_power"}
+BARE_METRICS = {"quantile", "mphe"}  # families eval_metric may name bare: the parameter's value is taken
 
 
 def higher_is_better(name):
     """Whether a larger value of metric ``name`` is better (auc and the ranking metrics)."""
     return name in HIGHER_IS_BETTER or is_ranking_metric(name)
-# metrics a bare name picks, named after a training parameter: bare name -> that parameter
-BARE_METRICS = {"quantile": "quantile_alpha", "mphe": "huber_slope"}
 
 
-def named_metric(name, params):
-    """``name``, or for a bare name of ``BARE_METRICS`` the metric it picks, named after the value
-    of its parameter in ``params`` (resolved parameters), as quantile@0.1,0.9 or mphe@1."""
-    if name not in BARE_METRICS:
+def named_metric(name, losses):
+    """``name``, or for a family of ``NAMED_AFTER`` the metric named after its parameter's value in
+    ``losses`` (``bindings.objectives.LossParams``), as quantile@0.1,0.9 or mphe@1."""
+    if name not in NAMED_AFTER:
         return name
-    parameter = BARE_METRICS[name]
-    value = params[parameter]
+    parameter = NAMED_AFTER[name]
+    value = getattr(losses, parameter)
     if value is None:
         raise ValueError(f"eval_metric {name!r} takes {parameter}; set it or name the metric {name}@<value>")
     return f"{name}@" + ",".join(f"{v:g}" for v in (value if isinstance(value, tuple) else (value,)))

@@ -3,7 +3,7 @@
 A model file is one JSON object (``format = "gbdt-engine-model"``, ``version = 1``)::
 
     {"format": "gbdt-engine-model", "version": 1,
-     "objective": one of gbdt.objectives.OBJECTIVES | "custom",
+     "objective": one of bindings.objectives.OBJECTIVES | "custom",
      "num_class": K (int >= 1), "num_feature": F (int >= 1),
      "feature_names": [F strings] | null,
      "base_margin": [K floats], "best_iteration": int | null, "best_score": float | null,
@@ -20,7 +20,9 @@ rate), ``gain`` (split gain), ``cover`` (hessian sum, > 0 on split nodes). Every
 has exactly one parent and is reachable from the root. Models with categorical features add
 ``"categories": {"<feature index>": [category values]}`` and, in trees with categorical splits,
 ``cat_begin``/``cat_end`` (per node) and ``cat_bits`` (uint32 words of the left category sets; see
-``gbdt.tree``). Floats use Python's shortest round-trip
+``gbdt.tree``). Models trained with a built-in objective add ``"loss_params": {"max_delta_step": x,
+"tweedie_variance_power": x, "quantile_alpha": [x, ...] or null, "huber_slope": x}`` (the loss's own
+parameters, which exports to other formats write). Floats use Python's shortest round-trip
 repr, so save -> load -> predict is bit-identical. Files are parsed as JSON only, never unpickled.
 """
 import json
@@ -31,13 +33,15 @@ import tempfile
 import numpy as np
 
 from bindings.categorical import validate_tree_categories
-from gbdt.objectives import OBJECTIVES
+from bindings.objectives import OBJECTIVES, LossParams
 from gbdt.tree import Tree
 
-__all__ = ["FORMAT", "VERSION", "validate_model", "tree_levels", "write_json_atomic"]
+__all__ = ["FORMAT", "VERSION", "validate_model", "tree_levels", "loss_params_dict", "validate_loss_params",
+           "write_json_atomic", "write_atomic"]
 
 FORMAT = "gbdt-engine-model"
 VERSION = 1
+MODEL_OBJECTIVES = tuple(OBJECTIVES) + ("custom",)
 
 
 def _is_int(v):
@@ -62,7 +66,7 @@ def _optional(check):
 TOP_LEVEL = {
     "format": (lambda v: v == FORMAT, f"the string {FORMAT!r}"),
     "version": (lambda v: v == VERSION, f"{VERSION}"),
-    "objective": (lambda v: v in OBJECTIVES + ("custom",), f"one of {OBJECTIVES + ('custom',)}"),
+    "objective": (lambda v: v in MODEL_OBJECTIVES, f"one of {MODEL_OBJECTIVES}"),
     "num_class": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "num_feature": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "feature_names": (_optional(lambda v: _is_list(v) and all(isinstance(s, str) for s in v)),
@@ -90,7 +94,7 @@ def validate_model(doc, source="model"):
             raise ValueError(f"{source} is missing the key {key!r}")
         if not check(doc[key]):
             raise ValueError(f"{source}: {key!r} must be {expected}, got {doc[key]!r:.80}")
-    unknown = sorted(set(doc) - set(TOP_LEVEL) - {"categories"})  # optional, see bindings.categorical
+    unknown = sorted(set(doc) - set(TOP_LEVEL) - {"categories", "loss_params"})  # optional keys
     if unknown:
         raise ValueError(f"{source} has unknown keys {unknown}; expected only {sorted(TOP_LEVEL)}")
     n_class, n_feature = doc["num_class"], doc["num_feature"]
@@ -177,15 +181,41 @@ def tree_levels(feature, left, right):
         levels.append(np.concatenate([left[split], right[split]]).astype(np.int64))
 
 
+def loss_params_dict(losses):
+    """A ``LossParams`` as the JSON-ready ``loss_params`` object of a model document."""
+    alphas = losses.quantile_alpha
+    return {**losses._asdict(), "quantile_alpha": None if alphas is None else list(alphas)}
+
+
+def validate_loss_params(value, source="model"):
+    """The ``LossParams`` of a model document's optional ``loss_params`` object (None when absent)."""
+    if value is None:
+        return None
+    if not (isinstance(value, dict) and set(value) == set(LossParams._fields)
+            and all(_is_number(value[k]) for k in LossParams._fields if k != "quantile_alpha")
+            and (value["quantile_alpha"] is None or (_is_list(value["quantile_alpha"]) and value["quantile_alpha"]
+                                                     and all(_is_number(a) for a in value["quantile_alpha"])))):
+        raise ValueError(f"{source}: 'loss_params' must be an object with the numbers {list(LossParams._fields)} "
+                         f"(quantile_alpha a non-empty list or null), got {value!r:.80}")
+    alphas = value["quantile_alpha"]
+    return LossParams(**{**value, "quantile_alpha": None if alphas is None else tuple(alphas)})
+
+
 def write_json_atomic(path, doc):
-    """Write ``doc`` as JSON to ``path`` through a temporary file in the same directory and
-    ``os.replace``, so readers see the old file or the complete new one, never a partial write."""
+    """Write ``doc`` as JSON to ``path`` atomically (``write_atomic``)."""
+    write_atomic(path, lambda fh: json.dump(doc, fh))
+
+
+def write_atomic(path, write):
+    """Call ``write(fh)`` on a text file that then becomes ``path``: a temporary file in the same
+    directory and ``os.replace``, so readers see the old file or the complete new one, never a
+    partial write."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates the file 0600; give it the mode a plain open() would (0666 minus umask)

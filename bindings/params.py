@@ -1,17 +1,23 @@
 """One parameter table: canonical names, aliases (XGBoost and LightGBM spellings), defaults, checks.
 
-Parameters are validated once, here, at the edge of the API; messages say what was expected and,
-for an unknown name, suggest the closest known one.
+Parameters are validated once, here, at the edge of the API, and resolved into typed, frozen
+objects (``Params``: the loss, tree growth, constraints, sampling, evaluation, quantisation) that
+the boosting loop, local or on Dask, reads; nothing below this module sees the raw dict.
+Messages say what was expected and, for an unknown name, suggest the closest known one.
 """
 import difflib
 import json
 import numbers
 import os
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from bindings.metrics import check_metric, named_metric
-from gbdt.objectives import LIGHTGBM_RANKING, LOSSES, OBJECTIVES, POISSON_MAX_DELTA_STEP, RANKING_KINDS, LossParams
+from bindings.objectives import OBJECTIVES, Loss, LossParams, custom_objective
+from gbdt.grower import GrowthParams
+from gbdt.quantize import MAX_QUANTIZED_CELLS
 from gbdt.ranking import RankingParams
 
 SPLIT_MODES = ("auto", "data", "feature")
@@ -131,9 +137,10 @@ def _metrics(value):
 
 
 def _objective(value):
+    """The ``bindings.objectives.Objective`` of a name or of a custom callable."""
     if callable(value):
-        return value
-    return _choice("objective", value, OBJECTIVES)
+        return custom_objective(value)
+    return OBJECTIVES[_choice("objective", value, tuple(OBJECTIVES))]
 
 
 def _label_gain(value):
@@ -182,7 +189,7 @@ def _quantile_alphas(value):
 
 def _interactions(value):
     """None, or a list of feature groups (each a list of indices or names; or its JSON string form
-    "[[0, 1], [2, 3]]"), as tuples."""
+    "[[0, 1], [2, 3]]"), as a tuple of tuples."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -199,50 +206,7 @@ def _interactions(value):
         for f in group:
             if isinstance(f, bool) or not isinstance(f, (numbers.Integral, str)):
                 raise TypeError(f"interaction_constraints lists features by index or name, got {f!r}")
-    return [tuple(g) for g in groups]
-
-
-def _names(feature_names, n_features):
-    """Feature names that constraints may use: ``feature_names``, else f0, f1, ..."""
-    return list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
-
-
-def interaction_matrix(value, n_features, feature_names=None):
-    """(C, F) bool: the features of each of the C groups of a resolved ``interaction_constraints``,
-    or None without constraints."""
-    if value is None:
-        return None
-    names = _names(feature_names, n_features)
-    out = np.zeros((len(value), n_features), dtype=np.bool_)
-    for c, group in enumerate(value):
-        for f in group:
-            if isinstance(f, str):
-                if f not in names:
-                    raise ValueError(f"interaction_constraints names unknown feature {f!r}; features are {names}")
-                f = names.index(f)
-            if not 0 <= f < n_features:
-                raise ValueError(f"interaction_constraints feature index {f} is out of range for {n_features} features")
-            out[c, f] = True
-    return out
-
-
-def monotone_vector(value, n_features, feature_names=None):
-    """(F,) int8 constraint per feature from a resolved ``monotone_constraints`` (None: all 0)."""
-    out = np.zeros(n_features, dtype=np.int8)
-    if value is None:
-        return out
-    if isinstance(value, dict):
-        names = _names(feature_names, n_features)
-        unknown = sorted(set(value) - set(names))
-        if unknown:
-            raise ValueError(f"monotone_constraints names unknown features {unknown}; features are {names}")
-        for name, v in value.items():
-            out[names.index(name)] = v
-        return out
-    if len(value) != n_features:
-        raise ValueError(f"monotone_constraints has {len(value)} entries but the data has {n_features} features")
-    out[:] = value
-    return out
+    return tuple(tuple(g) for g in groups)
 
 
 INF = float("inf")
@@ -294,6 +258,102 @@ CHECKS = {
 }
 
 
+def _names(feature_names, n_features):
+    """Feature names that constraints may use: ``feature_names``, else f0, f1, ..."""
+    return list(feature_names) if feature_names is not None else [f"f{i}" for i in range(n_features)]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Resolved ``monotone_constraints`` (None, a tuple of -1/0/+1 or {feature name: -1/0/+1}) and
+    ``interaction_constraints`` (None or a tuple of tuples of feature indices or names); the
+    per-feature arrays need the data's features."""
+    monotone: Optional[object] = None
+    interactions: Optional[tuple] = None
+
+    def monotone_vector(self, n_features, feature_names=None):
+        """(F,) int8 constraint per feature (all 0 without constraints)."""
+        value = self.monotone
+        out = np.zeros(n_features, dtype=np.int8)
+        if value is None:
+            return out
+        if isinstance(value, dict):
+            names = _names(feature_names, n_features)
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise ValueError(f"monotone_constraints names unknown features {unknown}; features are {names}")
+            for name, v in value.items():
+                out[names.index(name)] = v
+            return out
+        if len(value) != n_features:
+            raise ValueError(f"monotone_constraints has {len(value)} entries but the data has {n_features} features")
+        out[:] = value
+        return out
+
+    def interaction_matrix(self, n_features, feature_names=None):
+        """(C, F) bool: the features of each of the C groups, or None without constraints."""
+        if self.interactions is None:
+            return None
+        names = _names(feature_names, n_features)
+        out = np.zeros((len(self.interactions), n_features), dtype=np.bool_)
+        for c, group in enumerate(self.interactions):
+            for f in group:
+                if isinstance(f, str):
+                    if f not in names:
+                        raise ValueError(f"interaction_constraints names unknown feature {f!r}; features are {names}")
+                    f = names.index(f)
+                if not 0 <= f < n_features:
+                    raise ValueError(f"interaction_constraints feature index {f} is out of range for {n_features} "
+                                     "features")
+                out[c, f] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Row and per-tree feature sampling (per-level and per-node sampling are the grower's: ``GrowthParams``)."""
+    subsample: float = 1.0  # each row's probability of taking part in a round
+    colsample_bytree: float = 1.0  # share of the features each round may split on
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """``use_quantized_grad``: gradients as integers of ``bins`` levels, rounded stochastically or not."""
+    bins: int
+    stochastic: bool
+
+    def check_rows(self, n_rows):
+        """Raise ValueError when ``n_rows`` training rows could overflow the 32-bit integer sums."""
+        if n_rows * self.bins > MAX_QUANTIZED_CELLS:
+            raise ValueError(f"use_quantized_grad supports at most {MAX_QUANTIZED_CELLS // self.bins} rows with "
+                             f"num_grad_quant_bins={self.bins} (integer sums must fit 32 bits), got {n_rows} rows")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every training parameter, resolved (``resolve_params``).
+
+    loss : ``bindings.objectives.Loss``; growth : ``gbdt.grower.GrowthParams``; constraints,
+    sampling; metrics : the metric names evaluated every round (``eval_metric``, else the
+    objective's default); quantization : ``Quantization`` or None; max_bin : bins per feature
+    including the missing bin; split_mode, n_jobs (threads), seed (``random_state``), verbosity;
+    ndcg_gain : the gain of NDCG metrics ("exponential" 2^y - 1, "linear" y, or a tuple of gains by
+    integer label: ``gbdt.ranking.label_gains``), the ranking objective's own.
+    """
+    loss: Loss
+    growth: GrowthParams
+    constraints: Constraints
+    sampling: Sampling
+    metrics: tuple
+    quantization: Optional[Quantization]
+    max_bin: int
+    split_mode: str
+    n_jobs: int
+    seed: int
+    verbosity: int
+    ndcg_gain: object = "exponential"
+
+
 def canonical_name(name):
     """Canonical spelling of a parameter name; unknown names raise with a suggestion."""
     name = ALIASES.get(name, name)
@@ -304,82 +364,116 @@ def canonical_name(name):
     return name
 
 
-def resolve_params(params):
-    """Validated dict of every parameter: defaults overridden by ``params`` (aliases allowed)."""
+def resolve_params(params, objective=None):
+    """``Params`` of a dict of parameters (aliases allowed; None: every default); ``objective``
+    (a custom callable, as ``train``'s ``obj``) replaces the dict's. ``Params`` pass through."""
+    if isinstance(params, Params):
+        if objective is not None:
+            raise TypeError("obj cannot replace the objective of resolved Params; resolve the dict with it")
+        return params
     if params is None:
         params = {}
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
-    out = dict(DEFAULTS)
+    if objective is not None:
+        params = {**params, "objective": objective}
+    p = dict(DEFAULTS)
     seen = {}
     for name, value in params.items():
         canon = canonical_name(name)
         if canon in seen and seen[canon] != name:
             raise ValueError(f"parameter {canon!r} given twice, as {seen[canon]!r} and {name!r}")
         seen[canon] = name
-        out[canon] = value
+        p[canon] = value
     for name, check in CHECKS.items():
-        out[name] = check(out[name])
-    loss = LOSSES.get(out["objective"])  # None: a custom objective
-    if loss == "softmax" and out["num_class"] < 2:
-        raise ValueError(f"num_class must be >= 2 for objective {out['objective']!r}, got {out['num_class']}")
-    if loss == "quantile" and out["quantile_alpha"] is not None:
-        out["num_class"] = len(out["quantile_alpha"])  # one output per quantile
-    elif loss is not None and loss != "softmax":
-        out["num_class"] = 1
-    if out["max_delta_step"] is None:  # XGBoost's default: 0.7 for count:poisson, else no clip
-        out["max_delta_step"] = POISSON_MAX_DELTA_STEP if loss == "poisson" else 0.0
-    if loss == "quantile" and out["quantile_alpha"] is None:
-        raise ValueError("quantile_alpha (the quantile to fit, in (0, 1)) is required for reg:quantileerror")
-    _check_ranking(out)
-    out["eval_metric"] = [named_metric(m, out) for m in out["eval_metric"]]
-    if out["scale_pos_weight"] != 1.0 and loss != "logistic":
-        raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
-                         f"{out['scale_pos_weight']} with objective {out['objective']!r}")
-    return out
+        p[name] = check(p[name])
+    return _typed(p)
 
 
-def _check_ranking(p):
-    """Refuse ranking parameters the objective does not take: LightGBM's label_gain outside
-    lambdarank, XGBoost's pair sampling and position debiasing with LightGBM's objectives."""
+def _outputs(objective, p):
+    """K, the margins per row, of ``objective`` under checked parameters ``p``."""
+    if objective.outputs == "classes":
+        if p["num_class"] < 2:
+            raise ValueError(f"num_class must be >= 2 for objective {objective.name!r}, got {p['num_class']}")
+        return p["num_class"]
+    if objective.outputs == "quantiles":
+        if p["quantile_alpha"] is None:
+            raise ValueError(f"quantile_alpha (the quantile to fit, in (0, 1)) is required for {objective.name}")
+        return len(p["quantile_alpha"])  # one output per quantile
+    return p["num_class"] if objective.outputs == "given" else 1
+
+
+def _typed(p):
+    """``Params`` of the checked dict ``p`` (every canonical name)."""
     objective = p["objective"]
-    if p["label_gain"] is not None and objective != "lambdarank":
-        raise ValueError(f"label_gain is LightGBM's lambdarank parameter, got objective {objective!r}; for "
-                         "rank:ndcg choose the gain with ndcg_exp_gain (2^y - 1 or y)")
-    if objective in LIGHTGBM_RANKING and p["lambdarank_pair_method"] != "topk":
-        raise ValueError(f"{objective} is LightGBM's objective: its pairs are the top lambdarank_truncation_level "
-                         "positions; use rank:ndcg for lambdarank_pair_method='mean'")
-    if objective in LIGHTGBM_RANKING and p["lambdarank_unbiased"]:
-        raise ValueError(f"lambdarank_unbiased (XGBoost's position debiasing) applies to rank:pairwise, rank:ndcg "
-                         f"and rank:map, got objective {objective!r}")
+    # XGBoost's default: 0.7 for count:poisson, else no clip
+    max_delta_step = objective.max_delta_step if p["max_delta_step"] is None else p["max_delta_step"]
+    losses = LossParams(max_delta_step, p["tweedie_variance_power"], p["quantile_alpha"], p["huber_slope"])
+    outputs = _outputs(objective, p)
+    ranking = _ranking(p)
+    metrics = [named_metric(m, losses) for m in p["eval_metric"]]
+    if not metrics and objective.default_metric is not None:
+        metrics = [named_metric(objective.default_metric, losses)]
+    if not metrics and ranking is not None:
+        metrics = _ranking_metrics(ranking)
+    if p["scale_pos_weight"] != 1.0 and not objective.weights_positive:
+        raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
+                         f"{p['scale_pos_weight']} with objective {objective.name!r}")
+    loss = Loss(objective, outputs, losses, p["base_score"], p["scale_pos_weight"], ranking)
+    growth = GrowthParams(
+        max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
+        learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"], gamma=p["gamma"],
+        min_child_weight=p["min_child_weight"], max_cat_to_onehot=p["max_cat_to_onehot"],
+        max_cat_threshold=p["max_cat_threshold"], cat_smooth=p["cat_smooth"],
+        colsample_bylevel=p["colsample_bylevel"], colsample_bynode=p["colsample_bynode"],
+        max_delta_step=max_delta_step)
+    quantization = Quantization(p["num_grad_quant_bins"], p["stochastic_rounding"]) if p["use_quantized_grad"] \
+        else None
+    return Params(loss=loss, growth=growth,
+                  constraints=Constraints(p["monotone_constraints"], p["interaction_constraints"]),
+                  sampling=Sampling(p["subsample"], p["colsample_bytree"]), metrics=tuple(metrics),
+                  quantization=quantization, max_bin=p["max_bin"], split_mode=p["split_mode"], n_jobs=p["n_jobs"],
+                  seed=p["random_state"], verbosity=p["verbosity"], ndcg_gain=_ndcg_gain(p))
 
 
-def ranking_gain(p):
-    """The NDCG gain of resolved parameters ``p`` (``gbdt.ranking.label_gains``): LightGBM's
-    label_gain (lambdarank, 2^i - 1 for i < 31 by default), else exponential unless ndcg_exp_gain
-    is off."""
-    if p["objective"] == "lambdarank":
+def _ndcg_gain(p):
+    """The NDCG gain of checked parameters ``p``: LightGBM's label_gain for lambdarank (2^i - 1 for
+    i < 31 by default), else exponential unless ndcg_exp_gain is off."""
+    if p["objective"].name == "lambdarank":
         return p["label_gain"] or tuple(float(2**i - 1) for i in range(31))
     return "exponential" if p["ndcg_exp_gain"] else "linear"
 
 
-def ranking_params(p):
-    """``gbdt.ranking.RankingParams`` of resolved parameters ``p`` (None for other objectives)."""
+def _ranking(p):
+    """``gbdt.ranking.RankingParams`` of checked parameters ``p`` for a ranking objective (None for
+    others). Refuses the parameters an objective does not take: LightGBM's label_gain outside
+    lambdarank, XGBoost's pair sampling and position debiasing with LightGBM's objectives."""
     objective = p["objective"]
-    if objective not in RANKING_KINDS:
+    if p["label_gain"] is not None and objective.name != "lambdarank":
+        raise ValueError(f"label_gain is LightGBM's lambdarank parameter, got objective {objective.name!r}; for "
+                         "rank:ndcg choose the gain with ndcg_exp_gain (2^y - 1 or y)")
+    if not objective.queries:
         return None
-    lightgbm = objective in LIGHTGBM_RANKING
+    kernel = objective.gradients
+    if kernel.lightgbm and p["lambdarank_pair_method"] != "topk":
+        raise ValueError(f"{objective.name} is LightGBM's objective: its pairs are the top lambdarank_truncation_level "
+                         "positions; use rank:ndcg for lambdarank_pair_method='mean'")
+    if kernel.lightgbm and p["lambdarank_unbiased"]:
+        raise ValueError(f"lambdarank_unbiased (XGBoost's position debiasing) applies to rank:pairwise, rank:ndcg "
+                         f"and rank:map, got objective {objective.name!r}")
     method = p["lambdarank_pair_method"]
-    num_pair = p["lambdarank_num_pair_per_sample"] or DEFAULT_NUM_PAIR["lightgbm" if lightgbm else method]
+    num_pair = p["lambdarank_num_pair_per_sample"] or DEFAULT_NUM_PAIR["lightgbm" if kernel.lightgbm else method]
     # LightGBM's lambdarank_norm turns off both of its normalisations
-    score_normalization = p["lambdarank_score_normalization"] and (p["lambdarank_normalization"] or not lightgbm)
-    return RankingParams(RANKING_KINDS[objective], lightgbm, method == "topk", num_pair, p["lambdarank_normalization"],
-                         score_normalization, p["lambdarank_unbiased"], p["lambdarank_bias_norm"], ranking_gain(p),
+    score_normalization = p["lambdarank_score_normalization"] and (p["lambdarank_normalization"] or not kernel.lightgbm)
+    return RankingParams(kernel.kind, kernel.lightgbm, method == "topk", num_pair, p["lambdarank_normalization"],
+                         score_normalization, p["lambdarank_unbiased"], p["lambdarank_bias_norm"], _ndcg_gain(p),
                          p["objective_seed"])
 
 
-def loss_params(p):
-    """``gbdt.objectives.LossParams`` of resolved parameters ``p``."""
-    alphas = p["quantile_alpha"]
-    return LossParams(p["max_delta_step"], p["tweedie_variance_power"], (0.5,) if alphas is None else alphas,
-                      p["huber_slope"])
+def _ranking_metrics(ranking):
+    """The metrics a ranking fit evaluates by default: XGBoost's ``ndcg@k`` (``map@k`` for rank:map;
+    k the topk pairs' positions, every position for "mean"), LightGBM's ``ndcg@1`` .. ``ndcg@5``."""
+    if ranking.lightgbm:
+        return [f"ndcg@{k}" for k in range(1, 6)]
+    family = "map" if ranking.kind == "map" else "ndcg"
+    return [f"{family}@{ranking.num_pair}" if ranking.truncated else family]

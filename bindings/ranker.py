@@ -9,16 +9,15 @@ dropped before predicting), so scikit-learn's group-aware splitters can pass who
 import numpy as np
 
 from bindings.metrics import evaluate
-from bindings.params import ranking_gain, resolve_params
+from bindings.objectives import OBJECTIVES
+from bindings.params import resolve_params
 from bindings.query_groups import expand_query_weights, group_pointer
 from bindings.ranking_metrics import is_ranking_metric
 from bindings.sklearn import _GBDTEstimator, _target
-from bindings.train import evaluation_metrics
-from gbdt.objectives import RANKING_KINDS
 
 __all__ = ["GBDTRanker", "RANKING_OBJECTIVES"]
 
-RANKING_OBJECTIVES = tuple(RANKING_KINDS)
+RANKING_OBJECTIVES = tuple(name for name, o in OBJECTIVES.items() if o.task == "ranking")
 QID_COLUMN = "qid"
 
 
@@ -107,7 +106,7 @@ class GBDTRanker(_GBDTEstimator):
             raise ValueError("score needs the queries: pass group= or qid=, or a pandas X with a 'qid' column")
         weight = expand_query_weights(sample_weight, group_ptr, y.shape[0])
         p = resolve_params(self._ranking_params())
-        metric = [m for m in evaluation_metrics(p) if is_ranking_metric(m)] or ["ndcg"]
+        metric = [m for m in p.metrics if is_ranking_metric(m)] or ["ndcg"]
         pred = np.asarray(self.predict(X), dtype=np.float64)  # computes a dask array
         return evaluate(metric[-1], y, pred, None if weight is None else np.asarray(weight, dtype=float), group_ptr,
-                        ranking_gain(p))
+                        p.ndcg_gain)

@@ -9,15 +9,15 @@ import warnings
 
 import numpy as np
 
-from bindings.categorical import coded_dataset, encode_categorical, model_codes
-from bindings.dataset import as_feature_matrix
+from bindings.categorical import encode_categorical, model_codes
+from bindings.dataset import coded_dataset
+from bindings.features import as_feature_matrix, check_feature_names
+from bindings.objectives import OBJECTIVES
 from bindings.sparse_input import is_sparse
 from bindings.train import train
 
 # objectives GBDTRegressor takes (its ``objective``; GBDTClassifier picks its own from the classes)
-REGRESSION_OBJECTIVES = ("reg:squarederror", "reg:logistic", "count:poisson", "reg:gamma", "reg:tweedie",
-                         "reg:absoluteerror", "reg:quantileerror", "reg:pseudohubererror", "reg:squaredlogerror",
-                         "survival:cox")
+REGRESSION_OBJECTIVES = tuple(name for name, o in OBJECTIVES.items() if o.task == "regression")
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -204,11 +204,18 @@ class _GBDTEstimator(BaseEstimator):
 
     def _margin_input(self, X):
         self._check_fitted()
+        check_feature_names(self.booster_.feature_names, X, "X")
         X = _feature_input(model_codes(X, self.booster_.categories), "X")[0]
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input")
         return coded_dataset(X, self.booster_.categories)
+
+    def to_shap(self):
+        """The fitted model as the dict ``shap.TreeExplainer`` takes (``bindings.shap_export``);
+        SHAP values are contributions to the margin (log-odds for a classifier)."""
+        self._check_fitted()
+        return self.booster_.to_shap()
 
     @property
     def feature_importances_(self):

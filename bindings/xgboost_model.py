@@ -11,7 +11,7 @@ import json
 import numpy as np
 
 from bindings.booster import Booster
-from gbdt.objectives import to_margin
+from bindings.objectives import objective_named
 from gbdt.tree import Tree
 
 __all__ = ["from_xgboost"]
@@ -48,7 +48,7 @@ def from_xgboost(model):
         raise ValueError("XGBoost models with several targets (e.g. several quantiles) are not supported")
     base = np.array(json.loads(params["base_score"]), dtype=np.float64).reshape(-1)
     if num_class == 1:  # stored as a prediction (a probability, an expected value); we keep margins
-        base = np.array([to_margin(objective, float(base[0]), "base_score")])
+        base = np.array([objective_named(objective).to_margin(float(base[0]), "base_score")])
     names = learner.get("feature_names") or None
     booster = Booster(objective, num_class, int(params["num_feature"]), np.broadcast_to(base, num_class).copy(),
                       names)

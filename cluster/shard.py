@@ -7,7 +7,7 @@
 A shard receives its blocks once, bins them block by block with the global edges (dropping each
 raw block once binned), and from then on answers the leader: gradients, per-level histograms, row
 partitions, margin updates, and partial metrics of its share of the evaluation rows.
-Rank 0 is also the leader: ``start_fit`` runs the boosting loop of ``bindings.train`` in a thread
+Rank 0 is also the leader: ``start_fit`` runs the boosting loop of ``bindings.boosting`` in a thread
 of its own, with ``ShardedRows`` standing in for in-memory rows, so only the finished model goes
 to the client, which long-polls ``progress``. A worker runs all its actors' calls on one thread;
 keeping the long-running leader loop off that thread lets several fits share the workers.
@@ -44,18 +44,14 @@ from distributed.comm.addressing import get_address_host
 from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.categorical import category_edges
+from bindings.boosting import LocalRows, boost
 from bindings.metrics import combine_partials, partial_metric
-from bindings.params import loss_params, ranking_gain
-from bindings.ranking import check_ranking_labels, ranking_objective
-from bindings.train import (LocalRows, boost, check_label_domain, gradient_quantization, initial_margin,
-                            training_weight)
 from cluster.channel import Link, Server
 from cluster.local import worker_info
 from cluster.queries import local_queries
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.leaf_quantile import weighted_quantile
-from gbdt.objectives import LIGHTGBM_RANKING, label_sums, leaf_quantile_alpha, metric_input
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
@@ -177,21 +173,20 @@ class Shard:
                 if self.addresses[rank] not in worker_info(get_client()):
                     raise RuntimeError(f"worker {self.addresses[rank]} left the cluster") from None
 
-    def _training_weight(self, p):
-        """(n,) weights this shard's gradients and label sums use (``training_weight``; empty: all ones)."""
-        return training_weight(self.label, np.empty(0) if self.weight is None else self.weight, p)
+    def _training_weight(self, loss):
+        """(n,) weights this shard's gradients and label sums use (``Loss.training_weight``; empty: all ones)."""
+        return loss.training_weight(self.label, np.empty(0) if self.weight is None else self.weight)
 
     def summary(self, p):
         """Row count, label sums (``label_sums`` with the training weights) and label checks of this
         shard; for objectives whose intercept is a label quantile, the labels and training weights
         (or None) themselves."""
         finite = bool(np.isfinite(self.label).all() and (self.weight is None or np.isfinite(self.weight).all()))
-        weight = self._training_weight(p)
-        out = {"rows": self.label.shape[0],
-               "label_sums": label_sums(p["objective"], self.label, weight, p["num_class"], loss_params(p)),
+        weight = self._training_weight(p.loss)
+        out = {"rows": self.label.shape[0], "label_sums": p.loss.label_sums(self.label, weight),
                "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
                "integral": bool((self.label == np.round(self.label)).all())}
-        if leaf_quantile_alpha(p["objective"], loss_params(p)) is not None:
+        if p.loss.leaf_alpha is not None:
             out["labels"] = (self.label, weight if weight.shape[0] else None)
         if self.queries is not None:  # XGBoost's query weights: the first row's, the same on each row
             starts = self.queries[0][:-1]
@@ -222,25 +217,21 @@ class Shard:
         row_ids = np.concatenate([np.arange(off, off + b.shape[0]) for off, b in zip(self.offsets, self.blocks)]
                                  or [np.empty(0, dtype=np.int64)])
         with using_threads(self.n_threads):
-            X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p["max_bin"])
+            X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p.max_bin)
             self.evals = []
             for blocks in self.eval_blocks:
-                X_eval = _bin_blocks([np.asarray(b[0], dtype=np.float64) for b in blocks], edges, n_edges,
-                                     p["max_bin"])
+                X_eval = _bin_blocks([np.asarray(b[0], dtype=np.float64) for b in blocks], edges, n_edges, p.max_bin)
                 label, weight = _labels_and_weights(blocks)
                 margin = np.empty((X_eval.shape[0], initial.shape[0]))
                 margin[:] = initial
                 self.evals.append((X_eval, label, weight, margin))
         self.blocks, self.eval_blocks, self.sample = None, None, None
-        weight = self._training_weight(p)
-        self.max_bin = p["max_bin"]
-        self.gain = ranking_gain(p)
-        ranking = None if self.queries is None else ranking_objective(
-            p, self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
+        self.max_bin, self.objective, self.gain = p.max_bin, p.loss.objective, p.ndcg_gain
+        weight = self._training_weight(p.loss)
+        queries = None if self.queries is None or not self.objective.queries else p.loss.query_gradients(
+            self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
             weight_norm=weight_norm)
-        self.rows = LocalRows(X_binned, self.label, weight, initial, p["max_bin"], p["split_mode"],
-                              self.n_threads, p["random_state"], row_ids,
-                              grad_quant=gradient_quantization(p, X_binned.shape[0]), ranking=ranking)
+        self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries)
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -251,9 +242,9 @@ class Shard:
         return held, np.searchsorted(self.owned, held).astype(np.int32)
 
     # ----- per round / per level -----------------------------------------------------------------
-    def compute_gradients(self, objective, losses, iteration):
+    def compute_gradients(self, iteration):
         with using_threads(self.n_threads):
-            self.rows.compute_gradients(objective, losses, iteration)
+            self.rows.compute_gradients(iteration)
 
     def start_round(self, subsample, iteration):
         self.rows.start_round(subsample, iteration)
@@ -344,12 +335,12 @@ class Shard:
             for X_eval, _, _, margin in self.evals:
                 forest.predict(X_eval, margin, missing_bin=self.max_bin - 1)
 
-    def eval_partials(self, commands, index, objective, metrics):
+    def eval_partials(self, commands, index, metrics):
         """Run ``commands``, then ``partial_metric`` of each metric over this shard's rows of
         evaluation set ``index``, by metric."""
         self.execute(commands)
         _, label, weight, margin = self.evals[index]
-        pred = metric_input(objective, margin)
+        pred = self.objective.metric_input(margin)
         return {m: partial_metric(m, label, pred, weight, self.eval_queries[index], self.gain) for m in metrics}
 
     def leaf_residuals(self, commands, leaf_ids):
@@ -424,7 +415,7 @@ class Shard:
         """Stop the leader's loop at its next wait or round."""
         self.cancelled = True
 
-    def fit(self, p, num_boost_round, n_features, feature_names, eval_names, metrics, callbacks, owners=None,
+    def fit(self, p, num_boost_round, n_features, feature_names, eval_names, callbacks, owners=None,
             checkpoint=None, resume=None, categories=None):
         """Run the whole fit from rank 0; returns (Booster, evaluation history, bytes moved between
         shards by kind).
@@ -441,33 +432,33 @@ class Shard:
         self.phase = "sketch"
         summaries = self.broadcast("summary", p)
         check_labels(summaries, p)
-        gradient_quantization(p, sum(s["rows"] for s in summaries))  # packed sums over every shard must fit
+        if p.quantization is not None:  # packed sums over every shard must fit
+            p.quantization.check_rows(sum(s["rows"] for s in summaries))
         if resume is not None:
             edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
         elif owners is None:
             rate = sampling_rate(sum(s["rows"] for s in summaries))
-            edges, n_edges = merge_samples(self.broadcast("sketch_sample", rate, p["random_state"]),
+            edges, n_edges = merge_samples(self.broadcast("sketch_sample", rate, p.seed),
                                            lambda features: self.broadcast("sketch_columns", features), n_features,
-                                           p["max_bin"], p["random_state"])
+                                           p.max_bin, p.seed)
         else:
             summaries = summaries[:1]  # every shard holds every row
-            edges = np.full((n_features, p["max_bin"] - 1), np.inf)
+            edges = np.full((n_features, p.max_bin - 1), np.inf)
             n_edges = np.zeros(n_features, dtype=np.int32)
-            for cols, (e, n) in zip(owners, self.broadcast("local_edges", p["max_bin"], p["random_state"])):
+            for cols, (e, n) in zip(owners, self.broadcast("local_edges", p.max_bin, p.seed)):
                 edges[cols], n_edges[cols] = e, n
         if resume is None and categories:
-            category_edges(edges, n_edges, categories, p["max_bin"])  # code c in bin c, as a local Dataset
+            category_edges(edges, n_edges, categories, p.max_bin)  # code c in bin c, as a local Dataset
         callbacks = [RoundCounter(self)] + list(callbacks) + ([] if checkpoint is None else [checkpoint])
-        custom = callable(p["objective"])
-        self.leaf_alpha = leaf_quantile_alpha(p["objective"], loss_params(p))
+        self.leaf_alpha = p.loss.leaf_alpha
         if resume is not None:
             booster = resume["model"]
         else:
             labels = [s["labels"] for s in summaries if "labels" in s]  # a label quantile is the intercept
-            initial = initial_margin(p, sum(s["label_sums"] for s in summaries), *_concatenated(labels))
-            booster = Booster("custom" if custom else p["objective"], p["num_class"], n_features, initial,
-                              feature_names)
+            initial = p.loss.initial_margin(sum(s["label_sums"] for s in summaries), *_concatenated(labels))
+            booster = Booster(p.loss.objective.name, p.loss.outputs, n_features, initial, feature_names)
             booster.categories = dict(categories or {})
+            booster.loss_params = p.loss.recorded_params
         self.phase = "binning"
         queries = [s["queries"] for s in summaries if "queries" in s]  # XGBoost scales query weights to mean 1
         weight_norm = sum(q[0] for q in queries) / sum(q[1] for q in queries) if queries else None
@@ -485,8 +476,7 @@ class Shard:
             if checkpoint is not None:
                 checkpoint.publish_edges(edges, n_edges)
             with using_threads(self.n_threads):
-                history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, metrics,
-                                callbacks)
+                history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, callbacks)
         finally:
             if checkpoint is not None:
                 checkpoint.wait_stored()
@@ -529,16 +519,15 @@ def _labels_and_weights(blocks):
 
 def check_labels(summaries, p):
     """Raise ValueError when the labels or weights of the shards (their ``Shard.summary``) are not
-    finite, or the labels do not suit ``p["objective"]``."""
+    finite, or the labels do not suit the objective of ``p``."""
     if not all(s["finite"] for s in summaries):
         raise ValueError("y or sample_weight contains NaN or infinite values; remove those rows")
-    low, high, integral = min(s["min"] for s in summaries), max(s["max"] for s in summaries), \
-        all(s["integral"] for s in summaries)
-    check_label_domain(p["objective"], p["num_class"], low, high, integral, "y")
-    check_ranking_labels(p, low, high, integral, "y")
-    if p["objective"] not in LIGHTGBM_RANKING and not all(s["queries"][2] for s in summaries if "queries" in s):
-        raise ValueError(f"{p['objective']} weighs whole queries, as XGBoost: give the rows of a query the same "
-                         "sample_weight")
+    p.loss.check_labels(min(s["min"] for s in summaries), max(s["max"] for s in summaries),
+                        all(s["integral"] for s in summaries), "y")
+    if p.loss.objective.queries and not p.loss.ranking.lightgbm and \
+            not all(s["queries"][2] for s in summaries if "queries" in s):
+        raise ValueError(f"{p.loss.objective.name} weighs whole queries, as XGBoost: give the rows of a query the "
+                         "same sample_weight")
 
 
 def _bin_blocks(blocks, edges, n_edges, max_bin):
@@ -574,7 +563,7 @@ class RoundCounter(TrainingCallback):
 
 
 class ShardedEvalSet:
-    """``bindings.train.EvalSet``'s interface over the evaluation rows spread over the shards:
+    """``bindings.boosting.EvalSet``'s interface over the evaluation rows spread over the shards:
     the shards add every round's trees to their margins with the training rows; ``scores``
     reduces the shards' partial metrics (one round trip, carrying the queued commands)."""
 
@@ -584,8 +573,8 @@ class ShardedEvalSet:
     def add_round(self, forest):
         pass  # the shards' add_round command covers the evaluation rows
 
-    def scores(self, objective, metrics):
-        partials = self.leader.broadcast("eval_partials", self.leader.take_queue(), self.index, objective, metrics)
+    def scores(self, metrics):
+        partials = self.leader.broadcast("eval_partials", self.leader.take_queue(), self.index, metrics)
         return {m: combine_partials(m, [part[m] for part in partials]) for m in metrics}
 
 
@@ -596,18 +585,18 @@ class ShardedRows:
     def __init__(self, leader):
         self.leader = leader
 
-    def compute_gradients(self, objective, losses, iteration):
-        self.leader.queue.append(("compute_gradients", (objective, losses, iteration)))
+    def compute_gradients(self, iteration):
+        self.leader.queue.append(("compute_gradients", (iteration,)))
 
     def start_round(self, subsample, iteration):
         self.leader.queue.append(("start_round", (subsample, iteration)))
 
     def partition(self, k):
         scale = None
-        if self.leader.rows.grad_quant is not None:  # one round trip per tree for the global scales
+        if self.leader.rows.quantization is not None:  # one round trip per tree for the global scales
             extremes = self.leader.broadcast("gradient_extremes", self.leader.take_queue(), k)
             scale = scales_from_extremes(max(e[0] for e in extremes), max(e[1] for e in extremes),
-                                         self.leader.rows.grad_quant[0])
+                                         self.leader.rows.quantization.bins)
         self.leader.queue.append(("start_tree", (k, scale)))
         return ShardedPartition(self.leader, k)
 

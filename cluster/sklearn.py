@@ -9,6 +9,7 @@
 import dask.array as da
 import numpy as np
 
+from bindings.features import check_feature_names
 from bindings.ranker import GBDTRanker, split_qid_column
 from bindings.sklearn import GBDTClassifier, GBDTRegressor
 from cluster.categories import predict_frame
@@ -87,8 +88,10 @@ class _DaskEstimator:
 
     def _map_rows(self, X, block_fn, n_columns=None):
         """``block_fn(block, booster_)`` on every row block of dask X, lazily on the workers
-        (only the booster is shipped), or directly on in-memory X."""
+        (only the booster is shipped), or directly on in-memory X. A DataFrame's columns must be the
+        model's feature names, in order."""
         self._check_fitted()
+        check_feature_names(self.booster_.feature_names, X, "X")
         if self.booster_.categories and hasattr(X, "map_partitions"):  # category values: map them per partition
             return predict_frame(X, block_fn, self.booster_, n_columns)
         dX = _as_dask(X)

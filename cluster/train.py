@@ -26,14 +26,12 @@ from distributed.comm import CommClosedError
 
 from bindings.callbacks import EarlyStopping
 from bindings.params import resolve_params
-from bindings.train import evaluation_metrics
 from cluster.categories import coded_categories, coded_input
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.placement import default_min_rows, place_blocks, place_columns
 from cluster.queries import whole_queries
 from cluster.shard import Shard
-from gbdt.objectives import LOSSES, RANKING_KINDS, WHOLE_DATA_LOSSES
 
 __all__ = ["train"]
 logger = logging.getLogger(__name__)
@@ -88,16 +86,17 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
         if not (isinstance(entry, (tuple, list)) and len(entry) in (3, 4, 5)):
             raise TypeError("evals must be a list of (X, y, name), (X, y, name, weight) or (X, y, name, weight, qid) "
                             "tuples")
-    p = resolve_params(dict(params or {}, **({"objective": obj} if obj is not None else {})))
-    if p["objective"] in RANKING_KINDS and qid is None:
-        raise ValueError(f"objective {p['objective']!r} needs the queries: pass qid= (sorted query ids, one per row)")
-    if p["lambdarank_unbiased"] and p["objective"] in RANKING_KINDS:
+    p = resolve_params(params, objective=obj)
+    objective = p.loss.objective
+    if objective.queries and qid is None:
+        raise ValueError(f"objective {objective.name!r} needs the queries: pass qid= (sorted query ids, one per row)")
+    if objective.queries and p.loss.ranking.unbiased:
         raise ValueError("lambdarank_unbiased is not supported by cluster.train (its position biases are sums over "
                          "every query, each round); train it locally")
-    if distributed_mode == "data" and LOSSES.get(p["objective"]) in WHOLE_DATA_LOSSES:
-        raise ValueError(f"objective {p['objective']!r} needs every row on each worker (its risk sets span the rows): "
-                         "use distributed_mode='feature'")
-    if distributed_mode == "feature" and p["subsample"] < 1.0:
+    if distributed_mode == "data" and objective.whole_data:
+        raise ValueError(f"objective {objective.name!r} needs every row on each worker (its gradients couple "
+                         "the rows): use distributed_mode='feature'")
+    if distributed_mode == "feature" and p.sampling.subsample < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
                          "predict the rows left out without the other workers' features); use 'data'")
     if feature_names is None and hasattr(X, "columns"):
@@ -165,14 +164,13 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     for e in evals:
         if int(e[0].shape[1]) != n_features:
             raise ValueError(f"eval set {e[2]!r} has {e[0].shape[1]} features, X has {n_features}")
-    metrics = evaluation_metrics(p)
     callbacks = list(callbacks or [])
     if early_stopping_rounds is not None:
         callbacks.append(EarlyStopping(early_stopping_rounds))
 
     def start_shard(rank, fit=None):
         w = workers[rank]
-        return client.submit(Shard, rank, placed[w], p["n_jobs"], None if owners is None else owners[rank],
+        return client.submit(Shard, rank, placed[w], p.n_jobs, None if owners is None else owners[rank],
                              [ep.get(w, []) for ep in eval_placed], fit, *queries, workers=[w], actor=True,
                              allow_other_workers=False)
 
@@ -180,7 +178,7 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     # fit once the others exist (it gets them as actor handles)
     followers = [start_shard(rank) for rank in range(1, len(workers))]
     leader = start_shard(0, (followers, workers, p, int(num_boost_round), n_features, feature_names,
-                             [e[2] for e in evals], metrics, callbacks, owners, checkpoint, resume, categories))
+                             [e[2] for e in evals], callbacks, owners, checkpoint, resume, categories))
     inputs = [placed, eval_placed]  # the raw blocks, released once the shards have binned them
     del placed, eval_placed
     booster, history, traffic = _watch(client, leader.result(), workers, int(num_boost_round), stall_timeout,

@@ -9,6 +9,8 @@ as a deployed model would, since one GBDT prediction per round would dominate th
 
 Writes examples/figures/bandits_contextual.png; the key number is LinUCB's final regret as a
 fraction of UCB1's.
+
+    python examples/bandits_contextual.py
 """
 import matplotlib
 
@@ -17,10 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bindings import GBDTRegressor  # noqa: E402
-from bindings.bandit_envs import LinearContextualArms  # noqa: E402
-from bindings.bandit_simulation import simulate  # noqa: E402
-from bindings.bandits import (UCB1, GaussianThompsonSampling, LinearThompsonSampling,  # noqa: E402
-                              LinUCB, RewardModelEpsilonGreedy)
+from bindings.bandits import (UCB1, GaussianThompsonSampling, LinearContextualArms,  # noqa: E402
+                              LinearThompsonSampling, LinUCB, RewardModelEpsilonGreedy, simulate)
 
 HORIZON = 3000
 BATCH = 100

@@ -10,16 +10,16 @@ The key number is the regret of discounted Thompson sampling relative to station
 sampling on the changing arms.
 
 Writes examples/figures/bandits_nonstationary.png.
+
+    python examples/bandits_nonstationary.py
 """
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bindings.bandit_envs import DriftingArms, PiecewiseStationaryArms  # noqa: E402
-from bindings.bandit_simulation import simulate  # noqa: E402
-from bindings.bandits import (UCB1, BetaThompsonSampling, DiscountedThompsonSampling,  # noqa: E402
-                              DiscountedUCB, SlidingWindowUCB)
+from bindings.bandits import (UCB1, BetaThompsonSampling, DiscountedThompsonSampling, DiscountedUCB,  # noqa: E402
+                              DriftingArms, PiecewiseStationaryArms, SlidingWindowUCB, simulate)
 
 SEGMENT = 5000
 

@@ -10,6 +10,8 @@ a bias that does not shrink with n, so they win only at small n. 300 replication
 size; the |bias| of the unbiased estimators is at the Monte Carlo noise level, sd / sqrt(300).
 
 Writes examples/figures/bandits_ope.png; the key number is each estimator's RMSE at n = 1,000.
+
+    python examples/bandits_ope.py
 """
 import matplotlib
 
@@ -17,9 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bindings.off_policy import (direct_method, doubly_robust,  # noqa: E402
-                                 inverse_propensity_score, self_normalized_ips,
-                                 switch_doubly_robust)
+from bindings.bandits import (direct_method, doubly_robust, inverse_propensity_score,  # noqa: E402
+                              self_normalized_ips, switch_doubly_robust)
 
 SIZES = [100, 300, 1000, 3000, 10000]
 REPLICATIONS = 300

@@ -10,6 +10,8 @@ tuned to these large gaps: it is not consistent on every instance (with smaller 
 a wrong arm with positive probability), so the bound does not bind it.
 
 Writes examples/figures/bandits_regret.png.
+
+    python examples/bandits_regret.py
 """
 import matplotlib
 
@@ -17,9 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bindings.bandit_envs import BernoulliArms  # noqa: E402
-from bindings.bandit_simulation import simulate  # noqa: E402
-from bindings.bandits import KLUCB, UCB1, BetaThompsonSampling, EpsilonGreedy  # noqa: E402
+from bindings.bandits import KLUCB, UCB1, BernoulliArms, BetaThompsonSampling, EpsilonGreedy, simulate  # noqa: E402
 
 HORIZON = 200_000
 

@@ -15,6 +15,8 @@ Run for a better and for a worse candidate; the figure shows both bounds step by
 key number is where each candidate ends.
 
 Writes examples/figures/bandits_rollout.png.
+
+    python examples/bandits_rollout.py
 """
 import matplotlib
 
@@ -22,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bindings.bandit_safe_deployment import should_deploy  # noqa: E402
+from bindings.bandits import should_deploy  # noqa: E402
 
 ARM_MEANS = np.array([0.30, 0.45, 0.50, 0.55])
 CURRENT = np.array([0.10, 0.60, 0.20, 0.10])       # value 0.46

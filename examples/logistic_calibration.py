@@ -8,6 +8,8 @@ both without retraining a different model. The key number is the test expected c
 error (ECE, 10 bins) before and after.
 
 Writes examples/figures/logistic_calibration.png.
+
+    python examples/logistic_calibration.py
 """
 import matplotlib
 
@@ -15,9 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bindings.calibration import (CalibratedClassifier, brier_score, calibration_curve,  # noqa: E402
-                                  expected_calibration_error)
-from bindings.logistic import LogisticRegression  # noqa: E402
+from bindings.logistic import (CalibratedClassifier, LogisticRegression, brier_score, calibration_curve,  # noqa: E402
+                               expected_calibration_error)
 from bindings.sklearn import GBDTClassifier  # noqa: E402
 
 N_ROWS = 12_000

@@ -9,6 +9,8 @@ log loss get worse); threshold moving keeps calibrated probabilities and picks t
 The key number is the test F1 of each method.
 
 Writes examples/figures/logistic_class_imbalance.png and prints the table.
+
+    python examples/logistic_class_imbalance.py
 """
 import matplotlib
 
@@ -16,9 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bindings.calibration import brier_score, log_loss  # noqa: E402
-from bindings.logistic import LogisticRegression  # noqa: E402
-from bindings.thresholds import precision_recall_curve, tune_threshold  # noqa: E402
+from bindings.logistic import (LogisticRegression, brier_score, log_loss, precision_recall_curve,  # noqa: E402
+                               tune_threshold)
 
 N_ROWS, N_FEATURES = 80_000, 10
 

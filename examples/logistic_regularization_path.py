@@ -6,6 +6,8 @@ every coefficient is non-zero and all shrink smoothly towards zero as C falls. T
 how many features L1 keeps at the C where its 5-fold log loss is best, against L2's 30.
 
 Writes examples/figures/logistic_regularization_path.png.
+
+    python examples/logistic_regularization_path.py
 """
 import matplotlib
 
@@ -14,8 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 
-from bindings.calibration import log_loss, stratified_folds  # noqa: E402
-from bindings.logistic import LogisticRegression, regularization_path  # noqa: E402
+from bindings.logistic import LogisticRegression, log_loss, regularization_path, stratified_folds  # noqa: E402
 
 
 def cross_validated_log_loss(X, y, penalty, C, folds):

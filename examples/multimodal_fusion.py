@@ -3,6 +3,8 @@ and without modality dropout, the temperature of the contrastive alignment, and 
 
 Prints each claim with its number and writes examples/figures/multimodal_fusion.png. About a minute on
 one core.
+
+    python examples/multimodal_fusion.py
 """
 import matplotlib
 
@@ -13,10 +15,8 @@ import numpy as np  # noqa: E402
 from _figures import save_figure  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from bindings.multimodal_data import make_digits, make_shapes  # noqa: E402
-from bindings.multimodal_evaluate import CONDITIONS, missing_modality_accuracy, retrieval_recall  # noqa: E402
-from bindings.multimodal_model import MultimodalNet  # noqa: E402
-from bindings.multimodal_train import Trainer  # noqa: E402
+from bindings.multimodal import (CONDITIONS, MultimodalNet, Trainer, make_digits, make_shapes,  # noqa: E402
+                                 missing_modality_accuracy, retrieval_recall)
 
 FUSIONS = ("early", "late", "cross")
 # Cross-attention with modality dropout stalls at chance with steps of 1e-2 (loss stays at ln 3): smaller steps.

@@ -8,6 +8,8 @@ This script measures ||dLoss/dW2|| (Frobenius) of every block at initialization 
 task, averaged over seeds, for depths 6, 12 and 24, and writes examples/figures/norm_gradient_flow.png.
 
 Key number printed: the ratio of the last to the first block's gradient norm for each placement.
+
+    python examples/norm_gradient_flow.py
 """
 import os
 
@@ -22,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from norm_toy_task import reversal_batch, save_figure  # noqa: E402
 
-from bindings.transformer import TransformerEncoder, named_gradients  # noqa: E402
+from bindings.nn import TransformerEncoder, named_gradients  # noqa: E402
 
 VOCAB, LENGTH, DIM = 10, 8, 64
 DEPTHS = (6, 12, 24)

@@ -11,6 +11,8 @@ token positions of the batch, padding included). Measured:
 
 Writes examples/figures/norm_ln_vs_bn.png (training loss curves) and prints the numbers per seed
 and their means.
+
+    python examples/norm_ln_vs_bn.py
 """
 import os
 
@@ -25,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from norm_toy_task import accuracy, reversal_batch, save_figure, smooth, train  # noqa: E402
 
-from bindings.transformer import TransformerEncoder  # noqa: E402
+from bindings.nn import TransformerEncoder  # noqa: E402
 
 VOCAB, LENGTH, MIN_LENGTH, BATCH, STEPS = 8, 8, 3, 4, 1500
 SEEDS = (0, 1, 2)

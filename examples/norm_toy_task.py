@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from bindings.transformer import Adam, named_gradients, named_parameters, warmup_lr
+from bindings.nn import Adam, named_gradients, named_parameters, warmup_lr
 
 
 def reversal_batch(rng, batch, length, vocab, min_length=None):

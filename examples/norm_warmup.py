@@ -8,6 +8,8 @@ linear warm-up over the first 200 of 600 steps. Same initialization and batches 
 
 Writes examples/figures/norm_warmup.png and prints the final loss and accuracy of each run
 (chance accuracy is 1/8 = 0.125). ``--seeds 0 1 2`` repeats the four runs for more seeds (3x the time).
+
+    python examples/norm_warmup.py [--seeds 0 1 2]
 """
 import argparse
 import os
@@ -23,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from norm_toy_task import accuracy, save_figure, smooth, train  # noqa: E402
 
-from bindings.transformer import TransformerEncoder  # noqa: E402
+from bindings.nn import TransformerEncoder  # noqa: E402
 
 VOCAB, LENGTH, STEPS, PEAK_LR, WARMUP = 8, 6, 600, 1e-2, 200
 

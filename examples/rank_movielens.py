@@ -16,6 +16,8 @@ its licence (see its README.txt): no endorsement implied, no commercial use.
 
     python -m examples.rank_movielens [movielens-latest-small folder]
 
+Without a folder it reads the copy shipped in ``bindings/recommend/data`` (``bindings.recommend``'s loader).
+
 Writes examples/figures/rank_movielens.png and prints the metrics.
 """
 import os

@@ -2,8 +2,10 @@
 next to Surprise on the same 5 folds.
 
 MovieLens latest-small is GroupLens data (University of Minnesota), used here for research under
-its licence (see shared/data/movielens-latest-small/README.txt): no endorsement implied, no
+its licence (see bindings/recommend/data/movielens-latest-small/README.txt): no endorsement implied, no
 commercial use. Writes examples/figures/recommend_explicit.png and prints the 5-fold RMSEs.
+
+    python examples/recommend_explicit.py
 """
 import os
 
@@ -15,8 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from surprise import SVD, BaselineOnly, Dataset, KNNWithMeans, Reader  # noqa: E402
 
-from bindings.recommend import (BaselinePredictor, Interactions, KNNRecommender,  # noqa: E402
-                                MatrixFactorization, kfold_indices, load_movielens_ratings, rmse)
+from bindings.recommend import (BaselinePredictor, Interactions, KNNRecommender, MatrixFactorization,  # noqa: E402
+                                kfold_indices, load_movielens_ratings, rmse)
 
 SCALE = (0.5, 5.0)
 FIGURE = os.path.join(os.path.dirname(__file__), "figures", "recommend_explicit.png")

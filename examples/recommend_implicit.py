@@ -3,8 +3,10 @@ BPR and popularity on the same leave-last-10 split, a cold-start curve for new u
 against the number of known interactions, through fold_in) and a genre hybrid for new movies.
 
 MovieLens latest-small is GroupLens data (University of Minnesota), used here for research under
-its licence (see shared/data/movielens-latest-small/README.txt): no endorsement implied, no
+its licence (see bindings/recommend/data/movielens-latest-small/README.txt): no endorsement implied, no
 commercial use. Writes examples/figures/recommend_implicit.png and prints precision@10.
+
+    python examples/recommend_implicit.py
 """
 import os
 
@@ -15,10 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 
-from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions,  # noqa: E402
-                                PopularityRecommender, SideFeatureMap, evaluate_ranking,
-                                leave_last_out, load_movielens_genres, load_movielens_ratings,
-                                ranking_metrics)
+from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions, PopularityRecommender,  # noqa: E402
+                                SideFeatureMap, evaluate_ranking, leave_last_out, load_movielens_genres,
+                                load_movielens_ratings, ranking_metrics)
 
 FIGURE = os.path.join(os.path.dirname(__file__), "figures", "recommend_implicit.png")
 ALS = {"n_factors": 64, "reg": 0.05, "alpha": 10.0, "n_iterations": 15}

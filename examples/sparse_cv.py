@@ -7,6 +7,8 @@ with early stopping on the mean held-out AUC. The key number is each depth's bes
 (and its round).
 
 Writes examples/figures/sparse_cv.png.
+
+    python examples/sparse_cv.py
 """
 import matplotlib
 
@@ -15,8 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
+from _figures import save_figure  # noqa: E402
 from bindings import Dataset, cv  # noqa: E402
-from examples._figures import save_figure  # noqa: E402
 
 N_DOCS, N_WORDS, DENSITY = 6_000, 1_000, 0.01
 

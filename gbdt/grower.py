@@ -35,7 +35,7 @@ def sampled_count(fraction, n):
     return max(1, int(round(fraction * n)))
 
 
-@dataclass
+@dataclass(frozen=True)
 class GrowthParams:
     """Tree-shape and regularisation parameters of one tree (validated by the caller)."""
 

@@ -1,1 +1,2 @@
-"""Shared numeric kernels (math, solvers) and the kernels of the lighter modules."""
+"""Compiled kernels of the lighter topics, one subpackage each (logistic, bandits, recommend, nn), and
+the math they share with the GBDT objectives (``math``: sigmoid, log1pexp, softmax, the log-loss gradient)."""

@@ -103,3 +103,52 @@ def test_binned_cache_follows_the_edges_not_the_object():
     assert d.binned(edges.copy(), n_edges.copy(), 16) is first  # same content: reused
     other_edges, other_n = d.bin_edges(8)
     assert d.binned(other_edges, other_n, 8).max() <= 7  # new edges: binned again
+
+
+def _renamed(frame):
+    return frame.rename(columns={"a": "zz"})
+
+
+@pytest.mark.parametrize("variant,match", [
+    (lambda f: f, None),
+    (lambda f: f.to_numpy(), None),  # numpy has no names: accepted, as XGBoost's estimators accept it
+    (_renamed, r"unexpected \['zz'\], missing \['a'\]"),
+    (lambda f: f[["b", "a", "c", "d", "e", "f"]], "another order"),
+    (lambda f: f.assign(g=1.0), r"unexpected \['g'\], missing \[\]"),
+])
+def test_predict_checks_feature_names_as_xgboost(variant, match):
+    """Data with names must have the model's, in the model's order: a renamed, reordered or extra
+    column raises ValueError naming it (nothing is reordered silently) wherever XGBoost's
+    estimator raises on the same frame; numpy input passes."""
+    pd = pytest.importorskip("pandas")
+    xgb = pytest.importorskip("xgboost")
+    frame = pd.DataFrame(X, columns=list("abcdef"))
+    bst = train({"max_depth": 3}, Dataset(frame, logit), 4)
+    theirs = xgb.XGBRegressor(n_estimators=2, max_depth=2).fit(frame, logit)
+    data = variant(frame)
+    if match is None:
+        theirs.predict(data)
+        np.testing.assert_array_equal(bst.predict(data), bst.predict(X))
+        return
+    with pytest.raises(ValueError, match="feature_names mismatch"):
+        theirs.predict(data)
+    with pytest.raises(ValueError, match=match):
+        bst.predict(data)
+
+
+def test_feature_names_of_datasets_tables_and_eval_sets():
+    """Datasets and pyarrow Tables carry names too; a model trained without names takes any; an
+    eval set with other names than dtrain is refused before training."""
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(X, columns=list("abcdef"))
+    bst = train({"max_depth": 3}, Dataset(frame, logit), 4)
+    with pytest.raises(ValueError, match=r"data feature names differ from the model's: unexpected \['zz'\]"):
+        bst.predict(Dataset(_renamed(frame)))
+    with pytest.raises(ValueError, match=r"unexpected \['zz'\]"):
+        bst.predict(pa.Table.from_pandas(_renamed(frame)))
+    np.testing.assert_array_equal(bst.predict(Dataset(X)), bst.predict(pa.Table.from_pandas(frame)))
+    unnamed = train({"max_depth": 3}, Dataset(X, logit), 4)
+    np.testing.assert_array_equal(unnamed.predict(_renamed(frame)), unnamed.predict(X))
+    with pytest.raises(ValueError, match=r"eval set 'valid' feature names differ .* unexpected \['zz'\]"):
+        train({"max_depth": 3}, Dataset(frame, logit), 2, evals=[(Dataset(_renamed(frame), logit), "valid")])

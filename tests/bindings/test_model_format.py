@@ -57,6 +57,7 @@ BAD_DOCUMENTS = [
     ("base_margin", lambda d: d.update(base_margin=[0.0, 1.0]), "'base_margin' has 2 values"),
     ("base_margin nan", lambda d: d.update(base_margin=[float("nan")]), "list of finite numbers"),
     ("best_iteration", lambda d: d.update(best_iteration=5), "best_iteration 5 is not below the 2 rounds"),
+    ("loss_params", lambda d: d["loss_params"].update(quantile_alpha=[]), "'loss_params' must be an object"),
     ("trees type", lambda d: d.update(trees={}), "'trees' must be a list"),
     ("rounds", lambda d: d.update(num_class=3, base_margin=[0.0] * 3), "not a whole number of rounds"),
     ("tree type", lambda d: d["trees"].__setitem__(0, [1, 2]), "tree 0 must be an object"),

@@ -8,7 +8,6 @@ from sklearn.metrics import mean_squared_error, roc_auc_score
 import bindings as gb
 from benchmarks.synthetic import binary_task, regression_task
 from bindings.params import resolve_params
-from bindings.train import gradient_quantization
 
 QUANTIZED = {"use_quantized_grad": True}
 
@@ -82,10 +81,11 @@ def test_bad_parameters_raise(params, error, match):
 
 def test_too_many_rows_for_32_bit_sums_raise():
     p = resolve_params({"use_quantized_grad": True, "num_grad_quant_bins": 8})
-    assert gradient_quantization(p, 1000) == (8, True)
+    assert (p.quantization.bins, p.quantization.stochastic) == (8, True)
+    p.quantization.check_rows(268435455)
     with pytest.raises(ValueError, match="use_quantized_grad supports at most 268435455 rows"):
-        gradient_quantization(p, 300_000_000)
-    assert gradient_quantization(resolve_params({}), 300_000_000) is None
+        p.quantization.check_rows(268435456)
+    assert resolve_params({}).quantization is None
 
 
 def test_estimator_passes_the_option(binary):

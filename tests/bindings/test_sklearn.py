@@ -87,3 +87,28 @@ def test_dataframe_and_arrow_inputs_keep_feature_names():
     np.testing.assert_array_equal(clf.predict_proba(table), clf.predict_proba(X.to_numpy()))
     d = Dataset(table, y)
     assert d.feature_names == list(X.columns) and d.num_row == len(y)
+
+
+@pytest.mark.parametrize("categorical", [None, ["mean radius"]])
+def test_predict_refuses_renamed_or_reordered_columns_as_scikit_learn(categorical):
+    """Fitted on a DataFrame, the estimators refuse a frame with a renamed or reordered column
+    (ValueError naming the columns, where scikit-learn's own estimators raise too) and take numpy
+    input; with categorical columns too (their values are coded by column)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X = X.iloc[:, :5]
+    if categorical:
+        X = X.assign(**{"mean radius": np.round(X["mean radius"] / 5)})
+    clf = GBDTClassifier(n_estimators=5, categorical_features=categorical).fit(X, y)
+    theirs = HistGradientBoostingClassifier(max_iter=5).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X.to_numpy()), clf.predict_proba(X))
+    renamed = X.rename(columns={"mean texture": "texture"})
+    reordered = X[[X.columns[1], X.columns[0], *X.columns[2:]]]
+    for data, match in ((renamed, r"unexpected \['texture'\], missing \['mean texture'\]"),
+                        (reordered, "another order")):
+        with pytest.raises(ValueError, match="feature names should match"):
+            theirs.predict(data)
+        for method in (clf.predict, clf.predict_proba):
+            with pytest.raises(ValueError, match=f"^X .*{match}"):  # names the argument
+                method(data)

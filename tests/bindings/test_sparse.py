@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 import bindings.sparse_input as sparse_input
 from bindings import Dataset, GBDTClassifier, GBDTRegressor, train
-from bindings.dataset import as_feature_matrix
+from bindings.features import as_feature_matrix
 
 
 def sparse_problem(n=1500, n_features=12, seed=0):

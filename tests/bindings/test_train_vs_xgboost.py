@@ -128,15 +128,17 @@ def test_same_trees_as_xgboost_hist_on_exact_bins(case, objective):
                                    theirs.predict(xgb.DMatrix(rows), output_margin=True), rtol=0, atol=2e-5)
 
 
+@pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_multiclass_intercept_is_xgboost_s(weighted):
+def test_multiclass_intercept_is_xgboost_s(weighted, n_classes):
     """Without base_score, XGBoost 3 starts softmax from the log of each class's (weighted) share
-    less their mean; ours too, so one round of depth-1 trees on exact bins predicts the same."""
+    less their mean; ours too, so one round of depth-1 trees on exact bins predicts the same (two
+    classes included: softprob with num_class=2 once had no class sums and failed)."""
     rng = np.random.default_rng(5)
     X = rng.integers(0, 8, size=(3000, 3)).astype(float)
-    y = np.minimum((X[:, 0] + rng.integers(0, 3, 3000)) // 3, 3).astype(float)  # 4 classes of unequal shares
+    y = np.minimum((X[:, 0] + rng.integers(0, 3, 3000)) // 3, n_classes - 1).astype(float)  # unequal shares
     weight = rng.uniform(0.2, 3.0, 3000) if weighted else None
-    params = {"objective": "multi:softprob", "num_class": 4, "max_depth": 1}
+    params = {"objective": "multi:softprob", "num_class": n_classes, "max_depth": 1}
     ours = train({**params, "n_jobs": 1}, Dataset(X, y, weight=weight), 1).predict(X, output_margin=True)
     theirs = xgb.train({**params, "tree_method": "hist", "nthread": 1}, xgb.DMatrix(X, y, weight=weight), 1)
     np.testing.assert_allclose(ours, theirs.predict(xgb.DMatrix(X), output_margin=True), rtol=0, atol=2e-5)

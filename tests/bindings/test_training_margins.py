@@ -5,13 +5,12 @@ with sampling the round's trees are predicted on the binned rows: either way, af
 the margin must equal ``predict(output_margin=True)`` of the trees so far, or the next trees fit
 wrong gradients (bottom-up gamma pruning once broke this for rows of partly partitioned subtrees).
 """
-import importlib
-
 import numpy as np
 import pytest
 
 from benchmarks.synthetic import binary_task, multiclass_task
 from bindings import Dataset, train
+from bindings.boosting import LocalRows
 
 CASES = {
     "depthwise": {"max_depth": 6},
@@ -33,7 +32,7 @@ def test_training_margins_equal_predictions_after_every_round(case, monkeypatch)
         X, y = multiclass_task(8000, 10, n_classes=3, seed=3)
     else:
         X, y = binary_task(8000, 10, missing_fraction=0.05, seed=3)
-    local_rows = importlib.import_module("bindings.train").LocalRows
+    local_rows = LocalRows
     margins = []
     add_round = local_rows.add_round
 
@@ -59,7 +58,7 @@ def test_missing_values_alone_left_on_binned_and_raw_rows(subsample, monkeypatch
     missing = rng.random(3000) < 0.3
     X = np.c_[np.where(missing, np.nan, x), rng.standard_normal(3000)]
     y = np.where(missing, -3.0, 2.0) + 0.1 * x + rng.standard_normal(3000) * 0.3
-    local_rows = importlib.import_module("bindings.train").LocalRows
+    local_rows = LocalRows
     margins = []
     add_round = local_rows.add_round
     monkeypatch.setattr(local_rows, "add_round", lambda self, trees: (add_round(self, trees),

@@ -18,6 +18,11 @@ y3 = np.digitize(signal, [-0.5, 0.5]).astype(float)
 w = rng.uniform(0.5, 2.0, 6000)
 
 
+def squared_error(margin, label):
+    """A custom objective (the shards call it on their rows): squared error's gradient and hessian."""
+    return margin - label, np.ones_like(margin)
+
+
 @pytest.mark.parametrize("mode", ["data", "feature"])
 @pytest.mark.parametrize("params,label,weight", [
     ({"objective": "binary:logistic", "max_depth": 5}, y, None),
@@ -31,6 +36,7 @@ w = rng.uniform(0.5, 2.0, 6000)
     ({"objective": "binary:hinge", "max_depth": 4}, y, w),
     ({"objective": "reg:squarederror", "max_depth": 4, "interaction_constraints": [[0, 1], [2, 3, 4, 5]]}, signal,
      None),
+    ({"objective": squared_error, "max_depth": 4, "base_score": 0.5, "eval_metric": "rmse"}, signal, w),
 ])
 def test_same_model_as_single_machine(client, params, label, weight, mode):
     chunks = (1000, 2500, 2500)  # unequal blocks
@@ -41,6 +47,7 @@ def test_same_model_as_single_machine(client, params, label, weight, mode):
     local = train({**params, "n_jobs": 1}, Dataset(X, label, weight=weight), 8)
     np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
     assert [t.n_nodes for t in bst.trees] == [t.n_nodes for t in local.trees]
+    assert bst.loss_params == local.loss_params  # what exports to XGBoost and LightGBM write
     expected_rows = [3500, 2500] if mode == "data" else [6000, 6000]  # blocks stay put when balanced enough
     assert sorted(bst.rows_per_worker.values(), reverse=True) == sorted(expected_rows, reverse=True)
 
@@ -108,6 +115,11 @@ def test_estimators_on_dask_collections(client):
     np.testing.assert_allclose(proba.compute()[:, 1], local, rtol=1e-12)
     assert (clf.predict(frame).compute() == labels).mean() > 0.7
     assert list(clf.feature_names_in_) == [f"c{i}" for i in range(6)]
+    renamed = frame.rename(columns={"c0": "zz"})  # refused at once, before any block is computed
+    with pytest.raises(ValueError, match=r"^X feature names differ .* unexpected \['zz'\], missing \['c0'\]"):
+        clf.predict_proba(renamed)
+    with pytest.raises(ValueError, match="another order"):
+        clf.predict(frame[["c1", "c0", "c2", "c3", "c4", "c5"]])
     reg = cluster.DaskGBDTRegressor(client=client, n_estimators=5).fit(da.from_array(X, chunks=2000),
                                                                      da.from_array(signal, chunks=2000))
     np.testing.assert_allclose(reg.predict(da.from_array(X, chunks=1500)).compute(), reg.booster_.predict(X))

@@ -1,5 +1,6 @@
 """Parallel kernels run their serial compilation inside ``using_threads(1)``, with the same results,
-and stay callable from compiled code; small fits run on one thread and give the model the threaded kernels give."""
+and stay callable from compiled code; small fits run on one thread and give the model the threaded kernels give.
+Each lighter topic's tests check that its ``n_jobs=1`` fits run the serial compilations too."""
 import numba
 import numpy as np
 from numba import prange

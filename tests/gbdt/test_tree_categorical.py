@@ -6,7 +6,7 @@ from gbdt import histogram
 from gbdt.binning import bin_matrix, compute_bin_edges, set_category_edges
 from gbdt.partition import goes_left_mask, routing_table
 from gbdt.tree import Forest, Tree, category_bitset
-from tree_testing import leaf_of
+from tests.gbdt.tree_testing import leaf_of
 
 N_CATS, MAX_BIN = 40, 64
 

@@ -13,7 +13,7 @@ import numpy as np
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest, Tree, category_bitset
 from gbdt.treeshap import tree_expectations, tree_shap
-from tree_testing import leaf_of, routes_left
+from tests.gbdt.tree_testing import leaf_of, routes_left
 
 N_FEATURES = 4
 CAT, N_CODES = 3, 40  # feature 3 holds category codes 0..39; sets use codes below 35 (two words)
@@ -146,10 +146,9 @@ def test_leaf_ids_kernel_follows_the_routing_of_predict():
 
 
 INTERPRETED = """
-import json, sys
+import json
 import numpy as np
-sys.path.insert(0, "tests/gbdt")
-from test_treeshap import random_rows, random_tree, run_kernel
+from tests.gbdt.test_treeshap import random_rows, random_tree, run_kernel
 from gbdt.traversal import leaf_ids
 rng = np.random.default_rng(5)
 trees = [random_tree(rng, 4) for _ in range(3)]

@@ -1,0 +1,196 @@
+"""The multimodal network: text and image encoders, a fusion classifier, a contrastive alignment head,
+and learned "missing" embeddings that stand in for an absent modality.
+
+One sample may lack its caption or its image (``text_present`` / ``image_present`` False). The encoder
+is not run for it; its token features are replaced by a learned vector (text: one token of
+``missing_text``; image: every patch set to ``missing_image``), so the fusion layer sees a well-defined
+input and the missing vectors learn what "absent" should mean. The contrastive loss uses the pairs
+where both modalities are present::
+
+    tokens, mask --TextEncoder--> text (B, T, D) --+-- missing_text where absent --+--> Fusion --> logits (B, K)
+    images ------ImageEncoder---> image (B, P, D) -+-- missing_image where absent -+--> ContrastiveHead (pairs)
+"""
+import numbers
+
+import numpy as np
+
+from bindings.multimodal.alignment import ContrastiveHead
+from bindings.multimodal.encoders import ImageEncoder, TextEncoder
+from bindings.multimodal.fusion import FUSIONS
+from bindings.nn.norm import _check_dtype, _check_positive_int
+from bindings.nn.transformer import _Layer
+from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
+
+__all__ = ["MultimodalNet", "zero_gradients"]
+
+
+def zero_gradients(layer):
+    """Set every layer's ``grads`` to zeros, so parts skipped by a backward contribute nothing."""
+    layer.grads = {name: np.zeros_like(p) for name, p in layer.params.items()}
+    for child in getattr(layer, "children", {}).values():
+        zero_gradients(child)
+
+
+def _present(value, n, name):
+    if value is None:
+        return np.ones(n, bool)
+    value = np.asarray(value)
+    if value.dtype != bool or value.shape != (n,):
+        raise ValueError(f"{name} must be a bool array of shape ({n},) (one flag per sample), got "
+                         f"{value.dtype} {value.shape}")
+    return value
+
+
+class MultimodalNet(_Layer):
+    """Text + image classifier with early, late or cross-attention fusion and CLIP-style alignment.
+
+    Parameters
+    ----------
+    vocab_size, n_classes : int.  image_shape : (C, H, W) of the images.
+    fusion : "early", "late" or "cross" (see :mod:`bindings.multimodal.fusion`).
+    dim : token feature width of both encoders.  embed_dim : width of the contrastive embeddings.
+    patch : side of the square image patches.  text_layers, image_layers : Transformer blocks per encoder.
+    n_heads : attention heads (blocks and cross fusion).  pooling : "mean" or "attention" in the fusion.
+    max_len : longest caption in tokens.  temperature : None to learn the contrastive temperature (from
+    0.07, CLIP's start), or a fixed value.  seed : initialization seed.  dtype : float32 or float64.
+    """
+
+    def __init__(self, vocab_size, n_classes, image_shape, *, fusion="early", dim=32, embed_dim=32, patch=4,
+                 text_layers=0, image_layers=0, n_heads=2, pooling="mean", max_len=32, temperature=None, seed=0,
+                 dtype=np.float32):
+        super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {sorted(FUSIONS)}, got {fusion!r}")
+        dim = _check_positive_int(dim, "dim")
+        dtype = _check_dtype(dtype)
+        self.n_classes = _check_positive_int(n_classes, "n_classes")
+        self.config = dict(vocab_size=vocab_size, n_classes=n_classes, image_shape=tuple(image_shape), fusion=fusion,
+                           dim=dim, embed_dim=embed_dim, patch=patch, text_layers=text_layers,
+                           image_layers=image_layers, n_heads=n_heads, pooling=pooling, max_len=max_len,
+                           temperature=temperature, seed=seed,
+                           dtype=dtype.name)
+        rng = np.random.default_rng(seed)
+        self.dtype = dtype
+        self.params = {"missing_text": (0.1 * rng.standard_normal(dim)).astype(dtype),
+                       "missing_image": (0.1 * rng.standard_normal(dim)).astype(dtype)}
+        fusion_kwargs = {"n_heads": n_heads} if fusion == "cross" else {}
+        self.children = {
+            "text": TextEncoder(vocab_size, dim, rng, n_layers=text_layers, n_heads=n_heads, max_len=max_len,
+                                dtype=dtype),
+            "image": ImageEncoder(image_shape, patch, dim, rng, n_layers=image_layers, n_heads=n_heads, dtype=dtype),
+            "fusion": FUSIONS[fusion](dim, n_classes, rng, pooling=pooling, dtype=dtype, **fusion_kwargs),
+            "contrastive": ContrastiveHead(dim, _check_positive_int(embed_dim, "embed_dim"), rng, dtype,
+                                           temperature=0.07 if temperature is None else temperature,
+                                           learn_temperature=temperature is None),
+        }
+
+    def check_inputs(self, tokens, mask, images, text_present=None, image_present=None):
+        """Validate one batch; returns (tokens, mask, images, text_present, image_present) as arrays.
+
+        tokens : (B, T) int.  mask : (B, T) bool, True for real tokens.  images : (B, C, H, W) float.
+        text_present, image_present : (B,) bool or None (all present). Raises TypeError/ValueError naming
+        the argument at fault.
+        """
+        for name, value in (("tokens", tokens), ("mask", mask), ("images", images)):
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
+        if tokens.ndim != 2 or not np.issubdtype(tokens.dtype, np.integer):
+            raise TypeError(f"tokens must be a 2-D integer array (batch, length), got {tokens.dtype} {tokens.shape}")
+        if mask.shape != tokens.shape or mask.dtype != bool:
+            raise ValueError(f"mask must be a bool array of the shape of tokens {tokens.shape}, "
+                             f"got {mask.dtype} {mask.shape}")
+        expected = self.config["image_shape"]
+        if images.ndim != 4 or images.shape[1:] != expected:
+            raise ValueError(f"images must have shape (batch, {', '.join(map(str, expected))}), got {images.shape}")
+        if not np.issubdtype(images.dtype, np.floating):
+            raise TypeError(f"images must be a float array, got {images.dtype}")
+        if images.shape[0] != tokens.shape[0]:
+            raise ValueError(f"batch sizes differ: tokens has {tokens.shape[0]} rows, images has {images.shape[0]}")
+        n = tokens.shape[0]
+        text_present = _present(text_present, n, "text_present")
+        image_present = _present(image_present, n, "image_present")
+        if not (text_present | image_present).all():
+            raise ValueError("a sample has neither text nor image (text_present and image_present both False)")
+        empty = np.flatnonzero(text_present & ~mask.any(axis=1))
+        if empty.size:
+            raise ValueError(f"mask marks the caption of sample {empty[0]} empty (no True); pass a non-empty "
+                             "caption or set text_present False for it")
+        return tokens, mask, images.astype(self.dtype, copy=False), text_present, image_present
+
+    def _features(self, tokens, mask, images, text_present, image_present):
+        """Token features of both modalities with the missing embeddings substituted."""
+        n = tokens.shape[0]
+        dim = self.params["missing_text"].shape[0]
+        text = np.empty((n, tokens.shape[1], dim), self.dtype)
+        text_mask = mask.copy()
+        if text_present.any():
+            text[text_present] = self.children["text"].forward(tokens[text_present], mask[text_present])
+        text[~text_present] = self.params["missing_text"]
+        text_mask[~text_present] = False
+        text_mask[~text_present, 0] = True
+        image = np.empty((n, self.children["image"].params["positions"].shape[0], dim), self.dtype)
+        if image_present.any():
+            image[image_present] = self.children["image"].forward(images[image_present])
+        image[~image_present] = self.params["missing_image"]
+        return text, text_mask, image
+
+    def forward(self, tokens, mask, images, *, text_present=None, image_present=None):
+        """Class logits (B, n_classes) of a batch (see :meth:`check_inputs` for the arguments)."""
+        tokens, mask, images, tp, ip = self.check_inputs(tokens, mask, images, text_present, image_present)
+        self._batch = self._features(tokens, mask, images, tp, ip) + (tp, ip)
+        return self.children["fusion"].forward(*self._batch[:3])
+
+    def predict(self, tokens, mask, images, *, text_present=None, image_present=None):
+        """Predicted class (B,) int."""
+        return self.forward(tokens, mask, images, text_present=text_present, image_present=image_present).argmax(axis=1)
+
+    def embed(self, tokens, mask, images):
+        """Unit-norm contrastive embeddings (text (B, E), image (B, E)) of fully paired samples."""
+        tokens, mask, images, tp, ip = self.check_inputs(tokens, mask, images)
+        text, text_mask, image = self._features(tokens, mask, images, tp, ip)
+        return self.children["contrastive"].embed(text, text_mask, image)
+
+    def loss_and_backward(self, tokens, mask, images, labels, *, text_present=None, image_present=None,
+                          contrastive_weight=0.0):
+        """Cross-entropy of the fusion classifier + ``contrastive_weight`` * InfoNCE; fills every gradient.
+
+        labels : (B,) int in [0, n_classes). The InfoNCE term uses the samples with both modalities
+        (skipped when fewer than two). Returns {"loss", "classification", "contrastive"} as floats.
+        """
+        logits = self.forward(tokens, mask, images, text_present=text_present, image_present=image_present)
+        labels = np.asarray(labels)
+        if labels.shape != (logits.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be an int array of shape ({logits.shape[0]},), "
+                             f"got {labels.dtype} {labels.shape}")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.n_classes):
+            raise ValueError(f"labels must be in [0, {self.n_classes}), got values in [{labels.min()}, {labels.max()}]")
+        if (isinstance(contrastive_weight, bool) or not isinstance(contrastive_weight, numbers.Real)
+                or contrastive_weight < 0):
+            raise ValueError(f"contrastive_weight must be a number >= 0, got {contrastive_weight!r}")
+        text, text_mask, image, tp, ip = self._batch
+        zero_gradients(self)
+        losses = np.empty(logits.shape[0])
+        grad_logits = np.empty_like(logits)
+        softmax_cross_entropy(np.ascontiguousarray(logits), labels, 1.0 / logits.shape[0], losses, grad_logits)
+        d_text, d_image = self.children["fusion"].backward(grad_logits)
+        contrastive = 0.0
+        both = tp & ip
+        if contrastive_weight > 0 and both.sum() >= 2:
+            head = self.children["contrastive"]
+            contrastive = head.forward(text[both], text_mask[both], image[both])
+            dt, di = head.backward(contrastive_weight)
+            d_text[both] += dt
+            d_image[both] += di
+        self._backward_features(d_text, d_image, tp, ip)
+        classification = float(losses.mean())
+        return {"loss": classification + contrastive_weight * contrastive, "classification": classification,
+                "contrastive": contrastive}
+
+    def _backward_features(self, d_text, d_image, text_present, image_present):
+        """Route feature gradients to the missing embeddings or to the encoders that produced them."""
+        self.grads = {"missing_text": d_text[~text_present].sum(axis=(0, 1)),
+                      "missing_image": d_image[~image_present].sum(axis=(0, 1))}
+        if text_present.any():
+            self.children["text"].backward(d_text[text_present])
+        if image_present.any():
+            self.children["image"].backward(d_image[image_present])

@@ -1,0 +1,174 @@
+"""bindings.nn.transformer: blocks against torch.nn.TransformerEncoderLayer, finite-difference gradient
+checks of the whole encoder, and a toy task the encoder must learn."""
+import numpy as np
+import pytest
+import torch
+
+from bindings.nn import (Adam, EncoderBlock, MultiHeadAttention, TransformerEncoder, named_gradients, named_parameters,
+                         warmup_lr)
+
+DIM, HEADS, FF = 8, 2, 12
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def copy_block_to_torch(block):
+    """A torch.nn.TransformerEncoderLayer (float64, no dropout) with the weights of ``block``."""
+    layer = torch.nn.TransformerEncoderLayer(
+        DIM, HEADS, FF, dropout=0.0, batch_first=True, norm_first=block.norm_position == "pre",
+        activation=lambda t: torch.nn.functional.gelu(t, approximate="tanh"), dtype=torch.float64)
+    p = named_parameters(block)
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    with torch.no_grad():
+        sa = layer.self_attn
+        sa.in_proj_weight.copy_(t(np.concatenate([p[f"attn.{n}.weight"].T for n in ("query", "key", "value")])))
+        sa.in_proj_bias.copy_(t(np.concatenate([p[f"attn.{n}.bias"] for n in ("query", "key", "value")])))
+        sa.out_proj.weight.copy_(t(p["attn.out.weight"].T))
+        sa.out_proj.bias.copy_(t(p["attn.out.bias"]))
+        for ours, theirs in (("ff.fc1", layer.linear1), ("ff.fc2", layer.linear2)):
+            theirs.weight.copy_(t(p[f"{ours}.weight"].T))
+            theirs.bias.copy_(t(p[f"{ours}.bias"]))
+        for name in ("norm1", "norm2"):
+            getattr(layer, name).weight.copy_(t(p[f"{name}.weight"]))
+            getattr(layer, name).bias.copy_(t(p[f"{name}.bias"]))
+    return layer
+
+
+def randomize(layer, rng, scale=0.3):
+    for value in named_parameters(layer).values():
+        value += scale * rng.standard_normal(value.shape)
+
+
+@pytest.mark.parametrize("norm_position", ["pre", "post"])
+def test_encoder_block_matches_torch_forward_and_backward(norm_position):
+    rng = np.random.default_rng(0)
+    block = EncoderBlock(DIM, HEADS, FF, rng, norm_position=norm_position, dtype=np.float64)
+    randomize(block, rng)
+    x = rng.standard_normal((3, 5, DIM))
+    key_mask = np.ones((3, 5), bool)
+    key_mask[1, 3:] = False  # a shorter sequence padded to length 5
+    dy = rng.standard_normal(x.shape)
+    y = block.forward(x, key_mask)
+    dx = block.backward(dy)
+
+    layer = copy_block_to_torch(block)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = layer(tx, src_key_padding_mask=torch.from_numpy(~key_mask))
+    ty.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    g = named_gradients(block)
+    np.testing.assert_allclose(g["ff.fc1.weight"], layer.linear1.weight.grad.numpy().T, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(g["attn.out.weight"], layer.self_attn.out_proj.weight.grad.numpy().T,
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(g["norm1.weight"], layer.norm1.weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+    d_in_proj = np.concatenate([g[f"attn.{n}.weight"].T for n in ("query", "key", "value")])
+    np.testing.assert_allclose(d_in_proj, layer.self_attn.in_proj_weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_cross_attention_matches_torch_multihead_attention():
+    rng = np.random.default_rng(1)
+    attn = MultiHeadAttention(DIM, HEADS, rng, dtype=np.float64)
+    x, context = rng.standard_normal((2, 3, DIM)), rng.standard_normal((2, 6, DIM))
+    key_mask = np.array([[True] * 6, [True, True, False, True, False, False]])
+    dy = rng.standard_normal(x.shape)
+    y = attn.forward(x, context, key_mask)
+    dx, d_context = attn.backward(dy)
+
+    p = named_parameters(attn)
+    mha = torch.nn.MultiheadAttention(DIM, HEADS, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.from_numpy(np.concatenate([p[f"{n}.weight"].T for n in ("query", "key", "value")])))
+        mha.in_proj_bias.zero_()
+        mha.out_proj.weight.copy_(torch.from_numpy(np.ascontiguousarray(p["out.weight"].T)))
+        mha.out_proj.bias.zero_()
+    tx = torch.tensor(x, requires_grad=True)
+    tc = torch.tensor(context, requires_grad=True)
+    ty = mha(tx, tc, tc, key_padding_mask=torch.from_numpy(~key_mask), need_weights=False)[0]
+    ty.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(d_context, tc.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_fully_masked_keys_give_zero_attention_not_nan():
+    rng = np.random.default_rng(2)
+    attn = MultiHeadAttention(DIM, HEADS, rng, dtype=np.float64)
+    x = rng.standard_normal((2, 4, DIM))
+    key_mask = np.array([[True] * 4, [False] * 4])
+    y = attn.forward(x, key_mask=key_mask)
+    assert np.isfinite(y).all()
+    np.testing.assert_allclose(y[1], np.broadcast_to(attn.children["out"].params["bias"], (4, DIM)))
+
+
+@pytest.mark.parametrize("norm", ["layer", "rms", "batch"])
+@pytest.mark.parametrize("norm_position", ["pre", "post"])
+def test_encoder_gradients_match_finite_differences(norm_position, norm):
+    rng = np.random.default_rng(3)
+    model = TransformerEncoder(7, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, n_layers=2, norm_position=norm_position,
+                               norm=norm, seed=3, dtype=np.float64)
+    randomize(model, rng, scale=0.1)
+    tokens = rng.integers(0, 7, (2, 4))
+    targets = rng.integers(0, 5, (2, 4))
+    key_mask = np.array([[True] * 4, [True, True, True, False]])
+    model.loss_and_backward(tokens, targets, key_mask)
+    grads = named_gradients(model)
+    params = named_parameters(model)
+    assert set(grads) == set(params)
+    h = 1e-6
+    for name, p in params.items():
+        # three entries per tensor keep the check fast while touching every parameter tensor
+        for flat in rng.choice(p.size, size=min(3, p.size), replace=False):
+            idx = np.unravel_index(flat, p.shape)
+            keep = p[idx]
+            p[idx] = keep + h
+            up = model.loss_and_backward(tokens, targets, key_mask)
+            p[idx] = keep - h
+            down = model.loss_and_backward(tokens, targets, key_mask)
+            p[idx] = keep
+            numeric = (up - down) / (2 * h)
+            assert abs(grads[name][idx] - numeric) <= 1e-6 * max(1.0, abs(numeric)), (name, idx)
+
+
+def test_encoder_learns_to_reverse_sequences():
+    # Reversal needs attention to the mirrored position: a bag-of-tokens model cannot do it.
+    rng = np.random.default_rng(4)
+    model = TransformerEncoder(6, 6, dim=32, n_heads=4, ff_dim=64, n_layers=2, seed=4)
+    opt = Adam(named_parameters(model))
+    for step in range(250):
+        tokens = rng.integers(0, 6, (32, 6))
+        model.loss_and_backward(tokens, tokens[:, ::-1].copy())
+        opt.step(named_gradients(model), warmup_lr(step, 3e-3, 20))
+    tokens = rng.integers(0, 6, (256, 6))
+    accuracy = (model.forward(tokens).argmax(-1) == tokens[:, ::-1]).mean()
+    assert accuracy > 0.95
+
+
+def test_bad_configuration_raises():
+    rng = np.random.default_rng(5)
+    with pytest.raises(ValueError, match="norm_position"):
+        EncoderBlock(DIM, HEADS, FF, rng, norm_position="middle")
+    with pytest.raises(ValueError, match="norm must be one of"):
+        EncoderBlock(DIM, HEADS, FF, rng, norm="group")
+    with pytest.raises(ValueError, match="multiple of n_heads"):
+        MultiHeadAttention(10, 4, rng)
+    with pytest.raises(ValueError, match="max_len"):
+        TransformerEncoder(5, 5, max_len=4).forward(np.zeros((1, 6), int))
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_eval_mode_makes_outputs_independent_of_batch_companions(norm):
+    # LayerNorm never mixes sequences; BatchNorm does in training mode and stops in eval mode.
+    rng = np.random.default_rng(6)
+    model = TransformerEncoder(5, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, norm=norm, seed=6, dtype=np.float64)
+    tokens = rng.integers(0, 5, (3, 4))
+    companions = tokens.copy()
+    companions[1:] = rng.integers(0, 5, (2, 4))
+
+    def change():
+        return np.abs(model.forward(tokens)[0] - model.forward(companions)[0]).max()
+
+    assert (change() > 1e-3) == (norm == "batch")
+    model.eval()
+    assert change() < 1e-12
+    model.train()
+    assert (change() > 1e-3) == (norm == "batch")
