@@ -4,7 +4,9 @@ One ``Setting`` (objective, trees, depth, bins, threads, learning rate) is trans
 library's parameters, so every library grows the same number of depth-limited trees on the same
 bins with the same L2 penalty (lambda = 1) and minimum child hessian (1). ``predict`` returns
 P(y = 1) (n,) for binary, class probabilities (n, K) for multiclass, values (n,) for regression
-and for quantile (the ``QUANTILE_ALPHA`` quantile: each library's quantile objective).
+and for quantile (the ``QUANTILE_ALPHA`` quantile: each library's quantile objective), ranking
+scores (n,) for rank (XGBoost's rank:ndcg for us and XGBoost, LightGBM's lambdarank, each with its
+default pairs; queries: ``benchmarks.synthetic.query_ids`` of the rows; scikit-learn has no ranker).
 Libraries are imported inside the functions: a measuring process imports only the one it runs.
 """
 import time
@@ -13,10 +15,15 @@ from functools import partial
 from importlib import metadata
 from typing import Callable, NamedTuple, Optional
 
-OBJECTIVES = ("binary", "regression", "multiclass", "quantile")
+import numpy as np
+
+from benchmarks.synthetic import query_ids
+
+OBJECTIVES = ("binary", "regression", "multiclass", "quantile", "rank")
 # this engine takes XGBoost's objective names
 XGBOOST_OBJECTIVES = {"binary": "binary:logistic", "regression": "reg:squarederror", "multiclass": "multi:softprob",
-                      "quantile": "reg:quantileerror"}
+                      "quantile": "reg:quantileerror", "rank": "rank:ndcg"}
+LIGHTGBM_OBJECTIVES = {"rank": "lambdarank"}  # the others have the suite's names
 QUANTILE_ALPHA = 0.9
 
 
@@ -50,7 +57,7 @@ def fit_ours(X, y, s, quantized=False):
         params["num_class"] = s.n_classes
     if s.objective == "quantile":
         params["quantile_alpha"] = QUANTILE_ALPHA
-    return train(params, Dataset(X, y), s.trees)
+    return train(params, Dataset(X, y, qid=query_ids(len(y)) if s.objective == "rank" else None), s.trees)
 
 
 def predict_ours(model, X, s):
@@ -66,7 +73,8 @@ def fit_xgboost(X, y, s):
         params["num_class"] = s.n_classes
     if s.objective == "quantile":
         params["quantile_alpha"] = QUANTILE_ALPHA
-    return xgb.train(params, xgb.DMatrix(X, y, nthread=s.threads), s.trees)
+    qid = query_ids(len(y)) if s.objective == "rank" else None
+    return xgb.train(params, xgb.DMatrix(X, y, qid=qid, nthread=s.threads), s.trees)
 
 
 def predict_xgboost(model, X, s):
@@ -78,7 +86,8 @@ def fit_lightgbm(X, y, s, quantized=False):
 
     # LightGBM grows leaf-wise: with num_leaves = 2^depth the depth limit is the only cap, as for
     # the depthwise libraries. Its max_bin excludes the missing-value bin that XGBoost counts.
-    params = {"objective": s.objective, "max_depth": s.depth, "num_leaves": 2 ** s.depth,
+    params = {"objective": LIGHTGBM_OBJECTIVES.get(s.objective, s.objective), "max_depth": s.depth,
+              "num_leaves": 2 ** s.depth,
               "max_bin": s.bins - 1, "learning_rate": s.learning_rate, "num_threads": s.threads,
               "lambda_l2": 1.0, "min_sum_hessian_in_leaf": 1.0, "min_data_in_leaf": 1, "verbosity": -1,
               "use_quantized_grad": quantized}
@@ -86,7 +95,8 @@ def fit_lightgbm(X, y, s, quantized=False):
         params["num_class"] = s.n_classes
     if s.objective == "quantile":
         params["alpha"] = QUANTILE_ALPHA
-    return lgb.train(params, lgb.Dataset(X, y), s.trees)
+    group = np.bincount(query_ids(len(y))) if s.objective == "rank" else None
+    return lgb.train(params, lgb.Dataset(X, y, group=group), s.trees)
 
 
 def predict_lightgbm(model, X, s):
@@ -125,13 +135,15 @@ class Library(NamedTuple):
     predict: Callable
     module: str  # imported by a measuring process before its baseline memory is read
     distribution: Optional[str]  # whose version is reported; None for this engine
+    objectives: tuple = OBJECTIVES  # the tasks it can run
 
 
 LIBRARIES = {
     "ours": Library(fit_ours, predict_ours, "bindings", None),
     "xgboost": Library(fit_xgboost, predict_xgboost, "xgboost", "xgboost"),
     "lightgbm": Library(fit_lightgbm, predict_lightgbm, "lightgbm", "lightgbm"),
-    "sklearn": Library(fit_sklearn, predict_sklearn, "sklearn.ensemble", "scikit-learn"),
+    "sklearn": Library(fit_sklearn, predict_sklearn, "sklearn.ensemble", "scikit-learn",
+                       ("binary", "regression", "multiclass", "quantile")),
     # gradients quantised to 4 levels (use_quantized_grad; LightGBM's option of the same name)
     "ours-quantized": Library(partial(fit_ours, quantized=True), predict_ours, "bindings", None),
     "lightgbm-quantized": Library(partial(fit_lightgbm, quantized=True), predict_lightgbm, "lightgbm", "lightgbm"),

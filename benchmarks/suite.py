@@ -207,6 +207,7 @@ def select_libraries(args, notes):
 def run_task(args, task, libraries, threads_list):
     """{threads: {library: result}} for one task; every library runs on the same saved data."""
     by_threads = {}
+    libraries = [lib for lib in libraries if task.objective in LIBRARIES[lib].objectives]
     with tempfile.TemporaryDirectory(prefix="gbdt-bench-") as folder:
         y_test, rows, test_rows = save_task_data(task, args.quick, args.scale, folder)
         for threads in threads_list:

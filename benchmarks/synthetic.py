@@ -66,3 +66,26 @@ def multiclass_task(n_rows, n_features=28, n_classes=10, missing_fraction=0.0, s
     u = rng.random(n_rows) * cumulative[:, -1]
     y = np.minimum((cumulative < u[:, None]).sum(axis=1), n_classes - 1).astype(np.float64)
     return _hide(rng, X, missing_fraction), y
+
+
+# relevance grades 0..4 split the hidden score at these quantiles: half the documents irrelevant,
+# few perfect, as in graded web-search labels
+RELEVANCE_QUANTILES = (0.5, 0.75, 0.9, 0.97)
+
+
+def ranking_task(n_rows, n_features=28, missing_fraction=0.0, seed=0):
+    """(X, y) with graded relevance y in 0..4: the hidden score latent(X) + N(0, 0.5^2) cut at the
+    ``RELEVANCE_QUANTILES`` of its distribution; X as in ``binary_task``. Queries: ``query_ids``."""
+    rng = np.random.default_rng(seed)
+    X = _features(rng, n_rows, n_features)
+    hidden = latent(X) + 0.5 * rng.standard_normal(n_rows)
+    y = np.searchsorted(np.quantile(hidden, RELEVANCE_QUANTILES), hidden).astype(np.float64)
+    return _hide(rng, X, missing_fraction), y
+
+
+def query_ids(n_rows, mean_size=100, seed=0):
+    """(n_rows,) sorted int64 query ids: consecutive queries of 50%..150% of ``mean_size``
+    documents (the last one cut at ``n_rows``), the same for the same arguments."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(mean_size // 2, mean_size * 3 // 2 + 1, n_rows // max(1, mean_size // 2) + 1)
+    return np.repeat(np.arange(sizes.shape[0]), sizes)[:n_rows]

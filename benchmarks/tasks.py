@@ -6,10 +6,11 @@ rows followed by ``test_rows`` test rows of the same distribution.
 from dataclasses import dataclass
 
 from benchmarks.peers import QUANTILE_ALPHA
-from benchmarks.synthetic import binary_task, multiclass_task, regression_task
+from benchmarks.synthetic import binary_task, multiclass_task, query_ids, ranking_task, regression_task
 
-# metric on the test rows, per objective; only auc is higher-is-better
-METRIC = {"binary": "auc", "regression": "rmse", "multiclass": "mlogloss", "quantile": f"quantile@{QUANTILE_ALPHA:g}"}
+# metric on the test rows, per objective; auc and ndcg are higher-is-better
+METRIC = {"binary": "auc", "regression": "rmse", "multiclass": "mlogloss", "quantile": f"quantile@{QUANTILE_ALPHA:g}",
+          "rank": "ndcg@10"}
 # peak bytes of a run (data drawn in the parent, loaded in a child, binned copies) per float64 cell
 MEMORY_PER_CELL = 8 * 2.5
 
@@ -50,6 +51,8 @@ class Task:
             X, y = binary_task(n, self.features, self.missing, seed=0)
         elif self.objective in ("regression", "quantile"):
             X, y = regression_task(n, self.features, self.missing, seed=0)
+        elif self.objective == "rank":  # queries: benchmarks.synthetic.query_ids of each part's rows
+            X, y = ranking_task(n, self.features, self.missing, seed=0)
         else:
             X, y = multiclass_task(n, self.features, self.n_classes, self.missing, seed=0)
         return X[:rows], y[:rows], X[rows:], y[rows:]
@@ -66,6 +69,8 @@ TASKS = {t.name: t for t in (
          description="multiclass 200k x 28, 10 classes"),
     Task("wide", "binary", 100_000, 20_000, 500, 4_000, 1_000, description="wide binary 100k x 500"),
     Task("tall", "binary", 4_000_000, 100_000, 10, 80_000, 5_000, description="tall binary 4M x 10"),
+    Task("rank", "rank", 1_000_000, 100_000, 28, 20_000, 5_000,
+         description="ranking 1M x 28 in 10k queries, relevance 0-4 (ours rank:ndcg, LightGBM lambdarank)"),
 )}
 
 
@@ -83,5 +88,7 @@ def score(task, y_test, pred):
     import numpy as np
 
     from bindings.metrics import evaluate
+    from bindings.query_groups import group_pointer
 
-    return evaluate(task.metric, y_test, np.asarray(pred, dtype=np.float64))
+    group_ptr = group_pointer(None, query_ids(len(y_test)), len(y_test)) if task.objective == "rank" else None
+    return evaluate(task.metric, y_test, np.asarray(pred, dtype=np.float64), group_ptr=group_ptr)

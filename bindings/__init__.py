@@ -11,12 +11,13 @@ from bindings.cv import cv
 from bindings.dataset import Dataset
 from bindings.train import train
 
-__all__ = ["Dataset", "Booster", "train", "cv", "GBDTClassifier", "GBDTRegressor", "TrainingCallback",
+__all__ = ["Dataset", "Booster", "train", "cv", "GBDTClassifier", "GBDTRegressor", "GBDTRanker", "TrainingCallback",
            "EarlyStopping", "EvaluationMonitor"]
-_ESTIMATORS = ("GBDTClassifier", "GBDTRegressor")
+_ESTIMATORS = {"GBDTClassifier": "bindings.sklearn", "GBDTRegressor": "bindings.sklearn",
+               "GBDTRanker": "bindings.ranker"}
 
 
 def __getattr__(name):
     if name in _ESTIMATORS:
-        return getattr(importlib.import_module("bindings.sklearn"), name)
+        return getattr(importlib.import_module(_ESTIMATORS[name]), name)
     raise AttributeError(f"module 'bindings' has no attribute {name!r}")

@@ -46,12 +46,14 @@ class LocalRows:
     X_binned : (n, F) uint8 bins; label : (n,); weight : (n,) training weights
     (``Loss.training_weight``) or empty; initial : (K,) initial margin; p : ``Params``;
     n_threads : histogram threads; row_ids : (n,) global indices of these rows (Dask shards hold a
-    part; row sampling and gradient rounding are keyed by them), None: 0..n-1.
+    part; row sampling and gradient rounding are keyed by them), None: 0..n-1; queries : for a
+    ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None.
     """
 
-    def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None):
+    def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None):
         self.X_binned, self.label, self.weight = X_binned, label, weight
         self.loss = p.loss
+        self.queries = queries
         self.leaf_alpha = p.loss.leaf_alpha
         self.row_ids = np.arange(X_binned.shape[0]) if row_ids is None else row_ids
         self.seed = p.seed
@@ -67,9 +69,13 @@ class LocalRows:
         self.builder = HistogramBuilder(X_binned, p.max_bin, p.split_mode, n_threads)
         self.sampled = None
 
-    def compute_gradients(self):
-        """Gradients of every row at the current margin."""
-        self.loss.gradients(self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2))
+    def compute_gradients(self, iteration):
+        """Gradients of every row at the current margin for boosting round ``iteration`` (ranking
+        objectives draw their pairs by round)."""
+        if self.queries is not None:
+            self.queries.gradients(np.ascontiguousarray(self.margin[:, 0]), iteration, self.gh[0])
+        else:
+            self.loss.gradients(self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2))
 
     def start_round(self, subsample, iteration):
         """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global index."""
@@ -132,10 +138,12 @@ class LocalRows:
 
 class EvalSet:
     """An evaluation Dataset binned with the training edges, with its running margin; metrics see
-    ``objective.metric_input`` of it."""
+    ``objective.metric_input`` of it (ranking metrics over its queries, NDCG with ``gain``:
+    ``Params.ndcg_gain``)."""
 
-    def __init__(self, dataset, name, edges, n_edges, max_bin, initial, objective):
+    def __init__(self, dataset, name, edges, n_edges, max_bin, initial, objective, gain="exponential"):
         self.dataset, self.name, self.missing_bin, self.objective = dataset, name, max_bin - 1, objective
+        self.gain = gain
         self.X_binned = dataset.binned(edges, n_edges, max_bin)
         self.margin = np.empty((dataset.num_row, initial.shape[0]))
         self.margin[:] = initial
@@ -147,7 +155,8 @@ class EvalSet:
     def scores(self, metrics):
         """{metric: value} at the current margin."""
         pred = self.objective.metric_input(self.margin)
-        return {m: evaluate(m, self.dataset.label, pred, self.dataset.weight) for m in metrics}
+        return {m: evaluate(m, self.dataset.label, pred, self.dataset.weight, self.dataset.group_ptr, self.gain)
+                for m in metrics}
 
 
 def fit_dataset(p, dtrain, num_boost_round, evals, callbacks, n_threads):
@@ -159,13 +168,14 @@ def fit_dataset(p, dtrain, num_boost_round, evals, callbacks, n_threads):
     X_binned = dtrain.binned(edges, n_edges, p.max_bin)
     weight = loss.training_weight(dtrain.label, weight)
     initial = loss.initial_margin(loss.label_sums(dtrain.label, weight), dtrain.label, weight)
-    rows = LocalRows(X_binned, dtrain.label, weight, initial, p, n_threads)
+    queries = loss.query_gradients(dtrain.label, weight, dtrain.group_ptr) if loss.objective.queries else None
+    rows = LocalRows(X_binned, dtrain.label, weight, initial, p, n_threads, queries=queries)
     booster = Booster(loss.objective.name, loss.outputs, dtrain.num_col, initial, dtrain.feature_names,
                       n_jobs=p.n_jobs)
     booster.categories = dtrain.categories
     booster.loss_params = loss.recorded_params
     eval_sets = [EvalSet(aligned_dataset(d, dtrain.categories), name, edges, n_edges, p.max_bin, initial,
-                         loss.objective) for d, name in evals]
+                         loss.objective, p.ndcg_gain) for d, name in evals]
     history = boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callbacks)
     return booster, history
 
@@ -199,7 +209,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
     for cb in callbacks:
         cb.before_training(booster)
     for iteration in range(done, num_boost_round):
-        rows.compute_gradients()
+        rows.compute_gradients(iteration)
         rows.start_round(p.sampling.subsample, iteration)
         features = sample_indices(feature_rng, edges.shape[0], p.sampling.colsample_bytree)
         # each tree samples levels and nodes with its own generator, so a resumed fit needs no replay

@@ -4,7 +4,7 @@ A callback may define ``before_training(booster)``, ``after_iteration(booster, i
 evals_log) -> bool`` (True stops training) and ``after_training(booster)``. ``evals_log`` is
 ``{data_name: {metric_name: [value per round]}}``.
 """
-from bindings.metrics import HIGHER_IS_BETTER
+from bindings.metrics import higher_is_better
 
 __all__ = ["TrainingCallback", "EarlyStopping", "EvaluationMonitor"]
 
@@ -25,7 +25,8 @@ class TrainingCallback:
 class EarlyStopping(TrainingCallback):
     """Stop when ``metric_name`` on ``data_name`` has not improved for ``rounds`` rounds.
 
-    Defaults: the last metric of the last evaluation set, maximised for ``auc``. On stop the
+    Defaults: the last metric of the last evaluation set, maximised for ``auc`` and the ranking
+    metrics. On stop the
     booster keeps its trees and records ``best_iteration`` (0-based round) and ``best_score``;
     predictions then use rounds 0..best_iteration unless ``iteration_range`` says otherwise.
     """
@@ -50,7 +51,7 @@ class EarlyStopping(TrainingCallback):
             raise ValueError("early stopping needs an evaluation metric (eval_metric)")
         metric = self.metric_name or list(metrics)[-1]
         score = metrics[metric][-1]
-        maximize = metric in HIGHER_IS_BETTER if self.maximize is None else self.maximize
+        maximize = higher_is_better(metric) if self.maximize is None else self.maximize
         improved = self.best is None or (score > self.best + self.min_delta if maximize
                                          else score < self.best - self.min_delta)
         if improved:

@@ -9,6 +9,10 @@ Early stopping looks at the fold mean of the last metric on the held-out rows; t
 cut after the best round, as XGBoost reports it. Folds are independent runs, so every fold
 trains all ``num_boost_round`` rounds first and the cut is applied to the per-round results,
 which is the same outcome as stopping all folds together.
+
+With query groups (learning to rank) folds hold whole queries: ``nfold`` folds deal the queries
+(``bindings.query_groups.query_folds``), a scikit-learn splitter gets the query of each row as
+its ``groups`` (use a group-aware one such as ``GroupKFold``), and given folds must not split a query.
 """
 from types import SimpleNamespace
 
@@ -17,6 +21,7 @@ import numpy as np
 from bindings.callbacks import EarlyStopping
 from bindings.dataset import Dataset
 from bindings.params import resolve_params
+from bindings.query_groups import query_folds, row_queries, subset_pointer
 from bindings.train import train
 
 __all__ = ["cv", "make_folds", "resolve_folds"]
@@ -51,14 +56,24 @@ def make_folds(n_rows, nfold=5, *, label=None, stratified=False, shuffle=True, s
     return [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(nfold)]
 
 
-def resolve_folds(folds, n_rows, *, nfold=5, label=None, stratified=False, shuffle=True, seed=0):
-    """(train_rows, test_rows) int64 pairs from ``folds``: None (``make_folds``), a list of
-    (train, test) index pairs, or a scikit-learn splitter (its ``split`` on ``n_rows`` rows)."""
+def resolve_folds(folds, n_rows, *, nfold=5, label=None, stratified=False, shuffle=True, seed=0, queries=None):
+    """(train_rows, test_rows) int64 pairs from ``folds``: None (``make_folds``, or ``query_folds``
+    with ``queries``), a list of (train, test) index pairs, or a scikit-learn splitter (its ``split``
+    on ``n_rows`` rows, with each row's query as ``groups``). ``queries``: None, or the (G + 1,)
+    boundaries of the query groups, which folds keep whole and in row order."""
+    if folds is None and queries is not None:
+        if stratified:
+            raise ValueError("stratified folds deal rows by class; with query groups folds deal whole queries: "
+                             "leave stratified=False")
+        return query_folds(queries, nfold, shuffle=shuffle, seed=seed)
     if folds is None:
         return make_folds(n_rows, nfold, label=label, stratified=stratified, shuffle=shuffle, seed=seed)
     if hasattr(folds, "split"):
-        folds = folds.split(np.zeros((n_rows, 1)), label)
+        groups = None if queries is None else row_queries(queries)
+        folds = folds.split(np.zeros((n_rows, 1)), label, groups)
     pairs = [(np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64)) for tr, te in folds]
+    if queries is not None:  # rows in order: a query's rows stay contiguous
+        pairs = [(np.sort(tr), np.sort(te)) for tr, te in pairs]
     if len(pairs) < 2:
         raise ValueError(f"folds must give at least 2 (train, test) pairs, got {len(pairs)}")
     for tr, te in pairs:
@@ -68,9 +83,11 @@ def resolve_folds(folds, n_rows, *, nfold=5, label=None, stratified=False, shuff
 
 
 def _subset(data, rows):
-    """The Dataset of ``rows`` of ``data`` (features, label, weight, names, categories; dense or sparse)."""
+    """The Dataset of ``rows`` (sorted) of ``data`` (features, label, weight, names, categories, queries,
+    which ``rows`` must keep whole; dense or sparse)."""
+    group = None if data.group_ptr is None else np.diff(subset_pointer(data.group_ptr, rows, "every cv fold"))
     subset = Dataset(data.data[rows], data.label[rows], weight=None if data.weight is None else data.weight[rows],
-                     feature_names=data.feature_names, max_bin=data.max_bin)
+                     feature_names=data.feature_names, max_bin=data.max_bin, group=group)
     subset.categories = data.categories  # data.data already holds the category codes
     return subset
 
@@ -106,12 +123,13 @@ def cv(params, dtrain, num_boost_round=10, *, nfold=5, stratified=False, folds=N
     params : training parameters (as for ``train``).
     dtrain : Dataset with labels (dense or sparse).
     num_boost_round : rounds per fold.
-    nfold : number of folds (when ``folds`` is None); stratified : keep class proportions per fold.
+    nfold : number of folds (when ``folds`` is None; with query groups, of queries); stratified : keep
+        class proportions per fold.
     folds : None, a list of (train_rows, test_rows) index pairs, or a scikit-learn splitter
         (its ``split(X, label)`` is called).
     metrics : metric name or names; they replace the parameters' ``eval_metric``.
     obj : custom objective, as in ``train``.
-    maximize : bool or None (None: maximise ``auc`` only), for early stopping.
+    maximize : bool or None (None: maximise ``auc`` and the ranking metrics), for early stopping.
     early_stopping_rounds : stop when the fold mean of the last metric on the test folds has
         not improved for this many rounds; the result ends at the best round.
     seed, shuffle : how the rows are shuffled into folds.
@@ -135,7 +153,8 @@ def cv(params, dtrain, num_boost_round=10, *, nfold=5, stratified=False, folds=N
         raise ValueError("cv needs at least one metric: pass metrics= (a custom objective has no default)")
     histories = []
     for train_rows, test_rows in resolve_folds(folds, dtrain.num_row, nfold=nfold, label=dtrain.label,
-                                               stratified=stratified, shuffle=shuffle, seed=seed):
+                                               stratified=stratified, shuffle=shuffle, seed=seed,
+                                               queries=dtrain.group_ptr):
         fold_train, fold_test = _subset(dtrain, train_rows), _subset(dtrain, test_rows)
         history = {}
         train(p, fold_train, num_boost_round, evals=[(fold_train, "train"), (fold_test, "test")],

@@ -5,6 +5,7 @@ import numpy as np
 
 from bindings.categorical import category_edges, encode_categorical, recoded
 from bindings.features import as_feature_matrix
+from bindings.query_groups import expand_query_weights, group_pointer
 from bindings.sparse_input import is_sparse, sparse_bin_edges, sparse_bin_matrix
 from gbdt.binning import bin_matrix, compute_bin_edges
 
@@ -47,14 +48,20 @@ class Dataset:
     categorical_features : column indices or names of categorical features (pandas ``category``
         columns are categorical anyway); ``categories`` keeps {column: category list} and ``data``
         their codes (see ``bindings.categorical``).
+    group, qid : the queries of learning to rank (one of them): ``group`` (G,) query sizes in row
+        order (LightGBM's), or ``qid`` (n,) one query id per row, sorted (XGBoost's; unsorted ids
+        are refused). ``group_ptr`` keeps the (G + 1,) row boundaries (None without queries). With
+        queries, ``weight`` may also be one weight per query (G,), as XGBoost's.
     """
 
-    def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256, categorical_features=None):
+    def __init__(self, data, label=None, weight=None, feature_names=None, max_bin=256, categorical_features=None,
+                 group=None, qid=None):
         data, self.categories = encode_categorical(data, categorical_features, feature_names)
         self.data, names = as_feature_matrix(data, accept_sparse=True)
         n_rows, n_features = self.data.shape
         self.label = _as_vector(label, n_rows, "label")
-        self.weight = _as_vector(weight, n_rows, "weight")
+        self.group_ptr = group_pointer(group, qid, n_rows)
+        self.weight = _as_vector(expand_query_weights(weight, self.group_ptr, n_rows), n_rows, "weight")
         if self.weight is not None and (self.weight < 0).any():
             raise ValueError("weight must be non-negative")
         names = feature_names if feature_names is not None else names
@@ -101,9 +108,10 @@ class Dataset:
         return recoded(self.data, self.categories, categories)
 
 
-def coded_dataset(X, categories, label=None, weight=None, feature_names=None):
-    """A Dataset over X (n, F) float64 whose categorical columns already hold codes over ``categories``."""
-    out = Dataset(X, label, weight, feature_names)
+def coded_dataset(X, categories, label=None, weight=None, feature_names=None, group=None, qid=None):
+    """A Dataset over X (n, F) float64 whose categorical columns already hold codes over ``categories``
+    (``group``/``qid``: its queries, as ``Dataset``)."""
+    out = Dataset(X, label, weight, feature_names, group=group, qid=qid)
     out.categories = categories
     return out
 
@@ -113,5 +121,6 @@ def aligned_dataset(dataset, categories):
     binning with the training edges; ``dataset`` itself when they already are."""
     if dataset.categories == categories:
         return dataset
+    group = None if dataset.group_ptr is None else np.diff(dataset.group_ptr)
     return coded_dataset(dataset.codes_over(categories), categories, dataset.label, dataset.weight,
-                         dataset.feature_names)
+                         dataset.feature_names, group=group)

@@ -21,7 +21,9 @@ How our trees map onto LightGBM's:
 
 Objectives: those LightGBM has (``LIGHTGBM_OBJECTIVES``); the others are refused, since
 LightGBM would transform the margin otherwise (binary:logitraw, multi:softmax) or has no such
-loss (pseudo-Huber, squared log error, hinge, Cox, several quantiles in one model). A custom
+loss (pseudo-Huber, squared log error, hinge, Cox, several quantiles in one model, XGBoost's
+pairwise and MAP ranking). Ranking models predict the margin: ``lambdarank`` and ``rank_xendcg``
+keep their names and XGBoost's ``rank:ndcg`` (LambdaMART on NDCG) is written as ``lambdarank``. A custom
 objective is written without an objective, so LightGBM predicts the margin, as for its own
 models trained with a custom objective.
 """
@@ -39,6 +41,7 @@ LIGHTGBM_OBJECTIVES = {
     "reg:squarederror": "regression", "binary:logistic": "binary sigmoid:1", "reg:logistic": "cross_entropy",
     "multi:softprob": "multiclass num_class:{k}", "count:poisson": "poisson", "reg:gamma": "gamma",
     "reg:tweedie": "tweedie", "reg:absoluteerror": "regression_l1", "reg:quantileerror": "quantile", "custom": None,
+    "lambdarank": "lambdarank", "rank_xendcg": "rank_xendcg", "rank:ndcg": "lambdarank",
 }
 NUMERIC_NAN, CATEGORICAL, DEFAULT_LEFT = 8, 1, 2  # decision_type bits: missing type NaN (2 << 2), categorical, NaN left
 

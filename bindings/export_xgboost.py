@@ -16,8 +16,12 @@ The inverse of ``bindings.xgboost_model.from_xgboost``; xgboost itself is needed
   float32; what that loses of our margin is added to the leaves of the first round (``_intercept``).
 - a custom objective is written as ``reg:squarederror``, whose prediction is the margin, as
   XGBoost saves models it trained with a custom objective.
+- ranking objectives predict the margin (a score): ``rank:*`` keep their names (XGBoost fills in
+  its own ``lambdarank_param``, which only further training reads), LightGBM's ``lambdarank``
+  (LambdaMART on NDCG) is written as ``rank:ndcg``; ``rank_xendcg`` has no XGBoost counterpart
+  and is refused.
 
-Every objective we train exists in XGBoost, so nothing is refused but untrained models.
+Every other objective we train exists in XGBoost, so nothing else is refused but untrained models.
 """
 import json
 
@@ -31,13 +35,15 @@ __all__ = ["to_xgboost_json", "to_xgboost"]
 XGBOOST_VERSION = [3, 1, 0]  # the first release whose base score is a vector (several outputs)
 ROOT_PARENT = 2147483647  # XGBoost's parent id of a root
 LOGISTIC_BASE_MARGIN = 2.0  # the largest |margin| a logistic base score holds (see _intercept)
+# our objective -> the XGBoost objective written for it, where the names differ (both predict the margin)
+XGBOOST_NAMES = {"custom": "reg:squarederror", "lambdarank": "rank:ndcg"}
 # XGBoost's defaults, for a model that does not record its loss parameters (loaded from XGBoost)
 DEFAULT_LOSSES = LossParams(POISSON_MAX_DELTA_STEP, 1.5, (0.5,), 1.0)
 
 
 def _objective(booster, losses):
     """XGBoost's ``objective`` object: the name and the parameter block its loader requires."""
-    name = "reg:squarederror" if booster.objective == "custom" else booster.objective
+    name = XGBOOST_NAMES.get(booster.objective, booster.objective)
     if name in ("multi:softprob", "multi:softmax"):
         return {"name": name, "softmax_multiclass_param": {"num_class": str(booster.num_class)}}
     if name in ("reg:squarederror", "binary:logistic", "binary:logitraw", "reg:logistic", "reg:gamma"):
@@ -127,7 +133,10 @@ def _tree(tree, tree_id, num_feature, offset):
 def to_xgboost_json(booster):
     """XGBoost's JSON model (a dict) of ``booster``: the rounds ``predict`` uses by default,
     feature names, feature types (``"c"`` for categorical features), base score and objective.
-    Raises ValueError for an untrained booster."""
+    Raises ValueError for an untrained booster or a rank_xendcg model."""
+    if booster.objective == "rank_xendcg":
+        raise ValueError("XGBoost has no objective like rank_xendcg (LightGBM's cross-entropy NDCG loss), so this model "
+                         "cannot be exported to format='xgboost'; use format='lightgbm'")
     trees, tree_class = exported_rounds(booster, "XGBoost")
     k, n_feature = booster.num_class, booster.num_feature
     multi_class = booster.objective in ("multi:softprob", "multi:softmax")

@@ -3,16 +3,20 @@
 ``evaluate(name, label, pred, weight)`` takes ``label`` (n,), ``pred`` ((n,) probability/value,
 or (n, K) class probabilities) and ``weight`` (n,) or None, and returns a float;
 ``partial_metric``/``combine_partials`` give the same value for rows split across workers.
-``HIGHER_IS_BETTER`` drives early stopping. ``tweedie-nloglik@rho`` names its variance power,
+``higher_is_better`` drives early stopping. Ranking metrics (``ndcg@k``, ``map@k``, ``pre@k``,
+``bindings.ranking_metrics``) take the queries ``group_ptr`` and the NDCG ``gain``.
+``tweedie-nloglik@rho`` names its variance power,
 ``quantile@alpha`` its quantile and ``mphe@slope`` its pseudo-Huber slope (``named_metric``
 names a bare ``quantile`` and ``mphe``, and the objectives' defaults, after the loss parameters).
 """
 import numpy as np
 
+from bindings.ranking_metrics import (combine_ranking_partials, is_ranking_metric, parse_ranking_metric,
+                                      ranking_partial)
 from gbdt.objectives import log_factorials
 
 __all__ = ["evaluate", "partial_metric", "combine_partials", "check_metric", "named_metric", "HIGHER_IS_BETTER",
-           "METRICS", "roc_auc"]
+           "METRICS", "roc_auc", "higher_is_better"]
 
 EPS = 1e-15
 
@@ -140,11 +144,16 @@ def cox_nloglik(label, hazard, weight=None):
 WHOLE_ROW_METRICS = {"auc": roc_auc, "cox-nloglik": cox_nloglik}
 
 METRICS = tuple(ROW_LOSSES) + ("auc", "cox-nloglik", "tweedie-nloglik@<rho>", "quantile", "quantile@<alpha>", "mphe",
-                                "mphe@<slope>")
+                                "mphe@<slope>", "ndcg", "ndcg@<k>", "map", "map@<k>", "pre", "pre@<k>")
 HIGHER_IS_BETTER = {"auc"}
 # metric families named after the value of a loss parameter (a ``LossParams`` field), as quantile@0.1,0.9
 NAMED_AFTER = {"quantile": "quantile_alpha", "mphe": "huber_slope", "tweedie-nloglik": "tweedie_variance_power"}
 BARE_METRICS = {"quantile", "mphe"}  # families eval_metric may name bare: the parameter's value is taken
+
+
+def higher_is_better(name):
+    """Whether a larger value of metric ``name`` is better (auc and the ranking metrics)."""
+    return name in HIGHER_IS_BETTER or is_ranking_metric(name)
 
 
 def named_metric(name, losses):
@@ -181,15 +190,17 @@ def check_metric(name):
     """Raise ValueError unless ``name`` is a known metric (TypeError unless a string)."""
     if not isinstance(name, str):
         raise TypeError(f"eval_metric must be a metric name or a list of them, got {name!r}")
-    if name not in WHOLE_ROW_METRICS and name not in BARE_METRICS:
+    if name not in WHOLE_ROW_METRICS and name not in BARE_METRICS and parse_ranking_metric(name) is None:
         row_losses(name)
 
 
-def partial_metric(name, label, pred, weight=None):
+def partial_metric(name, label, pred, weight=None, group_ptr=None, gain="exponential"):
     """Statistics of metric ``name`` over some rows that ``combine_partials`` merges across row
     subsets (e.g. Dask workers) into the metric over all of them: (sum of weighted losses, sum of
-    weights) for averaged losses; the (labels, predictions, weights) themselves for
-    ``WHOLE_ROW_METRICS``."""
+    weights) for averaged losses and (over whole queries ``group_ptr``) ranking metrics; the
+    (labels, predictions, weights) themselves for ``WHOLE_ROW_METRICS``."""
+    if is_ranking_metric(name):
+        return ranking_partial(name, label, pred, weight, group_ptr, gain)
     w = _w(label, weight)
     if name in WHOLE_ROW_METRICS:
         return label, pred, w
@@ -201,10 +212,13 @@ def combine_partials(name, partials):
     """The value of metric ``name`` from ``partial_metric`` results of disjoint row subsets."""
     if name in WHOLE_ROW_METRICS:
         return WHOLE_ROW_METRICS[name](*(np.concatenate(parts) for parts in zip(*partials)))
+    if is_ranking_metric(name):
+        return combine_ranking_partials(partials)
     value = sum(p[0] for p in partials) / sum(p[1] for p in partials)
     return float(np.sqrt(value)) if name in ("rmse", "rmsle") else float(value)
 
 
-def evaluate(name, label, pred, weight=None):
-    """Value of metric ``name`` for transformed predictions ``pred``."""
-    return combine_partials(name, [partial_metric(name, label, pred, weight)])
+def evaluate(name, label, pred, weight=None, group_ptr=None, gain="exponential"):
+    """Value of metric ``name`` for transformed predictions ``pred`` (ranking metrics: over the
+    queries ``group_ptr`` (G + 1,), NDCG with ``gain``)."""
+    return combine_partials(name, [partial_metric(name, label, pred, weight, group_ptr, gain)])

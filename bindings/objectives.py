@@ -6,6 +6,11 @@ what metrics see, how the intercept is estimated, the default metric, the labels
 many outputs it has and what it fits. Training (local and Dask), prediction, the estimators and
 the model format read this table only, so a new objective is its kernel plus one entry here.
 
+Learning-to-rank objectives (``queries``) compute the gradients of a query's rows together and
+draw their pairs by round: their ``gradients`` is a ``QueryKernel`` that names the
+``gbdt.ranking`` computation, and a fit builds its per-fit state with ``Loss.query_gradients``
+over the query boundaries.
+
 ``Loss`` is the loss of one fit, as ``bindings.params.resolve_params`` resolves it: an objective,
 its number of outputs and its parameters. Margins are (n, K) float64; ``gh_out`` (n, K, 2) float32
 receives gradients ``[..., 0]`` and hessians ``[..., 1]`` times the row weights.
@@ -16,11 +21,13 @@ from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
+from bindings.ranking_metrics import check_relevance
 from gbdt import objectives as kernels
 from gbdt.leaf_quantile import weighted_quantile
+from gbdt.ranking import RankingObjective, RankingParams
 
-__all__ = ["Objective", "Loss", "LossParams", "OBJECTIVES", "CUSTOM", "objective_named", "custom_objective",
-           "squeeze", "POISSON_MAX_DELTA_STEP"]
+__all__ = ["Objective", "Loss", "LossParams", "QueryKernel", "OBJECTIVES", "CUSTOM", "objective_named",
+           "custom_objective", "squeeze", "POISSON_MAX_DELTA_STEP"]
 
 # XGBoost's count:poisson default max_delta_step: the hessian is exp(margin + this), and tree
 # weights are clipped to +-this, which damps the first steps
@@ -28,7 +35,8 @@ POISSON_MAX_DELTA_STEP = 0.7
 # the values an ``Objective``'s descriptive fields take (a typo in a new entry raises at import)
 CHOICES = {"link": ("identity", "logit", "log"),
            "intercept": ("mean", "newton", "newton class", "class shares", "quantile", "zero"),
-           "outputs": ("one", "classes", "quantiles", "given"), "task": ("regression", "binary", "multiclass")}
+           "outputs": ("one", "classes", "quantiles", "given"),
+           "task": ("regression", "binary", "multiclass", "ranking")}
 
 
 class LossParams(NamedTuple):
@@ -112,6 +120,22 @@ class CustomKernel:
         gh_out[:, :, 1] = hess
 
 
+@dataclass(frozen=True)
+class QueryKernel:
+    """A learning-to-rank objective's gradients (``gbdt.ranking``): ``kind`` the change of metric a
+    pair's lambda is weighted by ("pairwise", "ndcg", "map") or "xendcg" (LightGBM's rank_xendcg);
+    ``lightgbm`` LightGBM's conventions (a weight per row, label_gain, truncation level) instead of
+    XGBoost's (one weight per query, pair sampling, position debiasing). A row's gradient depends
+    on its query's other rows and on the round, so the row-wise call is refused: a fit computes
+    them with ``Loss.query_gradients``."""
+    kind: str
+    lightgbm: bool = False
+
+    def __call__(self, margin, label, weight, gh_out, losses):
+        raise ValueError(f"a ranking objective ({self.kind}) computes its gradients over query groups, not row by row: "
+                         "use Loss.query_gradients")
+
+
 def _median(losses):
     return (0.5,)
 
@@ -168,11 +192,14 @@ class Objective:
         loss parameter is named by ``bindings.metrics.named_metric``); None: no default.
     labels : the labels it accepts. outputs : "one", "classes" (``num_class`` >= 2) or "quantiles"
         (one per ``quantile_alpha``); "given" (custom objectives: ``num_class``).
-    task : "regression", "binary" or "multiclass" (which estimator takes it).
+    task : "regression", "binary", "multiclass" or "ranking" (which estimator takes it).
     quantiles : None, or the quantiles (one per output) its leaves take from their rows' residuals
         (``gbdt.leaf_quantile``) instead of -G/H, from the ``LossParams``.
     whole_data : the gradient of a row depends on the other rows (Cox's risk sets): every row
-        must be on one machine. weights_positive : ``scale_pos_weight`` applies (labels 1 are the
+        must be on one machine. queries : learning to rank: ``gradients`` is a ``QueryKernel``;
+        training needs query groups (kept whole on every machine) and passes the round number
+        (``Loss.query_gradients``); the default metrics come from the ranking parameters
+        (``bindings.params``). weights_positive : ``scale_pos_weight`` applies (labels 1 are the
         positive class). max_delta_step : its default ``max_delta_step``.
     """
     name: str
@@ -187,6 +214,7 @@ class Objective:
     task: str = "regression"
     quantiles: Optional[Callable] = None
     whole_data: bool = False
+    queries: bool = False
     weights_positive: bool = False
     max_delta_step: float = 0.0
 
@@ -197,6 +225,8 @@ class Objective:
                                  f"{getattr(self, field)!r}")
         if (self.intercept == "quantile") != (self.quantiles is not None):
             raise ValueError(f"objective {self.name!r}: the quantile intercept and leaf quantiles go together")
+        if self.queries != isinstance(self.gradients, QueryKernel):
+            raise ValueError(f"objective {self.name!r}: query gradients (a QueryKernel) and queries go together")
 
     def __reduce__(self):  # built-ins travel (to Dask workers) by name, with no kernel inside
         if OBJECTIVES.get(self.name) is self:
@@ -236,6 +266,10 @@ def _table(*objectives):
 
 _LOGISTIC = Kernel(kernels.binary_logistic_grad_hess)
 _SOFTMAX = Kernel(kernels.softmax_grad_hess)
+# learning to rank: the lambdas cancel within each query, so the Newton step from margin 0 is 0 (XGBoost's
+# intercept up to its float rounding, ~1e-9; LightGBM starts at 0); relevance labels are checked
+# against the fit's gain (``Loss.check_labels``)
+_RANKING = {"intercept": "zero", "task": "ranking", "queries": True}
 _CLASSES = Labels("integers in [0, {num_class}) (num_class={num_class})", low=0.0, integral=True,
                   below_classes=True)
 OBJECTIVES = _table(
@@ -272,6 +306,11 @@ OBJECTIVES = _table(
     # hazard ratios exp(margin); |label| is the time, a negative label a censored row
     Objective("survival:cox", Kernel(kernels.cox_grad_hess), link="log", predict=expected_value, intercept="newton",
               default_metric="cox-nloglik", whole_data=True),
+    Objective("rank:pairwise", QueryKernel("pairwise"), **_RANKING),
+    Objective("rank:ndcg", QueryKernel("ndcg"), **_RANKING),
+    Objective("rank:map", QueryKernel("map"), **_RANKING),
+    Objective("lambdarank", QueryKernel("ndcg", lightgbm=True), **_RANKING),
+    Objective("rank_xendcg", QueryKernel("xendcg", lightgbm=True), **_RANKING),
 )
 
 
@@ -293,13 +332,14 @@ def objective_named(name):
 @dataclass(frozen=True)
 class Loss:
     """The loss one fit trains: ``objective`` with ``outputs`` (K) margins per row, its ``params``,
-    ``base_score`` (a prediction, or a margin for custom objectives; None: estimated) and
-    ``scale_pos_weight``."""
+    ``base_score`` (a prediction, or a margin for custom objectives; None: estimated),
+    ``scale_pos_weight`` and, for a ranking objective, its ``gbdt.ranking.RankingParams``."""
     objective: Objective
     outputs: int
     params: LossParams
     base_score: Optional[float] = None
     scale_pos_weight: float = 1.0
+    ranking: Optional[RankingParams] = None
 
     @property
     def recorded_params(self):
@@ -316,6 +356,13 @@ class Loss:
         """Fill ``gh_out`` (n, K, 2) at ``margin`` (n, K) for ``label`` (n,), ``weight`` (n,) or empty."""
         self.objective.gradients(margin, label, weight, gh_out, self.params)
 
+    def query_gradients(self, label, weight, group_ptr, **shard):
+        """The ``gbdt.ranking.RankingObjective`` of a ranking fit over label (n,), training weight
+        (n,) or empty and the queries ``group_ptr`` (G + 1,): ``gradients(margin (n,), round, gh_out
+        (n, 2))``; ``shard``: ``group_index``, ``n_groups`` and ``weight_norm`` of a part of the
+        queries (a Dask shard's; see ``RankingObjective``)."""
+        return RankingObjective(label, weight, group_ptr, self.ranking, **shard)
+
     def training_weight(self, label, weight):
         """(n,) weights the gradients and the intercept use: ``weight`` (empty: all ones) times
         ``scale_pos_weight`` on the positive rows, as XGBoost (metrics keep ``weight``). Empty when
@@ -329,6 +376,11 @@ class Loss:
         """Raise ValueError naming ``name`` unless labels from ``low`` to ``high`` (``integral``: all
         whole numbers) suit the objective."""
         self.objective.labels.check(low, high, integral, self.outputs, self.objective.name, name)
+        kind = None if self.ranking is None else self.ranking.kind
+        if kind in ("ndcg", "map"):  # relevance degrees of the gain, or 0/1 for MAP
+            check_relevance(low, high, integral, self.ranking.gain, kind == "map", name)
+        elif kind == "xendcg":  # rank_xendcg's gain is 2^y
+            check_relevance(low, high, integral, "exponential", False, name)
 
     def check_label(self, label, name):
         """``check_labels`` of a label array (n,) or None (ValueError: no label)."""

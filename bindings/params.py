@@ -18,9 +18,14 @@ from bindings.metrics import check_metric, named_metric
 from bindings.objectives import OBJECTIVES, Loss, LossParams, custom_objective
 from gbdt.grower import GrowthParams
 from gbdt.quantize import MAX_QUANTIZED_CELLS
+from gbdt.ranking import RankingParams
 
 SPLIT_MODES = ("auto", "data", "feature")
 GROW_POLICIES = ("depthwise", "lossguide")
+PAIR_METHODS = ("topk", "mean")
+# the ranking objectives' default number of pairs: XGBoost's top 32 (topk) or 1 partner per
+# document (mean), LightGBM's lambdarank_truncation_level 30
+DEFAULT_NUM_PAIR = {"topk": 32, "mean": 1, "lightgbm": 30}
 
 DEFAULTS = {
     "objective": "reg:squarederror",
@@ -57,6 +62,15 @@ DEFAULTS = {
     "use_quantized_grad": False,
     "num_grad_quant_bins": 4,
     "stochastic_rounding": True,
+    "lambdarank_pair_method": "topk",
+    "lambdarank_num_pair_per_sample": None,
+    "lambdarank_unbiased": False,
+    "lambdarank_bias_norm": 1.0,
+    "lambdarank_normalization": True,
+    "lambdarank_score_normalization": True,
+    "ndcg_exp_gain": True,
+    "label_gain": None,
+    "objective_seed": 5,
 }
 
 ALIASES = {
@@ -78,6 +92,8 @@ ALIASES = {
     "seed": "random_state",
     "metric": "eval_metric",
     "num_classes": "num_class",
+    "lambdarank_truncation_level": "lambdarank_num_pair_per_sample",
+    "lambdarank_norm": "lambdarank_normalization",
 }
 
 
@@ -125,6 +141,21 @@ def _objective(value):
     if callable(value):
         return custom_objective(value)
     return OBJECTIVES[_choice("objective", value, tuple(OBJECTIVES))]
+
+
+def _label_gain(value):
+    """None, or LightGBM's label_gain (a list of gains >= 0 by integer label, or its string "0,1,3") as a tuple."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    try:
+        gains = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"label_gain must be a list of gains by label, such as [0, 1, 3, 7], got {value!r}") from None
+    if not gains or not all(np.isfinite(g) and g >= 0 for g in gains):
+        raise ValueError(f"label_gain must be a non-empty list of finite gains >= 0, got {value!r}")
+    return gains
 
 
 def _monotone(value):
@@ -214,6 +245,16 @@ CHECKS = {
     "use_quantized_grad": lambda v: _flag("use_quantized_grad", v),
     "num_grad_quant_bins": lambda v: _number("num_grad_quant_bins", v, 2, 64, integer=True),
     "stochastic_rounding": lambda v: _flag("stochastic_rounding", v),
+    "lambdarank_pair_method": lambda v: _choice("lambdarank_pair_method", v, PAIR_METHODS),
+    "lambdarank_num_pair_per_sample": lambda v: None if v is None else _number("lambdarank_num_pair_per_sample", v, 1,
+                                                                               1 << 31, integer=True),
+    "lambdarank_unbiased": lambda v: _flag("lambdarank_unbiased", v),
+    "lambdarank_bias_norm": lambda v: _number("lambdarank_bias_norm", v, 0.0, INF),
+    "lambdarank_normalization": lambda v: _flag("lambdarank_normalization", v),
+    "lambdarank_score_normalization": lambda v: _flag("lambdarank_score_normalization", v),
+    "ndcg_exp_gain": lambda v: _flag("ndcg_exp_gain", v),
+    "label_gain": _label_gain,
+    "objective_seed": lambda v: _number("objective_seed", v, 0, 2**31 - 1, integer=True),
 }
 
 
@@ -295,7 +336,9 @@ class Params:
     loss : ``bindings.objectives.Loss``; growth : ``gbdt.grower.GrowthParams``; constraints,
     sampling; metrics : the metric names evaluated every round (``eval_metric``, else the
     objective's default); quantization : ``Quantization`` or None; max_bin : bins per feature
-    including the missing bin; split_mode, n_jobs (threads), seed (``random_state``), verbosity.
+    including the missing bin; split_mode, n_jobs (threads), seed (``random_state``), verbosity;
+    ndcg_gain : the gain of NDCG metrics ("exponential" 2^y - 1, "linear" y, or a tuple of gains by
+    integer label: ``gbdt.ranking.label_gains``), the ranking objective's own.
     """
     loss: Loss
     growth: GrowthParams
@@ -308,6 +351,7 @@ class Params:
     n_jobs: int
     seed: int
     verbosity: int
+    ndcg_gain: object = "exponential"
 
 
 def canonical_name(name):
@@ -366,13 +410,16 @@ def _typed(p):
     max_delta_step = objective.max_delta_step if p["max_delta_step"] is None else p["max_delta_step"]
     losses = LossParams(max_delta_step, p["tweedie_variance_power"], p["quantile_alpha"], p["huber_slope"])
     outputs = _outputs(objective, p)
+    ranking = _ranking(p)
     metrics = [named_metric(m, losses) for m in p["eval_metric"]]
     if not metrics and objective.default_metric is not None:
         metrics = [named_metric(objective.default_metric, losses)]
+    if not metrics and ranking is not None:
+        metrics = _ranking_metrics(ranking)
     if p["scale_pos_weight"] != 1.0 and not objective.weights_positive:
         raise ValueError(f"scale_pos_weight weights the positive rows of a logistic objective; got "
                          f"{p['scale_pos_weight']} with objective {objective.name!r}")
-    loss = Loss(objective, outputs, losses, p["base_score"], p["scale_pos_weight"])
+    loss = Loss(objective, outputs, losses, p["base_score"], p["scale_pos_weight"], ranking)
     growth = GrowthParams(
         max_depth=p["max_depth"], max_leaves=p["max_leaves"], grow_policy=p["grow_policy"],
         learning_rate=p["learning_rate"], reg_lambda=p["reg_lambda"], reg_alpha=p["reg_alpha"], gamma=p["gamma"],
@@ -386,4 +433,47 @@ def _typed(p):
                   constraints=Constraints(p["monotone_constraints"], p["interaction_constraints"]),
                   sampling=Sampling(p["subsample"], p["colsample_bytree"]), metrics=tuple(metrics),
                   quantization=quantization, max_bin=p["max_bin"], split_mode=p["split_mode"], n_jobs=p["n_jobs"],
-                  seed=p["random_state"], verbosity=p["verbosity"])
+                  seed=p["random_state"], verbosity=p["verbosity"], ndcg_gain=_ndcg_gain(p))
+
+
+def _ndcg_gain(p):
+    """The NDCG gain of checked parameters ``p``: LightGBM's label_gain for lambdarank (2^i - 1 for
+    i < 31 by default), else exponential unless ndcg_exp_gain is off."""
+    if p["objective"].name == "lambdarank":
+        return p["label_gain"] or tuple(float(2**i - 1) for i in range(31))
+    return "exponential" if p["ndcg_exp_gain"] else "linear"
+
+
+def _ranking(p):
+    """``gbdt.ranking.RankingParams`` of checked parameters ``p`` for a ranking objective (None for
+    others). Refuses the parameters an objective does not take: LightGBM's label_gain outside
+    lambdarank, XGBoost's pair sampling and position debiasing with LightGBM's objectives."""
+    objective = p["objective"]
+    if p["label_gain"] is not None and objective.name != "lambdarank":
+        raise ValueError(f"label_gain is LightGBM's lambdarank parameter, got objective {objective.name!r}; for "
+                         "rank:ndcg choose the gain with ndcg_exp_gain (2^y - 1 or y)")
+    if not objective.queries:
+        return None
+    kernel = objective.gradients
+    if kernel.lightgbm and p["lambdarank_pair_method"] != "topk":
+        raise ValueError(f"{objective.name} is LightGBM's objective: its pairs are the top lambdarank_truncation_level "
+                         "positions; use rank:ndcg for lambdarank_pair_method='mean'")
+    if kernel.lightgbm and p["lambdarank_unbiased"]:
+        raise ValueError(f"lambdarank_unbiased (XGBoost's position debiasing) applies to rank:pairwise, rank:ndcg "
+                         f"and rank:map, got objective {objective.name!r}")
+    method = p["lambdarank_pair_method"]
+    num_pair = p["lambdarank_num_pair_per_sample"] or DEFAULT_NUM_PAIR["lightgbm" if kernel.lightgbm else method]
+    # LightGBM's lambdarank_norm turns off both of its normalisations
+    score_normalization = p["lambdarank_score_normalization"] and (p["lambdarank_normalization"] or not kernel.lightgbm)
+    return RankingParams(kernel.kind, kernel.lightgbm, method == "topk", num_pair, p["lambdarank_normalization"],
+                         score_normalization, p["lambdarank_unbiased"], p["lambdarank_bias_norm"], _ndcg_gain(p),
+                         p["objective_seed"])
+
+
+def _ranking_metrics(ranking):
+    """The metrics a ranking fit evaluates by default: XGBoost's ``ndcg@k`` (``map@k`` for rank:map;
+    k the topk pairs' positions, every position for "mean"), LightGBM's ``ndcg@1`` .. ``ndcg@5``."""
+    if ranking.lightgbm:
+        return [f"ndcg@{k}" for k in range(1, 6)]
+    family = "map" if ranking.kind == "map" else "ndcg"
+    return [f"{family}@{ranking.num_pair}" if ranking.truncated else family]

@@ -30,8 +30,7 @@ except ImportError:  # pragma: no cover - exercised only where scikit-learn is a
         """get_params/set_params from the constructor signature, like scikit-learn's."""
 
         def get_params(self, deep=True):
-            names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-            return {name: getattr(self, name) for name in names}
+            return {name: getattr(self, name) for name in self._get_param_names()}
 
         def set_params(self, **params):
             for name, value in params.items():
@@ -84,8 +83,26 @@ def _target(y):
     return y
 
 
+def _constructor_parameters(cls):
+    """Sorted names of ``cls``'s constructor parameters: those of its ``__init__`` and, while an
+    ``__init__`` passes ``**kwargs`` on, of the next ``__init__`` up the MRO (scikit-learn's own
+    lookup reads the first signature only)."""
+    names = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        parameters = list(inspect.signature(init).parameters.values())[1:]  # without self
+        names |= {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            break
+    return sorted(names)
+
+
 class _GBDTEstimator(BaseEstimator):
-    """Shared parameters and fitting; subclasses set the objective and the label encoding."""
+    """Shared parameters and fitting; subclasses set the objective and the label encoding.
+    Subclasses may add parameters with an ``__init__(self, *, new ones, **kwargs)`` that passes
+    ``kwargs`` on (``_get_param_names`` follows the chain)."""
 
     def __init__(self, *, n_estimators=100, learning_rate=0.3, max_depth=6, max_leaves=0,
                  grow_policy="depthwise", max_bin=256, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
@@ -132,6 +149,10 @@ class _GBDTEstimator(BaseEstimator):
                      "eval_metric", "monotone_constraints", "use_quantized_grad", "num_grad_quant_bins",
                      "tweedie_variance_power", "quantile_alpha", "huber_slope", "interaction_constraints")
 
+    @classmethod
+    def _get_param_names(cls):
+        return _constructor_parameters(cls)
+
     def _params(self):
         params = {name: getattr(self, name) for name in self._TRAIN_PARAMS}
         if params["random_state"] is None:
@@ -140,17 +161,20 @@ class _GBDTEstimator(BaseEstimator):
             params["random_state"] = int(params["random_state"].randint(2**31 - 1))
         return params
 
-    def _fit(self, X, y, sample_weight, eval_set, params):
+    def _fit(self, X, y, sample_weight, eval_set, params, queries=None, eval_queries=None):
+        """Fit with ``params``; ``queries``: the ``group``/``qid`` keywords of the training Dataset,
+        ``eval_queries`` those of each evaluation set (learning to rank)."""
         X, categories = encode_categorical(X, self.categorical_features)
         X, names = _feature_input(X, "X")
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} entries")
-        dtrain = coded_dataset(X, categories, y, sample_weight, names)
+        dtrain = coded_dataset(X, categories, y, sample_weight, names, **(queries or {}))
         if sample_weight is not None and not np.any(np.asarray(sample_weight, dtype=np.float64)):
             raise ValueError("sample_weight is all zeros; at least one row needs a positive weight")
         classes = self._label_classes()
         evals = [(coded_dataset(_feature_input(model_codes(Xe, categories), "eval_set X")[0], categories,
-                                eval_label_codes(ye, classes)), f"validation_{i}")
+                                eval_label_codes(ye, classes), **(eval_queries[i] if eval_queries else {})),
+                  f"validation_{i}")
                  for i, (Xe, ye) in enumerate(eval_set or ())]
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set")

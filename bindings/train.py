@@ -6,6 +6,7 @@ from bindings.callbacks import EarlyStopping, EvaluationMonitor
 from bindings.dataset import Dataset
 from bindings.features import check_feature_names
 from bindings.params import resolve_params
+from bindings.ranking import check_queries
 from gbdt.threads import fit_threads, using_threads
 
 __all__ = ["train"]
@@ -41,6 +42,9 @@ def train(params, dtrain, num_boost_round=100, *, evals=(), obj=None, early_stop
             raise ValueError(f"eval set {pair[1]!r} has {pair[0].num_col} features, dtrain has {dtrain.num_col}")
         check_feature_names(dtrain.feature_names, pair[0], f"eval set {pair[1]!r}")
         p.loss.check_label(pair[0].label, f"eval set {pair[1]!r}")
+    check_queries(p, dtrain, "dtrain", evaluated=False)
+    for dataset, name in evals:
+        check_queries(p, dataset, f"eval set {name!r}")
 
     callbacks = list(callbacks or [])
     if verbose_eval:

@@ -18,7 +18,7 @@ __all__ = ["from_xgboost"]
 
 OBJECTIVES = ("reg:squarederror", "binary:logistic", "multi:softprob", "reg:logistic", "count:poisson", "reg:gamma",
               "reg:tweedie", "reg:absoluteerror", "reg:quantileerror", "reg:pseudohubererror", "reg:squaredlogerror",
-              "binary:hinge", "survival:cox")
+              "binary:hinge", "survival:cox", "rank:pairwise", "rank:ndcg", "rank:map")
 
 
 def from_xgboost(model):

@@ -28,7 +28,7 @@ from cluster.local import worker_info
 MIN_CELLS_PER_WORKER = 3_000_000
 
 
-def _as_dask_array(data, name, row_chunks=None):
+def as_dask_array(data, name, row_chunks=None):
     """Dask array from a dask array/DataFrame/Series or an in-memory array."""
     if hasattr(data, "to_dask_array"):  # dask DataFrame / Series
         data = data.to_dask_array(lengths=True)
@@ -42,20 +42,20 @@ def _as_dask_array(data, name, row_chunks=None):
 
 def aligned_blocks(X, y, weight=None):
     """Row blocks of X (n, F) with matching y (n,) and weight (n,) as lists of delayed objects."""
-    X = _as_dask_array(X, "X")
+    X = as_dask_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim}-D")
     if X.shape[0] == 0:
         raise ValueError("X is empty: it has no rows")
     X = X.rechunk({1: -1})
-    y = _as_dask_array(y, "y", X.chunks[0]).reshape(-1) if y is not None else None
+    y = as_dask_array(y, "y", X.chunks[0]).reshape(-1) if y is not None else None
     if y is not None and y.shape[0] != X.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
     columns = [X.astype(np.float64)]
     for name, v in (("y", y), ("sample_weight", weight)):
         if v is None:
             continue
-        v = _as_dask_array(v, name, X.chunks[0]).reshape(-1)
+        v = as_dask_array(v, name, X.chunks[0]).reshape(-1)
         if v.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but {name} has {v.shape[0]}")
         columns.append(v.astype(np.float64).rechunk((X.chunks[0],)))

@@ -49,6 +49,7 @@ from bindings.boosting import LocalRows, boost
 from bindings.metrics import combine_partials, partial_metric
 from cluster.channel import Link, Server, tls_contexts
 from cluster.local import worker_info
+from cluster.queries import local_queries
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.leaf_quantile import weighted_quantile
@@ -90,10 +91,12 @@ class Shard:
     eval_blocks : per evaluation set, this shard's share of its rows as blocks like ``blocks``
     (every feature; possibly none); fit : the leader's (the other shards, every shard's worker
     address, ``fit``'s arguments): the fit starts at once (``start_fit``), saving the client a
-    round trip; None on the others.
+    round trip; None on the others. queries, eval_queries : the global boundaries (G + 1,) of the
+    training queries and of each evaluation set's (learning to rank; None without): blocks hold
+    whole queries (``cluster.queries``).
     """
 
-    def __init__(self, rank, blocks, n_jobs, owned=None, eval_blocks=(), fit=None):
+    def __init__(self, rank, blocks, n_jobs, owned=None, eval_blocks=(), fit=None, queries=None, eval_queries=()):
         self.rank = rank
         self.offsets = [b[3] for b in blocks]
         self.n_threads = min(n_jobs, get_worker().state.nthreads)  # no oversubscription of the worker's cores
@@ -101,6 +104,12 @@ class Shard:
         # sketch's sample, once more to bin them (``prepare``), one at a time
         self.blocks = [b[0] if hasattr(b[0], "features") else np.asarray(b[0], dtype=np.float64) for b in blocks]
         self.label, self.weight = _labels_and_weights(blocks)
+        # (local boundaries, global query numbers) of the queries in these blocks, and the global count
+        self.queries = None if queries is None else \
+            local_queries(queries, self.offsets, [b.shape[0] for b in self.blocks]) + (queries.shape[0] - 1,)
+        self.eval_queries = [None if q is None else local_queries(q, [b[3] for b in eb],
+                                                                  [np.shape(b[0])[0] for b in eb])[0]
+                             for q, eb in zip(eval_queries or [None] * len(eval_blocks), eval_blocks)]
         self.owned = None if owned is None else np.asarray(owned, dtype=np.int32)
         self.eval_blocks = [list(b) for b in eval_blocks]
         self.evals = []
@@ -185,6 +194,12 @@ class Shard:
                "integral": bool((self.label == np.round(self.label)).all())}
         if p.loss.leaf_alpha is not None:
             out["labels"] = (self.label, weight if weight.shape[0] else None)
+        if self.queries is not None:  # XGBoost's query weights: the first row's, the same on each row
+            starts = self.queries[0][:-1]
+            query_weight = weight[starts] if weight.shape[0] else np.ones(starts.shape[0])
+            out["queries"] = (starts.shape[0], float(query_weight.sum()),
+                              bool(weight.shape[0] == 0 or np.array_equal(np.repeat(query_weight,
+                                                                                    np.diff(self.queries[0])), weight)))
         return out
 
     def sketch_sample(self, rate, seed):
@@ -199,9 +214,10 @@ class Shard:
         """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
         return compute_bin_edges(np.concatenate(self.blocks), max_bin, self.weight, seed=seed)
 
-    def prepare(self, edges, n_edges, p, initial):
+    def prepare(self, edges, n_edges, p, initial, weight_norm=None):
         """Bin with the global edges one block at a time, dropping each raw block once binned;
-        set up margins and gradients of the training and evaluation rows."""
+        set up margins and gradients of the training and evaluation rows (``weight_norm``: a
+        ranking objective's number of queries / sum of query weights over every shard)."""
         own_edges, own_n_edges = (edges, n_edges) if self.owned is None else (edges[self.owned], n_edges[self.owned])
         # rows are sampled by their global index, so every placement samples the same rows
         row_ids = np.concatenate([np.arange(off, off + b.shape[0]) for off, b in zip(self.offsets, self.blocks)]
@@ -216,8 +232,12 @@ class Shard:
                 margin[:] = initial
                 self.evals.append((X_eval, label, weight, margin))
         self.blocks, self.eval_blocks, self.sample = None, None, None
-        self.max_bin, self.objective = p.max_bin, p.loss.objective
-        self.rows = LocalRows(X_binned, self.label, self._training_weight(p.loss), initial, p, self.n_threads, row_ids)
+        self.max_bin, self.objective, self.gain = p.max_bin, p.loss.objective, p.ndcg_gain
+        weight = self._training_weight(p.loss)
+        queries = None if self.queries is None or not self.objective.queries else p.loss.query_gradients(
+            self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
+            weight_norm=weight_norm)
+        self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries)
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -228,9 +248,9 @@ class Shard:
         return held, np.searchsorted(self.owned, held).astype(np.int32)
 
     # ----- per round / per level -----------------------------------------------------------------
-    def compute_gradients(self):
+    def compute_gradients(self, iteration):
         with using_threads(self.n_threads):
-            self.rows.compute_gradients()
+            self.rows.compute_gradients(iteration)
 
     def start_round(self, subsample, iteration):
         self.rows.start_round(subsample, iteration)
@@ -327,7 +347,7 @@ class Shard:
         self.execute(commands)
         _, label, weight, margin = self.evals[index]
         pred = self.objective.metric_input(margin)
-        return {m: partial_metric(m, label, pred, weight) for m in metrics}
+        return {m: partial_metric(m, label, pred, weight, self.eval_queries[index], self.gain) for m in metrics}
 
     def leaf_residuals(self, commands, leaf_ids):
         """Run ``commands``, then {leaf id: (residuals (m,), training weights (m,) or None)} of this
@@ -446,7 +466,9 @@ class Shard:
             booster.categories = dict(categories or {})
             booster.loss_params = p.loss.recorded_params
         self.phase = "binning"
-        self.broadcast("prepare", edges, n_edges, p, booster.base_margin)
+        queries = [s["queries"] for s in summaries if "queries" in s]  # XGBoost scales query weights to mean 1
+        weight_norm = sum(q[0] for q in queries) / sum(q[1] for q in queries) if queries else None
+        self.broadcast("prepare", edges, n_edges, p, booster.base_margin, weight_norm)
         self.phase = "boosting"
         eval_sets = [ShardedEvalSet(self, index, name) for index, name in enumerate(eval_names)]
         self.queue = []
@@ -510,6 +532,10 @@ def check_labels(summaries, p):
         raise ValueError("y or sample_weight contains NaN or infinite values; remove those rows")
     p.loss.check_labels(min(s["min"] for s in summaries), max(s["max"] for s in summaries),
                         all(s["integral"] for s in summaries), "y")
+    if p.loss.objective.queries and not p.loss.ranking.lightgbm and \
+            not all(s["queries"][2] for s in summaries if "queries" in s):
+        raise ValueError(f"{p.loss.objective.name} weighs whole queries, as XGBoost: give the rows of a query the "
+                         "same sample_weight")
 
 
 def _bin_blocks(blocks, edges, n_edges, max_bin):
@@ -569,8 +595,8 @@ class ShardedRows:
     def __init__(self, leader):
         self.leader = leader
 
-    def compute_gradients(self):
-        self.leader.queue.append(("compute_gradients", ()))
+    def compute_gradients(self, iteration):
+        self.leader.queue.append(("compute_gradients", (iteration,)))
 
     def start_round(self, subsample, iteration):
         self.leader.queue.append(("start_round", (subsample, iteration)))

@@ -10,11 +10,12 @@ import dask.array as da
 import numpy as np
 
 from bindings.features import check_feature_names
+from bindings.ranker import GBDTRanker, split_qid_column
 from bindings.sklearn import GBDTClassifier, GBDTRegressor, eval_label_codes
 from cluster.categories import predict_frame
 from cluster.train import train
 
-__all__ = ["DaskGBDTClassifier", "DaskGBDTRegressor"]
+__all__ = ["DaskGBDTClassifier", "DaskGBDTRegressor", "DaskGBDTRanker"]
 
 
 def _block_values(block, booster):
@@ -34,6 +35,15 @@ def _block_labels(proba, classes):
     return classes[proba.argmax(axis=1)]
 
 
+def _query_ids(queries):
+    """The qid of {group, qid} (group sizes as ids 0, 0, ..., 1, ...), or None."""
+    if not queries or (queries["group"] is None and queries["qid"] is None):
+        return None
+    if queries["qid"] is not None:
+        return queries["qid"]
+    return np.repeat(np.arange(len(queries["group"])), np.asarray(queries["group"], dtype=np.int64))
+
+
 def _as_dask(X):
     if hasattr(X, "to_dask_array"):
         return X.to_dask_array(lengths=True)
@@ -44,19 +54,15 @@ class _DaskEstimator:
     """Adds ``client``, ``distributed_mode`` and ``min_rows_per_worker`` to a local estimator and
     fits through Dask."""
 
-    _DASK_PARAMS = ("client", "distributed_mode", "min_rows_per_worker")
-
     def __init__(self, *, client=None, distributed_mode="data", min_rows_per_worker=None, **kwargs):
         super().__init__(**kwargs)
         self.client = client
         self.distributed_mode = distributed_mode
         self.min_rows_per_worker = min_rows_per_worker
 
-    @classmethod
-    def _get_param_names(cls):
-        return sorted(set(super()._get_param_names()) | set(cls._DASK_PARAMS))
-
-    def _fit(self, X, y, sample_weight, eval_set, params):
+    def _fit(self, X, y, sample_weight, eval_set, params, queries=None, eval_queries=None):
+        """``cluster.train`` with ``params``; ``queries``/``eval_queries``: the {group, qid} of the
+        training and each evaluation set (learning to rank; in-memory group sizes become qid)."""
         if self.categorical_features is not None:
             raise TypeError("categorical_features is not supported by the Dask estimators yet; encode the "
                             "categories as numbers or fit the local estimator")
@@ -65,11 +71,12 @@ class _DaskEstimator:
         # a plain function and the classes go into the graph, never the estimator (it may hold a client)
         classes = self._label_classes()
         evals = [(Xe, eval_label_codes(ye, classes) if _as_dask(ye) is None else
-                  _as_dask(ye).map_blocks(eval_label_codes, classes, dtype=np.float64), f"validation_{i}")
+                  _as_dask(ye).map_blocks(eval_label_codes, classes, dtype=np.float64), f"validation_{i}", None,
+                  _query_ids(eval_queries[i]) if eval_queries else None)
                  for i, (Xe, ye) in enumerate(eval_set or ())]
         if self.early_stopping_rounds is not None and not evals:
             raise ValueError("early_stopping_rounds needs an eval_set")
-        self.booster_ = train(self.client, params, X, y, sample_weight=sample_weight,
+        self.booster_ = train(self.client, params, X, y, sample_weight=sample_weight, qid=_query_ids(queries),
                               num_boost_round=self.n_estimators, evals=evals,
                               early_stopping_rounds=self.early_stopping_rounds,
                               distributed_mode=self.distributed_mode, min_rows_per_worker=self.min_rows_per_worker)
@@ -133,3 +140,14 @@ class DaskGBDTClassifier(_DaskEstimator, GBDTClassifier):
         if isinstance(proba, da.Array):
             return proba.map_blocks(_block_labels, self.classes_, drop_axis=1, dtype=self.classes_.dtype)
         return _block_labels(proba, self.classes_)
+
+
+class DaskGBDTRanker(_DaskEstimator, GBDTRanker):
+    """``GBDTRanker`` trained on a Dask cluster: ``qid`` (or a ``qid`` column of a dask DataFrame)
+    as a dask or in-memory array; every query is kept whole on one worker (``cluster.queries``), and
+    sample weights are per row. ``predict`` returns scores as ``DaskGBDTRegressor`` does; ``score``
+    computes them (and dask y, qid, weights) on the client."""
+
+    def predict(self, X):
+        X, _ = split_qid_column(X)
+        return self._map_rows(X, _block_values)

@@ -31,6 +31,7 @@ from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.io import ParquetColumn, ParquetSource
 from cluster.placement import default_min_rows, place_blocks, place_columns, place_pieces
+from cluster.queries import whole_queries
 from cluster.shard import Shard
 
 __all__ = ["train"]
@@ -46,7 +47,7 @@ class WorkerLost(RuntimeError):
         self.worker, self.rounds = worker, rounds
 
 
-def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, evals=(), obj=None,
+def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round=100, evals=(), obj=None,
           early_stopping_rounds=None, callbacks=None, distributed_mode="data", feature_names=None,
           checkpoint_dir=None, checkpoint_every=10, max_restarts=2, stall_timeout=120.0, min_rows_per_worker=None):
     """Train on a Dask cluster; returns a plain ``bindings.Booster``.
@@ -57,10 +58,14 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     params : same parameters as ``bindings.train``.
     X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks);
     y, sample_weight : (n,) dask arrays/Series aligned with X's rows.
-    evals : list of (X, y, name) or (X, y, name, weight) evaluation sets (dask or in-memory
-        collections, chunked independently of X): their rows are spread over the fit's workers, which
-        add every tree to their margins; each round's metric is reduced from the workers' partial
-        sums, and the leader takes one early-stopping decision for all.
+    qid : (n,) sorted query ids of learning to rank (dask or in-memory; ranking objectives need
+        them): the row blocks are moved to query boundaries, so every query is whole on one worker
+        (``cluster.queries``); weights are per row (the same on a query's rows for rank:*).
+    evals : list of (X, y, name), (X, y, name, weight) or (X, y, name, weight, qid) evaluation sets
+        (dask or in-memory collections, chunked independently of X; weight may be None): their rows
+        are spread over the fit's workers, which add every tree to their margins; each round's metric
+        is reduced from the workers' partial sums, and the leader takes one early-stopping decision
+        for all.
     distributed_mode : "data" (each worker holds some rows; histograms are summed across workers)
         or "feature" (each worker holds every row of some features; the owner of a split's feature
         sends the rows' left/right masks to the others).
@@ -79,11 +84,18 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     if distributed_mode not in MODES:
         raise ValueError(f"distributed_mode must be one of {MODES}, got {distributed_mode!r}")
     for entry in evals:
-        if not (isinstance(entry, (tuple, list)) and len(entry) in (3, 4)):
-            raise TypeError("evals must be a list of (X, y, name) or (X, y, name, weight) tuples")
+        if not (isinstance(entry, (tuple, list)) and len(entry) in (3, 4, 5)):
+            raise TypeError("evals must be a list of (X, y, name), (X, y, name, weight) or (X, y, name, weight, qid) "
+                            "tuples")
     p = resolve_params(params, objective=obj)
-    if distributed_mode == "data" and p.loss.objective.whole_data:
-        raise ValueError(f"objective {p.loss.objective.name!r} needs every row on each worker (its gradients couple "
+    objective = p.loss.objective
+    if objective.queries and qid is None:
+        raise ValueError(f"objective {objective.name!r} needs the queries: pass qid= (sorted query ids, one per row)")
+    if objective.queries and p.loss.ranking.unbiased:
+        raise ValueError("lambdarank_unbiased is not supported by cluster.train (its position biases are sums over "
+                         "every query, each round); train it locally")
+    if distributed_mode == "data" and objective.whole_data:
+        raise ValueError(f"objective {objective.name!r} needs every row on each worker (its gradients couple "
                          "the rows): use distributed_mode='feature'")
     if distributed_mode == "feature" and p.sampling.subsample < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
@@ -95,6 +107,16 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
     # category columns as codes over one list per column (unknown categories are computed: after the checks)
     X, categories = coded_categories(X)
     evals = [(coded_input(e[0], categories), *e[1:]) for e in evals]
+    queries = None
+    if qid is not None:
+        if isinstance(X, ParquetSource):
+            raise TypeError("qid with read_parquet's streamed X is not supported: pass X as a dask array")
+        X, queries = whole_queries(X, qid)
+    eval_queries = [None] * len(evals)
+    for i, e in enumerate(evals):
+        if len(e) > 4 and e[4] is not None:
+            X_eval, eval_queries[i] = whole_queries(e[0], e[4])
+            evals[i] = (X_eval, *e[1:])
     min_rows = default_min_rows(int(X.shape[1]) if len(X.shape) == 2 else 1, min_rows_per_worker)
     client = resolve_client(client)
     fit_id = f"gbdt-fit-{uuid.uuid4().hex}"
@@ -106,7 +128,8 @@ def train(client, params, X, y, *, sample_weight=None, num_boost_round=100, eval
                 try:
                     booster, history, traffic, rows = _fit(
                         client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds,
-                        feature_names, distributed_mode, checkpoint, resume, stall_timeout, min_rows, categories)
+                        feature_names, distributed_mode, checkpoint, resume, stall_timeout, min_rows, categories,
+                        (queries, eval_queries))
                     break
                 except WorkerLost as lost:
                     done = lost.rounds
@@ -154,8 +177,9 @@ def _parquet_eval(entry):
 
 
 def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names,
-         mode, checkpoint, resume, stall_timeout, min_rows, categories):
-    """Place the data, start one shard per kept worker, run the fit on rank 0; the shards are released after."""
+         mode, checkpoint, resume, stall_timeout, min_rows, categories, queries):
+    """Place the data, start one shard per kept worker, run the fit on rank 0; the shards are released after.
+    queries : (boundaries of the training queries or None, those of each evaluation set or None)."""
     if mode == "data" and isinstance(X, ParquetSource):
         placed, rows = place_pieces(client, X, min_rows=min_rows)
         owners = None
@@ -180,7 +204,7 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     def start_shard(rank, fit=None):
         w = workers[rank]
         return client.submit(Shard, rank, placed[w], p.n_jobs, None if owners is None else owners[rank],
-                             [ep.get(w, []) for ep in eval_placed], fit, workers=[w], actor=True,
+                             [ep.get(w, []) for ep in eval_placed], fit, *queries, workers=[w], actor=True,
                              allow_other_workers=False)
 
     # the actor futures keep the shards alive until this function returns; the leader's starts the

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bindings import Dataset, train
+from bindings.objectives import OBJECTIVES as TABLE
 
 N_ROWS = 300
 NAMES = ["a", "b", "c", "grid", "kind"]
@@ -34,7 +35,14 @@ OBJECTIVES = {
     "reg:squaredlogerror": ({}, lambda s, r: np.exp(s / 2)),
     "binary:hinge": ({}, lambda s, r: (s > 0).astype(float)),
     "survival:cox": ({}, lambda s, r: np.exp(-s / 2) * np.where(r.random(s.shape[0]) < 0.2, -1, 1)),
+    # learning to rank, over queries of 10 rows (``fit``): relevance 0..3, 0/1 for rank:map
+    "rank:pairwise": ({}, lambda s, r: np.digitize(s + r.standard_normal(s.shape[0]), [-1, 0, 1]).astype(float)),
+    "rank:ndcg": ({}, lambda s, r: np.digitize(s + r.standard_normal(s.shape[0]), [-1, 0, 1]).astype(float)),
+    "rank:map": ({}, lambda s, r: (s + r.standard_normal(s.shape[0]) > 0).astype(float)),
+    "lambdarank": ({}, lambda s, r: np.digitize(s + r.standard_normal(s.shape[0]), [-1, 0, 1]).astype(float)),
+    "rank_xendcg": ({}, lambda s, r: np.digitize(s + r.standard_normal(s.shape[0]), [-1, 0, 1]).astype(float)),
 }
+QUERY_SIZE = 10
 
 
 def features(n=N_ROWS, seed=0, categorical=False):
@@ -62,13 +70,15 @@ def signal(frame):
 
 
 def fit(objective, categorical=False, rounds=4, seed=0, **params):
-    """(booster, training frame) of a small model of ``objective`` (a key of ``OBJECTIVES``)."""
+    """(booster, training frame) of a small model of ``objective`` (a key of ``OBJECTIVES``); ranking
+    objectives train over consecutive queries of ``QUERY_SIZE`` rows."""
     extra, label = OBJECTIVES[objective]
     frame = features(seed=seed, categorical=categorical)
     y = label(signal(frame), np.random.default_rng(seed + 1))
     p = {"objective": objective, "max_depth": 3, "learning_rate": 0.5, "n_jobs": 1, "max_bin": 32,
          **extra, **params}
-    return train(p, Dataset(frame, y), rounds), frame
+    group = np.full(N_ROWS // QUERY_SIZE, QUERY_SIZE) if TABLE[p["objective"]].queries else None
+    return train(p, Dataset(frame, y, group=group), rounds), frame
 
 
 def codes(frame):

@@ -48,7 +48,7 @@ def test_unknown_parameter_suggests_the_close_match():
 @pytest.mark.parametrize("param,value", [("max_bin", 1), ("max_bin", 300), ("learning_rate", 0.0),
                                          ("learning_rate", -0.1), ("max_depth", -1), ("subsample", 0.0),
                                          ("colsample_bytree", 1.5), ("reg_lambda", -1.0),
-                                         ("split_mode", "rows"), ("objective", "rank:ndcg"),
+                                         ("split_mode", "rows"), ("objective", "reg:linear"),
                                          ("tweedie_variance_power", 2.0), ("tweedie_variance_power", 0.99),
                                          ("quantile_alpha", 1.0), ("quantile_alpha", 0.0), ("huber_slope", 0.0)])
 def test_out_of_range_parameter(param, value):
@@ -59,7 +59,8 @@ def test_out_of_range_parameter(param, value):
 @pytest.mark.parametrize("metric,error,message", [
     ("tweedie-nloglik", ValueError, r"variance power in \[1, 2\)"),
     ("tweedie-nloglik@2.5", ValueError, "variance power"),
-    ("tweedie-nloglik@x", ValueError, "variance power"), ("ndcg", ValueError, "eval_metric must be one of"),
+    ("tweedie-nloglik@x", ValueError, "variance power"), ("ndgc", ValueError, "eval_metric must be one of"),
+    ("ndcg@x", ValueError, "k a positive integer"),
     ("quantile", ValueError, "eval_metric 'quantile' takes quantile_alpha"),
     ("quantile@1.5", ValueError, r"quantiles in \(0, 1\)"), ("quantile@0.5,x", ValueError, "quantiles"),
     ("mphe@-1", ValueError, "a slope > 0"),

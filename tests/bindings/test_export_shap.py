@@ -14,7 +14,7 @@ from tests.bindings.export_testing import codes, fit
 
 
 @pytest.mark.parametrize("objective", ["reg:squarederror", "binary:logistic", "multi:softprob", "multi-quantile",
-                                       "count:poisson"])
+                                       "count:poisson", "rank:ndcg"])
 def test_path_dependent_shap_values_equal_our_contributions(objective):
     booster, frame = fit(objective)
     X = codes(frame)  # 10% NaN

@@ -49,7 +49,7 @@ BAD_DOCUMENTS = [
     ("version", lambda d: d.update(version=2), "'version' must be 1"),
     ("missing key", lambda d: d.pop("num_feature"), "missing the key 'num_feature'"),
     ("unknown key", lambda d: d.update(extra=1), "unknown keys \\['extra'\\]"),
-    ("objective", lambda d: d.update(objective="rank:pairwise"), "'objective' must be one of"),
+    ("objective", lambda d: d.update(objective="rank:unknown"), "'objective' must be one of"),
     ("num_class type", lambda d: d.update(num_class="1"), "'num_class' must be an integer >= 1"),
     ("num_feature bool", lambda d: d.update(num_feature=True), "'num_feature' must be an integer"),
     ("feature_names", lambda d: d.update(feature_names=["a", "b"]), "'feature_names' has 2 names"),

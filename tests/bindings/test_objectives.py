@@ -152,11 +152,12 @@ def test_base_margin_and_transform():
 
 
 def _accepted_labels(objective, n):
-    """Labels ``objective`` accepts, read from its ``Labels``: classes 0..2, 0/1, or values in [0.5, 3)."""
+    """Labels ``objective`` accepts, read from its ``Labels``: classes 0..2, 0/1, or values in [0.5, 3);
+    relevance 0/1 for ranking (every gain and rank:map take them)."""
     labels = objective.labels
     if labels.below_classes:
         return rng.integers(0, 3, n).astype(float)
-    if labels.high < np.inf:
+    if labels.high < np.inf or objective.queries:
         return rng.integers(0, 2, n).astype(float)
     return rng.uniform(0.5, 3.0, n)
 
@@ -166,41 +167,53 @@ def test_every_objective_of_the_table_trains_evaluates_and_round_trips(name, tmp
     """What the table says of an objective is all that training, evaluation, prediction, the model
     format and the estimators need: each entry trains, evaluates its default metric on the binned
     evaluation margins as on the predicted ones, saves and loads, travels to Dask workers by name,
-    is taken by the estimator of its task, and its label domain is enforced."""
+    is taken by the estimator of its task, and its label domain is enforced. Ranking objectives
+    train over queries (30 of 10 rows) and are evaluated over them."""
     import pickle
 
-    from bindings import Booster, Dataset, GBDTClassifier, GBDTRegressor, train
+    from bindings import Booster, Dataset, GBDTClassifier, GBDTRanker, GBDTRegressor, train
     from bindings.metrics import evaluate
     from bindings.params import resolve_params
 
     objective = OBJECTIVES[name]
     X = rng.standard_normal((300, 3))
     y = _accepted_labels(objective, 300)
+    group = np.full(30, 10) if objective.queries else None
     params = {"objective": name, "max_depth": 2, "n_jobs": 1,
               **({"num_class": 3} if objective.outputs == "classes" else {}),
               **({"quantile_alpha": [0.3, 0.7]} if objective.outputs == "quantiles" else {})}
     p = resolve_params(params)
     assert pickle.loads(pickle.dumps(p)).loss.objective is objective
     history = {}
-    booster = train(params, Dataset(X, y), 3, evals=[(Dataset(X, y), "train")], evals_result=history)
-    (metric, values), = history["train"].items()
+    booster = train(params, Dataset(X, y, group=group), 3, evals=[(Dataset(X, y, group=group), "train")],
+                    evals_result=history)
+    metric, values = next(iter(history["train"].items()))  # LightGBM's ranking objectives: ndcg@1..5
     assert (metric, len(values)) == (p.metrics[0], 3)
     margin = booster.predict(X, output_margin=True).reshape(300, p.loss.outputs)
-    assert values[-1] == pytest.approx(evaluate(metric, y, objective.metric_input(margin)), rel=1e-9, abs=1e-12)
+    queries = None if group is None else np.concatenate(([0], np.cumsum(group)))
+    assert values[-1] == pytest.approx(evaluate(metric, y, objective.metric_input(margin), None, queries, p.ndcg_gain),
+                                       rel=1e-9, abs=1e-12)
     booster.save_model(tmp_path / "model.json")
     np.testing.assert_array_equal(Booster.load_model(tmp_path / "model.json").predict(X), booster.predict(X))
     if objective.task == "regression":
         estimator = GBDTRegressor(objective=name, n_estimators=3, max_depth=2, n_jobs=1, **{
             k: v for k, v in params.items() if k == "quantile_alpha"}).fit(X, y)
+    elif objective.task == "ranking":
+        estimator = GBDTRanker(objective=name, n_estimators=3, max_depth=2, n_jobs=1).fit(X, y, group=group)
     else:
         estimator = GBDTClassifier(n_estimators=3, max_depth=2, n_jobs=1).fit(X, y)
         assert estimator.booster_.num_class == (3 if objective.task == "multiclass" else 1)
-    if objective.task == "regression" or objective.link == "logit" or objective.outputs == "classes":  # same fit
+    if objective.task in ("regression", "ranking") or objective.link == "logit" or objective.outputs == "classes":
         np.testing.assert_array_equal(estimator.booster_.predict(X, output_margin=True),
                                       booster.predict(X, output_margin=True))
     if objective.labels.low > -np.inf:
         with pytest.raises(ValueError, match=f"dtrain labels must be .* for {name}"):
-            train(params, Dataset(X, y - 10.0), 1)
+            train(params, Dataset(X, y - 10.0, group=group), 1)
+    if objective.queries:  # relevance degrees (rank:pairwise takes any finite label), and queries
+        with pytest.raises(ValueError, match="dtrain labels must be"):
+            train({**params, "objective": "rank:ndcg"}, Dataset(X, y - 10.0, group=group), 1)
+        with pytest.raises(ValueError, match="no query groups"):
+            train(params, Dataset(X, y), 1)
 
 
 def test_an_entry_with_an_unknown_description_is_refused():
@@ -214,3 +227,5 @@ def test_an_entry_with_an_unknown_description_is_refused():
         Objective("reg:new", kernel, link="probit")
     with pytest.raises(ValueError, match="quantile intercept and leaf quantiles go together"):
         Objective("reg:new", kernel, intercept="quantile")
+    with pytest.raises(ValueError, match="query gradients .* and queries go together"):
+        Objective("rank:new", kernel, queries=True)
