@@ -16,14 +16,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 
-from bindings.logistic import LogisticRegression, log_loss, regularization_path, stratified_folds  # noqa: E402
+from bindings.cv import make_folds  # noqa: E402
+from bindings.logistic import LogisticRegression, log_loss, regularization_path  # noqa: E402
 
 
 def cross_validated_log_loss(X, y, penalty, C, folds):
     """Mean held-out log loss over the folds."""
     losses = []
-    for f in np.unique(folds):
-        train, test = folds != f, folds == f
+    for train, test in folds:
         model = LogisticRegression(penalty, C=C, tol=1e-6, max_iter=500).fit(X[train], y[train])
         losses.append(log_loss(y[test], model.predict_proba(X[test])[:, 1]))
     return float(np.mean(losses))
@@ -36,7 +36,7 @@ def main():
     Cs = np.logspace(-3, 2, 30)
     paths = {penalty: regularization_path(X, y, Cs, penalty=penalty, tol=1e-8, max_iter=500)[1][:, 0]
              for penalty in ("l1", "l2")}
-    folds = stratified_folds(y, 5)
+    folds = make_folds(y.size, 5, label=y, stratified=True, shuffle=False)
     grid = Cs[::3]
     cv = {penalty: [cross_validated_log_loss(X, y, penalty, C, folds) for C in grid] for penalty in ("l1", "l2")}
     best_C = grid[int(np.argmin(cv["l1"]))]

@@ -3,7 +3,7 @@
 Brier score and log loss.
 
 ``CalibratedClassifier`` follows scikit-learn's ``CalibratedClassifierCV(ensemble=True)``: for each of
-``cv`` stratified folds a copy of the estimator is fitted on the other folds and a calibrator (Platt's
+``cv`` stratified folds (``bindings.cv.make_folds``, unshuffled) a copy of the estimator is fitted on the other folds and a calibrator (Platt's
 sigmoid or isotonic) on its held-out scores; predictions average the folds. More than two classes are
 calibrated one-vs-rest and renormalised.
 """
@@ -12,14 +12,16 @@ import inspect
 
 import numpy as np
 
+from bindings.cv import make_folds
 from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores
+from bindings.metrics import evaluate
+from bindings.validation import check_choice, check_int, check_positive_int
 from gbdt.kernels.logistic.isotonic import isotonic_increasing, pool_close_values
-from gbdt.kernels.math import sigmoid_array
 from gbdt.kernels.logistic.packed import pack_dense
 from gbdt.kernels.logistic.solvers import LogisticProblem, newton
+from gbdt.kernels.math import sigmoid_array
 
-__all__ = ["CalibratedClassifier", "SigmoidCalibrator", "IsotonicCalibrator", "stratified_folds",
-           "calibration_curve", "expected_calibration_error", "brier_score", "log_loss"]
+__all__ = ["CalibratedClassifier", "SigmoidCalibrator", "IsotonicCalibrator", "calibration_curve", "expected_calibration_error", "brier_score", "log_loss"]
 
 METHODS = ("sigmoid", "isotonic")
 
@@ -68,26 +70,6 @@ class IsotonicCalibrator:
         return np.interp(scores, self.x_, self.y_)
 
 
-def stratified_folds(y_index, n_splits):
-    """Test-fold number of every row, as scikit-learn's ``StratifiedKFold(n_splits)`` without shuffling.
-
-    Rows of each class are dealt to folds in order, so every fold gets the same share of each class.
-    """
-    # classes numbered in order of first appearance, as scikit-learn does before dealing
-    _, first_row = np.unique(y_index, return_index=True)
-    y_index = np.argsort(np.argsort(first_row))[y_index]
-    counts = np.bincount(y_index)
-    if np.min(counts) < n_splits:
-        raise ValueError(f"cv={n_splits} folds need at least {n_splits} rows of every class; the smallest class "
-                         f"has {int(np.min(counts))}; lower cv")
-    ordered = np.sort(y_index)
-    allocation = np.array([np.bincount(ordered[i::n_splits], minlength=counts.shape[0]) for i in range(n_splits)])
-    folds = np.empty(y_index.shape[0], dtype=np.int64)
-    for k in range(counts.shape[0]):
-        folds[y_index == k] = np.arange(n_splits).repeat(allocation[:, k])
-    return folds
-
-
 def _clone(estimator):
     """Unfitted copy: rebuilt from ``get_params`` when the estimator has it, else a deep copy."""
     if hasattr(estimator, "get_params"):
@@ -124,10 +106,12 @@ class CalibratedClassifier:
 
     def _splits(self, y_index):
         if isinstance(self.cv, (int, np.integer)) and not isinstance(self.cv, bool):
-            if self.cv < 2:
-                raise ValueError(f"cv must be >= 2 folds, 'prefit' or an iterable of splits, got {self.cv}")
-            folds = stratified_folds(y_index, int(self.cv))
-            return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(int(self.cv))]
+            n_splits = check_int(self.cv, "cv", low=2)
+            smallest = int(np.min(np.bincount(y_index)))
+            if smallest < n_splits:  # a fold's estimator would miss a class
+                raise ValueError(f"cv={n_splits} folds need at least {n_splits} rows of every class; the smallest "
+                                 f"class has {smallest}; lower cv")
+            return make_folds(y_index.shape[0], n_splits, label=y_index, stratified=True, shuffle=False)
         try:
             return [(np.asarray(train), np.asarray(test)) for train, test in self.cv]
         except TypeError:
@@ -136,8 +120,7 @@ class CalibratedClassifier:
 
     def fit(self, X, y, sample_weight=None):
         """Fit fold estimators and their calibrators; returns self."""
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        check_choice(self.method, "method", METHODS)
         if not (hasattr(self.estimator, "fit") and (hasattr(self.estimator, "predict_proba")
                                                     or hasattr(self.estimator, "decision_function"))):
             raise TypeError("estimator must have fit and predict_proba (or decision_function), got "
@@ -205,14 +188,11 @@ def _binary_probabilities(y_true, y_prob):
 
 
 def _bins(y_prob, n_bins, strategy):
-    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    if strategy == "uniform":
+    n_bins = check_positive_int(n_bins, "n_bins")
+    if check_choice(strategy, "strategy", ("uniform", "quantile")) == "uniform":
         edges = np.linspace(0.0, 1.0, n_bins + 1)
-    elif strategy == "quantile":
-        edges = np.percentile(y_prob, np.linspace(0, 100, n_bins + 1))
     else:
-        raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}")
+        edges = np.percentile(y_prob, np.linspace(0, 100, n_bins + 1))
     return np.searchsorted(edges[1:-1], y_prob)
 
 
@@ -243,9 +223,6 @@ def brier_score(y_true, y_prob, *, sample_weight=None):
 
 
 def log_loss(y_true, y_prob, *, sample_weight=None):
-    """Weighted mean negative log-likelihood of P(y = 1); probabilities clipped to [eps, 1 - eps]."""
+    """Weighted mean negative log-likelihood of P(y = 1): the GBDT's ``logloss`` metric on validated input."""
     labels, prob = _binary_probabilities(y_true, y_prob)
-    sw = as_sample_weight(sample_weight, labels.shape[0])
-    eps = np.finfo(np.float64).eps
-    prob = np.clip(prob, eps, 1.0 - eps)
-    return float(-np.sum(sw * (labels * np.log(prob) + (1.0 - labels) * np.log1p(-prob))) / sw.sum())
+    return evaluate("logloss", labels, prob, as_sample_weight(sample_weight, labels.shape[0]))

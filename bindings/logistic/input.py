@@ -5,6 +5,7 @@ and what was expected. scipy is optional: sparse input is recognised by its CSR/
 """
 import numpy as np
 
+from bindings.validation import as_vector
 from gbdt.kernels.logistic.packed import pack_csr, pack_dense
 
 __all__ = ["as_packed", "as_labels", "as_sample_weight", "as_binary_labels", "as_scores"]
@@ -49,20 +50,9 @@ def as_packed(X, *, n_features=None, name="X"):
     return packed, shape[0], shape[1], names
 
 
-def _as_vector(v, n_rows, name):
-    v = np.asarray(v)
-    if v.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {v.shape}")
-    if n_rows is not None and v.shape[0] != n_rows:
-        raise ValueError(f"{name} has {v.shape[0]} entries but X has {n_rows} rows")
-    if v.shape[0] == 0:
-        raise ValueError(f"{name} is empty")
-    return v
-
-
 def as_labels(y, n_rows=None, name="y"):
     """``(classes, index)``: sorted distinct labels and each row's class index (int64); needs >= 2 classes."""
-    y = _as_vector(y, n_rows, name)
+    y = as_vector(y, name, n_rows=n_rows, non_empty=True)
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinity")
     classes, index = np.unique(y, return_inverse=True)
@@ -84,7 +74,7 @@ def as_sample_weight(sample_weight, n_rows, name="sample_weight"):
     """Non-negative finite float64 weights (n_rows,), ones when None; their sum must be positive."""
     if sample_weight is None:
         return np.ones(n_rows)
-    w = _as_vector(sample_weight, n_rows, name).astype(np.float64)
+    w = as_vector(sample_weight, name, n_rows=n_rows, non_empty=True).astype(np.float64)
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError(f"{name} must be finite and non-negative")
     if w.sum() <= 0:
@@ -94,7 +84,7 @@ def as_sample_weight(sample_weight, n_rows, name="sample_weight"):
 
 def as_scores(scores, n_rows=None, name="scores"):
     """Finite float64 1-D scores (decision values or probabilities)."""
-    s = _as_vector(scores, n_rows, name).astype(np.float64)
+    s = as_vector(scores, name, n_rows=n_rows, non_empty=True).astype(np.float64)
     if not np.all(np.isfinite(s)):
         raise ValueError(f"{name} contains NaN or infinity")
     return np.ascontiguousarray(s)

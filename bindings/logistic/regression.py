@@ -14,8 +14,9 @@ import numba
 import numpy as np
 
 from bindings.logistic.input import as_labels, as_packed, as_sample_weight
-from gbdt.kernels.math import sigmoid_array, softmax_rows
+from bindings.validation import check_choice, check_number, check_positive_int, check_probability
 from gbdt.kernels.logistic.solvers import SOLVERS, LogisticProblem, evaluate, margins
+from gbdt.kernels.math import sigmoid_array, softmax_rows
 
 try:  # scikit-learn's tags make the estimator usable by its tools (clone, CalibratedClassifierCV, pipelines)
     from sklearn.base import BaseEstimator, ClassifierMixin
@@ -54,16 +55,14 @@ def kernel_threads(n_jobs, n_entries):
 
 def penalty_strengths(penalty, C, l1_ratio):
     """(l1, l2) of the solvers' objective (scikit-learn's divided by C), validating the arguments."""
-    if penalty not in PENALTIES:
-        raise ValueError(f"penalty must be one of {PENALTIES}, got {penalty!r}")
+    check_choice(penalty, "penalty", PENALTIES)
     if penalty is None:
         return 0.0, 0.0
-    if isinstance(C, bool) or not isinstance(C, (int, float, np.integer, np.floating)) or not C > 0:
-        raise ValueError(f"C must be a positive number (inverse regularization strength), got {C!r}")
+    C = check_number(C, "C", low=0.0, low_open=True)
     if penalty == "elasticnet":
-        if l1_ratio is None or not 0.0 <= l1_ratio <= 1.0:
-            raise ValueError(f"penalty='elasticnet' needs l1_ratio in [0, 1], got {l1_ratio!r}")
-        ratio = float(l1_ratio)
+        if l1_ratio is None:
+            raise ValueError("penalty='elasticnet' needs l1_ratio in [0, 1], got None")
+        ratio = check_probability(l1_ratio, "l1_ratio")
     else:
         ratio = 1.0 if penalty == "l1" else 0.0
     return ratio / C, (1.0 - ratio) / C
@@ -156,10 +155,8 @@ class LogisticRegression(*ESTIMATOR_BASES):
         sw = as_sample_weight(sample_weight, n_rows)
         sw = sw * class_weights(self.class_weight, classes, index, sw)
         l1, l2 = penalty_strengths(self.penalty, self.C, self.l1_ratio)
-        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if not self.tol > 0:
-            raise ValueError(f"tol must be positive, got {self.tol!r}")
+        check_positive_int(self.max_iter, "max_iter")
+        check_number(self.tol, "tol", low=0.0, low_open=True)
         n_classes = 1 if classes.shape[0] == 2 else classes.shape[0]
         problem = LogisticProblem(packed, index.astype(np.float64), sw, n_classes, l1, l2,
                                   bool(self.fit_intercept))
@@ -252,8 +249,7 @@ class LogisticRegression(*ESTIMATOR_BASES):
         if self.penalty is not None or self.coef_.shape[0] != 1:
             raise ValueError("summary() needs an unpenalised binary fit: LogisticRegression(penalty=None) on two "
                              "classes (standard errors of penalised estimates are not Wald-valid)")
-        if not 0.0 < alpha < 1.0:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        check_probability(alpha, "alpha", open_interval=True)
         if self.separated_ or self.cov_params_ is None:
             raise ValueError("no standard errors: the classes are perfectly separable or the information matrix "
                              "is singular (collinear features); drop features or use a penalty")

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bindings.logistic.input import as_binary_labels, as_sample_weight, as_scores
+from bindings.validation import check_choice, check_number
 from gbdt.kernels.logistic.thresholds import threshold_counts
 
 __all__ = ["ThresholdChoice", "confusion_at_thresholds", "roc_curve", "precision_recall_curve", "tune_threshold"]
@@ -56,11 +57,8 @@ def tune_threshold(y, scores, objective="f1", *, cost_fp=1.0, cost_fn=1.0, sampl
     ``cost_fp * FP + cost_fn * FN``, weighted counts; predicting no positive at all is a candidate,
     threshold +inf). Ties go to the highest threshold. Returns ``ThresholdChoice(threshold, value)``.
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    for name, cost in (("cost_fp", cost_fp), ("cost_fn", cost_fn)):
-        if not (np.isfinite(cost) and cost >= 0):
-            raise ValueError(f"{name} must be a finite non-negative number, got {cost!r}")
+    check_choice(objective, "objective", OBJECTIVES)
+    cost_fp, cost_fn = check_number(cost_fp, "cost_fp", low=0.0), check_number(cost_fn, "cost_fn", low=0.0)
     fps, tps, thresholds = confusion_at_thresholds(y, scores, sample_weight)
     positives, negatives = tps[-1], fps[-1]
     if objective == "f1":

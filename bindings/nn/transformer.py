@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from bindings.nn.norm import BatchNorm1d, LayerNorm, RMSNorm, _check_positive_int
+from bindings.nn.norm import BatchNorm1d, LayerNorm, RMSNorm
+from bindings.validation import check_positive_int
 from gbdt.kernels.nn.attention import masked_softmax_rows, masked_softmax_rows_backward
 
 __all__ = [
@@ -251,7 +252,7 @@ class TransformerEncoder(_Layer):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("n_classes", n_classes), ("dim", dim),
                             ("n_heads", n_heads), ("ff_dim", ff_dim), ("n_layers", n_layers), ("max_len", max_len)):
-            _check_positive_int(value, name)
+            check_positive_int(value, name)
         rng = np.random.default_rng(seed)
         self.params = {"embedding": rng.standard_normal((vocab_size, dim)).astype(dtype)}
         self._positions = sinusoidal_positions(max_len, dim).astype(dtype)

@@ -8,7 +8,8 @@ clipped to ``rating_scale`` (default: the smallest and largest training rating).
 import numpy as np
 
 from bindings.recommend.interactions import ids_1d, numba_parallel
-from bindings.recommend.params import check_choice, check_interactions, check_positive
+from bindings.recommend.interactions import check_interactions
+from bindings.validation import check_choice, check_int, check_number, check_positive_int
 from gbdt.kernels.recommend.als import ridge_half_step
 from gbdt.kernels.recommend.knn import knn_weighted_deviation
 from gbdt.kernels.recommend.sgd import biased_mf_sgd_epoch
@@ -67,7 +68,7 @@ class BaselinePredictor(_RatingPredictor):
 
     def __init__(self, *, solver="als", n_epochs=None, reg_user=None, reg_item=None,
                  learning_rate=0.005, rating_scale=None):
-        check_choice("solver", solver, ("als", "sgd"))
+        check_choice(solver, "solver", ("als", "sgd"))
         als = solver == "als"
         self.solver = solver
         self.n_epochs = (10 if als else 20) if n_epochs is None else n_epochs
@@ -75,10 +76,10 @@ class BaselinePredictor(_RatingPredictor):
         self.reg_item = (10.0 if als else 0.02) if reg_item is None else reg_item
         self.learning_rate = learning_rate
         self.rating_scale = rating_scale
-        check_positive("n_epochs", self.n_epochs, integer=True)
-        check_positive("reg_user", self.reg_user, allow_zero=True)
-        check_positive("reg_item", self.reg_item, allow_zero=True)
-        check_positive("learning_rate", learning_rate)
+        check_positive_int(self.n_epochs, "n_epochs")
+        check_number(self.reg_user, "reg_user", low=0.0)
+        check_number(self.reg_item, "reg_item", low=0.0)
+        check_number(learning_rate, "learning_rate", low=0.0, low_open=True)
 
     def fit(self, interactions):
         """Fit the biases on ``interactions``; returns self."""
@@ -124,11 +125,11 @@ class KNNRecommender(_RatingPredictor):
 
     def __init__(self, *, k=40, min_k=1, similarity="msd", user_based=True, centered=False,
                  min_support=1, shrinkage=100.0, rating_scale=None, n_jobs=None):
-        check_positive("k", k, integer=True)
-        check_positive("min_k", min_k, integer=True, allow_zero=True)
-        check_positive("min_support", min_support, integer=True, allow_zero=True)
-        check_positive("shrinkage", shrinkage, allow_zero=True)
-        check_choice("similarity", similarity, KIND_BY_NAME)
+        check_positive_int(k, "k")
+        check_int(min_k, "min_k", low=0)
+        check_int(min_support, "min_support", low=0)
+        check_number(shrinkage, "shrinkage", low=0.0)
+        check_choice(similarity, "similarity", KIND_BY_NAME)
         self.k, self.min_k, self.similarity = k, min_k, similarity
         self.user_based, self.centered = bool(user_based), bool(centered)
         self.min_support, self.shrinkage = min_support, shrinkage
@@ -206,12 +207,12 @@ class MatrixFactorization(_RatingPredictor):
     def __init__(self, *, n_factors=100, n_epochs=20, solver="sgd", learning_rate=0.005,
                  reg=0.02, init_std=0.1, shuffle=True, random_state=None, rating_scale=None,
                  n_jobs=None):
-        check_positive("n_factors", n_factors, integer=True)
-        check_positive("n_epochs", n_epochs, integer=True)
-        check_choice("solver", solver, ("sgd", "als"))
-        check_positive("learning_rate", learning_rate)
-        check_positive("reg", reg, allow_zero=solver == "sgd")
-        check_positive("init_std", init_std, allow_zero=True)
+        check_positive_int(n_factors, "n_factors")
+        check_positive_int(n_epochs, "n_epochs")
+        check_choice(solver, "solver", ("sgd", "als"))
+        check_number(learning_rate, "learning_rate", low=0.0, low_open=True)
+        check_number(reg, "reg", low=0.0, low_open=solver != "sgd")
+        check_number(init_std, "init_std", low=0.0)
         self.n_factors, self.n_epochs, self.solver = n_factors, n_epochs, solver
         self.learning_rate, self.reg, self.init_std = learning_rate, reg, init_std
         self.shuffle, self.random_state = bool(shuffle), random_state

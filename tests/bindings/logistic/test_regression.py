@@ -137,8 +137,8 @@ def test_regularization_path_l1_sparsity_and_l2_shrinkage():
 
 
 @pytest.mark.parametrize("kwargs, fit_args, match", [
-    ({"C": 0.0}, None, "C must be a positive"),
-    ({"C": -1.0}, None, "C must be a positive"),
+    ({"C": 0.0}, None, r"C must be a finite number in \(0.0, inf\]"),
+    ({"C": -1.0}, None, r"C must be a finite number in \(0.0, inf\]"),
     ({"penalty": "l3"}, None, "penalty must be"),
     ({"penalty": "elasticnet"}, None, "l1_ratio"),
     ({"penalty": "l1", "solver": "lbfgs"}, None, "smooth penalty"),
@@ -146,7 +146,7 @@ def test_regularization_path_l1_sparsity_and_l2_shrinkage():
     ({"class_weight": {7: 1.0}}, None, "class_weight has labels"),
     ({}, (np.where(np.arange(X_BC.size).reshape(X_BC.shape) == 5, np.nan, X_BC), Y_BC), "NaN"),
     ({}, (X_BC, np.zeros(len(Y_BC))), "single class"),
-    ({}, (X_BC, Y_BC[:-1]), "entries but X has"),
+    ({}, (X_BC, Y_BC[:-1]), r"y must have one entry per row \(569\)"),
     ({}, (X_BC[:, 0], Y_BC), "2-D"),
 ])
 def test_bad_input_raises_value_error(kwargs, fit_args, match):

@@ -70,5 +70,5 @@ def test_bad_input():
         tune_threshold(Y, SCORES, "cost", cost_fn=-1.0)
     with pytest.raises(ValueError, match="binary"):
         roc_curve(np.arange(len(Y)) % 3, SCORES)
-    with pytest.raises(ValueError, match="entries but X has"):
+    with pytest.raises(ValueError, match="one entry per row"):
         roc_curve(Y, SCORES[:-1])

@@ -149,15 +149,15 @@ def test_side_feature_map_is_ridge_with_intercept_and_recovers_linear_factors(pl
         mapping.transform(features[:, :3])
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: ImplicitALS(n_factors=0), "n_factors"),
-    (lambda: ImplicitALS(alpha=-1.0), "alpha"),
-    (lambda: ImplicitALS(cg_steps=1.5), "cg_steps"),
-    (lambda: BPR(learning_rate=0.0), "learning_rate"),
-    (lambda: BPR(negatives="hard"), "negatives must be one of"),
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: ImplicitALS(n_factors=0), ValueError, "n_factors"),
+    (lambda: ImplicitALS(alpha=-1.0), ValueError, "alpha"),
+    (lambda: ImplicitALS(cg_steps=1.5), TypeError, "cg_steps"),
+    (lambda: BPR(learning_rate=0.0), ValueError, "learning_rate"),
+    (lambda: BPR(negatives="hard"), ValueError, "negatives must be one of"),
 ])
-def test_bad_parameters_raise(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_parameters_raise(make, error, match):
+    with pytest.raises(error, match=match):
         make()
 
 

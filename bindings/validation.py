@@ -1,0 +1,92 @@
+"""Argument checks of the Python API, one way for every topic.
+
+Every check takes ``(value, name, ...)``, returns the value in its working type (``int``, ``float``, an
+array) and raises TypeError for a value of the wrong type (a string, a float where an integer is
+needed, ``True``) and ValueError for a value of the right type outside its domain, with a message
+that names the argument and says what was expected.
+"""
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["check_int", "check_positive_int", "check_number", "check_probability", "check_choice",
+           "check_n_jobs", "as_vector", "as_finite_array"]
+
+
+def check_int(value, name, *, low=None, high=None):
+    """``value`` as an int in [low, high] (None: unbounded on that side); bool is not an integer here."""
+    if high is None and low in (0, 1):
+        expected = "a positive integer" if low == 1 else "a non-negative integer"
+    else:
+        low_text = "" if low is None else f" >= {low}"
+        high_text = "" if high is None else f" <= {high}"
+        expected = f"an integer{low_text}{' and' if low_text and high_text else ''}{high_text}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {expected}, got {value!r} of type {type(value).__name__}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def check_positive_int(value, name):
+    """``value`` as an int >= 1."""
+    return check_int(value, name, low=1)
+
+
+def check_number(value, name, *, low=-math.inf, high=math.inf, low_open=False, high_open=False):
+    """``value`` as a finite float in the interval from ``low`` to ``high``, each end closed unless open."""
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in {interval}, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if not math.isfinite(value) or too_low or too_high:
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return value
+
+
+def check_probability(value, name, *, open_interval=False):
+    """``value`` as a float in [0, 1], or in (0, 1) with ``open_interval``."""
+    return check_number(value, name, low=0.0, high=1.0, low_open=open_interval, high_open=open_interval)
+
+
+def check_choice(value, name, choices):
+    """``value`` itself if it is one of ``choices``, else ValueError listing them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_n_jobs(n_jobs):
+    """``n_jobs`` as scikit-learn spells it: None or -1 (all cores) or a positive int (capped at the
+    cores by ``gbdt.threads.using_threads``)."""
+    if n_jobs is None or (not isinstance(n_jobs, bool) and isinstance(n_jobs, numbers.Integral) and n_jobs == -1):
+        return None
+    return check_positive_int(n_jobs, "n_jobs (None, -1 for all cores, or a positive integer)")
+
+
+def as_vector(values, name, *, n_rows=None, non_empty=False):
+    """``values`` as a 1-D numpy array of ``n_rows`` entries (any number when None), non-empty on request."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if n_rows is not None and arr.shape[0] != n_rows:
+        raise ValueError(f"{name} must have one entry per row ({n_rows}), got {arr.shape[0]}")
+    if non_empty and arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    return arr
+
+
+def as_finite_array(values, name, ndim):
+    """``values`` as a C-contiguous, non-empty, finite float64 array of ``ndim`` axes."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numeric, got {type(values).__name__}") from None
+    if arr.ndim != ndim or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty {ndim}-d array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got NaN or infinity")
+    return np.ascontiguousarray(arr)
