@@ -5,18 +5,17 @@ Objective (scikit-learn's): ``C * sum_i sw_i loss_i + (1 - l1_ratio)/2 ||W||^2 +
 intercept not penalised; ``penalty=None`` drops the penalty. Two classes give the binary model (one
 coefficient row), more give the multinomial model (one row per class, intercepts centred to sum 0).
 """
-import contextlib
 import math
 import warnings
 from statistics import NormalDist
 
-import numba
 import numpy as np
 
 from bindings.logistic.input import as_labels, as_packed, as_sample_weight
-from bindings.validation import check_choice, check_number, check_positive_int, check_probability
+from bindings.validation import check_choice, check_n_jobs, check_number, check_positive_int, check_probability
 from gbdt.kernels.logistic.solvers import SOLVERS, LogisticProblem, evaluate, margins
 from gbdt.kernels.math import sigmoid_array, softmax_rows
+from gbdt.threads import fit_threads, using_threads
 
 try:  # scikit-learn's tags make the estimator usable by its tools (clone, CalibratedClassifierCV, pipelines)
     from sklearn.base import BaseEstimator, ClassifierMixin
@@ -32,25 +31,11 @@ PARAMETERS = ("penalty", "C", "l1_ratio", "class_weight", "fit_intercept", "solv
 # 4-5 iterations to L-BFGS's 11-19 at tol 1e-4..1e-6: beyond ~32 features L-BFGS is cheaper.
 NEWTON_MAX_FEATURES = 32
 # Below this many matrix entries a parallel kernel launch costs more than the work it shares out.
-SERIAL_MAX_ENTRIES = 200_000
+SERIAL_CELLS = 200_000
 
 
 class PerfectSeparationWarning(UserWarning):
     """The classes are perfectly separable: the unpenalised maximum-likelihood estimate does not exist."""
-
-
-@contextlib.contextmanager
-def kernel_threads(n_jobs, n_entries):
-    """Run kernels on ``n_jobs`` threads (None: all; 1 for tiny inputs), restoring the previous count."""
-    previous = numba.get_num_threads()
-    wanted = numba.config.NUMBA_NUM_THREADS if n_jobs is None or n_jobs < 0 else int(n_jobs)
-    if n_entries <= SERIAL_MAX_ENTRIES:
-        wanted = 1
-    numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def penalty_strengths(penalty, C, l1_ratio):
@@ -156,6 +141,7 @@ class LogisticRegression(*ESTIMATOR_BASES):
         sw = sw * class_weights(self.class_weight, classes, index, sw)
         l1, l2 = penalty_strengths(self.penalty, self.C, self.l1_ratio)
         check_positive_int(self.max_iter, "max_iter")
+        check_n_jobs(self.n_jobs)
         check_number(self.tol, "tol", low=0.0, low_open=True)
         n_classes = 1 if classes.shape[0] == 2 else classes.shape[0]
         problem = LogisticProblem(packed, index.astype(np.float64), sw, n_classes, l1, l2,
@@ -171,7 +157,7 @@ class LogisticRegression(*ESTIMATOR_BASES):
         width = problem.packed[3]
         solver = _pick_solver(self.solver, self.penalty, problem.n_classes, width)
         start = np.zeros((problem.n_classes, width + 1)) if init_params is None else np.array(init_params, float)
-        with kernel_threads(self.n_jobs, problem.y.shape[0] * width):
+        with using_threads(fit_threads(self.n_jobs, problem.y.shape[0], width, SERIAL_CELLS)):
             result = SOLVERS[solver](problem, start, float(self.tol), int(self.max_iter))
             self.separated_ = self.penalty is None and _separates(margins(problem.packed, result.params), index)
             self.cov_params_ = None
@@ -215,7 +201,7 @@ class LogisticRegression(*ESTIMATOR_BASES):
         self._check_fitted()
         packed, n_rows, _, _ = as_packed(X, n_features=self.n_features_in_)
         params = np.hstack([self.coef_, self.intercept_[:, None]])
-        with kernel_threads(self.n_jobs, n_rows * self.n_features_in_):
+        with using_threads(fit_threads(self.n_jobs, n_rows, self.n_features_in_, SERIAL_CELLS)):
             z = margins(packed, params)
         return z[:, 0] if z.shape[1] == 1 else z
 

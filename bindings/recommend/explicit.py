@@ -7,13 +7,13 @@ clipped to ``rating_scale`` (default: the smallest and largest training rating).
 """
 import numpy as np
 
-from bindings.recommend.interactions import ids_1d, numba_parallel
-from bindings.recommend.interactions import check_interactions
-from bindings.validation import check_choice, check_int, check_number, check_positive_int
+from bindings.recommend.interactions import check_interactions, ids_1d
+from bindings.validation import check_choice, check_int, check_n_jobs, check_number, check_positive_int
 from gbdt.kernels.recommend.als import ridge_half_step
 from gbdt.kernels.recommend.knn import knn_weighted_deviation
 from gbdt.kernels.recommend.sgd import biased_mf_sgd_epoch
 from gbdt.kernels.recommend.similarity import KIND_BY_NAME, similarity_matrix
+from gbdt.threads import using_threads
 
 __all__ = ["BaselinePredictor", "KNNRecommender", "MatrixFactorization"]
 
@@ -133,6 +133,7 @@ class KNNRecommender(_RatingPredictor):
         self.k, self.min_k, self.similarity = k, min_k, similarity
         self.user_based, self.centered = bool(user_based), bool(centered)
         self.min_support, self.shrinkage = min_support, shrinkage
+        check_n_jobs(n_jobs)
         self.rating_scale, self.n_jobs = rating_scale, n_jobs
 
     def _sides(self):
@@ -155,7 +156,7 @@ class KNNRecommender(_RatingPredictor):
             x_val = x_val - self._row_baseline(base, x_ptr, x_idx, self.user_based)
             y_val = y_val - self._row_baseline(base, y_ptr, y_idx, not self.user_based)
         self.sim_ = np.empty((n_x, n_x))
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             similarity_matrix(x_ptr, x_idx, x_val, y_ptr, y_idx, y_val,
                               KIND_BY_NAME[self.similarity], self.min_support,
                               float(self.shrinkage), self.sim_)
@@ -182,7 +183,7 @@ class KNNRecommender(_RatingPredictor):
         _, (y_ptr, y_idx, y_val) = self._sides()
         dev = np.empty(x.shape[0])
         actual_k = np.empty(x.shape[0], dtype=np.int64)
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             knn_weighted_deviation(x, y, y_ptr, y_idx, y_val, self.sim_, self.means_, self.k,
                                    dev, actual_k)
         enough = actual_k >= max(self.min_k, 1)
@@ -216,6 +217,7 @@ class MatrixFactorization(_RatingPredictor):
         self.n_factors, self.n_epochs, self.solver = n_factors, n_epochs, solver
         self.learning_rate, self.reg, self.init_std = learning_rate, reg, init_std
         self.shuffle, self.random_state = bool(shuffle), random_state
+        check_n_jobs(n_jobs)
         self.rating_scale, self.n_jobs = rating_scale, n_jobs
 
     def fit(self, interactions):
@@ -231,7 +233,7 @@ class MatrixFactorization(_RatingPredictor):
         users, order = x.row_users(), np.arange(x.nnz)
         lr = np.full(4, float(self.learning_rate))
         reg = np.full(4, float(self.reg))
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             for _ in range(self.n_epochs):
                 if self.solver == "sgd":
                     if self.shuffle:

@@ -9,11 +9,11 @@ import time
 
 import numpy as np
 
-from bindings.recommend.interactions import numba_parallel
 from bindings.recommend.ranking import FactorRanker
-from bindings.validation import check_choice, check_number, check_positive_int
+from bindings.validation import check_choice, check_n_jobs, check_number, check_positive_int
 from gbdt.kernels.recommend.als import implicit_cg_half_step
 from gbdt.kernels.recommend.sgd import bpr_sgd_epoch
+from gbdt.threads import using_threads
 
 __all__ = ["ImplicitALS", "BPR"]
 
@@ -36,6 +36,7 @@ class ImplicitALS(FactorRanker):
         check_positive_int(cg_steps, "cg_steps")
         self.n_factors, self.reg, self.alpha = n_factors, reg, alpha
         self.n_iterations, self.cg_steps = n_iterations, cg_steps
+        check_n_jobs(n_jobs)
         self.random_state, self.n_jobs = random_state, n_jobs
 
     def fit(self, interactions):
@@ -51,7 +52,7 @@ class ImplicitALS(FactorRanker):
         user_conf = 1.0 + self.alpha * x.data
         item_conf = 1.0 + self.alpha * x.item_data
         self.iteration_seconds_ = []
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             for _ in range(self.n_iterations):
                 start = time.perf_counter()
                 implicit_cg_half_step(x.indptr, x.indices, user_conf, self.item_factors_,

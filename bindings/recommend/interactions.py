@@ -5,9 +5,6 @@ Ids may be of any type (ints, strings, tuples...): ``IdMap`` maps them to codes 
 row) plus its transpose, built from a (user, item, value) table or from a scipy sparse matrix.
 Memory is linear in the number of interactions.
 """
-from contextlib import contextmanager
-
-import numba
 import numpy as np
 
 from bindings.validation import as_vector
@@ -30,26 +27,6 @@ def ids_1d(values, name):
     for k, v in enumerate(seq):
         arr[k] = v
     return arr
-
-
-@contextmanager
-def numba_parallel(n_jobs):
-    """Run the enclosed kernels on ``n_jobs`` Numba threads (None: all) with dynamic scheduling.
-
-    The kernels split rows into fixed blocks; handing blocks out one at a time (chunk size 1)
-    instead of in equal static shares keeps threads busy when a few rows (popular items) hold
-    most of the interactions.
-    """
-    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1):
-        raise ValueError(f"n_jobs must be a positive int or None; got {n_jobs!r}")
-    previous = numba.get_num_threads()
-    if n_jobs is not None:
-        numba.set_num_threads(min(int(n_jobs), numba.config.NUMBA_NUM_THREADS))
-    try:
-        with numba.parallel_chunksize(1):
-            yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 class IdMap:

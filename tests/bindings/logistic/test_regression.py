@@ -11,7 +11,8 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from bindings.logistic import LogisticRegression, PerfectSeparationWarning, regularization_path
+from bindings.logistic import LogisticRegression, PerfectSeparationWarning, regression, regularization_path
+from gbdt.threads import effective_threads
 
 X_BC, Y_BC = load_breast_cancer(return_X_y=True)
 X_BC = StandardScaler().fit_transform(X_BC)
@@ -177,3 +178,16 @@ def test_scikit_learn_tools_accept_the_estimator():
     ours = cross_val_score(model, X_BC, Y_BC, cv=3, scoring="neg_log_loss")
     ref = cross_val_score(_sklearn_model(0.2, 0.0), X_BC, Y_BC, cv=3, scoring="neg_log_loss")
     np.testing.assert_allclose(ours, ref, rtol=1e-8)
+
+
+def test_one_job_runs_the_serial_kernels_and_fits_what_two_jobs_fit(kernel_paths, monkeypatch):
+    """n_jobs=1 takes the serial compilation of every threaded kernel; the coefficients equal the threaded
+    fit's (rows are summed in fixed blocks, whatever the threads)."""
+    monkeypatch.setattr(regression, "SERIAL_CELLS", 0)  # else this small fit runs on one thread at any n_jobs
+    fits = {}
+    for n_jobs in (1, 2):
+        kernel_paths.clear()
+        fits[n_jobs] = LogisticRegression(C=0.5, tol=1e-8, n_jobs=n_jobs).fit(X_BC, Y_BC)
+        assert kernel_paths and set(kernel_paths) == {effective_threads(n_jobs) == 1}
+    np.testing.assert_allclose(fits[1].coef_, fits[2].coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fits[1].predict_proba(X_BC), fits[2].predict_proba(X_BC), rtol=1e-10, atol=1e-12)

@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions, PopularityRecommender, SideFeatureMap,
                                 evaluate_ranking, leave_last_out)
-
+from gbdt.threads import effective_threads
 
 
 @pytest.fixture(autouse=True)
@@ -172,3 +172,17 @@ def test_negative_feedback_and_unfitted_calls_raise():
         ImplicitALS().fit(Interactions.from_table([1, 2], [1, 2], [1.0, -1.0]))
     with pytest.raises(RuntimeError, match="not fitted"):
         BPR().recommend("a")
+
+
+def test_one_job_runs_the_serial_kernels_and_fits_what_two_jobs_fit(planted, kernel_paths):
+    """n_jobs=1 takes the serial compilation of every threaded kernel; the factors equal the threaded fit's
+    (each user's and item's solve is independent, so thread scheduling cannot change them)."""
+    x = planted[0]
+    factors = {}
+    for n_jobs in (1, 2):
+        kernel_paths.clear()
+        model = ImplicitALS(n_factors=8, n_iterations=3, random_state=0, n_jobs=n_jobs).fit(x)
+        assert kernel_paths and set(kernel_paths) == {effective_threads(n_jobs) == 1}
+        factors[n_jobs] = model.user_factors_, model.item_factors_
+    for serial, threaded in zip(factors[1], factors[2]):
+        np.testing.assert_allclose(serial, threaded, rtol=1e-12, atol=1e-14)
