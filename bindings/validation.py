@@ -7,11 +7,14 @@ that names the argument and says what was expected.
 """
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 __all__ = ["check_int", "check_positive_int", "check_number", "check_probability", "check_choice",
-           "check_n_jobs", "as_vector", "as_finite_array"]
+           "check_n_jobs", "as_vector", "as_finite_array", "column_names", "check_feature_names"]
+
+MAX_LISTED_NAMES = 5  # feature names a mismatch message lists before "..."
 
 
 def check_int(value, name, *, low=None, high=None):
@@ -90,3 +93,56 @@ def as_finite_array(values, name, ndim):
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; got NaN or infinity")
     return np.ascontiguousarray(arr)
+
+
+def column_names(X):
+    """The column labels of a data frame ``X`` (anything with ``columns``) as an object array (p,) when
+    every label is a string, else None (arrays, integer labels), as scikit-learn reads feature names.
+    TypeError for a mix of string and other labels, which cannot be matched reliably at predict time."""
+    columns = getattr(X, "columns", None)
+    if columns is None or len(columns) == 0:
+        return None
+    labels = np.asarray(list(columns), dtype=object)
+    is_str = [isinstance(label, str) for label in labels]
+    if all(is_str):
+        return labels
+    if any(is_str):
+        kinds = sorted({type(label).__name__ for label in labels})
+        raise TypeError(f"X mixes column label types {kinds}; feature names must all be strings (convert them "
+                        "with X.columns = X.columns.astype(str)) or none")
+    return None
+
+
+def _listed(names):
+    shown = [f"- {name}\n" for name in names[:MAX_LISTED_NAMES]]
+    return "".join(shown) + ("- ...\n" if len(names) > MAX_LISTED_NAMES else "")
+
+
+def check_feature_names(fitted, names, estimator):
+    """Check the column names ``names`` of data given to a fitted ``estimator`` (its class name, for messages)
+    against the names it was fitted on, ``fitted`` (both from :func:`column_names`, None for none).
+
+    As scikit-learn: other names or another order raise ValueError naming the unseen, the missing or the
+    first misplaced names (columns are never reordered silently); names on one side only warn.
+    """
+    if fitted is None and names is None:
+        return
+    if fitted is None or names is None:
+        warnings.warn(f"X has feature names, but {estimator} was fitted without feature names" if fitted is None
+                      else f"X does not have valid feature names, but {estimator} was fitted with feature names",
+                      UserWarning, stacklevel=3)
+        return
+    if len(fitted) == len(names) and np.all(fitted == names):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unseen = sorted(set(names) - set(fitted))
+    missing = sorted(set(fitted) - set(names))
+    if unseen:
+        message += "Feature names unseen at fit time:\n" + _listed(unseen)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + _listed(missing)
+    if not unseen and not missing:
+        at = int(np.flatnonzero(fitted != names)[0])
+        message += (f"Feature names must be in the same order as they were in fit.\n"
+                    f"Column {at} is {names[at]!r} where fit had {fitted[at]!r}; reorder X's columns.\n")
+    raise ValueError(message)

@@ -5,7 +5,7 @@ and what was expected. scipy is optional: sparse input is recognised by its CSR/
 """
 import numpy as np
 
-from bindings.validation import as_vector
+from bindings.validation import as_vector, column_names
 from gbdt.kernels.logistic.packed import pack_csr, pack_dense
 
 __all__ = ["as_packed", "as_labels", "as_sample_weight", "as_binary_labels", "as_scores"]
@@ -19,7 +19,7 @@ def as_packed(X, *, n_features=None, name="X"):
     """Packed float64 matrix of X (dense 2-D array-like or scipy sparse) and its shape.
 
     Returns ``(packed, n_rows, n_features, feature_names)``; feature_names is None unless X has
-    string ``columns`` (a pandas DataFrame).
+    string ``columns`` (a pandas DataFrame), see :func:`bindings.validation.column_names`.
     """
     names = None
     if _is_sparse(X):
@@ -30,8 +30,7 @@ def as_packed(X, *, n_features=None, name="X"):
         packed = pack_csr(X.data, X.indices, X.indptr, X.shape[1])
         values, shape = packed[0], X.shape
     else:
-        if hasattr(X, "columns"):
-            names = [str(c) for c in X.columns]
+        names = column_names(X)
         try:
             values = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as err:

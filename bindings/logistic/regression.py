@@ -12,7 +12,8 @@ from statistics import NormalDist
 import numpy as np
 
 from bindings.logistic.input import as_labels, as_packed, as_sample_weight
-from bindings.validation import check_choice, check_n_jobs, check_number, check_positive_int, check_probability
+from bindings.validation import (check_choice, check_feature_names, check_n_jobs, check_number, check_positive_int,
+                                 check_probability, column_names)
 from gbdt.kernels.logistic.solvers import SOLVERS, LogisticProblem, evaluate, margins
 from gbdt.kernels.math import sigmoid_array, softmax_rows
 from gbdt.threads import fit_threads, using_threads
@@ -106,7 +107,10 @@ class LogisticRegression(*ESTIMATOR_BASES):
     sample-weight-normalised objective (scikit-learn lbfgs' ``gtol``), ``n_jobs`` kernel threads.
 
     Attributes after fit: ``classes_``, ``coef_`` (1 or K, n_features), ``intercept_`` (1 or K,),
-    ``n_iter_``, ``converged_``, ``separated_`` and, for an unpenalised binary fit, ``cov_params_``.
+    ``n_features_in_``, ``n_iter_``, ``converged_``, ``separated_``, for an unpenalised binary fit
+    ``cov_params_``, and ``feature_names_in_`` (n_features,) object array when fitted on a data frame with
+    string column names: data given later must then have the same names in the same order (ValueError
+    otherwise; columns are not reordered).
     """
 
     def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, class_weight=None, fit_intercept=True,
@@ -177,7 +181,10 @@ class LogisticRegression(*ESTIMATOR_BASES):
         self.converged_ = result.converged
         self.solver_ = solver
         self.n_features_in_ = width
-        self.feature_names_in_ = names
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):  # refitted on data without names
+            del self.feature_names_in_
         return self
 
     def _covariance(self, problem, params):
@@ -199,6 +206,8 @@ class LogisticRegression(*ESTIMATOR_BASES):
     def decision_function(self, X):
         """Margins: (n,) for the binary model, (n, K) for the multinomial model."""
         self._check_fitted()
+        # names before the column count, so a frame missing columns is told which (as scikit-learn)
+        check_feature_names(getattr(self, "feature_names_in_", None), column_names(X), type(self).__name__)
         packed, n_rows, _, _ = as_packed(X, n_features=self.n_features_in_)
         params = np.hstack([self.coef_, self.intercept_[:, None]])
         with using_threads(fit_threads(self.n_jobs, n_rows, self.n_features_in_, SERIAL_CELLS)):
@@ -239,7 +248,7 @@ class LogisticRegression(*ESTIMATOR_BASES):
         if self.separated_ or self.cov_params_ is None:
             raise ValueError("no standard errors: the classes are perfectly separable or the information matrix "
                              "is singular (collinear features); drop features or use a penalty")
-        names = self.feature_names_in_ or [f"x{j + 1}" for j in range(self.n_features_in_)]
+        names = getattr(self, "feature_names_in_", [f"x{j + 1}" for j in range(self.n_features_in_)])
         order = ([self.n_features_in_] if self.fit_intercept else []) + list(range(self.n_features_in_))
         coef = np.append(self.coef_[0], self.intercept_[0])[order]
         se = np.sqrt(np.diag(self.cov_params_))[order]

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from bindings.validation import (as_finite_array, as_vector, check_choice, check_int, check_n_jobs, check_number,
-                                 check_positive_int, check_probability)
+from bindings.validation import (as_finite_array, as_vector, check_choice, check_feature_names, check_int, check_n_jobs,
+                                 check_number, check_positive_int, check_probability, column_names)
 
 
 @pytest.mark.parametrize("value", [1, 7, np.int64(3), np.uint8(2)])
@@ -17,18 +17,20 @@ def test_positive_int_accepts_integers_and_returns_python_ints(value):
 
 @pytest.mark.parametrize("value", [1.0, 2.5, "3", None, True, np.float64(2.0)])
 def test_positive_int_refuses_other_types_with_type_error(value):
-    with pytest.raises(TypeError, match="n_arms must be an integer >= 1"):
+    with pytest.raises(TypeError, match="n_arms must be a positive integer"):
         check_positive_int(value, "n_arms")
 
 
 @pytest.mark.parametrize("value", [0, -1, np.int32(-5)])
 def test_positive_int_refuses_small_values_with_value_error(value):
-    with pytest.raises(ValueError, match="n_arms must be an integer >= 1"):
+    with pytest.raises(ValueError, match="n_arms must be a positive integer"):
         check_positive_int(value, "n_arms")
 
 
 def test_int_bounds_are_inclusive():
     assert check_int(0, "k", low=0) == 0 and check_int(5, "k", low=0, high=5) == 5
+    with pytest.raises(ValueError, match="k must be a non-negative integer, got -1"):
+        check_int(-1, "k", low=0)
     with pytest.raises(ValueError, match=r"k must be an integer >= 2 and <= 5, got 6"):
         check_int(6, "k", low=2, high=5)
     assert check_int(-10**12, "k") == -10**12
@@ -94,3 +96,21 @@ def test_finite_array_checks():
         as_finite_array([0.1, np.nan], "means", 1)
     with pytest.raises(TypeError, match="means must be numeric"):
         as_finite_array(["a", "b"], "means", 1)
+
+
+def test_feature_names_follow_scikit_learn():
+    pd = pytest.importorskip("pandas")
+    fitted = column_names(pd.DataFrame(np.zeros((1, 3)), columns=["a", "b", "c"]))
+    assert list(fitted) == ["a", "b", "c"] and column_names(np.zeros((1, 3))) is None
+    assert column_names(pd.DataFrame(np.zeros((1, 2)))) is None  # integer labels are no names
+    check_feature_names(fitted, fitted.copy(), "Model")
+    check_feature_names(None, None, "Model")
+    with pytest.raises(ValueError, match="unseen at fit time:\n- x\n.*missing:\n- a\n"):
+        check_feature_names(fitted, np.array(["x", "b", "c"], dtype=object), "Model")
+    with pytest.raises(ValueError, match="same order as they were in fit.\nColumn 1 is 'c' where fit had 'b'"):
+        check_feature_names(fitted, np.array(["a", "c", "b"], dtype=object), "Model")
+    many = np.array([f"n{i}" for i in range(8)], dtype=object)
+    with pytest.raises(ValueError, match=r"- n4\n- \.\.\.\n"):
+        check_feature_names(fitted, many, "Model")
+    with pytest.warns(UserWarning, match="Model was fitted without feature names"):
+        check_feature_names(None, fitted, "Model")

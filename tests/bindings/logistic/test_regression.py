@@ -191,3 +191,35 @@ def test_one_job_runs_the_serial_kernels_and_fits_what_two_jobs_fit(kernel_paths
         assert kernel_paths and set(kernel_paths) == {effective_threads(n_jobs) == 1}
     np.testing.assert_allclose(fits[1].coef_, fits[2].coef_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(fits[1].predict_proba(X_BC), fits[2].predict_proba(X_BC), rtol=1e-10, atol=1e-12)
+
+
+def test_feature_names_are_checked_at_predict_as_scikit_learn_does():
+    """Fitted on named columns, the model refuses renamed, missing or reordered columns (naming them, with
+    scikit-learn's messages, which its own estimator gives for the same frames) and never reorders them."""
+    names = ["a", "b", "c", "d"]
+    frame = pd.DataFrame(X_BC[:, :4], columns=names)
+    ours = LogisticRegression(C=0.5).fit(frame, Y_BC)
+    theirs = SkLogisticRegression(C=0.5).fit(frame, Y_BC)
+    assert list(ours.feature_names_in_) == names and ours.feature_names_in_.dtype == object
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but LogisticRegression was fitted"):
+        array_proba = ours.predict_proba(X_BC[:, :4])  # names on one side only: scikit-learn's warning
+    np.testing.assert_allclose(ours.predict_proba(frame), array_proba, rtol=1e-14)
+    renamed = frame.rename(columns={"a": "zz"})
+    reordered = frame[["b", "a", "c", "d"]]
+    missing = frame[["a", "b", "c"]]
+    for bad, named in ((renamed, "- zz\nFeature names seen at fit time, yet now missing:\n- a"),
+                       (reordered, "Column 0 is 'b' where fit had 'a'"), (missing, "yet now missing:\n- d")):
+        with pytest.raises(ValueError) as ours_error:
+            ours.predict_proba(bad)
+        with pytest.raises(ValueError) as their_error:
+            theirs.predict_proba(bad)
+        assert str(ours_error.value).startswith(str(their_error.value)) and named in str(ours_error.value)
+    unnamed = LogisticRegression(C=0.5).fit(X_BC[:, :4], Y_BC)
+    assert not hasattr(unnamed, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but LogisticRegression was fitted without"):
+        unnamed.decision_function(frame)
+    # a refit on an array forgets the names; integer column labels are no names
+    assert not hasattr(ours.fit(X_BC[:, :4], Y_BC), "feature_names_in_")
+    assert not hasattr(LogisticRegression().fit(pd.DataFrame(X_BC[:, :4]), Y_BC), "feature_names_in_")
+    with pytest.raises(TypeError, match="feature names must all be strings"):
+        LogisticRegression().fit(pd.DataFrame(X_BC[:, :2], columns=["a", 1]), Y_BC)
