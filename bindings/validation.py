@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 __all__ = ["check_int", "check_positive_int", "check_number", "check_probability", "check_choice",
-           "check_n_jobs", "as_vector", "as_finite_array", "column_names", "check_feature_names"]
+           "check_n_jobs", "as_vector", "as_finite_array", "as_class_indices", "column_names", "check_feature_names"]
 
 MAX_LISTED_NAMES = 5  # feature names a mismatch message lists before "..."
 
@@ -93,6 +93,20 @@ def as_finite_array(values, name, ndim):
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; got NaN or infinity")
     return np.ascontiguousarray(arr)
+
+
+def as_class_indices(values, name, shape, n_classes):
+    """``values`` as a C-contiguous int64 array of ``shape`` holding classes in [0, n_classes) (compiled
+    kernels index with them unchecked): ValueError for another shape or an out-of-range class, TypeError
+    for non-integers."""
+    arr = np.asarray(values)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must be an int array of shape {tuple(shape)}, got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be integer classes, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(f"{name} must be in [0, {n_classes}), got values in [{arr.min()}, {arr.max()}]")
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def column_names(X):

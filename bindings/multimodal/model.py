@@ -18,7 +18,7 @@ from bindings.multimodal.encoders import ImageEncoder, TextEncoder
 from bindings.multimodal.fusion import FUSIONS
 from bindings.nn.norm import _check_dtype
 from bindings.nn.transformer import _Layer
-from bindings.validation import check_number, check_positive_int
+from bindings.validation import as_class_indices, check_number, check_positive_int
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
 
 __all__ = ["MultimodalNet", "zero_gradients"]
@@ -158,12 +158,7 @@ class MultimodalNet(_Layer):
         (skipped when fewer than two). Returns {"loss", "classification", "contrastive"} as floats.
         """
         logits = self.forward(tokens, mask, images, text_present=text_present, image_present=image_present)
-        labels = np.asarray(labels)
-        if labels.shape != (logits.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be an int array of shape ({logits.shape[0]},), "
-                             f"got {labels.dtype} {labels.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.n_classes):
-            raise ValueError(f"labels must be in [0, {self.n_classes}), got values in [{labels.min()}, {labels.max()}]")
+        labels = as_class_indices(labels, "labels", logits.shape[:1], self.n_classes)
         check_number(contrastive_weight, "contrastive_weight", low=0.0)
         text, text_mask, image, tp, ip = self._batch
         zero_gradients(self)

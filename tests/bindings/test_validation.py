@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bindings.validation import (as_finite_array, as_vector, check_choice, check_feature_names, check_int, check_n_jobs,
+from bindings.validation import (as_class_indices, as_finite_array, as_vector, check_choice, check_feature_names, check_int, check_n_jobs,
                                  check_number, check_positive_int, check_probability, column_names)
 
 
@@ -114,3 +114,14 @@ def test_feature_names_follow_scikit_learn():
         check_feature_names(fitted, many, "Model")
     with pytest.warns(UserWarning, match="Model was fitted without feature names"):
         check_feature_names(None, fitted, "Model")
+
+
+def test_class_indices_are_checked_before_kernels_index_with_them():
+    out = as_class_indices(np.array([[0, 2], [1, 1]], np.int32), "targets", (2, 2), 3)
+    assert out.dtype == np.int64 and out.flags.c_contiguous
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 3\), got values in \[0, 3\]"):
+        as_class_indices([0, 3], "targets", (2,), 3)
+    with pytest.raises(ValueError, match=r"labels must be an int array of shape \(3,\)"):
+        as_class_indices([0, 1], "labels", (3,), 3)
+    with pytest.raises(TypeError, match="labels must be integer classes"):
+        as_class_indices([0.0, 1.0], "labels", (2,), 3)
