@@ -22,6 +22,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from bindings.validation import check_number, check_positive_int, check_probability
+
 __all__ = ["PolicyValueEstimate", "inverse_propensity_score", "self_normalized_ips",
            "direct_method", "doubly_robust", "switch_doubly_robust", "check_logged_data"]
 
@@ -102,17 +104,13 @@ def check_logged_data(actions, rewards, propensities, target_probs, reward_model
 def _importance_weights(actions, propensities, target_probs, clip):
     weights = target_probs[np.arange(actions.shape[0]), actions] / propensities
     if clip is not None:
-        if not (np.isfinite(clip) and clip > 0):
-            raise ValueError(f"clip must be a positive number (cap of the importance weight), "
-                             f"got {clip!r}")
-        weights = np.minimum(weights, clip)
+        weights = np.minimum(weights, check_number(clip, "clip", low=0.0, low_open=True))
     return weights
 
 
 def bootstrap_ratio_interval(numerator, denominator, alpha, n_bootstrap, random_state):
     """Percentile interval of sum(numerator[idx]) / sum(denominator[idx]) over resampled rows."""
-    if not (isinstance(n_bootstrap, int) and n_bootstrap > 0):
-        raise ValueError(f"n_bootstrap must be a positive integer, got {n_bootstrap!r}")
+    n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap")
     rng = np.random.default_rng(random_state)
     n = numerator.shape[0]
     stats = np.empty(n_bootstrap)
@@ -129,8 +127,7 @@ def _estimate(method, numerator, denominator, ci, alpha, n_bootstrap, random_sta
     denominator is all ones for the mean-type estimators; for SNIPS it holds the weights and the
     normal interval uses the delta method, whose influence terms are (u_i - V v_i) / mean(v).
     """
-    if not (isinstance(alpha, float) and 0 < alpha < 1):
-        raise ValueError(f"alpha must be a float in (0, 1), got {alpha!r}")
+    alpha = check_probability(alpha, "alpha", open_interval=True)
     mean_denominator = denominator.mean()
     if mean_denominator <= 0:
         raise ValueError("the target policy puts no mass on any logged action: all importance "
@@ -212,9 +209,8 @@ def switch_doubly_robust(actions, rewards, propensities, target_probs, reward_mo
                          ci="normal", alpha=0.05, n_bootstrap=2000, random_state=None):
     """Switch-DR (Wang et al. 2017): the DR correction only where the weight is <= ``tau``,
     the model alone elsewhere. tau = inf is DR; tau = 0 is DM."""
-    if not (isinstance(tau, (int, float)) and tau >= 0):
-        raise ValueError(f"tau must be a number >= 0 (the weight above which DM is used), got "
-                         f"{tau!r}")
+    if tau != np.inf:  # inf is DR, a value check_number refuses as non-finite
+        tau = check_number(tau, "tau", low=0.0)
     actions, rewards, propensities, target_probs, reward_model = check_logged_data(
         actions, rewards, propensities, target_probs, reward_model)
     model_value, weights, residual = _doubly_robust_terms(

@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from bindings.validation import check_number, check_positive_int
 from gbdt.kernels.bandits import select as K
 from gbdt.kernels.bandits.arm_stats import observe, observe_batch
 from gbdt.kernels.bandits.ridge import (LIN_THOMPSON, LIN_UCB, ridge_update_batch,
@@ -25,28 +26,6 @@ __all__ = [
     "Softmax", "DiscountedUCB", "DiscountedThompsonSampling", "SlidingWindowUCB", "LinUCB",
     "LinearThompsonSampling", "RewardModelEpsilonGreedy",
 ]
-
-
-def check_positive_int(value, name):
-    """``value`` as a positive int, else TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
-def check_in_range(value, name, low, high, *, low_open=False):
-    """``value`` as a finite float in [low, high] ((low, high] with low_open), else an error
-    naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    if not np.isfinite(value) or too_low or value > high:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low}, {high}], got {value}")
-    return value
 
 
 def check_arms_rewards(arms, rewards, n_arms, reward_bounds):
@@ -187,7 +166,7 @@ class EpsilonGreedy(BanditPolicy):
     def __init__(self, n_arms, *, epsilon=0.1, decay=False, random_state=None):
         super().__init__(n_arms, random_state=random_state)
         high = np.inf if decay else 1.0
-        self.params[K.P_EPSILON] = check_in_range(epsilon, "epsilon", 0.0, high)
+        self.params[K.P_EPSILON] = check_number(epsilon, "epsilon", low=0.0, high=high)
         self.params[K.P_EPSILON_DECAY] = 1.0 if decay else 0.0
 
 
@@ -198,7 +177,7 @@ class UCB1(BanditPolicy):
 
     def __init__(self, n_arms, *, c=1.0, random_state=None):
         super().__init__(n_arms, random_state=random_state)
-        self.params[K.P_EXPLORE] = check_in_range(c, "c", 0.0, np.inf)
+        self.params[K.P_EXPLORE] = check_number(c, "c", low=0.0)
 
 
 class UCBV(BanditPolicy):
@@ -208,9 +187,8 @@ class UCBV(BanditPolicy):
 
     def __init__(self, n_arms, *, zeta=1.2, reward_range=1.0, random_state=None):
         super().__init__(n_arms, random_state=random_state)
-        self.params[K.P_EXPLORE] = check_in_range(zeta, "zeta", 0.0, np.inf, low_open=True)
-        self.params[K.P_REWARD_RANGE] = check_in_range(reward_range, "reward_range", 0.0, np.inf,
-                                                       low_open=True)
+        self.params[K.P_EXPLORE] = check_number(zeta, "zeta", low=0.0, low_open=True)
+        self.params[K.P_REWARD_RANGE] = check_number(reward_range, "reward_range", low=0.0, low_open=True)
         self.reward_bounds = (0.0, self.params[K.P_REWARD_RANGE])
 
 
@@ -221,7 +199,7 @@ class KLUCB(BanditPolicy):
 
     def __init__(self, n_arms, *, c=0.0, random_state=None):
         super().__init__(n_arms, random_state=random_state)
-        self.params[K.P_EXPLORE] = check_in_range(c, "c", 0.0, np.inf)
+        self.params[K.P_EXPLORE] = check_number(c, "c", low=0.0)
         self.reward_bounds = (0.0, 1.0)
 
 
@@ -242,8 +220,8 @@ class GaussianThompsonSampling(BanditPolicy):
 
     def __init__(self, n_arms, *, noise_sd=1.0, prior_sd=10.0, random_state=None):
         super().__init__(n_arms, random_state=random_state)
-        self.params[K.P_NOISE_SD] = check_in_range(noise_sd, "noise_sd", 0.0, np.inf, low_open=True)
-        self.params[K.P_PRIOR_SD] = check_in_range(prior_sd, "prior_sd", 0.0, np.inf, low_open=True)
+        self.params[K.P_NOISE_SD] = check_number(noise_sd, "noise_sd", low=0.0, low_open=True)
+        self.params[K.P_PRIOR_SD] = check_number(prior_sd, "prior_sd", low=0.0, low_open=True)
 
 
 class Softmax(BanditPolicy):
@@ -253,8 +231,7 @@ class Softmax(BanditPolicy):
 
     def __init__(self, n_arms, *, temperature=0.1, random_state=None):
         super().__init__(n_arms, random_state=random_state)
-        self.params[K.P_TEMPERATURE] = check_in_range(temperature, "temperature", 0.0, np.inf,
-                                                      low_open=True)
+        self.params[K.P_TEMPERATURE] = check_number(temperature, "temperature", low=0.0, low_open=True)
 
 
 class DiscountedUCB(UCB1):
@@ -262,7 +239,7 @@ class DiscountedUCB(UCB1):
 
     def __init__(self, n_arms, *, discount=0.99, c=1.0, random_state=None):
         super().__init__(n_arms, c=c, random_state=random_state)
-        self.params[K.P_DISCOUNT] = check_in_range(discount, "discount", 0.0, 1.0, low_open=True)
+        self.params[K.P_DISCOUNT] = check_number(discount, "discount", low=0.0, high=1.0, low_open=True)
 
 
 class DiscountedThompsonSampling(BetaThompsonSampling):
@@ -270,7 +247,7 @@ class DiscountedThompsonSampling(BetaThompsonSampling):
 
     def __init__(self, n_arms, *, discount=0.99, random_state=None):
         super().__init__(n_arms, random_state=random_state)
-        self.params[K.P_DISCOUNT] = check_in_range(discount, "discount", 0.0, 1.0, low_open=True)
+        self.params[K.P_DISCOUNT] = check_number(discount, "discount", low=0.0, high=1.0, low_open=True)
 
 
 class SlidingWindowUCB(UCB1):
@@ -290,8 +267,8 @@ class LinearPolicy:
     def __init__(self, n_arms, n_features, *, explore, explore_name, ridge=1.0, random_state=None):
         self.n_arms = check_positive_int(n_arms, "n_arms")
         self.n_features = check_positive_int(n_features, "n_features")
-        self.explore = check_in_range(explore, explore_name, 0.0, np.inf)
-        self.ridge = check_in_range(ridge, "ridge", 0.0, np.inf, low_open=True)
+        self.explore = check_number(explore, explore_name, low=0.0)
+        self.ridge = check_number(ridge, "ridge", low=0.0, low_open=True)
         self.random_state = random_state
         self.reward_bounds = (-np.inf, np.inf)
         self.reset()
@@ -377,7 +354,7 @@ class RewardModelEpsilonGreedy:
         self.reward_model = reward_model
         self.n_arms = check_positive_int(n_arms, "n_arms")
         self.n_features = check_positive_int(n_features, "n_features")
-        self.epsilon = check_in_range(epsilon, "epsilon", 0.0, 1.0)
+        self.epsilon = check_number(epsilon, "epsilon", low=0.0, high=1.0)
         self.refit_every = check_positive_int(refit_every, "refit_every")
         self.random_state = random_state
         self.reward_bounds = (-np.inf, np.inf)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bindings.bandits.off_policy import bootstrap_ratio_interval, check_logged_data
+from bindings.validation import check_number, check_probability
 
 __all__ = ["policy_value_bound", "should_deploy", "DeploymentDecision"]
 
@@ -34,13 +35,6 @@ class DeploymentDecision:
     method: str
 
 
-def _check_delta(delta):
-    if not (isinstance(delta, float) and 0 < delta < 1):
-        raise ValueError(f"delta must be a float in (0, 1) (the allowed failure probability), "
-                         f"got {delta!r}")
-    return delta
-
-
 def _shifted_terms(actions, rewards, propensities, target_probs, side, reward_range, clip):
     """(n,) non-negative terms whose mean bounds the value, the bound b of each, and the offset."""
     low, high = float(reward_range[0]), float(reward_range[1])
@@ -52,8 +46,7 @@ def _shifted_terms(actions, rewards, propensities, target_probs, side, reward_ra
                          f"[{rewards.min()}, {rewards.max()}]")
     weights = target_probs[np.arange(actions.shape[0]), actions] / propensities
     if clip is not None:
-        if not (np.isfinite(clip) and clip > 0):
-            raise ValueError(f"clip must be a positive number, got {clip!r}")
+        clip = check_number(clip, "clip", low=0.0, low_open=True)
         weights = np.minimum(weights, clip)
     cap = clip if clip is not None else max(weights.max(), 1e-300)
     if side == "lower":
@@ -69,7 +62,7 @@ def policy_value_bound(actions, rewards, propensities, target_probs, *, delta=0.
     """A value the target policy's expected reward exceeds (side="lower") or stays below
     (side="upper") with probability >= 1 - delta, from logged data (see ``bindings.bandits.off_policy``
     for the arguments); rewards must lie in ``reward_range``."""
-    delta = _check_delta(delta)
+    delta = check_probability(delta, "delta", open_interval=True)
     actions, rewards, propensities, target_probs, _ = check_logged_data(
         actions, rewards, propensities, target_probs)
     terms, bound, offset, sign = _shifted_terms(actions, rewards, propensities, target_probs,
@@ -98,7 +91,7 @@ def should_deploy(new, baseline, delta=0.05, *, actions, rewards, propensities, 
     baseline : the same for the current policy, or a number (its known value, e.g. the mean
         reward it earns online). With probabilities, delta is split between the two bounds.
     """
-    delta = _check_delta(delta)
+    delta = check_probability(delta, "delta", open_interval=True)
     logged = dict(actions=actions, rewards=rewards, propensities=propensities, method=method,
                   reward_range=reward_range, clip=clip, n_bootstrap=n_bootstrap,
                   random_state=random_state)

@@ -15,7 +15,8 @@ from statistics import NormalDist
 import numpy as np
 
 from bindings.bandits.envs import ArmEnvironment, LinearContextualArms
-from bindings.bandits.policies import BanditPolicy, LinearPolicy, check_positive_int
+from bindings.bandits.policies import BanditPolicy, LinearPolicy
+from bindings.validation import check_positive_int
 from gbdt.kernels.bandits import select as K
 from gbdt.kernels.bandits.simulate import simulate_arms_run, simulate_linear_run
 

@@ -139,13 +139,13 @@ def test_bad_input_raises_clear_errors():
         policy.update_batch([0, 1], [1.0])
     with pytest.raises(ValueError, match="n_arms must be a positive integer"):
         UCB1(0)
-    with pytest.raises(ValueError, match="epsilon must be in"):
+    with pytest.raises(ValueError, match=r"epsilon must be a finite number in \[0.0, 1.0\]"):
         EpsilonGreedy(3, epsilon=1.5)
-    with pytest.raises(ValueError, match="discount must be in"):
+    with pytest.raises(ValueError, match=r"discount must be a finite number in \(0.0, 1.0\]"):
         DiscountedUCB(3, discount=0.0)
     with pytest.raises(TypeError, match="window must be a positive integer"):
         SlidingWindowUCB(3, window=2.5)
-    with pytest.raises(ValueError, match="alpha must be in"):
+    with pytest.raises(ValueError, match=r"alpha must be a finite number in \[0.0, inf\]"):
         LinUCB(2, 3, alpha=-1.0)
     linear = LinUCB(2, 3)
     with pytest.raises(ValueError, match="needs contexts of 3 features"):
