@@ -36,8 +36,7 @@ def als_seconds(x, factors, iterations, threads, rounds):
     both alike; the minimum is the least disturbed measurement."""
     from implicit.cpu.als import AlternatingLeastSquares
 
-    from bindings.recommend import (ImplicitALS, Interactions, KNNRecommender, MatrixFactorization,
-                                    load_movielens_ratings)
+    from bindings.recommend import ImplicitALS
 
     ImplicitALS(n_factors=factors, n_iterations=1, random_state=0).fit(x)  # compile untimed
     confidence = x.to_scipy()
@@ -61,6 +60,8 @@ def movielens_seconds():
     import pandas as pd
     from surprise import SVD, Dataset, KNNWithMeans, Reader
 
+    from bindings.recommend import (Interactions, KNNRecommender, MatrixFactorization,
+                                    load_movielens_ratings)
 
     users, movies, ratings, _ = load_movielens_ratings()
     x = Interactions.from_table(users, movies, ratings)
@@ -105,6 +106,7 @@ def main():
     import matplotlib.pyplot as plt
     import numba
 
+    from bindings.recommend import Interactions
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     users, items = synthetic_interactions(args.scale)

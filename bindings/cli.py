@@ -23,6 +23,7 @@ from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.dataset import Dataset
 from bindings.train import train
+from bindings.validation import check_positive_int
 
 __all__ = ["main", "build_parser", "read_libsvm", "read_data", "ProgressBar"]
 
@@ -266,10 +267,11 @@ def cmd_bench(args):
 
 
 def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+    """argparse type: the text as an int >= 1 (argparse shows the message of an ArgumentTypeError only)."""
+    try:
+        return check_positive_int(int(text), "the value")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser():

@@ -30,9 +30,11 @@ __all__ = ["cv", "make_folds", "resolve_folds"]
 def make_folds(n_rows, nfold=5, *, label=None, stratified=False, shuffle=True, seed=0):
     """``nfold`` (train_rows, test_rows) pairs of sorted int64 indices; test parts partition range(n_rows).
 
-    Parts differ in size by at most one row. ``stratified``: every class of ``label`` (n_rows,) is
-    dealt round-robin over the folds (after shuffling within the class when ``shuffle``), so each
-    fold's class counts are within one of each other.
+    The splitter of every topic (``cv``, the logistic meta-estimators, the recommenders). Parts differ in
+    size by at most one row. ``stratified``: the rows of each class of ``label`` (n_rows,) are dealt to the
+    folds as scikit-learn's ``StratifiedKFold`` deals them (classes numbered by first appearance, each
+    fold's share of every class within one row of the others), so unshuffled folds are exactly
+    ``StratifiedKFold(nfold).split``'s; ``shuffle`` permutes the rows within each class first.
     """
     nfold = int(nfold)
     if nfold < 2 or nfold > n_rows:
@@ -42,14 +44,15 @@ def make_folds(n_rows, nfold=5, *, label=None, stratified=False, shuffle=True, s
     if stratified:
         if label is None:
             raise ValueError("stratified folds need the Dataset's label")
-        start = 0
-        for cls in np.unique(label):
-            rows = np.flatnonzero(label == cls)
-            if shuffle:
-                rows = rng.permutation(rows)
-            # continue the round-robin where the previous class stopped, to balance fold sizes too
-            fold_of[rows] = (start + np.arange(rows.size)) % nfold
-            start = (start + rows.size) % nfold
+        _, first_row, index = np.unique(np.asarray(label), return_index=True, return_inverse=True)
+        index = np.argsort(np.argsort(first_row))[index.ravel()]
+        counts = np.bincount(index)
+        # the sorted class indices dealt round-robin: fold k gets allocation[k, c] rows of class c
+        ordered = np.repeat(np.arange(counts.shape[0]), counts)
+        allocation = np.array([np.bincount(ordered[k::nfold], minlength=counts.shape[0]) for k in range(nfold)])
+        for c in range(counts.shape[0]):
+            rows = np.flatnonzero(index == c)
+            fold_of[rng.permutation(rows) if shuffle else rows] = np.repeat(np.arange(nfold), allocation[:, c])
     else:
         order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
         fold_of[order] = np.arange(n_rows) * nfold // n_rows

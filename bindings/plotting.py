@@ -5,6 +5,7 @@ without it. Every function draws on ``ax`` (a new figure's axes when None) and r
 ``plot_tree`` lays the tree out itself (no graphviz); ``tree_to_text`` gives the same tree as text.
 """
 from bindings.booster import Booster
+from bindings.validation import check_int, check_positive_int
 
 __all__ = ["plot_importance", "plot_metric", "plot_tree", "tree_to_text"]
 
@@ -38,8 +39,8 @@ def plot_importance(booster, *, importance_type="weight", max_num_features=None,
     scores = _as_booster(booster).get_score(importance_type)
     if not scores:
         raise ValueError("the model has no splits, so there is no feature importance to plot")
-    if max_num_features is not None and (not isinstance(max_num_features, int) or max_num_features < 1):
-        raise ValueError(f"max_num_features must be a positive integer or None, got {max_num_features!r}")
+    if max_num_features is not None:
+        check_positive_int(max_num_features, "max_num_features")
     ranked = sorted(scores.items(), key=lambda item: item[1])[-(max_num_features or len(scores)):]
     ax = _axes(ax)
     names, values = zip(*ranked)
@@ -82,8 +83,7 @@ def _tree_and_labels(booster, tree_index, precision):
     """The tree and a label per node: ``name<=threshold`` for a numeric split, ``name in {a, b}``
     for a categorical one (the categories that go left), ``leaf=value`` for a leaf."""
     booster = _as_booster(booster)
-    if not isinstance(tree_index, int) or not 0 <= tree_index < booster.num_trees():
-        raise ValueError(f"tree_index must be an integer in [0, {booster.num_trees()}), got {tree_index!r}")
+    tree_index = check_int(tree_index, "tree_index", low=0, high=booster.num_trees() - 1)
     names = booster.feature_names or [f"f{i}" for i in range(booster.num_feature)]
     tree = booster.trees[tree_index]
     labels = []

@@ -18,14 +18,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 
-from bindings.logistic import LogisticRegressionCV, log_loss, regularization_path, stratified_folds  # noqa: E402
+from bindings.cv import make_folds  # noqa: E402
+from bindings.logistic import LogisticRegressionCV, log_loss, regularization_path  # noqa: E402
 
 
 def main():
     data = load_breast_cancer()
     y = data.target
-    # a stratified 70/30 split: fold 0 of 10 stratified folds plus two more folds are held out
-    test = np.isin(stratified_folds(y, 10), [0, 1, 2])
+    # a stratified 70/30 split: folds 0-2 of 10 unshuffled stratified folds are held out
+    folds = make_folds(y.size, 10, label=y, stratified=True, shuffle=False)
+    test = np.zeros(y.size, dtype=bool)
+    for _, held_out in folds[:3]:
+        test[held_out] = True
     mean, std = data.data[~test].mean(axis=0), data.data[~test].std(axis=0)
     X = (data.data - mean) / std  # scaled with the training rows' statistics only
     X_train, y_train, X_test, y_test = X[~test], y[~test], X[test], y[test]

@@ -17,8 +17,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from surprise import SVD, BaselineOnly, Dataset, KNNWithMeans, Reader  # noqa: E402
 
+from bindings.cv import make_folds  # noqa: E402
 from bindings.recommend import (BaselinePredictor, Interactions, KNNRecommender, MatrixFactorization,  # noqa: E402
-                                kfold_indices, load_movielens_ratings, rmse)
+                                load_movielens_ratings, rmse)
 
 SCALE = (0.5, 5.0)
 FIGURE = os.path.join(os.path.dirname(__file__), "figures", "recommend_explicit.png")
@@ -41,7 +42,7 @@ def models(seed):
 
 def main():
     users, movies, ratings, _ = load_movielens_ratings()
-    folds = kfold_indices(ratings.size, 5, random_state=0)
+    folds = make_folds(ratings.size, 5, seed=0)
     scores = {}
     for seed, (train, test) in enumerate(folds):
         x = Interactions.from_table(users[train], movies[train], ratings[train])

@@ -1,4 +1,5 @@
-"""Numba thread count for one call: ``with using_threads(n_jobs): ...``.
+"""Numba thread count for one call: ``with using_threads(n_jobs): ...``, the one thread-count context of
+every topic (GBDT, logistic regression, recommenders, multimodal network).
 
 Numba's pool size is fixed at import (NUMBA_NUM_THREADS, default: all cores); a request for more
 threads than that is capped, so ``n_jobs`` larger than the machine still runs. Inside
@@ -7,7 +8,7 @@ threads than that is capped, so ``n_jobs`` larger than the machine still runs. I
 run fits side by side in one process).
 """
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numba
 
@@ -27,10 +28,11 @@ def effective_threads(n_jobs):
     return max(1, min(int(n_jobs), limit))
 
 
-def fit_threads(n_jobs, n_rows, n_features):
-    """Threads a fit on ``n_rows`` x ``n_features`` uses: ``effective_threads(n_jobs)``, or one
-    below SERIAL_FIT_CELLS, where starting threads costs more than they save."""
-    return 1 if n_rows * n_features < SERIAL_FIT_CELLS else effective_threads(n_jobs)
+def fit_threads(n_jobs, n_rows, n_features, serial_cells=None):
+    """Threads a fit on ``n_rows`` x ``n_features`` uses: ``effective_threads(n_jobs)``, or one below
+    ``serial_cells`` cells (default SERIAL_FIT_CELLS, the GBDT's), where starting threads costs more than they save."""
+    cells = SERIAL_FIT_CELLS if serial_cells is None else serial_cells
+    return 1 if n_rows * n_features < cells else effective_threads(n_jobs)
 
 
 def serial_kernels():
@@ -39,13 +41,19 @@ def serial_kernels():
 
 
 @contextmanager
-def using_threads(n_jobs):
-    """Run the body with ``effective_threads(n_jobs)`` Numba threads, then restore the old count."""
+def using_threads(n_jobs, *, chunksize=None):
+    """Run the body with ``effective_threads(n_jobs)`` Numba threads, then restore the old count.
+
+    chunksize : prange iterations a thread takes at a time (``numba.parallel_chunksize``); None keeps
+    Numba's equal static shares. 1 hands out blocks one by one, which keeps threads busy when a few
+    blocks hold most of the work (the recommenders' popular items).
+    """
     previous, previous_state = numba.get_num_threads(), getattr(_state, "threads", 0)
     _state.threads = effective_threads(n_jobs)
     numba.set_num_threads(_state.threads)
     try:
-        yield
+        with numba.parallel_chunksize(chunksize) if chunksize is not None else nullcontext():
+            yield
     finally:
         numba.set_num_threads(previous)
         _state.threads = previous_state

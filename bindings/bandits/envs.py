@@ -8,21 +8,12 @@ Rounds t are 0-based.
 """
 import numpy as np
 
+from bindings.validation import as_finite_array, check_number
 from gbdt.kernels.bandits.environment import arm_means_at, draw_reward
 from gbdt.kernels.bandits.index import bernoulli_kl
 
 __all__ = ["BernoulliArms", "GaussianArms", "PiecewiseStationaryArms", "DriftingArms",
            "LinearContextualArms"]
-
-
-def check_matrix(values, name, ndim):
-    """``values`` as a finite float64 ``ndim``-d array, else ValueError naming ``name``."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != ndim or values.size == 0:
-        raise ValueError(f"{name} must be a non-empty {ndim}-d array, got shape {values.shape}")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} must be finite; got NaN or infinity")
-    return np.ascontiguousarray(values)
 
 
 class ArmEnvironment:
@@ -36,7 +27,7 @@ class ArmEnvironment:
     contextual = False
 
     def __init__(self, means_table, change_times=(0,), drift=None, *, bernoulli=True, noise_sd=0.0):
-        self.means_table = check_matrix(means_table, "means", 2)
+        self.means_table = as_finite_array(means_table, "means", 2)
         n_segments, n_arms = self.means_table.shape
         self.change_times = np.asarray(change_times, dtype=np.int64)
         if (self.change_times.shape != (n_segments,) or self.change_times[0] != 0
@@ -45,15 +36,13 @@ class ArmEnvironment:
                              f"got {change_times!r}")
         if drift is None:
             drift = np.vstack([np.zeros(n_arms), np.ones(n_arms), np.zeros(n_arms)])
-        self.drift = check_matrix(drift, "drift", 2)
+        self.drift = as_finite_array(drift, "drift", 2)
         if self.drift.shape != (3, n_arms) or np.any(self.drift[1] <= 0):
             raise ValueError(f"drift must be (3, {n_arms}) rows amplitude, period > 0, phase")
         if bernoulli and (self.means_table.min() < 0 or self.means_table.max() > 1):
             raise ValueError("Bernoulli arm means must lie in [0, 1]")
-        if not (np.isfinite(noise_sd) and noise_sd >= 0):
-            raise ValueError(f"noise_sd must be a finite number >= 0, got {noise_sd!r}")
         self.bernoulli = bool(bernoulli)
-        self.noise_sd = float(noise_sd)
+        self.noise_sd = check_number(noise_sd, "noise_sd", low=0.0)
         self.n_arms = n_arms
 
     def sample_context(self, rng):
@@ -75,7 +64,7 @@ class BernoulliArms(ArmEnvironment):
     """Stationary Bernoulli arms with success probabilities ``means`` (n_arms,)."""
 
     def __init__(self, means):
-        super().__init__(check_matrix(means, "means", 1)[None, :], bernoulli=True)
+        super().__init__(as_finite_array(means, "means", 1)[None, :], bernoulli=True)
 
     def lai_robbins_constant(self):
         """sum over suboptimal arms of gap / KL(mu_k, mu*): any consistent policy's regret is at
@@ -89,7 +78,7 @@ class GaussianArms(ArmEnvironment):
     """Stationary Gaussian arms: means (n_arms,), common noise standard deviation ``noise_sd``."""
 
     def __init__(self, means, noise_sd=1.0):
-        super().__init__(check_matrix(means, "means", 1)[None, :], bernoulli=False,
+        super().__init__(as_finite_array(means, "means", 1)[None, :], bernoulli=False,
                          noise_sd=noise_sd)
 
 
@@ -107,7 +96,7 @@ class DriftingArms(ArmEnvironment):
     """
 
     def __init__(self, base_means, amplitude, period, phase=None, *, bernoulli=True, noise_sd=0.0):
-        base = check_matrix(base_means, "base_means", 1)
+        base = as_finite_array(base_means, "base_means", 1)
         n_arms = base.shape[0]
         if phase is None:
             phase = 2 * np.pi * np.arange(n_arms) / n_arms
@@ -122,10 +111,8 @@ class LinearContextualArms:
     contextual = True
 
     def __init__(self, theta, noise_sd=0.1):
-        self.theta = check_matrix(theta, "theta", 2)
-        if not (np.isfinite(noise_sd) and noise_sd >= 0):
-            raise ValueError(f"noise_sd must be a finite number >= 0, got {noise_sd!r}")
-        self.noise_sd = float(noise_sd)
+        self.theta = as_finite_array(theta, "theta", 2)
+        self.noise_sd = check_number(noise_sd, "noise_sd", low=0.0)
         self.n_arms, self.n_features = self.theta.shape
 
     def sample_context(self, rng):

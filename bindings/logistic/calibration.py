@@ -13,7 +13,9 @@ import numpy as np
 
 from bindings.logistic.folds import clone_estimator, cv_splits, fit_estimator
 from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores, num_rows, take_rows
+from bindings.metrics import evaluate
 from bindings.sklearn import BaseEstimator, ClassifierMixin
+from bindings.validation import check_choice, check_positive_int
 from gbdt.kernels.logistic.isotonic import isotonic_increasing, pool_close_values
 from gbdt.kernels.logistic.packed import pack_dense
 from gbdt.kernels.logistic.solvers import LogisticProblem, newton
@@ -162,10 +164,8 @@ class CalibratedClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None):
         """Fit the fold estimators and their calibrators; returns self."""
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.ensemble not in ("auto", True, False):
-            raise ValueError(f"ensemble must be True, False or 'auto', got {self.ensemble!r}")
+        check_choice(self.method, "method", METHODS)
+        check_choice(self.ensemble, "ensemble", ("auto", True, False))
         estimator = self._estimator()
         self.classes_, y_index = as_labels(y, num_rows(X))
         sw = None if sample_weight is None else as_sample_weight(sample_weight, y_index.shape[0])
@@ -264,14 +264,11 @@ def _binary_probabilities(y_true, y_prob):
 
 
 def _bins(y_prob, n_bins, strategy):
-    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    if strategy == "uniform":
+    n_bins = check_positive_int(n_bins, "n_bins")
+    if check_choice(strategy, "strategy", ("uniform", "quantile")) == "uniform":
         edges = np.linspace(0.0, 1.0, n_bins + 1)
-    elif strategy == "quantile":
-        edges = np.percentile(y_prob, np.linspace(0, 100, n_bins + 1))
     else:
-        raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}")
+        edges = np.percentile(y_prob, np.linspace(0, 100, n_bins + 1))
     return np.searchsorted(edges[1:-1], y_prob)
 
 
@@ -302,9 +299,6 @@ def brier_score(y_true, y_prob, *, sample_weight=None):
 
 
 def log_loss(y_true, y_prob, *, sample_weight=None):
-    """Weighted mean negative log-likelihood of P(y = 1); probabilities clipped to [eps, 1 - eps]."""
+    """Weighted mean negative log-likelihood of P(y = 1): the GBDT's ``logloss`` metric on validated input."""
     labels, prob = _binary_probabilities(y_true, y_prob)
-    sw = as_sample_weight(sample_weight, labels.shape[0])
-    eps = np.finfo(np.float64).eps
-    prob = np.clip(prob, eps, 1.0 - eps)
-    return float(-np.sum(sw * (labels * np.log(prob) + (1.0 - labels) * np.log1p(-prob))) / sw.sum())
+    return evaluate("logloss", labels, prob, as_sample_weight(sample_weight, labels.shape[0]))

@@ -1,41 +1,22 @@
 """Cross-validation plumbing the topic's meta-estimators share (``LogisticRegressionCV``,
-``CalibratedClassifier``, ``TunedThresholdClassifier``): the fold splitter, unfitted copies of an
-estimator, and a fit that passes sample weights only to estimators that take them.
+``CalibratedClassifier``, ``TunedThresholdClassifier``): their ``cv`` argument read as folds, unfitted
+copies of an estimator, and a fit that passes sample weights only to estimators that take them.
 
-``cv`` is read as scikit-learn's classifiers read it: an int is that many stratified folds (the folds of
-``StratifiedKFold(cv)`` without shuffling, so a comparison with scikit-learn sees the same rows), an object
-with ``split(X, y)`` (any scikit-learn splitter) is asked for its folds, and an iterable gives
-(train_rows, test_rows) pairs directly.
+``cv`` is read as scikit-learn's classifiers read it: an int is that many stratified folds of the
+project's one splitter, ``bindings.cv.make_folds``, unshuffled (the folds of ``StratifiedKFold(cv)``, so a
+comparison with scikit-learn sees the same rows), an object with ``split(X, y)`` (any scikit-learn
+splitter) is asked for its folds, and an iterable gives (train_rows, test_rows) pairs directly.
 """
 import copy
 import inspect
 
 import numpy as np
 
-__all__ = ["stratified_folds", "cv_splits", "clone_estimator", "fit_estimator"]
+from bindings.cv import make_folds
+
+__all__ = ["cv_splits", "clone_estimator", "fit_estimator"]
 
 DEFAULT_FOLDS = 5
-
-
-def stratified_folds(y_index, n_splits):
-    """Test-fold number of every row, as scikit-learn's ``StratifiedKFold(n_splits)`` without shuffling.
-
-    y_index : (n,) int class index of each row. Returns (n,) int64 fold numbers in [0, n_splits).
-    Rows of each class are dealt to folds in order, so every fold gets the same share of each class.
-    """
-    # classes numbered in order of first appearance, as scikit-learn does before dealing
-    _, first_row = np.unique(y_index, return_index=True)
-    y_index = np.argsort(np.argsort(first_row))[y_index]
-    counts = np.bincount(y_index)
-    if np.min(counts) < n_splits:
-        raise ValueError(f"cv={n_splits} folds need at least {n_splits} rows of every class; the smallest class "
-                         f"has {int(np.min(counts))}; lower cv")
-    ordered = np.sort(y_index)
-    allocation = np.array([np.bincount(ordered[i::n_splits], minlength=counts.shape[0]) for i in range(n_splits)])
-    folds = np.empty(y_index.shape[0], dtype=np.int64)
-    for k in range(counts.shape[0]):
-        folds[y_index == k] = np.arange(n_splits).repeat(allocation[:, k])
-    return folds
 
 
 def cv_splits(cv, X, y, y_index):
@@ -47,8 +28,11 @@ def cv_splits(cv, X, y, y_index):
     if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
         if cv < 2:
             raise ValueError(f"cv must be at least 2 folds, got {cv}")
-        folds = stratified_folds(y_index, int(cv))
-        return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(int(cv))]
+        smallest = int(np.min(np.bincount(y_index)))
+        if smallest < cv:  # a fold's estimator would miss a class
+            raise ValueError(f"cv={cv} folds need at least {cv} rows of every class; the smallest class has "
+                             f"{smallest}; lower cv")
+        return make_folds(n_rows, int(cv), label=y_index, stratified=True, shuffle=False)
     if isinstance(cv, str):
         raise ValueError(f"cv must be None, an int, a splitter with split(X, y) or an iterable of (train_rows, "
                          f"test_rows) index arrays, got {cv!r}")

@@ -15,9 +15,9 @@ import numpy as np
 
 from bindings.logistic.inference import (covariance, design_rank, likelihood_statistics, logit_inference,
                                          marginal_effects_table, summary_of)
-from bindings.logistic.input import (as_labels, as_matrix, as_sample_weight, check_feature_names, feature_names,
-                                     pack)
+from bindings.logistic.input import as_labels, as_matrix, as_sample_weight, pack
 from bindings.sklearn import BaseEstimator, ClassifierMixin
+from bindings.validation import check_feature_names, check_n_jobs, check_number, check_positive_int, column_names
 from gbdt.kernels.logistic.solvers import SOLVERS, LogisticProblem, evaluate, loss_from_margins, margins
 from gbdt.kernels.math import sigmoid_array, softmax_rows
 from gbdt.threads import fit_threads, using_threads
@@ -30,6 +30,8 @@ PENALTY_FROM_L1_RATIO = "deprecated"
 # A Newton iteration costs about (1 + p / 16) L-BFGS iterations (1M x 50: 1.1 vs 0.28 s) and Newton needs
 # 4-5 iterations to L-BFGS's 11-19 at tol 1e-4..1e-6: beyond ~32 features L-BFGS is cheaper.
 NEWTON_MAX_FEATURES = 32
+# Below this many matrix entries a parallel kernel launch costs more than the work it shares out.
+SERIAL_CELLS = 200_000
 
 
 class PerfectSeparationWarning(UserWarning):
@@ -129,11 +131,12 @@ def pick_solver(solver, smooth, n_classes, n_features):
     return solver
 
 
-def check_iterations(max_iter, tol):
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0:
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+def check_iterations(max_iter, tol, n_jobs):
+    """The solver's stopping arguments and the thread count (TypeError for a wrong type, ValueError for a
+    wrong value)."""
+    check_positive_int(max_iter, "max_iter")
+    check_number(tol, "tol", low=0.0, low_open=True)
+    check_n_jobs(n_jobs)
 
 
 def make_problem(matrix, index, n_classes, sw, l1, l2, fit_intercept):
@@ -188,13 +191,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         ``init_params`` (K, p + 1), coefficients then intercept, warm-starts the solver.
         """
-        names = feature_names(X)
+        names = column_names(X)
         matrix = as_matrix(X)
         classes, index = as_labels(y, matrix.shape[0])
         sw = as_sample_weight(sample_weight, matrix.shape[0])
         sw = sw * class_weights(self.class_weight, classes, index, sw)
         penalty, l1, l2 = resolve_penalty(self.penalty, self.C, self.l1_ratio)
-        check_iterations(self.max_iter, self.tol)
+        check_iterations(self.max_iter, self.tol, self.n_jobs)
         return self._fit(matrix, names, classes, index, sw, penalty, l1, l2, init_params)
 
     def _fit(self, matrix, names, classes, index, sw, penalty, l1, l2, init_params):
@@ -205,7 +208,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         start = np.zeros((problem.n_classes, width + 1)) if init_params is None else np.array(init_params, float)
         if start.shape != (problem.n_classes, width + 1):
             raise ValueError(f"init_params must have shape {(problem.n_classes, width + 1)}, got {start.shape}")
-        with using_threads(fit_threads(self.n_jobs, n_rows, width)):
+        with using_threads(fit_threads(self.n_jobs, n_rows, width, SERIAL_CELLS)):
             result = SOLVERS[solver](problem, start, float(self.tol), int(self.max_iter))
         if not result.converged:
             warnings.warn(f"{solver} did not reach tol={self.tol} in {result.n_iter} iterations; "
@@ -219,11 +222,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Set the fitted attributes and statistics for ``params`` (K, p + 1) on ``problem``."""
         n_rows, width = matrix.shape
         information = None
-        with using_threads(fit_threads(self.n_jobs, n_rows, width)):
+        with using_threads(fit_threads(self.n_jobs, n_rows, width, SERIAL_CELLS)):
             z = margins(problem.packed, params)
             self.separated_ = penalty is None and _separates(z, index)
             if penalty is None and problem.n_classes == 1 and not self.separated_:
                 information = evaluate(problem, params, grad=False, hess=True)[2] * problem.sw.sum()
+            log_likelihood = -loss_from_margins(problem, z)  # a threaded kernel too: inside n_jobs' threads
         if self.separated_:
             warnings.warn("the classes are perfectly separable: the unpenalised maximum-likelihood estimate "
                           "does not exist and the coefficients grow without bound; use a penalty",
@@ -240,7 +244,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.nobs_ = float(problem.sw.sum())
         rank = design_rank(matrix, problem.sw, self.fit_intercept) if penalty is None else None
         (self.llf_, self.llnull_, self.aic_, self.bic_, self.pseudo_r2_, self.lr_test_) = likelihood_statistics(
-            -loss_from_margins(problem, z), index, problem.sw, classes.shape[0], rank, penalty is not None)
+            log_likelihood, index, problem.sw, classes.shape[0], rank, penalty is not None)
         self._inference = None if information is None else logit_inference(
             matrix, problem.y, problem.sw, params[0], information, self.fit_intercept)
         return self
@@ -258,10 +262,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """Margins: (n,) for the binary model, (n, K) for the multinomial model."""
         self._check_fitted()
-        check_feature_names(self, X)
+        check_feature_names(getattr(self, "feature_names_in_", None), column_names(X), type(self).__name__)
         matrix = as_matrix(X, n_features=self.n_features_in_)
         params = np.hstack([self.coef_, self.intercept_[:, None]])
-        with using_threads(fit_threads(self.n_jobs, *matrix.shape)):
+        with using_threads(fit_threads(self.n_jobs, *matrix.shape, SERIAL_CELLS)):
             z = margins(pack(matrix), params)
         return z[:, 0] if z.shape[1] == 1 else z
 

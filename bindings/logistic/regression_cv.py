@@ -14,9 +14,11 @@ import warnings
 import numpy as np
 
 from bindings.logistic.folds import cv_splits
-from bindings.logistic.input import as_labels, as_matrix, as_sample_weight, feature_names
-from bindings.logistic.regression import (PENALTY_FROM_L1_RATIO, LogisticRegression, check_iterations,
-                                          class_weights, make_problem, pick_solver, resolve_penalty)
+from bindings.logistic.input import as_labels, as_matrix, as_sample_weight
+from bindings.logistic.regression import (PENALTY_FROM_L1_RATIO, SERIAL_CELLS, LogisticRegression,
+                                          check_iterations, class_weights, make_problem, pick_solver,
+                                          resolve_penalty)
+from bindings.validation import column_names
 from gbdt.kernels.logistic.solvers import SOLVERS
 from gbdt.threads import fit_threads, using_threads
 
@@ -90,13 +92,13 @@ class LogisticRegressionCV(LogisticRegression):
 
     def fit(self, X, y, sample_weight=None):
         """Cross-validate the grid, then fit the chosen model; X (n, p) dense, DataFrame or sparse, y (n,)."""
-        names = feature_names(X)
+        names = column_names(X)
         matrix = as_matrix(X)
         classes, index = as_labels(y, matrix.shape[0])
         given_weight = None if sample_weight is None else as_sample_weight(sample_weight, matrix.shape[0])
         sw = np.ones(matrix.shape[0]) if given_weight is None else given_weight
         row_weight = sw * class_weights(self.class_weight, classes, index, sw)
-        check_iterations(self.max_iter, self.tol)
+        check_iterations(self.max_iter, self.tol, self.n_jobs)
         if not isinstance(self.refit, (bool, np.bool_)):
             raise ValueError(f"refit must be True or False, got {self.refit!r}")
         Cs, l1_ratios = self._grids()
@@ -115,7 +117,7 @@ class LogisticRegressionCV(LogisticRegression):
             problem = make_problem(matrix[train], index[train], classes.shape[0], row_weight[train], 0.0, 0.0,
                                    self.fit_intercept)
             score_kwargs = {} if given_weight is None else {"sample_weight": given_weight[test]}
-            with using_threads(fit_threads(self.n_jobs, train.shape[0], matrix.shape[1])):
+            with using_threads(fit_threads(self.n_jobs, train.shape[0], matrix.shape[1], SERIAL_CELLS)):
                 for r, row in enumerate(grid):
                     params = np.zeros((n_models, matrix.shape[1] + 1))
                     for c, (_, l1, l2) in enumerate(row):

@@ -14,6 +14,7 @@ import numpy as np
 from bindings.logistic.folds import clone_estimator, cv_splits, fit_estimator
 from bindings.logistic.input import as_binary_labels, as_labels, as_sample_weight, as_scores, num_rows, take_rows
 from bindings.sklearn import BaseEstimator, ClassifierMixin
+from bindings.validation import check_choice
 from gbdt.kernels.logistic.thresholds import threshold_counts
 
 __all__ = ["FixedThresholdClassifier", "TunedThresholdClassifier", "confusion_at_thresholds", "roc_curve",
@@ -53,8 +54,7 @@ def binary_response(estimator, X, response_method, pos_label):
     """``(scores, method)``: scores (n,) of the positive class ``pos_label`` (None: ``classes_[1]``) from a
     fitted binary ``estimator``: its probability (predict_proba) or its decision value, negated when the
     positive class is ``classes_[0]``. ``method`` names the method used ("auto": predict_proba if present)."""
-    if response_method not in RESPONSE_METHODS:
-        raise ValueError(f"response_method must be one of {RESPONSE_METHODS}, got {response_method!r}")
+    check_choice(response_method, "response_method", RESPONSE_METHODS)
     classes = np.asarray(estimator.classes_)
     if classes.shape[0] != 2:
         raise ValueError(f"a decision threshold needs a binary classifier, got {classes.shape[0]} classes")

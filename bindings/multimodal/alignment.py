@@ -16,6 +16,7 @@ import numpy as np
 
 from bindings.multimodal.encoders import Pooling
 from bindings.nn.transformer import Linear, _Layer
+from bindings.validation import check_number
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
 from gbdt.kernels.nn.l2_normalize import l2_normalize_rows, l2_normalize_rows_backward
 
@@ -66,8 +67,7 @@ class ContrastiveHead(_Layer):
 
     def __init__(self, dim, embed_dim, rng, dtype=np.float32, temperature=0.07, learn_temperature=True):
         super().__init__()
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        temperature = check_number(temperature, "temperature", low=0.0, low_open=True)
         self.log_scale = np.array([math.log(1.0 / temperature)], dtype)
         if learn_temperature:  # a fixed temperature stays out of params, so no optimizer touches it
             self.params = {"log_scale": self.log_scale}

@@ -14,9 +14,10 @@ Two data sets, no downloads:
 Images are float32 arrays (n, channels, height, width) in [0, 1] plus noise; captions are strings,
 encoded by :class:`Vocabulary` into padded token ids and a mask (True for real tokens).
 """
-import numbers
 
 import numpy as np
+
+from bindings.validation import check_int, check_number, check_positive_int, check_probability
 
 __all__ = ["Vocabulary", "PairedData", "make_shapes", "make_digits", "SHAPES", "COLOURS"]
 
@@ -112,18 +113,6 @@ class PairedData:
         return self.subset(slice(0, n_first)), self.subset(slice(n_first, None))
 
 
-def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_probability(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
 def _shape_mask(shape, cx, cy, radius, size):
     """Boolean (size, size) mask of a shape centred at (cx, cy) in pixel coordinates."""
     y, x = np.mgrid[0:size, 0:size] + 0.5
@@ -158,12 +147,10 @@ def make_shapes(n, *, image_size=16, image_noise=0.1, caption_noise=0.05, seed=0
     Returns a :class:`PairedData` with images (n, 3, image_size, image_size), 3 classes (SHAPES) and
     factors "shape", "colour" (index into COLOURS), "size" (0 small), "bottom", "right", "question".
     """
-    n = _check_count(n, "n")
-    if _check_count(image_size, "image_size") < 12:
-        raise ValueError(f"image_size must be at least 12 pixels to draw distinguishable shapes, got {image_size}")
-    if isinstance(image_noise, bool) or not isinstance(image_noise, numbers.Real) or image_noise < 0:
-        raise ValueError(f"image_noise must be a number >= 0, got {image_noise!r}")
-    caption_noise = _check_probability(caption_noise, "caption_noise")
+    n = check_positive_int(n, "n")
+    check_int(image_size, "image_size", low=12)  # smaller shapes are not told apart
+    check_number(image_noise, "image_noise", low=0.0)
+    caption_noise = check_probability(caption_noise, "caption_noise")
     rng, noise_rng = np.random.default_rng(seed).spawn(2)  # noise levels leave the samples unchanged
     vocab = _shapes_vocabulary()
     content = vocab.words[2:]
@@ -204,8 +191,8 @@ def make_digits(*, name_probability=0.5, caption_noise=0.05, image_noise=0.0, se
     """
     from sklearn.datasets import load_digits  # the only user of scikit-learn here: import on demand
 
-    name_probability = _check_probability(name_probability, "name_probability")
-    caption_noise = _check_probability(caption_noise, "caption_noise")
+    name_probability = check_probability(name_probability, "name_probability")
+    caption_noise = check_probability(caption_noise, "caption_noise")
     rng, noise_rng = np.random.default_rng(seed).spawn(2)
     digits = load_digits()
     order = rng.permutation(len(digits.target))

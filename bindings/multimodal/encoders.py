@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from bindings.nn.norm import _check_positive_int
 from bindings.nn.transformer import EncoderBlock, FeedForward, Gelu, Linear, _Layer, _TokenNorm, sinusoidal_positions
+from bindings.validation import check_positive_int
 from gbdt.kernels.nn.attention import masked_softmax_rows, masked_softmax_rows_backward
 
 __all__ = ["TextEncoder", "ImageEncoder", "Pooling", "Mlp", "image_patches"]
@@ -109,9 +109,9 @@ class TextEncoder(_Layer):
 
     def __init__(self, vocab_size, dim, rng, *, n_layers=0, n_heads=2, max_len=64, dtype=np.float32):
         super().__init__()
-        self.vocab_size = _check_positive_int(vocab_size, "vocab_size")
+        self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.params = {"embedding": rng.standard_normal((vocab_size, dim)).astype(dtype)}
-        self._positions = sinusoidal_positions(_check_positive_int(max_len, "max_len"), dim).astype(dtype)
+        self._positions = sinusoidal_positions(check_positive_int(max_len, "max_len"), dim).astype(dtype)
         self.children = {"stack": _BlockStack(n_layers, dim, n_heads, rng, dtype)}
 
     def forward(self, tokens, mask):
@@ -142,8 +142,8 @@ class ImageEncoder(_Layer):
         super().__init__()
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (channels, height, width), got {image_shape!r}")
-        c, h, w = (_check_positive_int(v, "image_shape") for v in image_shape)
-        patch = _check_positive_int(patch, "patch")
+        c, h, w = (check_positive_int(v, "image_shape") for v in image_shape)
+        patch = check_positive_int(patch, "patch")
         if h % patch or w % patch:
             raise ValueError(f"patch ({patch}) must divide the image height and width ({h}, {w})")
         self.image_shape, self.patch = (c, h, w), patch

@@ -10,15 +10,15 @@ where both modalities are present::
     tokens, mask --TextEncoder--> text (B, T, D) --+-- missing_text where absent --+--> Fusion --> logits (B, K)
     images ------ImageEncoder---> image (B, P, D) -+-- missing_image where absent -+--> ContrastiveHead (pairs)
 """
-import numbers
 
 import numpy as np
 
 from bindings.multimodal.alignment import ContrastiveHead
 from bindings.multimodal.encoders import ImageEncoder, TextEncoder
 from bindings.multimodal.fusion import FUSIONS
-from bindings.nn.norm import _check_dtype, _check_positive_int
+from bindings.nn.norm import _check_dtype
 from bindings.nn.transformer import _Layer
+from bindings.validation import as_class_indices, check_number, check_positive_int
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
 
 __all__ = ["MultimodalNet", "zero_gradients"]
@@ -61,9 +61,9 @@ class MultimodalNet(_Layer):
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {sorted(FUSIONS)}, got {fusion!r}")
-        dim = _check_positive_int(dim, "dim")
+        dim = check_positive_int(dim, "dim")
         dtype = _check_dtype(dtype)
-        self.n_classes = _check_positive_int(n_classes, "n_classes")
+        self.n_classes = check_positive_int(n_classes, "n_classes")
         self.config = dict(vocab_size=vocab_size, n_classes=n_classes, image_shape=tuple(image_shape), fusion=fusion,
                            dim=dim, embed_dim=embed_dim, patch=patch, text_layers=text_layers,
                            image_layers=image_layers, n_heads=n_heads, pooling=pooling, max_len=max_len,
@@ -79,7 +79,7 @@ class MultimodalNet(_Layer):
                                 dtype=dtype),
             "image": ImageEncoder(image_shape, patch, dim, rng, n_layers=image_layers, n_heads=n_heads, dtype=dtype),
             "fusion": FUSIONS[fusion](dim, n_classes, rng, pooling=pooling, dtype=dtype, **fusion_kwargs),
-            "contrastive": ContrastiveHead(dim, _check_positive_int(embed_dim, "embed_dim"), rng, dtype,
+            "contrastive": ContrastiveHead(dim, check_positive_int(embed_dim, "embed_dim"), rng, dtype,
                                            temperature=0.07 if temperature is None else temperature,
                                            learn_temperature=temperature is None),
         }
@@ -158,15 +158,8 @@ class MultimodalNet(_Layer):
         (skipped when fewer than two). Returns {"loss", "classification", "contrastive"} as floats.
         """
         logits = self.forward(tokens, mask, images, text_present=text_present, image_present=image_present)
-        labels = np.asarray(labels)
-        if labels.shape != (logits.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be an int array of shape ({logits.shape[0]},), "
-                             f"got {labels.dtype} {labels.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.n_classes):
-            raise ValueError(f"labels must be in [0, {self.n_classes}), got values in [{labels.min()}, {labels.max()}]")
-        if (isinstance(contrastive_weight, bool) or not isinstance(contrastive_weight, numbers.Real)
-                or contrastive_weight < 0):
-            raise ValueError(f"contrastive_weight must be a number >= 0, got {contrastive_weight!r}")
+        labels = as_class_indices(labels, "labels", logits.shape[:1], self.n_classes)
+        check_number(contrastive_weight, "contrastive_weight", low=0.0)
         text, text_mask, image, tp, ip = self._batch
         zero_gradients(self)
         losses = np.empty(logits.shape[0])

@@ -6,10 +6,9 @@ returns the gradient w.r.t. ``x`` and stores the parameter gradients in ``grads`
 by every call, not accumulated); ``params`` and ``grads`` are dicts of arrays under PyTorch's
 names (``weight``, ``bias``). Semantics follow ``torch.nn.LayerNorm``/``RMSNorm``/``BatchNorm1d``.
 """
-import numbers
-
 import numpy as np
 
+from bindings.validation import check_number, check_positive_int, check_probability
 from gbdt.kernels.nn.norm import (
     N_ROW_CHUNKS,
     column_mean_var,
@@ -23,18 +22,6 @@ from gbdt.kernels.nn.norm import (
 __all__ = ["LayerNorm", "RMSNorm", "BatchNorm1d"]
 
 _FLOAT_DTYPES = (np.float32, np.float64)
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_eps(eps):
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a finite number > 0 (it keeps 1/sqrt(var + eps) finite), got {eps!r}")
-    return float(eps)
 
 
 def _check_dtype(dtype):
@@ -79,8 +66,8 @@ class _RowNorm:
     _center = True
 
     def __init__(self, dim, eps, elementwise_affine, bias, dtype):
-        self.dim = _check_positive_int(dim, "dim")
-        self.eps = _check_eps(eps)
+        self.dim = check_positive_int(dim, "dim")
+        self.eps = check_number(eps, "eps", low=0.0, low_open=True)  # keeps 1/sqrt(var + eps) finite
         self.dtype = _check_dtype(dtype)
         self.params = {}
         if elementwise_affine:
@@ -169,11 +156,9 @@ class BatchNorm1d:
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  *, dtype=np.float32):
-        self.num_features = _check_positive_int(num_features, "num_features")
-        self.eps = _check_eps(eps)
-        if not isinstance(momentum, numbers.Real) or not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
-        self.momentum = float(momentum)
+        self.num_features = check_positive_int(num_features, "num_features")
+        self.eps = check_number(eps, "eps", low=0.0, low_open=True)  # keeps 1/sqrt(var + eps) finite
+        self.momentum = check_probability(momentum, "momentum")
         self.dtype = _check_dtype(dtype)
         self.params = {}
         if affine:

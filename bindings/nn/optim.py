@@ -6,9 +6,9 @@ One AdamW step at learning rate lr_t = warm-up(step) multiplies each decayed par
 ``torch.optim.AdamW`` under a ``LambdaLR`` warm-up. The state (step, first and second moments) can be
 exported as plain arrays for a checkpoint.
 """
-import numbers
-
 import numpy as np
+
+from bindings.validation import check_int, check_number
 
 __all__ = ["Adam", "AdamW", "warmup_lr", "decay_matrices"]
 
@@ -52,12 +52,6 @@ def decay_matrices(name, value):
     return value.ndim >= 2 and not name.endswith("positions")
 
 
-def _check_non_negative(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 class AdamW:
     """AdamW over ``params`` (dict name -> array, updated in place).
 
@@ -68,11 +62,9 @@ class AdamW:
 
     def __init__(self, params, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, warmup_steps=0,
                  decay=decay_matrices):
-        self.lr = _check_non_negative(lr, "lr")
-        self.weight_decay = _check_non_negative(weight_decay, "weight_decay")
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, numbers.Integral) or warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be an integer >= 0, got {warmup_steps!r}")
-        self.warmup_steps = int(warmup_steps)
+        self.lr = check_number(lr, "lr", low=0.0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
+        self.warmup_steps = check_int(warmup_steps, "warmup_steps", low=0)
         self.params = params
         self.decayed = [name for name, value in params.items() if decay(name, value)]
         self._adam = Adam(params, betas=betas, eps=eps)

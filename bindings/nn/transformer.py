@@ -15,8 +15,10 @@ import math
 
 import numpy as np
 
-from bindings.nn.norm import BatchNorm1d, LayerNorm, RMSNorm, _check_positive_int
+from bindings.nn.norm import BatchNorm1d, LayerNorm, RMSNorm
+from bindings.validation import as_class_indices, check_positive_int
 from gbdt.kernels.nn.attention import masked_softmax_rows, masked_softmax_rows_backward
+from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
 
 __all__ = [
     "Linear", "Gelu", "MultiHeadAttention", "FeedForward", "EncoderBlock", "TransformerEncoder",
@@ -251,7 +253,7 @@ class TransformerEncoder(_Layer):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("n_classes", n_classes), ("dim", dim),
                             ("n_heads", n_heads), ("ff_dim", ff_dim), ("n_layers", n_layers), ("max_len", max_len)):
-            _check_positive_int(value, name)
+            check_positive_int(value, name)
         rng = np.random.default_rng(seed)
         self.params = {"embedding": rng.standard_normal((vocab_size, dim)).astype(dtype)}
         self._positions = sinusoidal_positions(max_len, dim).astype(dtype)
@@ -282,14 +284,14 @@ class TransformerEncoder(_Layer):
         return g
 
     def loss_and_backward(self, tokens, targets, key_mask=None):
-        """Mean cross-entropy over the real tokens; runs backward and returns the loss (float)."""
+        """Mean cross-entropy over the real tokens (the softmax cross-entropy kernel the multimodal head uses);
+        runs backward and returns the loss (float). targets : (B, T) int class of every position."""
         logits = self.forward(tokens, key_mask)
-        weight = np.ones(targets.shape) if key_mask is None else key_mask.astype(np.float64)
+        weight = np.ones(targets.size) if key_mask is None else key_mask.reshape(-1).astype(np.float64)
         weight /= weight.sum()
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        picked = np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
-        grad = np.exp(log_probs)
-        np.put_along_axis(grad, targets[..., None], np.take_along_axis(grad, targets[..., None], -1) - 1.0, -1)
-        self.backward((grad * weight[..., None]).astype(logits.dtype))
-        return float(-(picked * weight).sum())
+        rows = np.ascontiguousarray(logits.reshape(-1, logits.shape[-1]))
+        losses, grad = np.empty(rows.shape[0]), np.empty_like(rows)
+        targets = as_class_indices(targets, "targets", logits.shape[:-1], logits.shape[-1])
+        softmax_cross_entropy(rows, targets.reshape(-1), 1.0, losses, grad)
+        self.backward((grad * weight[:, None]).astype(logits.dtype).reshape(logits.shape))
+        return float(losses @ weight)

@@ -1,7 +1,7 @@
 """Collaborative filtering: the public API of the topic in one import.
 
 Data: ``Interactions`` (from a (user, item, value) table with ids of any type, or a scipy CSR),
-splits (``kfold_indices``, ``leave_last_out``). Explicit ratings: ``BaselinePredictor``,
+per-user splits (``leave_last_out``; k-fold splits are ``bindings.cv.make_folds``). Explicit ratings: ``BaselinePredictor``,
 ``KNNRecommender``, ``MatrixFactorization``. Implicit feedback: ``ImplicitALS``, ``BPR``,
 ``PopularityRecommender``, ``FactorRanker`` (ranks factors trained elsewhere). Cold start:
 ``fold_in`` on the factor models, popularity for unknown users, ``SideFeatureMap``.
@@ -15,10 +15,10 @@ from bindings.recommend.metrics import evaluate_ranking, mae, ranking_metrics, r
 from bindings.recommend.movielens import (load_movielens_genres, load_movielens_ratings,
                                           movielens_path)
 from bindings.recommend.ranking import FactorRanker, PopularityRecommender
-from bindings.recommend.splits import kfold_indices, leave_last_out
+from bindings.recommend.splits import leave_last_out
 
 __all__ = [
-    "IdMap", "Interactions", "kfold_indices", "leave_last_out",
+    "IdMap", "Interactions", "leave_last_out",
     "BaselinePredictor", "KNNRecommender", "MatrixFactorization",
     "ImplicitALS", "BPR", "PopularityRecommender", "FactorRanker", "SideFeatureMap",
     "rmse", "mae", "ranking_metrics", "evaluate_ranking",

@@ -8,7 +8,7 @@ with a few interactions, by ``fold_in``.
 """
 import numpy as np
 
-from bindings.recommend.params import check_positive
+from bindings.validation import check_number
 
 __all__ = ["SideFeatureMap"]
 
@@ -29,7 +29,7 @@ class SideFeatureMap:
     """
 
     def __init__(self, *, reg=1.0):
-        check_positive("reg", reg, allow_zero=True)
+        check_number(reg, "reg", low=0.0)
         self.reg = reg
 
     def fit(self, model, item_ids, features):

@@ -7,12 +7,13 @@ clipped to ``rating_scale`` (default: the smallest and largest training rating).
 """
 import numpy as np
 
-from bindings.recommend.interactions import ids_1d, numba_parallel
-from bindings.recommend.params import check_choice, check_interactions, check_positive
+from bindings.recommend.interactions import check_interactions, ids_1d
+from bindings.validation import check_choice, check_int, check_n_jobs, check_number, check_positive_int
 from gbdt.kernels.recommend.als import ridge_half_step
 from gbdt.kernels.recommend.knn import knn_weighted_deviation
 from gbdt.kernels.recommend.sgd import biased_mf_sgd_epoch
 from gbdt.kernels.recommend.similarity import KIND_BY_NAME, similarity_matrix
+from gbdt.threads import using_threads
 
 __all__ = ["BaselinePredictor", "KNNRecommender", "MatrixFactorization"]
 
@@ -67,7 +68,7 @@ class BaselinePredictor(_RatingPredictor):
 
     def __init__(self, *, solver="als", n_epochs=None, reg_user=None, reg_item=None,
                  learning_rate=0.005, rating_scale=None):
-        check_choice("solver", solver, ("als", "sgd"))
+        check_choice(solver, "solver", ("als", "sgd"))
         als = solver == "als"
         self.solver = solver
         self.n_epochs = (10 if als else 20) if n_epochs is None else n_epochs
@@ -75,10 +76,10 @@ class BaselinePredictor(_RatingPredictor):
         self.reg_item = (10.0 if als else 0.02) if reg_item is None else reg_item
         self.learning_rate = learning_rate
         self.rating_scale = rating_scale
-        check_positive("n_epochs", self.n_epochs, integer=True)
-        check_positive("reg_user", self.reg_user, allow_zero=True)
-        check_positive("reg_item", self.reg_item, allow_zero=True)
-        check_positive("learning_rate", learning_rate)
+        check_positive_int(self.n_epochs, "n_epochs")
+        check_number(self.reg_user, "reg_user", low=0.0)
+        check_number(self.reg_item, "reg_item", low=0.0)
+        check_number(learning_rate, "learning_rate", low=0.0, low_open=True)
 
     def fit(self, interactions):
         """Fit the biases on ``interactions``; returns self."""
@@ -124,14 +125,15 @@ class KNNRecommender(_RatingPredictor):
 
     def __init__(self, *, k=40, min_k=1, similarity="msd", user_based=True, centered=False,
                  min_support=1, shrinkage=100.0, rating_scale=None, n_jobs=None):
-        check_positive("k", k, integer=True)
-        check_positive("min_k", min_k, integer=True, allow_zero=True)
-        check_positive("min_support", min_support, integer=True, allow_zero=True)
-        check_positive("shrinkage", shrinkage, allow_zero=True)
-        check_choice("similarity", similarity, KIND_BY_NAME)
+        check_positive_int(k, "k")
+        check_int(min_k, "min_k", low=0)
+        check_int(min_support, "min_support", low=0)
+        check_number(shrinkage, "shrinkage", low=0.0)
+        check_choice(similarity, "similarity", KIND_BY_NAME)
         self.k, self.min_k, self.similarity = k, min_k, similarity
         self.user_based, self.centered = bool(user_based), bool(centered)
         self.min_support, self.shrinkage = min_support, shrinkage
+        check_n_jobs(n_jobs)
         self.rating_scale, self.n_jobs = rating_scale, n_jobs
 
     def _sides(self):
@@ -154,7 +156,7 @@ class KNNRecommender(_RatingPredictor):
             x_val = x_val - self._row_baseline(base, x_ptr, x_idx, self.user_based)
             y_val = y_val - self._row_baseline(base, y_ptr, y_idx, not self.user_based)
         self.sim_ = np.empty((n_x, n_x))
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             similarity_matrix(x_ptr, x_idx, x_val, y_ptr, y_idx, y_val,
                               KIND_BY_NAME[self.similarity], self.min_support,
                               float(self.shrinkage), self.sim_)
@@ -181,7 +183,7 @@ class KNNRecommender(_RatingPredictor):
         _, (y_ptr, y_idx, y_val) = self._sides()
         dev = np.empty(x.shape[0])
         actual_k = np.empty(x.shape[0], dtype=np.int64)
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             knn_weighted_deviation(x, y, y_ptr, y_idx, y_val, self.sim_, self.means_, self.k,
                                    dev, actual_k)
         enough = actual_k >= max(self.min_k, 1)
@@ -206,15 +208,16 @@ class MatrixFactorization(_RatingPredictor):
     def __init__(self, *, n_factors=100, n_epochs=20, solver="sgd", learning_rate=0.005,
                  reg=0.02, init_std=0.1, shuffle=True, random_state=None, rating_scale=None,
                  n_jobs=None):
-        check_positive("n_factors", n_factors, integer=True)
-        check_positive("n_epochs", n_epochs, integer=True)
-        check_choice("solver", solver, ("sgd", "als"))
-        check_positive("learning_rate", learning_rate)
-        check_positive("reg", reg, allow_zero=solver == "sgd")
-        check_positive("init_std", init_std, allow_zero=True)
+        check_positive_int(n_factors, "n_factors")
+        check_positive_int(n_epochs, "n_epochs")
+        check_choice(solver, "solver", ("sgd", "als"))
+        check_number(learning_rate, "learning_rate", low=0.0, low_open=True)
+        check_number(reg, "reg", low=0.0, low_open=solver != "sgd")
+        check_number(init_std, "init_std", low=0.0)
         self.n_factors, self.n_epochs, self.solver = n_factors, n_epochs, solver
         self.learning_rate, self.reg, self.init_std = learning_rate, reg, init_std
         self.shuffle, self.random_state = bool(shuffle), random_state
+        check_n_jobs(n_jobs)
         self.rating_scale, self.n_jobs = rating_scale, n_jobs
 
     def fit(self, interactions):
@@ -230,7 +233,7 @@ class MatrixFactorization(_RatingPredictor):
         users, order = x.row_users(), np.arange(x.nnz)
         lr = np.full(4, float(self.learning_rate))
         reg = np.full(4, float(self.reg))
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             for _ in range(self.n_epochs):
                 if self.solver == "sgd":
                     if self.shuffle:

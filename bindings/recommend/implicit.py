@@ -9,11 +9,11 @@ import time
 
 import numpy as np
 
-from bindings.recommend.interactions import numba_parallel
-from bindings.recommend.params import check_choice, check_positive
 from bindings.recommend.ranking import FactorRanker
+from bindings.validation import check_choice, check_n_jobs, check_number, check_positive_int
 from gbdt.kernels.recommend.als import implicit_cg_half_step
 from gbdt.kernels.recommend.sgd import bpr_sgd_epoch
+from gbdt.threads import using_threads
 
 __all__ = ["ImplicitALS", "BPR"]
 
@@ -29,13 +29,14 @@ class ImplicitALS(FactorRanker):
 
     def __init__(self, *, n_factors=64, reg=0.01, alpha=1.0, n_iterations=15, cg_steps=3,
                  random_state=None, n_jobs=None):
-        check_positive("n_factors", n_factors, integer=True)
-        check_positive("reg", reg, allow_zero=True)
-        check_positive("alpha", alpha, allow_zero=True)
-        check_positive("n_iterations", n_iterations, integer=True)
-        check_positive("cg_steps", cg_steps, integer=True)
+        check_positive_int(n_factors, "n_factors")
+        check_number(reg, "reg", low=0.0)
+        check_number(alpha, "alpha", low=0.0)
+        check_positive_int(n_iterations, "n_iterations")
+        check_positive_int(cg_steps, "cg_steps")
         self.n_factors, self.reg, self.alpha = n_factors, reg, alpha
         self.n_iterations, self.cg_steps = n_iterations, cg_steps
+        check_n_jobs(n_jobs)
         self.random_state, self.n_jobs = random_state, n_jobs
 
     def fit(self, interactions):
@@ -51,7 +52,7 @@ class ImplicitALS(FactorRanker):
         user_conf = 1.0 + self.alpha * x.data
         item_conf = 1.0 + self.alpha * x.item_data
         self.iteration_seconds_ = []
-        with numba_parallel(self.n_jobs):
+        with using_threads(self.n_jobs, chunksize=1):
             for _ in range(self.n_iterations):
                 start = time.perf_counter()
                 implicit_cg_half_step(x.indptr, x.indices, user_conf, self.item_factors_,
@@ -98,11 +99,11 @@ class BPR(FactorRanker):
 
     def __init__(self, *, n_factors=64, learning_rate=0.05, reg=0.01, n_epochs=50,
                  negatives="popularity", random_state=None):
-        check_positive("n_factors", n_factors, integer=True)
-        check_positive("learning_rate", learning_rate)
-        check_positive("reg", reg, allow_zero=True)
-        check_positive("n_epochs", n_epochs, integer=True)
-        check_choice("negatives", negatives, ("popularity", "uniform"))
+        check_positive_int(n_factors, "n_factors")
+        check_number(learning_rate, "learning_rate", low=0.0, low_open=True)
+        check_number(reg, "reg", low=0.0)
+        check_positive_int(n_epochs, "n_epochs")
+        check_choice(negatives, "negatives", ("popularity", "uniform"))
         self.n_factors, self.learning_rate, self.reg = n_factors, learning_rate, reg
         self.n_epochs, self.negatives, self.random_state = n_epochs, negatives, random_state
 

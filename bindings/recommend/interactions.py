@@ -5,57 +5,28 @@ Ids may be of any type (ints, strings, tuples...): ``IdMap`` maps them to codes 
 row) plus its transpose, built from a (user, item, value) table or from a scipy sparse matrix.
 Memory is linear in the number of interactions.
 """
-from contextlib import contextmanager
-
-import numba
 import numpy as np
 
-__all__ = ["IdMap", "Interactions"]
+from bindings.validation import as_vector
+
+__all__ = ["IdMap", "Interactions", "check_interactions"]
 
 DUPLICATE_RULES = ("last", "first", "sum", "mean", "error")
-
-
-def as_1d(values, name):
-    """``values`` as a 1-D numpy array, or a ValueError naming ``name``."""
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one entry per interaction); got shape {arr.shape}")
-    return arr
 
 
 def ids_1d(values, name):
     """Ids as a 1-D array. Arrays (numpy, pandas) are taken as they are; a list mixing types
     (1 and "1") or holding tuples becomes an object array so no id is coerced into another."""
     if hasattr(values, "__array__"):
-        return as_1d(np.asarray(values), name)
+        return as_vector(np.asarray(values), name)
     seq = list(values)
     kinds = {type(v) for v in seq}
     if len(kinds) <= 1 and not any(issubclass(kind, tuple) for kind in kinds):
-        return as_1d(np.asarray(seq), name)
+        return as_vector(np.asarray(seq), name)
     arr = np.empty(len(seq), dtype=object)
     for k, v in enumerate(seq):
         arr[k] = v
     return arr
-
-
-@contextmanager
-def numba_parallel(n_jobs):
-    """Run the enclosed kernels on ``n_jobs`` Numba threads (None: all) with dynamic scheduling.
-
-    The kernels split rows into fixed blocks; handing blocks out one at a time (chunk size 1)
-    instead of in equal static shares keeps threads busy when a few rows (popular items) hold
-    most of the interactions.
-    """
-    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1):
-        raise ValueError(f"n_jobs must be a positive int or None; got {n_jobs!r}")
-    previous = numba.get_num_threads()
-    if n_jobs is not None:
-        numba.set_num_threads(min(int(n_jobs), numba.config.NUMBA_NUM_THREADS))
-    try:
-        with numba.parallel_chunksize(1):
-            yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 class IdMap:
@@ -166,7 +137,7 @@ class Interactions:
         n = user_arr.shape[0]
         if n == 0:
             raise ValueError("no interactions: users, items and values are empty")
-        vals = np.ones(n) if values is None else as_1d(values, "values")
+        vals = np.ones(n) if values is None else as_vector(values, "values")
         if item_arr.shape[0] != n or vals.shape[0] != n:
             raise ValueError(f"users, items and values must have the same length; got {n}, "
                              f"{item_arr.shape[0]} and {vals.shape[0]}")
@@ -215,3 +186,11 @@ class Interactions:
         from scipy.sparse import csr_matrix
 
         return csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+def check_interactions(interactions):
+    """``interactions`` itself if it is an Interactions, else a TypeError saying how to make one."""
+    if not isinstance(interactions, Interactions):
+        raise TypeError("fit expects an Interactions (Interactions.from_table or from_csr); "
+                        f"got {type(interactions).__name__}")
+    return interactions

@@ -7,14 +7,14 @@ Ranking metrics are per user, then averaged over users with at least one relevan
 """
 import numpy as np
 
-from bindings.recommend.interactions import as_1d
+from bindings.validation import as_vector
 
 __all__ = ["rmse", "mae", "ranking_metrics", "evaluate_ranking"]
 
 
 def _errors(y_true, y_pred):
-    y_true = as_1d(y_true, "y_true").astype(np.float64)
-    y_pred = as_1d(y_pred, "y_pred").astype(np.float64)
+    y_true = as_vector(y_true, "y_true").astype(np.float64)
+    y_pred = as_vector(y_pred, "y_pred").astype(np.float64)
     if y_true.shape != y_pred.shape or y_true.size == 0:
         raise ValueError(f"y_true and y_pred must be non-empty and of equal length; got "
                          f"{y_true.shape[0]} and {y_pred.shape[0]}")
@@ -43,8 +43,8 @@ def ranking_metrics(recommended, relevant_users, relevant_items, k=10):
     if recommended.ndim != 2 or recommended.shape[1] < k or k < 1:
         raise ValueError(f"recommended must be 2-D with at least k={k} columns; got shape "
                          f"{recommended.shape}")
-    rel_u = as_1d(relevant_users, "relevant_users").astype(np.int64)
-    rel_i = as_1d(relevant_items, "relevant_items").astype(np.int64)
+    rel_u = as_vector(relevant_users, "relevant_users").astype(np.int64)
+    rel_i = as_vector(relevant_items, "relevant_items").astype(np.int64)
     if rel_u.shape != rel_i.shape or (rel_i < 0).any() or (rel_u < 0).any():
         raise ValueError("relevant_users and relevant_items must be equal-length arrays of "
                          "non-negative codes")
@@ -83,8 +83,8 @@ def evaluate_ranking(model, test_users, test_items, k=10, *, filter_seen=True):
     Every test user gets one top-k list; held-out items the model never saw still count as
     relevant (they cannot be hit), so every model is judged on the same denominators.
     """
-    test_users = as_1d(test_users, "test_users")
-    test_items = as_1d(test_items, "test_items")
+    test_users = as_vector(test_users, "test_users")
+    test_items = as_vector(test_items, "test_items")
     if test_users.shape != test_items.shape:
         raise ValueError("test_users and test_items must have the same length")
     user_ids, rows = np.unique(test_users, return_inverse=True)

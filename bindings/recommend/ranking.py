@@ -6,7 +6,8 @@ popularity ranking (number of users per item), so ``recommend`` never raises for
 """
 import numpy as np
 
-from bindings.recommend.params import check_interactions
+from bindings.recommend.interactions import check_interactions
+from bindings.validation import check_positive_int
 
 __all__ = ["FactorRanker", "PopularityRecommender"]
 
@@ -46,8 +47,7 @@ class Ranker:
         scalar = np.ndim(users) == 0
         codes = self.interactions_.users.lookup(users)
         n_items = self.interactions_.shape[1]
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive int; got {k!r}")
+        k = check_positive_int(k, "k")
         k = min(int(k), n_items)
         x = self.interactions_
         top_codes = np.empty((codes.shape[0], k), dtype=np.int64)
@@ -120,8 +120,7 @@ class FactorRanker(Ranker):
         if code < 0:
             raise ValueError(f"item {item!r} was not in the training data; similar_items needs "
                              "its factors")
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive int; got {k!r}")
+        k = check_positive_int(k, "k")
         norms = np.linalg.norm(self.item_factors_, axis=1)
         cos = self.item_factors_ @ self.item_factors_[code] / np.maximum(norms * norms[code],
                                                                           1e-300)

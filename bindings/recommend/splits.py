@@ -1,27 +1,13 @@
-"""Reproducible evaluation splits over a (user, item, value) table, as row-index arrays.
+"""Per-user leave-last-out splits of a (user, item, value) table, as row-index arrays.
 
-The same index arrays can be given to every model (ours, Surprise, implicit), so comparisons are
-on identical data.
+K-fold splits of the rows are ``bindings.cv.make_folds``, the splitter of every topic. The same index
+arrays can be given to every model (ours, Surprise, implicit), so comparisons are on identical data.
 """
 import numpy as np
 
-from bindings.recommend.interactions import as_1d
+from bindings.validation import as_vector, check_positive_int
 
-__all__ = ["kfold_indices", "leave_last_out"]
-
-
-def kfold_indices(n_rows, n_splits=5, *, random_state=None):
-    """Shuffle rows 0..n_rows-1 once and cut them into ``n_splits`` test folds.
-
-    Returns a list of ``n_splits`` (train_idx, test_idx) int64 arrays; every row is in exactly
-    one test fold.
-    """
-    if not isinstance(n_splits, (int, np.integer)) or not 2 <= n_splits <= n_rows:
-        raise ValueError(f"n_splits must be an int in [2, n_rows={n_rows}]; got {n_splits!r}")
-    perm = np.random.default_rng(random_state).permutation(n_rows)
-    folds = np.array_split(perm, n_splits)
-    return [(np.sort(np.concatenate(folds[:f] + folds[f + 1:])), np.sort(folds[f]))
-            for f in range(n_splits)]
+__all__ = ["leave_last_out"]
 
 
 def leave_last_out(users, timestamps=None, *, n_last=1, random_state=None):
@@ -30,16 +16,13 @@ def leave_last_out(users, timestamps=None, *, n_last=1, random_state=None):
     Users with ``n_last`` rows or fewer stay wholly in train. Ties in time: the later row of the
     table counts as later. Returns (train_idx, test_idx), sorted int64 row indices.
     """
-    users = as_1d(users, "users")
+    users = as_vector(users, "users")
     n = users.shape[0]
-    if not isinstance(n_last, (int, np.integer)) or n_last < 1:
-        raise ValueError(f"n_last must be a positive int; got {n_last!r}")
+    n_last = check_positive_int(n_last, "n_last")
     if timestamps is None:
         key = np.random.default_rng(random_state).random(n)
     else:
-        key = as_1d(timestamps, "timestamps")
-        if key.shape[0] != n:
-            raise ValueError(f"timestamps must have one entry per row ({n}); got {key.shape[0]}")
+        key = as_vector(timestamps, "timestamps", n_rows=n)
     _, user_codes = np.unique(users, return_inverse=True)
     order = np.lexsort((np.arange(n), key, user_codes))  # by user, then time, then row
     sorted_users = user_codes[order]

@@ -95,6 +95,19 @@ def test_make_folds_partition_rows_and_balance_classes(stratified):
     np.testing.assert_array_equal(unshuffled[0][1], [0, 1, 2, 3])
 
 
+@pytest.mark.parametrize("nfold", [2, 4, 7])
+def test_unshuffled_stratified_folds_are_scikit_learns(nfold):
+    """The logistic meta-estimators hand cv=k to make_folds and compare with scikit-learn's wrappers, which
+    split with StratifiedKFold(k): the folds must be the same rows (string labels, classes first seen out of
+    sorted order, sizes not divisible by k)."""
+    label = np.array(["c", "a", "b"])[np.r_[np.zeros(13), np.ones(7), np.full(9, 2)].astype(int)]
+    label = label[np.random.default_rng(nfold).permutation(label.size)]
+    ours = make_folds(label.size, nfold, label=label, stratified=True, shuffle=False)
+    for (train_rows, test_rows), (ref_train, ref_test) in zip(ours, StratifiedKFold(nfold).split(label, label)):
+        np.testing.assert_array_equal(test_rows, ref_test)
+        np.testing.assert_array_equal(train_rows, ref_train)
+
+
 def test_early_stopping_cuts_at_the_best_mean_test_round():
     X, y, _ = problem(300, seed=2)
     y = y + np.random.default_rng(3).standard_normal(300)  # noisy regression: the test error turns up

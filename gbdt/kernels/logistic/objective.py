@@ -9,14 +9,12 @@ stored as float64, loss ``logsumexp(z) - z_y``, gradient ``(softmax(z)_k - [k ==
 Rows are summed in a fixed number of contiguous blocks, each into its own buffer, then the buffers are
 added in block order: a result does not depend on how threads were scheduled.
 """
-import math
-
 import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.kernels.math import log1pexp, sigmoid, softmax_row
 from gbdt.kernels.logistic.packed import packed_axpy, packed_dot, packed_gram_rows
+from gbdt.kernels.math import log1pexp, sigmoid, softmax_row
 
 MAX_BLOCKS = 64
 MIN_BLOCK_ROWS = 1024

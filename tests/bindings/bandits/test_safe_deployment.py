@@ -121,7 +121,7 @@ def test_logging_probs_from_a_policys_action_probabilities():
 def test_bad_input_raises_clear_errors():
     data = logs(100, 3)
     target = policy([0.2, 0.3, 0.5], 100)
-    with pytest.raises(ValueError, match="delta must be a float in"):
+    with pytest.raises(ValueError, match=r"delta must be a finite number in \(0.0, 1.0\)"):
         policy_value_bound(**data, target_probs=target, delta=1.5)
     with pytest.raises(ValueError, match="rewards must lie in reward_range"):
         policy_value_bound(**data, target_probs=target, reward_range=(0.0, 0.5))

@@ -10,7 +10,8 @@ from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from bindings.logistic import LogisticRegression, regularization_path
+from bindings.logistic import LogisticRegression, regression, regularization_path
+from gbdt.threads import effective_threads
 
 X_BC, Y_BC = load_breast_cancer(return_X_y=True)
 X_BC = StandardScaler().fit_transform(X_BC)
@@ -113,7 +114,7 @@ def test_regularization_path_l1_sparsity_and_l2_shrinkage():
     ({"class_weight": {7: 1.0}}, None, "class_weight has labels"),
     ({}, (np.where(np.arange(X_BC.size).reshape(X_BC.shape) == 5, np.nan, X_BC), Y_BC), "NaN"),
     ({}, (X_BC, np.zeros(len(Y_BC))), "single class"),
-    ({}, (X_BC, Y_BC[:-1]), "entries but X has"),
+    ({}, (X_BC, Y_BC[:-1]), r"y must have one entry per row \(569\)"),
     ({}, (X_BC[:, 0], Y_BC), "2-D"),
 ])
 def test_bad_input_raises_value_error(kwargs, fit_args, match):
@@ -185,25 +186,46 @@ def test_predict_log_proba_matches_sklearn_and_stays_finite():
                                rtol=1e-12)
 
 
-def test_feature_names_as_sklearn():
-    """feature_names_in_ exists only after a fit on named columns; reordered or renamed columns raise, as
-    scikit-learn's estimators do, and the predictions are never silently computed on the wrong columns."""
-    frame = pd.DataFrame(X_BC[:, SUBSET], columns=[f"f{j}" for j in SUBSET])
-    ours = LogisticRegression(C=0.3).fit(frame, Y_BC)
-    ref = SkLogisticRegression(C=0.3).fit(frame, Y_BC)
-    np.testing.assert_array_equal(ours.feature_names_in_, ref.feature_names_in_)
-    assert not hasattr(LogisticRegression(C=0.3).fit(X_BC, Y_BC), "feature_names_in_")
-    assert not hasattr(ours.fit(X_BC[:, SUBSET], Y_BC), "feature_names_in_"), "a refit without names drops them"
-    ours.fit(frame, Y_BC)
-    for changed in (frame[frame.columns[::-1]], frame.rename(columns={"f0": "g0"})):
-        with pytest.raises(ValueError, match="feature names"):
-            ref.predict(changed)
-        with pytest.raises(ValueError, match="feature names"):
-            ours.predict(changed)
-    with pytest.warns(UserWarning, match="does not have valid feature names"):
-        np.testing.assert_array_equal(ours.predict(frame.to_numpy()), ours.predict(frame))
-    with pytest.warns(UserWarning, match="fitted without feature names"):
-        LogisticRegression(C=0.3).fit(frame.to_numpy(), Y_BC).predict(frame)
-    assert not hasattr(LogisticRegression(C=0.3).fit(pd.DataFrame(X_BC[:, SUBSET]), Y_BC), "feature_names_in_")
-    with pytest.raises(TypeError, match="mixed types"):
+def test_one_job_runs_the_serial_kernels_and_fits_what_two_jobs_fit(kernel_paths, monkeypatch):
+    """n_jobs=1 takes the serial compilation of every threaded kernel; the coefficients equal the threaded
+    fit's (rows are summed in fixed blocks, whatever the threads)."""
+    monkeypatch.setattr(regression, "SERIAL_CELLS", 0)  # else this small fit runs on one thread at any n_jobs
+    fits = {}
+    for n_jobs in (1, 2):
+        kernel_paths.clear()
+        fits[n_jobs] = LogisticRegression(C=0.5, tol=1e-8, n_jobs=n_jobs).fit(X_BC, Y_BC)
+        assert kernel_paths and set(kernel_paths) == {effective_threads(n_jobs) == 1}
+    np.testing.assert_allclose(fits[1].coef_, fits[2].coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fits[1].predict_proba(X_BC), fits[2].predict_proba(X_BC), rtol=1e-10, atol=1e-12)
+
+
+def test_feature_names_are_checked_at_predict_as_scikit_learn_does():
+    """Fitted on named columns, the model refuses renamed, missing or reordered columns (naming them, with
+    scikit-learn's messages, which its own estimator gives for the same frames) and never reorders them."""
+    names = ["a", "b", "c", "d"]
+    frame = pd.DataFrame(X_BC[:, :4], columns=names)
+    ours = LogisticRegression(C=0.5).fit(frame, Y_BC)
+    theirs = SkLogisticRegression(C=0.5).fit(frame, Y_BC)
+    assert list(ours.feature_names_in_) == names and ours.feature_names_in_.dtype == object
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but LogisticRegression was fitted"):
+        array_proba = ours.predict_proba(X_BC[:, :4])  # names on one side only: scikit-learn's warning
+    np.testing.assert_allclose(ours.predict_proba(frame), array_proba, rtol=1e-14)
+    renamed = frame.rename(columns={"a": "zz"})
+    reordered = frame[["b", "a", "c", "d"]]
+    missing = frame[["a", "b", "c"]]
+    for bad, named in ((renamed, "- zz\nFeature names seen at fit time, yet now missing:\n- a"),
+                       (reordered, "Column 0 is 'b' where fit had 'a'"), (missing, "yet now missing:\n- d")):
+        with pytest.raises(ValueError) as ours_error:
+            ours.predict_proba(bad)
+        with pytest.raises(ValueError) as their_error:
+            theirs.predict_proba(bad)
+        assert str(ours_error.value).startswith(str(their_error.value)) and named in str(ours_error.value)
+    unnamed = LogisticRegression(C=0.5).fit(X_BC[:, :4], Y_BC)
+    assert not hasattr(unnamed, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but LogisticRegression was fitted without"):
+        unnamed.decision_function(frame)
+    # a refit on an array forgets the names; integer column labels are no names
+    assert not hasattr(ours.fit(X_BC[:, :4], Y_BC), "feature_names_in_")
+    assert not hasattr(LogisticRegression().fit(pd.DataFrame(X_BC[:, :4]), Y_BC), "feature_names_in_")
+    with pytest.raises(TypeError, match="feature names must all be strings"):
         LogisticRegression().fit(pd.DataFrame(X_BC[:, :2], columns=["a", 1]), Y_BC)

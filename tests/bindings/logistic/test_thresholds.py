@@ -138,5 +138,5 @@ def test_bad_input():
         FixedThresholdClassifier(LogisticRegression()).predict(X)
     with pytest.raises(ValueError, match="binary"):
         roc_curve(np.arange(len(Y)) % 3, SCORES)
-    with pytest.raises(ValueError, match="entries but X has"):
+    with pytest.raises(ValueError, match="one entry per row"):
         roc_curve(Y, SCORES[:-1])

@@ -7,6 +7,7 @@ import pytest
 from bindings.multimodal import (MultimodalNet, Trainer, accuracy, make_digits, make_shapes, missing_modality_accuracy,
                                  modality_dropout_masks, retrieval_recall)
 from bindings.nn import named_parameters
+from gbdt.threads import effective_threads
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -130,7 +131,9 @@ def test_contrastive_training_aligns_the_embeddings():
     assert recall["text_to_image@10"] > 0.5 and recall["image_to_text@10"] > 0.5, recall
 
 
-def test_fit_runs_on_n_jobs_threads_and_restores_the_setting():
+def test_fit_runs_on_n_jobs_threads_and_restores_the_setting(kernel_paths):
+    """n_jobs=1 runs every step on one thread through the serial compilations of the threaded kernels, and
+    trains the model n_jobs=2 trains; the caller's thread count comes back."""
     data = make_shapes(32, seed=10)
     seen = []
 
@@ -141,8 +144,16 @@ def test_fit_runs_on_n_jobs_threads_and_restores_the_setting():
 
     outer = numba.config.NUMBA_NUM_THREADS  # the one_thread fixture restores its own setting afterwards
     numba.set_num_threads(outer)
-    Trainer(Spy(len(data.vocab), 3, (3, 16, 16), dim=8), batch_size=16, n_jobs=1).fit(data, 1, progress=False)
-    assert seen == [1, 1] and numba.get_num_threads() == outer
+    losses = {}
+    for n_jobs in (1, 2):
+        seen.clear()
+        kernel_paths.clear()
+        model = Spy(len(data.vocab), 3, (3, 16, 16), dim=8, fusion="cross", text_layers=1)
+        trainer = Trainer(model, batch_size=16, n_jobs=n_jobs, contrastive_weight=0.5).fit(data, 1, progress=False)
+        assert seen == [effective_threads(n_jobs)] * 2 and numba.get_num_threads() == outer
+        assert kernel_paths and set(kernel_paths) == {effective_threads(n_jobs) == 1}
+        losses[n_jobs] = trainer.history["loss"]
+    np.testing.assert_allclose(losses[1], losses[2], rtol=1e-5)
     with pytest.raises(ValueError, match="n_jobs"):
         Trainer(Spy(len(data.vocab), 3, (3, 16, 16), dim=8), n_jobs=0)
 

@@ -64,7 +64,9 @@ def test_state_round_trip_continues_identically():
 def test_bad_settings_raise():
     with pytest.raises(ValueError, match="weight_decay"):
         AdamW({"w": np.zeros(2)}, weight_decay=-1)
-    with pytest.raises(ValueError, match="warmup_steps"):
+    with pytest.raises(TypeError, match="warmup_steps"):
         AdamW({"w": np.zeros(2)}, warmup_steps=1.5)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        AdamW({"w": np.zeros(2)}, warmup_steps=-1)
     with pytest.raises(ValueError, match="grads lacks"):
         AdamW({"w": np.zeros(2)}).step({})

@@ -153,6 +153,30 @@ def test_bad_configuration_raises():
         MultiHeadAttention(10, 4, rng)
     with pytest.raises(ValueError, match="max_len"):
         TransformerEncoder(5, 5, max_len=4).forward(np.zeros((1, 6), int))
+    model, tokens = TransformerEncoder(5, 3, dim=8, n_heads=2, ff_dim=8, n_layers=1), np.zeros((2, 4), int)
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 3\)"):
+        model.loss_and_backward(tokens, np.full((2, 4), 3))  # the kernel indexes logits with them unchecked
+    with pytest.raises(ValueError, match=r"targets must be an int array of shape \(2, 4\)"):
+        model.loss_and_backward(tokens, np.zeros((2, 3), int))
+    with pytest.raises(TypeError, match="targets must be integer classes"):
+        model.loss_and_backward(tokens, np.zeros((2, 4)))
+
+
+def test_masked_loss_and_logit_gradient_match_torch_cross_entropy():
+    """The mean cross-entropy over the real tokens and the gradient it sends back, against torch."""
+    rng = np.random.default_rng(8)
+    model = TransformerEncoder(6, 4, dim=8, n_heads=2, ff_dim=8, n_layers=1, seed=8, dtype=np.float64)
+    tokens, targets = rng.integers(0, 6, (3, 5)), rng.integers(0, 4, (3, 5))
+    key_mask = np.arange(5)[None, :] < np.array([[5], [3], [4]])
+    seen = {}
+    model.backward = lambda grad: seen.setdefault("grad", grad)  # capture the logits' gradient only
+    loss = model.loss_and_backward(tokens, targets, key_mask)
+    logits = torch.tensor(model.forward(tokens, key_mask), requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(logits[torch.from_numpy(key_mask)],
+                                            torch.from_numpy(targets[key_mask]))
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(seen["grad"], logits.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("norm", ["layer", "batch"])

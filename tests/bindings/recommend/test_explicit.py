@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from surprise import SVD, BaselineOnly, Dataset, KNNBasic, KNNWithMeans, Reader
 
-from bindings.recommend import (BaselinePredictor, Interactions, KNNRecommender, MatrixFactorization, kfold_indices,
-                                mae, rmse)
+from bindings.cv import make_folds
+from bindings.recommend import BaselinePredictor, Interactions, KNNRecommender, MatrixFactorization, mae, rmse
 
 SCALE = (1.0, 5.0)
 
@@ -29,7 +29,7 @@ def table():
 
 @pytest.fixture(scope="module")
 def folds(table):
-    return kfold_indices(table[2].size, 5, random_state=1)
+    return make_folds(table[2].size, 5, seed=1)
 
 
 def surprise_predict(algo, table, train, test):
@@ -129,16 +129,16 @@ def test_fold_in_solves_the_new_users_ridge_problem(table):
         mf.fold_in(new_items, new_ratings[:2])
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: KNNRecommender(k=0), "k must be a positive int"),
-    (lambda: KNNRecommender(similarity="jaccard"), "similarity must be one of"),
-    (lambda: MatrixFactorization(solver="adam"), "solver must be one of"),
-    (lambda: MatrixFactorization(n_factors=2.5), "n_factors must be a positive int"),
-    (lambda: MatrixFactorization(solver="als", reg=0.0), "reg must be a positive"),
-    (lambda: BaselinePredictor(n_epochs=-1), "n_epochs"),
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: KNNRecommender(k=0), ValueError, "k must be a positive int"),
+    (lambda: KNNRecommender(similarity="jaccard"), ValueError, "similarity must be one of"),
+    (lambda: MatrixFactorization(solver="adam"), ValueError, "solver must be one of"),
+    (lambda: MatrixFactorization(n_factors=2.5), TypeError, "n_factors must be a positive int"),
+    (lambda: MatrixFactorization(solver="als", reg=0.0), ValueError, r"reg must be a finite number in \(0.0, inf\]"),
+    (lambda: BaselinePredictor(n_epochs=-1), ValueError, "n_epochs"),
 ])
-def test_bad_parameters_raise(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_parameters_raise(make, error, match):
+    with pytest.raises(error, match=match):
         make()
 
 

@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions, PopularityRecommender, SideFeatureMap,
                                 evaluate_ranking, leave_last_out)
-
+from gbdt.threads import effective_threads
 
 
 @pytest.fixture(autouse=True)
@@ -149,15 +149,15 @@ def test_side_feature_map_is_ridge_with_intercept_and_recovers_linear_factors(pl
         mapping.transform(features[:, :3])
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: ImplicitALS(n_factors=0), "n_factors"),
-    (lambda: ImplicitALS(alpha=-1.0), "alpha"),
-    (lambda: ImplicitALS(cg_steps=1.5), "cg_steps"),
-    (lambda: BPR(learning_rate=0.0), "learning_rate"),
-    (lambda: BPR(negatives="hard"), "negatives must be one of"),
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: ImplicitALS(n_factors=0), ValueError, "n_factors"),
+    (lambda: ImplicitALS(alpha=-1.0), ValueError, "alpha"),
+    (lambda: ImplicitALS(cg_steps=1.5), TypeError, "cg_steps"),
+    (lambda: BPR(learning_rate=0.0), ValueError, "learning_rate"),
+    (lambda: BPR(negatives="hard"), ValueError, "negatives must be one of"),
 ])
-def test_bad_parameters_raise(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_parameters_raise(make, error, match):
+    with pytest.raises(error, match=match):
         make()
 
 
@@ -172,3 +172,17 @@ def test_negative_feedback_and_unfitted_calls_raise():
         ImplicitALS().fit(Interactions.from_table([1, 2], [1, 2], [1.0, -1.0]))
     with pytest.raises(RuntimeError, match="not fitted"):
         BPR().recommend("a")
+
+
+def test_one_job_runs_the_serial_kernels_and_fits_what_two_jobs_fit(planted, kernel_paths):
+    """n_jobs=1 takes the serial compilation of every threaded kernel; the factors equal the threaded fit's
+    (each user's and item's solve is independent, so thread scheduling cannot change them)."""
+    x = planted[0]
+    factors = {}
+    for n_jobs in (1, 2):
+        kernel_paths.clear()
+        model = ImplicitALS(n_factors=8, n_iterations=3, random_state=0, n_jobs=n_jobs).fit(x)
+        assert kernel_paths and set(kernel_paths) == {effective_threads(n_jobs) == 1}
+        factors[n_jobs] = model.user_factors_, model.item_factors_
+    for serial, threaded in zip(factors[1], factors[2]):
+        np.testing.assert_allclose(serial, threaded, rtol=1e-12, atol=1e-14)

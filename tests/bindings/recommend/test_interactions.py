@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from bindings.recommend import IdMap, Interactions, kfold_indices, leave_last_out
+from bindings.recommend import IdMap, Interactions, leave_last_out
 
 
 def dense(x):
@@ -83,16 +83,6 @@ def test_from_csr_drops_stored_zeros_sums_duplicates_and_keeps_ids():
 def test_id_map_rejects_repeated_ids():
     with pytest.raises(ValueError, match="unique"):
         IdMap([1, 1])
-
-
-def test_kfold_indices_partition_the_rows():
-    folds = kfold_indices(103, 5, random_state=0)
-    tests = np.concatenate([te for _, te in folds])
-    np.testing.assert_array_equal(np.sort(tests), np.arange(103))
-    for train, test in folds:
-        assert np.intersect1d(train, test).size == 0 and train.size + test.size == 103
-    with pytest.raises(ValueError, match="n_splits"):
-        kfold_indices(3, 5)
 
 
 def test_leave_last_out_holds_out_each_users_latest_rows():

@@ -11,9 +11,10 @@ from implicit.cpu.als import AlternatingLeastSquares
 from surprise import SVD, BaselineOnly, Dataset, KNNWithMeans, Reader
 from threadpoolctl import threadpool_limits
 
+from bindings.cv import make_folds
 from bindings.recommend import (BaselinePredictor, FactorRanker, ImplicitALS, Interactions, KNNRecommender,
-                                MatrixFactorization, evaluate_ranking, kfold_indices, leave_last_out,
-                                load_movielens_genres, load_movielens_ratings, rmse)
+                                MatrixFactorization, evaluate_ranking, leave_last_out, load_movielens_genres,
+                                load_movielens_ratings, rmse)
 
 SCALE = (0.5, 5.0)
 
@@ -45,7 +46,7 @@ def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
     users, movies, values, _ = ratings
     names = ("baseline", "knn", "svd")
     scores = {name: [] for base in names for name in (base, base + "_surprise")}
-    for seed, (train, test) in enumerate(kfold_indices(values.size, 5, random_state=0)):
+    for seed, (train, test) in enumerate(make_folds(values.size, 5, seed=0)):
         x = Interactions.from_table(users[train], movies[train], values[train])
         frame = pd.DataFrame({"u": users[train], "i": movies[train], "r": values[train]})
         trainset = Dataset.load_from_df(frame.sort_values(["u", "i"]),
