@@ -10,7 +10,7 @@ from collections.abc import Hashable, Iterable
 
 import numpy as np
 
-from bindings.bandits.checks import check_positive_int
+from bindings.validation import check_positive_int
 
 __all__ = ["ArmLabels"]
 

@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from bindings.bandits.arms import ArmLabels
-from bindings.bandits.checks import check_contexts, check_positive_int, check_rewards
+from bindings.bandits.checks import check_contexts, check_rewards
+from bindings.validation import check_positive_int
 
 __all__ = ["Policy"]
 

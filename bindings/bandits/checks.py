@@ -1,33 +1,12 @@
-"""Argument checks shared by the bandit modules: each returns the clean value or raises a
-TypeError/ValueError that names the argument and says what was expected."""
+"""Argument checks of the bandit modules' own data (rewards, contexts, seeds); scalar parameters go
+through ``bindings.validation``. Each returns the clean value or raises a TypeError/ValueError that
+names the argument and says what was expected."""
 import numbers
 
 import numpy as np
 
-__all__ = ["check_positive_int", "check_in_range", "check_rewards", "check_contexts",
-           "check_random_seed"]
 
-
-def check_positive_int(value, name):
-    """``value`` as a positive int, else TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
-def check_in_range(value, name, low, high, *, low_open=False):
-    """``value`` as a finite float in [low, high] ((low, high] with low_open), else an error
-    naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    if not np.isfinite(value) or too_low or value > high:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low}, {high}], got {value}")
-    return value
+__all__ = ["check_rewards", "check_contexts", "check_random_seed"]
 
 
 def check_rewards(rewards, n, reward_bounds):

@@ -10,7 +10,7 @@ N(theta_k, v^2 A_k^-1) it draws from; ``ridge`` is the L2 penalty lambda of A_k 
 import numpy as np
 
 from bindings.bandits.base import Policy
-from bindings.bandits.checks import check_in_range, check_positive_int
+from bindings.validation import check_number, check_positive_int
 from gbdt.kernels.bandits.ridge import (LIN_THOMPSON, LIN_UCB, linear_probabilities_batch,
                                        ridge_update_batch, select_linear_arms)
 
@@ -26,8 +26,8 @@ class LinearPolicy(Policy):
     def __init__(self, arms, n_features, *, exploration=1.0, ridge=1.0, random_state=None):
         self._init_arms(arms, random_state)
         self.n_features = check_positive_int(n_features, "n_features")
-        self.exploration = check_in_range(exploration, "exploration", 0.0, np.inf)
-        self.ridge = check_in_range(ridge, "ridge", 0.0, np.inf, low_open=True)
+        self.exploration = check_number(exploration, "exploration", low=0.0)
+        self.ridge = check_number(ridge, "ridge", low=0.0, low_open=True)
         self.reset()
 
     def _reset_state(self):
@@ -111,7 +111,7 @@ class RewardModelEpsilonGreedy(Policy):
         self.reward_model = reward_model
         self._init_arms(arms, random_state)
         self.n_features = check_positive_int(n_features, "n_features")
-        self.epsilon = check_in_range(epsilon, "epsilon", 0.0, 1.0)
+        self.epsilon = check_number(epsilon, "epsilon", low=0.0, high=1.0)
         self.refit_every = check_positive_int(refit_every, "refit_every")
         self.reset()
 

@@ -30,7 +30,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from bindings.bandits.checks import check_positive_int, check_random_seed
+from bindings.bandits.checks import check_random_seed
+from bindings.validation import check_positive_int, check_probability
 
 __all__ = ["PolicyValueEstimate", "inverse_propensity_score", "self_normalized_ips",
            "direct_method", "doubly_robust", "switch_doubly_robust",
@@ -150,18 +151,10 @@ def bootstrap_interval(round_values, alpha=0.05, n_bootstrap=10000, random_state
     return float(lower), float(upper)
 
 
-def check_alpha(alpha):
-    """``alpha`` as a float in (0, 1), else ValueError."""
-    if not (isinstance(alpha, float) and 0 < alpha < 1):
-        raise ValueError(f"alpha must be a float in (0, 1) (one minus the confidence level), "
-                         f"got {alpha!r}")
-    return alpha
-
-
 def _estimate(method, round_values, influence, ci, alpha, n_bootstrap, random_state):
     """A PolicyValueEstimate of mean(round_values); ``influence`` (n,) are the terms whose
     standard deviation / sqrt(n) is the standard error (round_values for plain means)."""
-    check_alpha(alpha)
+    check_probability(alpha, "alpha", open_interval=True)
     value = float(round_values.mean())
     n = round_values.shape[0]
     if ci == "normal":

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from bindings.bandits.base import Policy
-from bindings.bandits.checks import check_in_range, check_positive_int
+from bindings.validation import check_number, check_positive_int
 from gbdt.kernels.bandits import select as K
 from gbdt.kernels.bandits.arm_stats import observe, observe_batch
 from gbdt.kernels.bandits.sampling import new_gamma_cache
@@ -144,7 +144,7 @@ class EpsilonGreedy(BanditPolicy):
     def __init__(self, arms, *, epsilon=0.1, decay=False, random_state=None):
         super().__init__(arms, random_state=random_state)
         high = np.inf if decay else 1.0
-        self.params[K.P_EPSILON] = check_in_range(epsilon, "epsilon", 0.0, high)
+        self.params[K.P_EPSILON] = check_number(epsilon, "epsilon", low=0.0, high=high)
         self.params[K.P_EPSILON_DECAY] = 1.0 if decay else 0.0
 
 
@@ -158,7 +158,7 @@ class UCB1(BanditPolicy):
 
     def __init__(self, arms, *, exploration=1.0, random_state=None):
         super().__init__(arms, random_state=random_state)
-        self.params[K.P_EXPLORE] = check_in_range(exploration, "exploration", 0.0, np.inf)
+        self.params[K.P_EXPLORE] = check_number(exploration, "exploration", low=0.0)
 
 
 class UCBV(BanditPolicy):
@@ -171,10 +171,8 @@ class UCBV(BanditPolicy):
 
     def __init__(self, arms, *, exploration=1.2, reward_range=1.0, random_state=None):
         super().__init__(arms, random_state=random_state)
-        self.params[K.P_EXPLORE] = check_in_range(exploration, "exploration", 0.0, np.inf,
-                                                  low_open=True)
-        self.params[K.P_REWARD_RANGE] = check_in_range(reward_range, "reward_range", 0.0, np.inf,
-                                                       low_open=True)
+        self.params[K.P_EXPLORE] = check_number(exploration, "exploration", low=0.0, low_open=True)
+        self.params[K.P_REWARD_RANGE] = check_number(reward_range, "reward_range", low=0.0, low_open=True)
         self.reward_bounds = (0.0, self.params[K.P_REWARD_RANGE])
 
 
@@ -186,7 +184,7 @@ class KLUCB(BanditPolicy):
 
     def __init__(self, arms, *, exploration=0.0, random_state=None):
         super().__init__(arms, random_state=random_state)
-        self.params[K.P_EXPLORE] = check_in_range(exploration, "exploration", 0.0, np.inf)
+        self.params[K.P_EXPLORE] = check_number(exploration, "exploration", low=0.0)
         self.reward_bounds = (0.0, 1.0)
 
 
@@ -212,8 +210,8 @@ class GaussianThompsonSampling(BanditPolicy):
 
     def __init__(self, arms, *, noise_sd=1.0, prior_sd=10.0, random_state=None):
         super().__init__(arms, random_state=random_state)
-        self.params[K.P_NOISE_SD] = check_in_range(noise_sd, "noise_sd", 0.0, np.inf, low_open=True)
-        self.params[K.P_PRIOR_SD] = check_in_range(prior_sd, "prior_sd", 0.0, np.inf, low_open=True)
+        self.params[K.P_NOISE_SD] = check_number(noise_sd, "noise_sd", low=0.0, low_open=True)
+        self.params[K.P_PRIOR_SD] = check_number(prior_sd, "prior_sd", low=0.0, low_open=True)
 
     def _expectations(self, contexts):
         noise_var = self.params[K.P_NOISE_SD] ** 2
@@ -228,8 +226,7 @@ class Softmax(BanditPolicy):
 
     def __init__(self, arms, *, temperature=0.1, random_state=None):
         super().__init__(arms, random_state=random_state)
-        self.params[K.P_TEMPERATURE] = check_in_range(temperature, "temperature", 0.0, np.inf,
-                                                      low_open=True)
+        self.params[K.P_TEMPERATURE] = check_number(temperature, "temperature", low=0.0, low_open=True)
 
 
 class DiscountedUCB(UCB1):
@@ -237,7 +234,7 @@ class DiscountedUCB(UCB1):
 
     def __init__(self, arms, *, discount=0.99, exploration=1.0, random_state=None):
         super().__init__(arms, exploration=exploration, random_state=random_state)
-        self.params[K.P_DISCOUNT] = check_in_range(discount, "discount", 0.0, 1.0, low_open=True)
+        self.params[K.P_DISCOUNT] = check_number(discount, "discount", low=0.0, high=1.0, low_open=True)
 
 
 class DiscountedThompsonSampling(BetaThompsonSampling):
@@ -245,7 +242,7 @@ class DiscountedThompsonSampling(BetaThompsonSampling):
 
     def __init__(self, arms, *, discount=0.99, random_state=None):
         super().__init__(arms, random_state=random_state)
-        self.params[K.P_DISCOUNT] = check_in_range(discount, "discount", 0.0, 1.0, low_open=True)
+        self.params[K.P_DISCOUNT] = check_number(discount, "discount", low=0.0, high=1.0, low_open=True)
 
 
 class SlidingWindowUCB(UCB1):

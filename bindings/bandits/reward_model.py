@@ -13,7 +13,8 @@ import copy
 
 import numpy as np
 
-from bindings.bandits.checks import check_contexts, check_positive_int
+from bindings.bandits.checks import check_contexts
+from bindings.validation import check_positive_int
 from bindings.cv import resolve_folds
 
 __all__ = ["RegressionModel"]

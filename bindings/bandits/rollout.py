@@ -19,7 +19,7 @@ decide, and each row carries the propensities it was logged with.
 """
 from dataclasses import dataclass
 
-from bindings.bandits.checks import check_in_range, check_positive_int
+from bindings.validation import check_number, check_positive_int
 from bindings.bandits.safe_deployment import should_deploy
 
 __all__ = ["SequentialRollout", "RolloutDecision", "spending_schedule"]
@@ -73,12 +73,12 @@ class SequentialRollout:
 
     def __init__(self, delta=0.05, *, max_looks=10, spending="bonferroni", ratio=0.5,
                  **test_options):
-        self.delta = check_in_range(delta, "delta", 0.0, 1.0, low_open=True)
+        self.delta = check_number(delta, "delta", low=0.0, high=1.0, low_open=True)
         self.max_looks = None if max_looks is None else check_positive_int(max_looks, "max_looks")
         if spending not in SPENDINGS:
             raise ValueError(f"spending must be one of {SPENDINGS}, got {spending!r}")
         self.spending = spending
-        self.ratio = check_in_range(ratio, "ratio", 0.0, 1.0, low_open=True)
+        self.ratio = check_number(ratio, "ratio", low=0.0, high=1.0, low_open=True)
         if self.ratio == 1.0:
             raise ValueError("ratio must be below 1 (ratio 1 would give every look delta 0)")
         self.test_options = test_options

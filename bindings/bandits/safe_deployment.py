@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bindings.bandits.off_policy import PROBABILITY_SUM_TOLERANCE, bootstrap_interval, check_logged_data
+from bindings.validation import check_probability
 
 __all__ = ["policy_value_bound", "should_deploy", "DeploymentDecision", "importance_weight_range"]
 
@@ -45,13 +46,6 @@ class DeploymentDecision:
     baseline_upper: float
     delta: float
     method: str
-
-
-def _check_delta(delta):
-    if not (isinstance(delta, float) and 0 < delta < 1):
-        raise ValueError(f"delta must be a float in (0, 1) (the allowed failure probability), "
-                         f"got {delta!r}")
-    return delta
 
 
 def importance_weight_range(target_probs, logging_probs, propensities=None, actions=None):
@@ -117,7 +111,7 @@ def policy_value_bound(actions, rewards, propensities, target_probs, *, delta=0.
     (n, n_actions), weight_bound or clip give the weight range the Bernstein bound needs (see the
     module docstring); random_state seeds the bootstrap (int or None).
     """
-    delta = _check_delta(delta)
+    delta = check_probability(delta, "delta", open_interval=True)
     actions, rewards, propensities, target_probs, _ = check_logged_data(
         actions, rewards, propensities, target_probs)
     low, high = float(reward_range[0]), float(reward_range[1])
@@ -164,7 +158,7 @@ def should_deploy(new, baseline, delta=0.05, *, actions, rewards, propensities, 
     logging_probs (n, n_actions), weight_bound, clip : the weight range of the Bernstein bound
         (``policy_value_bound``).
     """
-    delta = _check_delta(delta)
+    delta = check_probability(delta, "delta", open_interval=True)
     logged = dict(actions=actions, rewards=rewards, propensities=propensities,
                   logging_probs=logging_probs, weight_bound=weight_bound, method=method,
                   reward_range=reward_range, clip=clip, n_bootstrap=n_bootstrap,

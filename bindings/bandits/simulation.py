@@ -21,7 +21,7 @@ from statistics import NormalDist
 import numpy as np
 
 from bindings.bandits.base import Policy
-from bindings.bandits.checks import check_positive_int
+from bindings.validation import check_positive_int
 from bindings.bandits.contextual import LinearPolicy
 from bindings.bandits.envs import ArmEnvironment, LinearContextualArms
 from bindings.bandits.policies import BanditPolicy

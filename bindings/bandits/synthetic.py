@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bindings.bandits.checks import check_in_range, check_positive_int
+from bindings.validation import check_number, check_positive_int
 
 __all__ = ["SyntheticBanditDataset", "LoggedBanditFeedback", "sample_actions"]
 
@@ -103,7 +103,7 @@ class SyntheticBanditDataset:
         self.reward_function = reward_function
         self.behavior_policy_function = behavior_policy_function
         self.behavior_policy = behavior_policy
-        self.reward_std = check_in_range(reward_std, "reward_std", 0.0, np.inf)
+        self.reward_std = check_number(reward_std, "reward_std", low=0.0)
         self.random_state = random_state
         self.rng = np.random.default_rng(random_state)
         self.action_context = np.eye(self.n_actions, dtype=int)

@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bindings.validation import check_probability
+
 __all__ = ["COV_TYPES", "LRTest", "LogitInference", "LogitSummary", "chi2_sf", "logit_inference",
            "likelihood_statistics", "covariance", "marginal_effects_table", "summary_of"]
 
@@ -171,17 +173,12 @@ def _wald_columns(estimate, se, alpha):
             f"{1 - alpha / 2:g}]": estimate + q * se}
 
 
-def check_alpha(alpha):
-    if not (isinstance(alpha, (float, int)) and 0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-
-
 def marginal_effects_table(state, names, alpha=0.05, cov_type="nonrobust", groups=None):
     """Average marginal effects d P(y = 1) / d x_j (pandas DataFrame, one row per feature): dy/dx, std err
     (delta method under ``cov_type``), z, P>|z| and the (1 - alpha) interval."""
     import pandas as pd
 
-    check_alpha(alpha)
+    check_probability(alpha, "alpha", open_interval=True)
     cov = covariance(state, cov_type, groups)
     slopes = np.arange(int(state.has_const), state.params.shape[0])
     effect = state.ame_scale * state.params[slopes]
@@ -218,7 +215,7 @@ def summary_of(model, alpha, cov_type, groups):
     """The ``LogitSummary`` of a fitted ``LogisticRegression`` (see its ``summary``)."""
     import pandas as pd
 
-    check_alpha(alpha)
+    check_probability(alpha, "alpha", open_interval=True)
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
     names = list(model.feature_names_in_) if hasattr(model, "feature_names_in_") \

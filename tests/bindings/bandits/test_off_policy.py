@@ -177,5 +177,5 @@ def test_bad_input_raises_clear_errors():
         replay_method(**data)
     with pytest.raises(ValueError, match="random_state must be None or an integer"):
         inverse_propensity_score(**data, ci="bootstrap", random_state=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="alpha must be a float in"):
+    with pytest.raises(ValueError, match="alpha must be a finite number in"):
         inverse_propensity_score(**data, alpha=5)

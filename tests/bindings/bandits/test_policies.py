@@ -334,15 +334,15 @@ def test_bad_input_raises_clear_errors():
         policy.update_batch([0, 1], [1.0])
     with pytest.raises(ValueError, match="arms must be a positive integer"):
         UCB1(0)
-    with pytest.raises(ValueError, match="epsilon must be in"):
+    with pytest.raises(ValueError, match="epsilon must be a finite number in"):
         EpsilonGreedy(3, epsilon=1.5)
-    with pytest.raises(ValueError, match="discount must be in"):
+    with pytest.raises(ValueError, match="discount must be a finite number in"):
         DiscountedUCB(3, discount=0.0)
     with pytest.raises(TypeError, match="window must be a positive integer"):
         SlidingWindowUCB(3, window=2.5)
-    with pytest.raises(ValueError, match="exploration must be in"):
+    with pytest.raises(ValueError, match="exploration must be a finite number in"):
         UCB1(3, exploration=-1.0)
-    with pytest.raises(ValueError, match="exploration must be in"):
+    with pytest.raises(ValueError, match="exploration must be a finite number in"):
         LinUCB(2, 3, exploration=-1.0)
     with pytest.raises(TypeError, match="unexpected keyword argument 'c'"):
         UCB1(3, c=1.0)  # the old name is gone

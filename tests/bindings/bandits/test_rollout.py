@@ -97,7 +97,7 @@ def test_bad_input_raises_clear_errors():
         SequentialRollout(0.05, spending="pocock")
     with pytest.raises(ValueError, match="bonferroni spending needs max_looks"):
         spending_schedule(0.05, 0)
-    with pytest.raises(ValueError, match="delta must be in"):
+    with pytest.raises(ValueError, match="delta must be a finite number in"):
         SequentialRollout(0.0)
     with pytest.raises(ValueError, match="ratio must be below 1"):
         SequentialRollout(0.05, spending="geometric", ratio=1.0)
