@@ -1,6 +1,6 @@
 """Implicit feedback on MovieLens (every rating is an interaction): ALS vs ``implicit``'s ALS,
 BPR and popularity on the same leave-last-10 split, a cold-start curve for new users (precision
-against the number of known interactions, through fold_in) and a genre hybrid for new movies.
+against the number of known interactions, through partial_fit_users) and a genre hybrid for new movies.
 
 MovieLens latest-small is GroupLens data (University of Minnesota), used here for research under
 its licence (see bindings/recommend/data/movielens-latest-small/README.txt): no endorsement implied, no
@@ -54,7 +54,8 @@ def model_comparison(users, movies, times):
 
 def cold_start_curve(users, movies, known_counts):
     """Precision@10 on 10 held-out interactions of 150 users left out of training, given n
-    other interactions of theirs through fold_in (n = 0: the popularity fallback)."""
+    other interactions of theirs through partial_fit_users (n = 0: unknown users, served the
+    popularity ranking). Each round replaces the users' histories with their first n."""
     rng = np.random.default_rng(0)
     counts = np.bincount(np.unique(users, return_inverse=True)[1])
     eligible = np.unique(users)[counts >= 10 + max(known_counts)]
@@ -62,24 +63,17 @@ def cold_start_curve(users, movies, known_counts):
     is_new = np.isin(users, new_users)
     model = ImplicitALS(random_state=0, **ALS).fit(
         Interactions.from_table(users[~is_new], movies[~is_new]))
-    items = model.interactions_.items
+    rng = np.random.default_rng(2)
+    # each user's interactions in one random order: the first n are known, the last 10 held out
+    shuffled = [movies[rng.permutation(np.flatnonzero(users == user))] for user in new_users]
+    held_users = np.repeat(new_users, 10)
+    held_movies = np.concatenate([mine[-10:] for mine in shuffled])
     curve = []
     for n_known in known_counts:
-        rng = np.random.default_rng(2)  # each user's interactions shuffled alike for every n
-        lists, rel_rows, rel_items = [], [], []
-        for row, user in enumerate(new_users):
-            mine = rng.permutation(np.flatnonzero(users == user))  # fixed per user below
-            history, held_out = movies[mine[:n_known]], movies[mine[-10:]]
-            if n_known:
-                scores = model.score_factors(model.fold_in(history))[0]
-                scores[items.lookup(history)[items.lookup(history) >= 0]] = -np.inf
-                lists.append(np.argsort(-scores, kind="stable")[:10])
-            else:
-                lists.append(np.argsort(-model.popularity_, kind="stable")[:10])
-            codes = items.lookup(held_out)
-            rel_rows.extend([row] * int((codes >= 0).sum()))
-            rel_items.extend(codes[codes >= 0])
-        curve.append(ranking_metrics(np.array(lists), rel_rows, rel_items, 10)["precision"])
+        if n_known:
+            model.partial_fit_users(np.repeat(new_users, n_known),
+                                    np.concatenate([mine[:n_known] for mine in shuffled]))
+        curve.append(evaluate_ranking(model, held_users, held_movies, 10)["precision"])
     return curve
 
 
@@ -128,7 +122,7 @@ def main():
     axes[0].set_title("leave-last-10, mean of 3 seeds")
     axes[0].set_ylim(0, 1.35 * max(comparison[n]["ndcg"] for n in names))
     axes[0].legend(ncol=2, fontsize=8)
-    axes[1].plot(known_counts, curve, "o-", label="ALS + fold_in")
+    axes[1].plot(known_counts, curve, "o-", label="ALS + partial_fit_users")
     axes[1].axhline(curve[0], color="gray", ls="--", label="popularity (0 known)")
     axes[1].set_xlabel("known interactions of a new user")
     axes[1].set_ylabel("precision@10")

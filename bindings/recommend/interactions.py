@@ -10,6 +10,8 @@ from contextlib import contextmanager
 import numba
 import numpy as np
 
+from gbdt.threads import using_threads
+
 __all__ = ["IdMap", "Interactions"]
 
 DUPLICATE_RULES = ("last", "first", "sum", "mean", "error")
@@ -40,22 +42,20 @@ def ids_1d(values, name):
 
 @contextmanager
 def numba_parallel(n_jobs):
-    """Run the enclosed kernels on ``n_jobs`` Numba threads (None: all) with dynamic scheduling.
+    """Run the enclosed kernels on ``n_jobs`` Numba threads (None: all) with dynamic scheduling,
+    inside the project's one thread context ``gbdt.threads.using_threads`` (so ``n_jobs=1`` runs
+    the kernels' serial compilations, which for the SGD kernels is also what makes them
+    deterministic).
 
     The kernels split rows into fixed blocks; handing blocks out one at a time (chunk size 1)
     instead of in equal static shares keeps threads busy when a few rows (popular items) hold
     most of the interactions.
     """
-    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1):
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer))
+                               or isinstance(n_jobs, bool) or n_jobs < 1):
         raise ValueError(f"n_jobs must be a positive int or None; got {n_jobs!r}")
-    previous = numba.get_num_threads()
-    if n_jobs is not None:
-        numba.set_num_threads(min(int(n_jobs), numba.config.NUMBA_NUM_THREADS))
-    try:
-        with numba.parallel_chunksize(1):
-            yield
-    finally:
-        numba.set_num_threads(previous)
+    with using_threads(n_jobs), numba.parallel_chunksize(1):
+        yield
 
 
 class IdMap:
@@ -94,6 +94,30 @@ class IdMap:
         """Codes (n,) int64 of ``values`` (a scalar or a sequence); -1 for an id never seen."""
         flat = ids_1d([values] if np.ndim(values) == 0 else values, "ids").tolist()
         return np.fromiter((self._code.get(v, -1) for v in flat), dtype=np.int64, count=len(flat))
+
+    def extended(self, values, name="ids"):
+        """This map with the ids of ``values`` it does not hold appended (first appearance
+        order), so every existing code stays valid; ``self`` if there is none. Ids of another
+        type than the stored ones (a string beside ints) make the id array an object array."""
+        arr = ids_1d(values, name)
+        if arr.dtype.kind == "f" and np.isnan(arr).any():
+            raise ValueError(f"{name} contain NaN; every interaction needs a valid id")
+        new = [v for v in dict.fromkeys(arr.tolist()) if v not in self._code]
+        if not new:
+            return self
+        added = ids_1d(new, name)
+        if added.dtype.kind == self.ids.dtype.kind != "O":
+            combined = np.concatenate([self.ids, added])
+            if combined.dtype.kind == self.ids.dtype.kind:  # int64 + uint64 would give floats
+                return IdMap(combined)
+        combined = np.empty(len(self.ids) + len(new), dtype=object)
+        for code, value in enumerate(self.ids.tolist() + new):  # tuples stay single ids
+            combined[code] = value
+        return IdMap(combined)
+        combined = np.empty(len(self.ids) + len(new), dtype=object)
+        combined[:] = self.ids.tolist() + [added[k] if added.dtype.kind == "O" else v
+                                           for k, v in enumerate(new)]
+        return IdMap(combined)
 
 
 def _csr_from_sorted(rows, cols, vals, n_rows):
@@ -205,6 +229,64 @@ class Interactions:
                              f"{len(users)}/{len(items)}")
         return cls(csr.indptr.astype(np.int64), csr.indices.astype(np.int32), csr.data,
                    users, items)
+
+    def to_table(self):
+        """(user ids (nnz,), item ids (nnz,), values (nnz,) float64) of the stored entries in CSR
+        order (by user code, then item code): the entry numbering of ``subset`` and of the
+        cross-validation folds."""
+        return self.users.ids[self.row_users()], self.items.ids[self.indices], self.data.copy()
+
+    def subset(self, entries):
+        """Interactions of the stored entries at positions ``entries`` (int array into
+        ``to_table`` order); ids absent from those entries are dropped from the maps."""
+        users, items, values = self.to_table()
+        entries = as_1d(entries, "entries")
+        if entries.dtype.kind not in "iu":
+            raise TypeError(f"entries must be integer positions; got dtype {entries.dtype}")
+        return Interactions.from_table(users[entries], items[entries], values[entries])
+
+    def with_rows(self, side, ids, others, values=None):
+        """A copy where every id in ``ids`` has its whole row replaced by the given entries.
+
+        side : 'users' (rows are users, ``others`` item ids) or 'items' (rows are items,
+            ``others`` user ids). ids, others, values : parallel (n,) arrays; values default 1.
+        Ids new to the map are appended (existing codes stay valid); entries whose other id is
+        unknown are dropped (add that id on its own side first); a repeated pair keeps its last
+        value. Returns (Interactions, codes (m,) int64 of the distinct replaced ids).
+        """
+        if side not in ("users", "items"):
+            raise ValueError(f"side must be 'users' or 'items'; got {side!r}")
+        by_user = side == "users"
+        ids = ids_1d(ids, side)
+        others = ids_1d(others, "items" if by_user else "users")
+        values = np.ones(ids.shape[0]) if values is None else as_1d(values, "values")
+        if others.shape[0] != ids.shape[0] or values.shape[0] != ids.shape[0]:
+            raise ValueError(f"{side}, their entries and values must have the same length; got "
+                             f"{ids.shape[0]}, {others.shape[0]} and {values.shape[0]}")
+        if values.dtype.kind not in "biuf" or not np.isfinite(values).all():
+            raise ValueError("values must be finite numbers")
+        own_map = (self.users if by_user else self.items).extended(ids, side)
+        other_map = self.items if by_user else self.users
+        codes = own_map.lookup(ids)
+        other = other_map.lookup(others)
+        if by_user:
+            indptr, indices, data = self.indptr, self.indices, self.data
+        else:
+            indptr, indices, data = self.item_indptr, self.item_indices, self.item_data
+        old_rows = np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int64), np.diff(indptr))
+        replaced = np.zeros(len(own_map), dtype=bool)
+        replaced[codes] = True
+        keep_old, keep_new = ~replaced[old_rows], other >= 0
+        rows, cols, vals = _merge_duplicates(
+            np.concatenate([old_rows[keep_old], codes[keep_new]]),
+            np.concatenate([indices[keep_old].astype(np.int64), other[keep_new]]),
+            np.concatenate([data[keep_old], values[keep_new].astype(np.float64)]), "last")
+        csr = _csr_from_sorted(rows, cols, vals, len(own_map))
+        if by_user:
+            result = Interactions(*csr, own_map, self.items)
+        else:
+            result = Interactions(*_transpose(*csr, len(self.users)), self.users, own_map)
+        return result, np.flatnonzero(replaced)
 
     def row_users(self):
         """User code (nnz,) int64 of every stored entry, in CSR order."""

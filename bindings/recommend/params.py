@@ -1,9 +1,12 @@
-"""Parameter checks shared by the recommender models: one message style for every bad value."""
+"""Parameter checks shared by the recommender models (one message style for every bad value) and
+``clone``, which model selection uses to make fresh models."""
+import inspect
+
 import numpy as np
 
 from bindings.recommend.interactions import Interactions
 
-__all__ = ["check_positive", "check_choice", "check_interactions"]
+__all__ = ["check_positive", "check_choice", "check_interactions", "clone"]
 
 
 def check_positive(name, value, *, integer=False, allow_zero=False):
@@ -29,3 +32,15 @@ def check_interactions(interactions):
         raise TypeError("fit expects an Interactions (Interactions.from_table or from_csr); "
                         f"got {type(interactions).__name__}")
     return interactions
+
+
+def clone(model, **params):
+    """A new unfitted model of ``model``'s class with its constructor parameters, ``params``
+    overriding some (ValueError naming any the class does not take)."""
+    names = [name for name, p in inspect.signature(type(model).__init__).parameters.items()
+             if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ValueError(f"{type(model).__name__} has no parameter {unknown[0]!r}; its "
+                         f"parameters are {names}")
+    return type(model)(**{name: params.get(name, getattr(model, name)) for name in names})

@@ -56,7 +56,7 @@ def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
             ("knn", KNNRecommender(similarity="pearson_baseline", centered=True, k=40,
                                    rating_scale=SCALE),
              KNNWithMeans(k=40, verbose=False, sim_options={"name": "pearson_baseline"})),
-            ("svd", MatrixFactorization(random_state=seed, rating_scale=SCALE),
+            ("svd", MatrixFactorization(random_state=seed, rating_scale=SCALE, n_jobs=1),
              SVD(random_state=seed)),
         ]:
             scores[name].append(rmse(values[test], ours.fit(x).predict(users[test],
