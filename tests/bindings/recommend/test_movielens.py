@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
-from surprise import SVD, BaselineOnly, Dataset, KNNWithMeans, Reader
+from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, KNNWithMeans, Reader
 from threadpoolctl import threadpool_limits
 
+from bindings.recommend import KNNBaseline as OurKNNBaseline
 from bindings.recommend import (BaselinePredictor, FactorRanker, ImplicitALS, Interactions, KNNRecommender,
                                 MatrixFactorization, evaluate_ranking, kfold_indices, leave_last_out,
                                 load_movielens_genres, load_movielens_ratings, rmse)
@@ -43,7 +44,7 @@ def test_loaders_read_the_whole_data_set():
 
 def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
     users, movies, values, _ = ratings
-    names = ("baseline", "knn", "svd")
+    names = ("baseline", "knn", "knn_baseline", "svd")
     scores = {name: [] for base in names for name in (base, base + "_surprise")}
     for seed, (train, test) in enumerate(kfold_indices(values.size, 5, random_state=0)):
         x = Interactions.from_table(users[train], movies[train], values[train])
@@ -56,6 +57,8 @@ def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
             ("knn", KNNRecommender(similarity="pearson_baseline", centered=True, k=40,
                                    rating_scale=SCALE),
              KNNWithMeans(k=40, verbose=False, sim_options={"name": "pearson_baseline"})),
+            ("knn_baseline", OurKNNBaseline(similarity="pearson_baseline", rating_scale=SCALE),
+             KNNBaseline(verbose=False, sim_options={"name": "pearson_baseline"})),
             ("svd", MatrixFactorization(random_state=seed, rating_scale=SCALE, n_jobs=1),
              SVD(random_state=seed)),
         ]:
@@ -67,6 +70,7 @@ def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
     mean = {name: np.mean(v) for name, v in scores.items()}
     assert mean["baseline"] == pytest.approx(mean["baseline_surprise"], rel=1e-10)
     assert mean["knn"] == pytest.approx(mean["knn_surprise"], rel=1e-9)
+    assert mean["knn_baseline"] == pytest.approx(mean["knn_baseline_surprise"], rel=1e-9)
     assert mean["svd"] <= 1.005 * mean["svd_surprise"]
 
 
