@@ -184,16 +184,26 @@ def test_prediction_details_match_surprises(table, folds, ours, theirs):
         assert (details["reason"] == "Not enough neighbors.").any()
 
 
-def test_sgd_mf_rmse_at_least_as_good_as_surprise_svd(table, folds):
+@pytest.mark.parametrize("n_jobs", [1, 2])  # 2: Hogwild threads, another path, same quality
+def test_sgd_mf_rmse_at_least_as_good_as_surprise_svd(table, folds, n_jobs):
     ours, theirs = [], []
     for seed, (train, test) in enumerate(folds):
         model = MatrixFactorization(n_factors=10, n_epochs=30, random_state=seed,
-                                    rating_scale=SCALE, n_jobs=1)
+                                    rating_scale=SCALE, n_jobs=n_jobs)
         ours.append(rmse(table[2][test], our_predict(model, table, train, test)))
         svd = SVD(n_factors=10, n_epochs=30, random_state=seed)
         theirs.append(rmse(table[2][test], surprise_predict(svd, table, train, test)))
     # same algorithm, different random init: equal up to init noise
     assert np.mean(ours) <= 1.01 * np.mean(theirs)
+
+
+def test_one_thread_sgd_fits_are_reproducible(table):
+    x = Interactions.from_table(*table)
+    for make in (lambda: MatrixFactorization(n_factors=5, n_epochs=3, random_state=7, n_jobs=1),
+                 lambda: OurSVDpp(n_factors=3, n_epochs=2, random_state=7, n_jobs=1)):
+        first, second = make().fit(x), make().fit(x)
+        np.testing.assert_array_equal(first.user_factors_, second.user_factors_)
+        np.testing.assert_array_equal(first.item_bias_, second.item_bias_)
 
 
 def test_als_mf_descends_its_objective_and_predicts_as_well_as_svd(table, folds):

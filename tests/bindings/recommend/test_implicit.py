@@ -66,6 +66,14 @@ def test_bpr_ranks_better_than_popularity_and_as_well_as_implicit_bpr(planted):
     assert np.mean(ours) >= 0.95 * np.mean(theirs)
 
 
+def test_one_thread_bpr_fits_are_reproducible(planted):
+    x = planted[0]
+    first, second = (BPR(n_factors=4, n_epochs=2, random_state=3, n_jobs=1).fit(x)
+                     for _ in range(2))
+    np.testing.assert_array_equal(first.user_factors_, second.user_factors_)
+    np.testing.assert_array_equal(first.item_bias_, second.item_bias_)
+
+
 def test_recommend_is_the_top_k_of_the_scores_without_seen_items(planted):
     x = planted[0]
     model = ImplicitALS(n_factors=8, n_iterations=3, random_state=0).fit(x)
