@@ -9,12 +9,15 @@ Implicit feedback: ``ImplicitALS``, ``BPR``, ``PopularityRecommender``, ``Factor
 ``MatrixFactorization``): batched ``recommend`` with ``items``/``filter_items``/
 ``filter_already_liked_items``/``recalculate_user``, ``similar_items``, ``similar_users``,
 ``partial_fit_users``, ``partial_fit_items``. Cold start: popularity for unknown users,
-``partial_fit_users`` for new users, ``SideFeatureMap`` for new items. Model selection:
+``partial_fit_users`` for new users, ``SideFeatureMap`` (a ridge from item features to
+factors) or ``HybridBPR`` (LightFM-style feature embeddings trained with the interactions,
+``add_items``) for new items. Model selection:
 ``cross_validate``, ``GridSearchCV`` (nested when one is passed to the other).
 Metrics: ``rmse``, ``mae``, ``ranking_metrics``, ``evaluate_ranking``.
 """
 from bindings.recommend.coldstart import SideFeatureMap
 from bindings.recommend.explicit import BaselinePredictor, MatrixFactorization
+from bindings.recommend.hybrid import HybridBPR
 from bindings.recommend.implicit import BPR, ImplicitALS
 from bindings.recommend.interactions import IdMap, Interactions
 from bindings.recommend.knn import KNNBaseline, KNNRecommender
@@ -29,7 +32,7 @@ from bindings.recommend.svdpp import SVDpp
 __all__ = [
     "IdMap", "Interactions", "kfold_indices", "leave_last_out",
     "BaselinePredictor", "KNNRecommender", "KNNBaseline", "MatrixFactorization", "SVDpp",
-    "ImplicitALS", "BPR", "PopularityRecommender", "FactorRanker", "SideFeatureMap",
+    "ImplicitALS", "BPR", "HybridBPR", "PopularityRecommender", "FactorRanker", "SideFeatureMap",
     "cross_validate", "GridSearchCV",
     "rmse", "mae", "ranking_metrics", "evaluate_ranking",
     "movielens_path", "load_movielens_ratings", "load_movielens_genres",

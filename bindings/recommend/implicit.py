@@ -118,20 +118,25 @@ class BPR(FactorRanker):
             return x.indices[rng.integers(0, x.nnz, size)]
         return rng.integers(0, x.shape[1], size, dtype=np.int32)
 
-    def _epochs(self, rng, rows, positives, indptr, indices, user_factors, item_factors,
-                item_bias, update):
-        """``n_epochs`` passes over triples drawn from the (rows, positives) pairs; the mean loss
-        of each pass. ``indptr, indices`` is the CSR whose rows ``rows`` index (positives test)."""
+    def _epochs(self, rng, rows, positives, step):
+        """``n_epochs`` passes, each over as many triples as (rows, positives) pairs, drawn from
+        them; ``step(users, positives, negatives)`` runs one pass and returns its mean loss."""
         losses = []
         with numba_parallel(self.n_jobs):
             for _ in range(self.n_epochs):
                 pick = rng.integers(0, rows.shape[0], rows.shape[0])
-                loss, _ = bpr_sgd_epoch(rows[pick], positives[pick],
-                                        self._negatives(rng, rows.shape[0]), indptr, indices,
-                                        float(self.learning_rate), float(self.reg),
-                                        user_factors, item_factors, item_bias, update)
-                losses.append(loss)
+                losses.append(step(rows[pick], positives[pick],
+                                   self._negatives(rng, rows.shape[0])))
         return losses
+
+    def _bpr_step(self, indptr, indices, user_factors, item_factors, item_bias, update):
+        """A ``step`` for ``_epochs``: one bpr_sgd_epoch; ``indptr, indices`` is the CSR whose
+        rows the sampled users index (the positives test)."""
+        def step(users, positives, negatives):
+            return bpr_sgd_epoch(users, positives, negatives, indptr, indices,
+                                 float(self.learning_rate), float(self.reg), user_factors,
+                                 item_factors, item_bias, update)[0]
+        return step
 
     def fit(self, interactions):
         """Fit user factors, item factors and item biases; returns self."""
@@ -143,9 +148,9 @@ class BPR(FactorRanker):
         self.user_factors_ = self._initial_factors(rng, x.shape[0])
         self.item_factors_ = self._initial_factors(rng, x.shape[1])
         self.item_bias_ = np.zeros(x.shape[1])
-        self.loss_ = self._epochs(rng, x.row_users(), x.indices, x.indptr, x.indices,
-                                  self.user_factors_, self.item_factors_, self.item_bias_,
-                                  UPDATE_ALL)
+        self.loss_ = self._epochs(rng, x.row_users(), x.indices, self._bpr_step(
+            x.indptr, x.indices, self.user_factors_, self.item_factors_, self.item_bias_,
+            UPDATE_ALL))
         return self
 
     def _solve(self, side, codes):
@@ -157,8 +162,8 @@ class BPR(FactorRanker):
             factors = self._initial_factors(rng, codes.shape[0])
             rows = np.repeat(np.arange(codes.shape[0]), np.diff(indptr))
             if rows.size:
-                self._epochs(rng, rows, indices, indptr, indices, factors, self.item_factors_,
-                             self.item_bias_, UPDATE_USERS)
+                self._epochs(rng, rows, indices, self._bpr_step(
+                    indptr, indices, factors, self.item_factors_, self.item_bias_, UPDATE_USERS))
             factors[np.diff(indptr) == 0] = 0.0
             return {"user_factors_": factors}
         # items: positives are the solved items, triples (u, i, j) over the whole matrix, on a
@@ -169,9 +174,9 @@ class BPR(FactorRanker):
         indptr, users, _ = self._rows("items", codes)
         positives = np.repeat(codes, np.diff(indptr))
         if users.size:
-            self._epochs(rng, users.astype(np.int64), positives.astype(np.int32), x.indptr,
-                         x.indices, self.user_factors_, item_factors, item_bias,
-                         UPDATE_POSITIVES)
+            self._epochs(rng, users.astype(np.int64), positives.astype(np.int32), self._bpr_step(
+                x.indptr, x.indices, self.user_factors_, item_factors, item_bias,
+                UPDATE_POSITIVES))
         empty = codes[np.diff(indptr) == 0]
         item_factors[empty], item_bias[empty] = 0.0, 0.0
         return {"item_factors_": item_factors[codes], "item_bias_": item_bias[codes]}

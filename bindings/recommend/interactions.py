@@ -288,6 +288,19 @@ class Interactions:
             result = Interactions(*_transpose(*csr, len(self.users)), self.users, own_map)
         return result, np.flatnonzero(replaced)
 
+    def with_ids(self, side, ids):
+        """A copy with the ids of ``ids`` that ``side`` ('users' or 'items') lacks appended,
+        without interactions (e.g. new items known only by their features)."""
+        if side == "users":
+            users = self.users.extended(ids, side)
+            pad = np.full(len(users) - self.shape[0], self.indptr[-1])
+            return Interactions(np.concatenate([self.indptr, pad]), self.indices, self.data,
+                                users, self.items)
+        if side != "items":
+            raise ValueError(f"side must be 'users' or 'items'; got {side!r}")
+        return Interactions(self.indptr, self.indices, self.data, self.users,
+                            self.items.extended(ids, side))
+
     def row_users(self):
         """User code (nnz,) int64 of every stored entry, in CSR order."""
         return np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))

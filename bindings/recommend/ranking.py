@@ -206,19 +206,23 @@ class FactorRanker(Ranker):
     def _check_values(self, values):
         """Hook: raise for interaction values the model cannot learn from."""
 
-    def _partial_fit(self, side, ids, others, values):
-        self._check_fitted()
-        x, codes = self.interactions_.with_rows(side, ids, others, values)
-        self._check_values(x.data)
-        self.interactions_ = x
+    def _grow(self, side):
+        """Give ids new to the interactions zero rows in the per-user (per-item) arrays."""
         names = self._user_arrays if side == "users" else self._item_arrays
-        n_rows = x.shape[0] if side == "users" else x.shape[1]
-        for name in names:  # new ids get zero rows until solved
+        n_rows = self.interactions_.shape[0 if side == "users" else 1]
+        for name in names:
             old = getattr(self, name)
             if old.shape[0] < n_rows:
                 grown = np.zeros((n_rows,) + old.shape[1:], dtype=old.dtype)
                 grown[:old.shape[0]] = old
                 setattr(self, name, grown)
+
+    def _partial_fit(self, side, ids, others, values):
+        self._check_fitted()
+        x, codes = self.interactions_.with_rows(side, ids, others, values)
+        self._check_values(x.data)
+        self.interactions_ = x
+        self._grow(side)
         for name, rows in self._solve(side, codes).items():
             getattr(self, name)[codes] = rows
         return self

@@ -9,7 +9,7 @@ from surprise import SVD, BaselineOnly, Dataset, Reader, SVDpp
 
 from gbdt.kernels.recommend.sgd import (UPDATE_ALL, UPDATE_NEGATIVES, UPDATE_POSITIVES,
                                          UPDATE_USERS, biased_mf_sgd_epoch, bpr_sgd_epoch,
-                                         svdpp_sgd_epoch)
+                                         hybrid_bpr_epoch, svdpp_sgd_epoch)
 from gbdt.threads import using_threads
 
 
@@ -124,3 +124,67 @@ def test_bpr_epoch_matches_numpy_twin(update):
     np.testing.assert_allclose(loss, loss2, rtol=1e-12)
     for ours, theirs in [(p, p2), (q, q2), (b, b2)]:
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def feature_csr(dense):
+    m = sp.csr_matrix(dense)
+    return m.indptr.astype(np.int64), m.indices.astype(np.int32), m.data.astype(np.float64)
+
+
+def test_hybrid_epoch_with_identity_features_is_the_bpr_epoch():
+    rng = np.random.default_rng(6)
+    csr = sp.csr_matrix(rng.random((15, 10)) < 0.3)
+    coo = csr.tocoo()
+    pick = rng.integers(0, csr.nnz, 200)
+    triples = [coo.row[pick].astype(np.int64), coo.col[pick].astype(np.int32),
+               rng.integers(0, 10, 200).astype(np.int32)]
+    ptr, idx = csr.indptr.astype(np.int64), csr.indices.astype(np.int32)
+    p, q, b = rng.normal(0, 0.1, (15, 3)), rng.normal(0, 0.1, (10, 3)), rng.normal(0, 0.1, 10)
+    p2, q2, b2 = p.copy(), q.copy(), b.copy()
+    expected = bpr_sgd_epoch(*triples, ptr, idx, 0.1, 0.02, p, q, b, UPDATE_ALL)
+    got = hybrid_bpr_epoch(*triples, ptr, idx, feature_csr(np.eye(15)), feature_csr(np.eye(10)),
+                           0.1, 0.02, p2, q2, b2)
+    assert got == expected
+    for ours, theirs in [(p2, p), (q2, q), (b2, b)]:
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def hybrid_twin(triples, positives, users_f, items_f, lr, reg, e, h, c):
+    """The hybrid pass with dense feature matrices: p = F_u E, q = G_i H, b = G_i c."""
+    losses = []
+    for u, i, j in triples:
+        if j in positives[u]:
+            continue
+        p, qi, qj = users_f[u] @ e, items_f[i] @ h, items_f[j] @ h
+        x = items_f[i] @ c - items_f[j] @ c + p @ (qi - qj)
+        losses.append(np.log1p(np.exp(-x)))
+        z = 1.0 / (1.0 + np.exp(x))
+        for k in np.flatnonzero(users_f[u]):
+            e[k] += lr * (z * users_f[u, k] * (qi - qj) - reg * e[k])
+        for row, sign in ((i, 1.0), (j, -1.0)):  # i's rows first, then j's, each as read
+            for k in np.flatnonzero(items_f[row]):
+                c[k] += lr * (sign * z * items_f[row, k] - reg * c[k])
+                h[k] += lr * (sign * z * items_f[row, k] * p - reg * h[k])
+    return np.mean(losses)
+
+
+def test_hybrid_epoch_matches_numpy_twin_with_shared_features():
+    rng = np.random.default_rng(8)
+    csr = sp.csr_matrix(rng.random((12, 9)) < 0.35)
+    positives = [set(csr.indices[csr.indptr[u]:csr.indptr[u + 1]]) for u in range(12)]
+    coo = csr.tocoo()
+    pick = rng.integers(0, csr.nnz, 150)
+    triples = np.stack([coo.row[pick], coo.col[pick], rng.integers(0, 9, 150)], axis=1)
+    # items share features (genres), weights not all 1, some rows empty
+    users_f = np.where(rng.random((12, 4)) < 0.5, rng.uniform(0.5, 2, (12, 4)), 0.0)
+    items_f = np.where(rng.random((9, 5)) < 0.5, rng.uniform(0.5, 2, (9, 5)), 0.0)
+    e, h, c = rng.normal(0, 0.1, (4, 3)), rng.normal(0, 0.1, (5, 3)), rng.normal(0, 0.1, 5)
+    e2, h2, c2 = e.copy(), h.copy(), c.copy()
+    loss, _ = hybrid_bpr_epoch(triples[:, 0].astype(np.int64), triples[:, 1].astype(np.int32),
+                               triples[:, 2].astype(np.int32), csr.indptr.astype(np.int64),
+                               csr.indices.astype(np.int32), feature_csr(users_f),
+                               feature_csr(items_f), 0.1, 0.01, e, h, c)
+    expected = hybrid_twin(triples, positives, users_f, items_f, 0.1, 0.01, e2, h2, c2)
+    np.testing.assert_allclose(loss, expected, rtol=1e-12)
+    for ours, theirs in [(e, e2), (h, h2), (c, c2)]:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-11, atol=1e-14)
