@@ -215,6 +215,11 @@ def test_matrix_factorization_partial_fit_solves_the_ridge_problem_and_predicts(
     pred, details = mf.predict(["newcomer"], ["i007"], details=True)
     np.testing.assert_allclose(pred, np.clip(raw, *mf.rating_scale_), rtol=1e-12)
     assert details["known_user"][0] and not details["was_impossible"][0]
+    # re-solving from the stored history gives back the stored row
+    stored = mf.recommend(["newcomer"], 5)
+    recalculated = mf.recommend(["newcomer"], 5, recalculate_user=True)
+    np.testing.assert_array_equal(recalculated[0], stored[0])
+    np.testing.assert_allclose(recalculated[1], stored[1], rtol=1e-12)
 
 
 def test_bpr_partial_fit_users_moves_only_the_new_rows_and_learns_their_taste(planted):
