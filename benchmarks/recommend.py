@@ -6,7 +6,8 @@
   implicit gets the confidence matrix 1 + alpha r with its alpha=1, so both solve one problem.
 - the same ALS on MovieLens latest-small (every rating an interaction);
 - biased MF SGD epoch vs Surprise's SVD, and kNN (KNNWithMeans, pearson_baseline) fit vs
-  Surprise, on MovieLens latest-small (single-threaded on both sides: SGD is sequential).
+  Surprise, on MovieLens latest-small (single-threaded on both sides: Surprise's SGD is
+  sequential; ours with n_jobs=1 is the same sequential pass).
 
 Prints seconds and the ratio ours / peer (< 1: we are faster); writes a bar chart. Timings are
 the best of interleaved repeats, so load from other processes hurts both sides alike.
@@ -20,6 +21,9 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns (and slows) with threaded BLAS
 
 import numpy as np  # noqa: E402
+
+from bindings.recommend import (ImplicitALS, Interactions, KNNRecommender, MatrixFactorization,  # noqa: E402
+                                load_movielens_ratings)
 
 
 def synthetic_interactions(scale, per_user=100, seed=0):
@@ -35,8 +39,6 @@ def als_seconds(x, factors, iterations, threads, rounds):
     """Fastest iteration (s) of ours and of implicit, fits interleaved so a busy machine slows
     both alike; the minimum is the least disturbed measurement."""
     from implicit.cpu.als import AlternatingLeastSquares
-
-    from bindings.recommend import ImplicitALS
 
     ImplicitALS(n_factors=factors, n_iterations=1, random_state=0).fit(x)  # compile untimed
     confidence = x.to_scipy()
@@ -60,18 +62,15 @@ def movielens_seconds():
     import pandas as pd
     from surprise import SVD, Dataset, KNNWithMeans, Reader
 
-    from bindings.recommend import (Interactions, KNNRecommender, MatrixFactorization,
-                                    load_movielens_ratings)
-
     users, movies, ratings, _ = load_movielens_ratings()
     x = Interactions.from_table(users, movies, ratings)
     frame = pd.DataFrame({"u": users, "i": movies, "r": ratings})
     trainset = Dataset.load_from_df(frame, Reader(rating_scale=(0.5, 5))).build_full_trainset()
-    MatrixFactorization(n_epochs=1).fit(x)
+    MatrixFactorization(n_epochs=1, n_jobs=1).fit(x)
     KNNRecommender(similarity="pearson_baseline", centered=True).fit(x)  # compile untimed
     rows = {}
     for name, ours, theirs, per in [
-        ("SVD epoch (SGD, 100 factors)", lambda: MatrixFactorization(n_epochs=10).fit(x),
+        ("SVD epoch (SGD, 100 factors)", lambda: MatrixFactorization(n_epochs=10, n_jobs=1).fit(x),
          lambda: SVD(n_epochs=10).fit(trainset), 10),
         ("KNNWithMeans fit (users)", lambda: KNNRecommender(
             similarity="pearson_baseline", centered=True, n_jobs=1).fit(x),
@@ -104,11 +103,6 @@ def main():
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numba
-
-    from bindings.recommend import Interactions
-
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     users, items = synthetic_interactions(args.scale)
     x = Interactions.from_table(users, items, duplicates="sum")
     print(f"implicit ALS: {x.shape[0]} users x {x.shape[1]} items x {x.nnz} interactions, "
@@ -116,8 +110,6 @@ def main():
     rows = {"ALS iteration, synthetic": als_seconds(x, args.factors, args.iterations,
                                                     args.threads, args.rounds)}
     if not args.skip_movielens:
-        from bindings.recommend import load_movielens_ratings
-
         users, movies, _, _ = load_movielens_ratings()
         rows["ALS iteration, MovieLens"] = als_seconds(Interactions.from_table(users, movies),
                                                        args.factors, args.iterations,

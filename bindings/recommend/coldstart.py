@@ -4,7 +4,7 @@ A simple hybrid: fit  W = argmin |[F, 1] W - Q|^2 + reg |W|^2  on the items the 
 (F: side features such as genre indicators, Q: the model's item factors, plus item bias as an
 extra column), then give a new item the factors [f, 1] W so any user can score it. Users with no
 history are served by the popularity ranking (``PopularityRecommender`` / ``recommend``) or,
-with a few interactions, by ``fold_in``.
+with a few interactions, by ``partial_fit_users``.
 """
 import numpy as np
 

@@ -66,6 +66,26 @@ class IdMap:
         flat = ids_1d([values] if np.ndim(values) == 0 else values, "ids").tolist()
         return np.fromiter((self._code.get(v, -1) for v in flat), dtype=np.int64, count=len(flat))
 
+    def extended(self, values, name="ids"):
+        """This map with the ids of ``values`` it does not hold appended (first appearance
+        order), so every existing code stays valid; ``self`` if there is none. Ids of another
+        type than the stored ones (a string beside ints) make the id array an object array."""
+        arr = ids_1d(values, name)
+        if arr.dtype.kind == "f" and np.isnan(arr).any():
+            raise ValueError(f"{name} contain NaN; every interaction needs a valid id")
+        new = [v for v in dict.fromkeys(arr.tolist()) if v not in self._code]
+        if not new:
+            return self
+        added = ids_1d(new, name)
+        if added.dtype.kind == self.ids.dtype.kind != "O":
+            combined = np.concatenate([self.ids, added])
+            if combined.dtype.kind == self.ids.dtype.kind:  # int64 + uint64 would give floats
+                return IdMap(combined)
+        combined = np.empty(len(self.ids) + len(new), dtype=object)
+        for code, value in enumerate(self.ids.tolist() + new):  # tuples stay single ids
+            combined[code] = value
+        return IdMap(combined)
+
 
 def _csr_from_sorted(rows, cols, vals, n_rows):
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
@@ -176,6 +196,77 @@ class Interactions:
                              f"{len(users)}/{len(items)}")
         return cls(csr.indptr.astype(np.int64), csr.indices.astype(np.int32), csr.data,
                    users, items)
+
+    def to_table(self):
+        """(user ids (nnz,), item ids (nnz,), values (nnz,) float64) of the stored entries in CSR
+        order (by user code, then item code): the entry numbering of ``subset`` and of the
+        cross-validation folds."""
+        return self.users.ids[self.row_users()], self.items.ids[self.indices], self.data.copy()
+
+    def subset(self, entries):
+        """Interactions of the stored entries at positions ``entries`` (int array into
+        ``to_table`` order); ids absent from those entries are dropped from the maps."""
+        users, items, values = self.to_table()
+        entries = as_vector(entries, "entries")
+        if entries.dtype.kind not in "iu":
+            raise TypeError(f"entries must be integer positions; got dtype {entries.dtype}")
+        return Interactions.from_table(users[entries], items[entries], values[entries])
+
+    def with_rows(self, side, ids, others, values=None):
+        """A copy where every id in ``ids`` has its whole row replaced by the given entries.
+
+        side : 'users' (rows are users, ``others`` item ids) or 'items' (rows are items,
+            ``others`` user ids). ids, others, values : parallel (n,) arrays; values default 1.
+        Ids new to the map are appended (existing codes stay valid); entries whose other id is
+        unknown are dropped (add that id on its own side first); a repeated pair keeps its last
+        value. Returns (Interactions, codes (m,) int64 of the distinct replaced ids).
+        """
+        if side not in ("users", "items"):
+            raise ValueError(f"side must be 'users' or 'items'; got {side!r}")
+        by_user = side == "users"
+        ids = ids_1d(ids, side)
+        others = ids_1d(others, "items" if by_user else "users")
+        values = np.ones(ids.shape[0]) if values is None else as_vector(values, "values")
+        if others.shape[0] != ids.shape[0] or values.shape[0] != ids.shape[0]:
+            raise ValueError(f"{side}, their entries and values must have the same length; got "
+                             f"{ids.shape[0]}, {others.shape[0]} and {values.shape[0]}")
+        if values.dtype.kind not in "biuf" or not np.isfinite(values).all():
+            raise ValueError("values must be finite numbers")
+        own_map = (self.users if by_user else self.items).extended(ids, side)
+        other_map = self.items if by_user else self.users
+        codes = own_map.lookup(ids)
+        other = other_map.lookup(others)
+        if by_user:
+            indptr, indices, data = self.indptr, self.indices, self.data
+        else:
+            indptr, indices, data = self.item_indptr, self.item_indices, self.item_data
+        old_rows = np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int64), np.diff(indptr))
+        replaced = np.zeros(len(own_map), dtype=bool)
+        replaced[codes] = True
+        keep_old, keep_new = ~replaced[old_rows], other >= 0
+        rows, cols, vals = _merge_duplicates(
+            np.concatenate([old_rows[keep_old], codes[keep_new]]),
+            np.concatenate([indices[keep_old].astype(np.int64), other[keep_new]]),
+            np.concatenate([data[keep_old], values[keep_new].astype(np.float64)]), "last")
+        csr = _csr_from_sorted(rows, cols, vals, len(own_map))
+        if by_user:
+            result = Interactions(*csr, own_map, self.items)
+        else:
+            result = Interactions(*_transpose(*csr, len(self.users)), self.users, own_map)
+        return result, np.flatnonzero(replaced)
+
+    def with_ids(self, side, ids):
+        """A copy with the ids of ``ids`` that ``side`` ('users' or 'items') lacks appended,
+        without interactions (e.g. new items known only by their features)."""
+        if side == "users":
+            users = self.users.extended(ids, side)
+            pad = np.full(len(users) - self.shape[0], self.indptr[-1])
+            return Interactions(np.concatenate([self.indptr, pad]), self.indices, self.data,
+                                users, self.items)
+        if side != "items":
+            raise ValueError(f"side must be 'users' or 'items'; got {side!r}")
+        return Interactions(self.indptr, self.indices, self.data, self.users,
+                            self.items.extended(ids, side))
 
     def row_users(self):
         """User code (nnz,) int64 of every stored entry, in CSR order."""

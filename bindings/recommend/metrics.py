@@ -77,7 +77,7 @@ def ranking_metrics(recommended, relevant_users, relevant_items, k=10):
     }
 
 
-def evaluate_ranking(model, test_users, test_items, k=10, *, filter_seen=True):
+def evaluate_ranking(model, test_users, test_items, k=10, *, filter_already_liked_items=True):
     """Ranking metrics of ``model.recommend`` on held-out (user id, item id) pairs.
 
     Every test user gets one top-k list; held-out items the model never saw still count as
@@ -88,7 +88,8 @@ def evaluate_ranking(model, test_users, test_items, k=10, *, filter_seen=True):
     if test_users.shape != test_items.shape:
         raise ValueError("test_users and test_items must have the same length")
     user_ids, rows = np.unique(test_users, return_inverse=True)
-    recommended, _ = model.recommend(user_ids, k, filter_seen=filter_seen)
+    recommended, _ = model.recommend(user_ids, k,
+                                     filter_already_liked_items=filter_already_liked_items)
     item_codes = model.interactions_.items.lookup(test_items)
     # an unknown held-out item stays relevant but gets a code no recommendation can have
     unknown = item_codes < 0

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
-from surprise import SVD, BaselineOnly, Dataset, KNNWithMeans, Reader
+from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, KNNWithMeans, Reader
 from threadpoolctl import threadpool_limits
 
 from bindings.cv import make_folds
+from bindings.recommend import KNNBaseline as OurKNNBaseline
 from bindings.recommend import (BaselinePredictor, FactorRanker, ImplicitALS, Interactions, KNNRecommender,
                                 MatrixFactorization, evaluate_ranking, leave_last_out, load_movielens_genres,
                                 load_movielens_ratings, rmse)
@@ -44,7 +45,7 @@ def test_loaders_read_the_whole_data_set():
 
 def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
     users, movies, values, _ = ratings
-    names = ("baseline", "knn", "svd")
+    names = ("baseline", "knn", "knn_baseline", "svd")
     scores = {name: [] for base in names for name in (base, base + "_surprise")}
     for seed, (train, test) in enumerate(make_folds(values.size, 5, seed=0)):
         x = Interactions.from_table(users[train], movies[train], values[train])
@@ -57,7 +58,9 @@ def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
             ("knn", KNNRecommender(similarity="pearson_baseline", centered=True, k=40,
                                    rating_scale=SCALE),
              KNNWithMeans(k=40, verbose=False, sim_options={"name": "pearson_baseline"})),
-            ("svd", MatrixFactorization(random_state=seed, rating_scale=SCALE),
+            ("knn_baseline", OurKNNBaseline(similarity="pearson_baseline", rating_scale=SCALE),
+             KNNBaseline(verbose=False, sim_options={"name": "pearson_baseline"})),
+            ("svd", MatrixFactorization(random_state=seed, rating_scale=SCALE, n_jobs=1),
              SVD(random_state=seed)),
         ]:
             scores[name].append(rmse(values[test], ours.fit(x).predict(users[test],
@@ -68,6 +71,7 @@ def test_explicit_models_match_or_beat_surprise_on_identical_folds(ratings):
     mean = {name: np.mean(v) for name, v in scores.items()}
     assert mean["baseline"] == pytest.approx(mean["baseline_surprise"], rel=1e-10)
     assert mean["knn"] == pytest.approx(mean["knn_surprise"], rel=1e-9)
+    assert mean["knn_baseline"] == pytest.approx(mean["knn_baseline_surprise"], rel=1e-9)
     assert mean["svd"] <= 1.005 * mean["svd_surprise"]
 
 
