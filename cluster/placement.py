@@ -12,6 +12,7 @@ move to the least loaded kept workers (``balance_blocks``), so a skewed placemen
 is evened out before binning. Rows per worker are reported by the fit.
 """
 import dask.array as da
+from dask import delayed
 import numpy as np
 from distributed import wait
 from distributed.client import FuturesCancelledError
@@ -98,7 +99,10 @@ def kept_workers(block_rows, held_by, workers, min_rows):
 def _persisted(client, X, y, weight):
     """(row chunks, [X, y(, weight)] block futures computed on the cluster, each block's holder)."""
     row_chunks, blocks = aligned_blocks(X, y, weight)
-    computed = client.compute([b for col in blocks for b in col])  # one graph for every column
+    # one graph for every column; each fit's blocks get keys of their own (pure=False): the previous fit
+    # releases its futures as it ends, and computing the same tokenized keys again raced with that release
+    # in the scheduler ("lost dependencies" on the second fit of the same data)
+    computed = client.compute([delayed(np.asarray, pure=False)(b) for col in blocks for b in col])
     try:
         wait(computed)
     except FuturesCancelledError as exc:

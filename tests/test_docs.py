@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "ARCHITECTURE.md"]
 RUNNABLE = {"python": "python", "bash": "shell", "sh": "shell"}
 NO_TEST = re.compile(r"^<!--\s*no-test:\s*(?P<why>\S.*?)\s*-->$")
-SNIPPET_TIMEOUT_S = 120
+SNIPPET_TIMEOUT_S = 300  # a hang guard: the slowest page (logistic CV) takes ~60-120 s on a loaded 2-core machine
 
 
 @dataclass
