@@ -53,6 +53,11 @@ def random_node(rng, n_feat, n_bins, missing_bin):
     return hist, np.array([[g.sum(), h.sum()]])
 
 
+def flat(hist):
+    """(1, F * B, 2) flat histogram and uniform bin offsets of one node's (F, B, 2) histogram."""
+    return hist.reshape(1, -1, 2), np.arange(hist.shape[0] + 1, dtype=np.int64) * hist.shape[1]
+
+
 def split_outputs(n=1, n_bins=17):
     return [np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_), np.empty((n, 2)),
             np.empty((n, n_bins), np.bool_)]
@@ -77,8 +82,8 @@ def test_monotone_split_matches_brute_force(lam, alpha, mcw):
         monotone = rng.integers(-1, 2, n_feat).astype(np.int8)
         lower, upper = (-np.inf, np.inf) if trial % 2 else sorted(rng.normal(0, 0.3, 2))
         out = split_outputs()
-        find_best_splits(hist[None], sums, np.arange(n_feat, dtype=np.int32), np.full(n_feat, missing_bin, np.int32),
-                         missing_bin, lam, alpha, mcw, monotone, np.array([[lower, upper]]), *numeric(n_feat), *out)
+        find_best_splits(*flat(hist), sums, np.arange(n_feat, dtype=np.int32), np.full(n_feat, missing_bin, np.int32),
+                         lam, alpha, mcw, monotone, np.array([[lower, upper]]), *numeric(n_feat), *out)
         gain, f, b, dl = brute_force(hist, np.full(n_feat, missing_bin), missing_bin, lam, alpha, mcw, monotone,
                                      lower, upper)
         assert out[0][0] == pytest.approx(gain, rel=1e-9, abs=1e-12)
@@ -95,7 +100,7 @@ def test_best_split_matches_brute_force(lam, alpha, mcw):
         hist, sums = random_node(rng, n_feat, n_bins, missing_bin)
         n_value_bins = np.full(n_feat, missing_bin, dtype=np.int32)
         out = split_outputs()
-        find_best_splits(hist[None], sums, np.arange(n_feat, dtype=np.int32), n_value_bins, missing_bin,
+        find_best_splits(*flat(hist), sums, np.arange(n_feat, dtype=np.int32), n_value_bins,
                          lam, alpha, mcw, np.zeros(n_feat, np.int8), UNBOUNDED, *numeric(n_feat), *out)
         gain, f, b, dl = brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw)
         assert out[0][0] == pytest.approx(gain, rel=1e-9, abs=1e-12)
@@ -131,8 +136,8 @@ def test_no_missing_values_default_right_like_xgboost_hist():
     hist[0, 0] = [-5.0, 2.0]
     hist[0, 1] = [5.0, 2.0]
     out = split_outputs(n_bins=4)
-    find_best_splits(hist[None], np.array([[0.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
-                     3, 1.0, 0.0, 1.0, np.zeros(1, np.int8), UNBOUNDED, *numeric(1), *out)
+    find_best_splits(*flat(hist), np.array([[0.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
+                     1.0, 0.0, 1.0, np.zeros(1, np.int8), UNBOUNDED, *numeric(1), *out)
     assert out[1][0] == 0 and out[2][0] == 0 and not out[3][0]
 
 
