@@ -12,11 +12,11 @@ from bindings.params import interaction_matrix, loss_params, monotone_vector, re
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import GrowthParams, TreeGrower, sampled_count
-from gbdt.histogram import HistogramBuilder
 from gbdt.leaf_quantile import leaf_residual_quantiles, weighted_quantile
 from gbdt.objectives import LOSSES, base_margin, gradients, label_sums, leaf_quantile_alpha, metric_input, to_margin
-from gbdt.partition import RowPartition
 from gbdt.quantize import MAX_QUANTIZED_CELLS, gradient_extremes, gradient_scales, quantize_gradients
+from gbdt.sparse_histogram import histogram_builder
+from gbdt.sparse_partition import row_partition
 from gbdt.threads import fit_threads, using_threads
 from gbdt.tree import Forest
 
@@ -142,7 +142,7 @@ class LocalRows:
         self.margin = np.empty((X_binned.shape[0], initial.shape[0]))
         self.margin[:] = initial
         self.gh = np.empty((initial.shape[0], X_binned.shape[0], 2), dtype=G_H_DTYPE)
-        self.builder = HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
+        self.builder = histogram_builder(X_binned, max_bin, split_mode, n_threads)
         self.sampled = None
 
     def compute_gradients(self, objective, losses):
@@ -172,7 +172,7 @@ class LocalRows:
         if self.grad_quant is not None:
             gh, scale = self._quantized(k, scale or gradient_scales(gh, self.sampled, self.grad_quant[0]))
         refit = None if self.leaf_alpha is None else functools.partial(self._residual_quantiles, k)
-        return RowPartition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
+        return row_partition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
                             gh_scale=scale, leaf_refit=refit)
 
     def residuals(self, k, rows):

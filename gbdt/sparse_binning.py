@@ -1,9 +1,15 @@
 """Quantile binning of sparse (CSC/CSR) features without densifying them.
 
-Implicit zeros are the value 0.0 (not missing, as in XGBoost); stored NaN are missing. The edges
+Implicit zeros are the value 0.0 (not missing, as XGBoost would read them); stored NaN are missing. The edges
 follow ``gbdt.binning``'s definition exactly: a column's edges are ``feature_edges`` of its values,
 where the zeros enter as one group of weight "number (or total weight) of zero rows", so a sparse
-matrix and its dense twin get bit-identical edges and hence identical bins and models.
+matrix and its dense twin get bit-identical edges and hence identical bins.
+
+Two binned forms: ``bin_csr_matrix``, the dense (n, F) uint8 matrix of the twin, and
+``SparseBins`` (``bin_csr_sparse``), O(nnz): only the entries whose bin is not their column's
+zero bin (the bin of 0.0), once by column for the histograms (``gbdt.sparse_histogram``) and
+once by row for routing rows through splits and trees (``gbdt.sparse_partition``). A stored
+value that falls in the zero bin is dropped: it is indistinguishable from an implicit zero.
 
 Arrays are the scipy layouts, passed as plain arrays (``gbdt`` imports numpy and numba only)::
 
@@ -12,12 +18,17 @@ Arrays are the scipy layouts, passed as plain arrays (``gbdt`` imports numpy and
 
 Indices must be unique within a column/row (scipy's canonical format).
 """
+from dataclasses import dataclass
+
 import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
 from gbdt.binning import DEFAULT_SKETCH_ROWS, feature_edges
-from gbdt.dtypes import MAX_BINS, X_BINNED_DTYPE
+from gbdt.dtypes import IDX_DTYPE, MAX_BINS, X_BINNED_DTYPE
+
+# column ids of the by-row copy; F < 2**31 (a histogram of more features would not fit in memory anyway)
+FEATURE_DTYPE = np.int32
 
 
 def sample_csc_rows(indptr, indices, values, rows, n_rows):
@@ -98,6 +109,14 @@ def zero_bins(edges, n_edges):
                     dtype=X_BINNED_DTYPE)
 
 
+@jit(inline=True)
+def _value_bin(edges, n_edges, f, x, missing_bin):
+    """Bin of value x of feature f: the first edge >= x (as ``gbdt.binning.bin_data``), NaN -> missing_bin."""
+    if np.isnan(x):
+        return missing_bin
+    return np.searchsorted(edges[f, : n_edges[f]], x)
+
+
 @jit(parallel=True)
 def bin_csr(indptr, indices, values, edges, n_edges, zero_bin, missing_bin, out):
     """Fill ``out`` (n, F) uint8 with the bins of a CSR matrix (n, F).
@@ -111,12 +130,7 @@ def bin_csr(indptr, indices, values, edges, n_edges, zero_bin, missing_bin, out)
         for f in range(n_features):
             out[i, f] = zero_bin[f]
         for k in range(indptr[i], indptr[i + 1]):
-            f = indices[k]
-            x = values[k]
-            if np.isnan(x):
-                out[i, f] = missing_bin
-                continue
-            out[i, f] = np.searchsorted(edges[f, : n_edges[f]], x)  # first edge >= x, as bin_data
+            out[i, indices[k]] = _value_bin(edges, n_edges, indices[k], values[k], missing_bin)
 
 
 def bin_csr_matrix(indptr, indices, values, n_features, edges, n_edges, max_bin):
@@ -124,3 +138,133 @@ def bin_csr_matrix(indptr, indices, values, n_features, edges, n_edges, max_bin)
     out = np.empty((indptr.shape[0] - 1, n_features), dtype=X_BINNED_DTYPE)
     bin_csr(indptr, indices, values, edges, n_edges, zero_bins(edges, n_edges), max_bin - 1, out)
     return out
+
+
+@dataclass(frozen=True)
+class SparseBins:
+    """The bins of a sparse (n, F) matrix that differ from their column's zero bin, by column and by row::
+
+        column f: rows  col_rows[col_ptr[f]:col_ptr[f + 1]]          (ascending)
+                  bins  col_bins[col_ptr[f]:col_ptr[f + 1]]
+        row i:    features row_features[row_ptr[i]:row_ptr[i + 1]]  (ascending)
+                  bins     row_bins[row_ptr[i]:row_ptr[i + 1]]
+        any other (row, feature): zero_bin[feature]
+
+    col_ptr (F + 1,), row_ptr (n + 1,) int64 (so more than 2**31 entries index fine); col_rows
+    (nnz,) int32; row_features (nnz,) int32; col_bins, row_bins (nnz,) uint8, stored NaN in
+    ``missing_bin``; zero_bin (F,) uint8; n_value_bins (F,) int32 non-missing bins per feature
+    (edges + 1). Memory: 10 bytes per kept entry plus the pointers.
+    """
+
+    n_rows: int
+    missing_bin: int
+    zero_bin: np.ndarray
+    n_value_bins: np.ndarray
+    col_ptr: np.ndarray
+    col_rows: np.ndarray
+    col_bins: np.ndarray
+    row_ptr: np.ndarray
+    row_features: np.ndarray
+    row_bins: np.ndarray
+
+    @property
+    def shape(self):
+        return self.n_rows, self.zero_bin.shape[0]
+
+    @property
+    def nnz(self):
+        """Entries kept (stored entries outside their column's zero bin)."""
+        return self.row_features.shape[0]
+
+    def to_dense(self):
+        """(n, F) uint8 bin matrix (tests and small data only: it is what this class avoids)."""
+        out = np.repeat(self.zero_bin[None, :], self.n_rows, axis=0)
+        rows = np.repeat(np.arange(self.n_rows), np.diff(self.row_ptr))
+        out[rows, self.row_features] = self.row_bins
+        return out
+
+
+@jit(parallel=True)
+def _bin_entries(indptr, indices, values, edges, n_edges, zero_bin, missing_bin, out_bins, out_kept):
+    """``out_bins[k]`` = bin of stored entry k of a CSR matrix (n, F); ``out_kept[i]`` = how many
+    of row i's entries are outside their column's zero bin."""
+    for i in prange(indptr.shape[0] - 1):
+        kept = 0
+        for k in range(indptr[i], indptr[i + 1]):
+            f = indices[k]
+            b = _value_bin(edges, n_edges, f, values[k], missing_bin)
+            out_bins[k] = b
+            kept += b != zero_bin[f]
+        out_kept[i] = kept
+
+
+@jit(parallel=True)
+def _keep_entries(indptr, indices, bins, zero_bin, row_ptr, out_features, out_bins):
+    """Copy row i's entries outside the zero bin to ``out_*[row_ptr[i]:row_ptr[i + 1]]`` in order."""
+    for i in prange(indptr.shape[0] - 1):
+        at = row_ptr[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            if bins[k] != zero_bin[indices[k]]:
+                out_features[at] = indices[k]
+                out_bins[at] = bins[k]
+                at += 1
+
+
+@jit
+def _rows_to_columns(row_ptr, row_features, row_bins, col_ptr, out_rows, out_bins):
+    """Transpose the by-row entries into the by-column arrays (``col_ptr`` given), rows ascending
+    within each column. Serial: a counting sort with one cursor per column."""
+    cursor = col_ptr[:-1].copy()
+    for i in range(row_ptr.shape[0] - 1):
+        for k in range(row_ptr[i], row_ptr[i + 1]):
+            f = row_features[k]
+            out_rows[cursor[f]] = i
+            out_bins[cursor[f]] = row_bins[k]
+            cursor[f] += 1
+
+
+def bin_csr_sparse(indptr, indices, values, n_features, edges, n_edges, max_bin):
+    """``SparseBins`` of a CSR matrix (n, F) with sorted, unique indices per row; the same bins
+    as ``bin_csr_matrix`` wherever an entry is kept (tested).
+
+    indptr : (n + 1,) int64; indices : (nnz,) int64 features; values : (nnz,) float64;
+    edges : (F, max_bin - 1) float64; n_edges : (F,) int32.
+    """
+    n_rows = indptr.shape[0] - 1
+    if n_rows > np.iinfo(IDX_DTYPE).max:
+        raise ValueError(f"a sparse matrix may have at most {np.iinfo(IDX_DTYPE).max} rows, got {n_rows}")
+    zero_bin = zero_bins(edges, n_edges)
+    bins = np.empty(indices.shape[0], dtype=X_BINNED_DTYPE)
+    kept = np.empty(n_rows, dtype=np.int64)
+    _bin_entries(indptr, indices, values, edges, n_edges, zero_bin, max_bin - 1, bins, kept)
+    row_ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(kept, out=row_ptr[1:])
+    row_features = np.empty(row_ptr[-1], dtype=FEATURE_DTYPE)
+    row_bins = np.empty(row_ptr[-1], dtype=X_BINNED_DTYPE)
+    _keep_entries(indptr, indices, bins, zero_bin, row_ptr, row_features, row_bins)
+    del bins
+    col_ptr = np.zeros(n_features + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_features, minlength=n_features), out=col_ptr[1:])
+    col_rows = np.empty(row_ptr[-1], dtype=IDX_DTYPE)
+    col_bins = np.empty(row_ptr[-1], dtype=X_BINNED_DTYPE)
+    _rows_to_columns(row_ptr, row_features, row_bins, col_ptr, col_rows, col_bins)
+    return SparseBins(n_rows, max_bin - 1, zero_bin, (n_edges + 1).astype(np.int32), col_ptr, col_rows, col_bins, row_ptr, row_features, row_bins)
+
+
+@jit(inline=True)
+def row_entry(row_ptr, row_features, row_data, row, f, absent):
+    """``row_data`` of row ``row``'s entry for feature ``f``, or ``absent`` when it has none:
+    a binary search in the row's features. row_ptr (n + 1,) int64, row_features (nnz,) sorted
+    within each row, row_data (nnz,) (bins of ``SparseBins`` or the values of a CSR matrix)."""
+    lo = row_ptr[row]
+    end = row_ptr[row + 1]
+    hi = end
+    while lo < hi:  # first entry with feature >= f
+        mid = (lo + hi) >> 1
+        if row_features[mid] < f:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < end and row_features[lo] == f:
+        return row_data[lo]
+    return absent

@@ -181,45 +181,64 @@ def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, bound, s
     return best_gain, best_bin, best_left, best_lg, best_lh
 
 
+@jit(inline=True)
+def _occupied_prefix_sums(hist_f, n_value_bins, cum_g, cum_h, at):
+    """The running (G, H) at each occupied value bin (G or H non-zero), in ``cum_g[k]``,
+    ``cum_h[k]`` for the k-th occupied bin ``at[k]`` (as float); returns their count. Branch-free:
+    every bin is written at the next free place, which only an occupied bin keeps."""
+    g = 0.0
+    h = 0.0
+    m = 0
+    for b in range(n_value_bins):
+        bin_g = hist_f[b, 0]
+        bin_h = hist_f[b, 1]
+        g += bin_g
+        h += bin_h
+        cum_g[m] = g
+        cum_h[m] = h
+        at[m] = b
+        m += (bin_g != 0.0) | (bin_h != 0.0)
+    return m
+
+
 @jit
 def _scan_free_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, scratch):
     """``_scan_feature`` for a node without monotone bounds, in passes LLVM vectorises: prefix
-    sums, the gain of every candidate of each direction, then the first best in the same order.
-    Same choices and numbers as the one-pass scan (an empty bin repeats a neighbour's gain, which
-    never beats it), ~3x faster."""
+    sums at the occupied bins, the gain of every candidate of each direction, then the first best
+    in the same order. An empty bin repeats the split of its neighbour tried before it (which
+    wins the tie), so only occupied bins are candidates: the same choices and numbers as the
+    one-pass scan, ~3x faster, and a node's histogram that is mostly empty (deep nodes of sparse
+    data) costs its occupied bins."""
     reg_lambda, reg_alpha, min_child_weight = reg
     parent = node_score(sum_g, sum_h, reg_lambda, reg_alpha)
     miss_g = hist_f[missing_bin, 0]
     miss_h = hist_f[missing_bin, 1]
     has_missing = miss_h > 0.0 or miss_g != 0.0
-    cum = _value_prefix_sums(hist_f, n_value_bins, scratch[:2])
-    gain_right = scratch[2]  # missing values right, bins 0..b left
-    for b in range(n_value_bins):
-        gain_right[b] = _free_gain(cum[0, b], cum[1, b], sum_g, sum_h, parent, reg_lambda, reg_alpha,
-                                   min_child_weight)
+    cum_g, cum_h, gains, at = scratch[0], scratch[1], scratch[2], scratch[3]
+    m = _occupied_prefix_sums(hist_f, n_value_bins, cum_g, cum_h, at)
+    for k in range(m):  # missing values right, bins 0..at[k] left
+        gains[k] = _free_gain(cum_g[k], cum_h[k], sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight)
     best_gain = 0.0
-    best_bin = -1
+    best = -1
     best_left = True
-    for b in range(n_value_bins):
-        if gain_right[b] > best_gain:
-            best_gain, best_bin, best_left = gain_right[b], b, False
-    if has_missing:
-        gain_left = scratch[3]  # at i: missing values and bins 0..i-1 left (i = 0: missing alone)
-        gain_left[0] = _free_gain(miss_g, miss_h, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight)
-        for i in range(1, n_value_bins):
-            gain_left[i] = _free_gain(cum[0, i - 1] + miss_g, cum[1, i - 1] + miss_h, sum_g, sum_h, parent,
-                                      reg_lambda, reg_alpha, min_child_weight)
-        for i in range(n_value_bins - 1, -1, -1):
-            if gain_left[i] > best_gain:
-                best_gain, best_bin, best_left = gain_left[i], i - 1, True
+    for k in range(m):
+        if gains[k] > best_gain:
+            best_gain, best, best_left = gains[k], k, False
+    if has_missing:  # at k: missing values and bins 0..at[k] - 1 left (the occupied bins before k)
+        gains[0] = _free_gain(miss_g, miss_h, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight)
+        for k in range(1, m):
+            gains[k] = _free_gain(cum_g[k - 1] + miss_g, cum_h[k - 1] + miss_h, sum_g, sum_h, parent, reg_lambda,
+                                  reg_alpha, min_child_weight)
+        for k in range(m - 1, -1, -1):
+            if gains[k] > best_gain:
+                best_gain, best, best_left = gains[k], k, True
     if best_gain == 0.0:
         return 0.0, -1, True, 0.0, 0.0
-    best_lg = cum[0, best_bin] if best_bin >= 0 else 0.0
-    best_lh = cum[1, best_bin] if best_bin >= 0 else 0.0
-    if best_left:
-        best_lg += miss_g
-        best_lh += miss_h
-    return best_gain, best_bin, best_left, best_lg, best_lh
+    if not best_left:
+        return best_gain, np.int64(at[best]), False, cum_g[best], cum_h[best]
+    best_lg = (cum_g[best - 1] if best > 0 else 0.0) + miss_g
+    best_lh = (cum_h[best - 1] if best > 0 else 0.0) + miss_h
+    return best_gain, np.int64(at[best]) - 1, True, best_lg, best_lh
 
 
 @jit

@@ -1,0 +1,183 @@
+"""Histograms from the non-zeros of a sparse matrix (``gbdt.sparse_binning.SparseBins``), LightGBM's way.
+
+A batch of nodes (one tree level, or one node) gets its histograms in three steps:
+
+1. ``mark_nodes``: every row of node j (its range of the tree's row partition) gets
+   ``node_of[row] = stamp + j``, and the node's total (G, H) is summed over its rows in
+   partition order. ``stamp`` grows by the batch size at every batch, so older marks read as
+   negative node numbers and no pass is needed to clear them.
+2. ``build_sparse_histograms``: one task per feature walks the feature's kept entries (rows
+   ascending) and adds each entry of a marked row to its node's bin; the bin of the zeros, which
+   holds every row without a kept entry, is the node's total minus the sum of its entries. A node whose
+   rows all have an entry gets an exact zero there instead of a rounding residue, as a dense
+   histogram would (an empty bin is never tried as a threshold).
+
+The cost of a batch is the kept entries of its features (one pass for all its nodes) plus the
+bins of its histograms, whatever the row count; the rows are touched only to mark them.
+Histograms are in the compact layout of ``gbdt.histogram`` (feature f's value bins, then its
+missing bin), so their size is the number of bins the features really have.
+
+Each (node, feature) sum adds the feature's entries in row order, and each total its node's rows
+in partition order: the histograms, hence the model, do not depend on the thread count. Sums
+differ in rounding from those of the dense bin matrix (the zero bin by subtraction), so a model
+equals its dense twin's in structure, with leaf values equal to rounding; with quantised
+gradients (exact integer sums) it is the same bit for bit.
+"""
+import numpy as np
+from numba import prange
+
+from gbdt._jit import jit
+from gbdt.dtypes import HIST_DTYPE
+from gbdt.histogram import HistogramBuilder, as_pairs, compact_bin_offsets
+from gbdt.quantize import dequantize_histograms
+from gbdt.schedule import contiguous_schedule
+from gbdt.sparse_binning import SparseBins
+
+# cost of adding one entry to a histogram, in units of what building a node's bin saves over
+# subtracting it (a subtraction streams three histograms, a build writes one)
+ENTRY_COST = 1000000.0
+
+
+@jit
+def mark_nodes(rows, starts, stops, gh, stamp, node_of, totals):
+    """``node_of[rows[k]] = stamp + j`` for k in [starts[j], stops[j]); ``totals[j]`` = sum of
+    ``gh`` over those rows in that order. gh : (n,) complex64 pairs or int64 packed; totals :
+    (N,) complex128 or int64; node_of : (n,) int64. Serial: a few ns a row, less than a parallel
+    launch on the small batches of deep levels."""
+    for j in range(starts.shape[0]):
+        totals[j] = 0
+        total = totals[j]
+        for k in range(starts[j], stops[j]):
+            row = rows[k]
+            node_of[row] = stamp + j
+            total += gh[row]
+        totals[j] = total
+
+
+@jit(parallel=True)
+def build_sparse_histograms(col_ptr, col_rows, col_bins, zero_bin, bin_offsets, node_of, stamp, node_size, totals, gh,
+                            features, group_first, out):
+    """Fill ``out[:, bin_offsets[f]:bin_offsets[f + 1]]`` for every f in ``features``.
+
+    col_ptr, col_rows, col_bins, zero_bin : the by-column arrays of ``SparseBins``; bin_offsets :
+    (F + 1,) int64 compact layout; node_of : (n,) int64 ``stamp`` + node of each row in the
+    batch, less than ``stamp`` for the others; node_size : (N,) int64 rows per node; totals : (N,) the nodes' sums; gh : (n,)
+    complex64 (gradient + 1j hessian) or int64 packed quantised pairs; features : (k,) int32
+    ascending, cut into runs per thread ``group_first`` (``gbdt.schedule.contiguous_schedule``); out : (N, T) complex128, or
+    int64 with packed gh. A stored NaN (bin ``missing_bin``, above every value bin) lands in the
+    feature's last bin.
+    """
+    n_nodes = out.shape[0]
+    width = np.uint64(out.shape[1])
+    flat = out.reshape(out.size)  # flat unsigned indexing: 2-D indexing of out cost 4x per entry
+    for group in prange(group_first.shape[0] - 1):
+        count = np.empty(n_nodes, dtype=np.int64)
+        stored = np.empty(n_nodes, dtype=out.dtype)
+        if group_first[group] == group_first[group + 1]:
+            continue
+        # the group's bins (unselected features between its features included) are one stretch of
+        # each node's histogram: zero them in one streaming pass per node
+        first_bin = np.uint64(bin_offsets[features[group_first[group]]])
+        end_bin = np.uint64(bin_offsets[features[group_first[group + 1] - 1] + 1])
+        for j in range(n_nodes):
+            flat[np.uint64(j) * width + first_bin:np.uint64(j) * width + end_bin] = 0
+        for q in range(group_first[group], group_first[group + 1]):
+            f = features[q]
+            lo = np.uint64(bin_offsets[f])
+            hi = np.uint64(bin_offsets[f + 1])
+            last = hi - lo - np.uint64(1)
+            count[:] = 0
+            stored[:] = 0
+            for e in range(np.uint64(col_ptr[f]), np.uint64(col_ptr[f + 1])):
+                row = np.uint64(col_rows[e])
+                j = node_of[row] - stamp
+                if j >= 0:
+                    v = gh[row]
+                    flat[np.uint64(j) * width + lo + min(np.uint64(col_bins[e]), last)] += v
+                    stored[j] += v
+                    count[j] += 1
+            zero = lo + np.uint64(zero_bin[f])
+            for j in range(n_nodes):
+                if count[j] < node_size[j]:  # else no row is in the zero bin: leave it exactly empty
+                    flat[np.uint64(j) * width + zero] = totals[j] - stored[j]
+
+
+class SparseHistogramBuilder:
+    """``HistogramBuilder``'s interface over ``SparseBins``, histograms in the compact layout.
+
+    Parameters
+    ----------
+    bins : SparseBins (n, F); n_threads : the Numba threads the builds run on.
+    """
+
+    def __init__(self, bins, n_threads):
+        self.bins = bins
+        self.n_features = bins.shape[1]
+        self.bin_offsets = compact_bin_offsets(bins.n_value_bins)
+        self.n_threads = n_threads
+        self.node_of = np.full(bins.n_rows, -1, dtype=np.int64)
+        self._stamp = 0
+        self._column_nnz = np.diff(bins.col_ptr)
+        self._widths = np.diff(self.bin_offsets)
+        self._slots = [self.empty(0), self.empty(0)]
+        self._packed = np.empty((0, self.bin_offsets[-1]), dtype=np.int64)
+
+    def empty(self, n_nodes, slot=None):
+        """Uninitialised (n_nodes, T, 2) float64 compact histograms (``slot``: see
+        ``HistogramBuilder.empty``)."""
+        if slot is None:
+            return np.empty((n_nodes, self.bin_offsets[-1], 2), dtype=HIST_DTYPE)
+        if self._slots[slot].shape[0] < n_nodes:
+            self._slots[slot] = self.empty(n_nodes)
+        return self._slots[slot][:n_nodes]
+
+    def build(self, gh, rows, starts, stops, features, out=None, scale=None):
+        """Histograms (N, T, 2) of the nodes rows[starts[j]:stops[j]] on ``features`` (other
+        features' bins are left unset), as ``HistogramBuilder.build``."""
+        out = self.empty(len(starts)) if out is None else out
+        if scale is None:
+            self._accumulate(as_pairs(gh, np.complex64), rows, starts, stops, features, as_pairs(out))
+        else:
+            # one feature spanning the whole layout: every bin is dequantised, built or not (never read)
+            packed = self.build_packed(gh, rows, starts, stops, features)
+            dequantize_histograms(packed[:, None, :], np.zeros(1, dtype=np.int32), scale[0], scale[1],
+                                  out[:, None, :, :])
+        return out
+
+    def subtraction_pays(self, n_nodes, n_rows):
+        """Whether ``n_nodes`` larger siblings holding ``n_rows`` rows cost less as parent - smaller
+        sibling than built from their entries: a build adds the rows' entries (ENTRY_COST each),
+        a subtraction costs the bins of the nodes (in those units, 1 each). Deep levels of a
+        sparse fit have few entries per bin and build; the first levels subtract."""
+        entries = n_rows * (self.bins.nnz / max(1, self.bins.n_rows))
+        return n_nodes * self.bin_offsets[-1] < ENTRY_COST * entries
+
+    def build_packed(self, gh, rows, starts, stops, features):
+        """Integer histograms (N, T) int64 of packed quantised pairs ``gh`` (n,) int64 on
+        ``features``; the memory is reused by the next call."""
+        if self._packed.shape[0] < len(starts):
+            self._packed = np.empty((len(starts), self.bin_offsets[-1]), dtype=np.int64)
+        packed = self._packed[:len(starts)]
+        self._accumulate(gh, rows, starts, stops, features, packed)
+        return packed
+
+    def _accumulate(self, pairs, rows, starts, stops, features, out):
+        """Sum ``pairs`` (n,) (complex64 or packed int64) into ``out`` (N, T) of the same kind."""
+        starts = np.asarray(starts, dtype=np.int64)
+        stops = np.asarray(stops, dtype=np.int64)
+        totals = np.empty(len(starts), dtype=out.dtype)
+        mark_nodes(rows, starts, stops, pairs, self._stamp, self.node_of, totals)
+        sizes = self._column_nnz[features] + len(starts) * self._widths[features]  # entries + bins touched
+        group_first = contiguous_schedule(sizes, self.n_threads)
+        bins = self.bins
+        build_sparse_histograms(bins.col_ptr, bins.col_rows, bins.col_bins, bins.zero_bin, self.bin_offsets,
+                                self.node_of, self._stamp, stops - starts, totals, pairs, features, group_first, out)
+        self._stamp += len(starts)
+
+
+def histogram_builder(X_binned, max_bin, split_mode, n_threads):
+    """The builder for these bins: ``SparseHistogramBuilder`` over ``SparseBins``, else the dense
+    ``HistogramBuilder`` over (n, F) uint8 bins with ``split_mode``."""
+    if isinstance(X_binned, SparseBins):
+        return SparseHistogramBuilder(X_binned, n_threads)
+    return HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
