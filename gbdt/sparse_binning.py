@@ -176,13 +176,6 @@ class SparseBins:
         """Entries kept (stored entries outside their column's zero bin)."""
         return self.row_features.shape[0]
 
-    def to_dense(self):
-        """(n, F) uint8 bin matrix (tests and small data only: it is what this class avoids)."""
-        out = np.repeat(self.zero_bin[None, :], self.n_rows, axis=0)
-        rows = np.repeat(np.arange(self.n_rows), np.diff(self.row_ptr))
-        out[rows, self.row_features] = self.row_bins
-        return out
-
 
 @jit(parallel=True)
 def _bin_entries(indptr, indices, values, edges, n_edges, zero_bin, missing_bin, out_bins, out_kept):

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from gbdt import sparse_binning
 from gbdt.binning import bin_matrix, compute_bin_edges
-from gbdt.sparse_binning import bin_csr, bin_csr_matrix, compute_sparse_bin_edges, sample_csc_rows, zero_bins
+from gbdt.sparse_binning import (bin_csr, bin_csr_matrix, bin_csr_sparse, compute_sparse_bin_edges, sample_csc_rows,
+                                 zero_bins)
 
 
 def awkward_sparse(n=2000, n_features=8, seed=0):
@@ -80,3 +82,55 @@ def test_interpreted_bin_kernel_matches_compiled():
     bin_csr.py_func(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, edges, n_edges,
                     zero_bins(edges, n_edges), 15, out)
     np.testing.assert_array_equal(out, searchsorted_bins(dense, edges, n_edges, 16))
+
+
+def from_rows(bins):
+    """(n, F) bins rebuilt from the by-row arrays of ``SparseBins``, zero bins elsewhere."""
+    out = np.repeat(bins.zero_bin[None, :], bins.n_rows, axis=0)
+    out[np.repeat(np.arange(bins.n_rows), np.diff(bins.row_ptr)), bins.row_features] = bins.row_bins
+    return out
+
+
+def from_columns(bins):
+    """The same from the by-column arrays."""
+    out = np.repeat(bins.zero_bin[None, :], bins.n_rows, axis=0)
+    out[bins.col_rows, np.repeat(np.arange(bins.zero_bin.shape[0]), np.diff(bins.col_ptr))] = bins.col_bins
+    return out
+
+
+@pytest.mark.parametrize("max_bin", [256, 16])
+def test_sparse_bins_are_the_dense_bins_outside_each_zero_bin(max_bin):
+    """Both copies of ``SparseBins`` give back the searchsorted bins of the dense twin (NaN in the
+    missing bin, +-inf, stored zeros and -0.0 in the zero bin), keep exactly the cells outside
+    their column's zero bin, and list rows and features ascending."""
+    X = awkward_sparse()
+    dense = X.toarray()
+    edges, n_edges = compute_bin_edges(dense, max_bin)
+    expected = searchsorted_bins(dense, edges, n_edges, max_bin)
+    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, X.shape[1], edges,
+                          n_edges, max_bin)
+    np.testing.assert_array_equal(from_rows(bins), expected)
+    np.testing.assert_array_equal(from_columns(bins), expected)
+    assert bins.nnz == int((expected != zero_bins(edges, n_edges)[None, :]).sum()) < X.nnz
+    np.testing.assert_array_equal(bins.n_value_bins, n_edges + 1)
+    assert bins.shape == X.shape and bins.missing_bin == max_bin - 1
+    for ptr, ids in ((bins.row_ptr, bins.row_features), (bins.col_ptr, bins.col_rows)):
+        assert ptr.dtype == np.int64
+        assert all((np.diff(ids[a:b]) > 0).all() for a, b in zip(ptr[:-1], ptr[1:]))
+
+
+def test_interpreted_sparse_binning_matches_compiled():
+    X = awkward_sparse(150, 8)
+    edges, n_edges = compute_bin_edges(X.toarray(), 16)
+    args = (X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, X.shape[1], edges, n_edges, 16)
+    compiled = bin_csr_sparse(*args)
+    kernels = {name: getattr(sparse_binning, name) for name in ("_bin_entries", "_keep_entries", "_rows_to_columns")}
+    try:
+        for name, kernel in kernels.items():
+            setattr(sparse_binning, name, getattr(kernel, "py_func", kernel))
+        interpreted = bin_csr_sparse(*args)
+    finally:
+        for name, kernel in kernels.items():
+            setattr(sparse_binning, name, kernel)
+    for field in ("zero_bin", "col_ptr", "col_rows", "col_bins", "row_ptr", "row_features", "row_bins"):
+        np.testing.assert_array_equal(getattr(interpreted, field), getattr(compiled, field))

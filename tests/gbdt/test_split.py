@@ -186,3 +186,28 @@ def test_best_split_per_node_is_the_first_highest_positive_gain():
             assert (out[0][node], out[1][node], out[2][node], out[3][node]) == \
                 (gains[best], features[best - node * k], bins[best], lefts[best])
             assert (left_stats[node] == stats[best]).all()
+
+
+def test_compact_layout_finds_the_uniform_layouts_splits():
+    """Features of few value bins, stored compactly (value bins then the missing bin, as sparse
+    histograms are), give the splits of the same histograms in the uniform (F, B) layout."""
+    rng = np.random.default_rng(11)
+    n_bins, missing_bin, n_feat = 17, 16, 5
+    n_value_bins = np.array([3, 16, 1, 7, 2], dtype=np.int32)
+    found = 0
+    for trial in range(20):
+        hist, sums = random_node(rng, n_feat, n_bins, missing_bin)
+        for f in range(n_feat):  # only the feature's value bins and its missing bin hold rows
+            hist[f, n_value_bins[f]:missing_bin] = 0.0
+        sums = hist[0].sum(axis=0)[None]
+        compact = np.concatenate([np.r_[hist[f, :n_value_bins[f]], hist[f, missing_bin:]] for f in range(n_feat)])
+        offsets = np.r_[0, np.cumsum(n_value_bins + 1)].astype(np.int64)
+        bounds = UNBOUNDED if trial % 2 else np.array([[-0.2, 0.3]])  # the constrained scan too
+        outs = [split_outputs(), split_outputs()]
+        for (h, off), out in zip(((hist.reshape(1, -1, 2), flat(hist)[1]), (compact[None], offsets)), outs):
+            find_best_splits(h, off, sums, np.arange(n_feat, dtype=np.int32), n_value_bins, 1.0, 0.0, 1.0,
+                             np.zeros(n_feat, np.int8), bounds, *numeric(n_feat), *out)
+        for got, want in zip(outs[1][:5], outs[0][:5]):
+            np.testing.assert_array_equal(got, want)
+        found += outs[0][1][0] >= 0
+    assert found >= 10
