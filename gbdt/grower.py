@@ -268,7 +268,7 @@ class TreeGrower:
     def _child_histograms(self, parents, partition, features):
         """Histograms of the children of ``parents`` in one array of 2m nodes: the m smaller
         children (by hessian sum, a global proxy for size) built from rows first, the m larger
-        ones by subtraction after them, unless the partition says building them pays."""
+        ones by subtraction after them."""
         m = len(parents)
         small, large = [], []
         for node in parents:
@@ -276,15 +276,10 @@ class TreeGrower:
             small.append(node.left if left_smaller else node.right)
             large.append(node.right if left_smaller else node.left)
         hists = partition.empty_histograms(2 * m, self._slot(parents[0].depth + 1))
-        # a partition over sparse rows may build the larger siblings cheaper than it subtracts them
-        subtraction_pays = getattr(partition, "subtraction_pays", None)
-        if subtraction_pays is None or subtraction_pays([c.id for c in large]):
-            partition.histograms([c.id for c in small], features, hists[:m])
-            flat = flat_view(hists)
-            subtract_histograms(flat_view(parents[0].hists), np.array([node.slot for node in parents], dtype=np.int64),
-                                flat[:m], features, self._offsets, flat[m:])
-        else:
-            partition.histograms([c.id for c in small + large], features, hists)
+        partition.histograms([c.id for c in small], features, hists[:m])
+        flat = flat_view(hists)
+        subtract_histograms(flat_view(parents[0].hists), np.array([node.slot for node in parents], dtype=np.int64),
+                            flat[:m], features, self._offsets, flat[m:])
         batch = small + large
         for slot, child in enumerate(batch):
             child.hists, child.slot = hists, slot

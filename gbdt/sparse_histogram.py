@@ -33,10 +33,6 @@ from gbdt.quantize import dequantize_histograms
 from gbdt.schedule import contiguous_schedule
 from gbdt.sparse_binning import SparseBins
 
-# cost of adding one entry to a histogram, in units of what building a node's bin saves over
-# subtracting it (a subtraction streams three histograms, a build writes one)
-ENTRY_COST = 1000000.0
-
 
 @jit
 def mark_nodes(rows, starts, stops, gh, stamp, node_of, totals):
@@ -143,14 +139,6 @@ class SparseHistogramBuilder:
             dequantize_histograms(packed[:, None, :], np.zeros(1, dtype=np.int32), scale[0], scale[1],
                                   out[:, None, :, :])
         return out
-
-    def subtraction_pays(self, n_nodes, n_rows):
-        """Whether ``n_nodes`` larger siblings holding ``n_rows`` rows cost less as parent - smaller
-        sibling than built from their entries: a build adds the rows' entries (ENTRY_COST each),
-        a subtraction costs the bins of the nodes (in those units, 1 each). Deep levels of a
-        sparse fit have few entries per bin and build; the first levels subtract."""
-        entries = n_rows * (self.bins.nnz / max(1, self.bins.n_rows))
-        return n_nodes * self.bin_offsets[-1] < ENTRY_COST * entries
 
     def build_packed(self, gh, rows, starts, stops, features):
         """Integer histograms (N, T) int64 of packed quantised pairs ``gh`` (n,) int64 on

@@ -52,12 +52,6 @@ class SparseRowPartition(RowPartition):
                          np.asarray(feature, dtype=np.int64), table, mask)
         return mask
 
-    def subtraction_pays(self, node_ids):
-        """Whether the histograms of ``node_ids`` (larger siblings) are cheaper by the subtraction
-        trick than built from their rows' entries (``SparseHistogramBuilder.subtraction_pays``)."""
-        n_rows = sum(self.ranges[j][1] - self.ranges[j][0] for j in node_ids)
-        return self.hist_builder.subtraction_pays(len(node_ids), n_rows)
-
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids, cat_left=None):
         """As ``RowPartition.split``: a mask from the rows' entries, then a masked move."""
         self._move_by_mask(node_ids, left_ids, right_ids,
