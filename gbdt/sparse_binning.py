@@ -18,8 +18,10 @@ Arrays are the scipy layouts, passed as plain arrays (``gbdt`` imports numpy and
 
 Indices must be unique within a column/row (scipy's canonical format).
 """
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -68,11 +70,16 @@ def compute_sparse_bin_edges(indptr, indices, values, n_rows, max_bin=MAX_BINS, 
     max_edges = max_bin - 2
     edges = np.full((n_features, max_bin - 1), np.inf)
     n_edges = np.zeros(n_features, dtype=np.int32)
-    for f in range(n_features):
-        e = column_edges(indices[indptr[f]:indptr[f + 1]], values[indptr[f]:indptr[f + 1]], n_rows,
-                         max_edges, sample_weight)
-        edges[f, : e.size] = e
-        n_edges[f] = e.size
+
+    def one_column(f):
+        return column_edges(indices[indptr[f]:indptr[f + 1]], values[indptr[f]:indptr[f + 1]], n_rows, max_edges,
+                            sample_weight)
+
+    threads = min(numba.get_num_threads(), n_features)  # as compute_bin_edges: numpy's sort releases the GIL
+    with ThreadPoolExecutor(max(threads, 1)) as pool:
+        for f, e in enumerate(pool.map(one_column, range(n_features))):
+            edges[f, : e.size] = e
+            n_edges[f] = e.size
     return edges, n_edges
 
 
@@ -94,13 +101,13 @@ def column_edges(rows, values, n_rows, max_edges, sample_weight=None):
         weight = None if sample_weight is None else sample_weight[kept_rows]
         return feature_edges(kept, max_edges, weight)
     if sample_weight is None:
-        weight = np.r_[np.ones(kept.size), float(n_zero)]
+        weight = np.ones(kept.size + 1)
+        weight[-1] = n_zero
     else:
         is_zero = np.ones(n_rows, dtype=np.bool_)
         is_zero[rows[nonzero]] = False
-        zero_weight = np.add.reduceat(sample_weight[is_zero], [0])[0]
-        weight = np.r_[sample_weight[kept_rows], zero_weight]
-    return feature_edges(np.r_[kept, 0.0], max_edges, weight)
+        weight = np.append(sample_weight[kept_rows], np.add.reduceat(sample_weight[is_zero], [0])[0])
+    return feature_edges(np.append(kept, 0.0), max_edges, weight)
 
 
 def zero_bins(edges, n_edges):
@@ -246,18 +253,21 @@ def bin_csr_sparse(indptr, indices, values, n_features, edges, n_edges, max_bin)
 
 @jit(inline=True)
 def row_entry(row_ptr, row_features, row_data, row, f, absent):
-    """``row_data`` of row ``row``'s entry for feature ``f``, or ``absent`` when it has none:
-    a binary search in the row's features. row_ptr (n + 1,) int64, row_features (nnz,) sorted
-    within each row, row_data (nnz,) (bins of ``SparseBins`` or the values of a CSR matrix)."""
+    """``row_data`` of row ``row``'s entry for feature ``f``, or ``absent`` when it has none.
+    row_ptr (n + 1,) int64, row_features (nnz,) sorted within each row, row_data (nnz,) (bins of
+    ``SparseBins`` or the values of a CSR matrix). A binary search whose halving steps depend on
+    the row's length only (the compare picks the half by a select, not a branch): 36 -> 13 ns a
+    lookup on one-hot rows of 30 entries, whose branches mispredicted half the time."""
     lo = row_ptr[row]
     end = row_ptr[row + 1]
-    hi = end
-    while lo < hi:  # first entry with feature >= f
-        mid = (lo + hi) >> 1
-        if row_features[mid] < f:
-            lo = mid + 1
-        else:
-            hi = mid
+    n = end - lo
+    if n == 0:
+        return absent
+    while n > 1:  # the first entry with feature >= f is in [lo, lo + n]
+        half = n >> 1
+        lo = lo + half if row_features[lo + half] < f else lo
+        n -= half
+    lo += row_features[lo] < f
     if lo < end and row_features[lo] == f:
         return row_data[lo]
     return absent
