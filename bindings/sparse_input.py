@@ -22,6 +22,7 @@ quantised gradients), so the rule only moves time and memory.
 import numpy as np
 
 from gbdt.binning import DEFAULT_SKETCH_ROWS
+from gbdt.bundling import bundle_sparse_bins
 from gbdt.sparse_binning import bin_csr_matrix, bin_csr_sparse, compute_sparse_bin_edges
 
 __all__ = ["is_sparse", "as_csr_matrix", "sparse_bin_edges", "sparse_bin_matrix", "add_csr_predictions",
@@ -66,25 +67,29 @@ def sparse_bin_edges(X, max_bin, sample_weight=None, seed=0, sketch_rows=DEFAULT
     """Bin edges (F, max_bin - 1) and counts (F,) of a CSR matrix, as ``compute_bin_edges`` of its dense twin."""
     csc = X.tocsc()
     csc.sort_indices()  # equal values must keep row order for the weighted sketch
-    return compute_sparse_bin_edges(csc.indptr.astype(np.int64), csc.indices.astype(np.int64), csc.data,
+    return compute_sparse_bin_edges(csc.indptr.astype(np.int64), csc.indices.astype(np.int32, copy=False), csc.data,
                                     X.shape[0], max_bin, sample_weight, sketch_rows=sketch_rows, seed=seed)
 
 
 def sparse_bin_matrix(X, edges, n_edges, max_bin):
-    """Bins of a canonical CSR matrix (``as_csr_matrix``): ``SparseBins`` when its density is at
-    most ``SPARSE_MAX_DENSITY``, else the (n, F) uint8 C-ordered bin matrix of its dense twin."""
-    # one index dtype for the kernels (one compiled variant); the copy is O(nnz)
-    to_bins = bin_csr_sparse if X.nnz <= SPARSE_MAX_DENSITY * X.shape[0] * X.shape[1] else bin_csr_matrix
-    return to_bins(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, X.shape[1], edges, n_edges,
-                   max_bin)
+    """Bins of a canonical CSR matrix (``as_csr_matrix``) by the rule of the module docstring:
+    ``BundledBins`` or ``SparseBins``, or the (n, F) uint8 C-ordered bin matrix of its dense twin."""
+    # one index dtype for the kernels (one compiled variant): int64 pointers (nnz may pass 2**31),
+    # int32 indices (scipy's own below 2**31 entries, so no copy; a column id always fits)
+    csr = X.indptr.astype(np.int64), X.indices.astype(np.int32, copy=False), X.data, X.shape[1], edges, n_edges
+    csr = csr + (max_bin,)
+    if X.nnz > SPARSE_MAX_DENSITY * X.shape[0] * X.shape[1]:
+        return bin_csr_matrix(*csr)
+    bins = bin_csr_sparse(*csr)
+    return bundle_sparse_bins(bins) or bins
 
 
 def add_csr_predictions(forest, X, out, first_tree=0, stop_tree=None):
     """Add trees [first_tree, stop_tree) of ``forest`` (``gbdt.tree.Forest``) to ``out`` (n, K)
     for the rows of a canonical CSR matrix X (``as_csr_matrix``), absent entries read as 0.0: the
     same sums as predicting its dense twin, without densifying any row."""
-    forest.predict_csr(X.indptr.astype(np.int64), X.indices, X.data, np.zeros(X.shape[1]), out, first_tree,
-                       stop_tree)
+    forest.predict_csr(X.indptr.astype(np.int64), X.indices.astype(np.int32, copy=False), X.data,
+                       np.zeros(X.shape[1]), out, first_tree, stop_tree)
 
 
 def dense_row_chunks(X):

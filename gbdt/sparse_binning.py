@@ -53,7 +53,7 @@ def compute_sparse_bin_edges(indptr, indices, values, n_rows, max_bin=MAX_BINS, 
 
     Parameters
     ----------
-    indptr : (F + 1,) int64; indices : (nnz,) int64 rows; values : (nnz,) float64 (NaN = missing).
+    indptr : (F + 1,) int64; indices : (nnz,) int32 rows; values : (nnz,) float64 (NaN = missing).
     n_rows : int; max_bin, sample_weight (n_rows,) or None, sketch_rows, seed : as in compute_bin_edges
         (the same row sample is drawn from the same seed).
 
@@ -71,15 +71,18 @@ def compute_sparse_bin_edges(indptr, indices, values, n_rows, max_bin=MAX_BINS, 
     edges = np.full((n_features, max_bin - 1), np.inf)
     n_edges = np.zeros(n_features, dtype=np.int32)
 
-    def one_column(f):
-        return column_edges(indices[indptr[f]:indptr[f + 1]], values[indptr[f]:indptr[f + 1]], n_rows, max_edges,
-                            sample_weight)
-
-    threads = min(numba.get_num_threads(), n_features)  # as compute_bin_edges: numpy's sort releases the GIL
-    with ThreadPoolExecutor(max(threads, 1)) as pool:
-        for f, e in enumerate(pool.map(one_column, range(n_features))):
+    def some_columns(features):
+        for f in features:
+            e = column_edges(indices[indptr[f]:indptr[f + 1]], values[indptr[f]:indptr[f + 1]], n_rows, max_edges,
+                             sample_weight)
             edges[f, : e.size] = e
             n_edges[f] = e.size
+
+    # as compute_bin_edges: numpy's sort releases the GIL; columns go by stretches, as a task
+    # per column of a few entries costs more to schedule than to do
+    threads = max(1, min(numba.get_num_threads(), n_features))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(some_columns, np.array_split(np.arange(n_features), 4 * threads)))
     return edges, n_edges
 
 
@@ -182,6 +185,18 @@ class SparseBins:
     def nnz(self):
         """Entries kept (stored entries outside their column's zero bin)."""
         return self.row_features.shape[0]
+
+    def add_forest(self, forest, out, first_tree=0, stop_tree=None):
+        """``forest.predict`` of these rows (``add_forest_by_rows``)."""
+        add_forest_by_rows(self, forest, out, first_tree, stop_tree)
+
+
+def add_forest_by_rows(bins, forest, out, first_tree=0, stop_tree=None):
+    """Add trees [first_tree, stop_tree) of ``forest`` (``gbdt.tree.Forest``) to ``out`` (n, K)
+    for binned rows held as the by-row arrays ``row_ptr``, ``row_features``, ``row_bins`` of
+    ``bins`` (zero_bin where a row has no entry)."""
+    forest.predict_csr(bins.row_ptr, bins.row_features, bins.row_bins, bins.zero_bin, out, first_tree, stop_tree,
+                       bins.missing_bin)
 
 
 @jit(parallel=True)

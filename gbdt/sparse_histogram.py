@@ -27,6 +27,7 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
+from gbdt.bundling import BundledBins, BundledHistogramBuilder
 from gbdt.dtypes import HIST_DTYPE
 from gbdt.histogram import HistogramBuilder, as_pairs, compact_bin_offsets
 from gbdt.quantize import dequantize_histograms
@@ -164,8 +165,11 @@ class SparseHistogramBuilder:
 
 
 def histogram_builder(X_binned, max_bin, split_mode, n_threads):
-    """The builder for these bins: ``SparseHistogramBuilder`` over ``SparseBins``, else the dense
-    ``HistogramBuilder`` over (n, F) uint8 bins with ``split_mode``."""
+    """The builder for these bins: ``SparseHistogramBuilder`` over ``SparseBins``,
+    ``gbdt.bundling.BundledHistogramBuilder`` over ``BundledBins``, else the dense
+    ``HistogramBuilder`` over (n, F) uint8 bins; ``split_mode`` is the dense builders'."""
     if isinstance(X_binned, SparseBins):
         return SparseHistogramBuilder(X_binned, n_threads)
+    if isinstance(X_binned, BundledBins):
+        return BundledHistogramBuilder(X_binned, split_mode, n_threads)
     return HistogramBuilder(X_binned, max_bin, split_mode, n_threads)

@@ -12,6 +12,7 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
+from gbdt.bundling import BundledBins, BundledRowPartition
 from gbdt.partition import RowPartition, routing_table
 from gbdt.schedule import thread_schedule
 from gbdt.sparse_binning import SparseBins, row_entry
@@ -60,7 +61,9 @@ class SparseRowPartition(RowPartition):
 
 def row_partition(X_binned, gh, rows, missing_bin, hist_builder, margin=None, column=0, gh_scale=None,
                   leaf_refit=None):
-    """A ``SparseRowPartition`` over ``SparseBins``, else a ``RowPartition`` (arguments as
-    ``RowPartition``'s)."""
-    kind = SparseRowPartition if isinstance(X_binned, SparseBins) else RowPartition
+    """The partition for these bins: ``SparseRowPartition`` over ``SparseBins``,
+    ``gbdt.bundling.BundledRowPartition`` over ``BundledBins``, else ``RowPartition`` (arguments
+    as ``RowPartition``'s)."""
+    kinds = {SparseBins: SparseRowPartition, BundledBins: BundledRowPartition}
+    kind = kinds.get(type(X_binned), RowPartition)
     return kind(X_binned, gh, rows, missing_bin, hist_builder, margin, column, gh_scale, leaf_refit)

@@ -21,7 +21,6 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.sparse_binning import SparseBins
 from gbdt.traversal import in_category_set, predict_forest_csr
 
 ROWS_PER_BLOCK = 64
@@ -248,11 +247,12 @@ class Forest:
         """Add trees [first_tree, stop_tree) to ``out`` (n, K) float64.
 
         ``X`` is raw (n, F) float64, or binned (n, F) uint8 when ``missing_bin`` is given, or
-        ``SparseBins`` (binned; its own missing bin).
+        bins of another layout (``gbdt.sparse_binning.SparseBins``, ``gbdt.bundling.BundledBins``),
+        which add the trees themselves (``add_forest``).
         """
-        if isinstance(X, SparseBins):
-            return self.predict_csr(X.row_ptr, X.row_features, X.row_bins, X.zero_bin, out, first_tree, stop_tree,
-                                    X.missing_bin)
+        if not isinstance(X, np.ndarray):
+            X.add_forest(self, out, first_tree, stop_tree)
+            return out
         stop_tree = len(self.roots) if stop_tree is None else stop_tree
         if missing_bin is None:
             missing_value, threshold = np.nan, self._walk_raw
@@ -266,7 +266,7 @@ class Forest:
         """``predict`` of the rows of a CSR matrix (n, F) with sorted indices: indptr (n + 1,)
         int64, indices (nnz,) int32 features, data (nnz,); a row's absent feature f is
         ``absent[f]`` (F,). Raw values (float64; absent 0.0, NaN missing), or bins when
-        ``missing_bin`` is given (``SparseBins``: uint8, absent the zero bins)."""
+        ``missing_bin`` is given (uint8, absent the zero bins: ``gbdt.sparse_binning.add_forest_by_rows``)."""
         stop_tree = len(self.roots) if stop_tree is None else stop_tree
         if missing_bin is None:
             missing_value, threshold = np.nan, self.threshold

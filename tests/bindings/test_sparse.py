@@ -10,6 +10,7 @@ import scipy.sparse as sp
 import bindings.sparse_input as sparse_input
 from bindings import Dataset, GBDTClassifier, GBDTRegressor, train
 from bindings.dataset import as_feature_matrix
+from gbdt.bundling import BundledBins
 from gbdt.sparse_binning import SparseBins
 
 
@@ -72,6 +73,32 @@ def test_density_rule_picks_the_path():
         X = sp.random(400, 50, density=density, random_state=0, format="csr")
         data = Dataset(X, np.zeros(400))
         assert isinstance(data.binned(*data.bin_edges(32), 32), kind)
+
+
+@pytest.mark.parametrize("params", [{"subsample": 0.7}, {"use_quantized_grad": True},
+                                    {"grow_policy": "lossguide", "max_leaves": 12, "max_depth": 0}])
+def test_one_hot_columns_train_bundled_as_their_dense_twin(params):
+    """One-hot encoded variables (one with a stored NaN, one with several values) are bundled
+    (``gbdt.bundling``) and give the dense twin's model, eval metric and predictions."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    codes = rng.integers(0, 20, (n, 3))
+    X = sp.lil_matrix((n, 60))
+    for v in range(3):
+        X[np.arange(n), 20 * v + codes[:, v]] = 1.0 + (v == 1) * codes[:, 1] % 3
+    X[np.flatnonzero(codes[:, 0] == 4)[:40], 4] = np.nan
+    X = X.tocsr()
+    dense = X.toarray()
+    y = ((codes[:, 0] < 6) ^ (codes[:, 2] % 4 == 0) ^ np.isnan(dense[:, 4]) | (rng.random(n) < 0.1)).astype(float)
+    data = Dataset(X, y)
+    assert isinstance(data.binned(*data.bin_edges(256), 256), BundledBins)
+    full = {"objective": "binary:logistic", "max_depth": 4, "n_jobs": 2, **params}
+    history, dense_history = {}, {}
+    booster = train(full, data, 6, evals=[(Dataset(X, y), "t")], evals_result=history)
+    twin = train(full, Dataset(dense, y), 6, evals=[(Dataset(dense, y), "t")], evals_result=dense_history)
+    assert_same_model(booster, twin, exact=params.get("use_quantized_grad", False))
+    np.testing.assert_allclose(history["t"]["logloss"], dense_history["t"]["logloss"], rtol=1e-9)
+    np.testing.assert_allclose(booster.predict(X), twin.predict(dense), rtol=1e-9)
 
 
 def test_stored_nan_is_missing_and_absent_entries_are_zero(path):

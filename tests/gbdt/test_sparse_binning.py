@@ -37,7 +37,7 @@ def test_sparse_edges_equal_dense_edges_bitwise(weighted, sketch_rows):
     csc.sort_indices()
     for max_bin in (256, 16):
         dense = compute_bin_edges(X.toarray(), max_bin, weight, sketch_rows=sketch_rows, seed=5)
-        sparse = compute_sparse_bin_edges(csc.indptr.astype(np.int64), csc.indices.astype(np.int64), csc.data,
+        sparse = compute_sparse_bin_edges(csc.indptr.astype(np.int64), csc.indices.astype(np.int32), csc.data,
                                           X.shape[0], max_bin, weight, sketch_rows=sketch_rows, seed=5)
         np.testing.assert_array_equal(sparse[1], dense[1])
         np.testing.assert_array_equal(sparse[0], dense[0])  # bitwise, inf padding included
@@ -48,7 +48,7 @@ def test_sparse_edges_equal_dense_edges_bitwise(weighted, sketch_rows):
 def test_sample_csc_rows_is_row_indexing():
     X = awkward_sparse(300).tocsc()
     rows = np.array([0, 3, 4, 50, 299])
-    indptr, indices, values = sample_csc_rows(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data,
+    indptr, indices, values = sample_csc_rows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
                                               rows, X.shape[0])
     sub = sp.csc_matrix((values, indices, indptr), shape=(rows.size, X.shape[1]))
     np.testing.assert_array_equal(sub.toarray(), X.toarray()[rows])
@@ -67,7 +67,7 @@ def test_csr_bins_equal_dense_bins_and_searchsorted():
     X = awkward_sparse()
     dense = X.toarray()
     edges, n_edges = compute_bin_edges(dense, 32)
-    binned = bin_csr_matrix(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, X.shape[1],
+    binned = bin_csr_matrix(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, X.shape[1],
                             edges, n_edges, 32)
     assert binned.flags.c_contiguous and binned.dtype == np.uint8
     np.testing.assert_array_equal(binned, bin_matrix(dense, edges, n_edges, 32))
@@ -79,7 +79,7 @@ def test_interpreted_bin_kernel_matches_compiled():
     dense = X.toarray()
     edges, n_edges = compute_bin_edges(dense, 16)
     out = np.empty(X.shape, dtype=np.uint8)
-    bin_csr.py_func(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, edges, n_edges,
+    bin_csr.py_func(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, edges, n_edges,
                     zero_bins(edges, n_edges), 15, out)
     np.testing.assert_array_equal(out, searchsorted_bins(dense, edges, n_edges, 16))
 
@@ -107,7 +107,7 @@ def test_sparse_bins_are_the_dense_bins_outside_each_zero_bin(max_bin):
     dense = X.toarray()
     edges, n_edges = compute_bin_edges(dense, max_bin)
     expected = searchsorted_bins(dense, edges, n_edges, max_bin)
-    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, X.shape[1], edges,
+    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, X.shape[1], edges,
                           n_edges, max_bin)
     np.testing.assert_array_equal(from_rows(bins), expected)
     np.testing.assert_array_equal(from_columns(bins), expected)
@@ -122,7 +122,7 @@ def test_sparse_bins_are_the_dense_bins_outside_each_zero_bin(max_bin):
 def test_interpreted_sparse_binning_matches_compiled():
     X = awkward_sparse(150, 8)
     edges, n_edges = compute_bin_edges(X.toarray(), 16)
-    args = (X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, X.shape[1], edges, n_edges, 16)
+    args = (X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, X.shape[1], edges, n_edges, 16)
     compiled = bin_csr_sparse(*args)
     kernels = {name: getattr(sparse_binning, name) for name in ("_bin_entries", "_keep_entries", "_rows_to_columns")}
     try:

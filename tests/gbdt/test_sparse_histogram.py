@@ -23,7 +23,7 @@ def sparse_data(n=3000, n_features=9, seed=0, max_bin=32):
     X.data[3::29] = 0.0
     dense = X.toarray()
     edges, n_edges = compute_bin_edges(dense, max_bin)
-    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, n_features, edges,
+    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, n_features, edges,
                           n_edges, max_bin)
     dense_bins = np.repeat(bins.zero_bin[None, :], n, axis=0)
     for f in range(n_features):

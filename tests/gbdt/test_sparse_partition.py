@@ -78,7 +78,7 @@ def test_forest_predicts_csr_rows_raw_and_binned():
     forest = Forest(trees, [0, 1, 0, 1, 0, 1], 2)
     expected = naive_predict(trees, [0, 1, 0, 1, 0, 1], dense, 2)
     raw = forest.predict_csr(X.indptr.astype(np.int64), X.indices, X.data, np.zeros(6), np.zeros((600, 2)))
-    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data, 6, edges, n_edges, 32)
+    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, 6, edges, n_edges, 32)
     binned = forest.predict(bins, np.zeros((600, 2)))
     np.testing.assert_allclose(raw, expected, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(binned, raw)
