@@ -142,8 +142,10 @@ def run_child(library, setting, folder, engine_path):
                                      "pred": str(pred_path)}))
     threads = str(setting.threads)
     path = [str(engine_path)] if engine_path else []
+    # passive OpenMP waits, as benchmarks.suite's default: spinning threads of a shared machine slow every library
+    python_path = os.pathsep.join(path + [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
     env = {**os.environ, "OMP_NUM_THREADS": threads, "NUMBA_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-           "PYTHONPATH": os.pathsep.join(path + [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+           "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": python_path}
     # run as a file, so that a baseline engine's own benchmarks package cannot shadow this module
     done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(spec_path)], cwd=ROOT,
                           env=env, capture_output=True, text=True)

@@ -28,9 +28,8 @@ from numba import prange
 
 from gbdt._jit import jit
 from gbdt.dtypes import X_BINNED_DTYPE
-from gbdt.histogram import HistogramBuilder, as_pairs, compact_bin_offsets
+from gbdt.histogram import CompactHistogramBuilder, HistogramBuilder
 from gbdt.partition import RowPartition, routing_table
-from gbdt.quantize import dequantize_histograms
 from gbdt.sparse_binning import add_forest_by_rows
 
 MAX_SLOTS = 255  # slots 1..255 of a uint8 column; 0 = every member in its zero bin
@@ -237,7 +236,7 @@ def unbundle_histograms(bundle_hists, totals, members_ptr, members, bundle_of, s
             out[j, bin_offsets[f] + zero_bin[f]] = totals[j]
 
 
-class BundledHistogramBuilder:
+class BundledHistogramBuilder(CompactHistogramBuilder):
     """``HistogramBuilder``'s interface over ``BundledBins``: the dense builder sums the bundle
     columns, ``unbundle_histograms`` turns them into the features' compact histograms.
 
@@ -247,65 +246,28 @@ class BundledHistogramBuilder:
     """
 
     def __init__(self, bins, split_mode, n_threads):
+        super().__init__(bins.n_value_bins, n_threads)
         self.bins = bins
         self.dense = HistogramBuilder(bins.X, BUNDLE_SLOTS, split_mode, n_threads)
-        self.X_cols = self.dense.X_cols
-        self.n_threads = n_threads
-        self.n_features = bins.shape[1]
-        self.bin_offsets = compact_bin_offsets(bins.n_value_bins)
-        order = np.argsort(bins.bundle_of, kind="stable")
-        order = order[bins.bundle_of[order] >= 0]
-        self.members = order
-        self.members_ptr = np.searchsorted(bins.bundle_of[order], np.arange(bins.X.shape[1] + 1)).astype(np.int64)
-        self._slots = [self.empty(0), self.empty(0)]
-        self._packed = np.empty((0, self.bin_offsets[-1]), dtype=np.int64)
+        self.X_cols = self.dense.X_cols  # the partition routes by the bundle columns
+        members = np.argsort(bins.bundle_of, kind="stable")
+        self.members = members[bins.bundle_of[members] >= 0]
+        self.members_ptr = np.searchsorted(bins.bundle_of[self.members], np.arange(bins.X.shape[1] + 1))
+        self._bundled = {}
 
-    def empty(self, n_nodes, slot=None):
-        """Uninitialised (n_nodes, T, 2) float64 compact histograms (``slot``: see
-        ``HistogramBuilder.empty``)."""
-        if slot is None:
-            return np.empty((n_nodes, self.bin_offsets[-1], 2))
-        if self._slots[slot].shape[0] < n_nodes:
-            self._slots[slot] = self.empty(n_nodes)
-        return self._slots[slot][:n_nodes]
-
-    def build(self, gh, rows, starts, stops, features, out=None, scale=None):
-        """Histograms (N, T, 2) of the nodes rows[starts[j]:stops[j]] on ``features``, as
-        ``HistogramBuilder.build``."""
-        out = self.empty(len(starts)) if out is None else out
-        if scale is None:
-            bundled = self.dense.build(gh, rows, starts, stops, self._bundles(features),
-                                       out=self.dense.empty(len(starts), slot=0))
-            self._unbundle(as_pairs(bundled), as_pairs(gh, np.complex64), rows, starts, stops, features, as_pairs(out))
-        else:
-            packed = self.build_packed(gh, rows, starts, stops, features)  # as SparseHistogramBuilder.build
-            dequantize_histograms(packed[:, None, :], np.zeros(1, dtype=np.int32), scale[0], scale[1],
-                                  out[:, None, :, :])
-        return out
-
-    def build_packed(self, gh, rows, starts, stops, features):
-        """Integer histograms (N, T) int64 of packed quantised pairs ``gh`` (n,) int64 on
-        ``features``; the memory is reused by the next call."""
-        if self._packed.shape[0] < len(starts):
-            self._packed = np.empty((len(starts), self.bin_offsets[-1]), dtype=np.int64)
-        packed = self._packed[:len(starts)]
-        bundled = self.dense.build_packed(gh, rows, starts, stops, self._bundles(features))
-        self._unbundle(bundled, gh, rows, starts, stops, features, packed)
-        return packed
-
-    def _bundles(self, features):
-        """(k',) int32 ascending bundles holding ``features``."""
-        bundles = self.bins.bundle_of[features]
-        return np.unique(bundles[bundles >= 0]).astype(np.int32)
-
-    def _unbundle(self, bundled, pairs, rows, starts, stops, features, out):
-        """``unbundle_histograms`` with the nodes' totals (summed only when a feature has no bundle)."""
-        starts = np.asarray(starts, dtype=np.int64)
-        stops = np.asarray(stops, dtype=np.int64)
-        totals = np.zeros(len(starts), dtype=out.dtype)
-        if (self.bins.bundle_of[features] < 0).any():
-            _node_sums(rows, starts, stops, pairs, totals)
+    def accumulate(self, pairs, rows, starts, stops, features, out):
+        """Sum ``pairs`` (n,) (complex64 or packed int64) into ``out`` (N, T) of the same kind."""
         bins = self.bins
+        bundles = bins.bundle_of[features]
+        bundles = np.unique(bundles[bundles >= 0]).astype(np.int32)
+        key = np.dtype(out.dtype)
+        if key not in self._bundled or self._bundled[key].shape[0] < len(starts):
+            self._bundled[key] = np.empty((len(starts), bins.X.shape[1], BUNDLE_SLOTS), dtype=out.dtype)
+        bundled = self._bundled[key][:len(starts)]
+        self.dense.accumulate(pairs, rows, starts, stops, bundles, bundled)
+        totals = np.zeros(len(starts), dtype=out.dtype)
+        if (bins.bundle_of[features] < 0).any():
+            _node_sums(rows, starts, stops, pairs, totals)
         unbundle_histograms(bundled, totals, self.members_ptr, self.members, bins.bundle_of, bins.slot_start,
                             bins.n_slots, bins.zero_bin, bins.n_value_bins, self.bin_offsets, features, out)
 

@@ -291,7 +291,7 @@ class HistogramBuilder:
         """
         out = self.empty(len(starts)) if out is None else out
         if scale is None:
-            self._accumulate(as_pairs(gh, np.complex64), rows, starts, stops, features, as_pairs(out))
+            self.accumulate(as_pairs(gh, np.complex64), rows, starts, stops, features, as_pairs(out))
         else:
             dequantize_histograms(self.build_packed(gh, rows, starts, stops, features), features, scale[0], scale[1],
                                   out)
@@ -302,10 +302,10 @@ class HistogramBuilder:
         ``features``; the memory is reused by the next call. Exact sums: Dask shards add these
         (8 bytes a bin) and the leader dequantises once."""
         packed = self._reused("packed", len(starts), np.int64)
-        self._accumulate(gh, rows, starts, stops, features, packed)
+        self.accumulate(gh, rows, starts, stops, features, packed)
         return packed
 
-    def _accumulate(self, pairs, rows, starts, stops, features, out):
+    def accumulate(self, pairs, rows, starts, stops, features, out):
         """Sum ``pairs`` (n,) (complex64 or packed int64) into ``out`` (N, F, B) of the same kind."""
         starts = np.asarray(starts, dtype=np.int64)
         stops = np.asarray(stops, dtype=np.int64)
@@ -326,3 +326,55 @@ class HistogramBuilder:
         if key not in self._scratch or self._scratch[key].shape[0] < n:
             self._scratch[key] = np.empty((n, self.n_features, self.n_bins), dtype=dtype)
         return self._scratch[key][:n]
+
+
+class CompactHistogramBuilder:
+    """``HistogramBuilder``'s interface for histograms in the compact layout (N, T, 2), for bins
+    of other layouts (``gbdt.sparse_histogram``, ``gbdt.bundling``): memory slots and quantised
+    gradients are handled here, the sums by the subclass's ``accumulate(pairs, rows, starts,
+    stops, features, out)`` into (N, T) complex128 pairs or packed int64.
+
+    Parameters
+    ----------
+    n_value_bins : (F,) non-missing bins per feature; n_threads : the Numba threads the builds run on.
+    """
+
+    def __init__(self, n_value_bins, n_threads):
+        self.n_features = n_value_bins.shape[0]
+        self.bin_offsets = compact_bin_offsets(n_value_bins)
+        self.n_threads = n_threads
+        self._slots = [self.empty(0), self.empty(0)]
+        self._packed = np.empty((0, self.bin_offsets[-1]), dtype=np.int64)
+
+    def empty(self, n_nodes, slot=None):
+        """Uninitialised (n_nodes, T, 2) float64 compact histograms (``slot``: see
+        ``HistogramBuilder.empty``)."""
+        if slot is None:
+            return np.empty((n_nodes, self.bin_offsets[-1], 2), dtype=HIST_DTYPE)
+        if self._slots[slot].shape[0] < n_nodes:
+            self._slots[slot] = self.empty(n_nodes)
+        return self._slots[slot][:n_nodes]
+
+    def build(self, gh, rows, starts, stops, features, out=None, scale=None):
+        """Histograms (N, T, 2) of the nodes rows[starts[j]:stops[j]] on ``features`` (other
+        features' bins are left unset), as ``HistogramBuilder.build``."""
+        out = self.empty(len(starts)) if out is None else out
+        if scale is None:
+            self.accumulate(as_pairs(gh, np.complex64), rows, np.asarray(starts, dtype=np.int64),
+                            np.asarray(stops, dtype=np.int64), features, as_pairs(out))
+        else:
+            # one feature spanning the whole layout: every bin is dequantised, built or not (never read)
+            packed = self.build_packed(gh, rows, starts, stops, features)
+            dequantize_histograms(packed[:, None, :], np.zeros(1, dtype=np.int32), scale[0], scale[1],
+                                  out[:, None, :, :])
+        return out
+
+    def build_packed(self, gh, rows, starts, stops, features):
+        """Integer histograms (N, T) int64 of packed quantised pairs ``gh`` (n,) int64 on
+        ``features``; the memory is reused by the next call."""
+        if self._packed.shape[0] < len(starts):
+            self._packed = np.empty((len(starts), self.bin_offsets[-1]), dtype=np.int64)
+        packed = self._packed[:len(starts)]
+        self.accumulate(gh, rows, np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64), features,
+                        packed)
+        return packed

@@ -263,7 +263,8 @@ def bin_csr_sparse(indptr, indices, values, n_features, edges, n_edges, max_bin)
     col_rows = np.empty(row_ptr[-1], dtype=IDX_DTYPE)
     col_bins = np.empty(row_ptr[-1], dtype=X_BINNED_DTYPE)
     _rows_to_columns(row_ptr, row_features, row_bins, col_ptr, col_rows, col_bins)
-    return SparseBins(n_rows, max_bin - 1, zero_bin, (n_edges + 1).astype(np.int32), col_ptr, col_rows, col_bins, row_ptr, row_features, row_bins)
+    return SparseBins(n_rows, max_bin - 1, zero_bin, (n_edges + 1).astype(np.int32), col_ptr, col_rows, col_bins,
+                      row_ptr, row_features, row_bins)
 
 
 @jit(inline=True)

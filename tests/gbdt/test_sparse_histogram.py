@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from gbdt import sparse_histogram
 from gbdt.binning import compute_bin_edges
 from gbdt.histogram import compact_bin_offsets
 from gbdt.quantize import HIGH_WORD
@@ -54,7 +55,19 @@ def node_layout(n, rng):
     return rows, starts, stops
 
 
-def test_histograms_match_naive_twin():
+def by(walk, monkeypatch):
+    """Make every build walk the columns' entries or the rows'."""
+    monkeypatch.setattr(sparse_histogram.SparseHistogramBuilder, "by_rows", lambda self, starts, stops: walk == "rows")
+
+
+@pytest.fixture(params=["columns", "rows"])
+def walk(request, monkeypatch):
+    """Every build from the columns' entries, or from the rows'."""
+    by(request.param, monkeypatch)
+    return request.param
+
+
+def test_histograms_match_naive_twin(walk):
     bins, dense_bins, gh = sparse_data()
     rows, starts, stops = node_layout(bins.n_rows, np.random.default_rng(1))
     features = np.array([0, 2, 4, 5, 7, 8], dtype=np.int32)
@@ -68,7 +81,7 @@ def test_histograms_match_naive_twin():
 
 
 
-def test_zero_bin_of_a_node_without_zeros_is_exactly_empty():
+def test_zero_bin_of_a_node_without_zeros_is_exactly_empty(walk):
     """A node whose rows all have an entry outside feature 4's zero bin (as the right child of a
     split on it) gets an exact zero there, not a rounding residue of total - entries."""
     bins, dense_bins, gh = sparse_data()
@@ -81,7 +94,7 @@ def test_zero_bin_of_a_node_without_zeros_is_exactly_empty():
     assert (got[0, builder.bin_offsets[4] + bins.zero_bin[4]] == 0.0).all()
 
 
-def test_packed_histograms_are_exact_integer_sums():
+def test_packed_histograms_are_exact_integer_sums(walk):
     """Quantised gradients: the zero bin by subtraction is exact, so every bin equals the twin's."""
     bins, dense_bins, _ = sparse_data(seed=3)
     rng = np.random.default_rng(4)
@@ -99,7 +112,7 @@ def test_packed_histograms_are_exact_integer_sums():
                                                           bins.n_value_bins, bins.missing_bin), rtol=1e-15)
 
 
-def test_successive_batches_do_not_see_each_others_rows():
+def test_successive_batches_do_not_see_each_others_rows(walk):
     """Rows marked for one batch are not counted in the next (stamped marks, never cleared)."""
     bins, dense_bins, gh = sparse_data(seed=5)
     rng = np.random.default_rng(6)
@@ -114,7 +127,22 @@ def test_successive_batches_do_not_see_each_others_rows():
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
 
 
-def test_thread_count_does_not_change_a_bit():
+def test_rows_and_columns_give_the_same_bits(monkeypatch):
+    """Both walks add the same values in the same order (rows ascending within every node)."""
+    bins, _, gh = sparse_data(seed=9)
+    gh *= (10.0 ** np.random.default_rng(3).uniform(-8, 4, (bins.n_rows, 1))).astype(np.float32)  # sums round
+    rows, starts, stops = node_layout(bins.n_rows, np.random.default_rng(10))
+    for j in range(len(starts)):  # rows ascending within each node, as a partition keeps them
+        rows[starts[j]:stops[j]].sort()
+    features = np.arange(bins.shape[1], dtype=np.int32)
+    got = []
+    for walk in ("columns", "rows"):
+        by(walk, monkeypatch)
+        got.append(SparseHistogramBuilder(bins, n_threads=2).build(gh, rows, starts, stops, features))
+    np.testing.assert_array_equal(got[0], got[1])
+
+
+def test_thread_count_does_not_change_a_bit(walk):
     bins, _, gh = sparse_data(seed=7)
     rows, starts, stops = node_layout(bins.n_rows, np.random.default_rng(8))
     features = np.arange(bins.shape[1], dtype=np.int32)
@@ -130,3 +158,14 @@ def test_builder_follows_the_bins(sparse):
     builder = histogram_builder(bins if sparse else dense_bins, 32, "data", 2)
     assert type(builder).__name__ == ("SparseHistogramBuilder" if sparse else "HistogramBuilder")
     assert builder.empty(3).shape == ((3, builder.bin_offsets[-1], 2) if sparse else (3, 9, 32, 2))
+
+
+def test_small_batches_walk_the_rows():
+    """Rows for batches of few rows or of one node per thread; columns for the root."""
+    bins, _, _ = sparse_data(n=1000)
+    two = SparseHistogramBuilder(bins, n_threads=2)
+    assert not two.by_rows(np.array([0]), np.array([1000]))  # the root
+    assert not two.by_rows(np.array([0]), np.array([600]))  # one node, more than half the rows
+    assert two.by_rows(np.array([0]), np.array([400]))  # lossguide's small nodes
+    assert two.by_rows(np.array([0, 300]), np.array([300, 900]))  # a level of two nodes
+    assert SparseHistogramBuilder(bins, n_threads=1).by_rows(np.array([0]), np.array([900]))
