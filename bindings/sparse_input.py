@@ -8,15 +8,19 @@ dense twin (see ``gbdt.sparse_binning``).
 Which training path a matrix takes (``sparse_bin_matrix``), per matrix, from its density
 (stored entries / (n F)):
 
-- density <= ``SPARSE_MAX_DENSITY``: the sparse path, ``gbdt.sparse_binning.SparseBins``
-  (O(nnz) memory, no (n, F) matrix anywhere), histograms from the non-zeros
-  (``gbdt.sparse_histogram``) in the compact layout, rows routed by a search in their entries
-  (``gbdt.sparse_partition``). Its passes cost the entries and the bins, not n x F.
+- density <= ``SPARSE_MAX_DENSITY``: the sparse path. The entries outside their column's zero
+  bin are kept as ``gbdt.sparse_binning.SparseBins`` (O(nnz) memory, no (n, F) matrix
+  anywhere); histograms come from those entries (``gbdt.sparse_histogram``) in the compact
+  layout, the zero bin as the node's total minus the rest, and rows are routed by a search in
+  their entries (``gbdt.sparse_partition``): passes cost the entries and the bins, not n x F.
+  When the columns bundle (``gbdt.bundling``: no two in one bundle share a row, at most
+  BUNDLE_CELLS_PER_ENTRY cells per entry, as one-hot encoded variables), the bundles train as a
+  dense uint8 matrix of a few columns instead (``BundledBins``), still O(nnz).
 - above: the dense (n, F) uint8 bin matrix and the dense kernels, whose per-cell passes are
-  cheaper than a search per entry once most cells are stored; the matrix is then at most
-  1 / SPARSE_MAX_DENSITY bytes per stored entry, still O(nnz).
+  cheaper than the sparse ones per entry once a good share of the cells is stored; the matrix
+  is then at most 1 / SPARSE_MAX_DENSITY bytes per stored entry, still O(nnz).
 
-The model is the same either way up to the rounding of the histogram sums (bit for bit with
+The model is the same on every path up to the rounding of the histogram sums (bit for bit with
 quantised gradients), so the rule only moves time and memory.
 """
 import numpy as np

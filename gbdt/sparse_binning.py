@@ -113,10 +113,10 @@ def column_edges(rows, values, n_rows, max_edges, sample_weight=None):
     return feature_edges(np.append(kept, 0.0), max_edges, weight)
 
 
-def zero_bins(edges, n_edges):
-    """(F,) uint8: the bin of the value 0.0 in every feature (number of edges below 0)."""
-    return np.array([np.searchsorted(edges[f, : n_edges[f]], 0.0, side="left") for f in range(edges.shape[0])],
-                    dtype=X_BINNED_DTYPE)
+def zero_bins(edges):
+    """(F,) uint8: the bin of the value 0.0 in every feature: its edges below 0 (the +inf padding
+    after ``n_edges`` never is)."""
+    return (edges < 0.0).sum(axis=1).astype(X_BINNED_DTYPE)
 
 
 @jit(inline=True)
@@ -146,7 +146,7 @@ def bin_csr(indptr, indices, values, edges, n_edges, zero_bin, missing_bin, out)
 def bin_csr_matrix(indptr, indices, values, n_features, edges, n_edges, max_bin):
     """C-ordered (n, F) uint8 bins of a CSR matrix, the same as ``bin_matrix`` of its dense twin."""
     out = np.empty((indptr.shape[0] - 1, n_features), dtype=X_BINNED_DTYPE)
-    bin_csr(indptr, indices, values, edges, n_edges, zero_bins(edges, n_edges), max_bin - 1, out)
+    bin_csr(indptr, indices, values, edges, n_edges, zero_bins(edges), max_bin - 1, out)
     return out
 
 
@@ -225,30 +225,45 @@ def _keep_entries(indptr, indices, bins, zero_bin, row_ptr, out_features, out_bi
                 at += 1
 
 
-@jit
-def _rows_to_columns(row_ptr, row_features, row_bins, col_ptr, out_rows, out_bins):
-    """Transpose the by-row entries into the by-column arrays (``col_ptr`` given), rows ascending
-    within each column. Serial: a counting sort with one cursor per column."""
-    cursor = col_ptr[:-1].copy()
-    for i in range(row_ptr.shape[0] - 1):
-        for k in range(row_ptr[i], row_ptr[i + 1]):
-            f = row_features[k]
-            out_rows[cursor[f]] = i
-            out_bins[cursor[f]] = row_bins[k]
-            cursor[f] += 1
+@jit(parallel=True)
+def _rows_to_columns(row_ptr, row_features, row_bins, n_blocks, out_col_ptr, out_rows, out_bins):
+    """Transpose the by-row entries into the by-column arrays, rows ascending within each column:
+    a counting sort of ``n_blocks`` stretches of rows in parallel, each with its own cursor per
+    column (where the stretches before it end), so the columns fill in row order."""
+    n_rows = row_ptr.shape[0] - 1
+    n_features = out_col_ptr.shape[0] - 1
+    cursor = np.zeros((n_blocks, n_features), dtype=np.int64)
+    for block in prange(n_blocks):
+        for k in range(row_ptr[block * n_rows // n_blocks], row_ptr[(block + 1) * n_rows // n_blocks]):
+            cursor[block, row_features[k]] += 1
+    out_col_ptr[0] = 0
+    for f in range(n_features):  # exclusive prefix sums over columns, then blocks within a column
+        at = out_col_ptr[f]
+        for block in range(n_blocks):
+            count = cursor[block, f]
+            cursor[block, f] = at
+            at += count
+        out_col_ptr[f + 1] = at
+    for block in prange(n_blocks):
+        for i in range(block * n_rows // n_blocks, (block + 1) * n_rows // n_blocks):
+            for k in range(row_ptr[i], row_ptr[i + 1]):
+                f = row_features[k]
+                out_rows[cursor[block, f]] = i
+                out_bins[cursor[block, f]] = row_bins[k]
+                cursor[block, f] += 1
 
 
 def bin_csr_sparse(indptr, indices, values, n_features, edges, n_edges, max_bin):
     """``SparseBins`` of a CSR matrix (n, F) with sorted, unique indices per row; the same bins
     as ``bin_csr_matrix`` wherever an entry is kept (tested).
 
-    indptr : (n + 1,) int64; indices : (nnz,) int64 features; values : (nnz,) float64;
+    indptr : (n + 1,) int64; indices : (nnz,) int32 features; values : (nnz,) float64;
     edges : (F, max_bin - 1) float64; n_edges : (F,) int32.
     """
     n_rows = indptr.shape[0] - 1
     if n_rows > np.iinfo(IDX_DTYPE).max:
         raise ValueError(f"a sparse matrix may have at most {np.iinfo(IDX_DTYPE).max} rows, got {n_rows}")
-    zero_bin = zero_bins(edges, n_edges)
+    zero_bin = zero_bins(edges)
     bins = np.empty(indices.shape[0], dtype=X_BINNED_DTYPE)
     kept = np.empty(n_rows, dtype=np.int64)
     _bin_entries(indptr, indices, values, edges, n_edges, zero_bin, max_bin - 1, bins, kept)
@@ -258,11 +273,12 @@ def bin_csr_sparse(indptr, indices, values, n_features, edges, n_edges, max_bin)
     row_bins = np.empty(row_ptr[-1], dtype=X_BINNED_DTYPE)
     _keep_entries(indptr, indices, bins, zero_bin, row_ptr, row_features, row_bins)
     del bins
-    col_ptr = np.zeros(n_features + 1, dtype=np.int64)
-    np.cumsum(np.bincount(row_features, minlength=n_features), out=col_ptr[1:])
+    col_ptr = np.empty(n_features + 1, dtype=np.int64)
     col_rows = np.empty(row_ptr[-1], dtype=IDX_DTYPE)
     col_bins = np.empty(row_ptr[-1], dtype=X_BINNED_DTYPE)
-    _rows_to_columns(row_ptr, row_features, row_bins, col_ptr, col_rows, col_bins)
+    # stretches of rows for the threads, at most one column cursor per 64 entries
+    n_blocks = max(1, min(numba.get_num_threads(), row_ptr[-1] // (64 * max(1, n_features))))
+    _rows_to_columns(row_ptr, row_features, row_bins, n_blocks, col_ptr, col_rows, col_bins)
     return SparseBins(n_rows, max_bin - 1, zero_bin, (n_edges + 1).astype(np.int32), col_ptr, col_rows, col_bins,
                       row_ptr, row_features, row_bins)
 

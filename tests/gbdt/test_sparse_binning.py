@@ -80,7 +80,7 @@ def test_interpreted_bin_kernel_matches_compiled():
     edges, n_edges = compute_bin_edges(dense, 16)
     out = np.empty(X.shape, dtype=np.uint8)
     bin_csr.py_func(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, edges, n_edges,
-                    zero_bins(edges, n_edges), 15, out)
+                    zero_bins(edges), 15, out)
     np.testing.assert_array_equal(out, searchsorted_bins(dense, edges, n_edges, 16))
 
 
@@ -111,7 +111,7 @@ def test_sparse_bins_are_the_dense_bins_outside_each_zero_bin(max_bin):
                           n_edges, max_bin)
     np.testing.assert_array_equal(from_rows(bins), expected)
     np.testing.assert_array_equal(from_columns(bins), expected)
-    assert bins.nnz == int((expected != zero_bins(edges, n_edges)[None, :]).sum()) < X.nnz
+    assert bins.nnz == int((expected != zero_bins(edges)[None, :]).sum()) < X.nnz
     np.testing.assert_array_equal(bins.n_value_bins, n_edges + 1)
     assert bins.shape == X.shape and bins.missing_bin == max_bin - 1
     for ptr, ids in ((bins.row_ptr, bins.row_features), (bins.col_ptr, bins.col_rows)):
