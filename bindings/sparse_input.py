@@ -71,11 +71,10 @@ def as_csr_matrix(data, name="data"):
 
 
 def sparse_bin_edges(X, max_bin, sample_weight=None, seed=0, sketch_rows=DEFAULT_SKETCH_ROWS):
-    """Bin edges (F, max_bin - 1) and counts (F,) of a CSR matrix, as ``compute_bin_edges`` of its dense twin."""
-    csc = X.tocsc()
-    csc.sort_indices()  # equal values must keep row order for the weighted sketch
-    return compute_sparse_bin_edges(csc.indptr.astype(np.int64), csc.indices.astype(np.int32, copy=False), csc.data,
-                                    X.shape[0], max_bin, sample_weight, sketch_rows=sketch_rows, seed=seed)
+    """Bin edges (F, max_bin - 1) and counts (F,) of a canonical CSR matrix, as ``compute_bin_edges``
+    of its dense twin."""
+    return compute_sparse_bin_edges(X.indptr.astype(np.int64), X.indices.astype(np.int32, copy=False), X.data,
+                                    X.shape[1], max_bin, sample_weight, sketch_rows=sketch_rows, seed=seed)
 
 
 def sparse_bin_matrix(X, edges, n_edges, max_bin):

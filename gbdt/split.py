@@ -201,7 +201,7 @@ def _occupied_prefix_sums(hist_f, n_value_bins, cum_g, cum_h, at):
     return m
 
 
-@jit
+@jit(inline=True)
 def _scan_free_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, scratch):
     """``_scan_feature`` for a node without monotone bounds, in passes LLVM vectorises: prefix
     sums at the occupied bins, the gain of every candidate of each direction, then the first best

@@ -6,13 +6,13 @@ import scipy.sparse as sp
 
 from gbdt import sparse_binning
 from gbdt.binning import bin_matrix, compute_bin_edges
-from gbdt.sparse_binning import (bin_csr, bin_csr_matrix, bin_csr_sparse, compute_sparse_bin_edges, sample_csc_rows,
+from gbdt.sparse_binning import (bin_csr, bin_csr_matrix, bin_csr_sparse, compute_sparse_bin_edges, sample_csr_rows,
                                  zero_bins)
 
 
 def awkward_sparse(n=2000, n_features=8, seed=0):
-    """CSR with continuous and few-valued columns, stored zeros, -0.0, NaN, +-inf, an all-zero
-    column, an all-NaN column and a column without zeros."""
+    """CSR with continuous and few-valued columns, a column of one value, stored zeros, -0.0,
+    NaN, +-inf, an all-zero column, an all-NaN column and a column without zeros."""
     rng = np.random.default_rng(seed)
     X = sp.random(n, n_features, density=0.15, random_state=seed, format="lil")
     X[:, 1] = np.round(X[:, 1].toarray() * 5)  # few distinct values: midpoint edges
@@ -24,33 +24,33 @@ def awkward_sparse(n=2000, n_features=8, seed=0):
     X = X.tocsr()
     X.data[X.indices == 0] -= 0.5  # negative values below the zero group
     X.data[np.flatnonzero(X.indices == 0)[:3]] = -0.0  # stored negative zeros
-    X.data[(X.indices == 2) & (np.arange(X.nnz) % 5 == 0)] = 0.0  # stored zeros
+    X.data[X.indices == 2] = 3.5  # one value (as a one-hot column) ...
+    X.data[(X.indices == 2) & (np.arange(X.nnz) % 5 == 0)] = 0.0  # ... and stored zeros
     return X
 
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("sketch_rows", [200_000, 700])
 def test_sparse_edges_equal_dense_edges_bitwise(weighted, sketch_rows):
+    """Quantile columns, few-valued ones, a one-valued one (no sketch), constant and empty ones."""
     X = awkward_sparse()
     weight = np.random.default_rng(3).exponential(size=X.shape[0]) if weighted else None
-    csc = X.tocsc()
-    csc.sort_indices()
-    for max_bin in (256, 16):
+    for max_bin in (256, 16, 3, 2):
         dense = compute_bin_edges(X.toarray(), max_bin, weight, sketch_rows=sketch_rows, seed=5)
-        sparse = compute_sparse_bin_edges(csc.indptr.astype(np.int64), csc.indices.astype(np.int32), csc.data,
-                                          X.shape[0], max_bin, weight, sketch_rows=sketch_rows, seed=5)
+        sparse = compute_sparse_bin_edges(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
+                                          X.shape[1], max_bin, weight, sketch_rows=sketch_rows, seed=5)
         np.testing.assert_array_equal(sparse[1], dense[1])
         np.testing.assert_array_equal(sparse[0], dense[0])  # bitwise, inf padding included
         assert dense[1][3] == 0 and dense[1][7] == 0
-        assert dense[1][4] > 0.75 * (max_bin - 2)  # the quantile path, not midpoints
+        if max_bin > 3:
+            assert dense[1][2] == 1 and dense[1][4] > 0.75 * (max_bin - 2)  # midpoint; the quantile path
 
 
-def test_sample_csc_rows_is_row_indexing():
-    X = awkward_sparse(300).tocsc()
+def test_sample_csr_rows_is_row_indexing():
+    X = awkward_sparse(300)
     rows = np.array([0, 3, 4, 50, 299])
-    indptr, indices, values = sample_csc_rows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data,
-                                              rows, X.shape[0])
-    sub = sp.csc_matrix((values, indices, indptr), shape=(rows.size, X.shape[1]))
+    indptr, indices, values = sample_csr_rows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, rows)
+    sub = sp.csr_matrix((values, indices, indptr), shape=(rows.size, X.shape[1]))
     np.testing.assert_array_equal(sub.toarray(), X.toarray()[rows])
 
 
