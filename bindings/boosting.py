@@ -18,10 +18,10 @@ from bindings.metrics import evaluate
 from bindings.row_sampling import round_sample
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.grower import TreeGrower, sampled_count
-from gbdt.histogram import HistogramBuilder
 from gbdt.leaf_quantile import leaf_residual_quantiles
-from gbdt.partition import RowPartition
 from gbdt.quantize import gradient_extremes, gradient_scales, quantize_gradients
+from gbdt.sparse_histogram import histogram_builder
+from gbdt.sparse_partition import row_partition
 from gbdt.tree import Forest
 
 __all__ = ["LocalRows", "EvalSet", "boost", "fit_dataset"]
@@ -66,7 +66,7 @@ class LocalRows:
         self.margin = np.empty((X_binned.shape[0], initial.shape[0]))
         self.margin[:] = initial
         self.gh = np.empty((initial.shape[0], X_binned.shape[0], 2), dtype=G_H_DTYPE)
-        self.builder = HistogramBuilder(X_binned, p.max_bin, p.split_mode, n_threads)
+        self.builder = histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads)
         self.sampled = None
 
     def compute_gradients(self, iteration):
@@ -96,7 +96,7 @@ class LocalRows:
         if self.quantization is not None:
             gh, scale = self._quantized(k, scale or gradient_scales(gh, self.sampled, self.quantization.bins))
         refit = None if self.leaf_alpha is None else functools.partial(self._residual_quantiles, k)
-        return RowPartition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
+        return row_partition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
                             gh_scale=scale, leaf_refit=refit)
 
     def residuals(self, k, rows):

@@ -68,12 +68,15 @@ def feature_edges(values, max_edges, sample_weight=None):
     else:
         order = np.argsort(values, kind="stable")
         values, weight = values[order], sample_weight[finite][order]
-    first = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    starts = np.empty(values.size, dtype=np.bool_)  # np.r_ costs ~20 us a call, a lot per sparse column
+    starts[0] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    first = np.flatnonzero(starts)
     distinct = values[first]
     if distinct.size <= max_edges + 1:
         return 0.5 * (distinct[:-1] + distinct[1:])
     if weight is None:
-        cum_weight = np.r_[first[1:], values.size].astype(np.float64)
+        cum_weight = np.append(first[1:], values.size).astype(np.float64)
     else:
         cum_weight = np.add.reduceat(weight, first).cumsum()
     targets = cum_weight[-1] * np.arange(1, max_edges + 1) / (max_edges + 1)

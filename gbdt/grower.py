@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gbdt.histogram import subtract_histograms
+from gbdt.histogram import flat_layout, flat_view, subtract_histograms
 from gbdt.split import clamp, find_best_splits, leaf_weight, node_outputs
 from gbdt.tree import Tree, category_bitset
 
@@ -117,7 +117,8 @@ class TreeGrower:
         self._rng, self._level_features = rng, {}
         root_hists = partition.empty_histograms(1, self._slot(0))
         partition.histograms([0], features, root_hists)
-        g, h = root_hists[0, features[0]].sum(axis=0)
+        flat, self._offsets = flat_layout(root_hists, self.n_value_bins)
+        g, h = flat[0, self._offsets[features[0]]:self._offsets[features[0] + 1]].sum(axis=0)
         mds = self.params.max_delta_step
         root = _Node(0, 0, g, h, *((-mds, mds) if mds > 0 else (-np.inf, np.inf)))
         if self.interactions is not None:
@@ -215,10 +216,10 @@ class TreeGrower:
         bounds = np.array([(node.lower, node.upper) for node in batch])
         gain, feature = np.empty(n), np.empty(n, dtype=np.int64)
         bins, default_left, left_stats = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_), np.empty((n, 2))
-        cat_left = np.empty((n, hists.shape[2]), dtype=np.bool_)
-        find_best_splits(hists, sums, features, self.n_value_bins, self.missing_bin, p.reg_lambda, p.reg_alpha,
-                         p.min_child_weight, self.monotone, bounds, self.categorical, self.cat_rules, gain, feature,
-                         bins, default_left, left_stats, cat_left, self._node_samples(batch, features))
+        cat_left = np.empty((n, self.missing_bin + 1), dtype=np.bool_)
+        find_best_splits(flat_view(hists), self._offsets, sums, features, self.n_value_bins, p.reg_lambda,
+                         p.reg_alpha, p.min_child_weight, self.monotone, bounds, self.categorical, self.cat_rules, gain,
+                         feature, bins, default_left, left_stats, cat_left, self._node_samples(batch, features))
         # Python scalars first: indexing numpy arrays node by node costs ~4x more
         found = zip(gain.tolist(), feature.tolist(), bins.tolist(), default_left.tolist(), left_stats.tolist())
         for j, (node, split) in enumerate(zip(batch, found)):
@@ -265,7 +266,7 @@ class TreeGrower:
         low.upper, high.lower = mid, mid
 
     def _child_histograms(self, parents, partition, features):
-        """Histograms of the children of ``parents`` in one (2m, F, B, 2) array: the m smaller
+        """Histograms of the children of ``parents`` in one array of 2m nodes: the m smaller
         children (by hessian sum, a global proxy for size) built from rows first, the m larger
         ones by subtraction after them."""
         m = len(parents)
@@ -276,8 +277,9 @@ class TreeGrower:
             large.append(node.right if left_smaller else node.left)
         hists = partition.empty_histograms(2 * m, self._slot(parents[0].depth + 1))
         partition.histograms([c.id for c in small], features, hists[:m])
-        subtract_histograms(parents[0].hists, np.array([node.slot for node in parents], dtype=np.int64),
-                            hists[:m], features, hists[m:])
+        flat = flat_view(hists)
+        subtract_histograms(flat_view(parents[0].hists), np.array([node.slot for node in parents], dtype=np.int64),
+                            flat[:m], features, self._offsets, flat[m:])
         batch = small + large
         for slot, child in enumerate(batch):
             child.hists, child.slot = hists, slot

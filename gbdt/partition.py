@@ -21,11 +21,13 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
+from gbdt.dtypes import X_BINNED_DTYPE
 from gbdt.histogram import PREFETCH_ROWS, chunk_nodes
 from gbdt.prefetch import prefetch
 from gbdt.schedule import thread_schedule
 
 SCATTERED_GAP = 16  # mean distance between a chunk's rows above which routing prefetches them
+NO_BINS = np.zeros((1, 1), dtype=X_BINNED_DTYPE)  # the bins partition_rows is given when a mask routes the rows
 
 
 def routing_table(bin_threshold, default_left, missing_bin, n_bins, cat_left=None):
@@ -219,13 +221,19 @@ class RowPartition:
                               self.missing_bin + 1, cat_left)
         return X, np.asarray(feature, dtype=np.int64), table
 
-    def masks(self, node_ids, feature, bin_threshold, default_left, cat_left=None):
-        """Per node, a bool array: does each of its rows (in partition order) go left?"""
-        starts, stops, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
+    def _left_mask(self, node_ids, feature, bin_threshold, default_left, cat_left):
+        """(m,) bool over the partition's positions: whether each row of ``node_ids`` goes left
+        (positions of other nodes unset)."""
+        _, _, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
         X, features, table = self._routing(feature, bin_threshold, default_left, cat_left)
         mask = np.empty(self._scratch.shape[0], dtype=np.bool_)
         goes_left_mask(X, self.buffers[self._buffer(node_ids)], chunk_lo, chunk_hi, chunk_node, features, table, mask)
-        return [mask[s:e].copy() for s, e in zip(starts, stops)]
+        return mask
+
+    def masks(self, node_ids, feature, bin_threshold, default_left, cat_left=None):
+        """Per node, a bool array: does each of its rows (in partition order) go left?"""
+        mask = self._left_mask(node_ids, feature, bin_threshold, default_left, cat_left)
+        return [mask[slice(*self.ranges[j])].copy() for j in node_ids]
 
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids, cat_left=None):
         """Partition the rows of ``node_ids`` (split parameters given per node) into children;
@@ -240,7 +248,11 @@ class RowPartition:
         for j, node_mask in zip(node_ids, masks):
             start, stop = self.ranges[j]
             mask[start:stop] = node_mask
-        self._move(node_ids, left_ids, right_ids, self.X_binned, np.zeros(len(node_ids), dtype=np.int64),
+        self._move_by_mask(node_ids, left_ids, right_ids, mask)
+
+    def _move_by_mask(self, node_ids, left_ids, right_ids, mask):
+        """Partition the rows of ``node_ids`` by ``mask`` (m,) bool over the partition's positions."""
+        self._move(node_ids, left_ids, right_ids, NO_BINS, np.zeros(len(node_ids), dtype=np.int64),
                    np.zeros((len(node_ids), 1), dtype=np.bool_), mask)
 
     def _move(self, node_ids, left_ids, right_ids, X, features, table, mask):

@@ -42,3 +42,16 @@ def busiest_load(sizes, schedule):
     if sizes.shape[0] == 0:
         return 0
     return int(np.add.reduceat(sizes[order], first[:-1]).max())
+
+
+def contiguous_schedule(sizes, n_threads):
+    """first (G + 1,) int64: tasks cut into G = min(n_threads, C) (at least 1) runs of consecutive
+    tasks of about equal total size, group g running tasks ``first[g]:first[g + 1]`` in order.
+    For tasks whose memory lies in task order (features of a histogram): each thread then streams
+    through its own stretch instead of hopping between the tasks ``thread_schedule`` deals it."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    n_groups = max(1, min(int(n_threads), sizes.shape[0]))
+    cumulative = np.cumsum(sizes)
+    total = cumulative[-1] if sizes.shape[0] else 0
+    cuts = np.searchsorted(cumulative, total * np.arange(1, n_groups) / n_groups, side="left")
+    return np.concatenate(([0], cuts, [sizes.shape[0]])).astype(np.int64)

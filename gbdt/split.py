@@ -181,45 +181,64 @@ def _scan_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, bound, s
     return best_gain, best_bin, best_left, best_lg, best_lh
 
 
-@jit
+@jit(inline=True)
+def _occupied_prefix_sums(hist_f, n_value_bins, cum_g, cum_h, at):
+    """The running (G, H) at each occupied value bin (G or H non-zero), in ``cum_g[k]``,
+    ``cum_h[k]`` for the k-th occupied bin ``at[k]`` (as float); returns their count. Branch-free:
+    every bin is written at the next free place, which only an occupied bin keeps."""
+    g = 0.0
+    h = 0.0
+    m = 0
+    for b in range(n_value_bins):
+        bin_g = hist_f[b, 0]
+        bin_h = hist_f[b, 1]
+        g += bin_g
+        h += bin_h
+        cum_g[m] = g
+        cum_h[m] = h
+        at[m] = b
+        m += (bin_g != 0.0) | (bin_h != 0.0)
+    return m
+
+
+@jit(inline=True)
 def _scan_free_feature(hist_f, n_value_bins, missing_bin, sum_g, sum_h, reg, scratch):
     """``_scan_feature`` for a node without monotone bounds, in passes LLVM vectorises: prefix
-    sums, the gain of every candidate of each direction, then the first best in the same order.
-    Same choices and numbers as the one-pass scan (an empty bin repeats a neighbour's gain, which
-    never beats it), ~3x faster."""
+    sums at the occupied bins, the gain of every candidate of each direction, then the first best
+    in the same order. An empty bin repeats the split of its neighbour tried before it (which
+    wins the tie), so only occupied bins are candidates: the same choices and numbers as the
+    one-pass scan, ~3x faster, and a node's histogram that is mostly empty (deep nodes of sparse
+    data) costs its occupied bins."""
     reg_lambda, reg_alpha, min_child_weight = reg
     parent = node_score(sum_g, sum_h, reg_lambda, reg_alpha)
     miss_g = hist_f[missing_bin, 0]
     miss_h = hist_f[missing_bin, 1]
     has_missing = miss_h > 0.0 or miss_g != 0.0
-    cum = _value_prefix_sums(hist_f, n_value_bins, scratch[:2])
-    gain_right = scratch[2]  # missing values right, bins 0..b left
-    for b in range(n_value_bins):
-        gain_right[b] = _free_gain(cum[0, b], cum[1, b], sum_g, sum_h, parent, reg_lambda, reg_alpha,
-                                   min_child_weight)
+    cum_g, cum_h, gains, at = scratch[0], scratch[1], scratch[2], scratch[3]
+    m = _occupied_prefix_sums(hist_f, n_value_bins, cum_g, cum_h, at)
+    for k in range(m):  # missing values right, bins 0..at[k] left
+        gains[k] = _free_gain(cum_g[k], cum_h[k], sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight)
     best_gain = 0.0
-    best_bin = -1
+    best = -1
     best_left = True
-    for b in range(n_value_bins):
-        if gain_right[b] > best_gain:
-            best_gain, best_bin, best_left = gain_right[b], b, False
-    if has_missing:
-        gain_left = scratch[3]  # at i: missing values and bins 0..i-1 left (i = 0: missing alone)
-        gain_left[0] = _free_gain(miss_g, miss_h, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight)
-        for i in range(1, n_value_bins):
-            gain_left[i] = _free_gain(cum[0, i - 1] + miss_g, cum[1, i - 1] + miss_h, sum_g, sum_h, parent,
-                                      reg_lambda, reg_alpha, min_child_weight)
-        for i in range(n_value_bins - 1, -1, -1):
-            if gain_left[i] > best_gain:
-                best_gain, best_bin, best_left = gain_left[i], i - 1, True
+    for k in range(m):
+        if gains[k] > best_gain:
+            best_gain, best, best_left = gains[k], k, False
+    if has_missing:  # at k: missing values and bins 0..at[k] - 1 left (the occupied bins before k)
+        gains[0] = _free_gain(miss_g, miss_h, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight)
+        for k in range(1, m):
+            gains[k] = _free_gain(cum_g[k - 1] + miss_g, cum_h[k - 1] + miss_h, sum_g, sum_h, parent, reg_lambda,
+                                  reg_alpha, min_child_weight)
+        for k in range(m - 1, -1, -1):
+            if gains[k] > best_gain:
+                best_gain, best, best_left = gains[k], k, True
     if best_gain == 0.0:
         return 0.0, -1, True, 0.0, 0.0
-    best_lg = cum[0, best_bin] if best_bin >= 0 else 0.0
-    best_lh = cum[1, best_bin] if best_bin >= 0 else 0.0
-    if best_left:
-        best_lg += miss_g
-        best_lh += miss_h
-    return best_gain, best_bin, best_left, best_lg, best_lh
+    if not best_left:
+        return best_gain, np.int64(at[best]), False, cum_g[best], cum_h[best]
+    best_lg = (cum_g[best - 1] if best > 0 else 0.0) + miss_g
+    best_lh = (cum_h[best - 1] if best > 0 else 0.0) + miss_h
+    return best_gain, np.int64(at[best]) - 1, True, best_lg, best_lh
 
 
 @jit
@@ -313,34 +332,40 @@ def categorical_left_set(hist_f, n_cats, code, cat_rules, out_mask):
 
 
 @jit(parallel=True)
-def _scan_numeric_features(hists, sums, features, n_value_bins, missing_bin, reg, monotone, bounds, categorical,
+def _scan_numeric_features(hists, bin_offsets, sums, features, n_value_bins, reg, monotone, bounds, categorical,
                            gains, bins, lefts, stats):
     """Best split of every (node, numeric feature) pair q = node * k + j into gains, bins, lefts,
-    stats (n_nodes * k,) (pairs of categorical features are left as they are). monotone is None
-    when no feature is constrained: Numba then prunes the constrained scan, which a cold first
-    fit without constraints never compiles (~1.5 s). The pairs run in SCAN_BLOCK-sized blocks,
-    each with one scratch allocation instead of three per pair."""
+    stats (n_nodes * k,) (pairs of categorical features are left as they are). Feature f's
+    histogram is ``hists[node, bin_offsets[f]:bin_offsets[f + 1]]``, its missing bin last.
+    monotone is None when no feature is constrained: Numba then prunes the constrained scan,
+    which a cold first fit without constraints never compiles (~1.5 s). The pairs run in
+    SCAN_BLOCK-sized blocks, each with one scratch allocation instead of three per pair."""
     k = features.shape[0]
     n_pairs = hists.shape[0] * k
+    widest = 0
+    for j in range(k):
+        widest = max(widest, bin_offsets[features[j] + 1] - bin_offsets[features[j]])
     for block in prange((n_pairs + SCAN_BLOCK - 1) // SCAN_BLOCK):
-        scratch = np.empty((4, hists.shape[2]))
+        scratch = np.empty((4, widest))
         for q in range(block * SCAN_BLOCK, min(n_pairs, (block + 1) * SCAN_BLOCK)):
             node = q // k
             f = features[q % k]
             if categorical[f]:
                 continue
+            hist_f = hists[node, bin_offsets[f]:bin_offsets[f + 1]]
+            missing = hist_f.shape[0] - 1
             if monotone is None:
-                gain, b, left, lg, lh = _scan_free_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                gain, b, left, lg, lh = _scan_free_feature(hist_f, n_value_bins[f], missing, sums[node, 0],
                                                            sums[node, 1], reg, scratch)
             else:
                 bound = (True, np.float64(monotone[f]), bounds[node, 0], bounds[node, 1])
-                gain, b, left, lg, lh = _scan_feature(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+                gain, b, left, lg, lh = _scan_feature(hist_f, n_value_bins[f], missing, sums[node, 0],
                                                       sums[node, 1], reg, bound, scratch)
             gains[q], bins[q], lefts[q], stats[q, 0], stats[q, 1] = gain, b, left, lg, lh
 
 
 @jit(parallel=True)
-def _scan_categorical_features(hists, sums, features, n_value_bins, missing_bin, reg, constrained, monotone, bounds,
+def _scan_categorical_features(hists, bin_offsets, sums, features, n_value_bins, reg, constrained, monotone, bounds,
                                categorical, cat_rules, gains, bins, lefts, stats):
     """``_scan_numeric_features`` for the pairs of categorical features, in a kernel of its own so
     that models without categories never compile it (~3 s of a cold first fit)."""
@@ -350,7 +375,8 @@ def _scan_categorical_features(hists, sums, features, n_value_bins, missing_bin,
         f = features[q % k]
         if categorical[f]:
             bound = (constrained, np.float64(monotone[f]), bounds[node, 0], bounds[node, 1])
-            gain, b, left, lg, lh = _scan_categorical(hists[node, f], n_value_bins[f], missing_bin, sums[node, 0],
+            hist_f = hists[node, bin_offsets[f]:bin_offsets[f + 1]]
+            gain, b, left, lg, lh = _scan_categorical(hist_f, n_value_bins[f], hist_f.shape[0] - 1, sums[node, 0],
                                                       sums[node, 1], reg, bound, cat_rules)
             gains[q], bins[q], lefts[q], stats[q, 0], stats[q, 1] = gain, b, left, lg, lh
 
@@ -379,16 +405,18 @@ def _pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature
     return winners
 
 
-def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambda, reg_alpha, min_child_weight,
+def find_best_splits(hists, bin_offsets, sums, features, n_value_bins, reg_lambda, reg_alpha, min_child_weight,
                      monotone, bounds, categorical, cat_rules, out_gain, out_feature, out_bin, out_default_left,
                      out_left_stats, out_cat_left, allowed=None):
     """Best split of every node of a batch, over ``features``.
 
-    hists : (N, F, max_bin, 2) float64; sums : (N, 2) the nodes' (G, H); features : (k,)
-    int32; n_value_bins : (F,) int32 non-missing bins per feature (categories of a categorical
-    feature); monotone : (F,) int8 constraint per feature (-1, 0, +1); bounds : (N, 2) float64
-    (lower, upper) weight bounds of the nodes (-inf, inf when unbounded); categorical : (F,)
-    bool; cat_rules : (max_cat_to_onehot, max_cat_threshold, cat_smooth) float64 tuple.
+    hists : (N, T, 2) float64 flat histograms and bin_offsets : (F + 1,) int64, feature f's bins
+    at ``[bin_offsets[f], bin_offsets[f + 1])``, the missing bin last (``gbdt.histogram.flat_layout``);
+    sums : (N, 2) the nodes' (G, H); features : (k,) int32; n_value_bins : (F,) int32 non-missing
+    bins per feature (categories of a categorical feature); monotone : (F,) int8 constraint per
+    feature (-1, 0, +1); bounds : (N, 2) float64 (lower, upper) weight bounds of the nodes (-inf,
+    inf when unbounded); categorical : (F,) bool; cat_rules : (max_cat_to_onehot,
+    max_cat_threshold, cat_smooth) float64 tuple.
     Fills out_gain (N,), out_feature (N,) (-1 when no split has positive gain), out_bin (N,)
     (threshold bin; for a categorical split the scan's code), out_default_left (N,),
     out_left_stats (N, 2) with the left child's (G, H), and out_cat_left (N, max_bin) bool with
@@ -402,11 +430,11 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
     reg = (float(reg_lambda), float(reg_alpha), float(min_child_weight))
     # clamped-weight gains: for monotone constraints, and for bounded weights (max_delta_step)
     constrained = bool((monotone != 0).any()) or bool(np.isfinite(bounds).any())
-    _scan_numeric_features(hists, sums, features, n_value_bins, missing_bin, reg, monotone if constrained else None,
+    _scan_numeric_features(hists, bin_offsets, sums, features, n_value_bins, reg, monotone if constrained else None,
                            bounds, categorical, gains, bins, lefts, stats)
     has_categories = bool(categorical[features].any())
     if has_categories:
-        _scan_categorical_features(hists, sums, features, n_value_bins, missing_bin, reg, constrained, monotone,
+        _scan_categorical_features(hists, bin_offsets, sums, features, n_value_bins, reg, constrained, monotone,
                                    bounds, categorical, cat_rules, gains, bins, lefts, stats)
     if allowed is not None:
         gains[~allowed.ravel()] = 0.0  # never wins
@@ -417,4 +445,5 @@ def find_best_splits(hists, sums, features, n_value_bins, missing_bin, reg_lambd
         for node in np.flatnonzero(winners >= 0):
             f = out_feature[node]
             if categorical[f]:
-                categorical_left_set(hists[node, f], n_value_bins[f], out_bin[node], cat_rules, out_cat_left[node])
+                categorical_left_set(hists[node, bin_offsets[f]:bin_offsets[f + 1]], n_value_bins[f], out_bin[node],
+                                     cat_rules, out_cat_left[node])

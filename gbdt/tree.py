@@ -21,6 +21,7 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
+from gbdt.traversal import in_category_set, predict_forest_csr
 
 ROWS_PER_BLOCK = 64
 
@@ -31,15 +32,6 @@ def category_bitset(categories):
     words = np.zeros(int(categories.max()) // 32 + 1 if categories.size else 0, dtype=np.uint32)
     np.bitwise_or.at(words, categories >> 5, np.left_shift(1, categories & 31).astype(np.uint32))
     return words
-
-
-@jit
-def in_category_set(code, begin, end, bits):
-    """Whether category ``code`` (an integer-valued number >= 0) is in the set ``bits[begin:end]``."""
-    word = begin + np.int64(code) // 32
-    if word >= end:
-        return False
-    return (bits[word] >> np.uint32(np.int64(code) % 32)) & np.uint32(1) == 1
 
 
 @dataclass
@@ -254,8 +246,13 @@ class Forest:
     def predict(self, X, out, first_tree=0, stop_tree=None, missing_bin=None):
         """Add trees [first_tree, stop_tree) to ``out`` (n, K) float64.
 
-        ``X`` is raw (n, F) float64, or binned (n, F) uint8 when ``missing_bin`` is given.
+        ``X`` is raw (n, F) float64, or binned (n, F) uint8 when ``missing_bin`` is given, or
+        bins of another layout (``gbdt.sparse_binning.SparseBins``, ``gbdt.bundling.BundledBins``),
+        which add the trees themselves (``add_forest``).
         """
+        if not isinstance(X, np.ndarray):
+            X.add_forest(self, out, first_tree, stop_tree)
+            return out
         stop_tree = len(self.roots) if stop_tree is None else stop_tree
         if missing_bin is None:
             missing_value, threshold = np.nan, self._walk_raw
@@ -263,4 +260,19 @@ class Forest:
             missing_value, threshold = float(missing_bin), self._walk_binned
         predict_forest(X, missing_value, threshold, self._walk_meta, self._walk_value, *self._walk_cat, self.cat_bits,
                        self.all_numeric, self._walk_roots, self.depth, self.tree_class, first_tree, stop_tree, out)
+        return out
+
+    def predict_csr(self, indptr, indices, data, absent, out, first_tree=0, stop_tree=None, missing_bin=None):
+        """``predict`` of the rows of a CSR matrix (n, F) with sorted indices: indptr (n + 1,)
+        int64, indices (nnz,) int32 features, data (nnz,); a row's absent feature f is
+        ``absent[f]`` (F,). Raw values (float64; absent 0.0, NaN missing), or bins when
+        ``missing_bin`` is given (uint8, absent the zero bins: ``gbdt.sparse_binning.add_forest_by_rows``)."""
+        stop_tree = len(self.roots) if stop_tree is None else stop_tree
+        if missing_bin is None:
+            missing_value, threshold = np.nan, self.threshold
+        else:
+            missing_value, threshold = float(missing_bin), self.bin_threshold
+        predict_forest_csr(indptr, indices, data, absent, missing_value, self.feature, threshold, self.default_left,
+                           self.left, self.right, self.value, self.cat_begin, self.cat_end, self.cat_bits, self.roots,
+                           self.tree_class, first_tree, stop_tree, out)
         return out

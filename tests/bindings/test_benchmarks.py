@@ -108,3 +108,28 @@ def test_repeats_interleave_libraries_and_report_paired_ratios(monkeypatch):
     assert "train_x_ours_paired" not in results["lightgbm"]
     assert "paired" in report.task_table("t", "auc", {k: {**v, "metric": 0.8} for k, v in results.items()
                                                         if "error" not in v})
+
+
+def test_sparse_benchmark_shapes_and_paths(capsys):
+    """``benchmarks.sparse``'s shapes are what it says (words a row, positives, exclusive one-hot
+    columns, density), take the paths its docstring names, and a run reports every library."""
+    from benchmarks.sparse import onehot_task, run_shape, text_task, wide_task
+    from bindings import Dataset
+
+    X, y = text_task(4000)
+    assert X.shape == (4000, 5000) and 10 < X.nnz / 4000 < 14 and 0.005 < y.mean() < 0.03
+    np.testing.assert_allclose(np.asarray(X.multiply(X).sum(axis=1)).ravel(), 1.0)  # tf-idf rows, l2-normalised
+    X_hot, y_hot = onehot_task(4000)
+    assert X_hot.shape == (4000, 3000) and (X_hot.getnnz(axis=1) == 30).all() and set(X_hot.data) == {1.0}
+    assert 0.05 < y_hot.mean() < 0.2
+    X_wide, _ = wide_task(400)
+    assert abs(X_wide.nnz / X_wide.shape[0] / X_wide.shape[1] - 0.6) < 0.01
+    for data, path in ((X, "SparseBins"), (X_hot, "BundledBins"), (X_wide, "ndarray")):
+        dataset = Dataset(data, np.zeros(data.shape[0]))
+        assert type(dataset.binned(*dataset.bin_edges(64), 64)).__name__ == path
+    results = run_shape("onehot", 3000, 1000, Setting("binary", 5, 3, 64, 1), None, 1)
+    assert set(results) == {"ours", "xgboost", "lightgbm"}
+    for library, r in results.items():
+        assert "error" not in r, (library, r)
+        assert r["train_s"] > 0 and math.isfinite(r["train_mem_mib"]) and 0.55 < r["auc"] <= 1.0, (library, r)
+    assert results["ours"]["path"] == "BundledBins" and "x faster peer" in capsys.readouterr().out

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.model_selection import KFold, StratifiedKFold
 
+import bindings.sparse_input as sparse_input
 from bindings import Dataset, cv, train
 from bindings.cv import make_folds
 
@@ -49,7 +50,10 @@ def test_cv_equals_hand_rolled_loop_over_sklearn_folds(Splitter):
     assert result["test-logloss-mean"].iloc[-1] > result["train-logloss-mean"].iloc[-1]
 
 
-def test_folds_as_index_pairs_and_sparse_data_give_the_same_result():
+@pytest.mark.parametrize("max_density", [1.0, 0.0])
+def test_folds_as_index_pairs_and_sparse_data_give_the_same_result(max_density, monkeypatch):
+    """Sparse folds train by the sparse path (max_density 1) or the dense one (0), each the twin's result."""
+    monkeypatch.setattr(sparse_input, "SPARSE_MAX_DENSITY", max_density)
     X, y, w = problem(300)
     pairs = make_folds(300, 3, seed=4)
     dense = cv(PARAMS, Dataset(X, y), 4, folds=pairs, as_pandas=False)
@@ -58,7 +62,9 @@ def test_folds_as_index_pairs_and_sparse_data_give_the_same_result():
     from_dense_twin = cv(PARAMS, Dataset(X_sparse.toarray(), y), 4, folds=pairs, as_pandas=False)
     assert isinstance(dense, dict) and list(dense) == ["train-rmse-mean", "train-rmse-std", "test-rmse-mean",
                                                        "test-rmse-std"]
-    assert from_sparse == from_dense_twin
+    assert list(from_sparse) == list(from_dense_twin)
+    for key, values in from_dense_twin.items():
+        np.testing.assert_allclose(from_sparse[key], values, rtol=1e-9, err_msg=key)
     assert cv(PARAMS, Dataset(X, y), 4, nfold=3, seed=4, as_pandas=False) == dense  # same folds from the seed
 
 

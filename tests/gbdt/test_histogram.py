@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gbdt import histogram
-from gbdt.histogram import HistogramBuilder, subtract_histograms
+from gbdt.histogram import HistogramBuilder, flat_view, subtract_histograms
 
 
 def naive_histograms(X_binned, gh, rows, starts, stops, n_bins):
@@ -53,7 +53,8 @@ def test_subtraction_gives_the_sibling(data):
     parent = builder.build(gh, rows, [0], [4000], features)
     small = builder.build(gh, rows, [0], [1500], features)
     sibling = np.empty_like(small)
-    subtract_histograms(parent, np.array([0]), small, features, sibling)
+    offsets = np.arange(X.shape[1] + 1, dtype=np.int64) * B
+    subtract_histograms(flat_view(parent), np.array([0]), flat_view(small), features, offsets, flat_view(sibling))
     np.testing.assert_allclose(sibling, naive_histograms(X, gh, rows, [1500], [4000], B), atol=1e-9)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gbdt.schedule import busiest_load, thread_schedule
+from gbdt.schedule import busiest_load, contiguous_schedule, thread_schedule
 
 
 def level_chunk_sizes(rng, n_nodes=60, chunk=32768):
@@ -36,3 +36,17 @@ def test_fewer_tasks_than_threads_and_no_tasks():
     order, first = thread_schedule(np.zeros(0, dtype=np.int64), 4)
     assert order.shape == (0,) and list(first) == [0, 0]
     assert busiest_load(np.zeros(0, dtype=np.int64), thread_schedule(np.zeros(0, dtype=np.int64), 4)) == 0
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_contiguous_runs_cover_the_tasks_in_order_and_balance(n_threads):
+    """Runs of consecutive tasks, each within one task of an equal share (feature sizes of Zipf
+    columns: a few large, many small), and never more runs than tasks."""
+    sizes = (50_000 / np.arange(1, 500)).astype(np.int64) + 3
+    first = contiguous_schedule(sizes, n_threads)
+    assert first[0] == 0 and first[-1] == sizes.shape[0] and len(first) == n_threads + 1
+    assert np.all(np.diff(first) >= 0)
+    loads = np.add.reduceat(sizes, first[:-1])[np.diff(first) > 0]
+    assert loads.max() <= sizes.sum() / n_threads + sizes.max()
+    assert list(contiguous_schedule(np.array([4, 9]), 8)) == [0, 1, 2]
+    assert list(contiguous_schedule(np.zeros(0, dtype=np.int64), 4)) == [0, 0]

@@ -53,6 +53,11 @@ def random_node(rng, n_feat, n_bins, missing_bin):
     return hist, np.array([[g.sum(), h.sum()]])
 
 
+def flat(hist):
+    """(1, F * B, 2) flat histogram and uniform bin offsets of one node's (F, B, 2) histogram."""
+    return hist.reshape(1, -1, 2), np.arange(hist.shape[0] + 1, dtype=np.int64) * hist.shape[1]
+
+
 def split_outputs(n=1, n_bins=17):
     return [np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_), np.empty((n, 2)),
             np.empty((n, n_bins), np.bool_)]
@@ -77,8 +82,8 @@ def test_monotone_split_matches_brute_force(lam, alpha, mcw):
         monotone = rng.integers(-1, 2, n_feat).astype(np.int8)
         lower, upper = (-np.inf, np.inf) if trial % 2 else sorted(rng.normal(0, 0.3, 2))
         out = split_outputs()
-        find_best_splits(hist[None], sums, np.arange(n_feat, dtype=np.int32), np.full(n_feat, missing_bin, np.int32),
-                         missing_bin, lam, alpha, mcw, monotone, np.array([[lower, upper]]), *numeric(n_feat), *out)
+        find_best_splits(*flat(hist), sums, np.arange(n_feat, dtype=np.int32), np.full(n_feat, missing_bin, np.int32),
+                         lam, alpha, mcw, monotone, np.array([[lower, upper]]), *numeric(n_feat), *out)
         gain, f, b, dl = brute_force(hist, np.full(n_feat, missing_bin), missing_bin, lam, alpha, mcw, monotone,
                                      lower, upper)
         assert out[0][0] == pytest.approx(gain, rel=1e-9, abs=1e-12)
@@ -95,7 +100,7 @@ def test_best_split_matches_brute_force(lam, alpha, mcw):
         hist, sums = random_node(rng, n_feat, n_bins, missing_bin)
         n_value_bins = np.full(n_feat, missing_bin, dtype=np.int32)
         out = split_outputs()
-        find_best_splits(hist[None], sums, np.arange(n_feat, dtype=np.int32), n_value_bins, missing_bin,
+        find_best_splits(*flat(hist), sums, np.arange(n_feat, dtype=np.int32), n_value_bins,
                          lam, alpha, mcw, np.zeros(n_feat, np.int8), UNBOUNDED, *numeric(n_feat), *out)
         gain, f, b, dl = brute_force(hist, n_value_bins, missing_bin, lam, alpha, mcw)
         assert out[0][0] == pytest.approx(gain, rel=1e-9, abs=1e-12)
@@ -131,8 +136,8 @@ def test_no_missing_values_default_right_like_xgboost_hist():
     hist[0, 0] = [-5.0, 2.0]
     hist[0, 1] = [5.0, 2.0]
     out = split_outputs(n_bins=4)
-    find_best_splits(hist[None], np.array([[0.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
-                     3, 1.0, 0.0, 1.0, np.zeros(1, np.int8), UNBOUNDED, *numeric(1), *out)
+    find_best_splits(*flat(hist), np.array([[0.0, 4.0]]), np.array([0], np.int32), np.array([2], np.int32),
+                     1.0, 0.0, 1.0, np.zeros(1, np.int8), UNBOUNDED, *numeric(1), *out)
     assert out[1][0] == 0 and out[2][0] == 0 and not out[3][0]
 
 
@@ -181,3 +186,28 @@ def test_best_split_per_node_is_the_first_highest_positive_gain():
             assert (out[0][node], out[1][node], out[2][node], out[3][node]) == \
                 (gains[best], features[best - node * k], bins[best], lefts[best])
             assert (left_stats[node] == stats[best]).all()
+
+
+def test_compact_layout_finds_the_uniform_layouts_splits():
+    """Features of few value bins, stored compactly (value bins then the missing bin, as sparse
+    histograms are), give the splits of the same histograms in the uniform (F, B) layout."""
+    rng = np.random.default_rng(11)
+    n_bins, missing_bin, n_feat = 17, 16, 5
+    n_value_bins = np.array([3, 16, 1, 7, 2], dtype=np.int32)
+    found = 0
+    for trial in range(20):
+        hist, sums = random_node(rng, n_feat, n_bins, missing_bin)
+        for f in range(n_feat):  # only the feature's value bins and its missing bin hold rows
+            hist[f, n_value_bins[f]:missing_bin] = 0.0
+        sums = hist[0].sum(axis=0)[None]
+        compact = np.concatenate([np.r_[hist[f, :n_value_bins[f]], hist[f, missing_bin:]] for f in range(n_feat)])
+        offsets = np.r_[0, np.cumsum(n_value_bins + 1)].astype(np.int64)
+        bounds = UNBOUNDED if trial % 2 else np.array([[-0.2, 0.3]])  # the constrained scan too
+        outs = [split_outputs(), split_outputs()]
+        for (h, off), out in zip(((hist.reshape(1, -1, 2), flat(hist)[1]), (compact[None], offsets)), outs):
+            find_best_splits(h, off, sums, np.arange(n_feat, dtype=np.int32), n_value_bins, 1.0, 0.0, 1.0,
+                             np.zeros(n_feat, np.int8), bounds, *numeric(n_feat), *out)
+        for got, want in zip(outs[1][:5], outs[0][:5]):
+            np.testing.assert_array_equal(got, want)
+        found += outs[0][1][0] >= 0
+    assert found >= 10

@@ -62,8 +62,8 @@ def run_kernel(hist, n_cats, lam, alpha, mcw, rules):
     """(gain, left categories, default_left, left stats) from ``find_best_splits`` on one node."""
     out = [np.empty(1), np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.bool_), np.empty((1, 2)),
            np.empty((1, N_BINS), np.bool_)]
-    find_best_splits(hist[None, None], hist.sum(axis=0)[None], np.array([0], np.int32),
-                     np.array([n_cats], np.int32), MISSING, lam, alpha, mcw, np.zeros(1, np.int8),
+    find_best_splits(hist[None], np.array([0, hist.shape[0]]), hist.sum(axis=0)[None], np.array([0], np.int32),
+                     np.array([n_cats], np.int32), lam, alpha, mcw, np.zeros(1, np.int8),
                      np.array([[-np.inf, np.inf]]), np.array([True]), tuple(float(r) for r in rules), *out)
     return out[0][0], np.flatnonzero(out[5][0]).tolist(), bool(out[3][0]), out[4][0], out[1][0]
 

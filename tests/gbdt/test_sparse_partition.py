@@ -1,0 +1,86 @@
+"""Routing sparse rows (by a search in their entries) against the dense routing of the same bins,
+and forest prediction on CSR rows against the naive traversal of their dense twin."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from gbdt import histogram
+from gbdt.binning import compute_bin_edges
+from gbdt.grower import GrowthParams, TreeGrower
+from gbdt.histogram import HistogramBuilder
+from gbdt.partition import RowPartition
+from gbdt.sparse_binning import bin_csr_sparse
+from gbdt.sparse_histogram import SparseHistogramBuilder
+from gbdt.sparse_partition import SparseRowPartition, row_partition
+from gbdt.tree import Forest
+from tests.gbdt.test_sparse_histogram import sparse_data
+from tests.gbdt.test_tree import naive_predict, random_tree
+
+
+def partitions(bins, dense_bins, gh, rows):
+    """(sparse partition, dense partition) over the same rows, margins included."""
+    margins = np.zeros((bins.n_rows, 1)), np.zeros((bins.n_rows, 1))
+    sparse = row_partition(bins, gh, rows.copy(), bins.missing_bin, SparseHistogramBuilder(bins, 2), margins[0])
+    dense = row_partition(dense_bins, gh, rows.copy(), bins.missing_bin,
+                          HistogramBuilder(dense_bins, bins.missing_bin + 1, "data", 2), margins[1])
+    assert type(sparse) is SparseRowPartition and type(dense) is RowPartition
+    return sparse, dense
+
+
+def test_split_moves_rows_as_the_dense_partition(monkeypatch):
+    """Two levels of splits (thresholds below, at and above the zero bin; NaN going either way)
+    leave the rows at the same places, with the same masks, as the dense partition's."""
+    monkeypatch.setattr(histogram, "ROWS_PER_CHUNK", 300)  # several chunks per node
+    bins, dense_bins, gh = sparse_data()
+    rng = np.random.default_rng(0)
+    rows = np.sort(rng.choice(bins.n_rows, 2500, replace=False)).astype(np.int32)
+    sparse, dense = partitions(bins, dense_bins, gh, rows)
+    splits = [([0], [2], [int(bins.zero_bin[2])], [True], [1], [2]),
+              ([1, 2], [5, 0], [0, int(bins.zero_bin[0]) + 3], [False, True], [3, 5], [4, 6])]
+    for node_ids, feature, threshold, default_left, left, right in splits:
+        for got, want in zip(sparse.masks(node_ids, feature, threshold, default_left),
+                             dense.masks(node_ids, feature, threshold, default_left)):
+            np.testing.assert_array_equal(got, want)
+        for partition in (sparse, dense):
+            partition.split(node_ids, feature, threshold, default_left, left, right)
+        for node in left + right:
+            np.testing.assert_array_equal(sparse.node_rows(node), dense.node_rows(node))
+            assert 0 < sparse.node_rows(node).shape[0] < rows.shape[0]
+
+
+@pytest.mark.parametrize("growth", [dict(max_depth=4), dict(max_depth=0, grow_policy="lossguide", max_leaves=9)])
+def test_grown_tree_equals_the_dense_one(growth):
+    """The same tree and margins from the sparse path as from the dense bins (float sums of
+    float32 gradients of one scale round alike here; with rounding they may differ in the last bits)."""
+    bins, dense_bins, gh = sparse_data(seed=2)
+    gh[:, 0] += 0.8 * (dense_bins[:, 0] > bins.zero_bin[0]) - 0.6 * (dense_bins[:, 3] == bins.missing_bin)
+    rows = np.arange(bins.n_rows, dtype=np.int32)
+    sparse, dense = partitions(bins, dense_bins, gh, rows)
+    edges = np.tile(np.arange(31, dtype=np.float64), (9, 1))  # raw thresholds are not used here
+    grower = TreeGrower(edges, bins.n_value_bins, bins.missing_bin, GrowthParams(**growth))
+    features = np.arange(9, dtype=np.int32)
+    trees = [grower.grow(partition, features) for partition in (sparse, dense)]
+    assert trees[0].to_dict() == trees[1].to_dict() and trees[0].n_leaves > 4
+    np.testing.assert_array_equal(sparse.margin, dense.margin)
+
+
+def test_forest_predicts_csr_rows_raw_and_binned():
+    """CSR rows (absent entries 0.0, stored NaN missing, +-inf) give the naive traversal's outputs
+    of the dense twin, from the raw values and from ``SparseBins``."""
+    rng = np.random.default_rng(0)
+    X = sp.random(600, 6, density=0.3, random_state=0, format="csr")
+    X.data = rng.standard_normal(X.nnz)
+    X.data[::13] = np.nan
+    X.data[1] = np.inf
+    dense = X.toarray()
+    edges, n_edges = compute_bin_edges(dense, 32)
+    trees = [random_tree(rng, edges, n_edges) for _ in range(6)]
+    forest = Forest(trees, [0, 1, 0, 1, 0, 1], 2)
+    expected = naive_predict(trees, [0, 1, 0, 1, 0, 1], dense, 2)
+    raw = forest.predict_csr(X.indptr.astype(np.int64), X.indices, X.data, np.zeros(6), np.zeros((600, 2)))
+    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, 6, edges, n_edges, 32)
+    binned = forest.predict(bins, np.zeros((600, 2)))
+    np.testing.assert_allclose(raw, expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(binned, raw)
+    partial = forest.predict(bins, np.zeros((600, 2)), first_tree=2, stop_tree=5)
+    np.testing.assert_allclose(partial, naive_predict(trees[2:5], [0, 1, 0], dense, 2), rtol=0, atol=1e-12)
