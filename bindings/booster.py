@@ -8,7 +8,7 @@ import numpy as np
 from bindings.categorical import model_codes, validate_categories
 from bindings.dataset import Dataset, as_feature_matrix
 from bindings.model_format import FORMAT, VERSION, validate_model, write_json_atomic
-from bindings.sparse_input import add_csr_predictions, dense_row_chunks, is_sparse
+from bindings.sparse_input import add_csr_predictions, dense_row_chunks, is_sparse, sparse_enough
 from gbdt.objectives import squeeze, transform
 from gbdt.threads import using_threads
 from gbdt.traversal import leaf_ids
@@ -108,7 +108,7 @@ class Booster:
             return self._contributions(X, first, stop)
         margin = np.empty((X.shape[0], self.num_class))
         margin[:] = self.base_margin
-        if is_sparse(X):  # the trees walk the CSR rows themselves: no dense block
+        if is_sparse(X) and sparse_enough(X):  # the trees walk the CSR rows themselves: no dense block
             with using_threads(self.n_jobs):
                 add_csr_predictions(self.forest, X, margin, first, stop)
         else:
