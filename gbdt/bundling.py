@@ -160,9 +160,10 @@ def bundle_sparse_bins(bins):
     max_bundles = int(BUNDLE_CELLS_PER_ENTRY * bins.nnz / max(1, n_rows))
     bundle_of = np.full(n_features, -1, dtype=np.int64)
     slot_start = np.zeros(n_features, dtype=np.int64)
-    n_bundles = _greedy_bundles(order, bins.col_ptr, bins.col_rows, n_slots, n_rows, max(1, max_bundles), bundle_of,
-                                slot_start) if order.size else 0
-    if n_bundles < 0 or n_bundles * n_rows > BUNDLE_CELLS_PER_ENTRY * bins.nnz:
+    if order.size == 0 or max_bundles == 0:
+        return None
+    n_bundles = _greedy_bundles(order, bins.col_ptr, bins.col_rows, n_slots, n_rows, max_bundles, bundle_of, slot_start)
+    if n_bundles < 0:
         return None
     X = np.empty((n_rows, n_bundles), dtype=X_BINNED_DTYPE)
     _fill_bundles(bins.row_ptr, bins.row_features, bins.row_bins, bundle_of, slot_start, bins.zero_bin,

@@ -80,10 +80,11 @@ def compute_sparse_bin_edges(indptr, indices, values, n_features, max_bin=MAX_BI
         return edges, n_edges
     # the other columns' entries by column, rows ascending: equal values keep row order for the
     # weighted sketch
-    keep = ~single[indices]
-    kept_ptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(np.repeat(np.arange(n_rows), np.diff(indptr))[keep], minlength=n_rows), out=kept_ptr[1:])
-    col_ptr, col_rows, col_values = csr_to_csc(kept_ptr, indices[keep], values[keep], n_features)
+    if single.any():
+        keep = ~single[indices]
+        indptr = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))[indptr]
+        indices, values = indices[keep], values[keep]
+    col_ptr, col_rows, col_values = csr_to_csc(indptr, indices, values, n_features)
     if sample_weight is None:
         _count_quantile_edges(col_ptr, col_values, np.flatnonzero(~single), n_rows, max_edges, edges, n_edges)
         return edges, n_edges

@@ -1,27 +1,28 @@
 """Histograms from the non-zeros of a sparse matrix (``gbdt.sparse_binning.SparseBins``), LightGBM's way.
 
-A batch of nodes (one tree level, or one node) gets its histograms in three steps:
+A batch of nodes (one tree level, or one node) gets its histograms by one of two walks over the
+kept entries, which add the same values in the same order (rows ascending within a node):
 
-1. ``mark_nodes``: every row of node j (its range of the tree's row partition) gets
-   ``node_of[row] = stamp + j``, and the node's total (G, H) is summed over its rows in
-   partition order. ``stamp`` grows by the batch size at every batch, so older marks read as
-   negative node numbers and no pass is needed to clear them.
-2. ``build_sparse_histograms``: one task per feature walks the feature's kept entries (rows
-   ascending) and adds each entry of a marked row to its node's bin; the bin of the zeros, which
-   holds every row without a kept entry, is the node's total minus the sum of its entries. A node whose
-   rows all have an entry gets an exact zero there instead of a rounding residue, as a dense
-   histogram would (an empty bin is never tried as a threshold).
+- by columns (``build_sparse_histograms``): ``mark_nodes`` gives every row of node j (its range
+  of the tree's row partition) ``node_of[row] = stamp + j`` and sums the node's total (G, H) over
+  its rows in partition order (``stamp`` grows by the batch size at every batch, so older marks
+  read as negative node numbers and no pass clears them); then one task per stretch of features
+  walks each feature's entries and adds those of marked rows to their node's bin. Costs every
+  entry of the features, spread over all threads: the first levels.
+- by rows (``build_sparse_histograms_by_rows``): one task per node walks its rows and their
+  entries. Costs the batch's entries only, spread over its nodes: deep levels and lossguide's
+  single small nodes (``SparseHistogramBuilder.by_rows``).
 
-The cost of a batch is the kept entries of its features (one pass for all its nodes) plus the
-bins of its histograms, whatever the row count; the rows are touched only to mark them.
-Histograms are in the compact layout of ``gbdt.histogram`` (feature f's value bins, then its
-missing bin), so their size is the number of bins the features really have.
+Either way the bin of the zeros, which holds every row without a kept entry, is the node's total
+minus the sum of its entries; a node whose rows all have an entry gets an exact zero there
+instead of a rounding residue, as a dense histogram would (an empty bin is never tried as a
+threshold). Histograms are in the compact layout of ``gbdt.histogram`` (feature f's value bins,
+then its missing bin), so their size is the number of bins the features really have, not F x 256.
 
-Each (node, feature) sum adds the feature's entries in row order, and each total its node's rows
-in partition order: the histograms, hence the model, do not depend on the thread count. Sums
-differ in rounding from those of the dense bin matrix (the zero bin by subtraction), so a model
-equals its dense twin's in structure, with leaf values equal to rounding; with quantised
-gradients (exact integer sums) it is the same bit for bit.
+The sums do not depend on the thread count or the walk. They differ in rounding from those of
+the dense bin matrix (the zero bin by subtraction), so a model equals its dense twin's in
+structure, with leaf values equal to rounding; with quantised gradients (exact integer sums) it
+is the same bit for bit.
 """
 import numpy as np
 from numba import prange
