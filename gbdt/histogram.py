@@ -34,9 +34,10 @@ and the (F + 1,) ``bin_offsets`` of ``flat_layout``: feature f owns the bins
 
 - uniform, (N, F, max_bin, 2) from ``HistogramBuilder`` (dense bins): every feature has max_bin
   bins, the missing bin at max_bin - 1; the flat view is a reshape (no copy).
-- compact, (N, T, 2) from ``gbdt.sparse_histogram``: feature f has ``n_value_bins[f] + 1`` bins,
-  so T is the number of bins the features really have (5.9x fewer than F x 256 on a 50k x 5,000
-  text-like matrix, ~85x fewer on one-hot columns), as XGBoost's and LightGBM's histograms.
+- compact, (N, T, 2) from a ``CompactHistogramBuilder`` (``gbdt.sparse_histogram``,
+  ``gbdt.bundling``): feature f has ``n_value_bins[f] + 1`` bins, so T is the number of bins the
+  features really have (5.9x fewer than F x 256 on a 50k x 5,000 text-like matrix, ~85x fewer on
+  one-hot columns), as XGBoost's and LightGBM's histograms.
 
 With quantised gradients (``gbdt.quantize``) the same kernels sum packed int64 pairs into int64
 histograms (8 bytes a bin), which ``HistogramBuilder.build`` dequantises into the float64 layout.
