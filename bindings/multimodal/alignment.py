@@ -1,4 +1,4 @@
-"""CLIP-style alignment of text and image embeddings: symmetric InfoNCE loss and retrieval recall@k.
+"""CLIP-style alignment of text and image embeddings: the symmetric InfoNCE loss and the contrastive head.
 
 For N pairs with unit-norm embeddings t_i, v_i and logit scale s = exp(log_scale)::
 
@@ -20,7 +20,7 @@ from bindings.validation import check_number
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
 from gbdt.kernels.nn.l2_normalize import l2_normalize_rows, l2_normalize_rows_backward
 
-__all__ = ["info_nce_loss", "ContrastiveHead", "recall_at_k", "normalize_rows", "MAX_LOG_SCALE"]
+__all__ = ["info_nce_loss", "ContrastiveHead", "normalize_rows", "MAX_LOG_SCALE"]
 
 MAX_LOG_SCALE = math.log(100.0)
 _NORM_EPS = 1e-12
@@ -75,19 +75,26 @@ class ContrastiveHead(_Layer):
                          "text_proj": Linear(dim, embed_dim, rng, dtype),
                          "image_proj": Linear(dim, embed_dim, rng, dtype)}
 
-    def embed(self, text, text_mask, image):
-        """Unit-norm (B, E) text and image embeddings (keeps what backward needs)."""
+    def embed_text(self, text, text_mask):
+        """(unit-norm (B, E) text embeddings, their norms before normalizing (B,)) of text tokens (B, T, D)."""
         c = self.children
-        t = c["text_proj"].forward(c["text_pool"].forward(text, text_mask))
-        v = c["image_proj"].forward(c["image_pool"].forward(image, np.ones(image.shape[:2], bool)))
-        (t_unit, t_norm), (v_unit, v_norm) = normalize_rows(t), normalize_rows(v)
-        self._saved = (t_unit, t_norm, v_unit, v_norm)
-        return t_unit, v_unit
+        return normalize_rows(c["text_proj"].forward(c["text_pool"].forward(text, text_mask)))
+
+    def embed_image(self, image):
+        """(unit-norm (B, E) image embeddings, norms (B,)) of image tokens (B, P, D)."""
+        c = self.children
+        return normalize_rows(c["image_proj"].forward(c["image_pool"].forward(image, np.ones(image.shape[:2], bool))))
 
     def forward(self, text, text_mask, image):
-        t_unit, v_unit = self.embed(text, text_mask, image)
+        (t_unit, t_norm), (v_unit, v_norm) = self.embed_text(text, text_mask), self.embed_image(image)
+        self._saved = (t_unit, t_norm, v_unit, v_norm)
         loss, self._d_t, self._d_v, self._d_log_scale = info_nce_loss(t_unit, v_unit, float(self.log_scale[0]))
         return loss
+
+    def logits(self):
+        """(B, B) scaled similarities exp(log_scale) * t_i . v_j of the last forward (rows: texts)."""
+        t_unit, _, v_unit, _ = self._saved
+        return math.exp(float(self.log_scale[0])) * (t_unit.astype(np.float64) @ v_unit.astype(np.float64).T)
 
     def backward(self, weight=1.0):
         c = self.children
@@ -106,17 +113,3 @@ class ContrastiveHead(_Layer):
         if self.params:
             np.clip(self.log_scale, 0.0, MAX_LOG_SCALE, out=self.log_scale)
 
-
-def recall_at_k(text_emb, image_emb, ks=(1, 5, 10)):
-    """Retrieval recall@k in both directions for N matched pairs (row i of each is one pair).
-
-    text_emb, image_emb : (N, E).  Similarity is the dot product. The rank of the true partner is the
-    number of candidates scoring strictly higher, so ties count in the query's favour.
-    Returns {"text_to_image@k": float, "image_to_text@k": float for each k in ks}.
-    """
-    if text_emb.shape != image_emb.shape or text_emb.ndim != 2:
-        raise ValueError(f"text_emb and image_emb must both be (N, E), got {text_emb.shape} and {image_emb.shape}")
-    sim = text_emb.astype(np.float64) @ image_emb.astype(np.float64).T
-    true = np.diag(sim)
-    ranks = {"text_to_image": (sim > true[:, None]).sum(axis=1), "image_to_text": (sim > true[None, :]).sum(axis=0)}
-    return {f"{direction}@{k}": float((rank < k).mean()) for direction, rank in ranks.items() for k in ks}

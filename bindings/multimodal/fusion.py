@@ -10,6 +10,12 @@ Every fusion layer has the same interface, so the model swaps them by name::
             (w_text, w_image) = softmax(learned mixing logits), each head Linear -> GELU -> Linear
     cross : text' = text + Attn(text -> image patches), image' = image + Attn(image -> text tokens),
             then the early head on concat(pool(text'), pool(image'))
+    albef : ALBEF's fusion encoder (Li et al. 2021): n_layers pre-norm blocks on the text tokens
+            (self-attention, cross-attention to the image patches, feed-forward), a final LayerNorm,
+            pool(text) -> classification head, and an image-text matching head Linear(D, 2)
+
+The ALBEF fusion also scores extra (caption, image) pairs built from the batch rows in the same pass
+(``forward(..., itm_pairs=(text_rows, image_rows))``), which is how the matching head sees negatives.
 
 Late fusion adds one function of each modality, so it cannot represent labels that depend on an
 interaction of the two (the shapes task of :mod:`bindings.multimodal.data` is such a label).
@@ -17,9 +23,9 @@ interaction of the two (the shapes task of :mod:`bindings.multimodal.data` is su
 import numpy as np
 
 from bindings.multimodal.encoders import Mlp, Pooling
-from bindings.nn.transformer import MultiHeadAttention, _Layer
+from bindings.nn.transformer import FeedForward, Linear, MultiHeadAttention, _Layer, _TokenNorm
 
-__all__ = ["EarlyFusion", "LateFusion", "CrossFusion", "FUSIONS"]
+__all__ = ["EarlyFusion", "LateFusion", "CrossFusion", "CrossAttentionBlock", "FusionEncoder", "FUSIONS"]
 
 
 def _pools(pooling, dim, rng, dtype):
@@ -106,4 +112,94 @@ class CrossFusion(_PooledPair):
         return d_text + dt_query + dt_context, d_image + di_query + di_context
 
 
-FUSIONS = {"early": EarlyFusion, "late": LateFusion, "cross": CrossFusion}
+class CrossAttentionBlock(_Layer):
+    """One pre-norm block of the ALBEF fusion encoder on text tokens x (B, T, D) with image context (B, P, D)::
+
+        h = x + SelfAttn(LN1(x), key_mask=text_mask)
+        g = h + CrossAttn(LN2(h) -> image)
+        y = g + FF(LN3(g))                      FF: Linear(D, ff_dim) -> GELU -> Linear(ff_dim, D)
+
+    forward(x, text_mask (B, T) bool, image) -> (B, T, D); backward(grad (B, T, D)) -> (dx, d_image).
+    """
+
+    def __init__(self, dim, n_heads, ff_dim, rng, dtype=np.float32):
+        super().__init__()
+        self.children = {"norm1": _TokenNorm("layer", dim, dtype), "self_attn": MultiHeadAttention(dim, n_heads, rng, dtype),
+                         "norm2": _TokenNorm("layer", dim, dtype), "cross_attn": MultiHeadAttention(dim, n_heads, rng, dtype),
+                         "norm3": _TokenNorm("layer", dim, dtype), "ff": FeedForward(dim, ff_dim, rng, dtype)}
+
+    def forward(self, x, text_mask, image):
+        c = self.children
+        h = x + c["self_attn"].forward(c["norm1"].forward(x), key_mask=text_mask)
+        g = h + c["cross_attn"].forward(c["norm2"].forward(h), image)
+        return g + c["ff"].forward(c["norm3"].forward(g))
+
+    def backward(self, grad_out):
+        c = self.children
+        dg = grad_out + c["norm3"].backward(c["ff"].backward(grad_out))
+        d_query, d_image = c["cross_attn"].backward(dg)
+        dh = dg + c["norm2"].backward(d_query)
+        return dh + c["norm1"].backward(c["self_attn"].backward(dh)), d_image
+
+
+class FusionEncoder(_Layer):
+    """ALBEF-style fusion: ``n_layers`` :class:`CrossAttentionBlock` s, a final LayerNorm, pooling of the
+    text tokens, a classification head Mlp(D, 2D, K) and an image-text matching head Linear(D, 2).
+
+    forward(text (B, T, D), text_mask (B, T), image (B, P, D), itm_pairs=None) -> logits (B, K); with
+    ``itm_pairs = (text_rows (M,), image_rows (M,))`` the encoder also runs on the M pairs
+    (text[text_rows[m]], image[image_rows[m]]) and returns (logits (B, K), itm_logits (B + M, 2)): rows
+    0..B-1 score the batch's own pairs, rows B.. the extra ones (ITM class 1 = "matched").
+    backward(grad_logits (B, K), grad_itm=None (B + M, 2)) -> (grad_text (B, T, D), grad_image (B, P, D)).
+    """
+
+    def __init__(self, dim, n_classes, rng, pooling="mean", n_heads=2, n_layers=2, dtype=np.float32):
+        super().__init__()
+        self.children = {f"blocks.{i}": CrossAttentionBlock(dim, n_heads, 2 * dim, rng, dtype) for i in range(n_layers)}
+        self.children.update({"final_norm": _TokenNorm("layer", dim, dtype), "pool": Pooling(pooling, dim, rng, dtype),
+                              "head": Mlp(dim, 2 * dim, n_classes, rng, dtype), "itm_head": Linear(dim, 2, rng, dtype)})
+
+    def _blocks(self):
+        return [layer for name, layer in self.children.items() if name.startswith("blocks.")]
+
+    def forward(self, text, text_mask, image, itm_pairs=None):
+        n = text.shape[0]
+        self._n, self._pairs = n, itm_pairs
+        if itm_pairs is not None:
+            text_rows, image_rows = itm_pairs
+            text = np.concatenate([text, text[text_rows]])
+            text_mask = np.concatenate([text_mask, text_mask[text_rows]])
+            image = np.concatenate([image, image[image_rows]])
+        x = text
+        for block in self._blocks():
+            x = block.forward(x, text_mask, image)
+        c = self.children
+        pooled = c["pool"].forward(c["final_norm"].forward(x), text_mask)
+        self._pooled_shape = pooled.shape
+        logits = c["head"].forward(pooled[:n])
+        return logits if itm_pairs is None else (logits, c["itm_head"].forward(pooled))
+
+    def backward(self, grad_logits, grad_itm=None):
+        c, n = self.children, self._n
+        d_pooled = np.zeros(self._pooled_shape, grad_logits.dtype)
+        d_pooled[:n] = c["head"].backward(grad_logits)
+        if grad_itm is not None:
+            d_pooled += c["itm_head"].backward(grad_itm)
+        else:  # an unused matching head has zero gradients, like any layer a backward skipped
+            c["itm_head"].grads = {name: np.zeros_like(p) for name, p in c["itm_head"].params.items()}
+        g = c["final_norm"].backward(c["pool"].backward(d_pooled))
+        d_image = 0
+        for block in reversed(self._blocks()):
+            g, d_image_block = block.backward(g)
+            d_image = d_image + d_image_block
+        if self._pairs is None:
+            return g, d_image
+        # the extra pairs reuse batch rows: their gradients flow back to those rows
+        text_rows, image_rows = self._pairs
+        d_text, d_image_own = g[:n].copy(), d_image[:n].copy()
+        np.add.at(d_text, text_rows, g[n:])
+        np.add.at(d_image_own, image_rows, d_image[n:])
+        return d_text, d_image_own
+
+
+FUSIONS = {"early": EarlyFusion, "late": LateFusion, "cross": CrossFusion, "albef": FusionEncoder}

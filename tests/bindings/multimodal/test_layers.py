@@ -1,12 +1,13 @@
-"""Gradient checks of every multimodal layer: pooling and the image encoder against torch autograd;
-text encoder, the three fusions and the whole model (missing modalities, contrastive term) against
-finite differences."""
+"""Gradient checks of every multimodal layer: pooling, the image encoder, the ALBEF block and fusion
+encoder (with matching pairs) against torch autograd; text encoder, the four fusions and the whole model
+(missing modalities, contrastive and matching terms) against finite differences."""
 import numpy as np
 import pytest
 import torch
 from tests.bindings.multimodal.finite_differences import assert_gradients_match_finite_differences
 
-from bindings.multimodal import ImageEncoder, MultimodalNet, Pooling, TextEncoder, make_shapes
+from bindings.multimodal import (CrossAttentionBlock, FusionEncoder, ImageEncoder, MultimodalNet, Pooling, TextEncoder,
+                                 make_shapes, sample_hard_negatives)
 from bindings.multimodal.fusion import FUSIONS
 from bindings.nn import named_gradients, named_parameters
 
@@ -113,16 +114,140 @@ def test_model_gradients_with_missing_modalities_and_contrastive_term(fusion):
     rng = np.random.default_rng(4)
     data = make_shapes(8, seed=4)
     model = MultimodalNet(len(data.vocab), 3, data.images.shape[1:], fusion=fusion, dim=DIM, embed_dim=6,
-                          text_layers=1, image_layers=1 if fusion == "cross" else 0, pooling="attention",
+                          text_layers=1, image_layers=1 if fusion in ("cross", "albef") else 0, pooling="attention",
+                          fusion_layers=1,
                           seed=4, dtype=np.float64)
     text_present = np.array([True, False, True, True, True, True, False, True])
     image_present = np.array([True, True, False, True, True, True, True, True])
 
+    # the matching term (albef only) draws its negatives from a fresh, equally seeded generator every call
+    itm = {"itm_weight": 0.9, "rng": None} if fusion == "albef" else {}
+
     def loss():
+        if itm:
+            itm["rng"] = np.random.default_rng(0)
         return model.loss_and_backward(data.tokens, data.mask, data.images, data.labels, text_present=text_present,
-                                       image_present=image_present, contrastive_weight=0.7)["loss"]
+                                       image_present=image_present, contrastive_weight=0.7, **itm)["loss"]
 
     loss()
     grads = copies(named_gradients(model))
     assert np.abs(grads["missing_text"]).sum() > 0 and np.abs(grads["missing_image"]).sum() > 0
     assert_gradients_match_finite_differences(loss, named_parameters(model), grads, rng, per_tensor=2)
+
+
+def torch_layer_norm(x, t, prefix):
+    return torch.nn.functional.layer_norm(x, x.shape[-1:], t[f"{prefix}.weight"], t[f"{prefix}.bias"], eps=1e-5)
+
+
+def torch_attention(query, context, t, prefix, n_heads, key_padding_mask=None):
+    """torch.nn.functional.multi_head_attention_forward with our query/key/value/out Linear weights
+    (stored (in, out), torch stores (out, in))."""
+    w = {name: t[f"{prefix}.{name}.weight"].T for name in ("query", "key", "value", "out")}
+    b = {name: t[f"{prefix}.{name}.bias"] for name in ("query", "key", "value", "out")}
+    out, _ = torch.nn.functional.multi_head_attention_forward(
+        query.transpose(0, 1), context.transpose(0, 1), context.transpose(0, 1), query.shape[-1], n_heads,
+        None, torch.cat([b["query"], b["key"], b["value"]]), None, None, False, 0.0, w["out"], b["out"],
+        training=False, key_padding_mask=key_padding_mask, need_weights=False, use_separate_proj_weight=True,
+        q_proj_weight=w["query"], k_proj_weight=w["key"], v_proj_weight=w["value"])
+    return out.transpose(0, 1)
+
+
+def torch_block(x, mask, image, t, prefix, n_heads):
+    """The ALBEF block of CrossAttentionBlock's docstring in torch (pre-norm, tanh GELU)."""
+    h = x + torch_attention(torch_layer_norm(x, t, f"{prefix}norm1"), torch_layer_norm(x, t, f"{prefix}norm1"), t,
+                            f"{prefix}self_attn", n_heads, key_padding_mask=~mask)
+    g = h + torch_attention(torch_layer_norm(h, t, f"{prefix}norm2"), image, t, f"{prefix}cross_attn", n_heads)
+    hidden = torch.nn.functional.gelu(torch_layer_norm(g, t, f"{prefix}norm3") @ t[f"{prefix}ff.fc1.weight"]
+                                      + t[f"{prefix}ff.fc1.bias"], approximate="tanh")
+    return g + hidden @ t[f"{prefix}ff.fc2.weight"] + t[f"{prefix}ff.fc2.bias"]
+
+
+def perturbed_parameters(layer, rng):
+    """Parameters moved off their initial values (LayerNorm gains 1 and biases 0 would hide mistakes)."""
+    for v in named_parameters(layer).values():
+        v += 0.3 * rng.standard_normal(v.shape)
+    return named_parameters(layer)
+
+
+def test_cross_attention_block_matches_torch():
+    rng = np.random.default_rng(5)
+    block = CrossAttentionBlock(DIM, 2, 16, rng, dtype=np.float64)
+    p = perturbed_parameters(block, rng)
+    x, image = rng.standard_normal((3, 5, DIM)), rng.standard_normal((3, 4, DIM))
+    mask = np.ones((3, 5), bool)
+    mask[1, 3:] = False
+    dy = rng.standard_normal((3, 5, DIM))
+    y = block.forward(x, mask, image)
+    dx, d_image = block.backward(dy)
+    g = named_gradients(block)
+
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
+    tx, ti = torch.tensor(x, requires_grad=True), torch.tensor(image, requires_grad=True)
+    ty = torch_block(tx, torch.from_numpy(mask), ti, t, "", 2)
+    ty.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(d_image, ti.grad.numpy(), rtol=1e-10, atol=1e-10)
+    for name in p:
+        np.testing.assert_allclose(g[name], t[name].grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "attention"])
+def test_fusion_encoder_with_matching_pairs_matches_torch(pooling):
+    # Two stacked blocks, the final LayerNorm, pooling, both heads, and extra (caption, image) pairs that
+    # reuse batch rows: the gradients of the reused rows must add up as torch's indexing does.
+    rng = np.random.default_rng(6)
+    layer = FusionEncoder(DIM, 3, rng, pooling=pooling, n_heads=2, n_layers=2, dtype=np.float64)
+    p = perturbed_parameters(layer, rng)
+    text, image = rng.standard_normal((4, 5, DIM)), rng.standard_normal((4, 3, DIM))
+    mask = np.ones((4, 5), bool)
+    mask[2, 2:] = False
+    text_rows, image_rows = np.array([1, 2, 2, 0]), np.array([3, 3, 0, 1])
+    d_logits, d_itm = rng.standard_normal((4, 3)), rng.standard_normal((8, 2))
+    logits, itm = layer.forward(text, mask, image, itm_pairs=(text_rows, image_rows))
+    d_text, d_image = layer.backward(d_logits, d_itm)
+    g = named_gradients(layer)
+
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
+    tt, ti = torch.tensor(text, requires_grad=True), torch.tensor(image, requires_grad=True)
+    tm = torch.from_numpy(np.concatenate([mask, mask[text_rows]]))
+    x = torch.cat([tt, tt[torch.from_numpy(text_rows)]])
+    context = torch.cat([ti, ti[torch.from_numpy(image_rows)]])
+    for i in range(2):
+        x = torch_block(x, tm, context, t, f"blocks.{i}.", 2)
+    x = torch_layer_norm(x, t, "final_norm")
+    if pooling == "mean":
+        weights = tm.double() / tm.sum(1, keepdim=True)
+    else:
+        weights = torch.softmax((x @ t["pool.query"] / np.sqrt(DIM)).masked_fill(~tm, float("-inf")), dim=1)
+    pooled = (weights[..., None] * x).sum(1)
+    hidden = torch.nn.functional.gelu(pooled[:4] @ t["head.fc1.weight"] + t["head.fc1.bias"], approximate="tanh")
+    t_logits = hidden @ t["head.fc2.weight"] + t["head.fc2.bias"]
+    t_itm = pooled @ t["itm_head.weight"] + t["itm_head.bias"]
+    ((t_logits * torch.from_numpy(d_logits)).sum() + (t_itm * torch.from_numpy(d_itm)).sum()).backward()
+    np.testing.assert_allclose(logits, t_logits.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(itm, t_itm.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(d_text, tt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(d_image, ti.grad.numpy(), rtol=1e-10, atol=1e-10)
+    for name in p:
+        np.testing.assert_allclose(g[name], t[name].grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=name)
+
+
+def test_model_itm_loss_matches_torch_with_the_same_negatives():
+    # The whole ITM term: hard negatives drawn with a seeded generator (the draw is checked in
+    # test_matching), then the mean 2-class cross-entropy over positives and negatives in torch.
+    data = make_shapes(6, seed=7)
+    model = MultimodalNet(len(data.vocab), 3, data.images.shape[1:], fusion="albef", dim=DIM, embed_dim=6,
+                          fusion_layers=1, seed=7, dtype=np.float64)
+    out = model.loss_and_backward(data.tokens, data.mask, data.images, data.labels, itm_weight=1.0,
+                                  rng=np.random.default_rng(0))
+    head = model.children["contrastive"]
+    negative_text, negative_image = sample_hard_negatives(head.logits(), np.random.default_rng(0))
+    n = 6
+    text_rows = np.concatenate([np.arange(n), negative_text, np.arange(n)])
+    image_rows = np.concatenate([np.arange(n), np.arange(n), negative_image])
+    itm = model.itm_logits(data.tokens[text_rows], data.mask[text_rows], data.images[image_rows])
+    targets = torch.from_numpy((np.arange(3 * n) < n).astype(np.int64))
+    expected = torch.nn.functional.cross_entropy(torch.from_numpy(itm), targets).item()
+    assert out["itm"] == pytest.approx(expected, rel=1e-10)
+    assert out["loss"] == pytest.approx(out["classification"] + expected, rel=1e-10)
