@@ -72,9 +72,12 @@ class PairedData:
     images : (n, C, H, W) float.  tokens : (n, T) int.  mask : (n, T) bool, every row with a True.
     labels : (n,) int in [0, n_classes).  captions, class_names, vocab: kept for display and encoding.
     factors : optional dict name -> (n,) array of the generating factors (shape, question, ...).
+    groups : optional (n,) int: samples of one group have captions that describe each other's images as
+    well as their own, so image-text matching never uses one as another's negative (None: all distinct).
     """
 
-    def __init__(self, images, tokens, mask, labels, *, vocab, class_names, captions=None, factors=None):
+    def __init__(self, images, tokens, mask, labels, *, vocab, class_names, captions=None, factors=None,
+                 groups=None):
         images = np.asarray(images)
         if images.ndim != 4:
             raise ValueError(f"images must have shape (n, channels, height, width), got {images.shape}")
@@ -92,6 +95,12 @@ class PairedData:
         self.vocab, self.class_names = vocab, tuple(class_names)
         self.captions = list(captions) if captions is not None else None
         self.factors = {k: np.asarray(v) for k, v in (factors or {}).items()}
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (images.shape[0],) or not np.issubdtype(groups.dtype, np.integer):
+                raise ValueError(f"groups must be an int array of shape ({images.shape[0]},), got "
+                                 f"{groups.dtype} {groups.shape}")
+        self.groups = groups
 
     def __len__(self):
         return self.images.shape[0]
@@ -106,7 +115,8 @@ class PairedData:
         captions = None if self.captions is None else [self.captions[i] for i in index]
         return PairedData(self.images[index], self.tokens[index], self.mask[index], self.labels[index],
                           vocab=self.vocab, class_names=self.class_names, captions=captions,
-                          factors={k: v[index] for k, v in self.factors.items()})
+                          factors={k: v[index] for k, v in self.factors.items()},
+                          groups=None if self.groups is None else self.groups[index])
 
     def split(self, n_first):
         """(first ``n_first`` samples, the rest)."""
@@ -145,7 +155,8 @@ def make_shapes(n, *, image_size=16, image_noise=0.1, caption_noise=0.05, seed=0
     image_noise : standard deviation of Gaussian pixel noise.  caption_noise : probability that a
     caption word is replaced by a random vocabulary word.  seed : generator seed.
     Returns a :class:`PairedData` with images (n, 3, image_size, image_size), 3 classes (SHAPES) and
-    factors "shape", "colour" (index into COLOURS), "size" (0 small), "bottom", "right", "question".
+    factors "shape", "colour" (index into COLOURS), "size" (0 small), "bottom", "right", "question", and
+    groups = the caption's content (colour, size, position; 32 groups), which the shape does not change.
     """
     n = check_positive_int(n, "n")
     check_int(image_size, "image_size", low=12)  # smaller shapes are not told apart
@@ -178,8 +189,9 @@ def make_shapes(n, *, image_size=16, image_noise=0.1, caption_noise=0.05, seed=0
         captions.append(" ".join(_corrupt(words, content, caption_noise, noise_rng)))
     images += noise_rng.normal(0.0, image_noise, images.shape).astype(np.float32)
     tokens, mask = vocab.encode(captions)
+    groups = factors["colour"] * 8 + factors["size"] * 4 + factors["bottom"] * 2 + factors["right"]
     return PairedData(images, tokens, mask, labels, vocab=vocab, class_names=SHAPES, captions=captions,
-                      factors=factors)
+                      factors=factors, groups=groups)
 
 
 def make_digits(*, name_probability=0.5, caption_noise=0.05, image_noise=0.0, seed=0):

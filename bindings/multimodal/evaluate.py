@@ -76,9 +76,10 @@ def itm_accuracy(model, data, *, negatives="hard", seed=0, batch_size=512):
 
     Each image is paired with one other caption and each caption with one other image, drawn with
     ``seed`` either from the contrastive similarities over all of ``data`` (``negatives="hard"``, see
-    :mod:`bindings.multimodal.matching`) or uniformly (``"random"``). Returns the fraction of the 3N pairs
-    the matching head labels right (positive: matched; negatives: not matched). A negative caption may
-    still describe its image (generated captions repeat), so the attainable accuracy can be below 1.
+    :mod:`bindings.multimodal.matching`) or uniformly (``"random"``), outside the sample's group when
+    ``data.groups`` is set. Returns the fraction of the 3N pairs the matching head labels right
+    (positive: matched; negatives: not matched). Without groups a negative caption may still describe its
+    image (generated captions repeat), so the attainable accuracy can be below 1.
     """
     if negatives not in ("hard", "random"):
         raise ValueError(f'negatives must be "hard" or "random", got {negatives!r}')
@@ -87,9 +88,9 @@ def itm_accuracy(model, data, *, negatives="hard", seed=0, batch_size=512):
     if negatives == "hard":
         logits = (model.encode_text(data.tokens, data.mask) @ model.encode_image(data.images).T).astype(np.float64)
         logits *= np.exp(float(model.children["contrastive"].log_scale[0]))
-        negative_text, negative_image = sample_hard_negatives(logits, rng)
-    else:  # uniform over the other n - 1 rows: shift by 1..n-1
-        negative_text, negative_image = ((np.arange(n) + rng.integers(1, n, n)) % n for _ in range(2))
+    else:  # equal logits: uniform over the allowed rows
+        logits = np.zeros((n, n))
+    negative_text, negative_image = sample_hard_negatives(logits, rng, data.groups)
     text_rows = np.concatenate([np.arange(n), negative_text, np.arange(n)])
     image_rows = np.concatenate([np.arange(n), np.arange(n), negative_image])
     matched = np.arange(3 * n) < n

@@ -188,7 +188,7 @@ class MultimodalNet(_Layer):
                              f'fusion={self.config["fusion"]!r}')
 
     def loss(self, tokens, mask, images, labels, *, text_present=None, image_present=None, contrastive_weight=0.0,
-             itm_weight=0.0, rng=None):
+             itm_weight=0.0, rng=None, itm_groups=None):
         """Cross-entropy of the fusion classifier + ``contrastive_weight`` * InfoNCE + ``itm_weight`` * ITM loss;
         keeps what :meth:`backward` needs.
 
@@ -196,7 +196,8 @@ class MultimodalNet(_Layer):
         (skipped when fewer than two). ITM (fusion="albef" only): each such image is also paired with a hard
         negative caption and each caption with a hard negative image, drawn with ``rng`` (a numpy Generator)
         from the contrastive similarities; the loss is the mean 2-class cross-entropy over the positive and
-        the 2 * n negative pairs. Returns {"loss", "classification", "contrastive", "itm"} as floats.
+        the 2 * n negative pairs. itm_groups : (B,) int or None, samples never drawn as each other's
+        negatives (:attr:`PairedData.groups`). Returns {"loss", "classification", "contrastive", "itm"} as floats.
         """
         tokens, mask, images, tp, ip = self.check_inputs(tokens, mask, images, text_present, image_present)
         labels = as_class_indices(labels, "labels", tokens.shape[:1], self.n_classes)
@@ -215,7 +216,8 @@ class MultimodalNet(_Layer):
         state = {"tp": tp, "ip": ip, "both": both, "contrastive_weight": contrastive_weight if paired else 0.0}
         itm = 0.0
         if itm_weight > 0 and paired:
-            negative_text, negative_image = sample_hard_negatives(head.logits(), rng)
+            groups = None if itm_groups is None else np.asarray(itm_groups)[both]
+            negative_text, negative_image = sample_hard_negatives(head.logits(), rng, groups)
             # extra rows: (caption both[negative_text[i]], image both[i]), then (caption both[i], image both[negative_image[i]])
             pairs = (np.concatenate([both[negative_text], both]), np.concatenate([both, both[negative_image]]))
             logits, itm_logits = fusion.forward(text, text_mask, image, itm_pairs=pairs)
