@@ -1,12 +1,13 @@
 """bindings.multimodal.train / model: the shapes task is learned in seconds, checkpoints resume
-exactly, modality dropout never drops both modalities, and bad input raises errors that name it."""
+exactly, modality dropout never drops both modalities, the cosine schedule and clipping are applied,
+validation keeps the best epoch and stops early, and bad input raises errors that name it."""
 import numba
 import numpy as np
 import pytest
 
-from bindings.multimodal import (MultimodalNet, Trainer, accuracy, make_digits, make_shapes, missing_modality_accuracy,
-                                 modality_dropout_masks, retrieval_recall)
-from bindings.nn import named_parameters
+from bindings.multimodal import (MultimodalNet, Trainer, accuracy, cosine_lr, make_digits, make_shapes,
+                                 missing_modality_accuracy, modality_dropout_masks, retrieval_recall)
+from bindings.nn import named_gradients, named_parameters
 from gbdt.threads import effective_threads
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -163,3 +164,74 @@ def test_public_namespace_exports_the_api():
 
     assert api.MultimodalNet is MultimodalNet and api.Trainer is Trainer
     assert all(hasattr(api, name) for name in api.__all__)
+
+
+def test_cosine_schedule_runs_over_the_first_fits_steps():
+    data = make_shapes(64, seed=11)
+    trainer = Trainer(small_model(data, dim=8), batch_size=16, lr=1e-2, warmup_steps=3, schedule="cosine",
+                      min_lr=1e-4).fit(data, 3, progress=False)
+    assert trainer.settings["total_steps"] == 12
+    np.testing.assert_allclose(trainer.history["lr"], [cosine_lr(s, 1e-2, 3, 12, 1e-4) for s in range(12)], rtol=1e-12)
+
+
+def test_gradients_are_clipped_to_the_global_norm():
+    data = make_shapes(64, seed=12)
+    trainer = Trainer(small_model(data, dim=8), batch_size=16, max_grad_norm=0.05, contrastive_weight=1.0)
+    seen = []
+    step = trainer.optimizer.step
+
+    def spy(grads):
+        raw = named_gradients(trainer.model)  # the model keeps the unclipped gradients
+        seen.append((np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in raw.values())),
+                     np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads.values()))))
+        step(grads)
+
+    trainer.optimizer.step = spy
+    trainer.fit(data, 1, progress=False)
+    raw_norms, clipped_norms = np.array(seen).T
+    np.testing.assert_allclose(trainer.history["grad_norm"], raw_norms, rtol=1e-6)
+    assert np.all(raw_norms > 0.05)  # every step was clipped, to the bound
+    np.testing.assert_allclose(clipped_norms, 0.05, rtol=1e-5)
+
+
+def test_validation_keeps_the_best_epoch_and_stops_early():
+    # 32 training pairs and a large step overfit quickly: the validation loss turns up, training stops
+    # two epochs after its minimum, and the model ends holding the parameters of that epoch.
+    train, valid = make_shapes(32, seed=13), make_shapes(64, seed=14)
+    trainer = Trainer(small_model(train, dim=16), batch_size=16, lr=3e-2, warmup_steps=0, contrastive_weight=0.5)
+    trainer.fit(train, 40, validation_data=valid, early_stopping_rounds=2, progress=False)
+    history = trainer.history["validation_loss"]
+    assert trainer.epochs_done < 40 and len(history) == trainer.epochs_done
+    assert trainer.best_epoch == int(np.argmin(history)) + 1 == trainer.epochs_done - 2
+    assert trainer.best_validation_loss == min(history)
+    assert trainer.validation_loss(valid) == pytest.approx(min(history), rel=1e-6)
+
+
+def test_checkpoint_keeps_the_best_epoch(tmp_path):
+    train, valid = make_shapes(32, seed=15), make_shapes(32, seed=16)
+    trainer = Trainer(small_model(train, dim=8, fusion="albef", fusion_layers=1), batch_size=16, itm_weight=1.0)
+    trainer.fit(train, 2, validation_data=valid, progress=False, checkpoint_path=tmp_path / "ckpt.npz")
+    loaded = Trainer.load(tmp_path / "ckpt.npz")
+    assert (loaded.best_epoch, loaded.best_validation_loss) == (trainer.best_epoch, trainer.best_validation_loss)
+    assert loaded.history == trainer.history
+    for name, value in trainer._best_params.items():
+        np.testing.assert_array_equal(loaded._best_params[name], value, err_msg=name)
+
+
+def test_trainer_settings_are_checked():
+    data = make_shapes(8, seed=17)
+    model = small_model(data, dim=8)
+    cases = [
+        (dict(schedule="linear"), ValueError, "schedule must be one of"),
+        (dict(max_grad_norm=0.0), ValueError, "max_grad_norm"),
+        (dict(total_steps=0), ValueError, "total_steps"),
+        (dict(itm_weight=1.0), ValueError, 'needs fusion="albef"'),
+        (dict(contrastive_weight=-1.0), ValueError, "contrastive_weight"),
+    ]
+    for kwargs, error, message in cases:
+        with pytest.raises(error, match=message):
+            Trainer(model, **kwargs)
+    with pytest.raises(ValueError, match="early_stopping_rounds needs validation_data"):
+        Trainer(model).fit(data, 1, early_stopping_rounds=2, progress=False)
+    with pytest.raises(TypeError, match="validation_data must be a PairedData"):
+        Trainer(model).fit(data, 1, validation_data=(data.tokens,), progress=False)
