@@ -4,8 +4,8 @@ of the contrastive alignment, and zero-shot classification of digits from captio
 
 Every model trains with a cosine schedule and gradient clipping, and keeps the epoch with the lowest loss on a
 validation split; every number is measured on held-out pairs never used for training or selection. Prints
-each claim with its number and writes examples/figures/multimodal_fusion.png. About 80 s on one core of the
-2-core VM (measured 2026-12-07, docs/multimodal.md).
+each claim with its number and writes examples/figures/multimodal_fusion.png. It runs on one thread: about
+40 s of CPU, 75-110 s of wall time on the shared 2-core VM (measured 2026-12-07, docs/multimodal.md).
 
     python examples/multimodal_fusion.py
 """
