@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 from _figures import save_figure  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from bindings.multimodal import (CONDITIONS, MultimodalNet, Trainer, accuracy, itm_accuracy,  # noqa: E402
+from bindings.multimodal import (CONDITIONS, MultimodalNet, Trainer, itm_accuracy,  # noqa: E402
                                  make_digits, make_shapes, missing_modality_accuracy, retrieval_recall,
                                  zero_shot_accuracy)
 

@@ -3,8 +3,8 @@
 Each concept lives in its own module: data (:mod:`.data`), encoders (:mod:`.encoders`), fusion
 (:mod:`.fusion`), alignment (:mod:`.alignment`), hard negatives for image-text matching (:mod:`.matching`),
 the model (:mod:`.model`), training (:mod:`.train`, schedule and clipping in :mod:`.schedule`), retrieval
-(:mod:`.retrieval`) and evaluation (:mod:`.evaluate`). The layers, their protocol and the AdamW optimizer the trainer steps
-are those of :mod:`bindings.nn`::
+(:mod:`.retrieval`) and evaluation (:mod:`.evaluate`). The layers, their protocol and the AdamW optimizer the
+trainer steps are those of :mod:`bindings.nn`::
 
     from bindings.multimodal import MultimodalNet, Trainer, make_shapes, missing_modality_accuracy
 """

@@ -24,6 +24,7 @@ import numpy as np
 
 from bindings.multimodal.encoders import Mlp, Pooling
 from bindings.nn.transformer import FeedForward, Linear, MultiHeadAttention, _Layer, _TokenNorm
+from bindings.validation import check_positive_int
 
 __all__ = ["EarlyFusion", "LateFusion", "CrossFusion", "CrossAttentionBlock", "FusionEncoder", "FUSIONS"]
 
@@ -124,8 +125,10 @@ class CrossAttentionBlock(_Layer):
 
     def __init__(self, dim, n_heads, ff_dim, rng, dtype=np.float32):
         super().__init__()
-        self.children = {"norm1": _TokenNorm("layer", dim, dtype), "self_attn": MultiHeadAttention(dim, n_heads, rng, dtype),
-                         "norm2": _TokenNorm("layer", dim, dtype), "cross_attn": MultiHeadAttention(dim, n_heads, rng, dtype),
+        self.children = {"norm1": _TokenNorm("layer", dim, dtype),
+                         "self_attn": MultiHeadAttention(dim, n_heads, rng, dtype),
+                         "norm2": _TokenNorm("layer", dim, dtype),
+                         "cross_attn": MultiHeadAttention(dim, n_heads, rng, dtype),
                          "norm3": _TokenNorm("layer", dim, dtype), "ff": FeedForward(dim, ff_dim, rng, dtype)}
 
     def forward(self, x, text_mask, image):
@@ -155,6 +158,7 @@ class FusionEncoder(_Layer):
 
     def __init__(self, dim, n_classes, rng, pooling="mean", n_heads=2, n_layers=2, dtype=np.float32):
         super().__init__()
+        n_layers = check_positive_int(n_layers, "fusion_layers")
         self.children = {f"blocks.{i}": CrossAttentionBlock(dim, n_heads, 2 * dim, rng, dtype) for i in range(n_layers)}
         self.children.update({"final_norm": _TokenNorm("layer", dim, dtype), "pool": Pooling(pooling, dim, rng, dtype),
                               "head": Mlp(dim, 2 * dim, n_classes, rng, dtype), "itm_head": Linear(dim, 2, rng, dtype)})

@@ -180,7 +180,8 @@ class MultimodalNet(_Layer):
         self._require_itm_head()
         tokens, mask, images, tp, ip = self.check_inputs(tokens, mask, images)
         text, text_mask, image = self._features(tokens, mask, images, tp, ip)
-        return self.children["fusion"].forward(text, text_mask, image, itm_pairs=(np.empty(0, int), np.empty(0, int)))[1]
+        no_extra_pairs = (np.empty(0, np.int64), np.empty(0, np.int64))
+        return self.children["fusion"].forward(text, text_mask, image, itm_pairs=no_extra_pairs)[1]
 
     def _require_itm_head(self):
         if self.config["fusion"] != "albef":
@@ -218,7 +219,8 @@ class MultimodalNet(_Layer):
         if itm_weight > 0 and paired:
             groups = None if itm_groups is None else np.asarray(itm_groups)[both]
             negative_text, negative_image = sample_hard_negatives(head.logits(), rng, groups)
-            # extra rows: (caption both[negative_text[i]], image both[i]), then (caption both[i], image both[negative_image[i]])
+            # extra rows: (caption both[negative_text[i]], image both[i]),
+            # then (caption both[i], image both[negative_image[i]])
             pairs = (np.concatenate([both[negative_text], both]), np.concatenate([both, both[negative_image]]))
             logits, itm_logits = fusion.forward(text, text_mask, image, itm_pairs=pairs)
             rows = np.concatenate([both, tokens.shape[0] + np.arange(2 * both.size)])

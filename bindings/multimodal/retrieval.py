@@ -16,8 +16,10 @@ __all__ = ["retrieve", "recall_at_k"]
 def _as_embeddings(value, name):
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
-    if value.ndim != 2 or not np.issubdtype(value.dtype, np.floating):
-        raise ValueError(f"{name} must be a 2-D float array (n, embed_dim), got {value.dtype} {value.shape}")
+    if not np.issubdtype(value.dtype, np.floating):
+        raise TypeError(f"{name} must be a float array (n, embed_dim), got dtype {value.dtype}")
+    if value.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (n, embed_dim), got shape {value.shape}")
     return value.astype(np.float64, copy=False)
 
 

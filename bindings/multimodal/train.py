@@ -126,7 +126,8 @@ class Trainer:
         return self
 
     def _steps_per_epoch(self, data):
-        return max(1, len(data) // self.settings["batch_size"])  # a last partial batch is dropped: InfoNCE wants full batches
+        # a last partial batch is dropped: InfoNCE wants full batches
+        return max(1, len(data) // self.settings["batch_size"])
 
     def _loss_kwargs(self, data, rows, rng):
         s = self.settings

@@ -26,6 +26,19 @@ def test_shapes_captions_describe_the_rendered_image():
         assert not set(words) & set(SHAPES)  # the caption never names the shape
 
 
+def test_shapes_groups_are_the_caption_content():
+    # one group per (colour, size, vertical, horizontal) words of the caption; the shape never enters
+    data = make_shapes(300, caption_noise=0.0, seed=5)
+    content = [tuple(w for w in c.split() if w in COLOURS or w in ("small", "large", "top", "bottom", "left", "right"))
+               for c in data.captions]
+    by_group = {}
+    for group, words in zip(data.groups, content):
+        by_group.setdefault(group, set()).add(words)
+    assert all(len(words) == 1 for words in by_group.values())
+    assert len(set(content)) == len(by_group) == 32
+    np.testing.assert_array_equal(data.subset(slice(10, 20)).groups, data.groups[10:20])
+
+
 def test_shapes_label_needs_both_modalities():
     data = make_shapes(3000, seed=1)
     f = data.factors
@@ -76,6 +89,9 @@ def test_bad_input_is_named():
     data = make_shapes(4, seed=4)
     with pytest.raises(ValueError, match="labels has 3 rows but images has 4"):
         PairedData(data.images, data.tokens, data.mask, data.labels[:3], vocab=vocab, class_names=SHAPES)
+    with pytest.raises(ValueError, match=r"groups must be an int array of shape \(4,\)"):
+        PairedData(data.images, data.tokens, data.mask, data.labels, vocab=vocab, class_names=SHAPES,
+                   groups=np.zeros(3, int))
     with pytest.raises(ValueError, match="images must have shape"):
         PairedData(data.images[0], data.tokens, data.mask, data.labels, vocab=vocab, class_names=SHAPES)
     with pytest.raises(ValueError, match="caption_noise"):
