@@ -209,15 +209,21 @@ class MultimodalNet(_Layer):
             if not isinstance(rng, np.random.Generator):
                 raise TypeError(f"rng must be a numpy Generator when itm_weight > 0 (it draws the hard negatives), "
                                 f"got {type(rng).__name__}")
+            if itm_groups is not None:
+                itm_groups = np.asarray(itm_groups)
+                if itm_groups.shape != tokens.shape[:1]:
+                    raise ValueError(f"itm_groups must have shape ({tokens.shape[0]},) (one group per sample), "
+                                     f"got {itm_groups.shape}")
         text, text_mask, image = self._features(tokens, mask, images, tp, ip)
         both = np.flatnonzero(tp & ip)
-        paired = both.size >= 2
+        # the ITM negatives are mined from the contrastive similarities, so ITM needs the head's forward too
+        paired = both.size >= 2 and (contrastive_weight > 0 or itm_weight > 0)
         head, fusion = self.children["contrastive"], self.children["fusion"]
         contrastive = head.forward(text[both], text_mask[both], image[both]) if paired else 0.0
         state = {"tp": tp, "ip": ip, "both": both, "contrastive_weight": contrastive_weight if paired else 0.0}
         itm = 0.0
         if itm_weight > 0 and paired:
-            groups = None if itm_groups is None else np.asarray(itm_groups)[both]
+            groups = None if itm_groups is None else itm_groups[both]
             negative_text, negative_image = sample_hard_negatives(head.logits(), rng, groups)
             # extra rows: (caption both[negative_text[i]], image both[i]),
             # then (caption both[i], image both[negative_image[i]])

@@ -105,6 +105,9 @@ def test_bad_input_is_named():
     albef = small_model(data, fusion="albef", fusion_layers=1)
     cases.append((lambda: albef.loss(data.tokens, data.mask, data.images, data.labels, itm_weight=1.0), TypeError,
                   "rng must be a numpy Generator"))
+    cases.append((lambda: albef.loss(data.tokens, data.mask, data.images, data.labels, itm_weight=1.0,
+                                     rng=np.random.default_rng(0), itm_groups=np.zeros(3, int)), ValueError,
+                  r"itm_groups must have shape \(4,\)"))
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
