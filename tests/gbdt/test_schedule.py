@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gbdt.schedule import busiest_load, thread_schedule
+from gbdt.schedule import busiest_load, compiled_busiest_load, compiled_thread_schedule, thread_schedule
 
 
 def level_chunk_sizes(rng, n_nodes=60, chunk=32768):
@@ -36,3 +36,15 @@ def test_fewer_tasks_than_threads_and_no_tasks():
     order, first = thread_schedule(np.zeros(0, dtype=np.int64), 4)
     assert order.shape == (0,) and list(first) == [0, 0]
     assert busiest_load(np.zeros(0, dtype=np.int64), thread_schedule(np.zeros(0, dtype=np.int64), 4)) == 0
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_compiled_twin_gives_the_same_groups(n_threads):
+    rng = np.random.default_rng(10 + n_threads)
+    for sizes in (level_chunk_sizes(rng), rng.integers(0, 4, 37), np.zeros(0, dtype=np.int64), np.array([5])):
+        sizes = np.asarray(sizes, dtype=np.int64)
+        expected = thread_schedule(sizes, n_threads)
+        got = compiled_thread_schedule(sizes, n_threads)
+        for e, g in zip(expected, got):
+            np.testing.assert_array_equal(g, e)
+        assert compiled_busiest_load(sizes, *got) == busiest_load(sizes, expected)
