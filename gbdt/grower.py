@@ -162,8 +162,10 @@ class TreeGrower:
         once (2-core machine), then loads from the disk cache in every later process."""
         if self.compiled != "auto":
             return bool(self.compiled)
-        if not self._use_compiled:
-            self._use_compiled = _python_batches[0] >= RENT_BATCHES or compiled_for(grow_tree, args)
+        if self._use_compiled is None:  # looked up once per fit: a miss in the disk cache costs ~2 ms
+            self._use_compiled = compiled_for(grow_tree, args)
+        if not self._use_compiled and _python_batches[0] >= RENT_BATCHES:
+            self._use_compiled = True
         return self._use_compiled
 
     def _compiled_call(self, partition, features):

@@ -16,6 +16,10 @@ import numba
 # 5k x 28 0.86-1.22, 100k x 28 0.92-1.02 (noisy); kept low, since machines with more cores gain sooner
 SERIAL_FIT_CELLS = 1 << 16
 
+# a prediction of fewer rows than this runs on one thread: 1k rows x 100 trees of depth 6 take
+# ~0.5 ms, and the parallel compilation of the forest walk ~2 s of a cold first prediction
+SERIAL_PREDICT_ROWS = 1 << 12
+
 _state = threading.local()
 
 
@@ -31,6 +35,12 @@ def fit_threads(n_jobs, n_rows, n_features):
     """Threads a fit on ``n_rows`` x ``n_features`` uses: ``effective_threads(n_jobs)``, or one
     below SERIAL_FIT_CELLS, where starting threads costs more than they save."""
     return 1 if n_rows * n_features < SERIAL_FIT_CELLS else effective_threads(n_jobs)
+
+
+def predict_threads(n_jobs, n_rows):
+    """Threads a prediction of ``n_rows`` rows uses: ``effective_threads(n_jobs)``, or one below
+    SERIAL_PREDICT_ROWS."""
+    return 1 if n_rows < SERIAL_PREDICT_ROWS else effective_threads(n_jobs)
 
 
 def serial_kernels():
