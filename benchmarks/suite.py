@@ -7,6 +7,7 @@ scikit-learn's HistGradientBoosting).
     python -m benchmarks --quick --threads 2  # every task shrunk (CI-sized)
     python -m benchmarks --tasks binary,wide --trees 50 --depth 6
     python -m benchmarks --scaling 1,2,4,8,16 # train time against threads (figure)
+    python -m benchmarks --tasks small        # small and medium data, a grid search, the cold start
 
 Each (library, task) runs in a fresh process (``benchmarks.child``) so that its peak memory is its
 own; thread pools are sized in that process's environment before any import, and OpenMP threads
@@ -46,7 +47,11 @@ COLD_START_ROWS = 1000
 
 def parse_args(argv, prog="python -m benchmarks"):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument("--tasks", help=f"comma-separated, from {','.join(TASKS)} (default: all; binary with --scaling)")
+    ap.add_argument("--tasks", help=f"comma-separated, from {','.join(TASKS)} (default: all; binary with --scaling); "
+                                    "or 'small': small and medium data, a grid search and the cold start "
+                                    "(benchmarks.small)")
+    ap.add_argument("--baseline", type=Path, help="with --tasks small: also time our engine from this checkout")
+    ap.add_argument("--small-rows", help="with --tasks small: comma-separated rows to run (default: all)")
     ap.add_argument("--libraries", default=",".join(DEFAULT_LIBRARIES),
                     help=f"comma-separated, from {','.join(LIBRARIES)} (default: {','.join(DEFAULT_LIBRARIES)})")
     ap.add_argument("--quick", action="store_true", help="shrink every task; 20 trees, depth 6 unless given")
@@ -65,6 +70,9 @@ def parse_args(argv, prog="python -m benchmarks"):
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds one measuring process may take")
     ap.add_argument("--out", default=str(RESULTS), help="folder for the JSON and the figure")
     args = ap.parse_args(argv)
+    if args.tasks == "small":
+        args.libraries = _names(ap, args.libraries, LIBRARIES, "--libraries")
+        return args
     args.tasks = _names(ap, args.tasks or ("binary" if args.scaling else ",".join(TASKS)), TASKS, "--tasks")
     args.libraries = _names(ap, args.libraries, LIBRARIES, "--libraries")
     if args.trees is None:
@@ -299,4 +307,8 @@ def main(argv=None, prog="python -m benchmarks"):
     """Run the suite (or the thread scaling with ``--scaling``) for command-line ``argv`` (default
     sys.argv[1:]); ``prog`` names the command in help and errors. Returns the saved payload."""
     args = parse_args(sys.argv[1:] if argv is None else argv, prog)
+    if args.tasks == "small":
+        from benchmarks.small import run_small
+
+        return run_small(args)
     return run_scaling(args) if args.scaling else run_suite(args)
