@@ -16,7 +16,8 @@ times what a user waits for there:
 Libraries run in turn, every round (``--repeats``), so a slow phase of the shared machine slows
 each of them: ratios are each library's seconds over ours, the ``paired`` one the median over
 rounds of the same round's ratio. ``--baseline PATH`` adds our engine from another checkout as
-library ``baseline`` (PATH on its PYTHONPATH): a before/after table in one run. Before the rounds
+library ``baseline`` (its ``bindings`` and ``gbdt`` first on the path of its processes): a
+before/after table in one run. Before the rounds
 ``python -m bindings.warmup`` fills the cache (the child of each library then warms its path).
 ``--small-rows 1k,grid_search,cold_start`` runs some rows only.
 """
@@ -107,20 +108,22 @@ def measure(spec):
     """Run one child measurement (``spec``: {"kind": "fit" or "grid", "library", "task", "threads",
     "trees"})."""
     if spec["kind"] == "grid":
-        first, second = grid_search_seconds(spec["library"], spec["threads"], spec["trees"] // 2)
-        return {"train_s": second, "compile_s": max(first - second, 0.0)}
-    X, y = make_data(spec["task"])
-    first = fit_once(spec["library"], X, y, spec["threads"], spec["trees"])
-    best = min(fit_once(spec["library"], X, y, spec["threads"], spec["trees"])
-               for _ in range(FITS_OF_LARGE.get(spec["task"], FITS)))
-    return {"train_s": best, "compile_s": max(first - best, 0.0)}
+        first, best = grid_search_seconds(spec["library"], spec["threads"], spec["trees"] // 2)
+    else:
+        X, y = make_data(spec["task"])
+        first = fit_once(spec["library"], X, y, spec["threads"], spec["trees"])
+        best = min(fit_once(spec["library"], X, y, spec["threads"], spec["trees"])
+                   for _ in range(FITS_OF_LARGE.get(spec["task"], FITS)))
+    engine = sys.modules.get("bindings")  # which checkout of our engine ran
+    return {"train_s": best, "compile_s": max(first - best, 0.0), "engine": getattr(engine, "__file__", None)}
 
 
 COLD_SCRIPT = """
-import time
+import sys, time
 start = time.perf_counter()
 import numpy as np
 from benchmarks.small import estimator
+sys.path[:0] = {ours_root!r}
 rng = np.random.default_rng(0)
 X = rng.standard_normal(({rows}, 10)); y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int)
 model = estimator({library!r}, {threads}, n_estimators={trees}, max_depth=6)
@@ -129,10 +132,10 @@ print({prefix!r} + repr(time.perf_counter() - start))
 """
 
 
-def _environment(library, threads, baseline, cache_dir=None):
-    ours = baseline if library == "baseline" else ROOT
+def _environment(threads, cache_dir=None):
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads),
-           "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": os.pathsep.join(filter(None, [str(ours), str(ROOT)]))}
+           "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                                                      os.environ.get("PYTHONPATH")]))}
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
     return env
@@ -141,11 +144,11 @@ def _environment(library, threads, baseline, cache_dir=None):
 def run_child(spec, baseline, timeout):
     """``measure(spec)`` in a fresh process; {"error": why} when it fails."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump(spec, fh)
+        json.dump({**spec, "ours_root": str(baseline) if spec["library"] == "baseline" else None}, fh)
     try:
         done = subprocess.run([sys.executable, "-m", "benchmarks.small", fh.name], cwd=ROOT, capture_output=True,
                               text=True, timeout=timeout,
-                              env=_environment(spec["library"], spec["threads"], baseline))
+                              env=_environment(spec["threads"]))
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     finally:
@@ -158,9 +161,10 @@ def run_child(spec, baseline, timeout):
 
 def cold_start(library, threads, baseline, timeout, empty_cache):
     """Seconds of the cold-start script in a fresh process (an empty Numba cache when ``empty_cache``)."""
-    script = COLD_SCRIPT.format(rows=COLD_ROWS, library=library, threads=threads, trees=COLD_TREES, prefix=PREFIX)
+    script = COLD_SCRIPT.format(rows=COLD_ROWS, library=library, threads=threads, trees=COLD_TREES, prefix=PREFIX,
+                                ours_root=[str(baseline)] if library == "baseline" else [])
     with tempfile.TemporaryDirectory(prefix="gbdt-cold-") as folder:
-        env = _environment(library, threads, baseline, folder if empty_cache else None)
+        env = _environment(threads, folder if empty_cache else None)
         try:
             done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                                   timeout=timeout, env=env)
@@ -172,13 +176,13 @@ def cold_start(library, threads, baseline, timeout, empty_cache):
     return {"train_s": float(lines[-1][len(PREFIX):])}
 
 
-def warm_up(libraries, baseline, timeout):
+def warm_up(libraries, timeout):
     """Fill Numba's cache for our engine's common paths (``python -m bindings.warmup``; the baseline
     checkout's children compile theirs in their first fit); returns seconds."""
     start = time.perf_counter()
     if "ours" in libraries:
         subprocess.run([sys.executable, "-m", "bindings.warmup"], cwd=ROOT, capture_output=True, timeout=timeout,
-                       env=_environment("ours", 2, baseline))
+                       env=_environment(2))
     return time.perf_counter() - start
 
 
@@ -261,7 +265,7 @@ def run_small(args):
     payload = {"machine": machine_info(), "setting": {"trees": TREES, "depth": DEPTH, "bins": BINS,
                                                       "threads": args.threads, "repeats": args.repeats,
                                                       "baseline": str(args.baseline) if args.baseline else None},
-               "warmup_s": warm_up(libraries, args.baseline, args.timeout)}
+               "warmup_s": warm_up(libraries, args.timeout)}
     names = args.small_rows.split(",") if args.small_rows else list(TASKS) + ["grid_search", "cold_start"]
     unknown = [n for n in names if n not in TASKS and n not in ("grid_search", "cold_start")]
     if unknown:
@@ -276,4 +280,7 @@ def run_small(args):
 
 
 if __name__ == "__main__":
-    print(PREFIX + json.dumps(measure(json.loads(Path(sys.argv[1]).read_text()))), flush=True)
+    child_spec = json.loads(Path(sys.argv[1]).read_text())
+    if child_spec["ours_root"]:  # the baseline's bindings and gbdt, imported by the measurement
+        sys.path.insert(0, child_spec["ours_root"])
+    print(PREFIX + json.dumps(measure(child_spec)), flush=True)

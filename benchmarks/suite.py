@@ -171,15 +171,25 @@ def save_task_data(task, quick, scale, folder):
 def warm_up(args, tasks, libraries):
     """Fit and predict with our engine (each of its variants in ``libraries``) on 1000 rows of each
     objective's task with each split mode in this process, so that the children load compiled
-    kernels from the Numba cache; returns seconds."""
+    kernels from the Numba cache: with the compiled grower, and with ``args.threads`` threads
+    where a task's fits use them (enough cells for ``gbdt.threads.fit_threads``, enough rows for
+    a threaded prediction), else one thread's kernels would be all that is warm. Returns seconds."""
+    from bindings.warmup import compiled_growth
+    from gbdt.threads import SERIAL_FIT_CELLS, SERIAL_PREDICT_ROWS
+
     start = time.perf_counter()
     one_per_objective = {task.objective: task for task in tasks}  # kernels are compiled per objective
     for task in one_per_objective.values():
-        X, y, X_test, _ = task.make(quick=True, scale=COLD_START_ROWS / task.quick_rows)
+        full_rows, _ = task.sizes(args.quick, args.scale)
+        threaded = args.threads > 1 and full_rows * task.features >= SERIAL_FIT_CELLS
+        rows = max(COLD_START_ROWS, SERIAL_FIT_CELLS // task.features + 1) if threaded else COLD_START_ROWS
+        X, y, X_test, _ = task.make(quick=True, scale=rows / task.quick_rows)
+        X_test = np.tile(X_test, (-(-SERIAL_PREDICT_ROWS // X_test.shape[0]), 1))  # a threaded prediction too
         for name in OUR_VARIANTS & set(libraries):
             for mode in ("data", "feature"):
-                timed_fit_predict(name, X, y, X_test, replace(_setting(args, task, args.threads), trees=2,
-                                                               split_mode=mode))
+                with compiled_growth():
+                    timed_fit_predict(name, X, y, X_test, replace(_setting(args, task, args.threads), trees=2,
+                                                                   split_mode=mode))
     return time.perf_counter() - start
 
 

@@ -27,7 +27,7 @@ from bindings.train import train
 from gbdt.grower import TreeGrower
 from gbdt.threads import SERIAL_FIT_CELLS, SERIAL_PREDICT_ROWS, effective_threads
 
-__all__ = ["WARMUPS", "warm_up", "main"]
+__all__ = ["WARMUPS", "warm_up", "compiled_growth", "main"]
 
 # (what, training parameters, threads: "one" or "all")
 WARMUPS = (
@@ -42,7 +42,7 @@ FEATURES = 8
 
 
 @contextmanager
-def _compiled_growth():
+def compiled_growth():
     """Grow trees with the compiled grower, compiling it where it is not in the cache."""
     previous = TreeGrower.compiled
     TreeGrower.compiled = True
@@ -68,7 +68,7 @@ def warm_up(names=None, log=print):
         y = X[:, 0] + X[:, 1] ** 2 > 0.5
         label = (y + (X[:, 2] > 0) if params.get("num_class") else y).astype(np.float64)
         start = time.perf_counter()
-        with _compiled_growth():
+        with compiled_growth():
             booster = train({**params, "max_depth": 4, "n_jobs": -1 if threads == "all" else 1},
                             Dataset(X[:rows], label[:rows]), 2)
         booster.predict(X[:SERIAL_PREDICT_ROWS - 1])  # one thread

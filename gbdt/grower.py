@@ -118,7 +118,7 @@ class TreeGrower:
         self.categorical = np.zeros(edges.shape[0], dtype=np.bool_) if categorical is None else categorical
         self.cat_rules = (float(params.max_cat_to_onehot), float(params.max_cat_threshold), float(params.cat_smooth))
         self.interactions = interactions
-        self._use_compiled = None  # decided at the first tree over local rows (``_compiled_growth``)
+        self._use_compiled = None  # decided at the first tree over local rows (``_wants_compiled``)
 
     def grow(self, partition, features, rng=None):
         """Grow a tree and return it as a ``Tree``.

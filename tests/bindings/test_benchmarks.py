@@ -108,3 +108,21 @@ def test_repeats_interleave_libraries_and_report_paired_ratios(monkeypatch):
     assert "train_x_ours_paired" not in results["lightgbm"]
     assert "paired" in report.task_table("t", "auc", {k: {**v, "metric": 0.8} for k, v in results.items()
                                                         if "error" not in v})
+
+
+def test_small_rows_time_each_library_in_its_own_process(tmp_path, monkeypatch, capsys):
+    """``--tasks small``: every library fits the 1k task in a child process; times, compile times and
+    ratios are positive and finite, the table names the task (the warm-up is left out: it compiles)."""
+    import benchmarks.small as small
+
+    monkeypatch.setattr(small, "warm_up", lambda libraries, timeout: 0.0)
+    payload = main(["--tasks", "small", "--small-rows", "1k", "--trees", "4", "--libraries", "xgboost,lightgbm",
+                    "--threads", "1", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "small.json").read_text())["rows"]["1k"]
+    assert set(results) == {"ours", "xgboost", "lightgbm"} == set(payload["rows"]["1k"])
+    for library, r in results.items():
+        assert "error" not in r, (library, r)
+        assert math.isfinite(r["train_s"]) and r["train_s"] > 0 and r["compile_s"] >= 0
+        assert math.isfinite(r["train_x_ours"]) and r["train_x_ours"] > 0
+    assert results["ours"]["engine"].startswith(str(small.ROOT))
+    assert small.TASKS["1k"] in capsys.readouterr().out
