@@ -104,14 +104,22 @@ def jit(fn=None, *, parallel=False, calls_parallel=False, fastmath=False, inline
     return decorate(fn)
 
 
-def compiled_for(kernel, args):
-    """Whether calling ``kernel`` (a ``jit`` function) with ``args`` needs no compilation: its
-    machine code for their types is in this process, or in Numba's on-disk cache, from which it
-    is then loaded (the first half of Numba's ``Dispatcher.compile``; compiles nothing)."""
+def call_signature(kernel, args):
+    """(the compilation a call of ``kernel`` with ``args`` runs from this thread, the argument types
+    Numba compiles it for)."""
     dispatcher = kernel.current if isinstance(kernel, ThreadedKernel) else kernel
     if config.DISABLE_JIT:
+        return dispatcher, None
+    return dispatcher, tuple(dispatcher.typeof_pyval(a) for a in args)
+
+
+def compiled_for(dispatcher, signature):
+    """Whether calling ``dispatcher`` (from ``call_signature``) with arguments of ``signature``
+    needs no compilation: its machine code for them is in this process, or in Numba's on-disk
+    cache, from which it is then loaded (the first half of Numba's ``Dispatcher.compile``;
+    compiles nothing)."""
+    if signature is None:  # NUMBA_DISABLE_JIT: nothing is ever compiled
         return True
-    signature = tuple(dispatcher.typeof_pyval(a) for a in args)
     with global_compiler_lock:
         if signature in dispatcher.overloads:
             return True

@@ -28,13 +28,14 @@ from gbdt import compiled_grower, histogram
 from gbdt.histogram import SPLIT_MODES, as_pairs, subtract_histograms
 from gbdt.partition import RowPartition
 from gbdt.split import MIN_SPLIT_GAIN, clamp, find_best_splits, leaf_weight, node_outputs
-from gbdt._jit import compiled_for
+from gbdt._jit import call_signature, compiled_for
 from gbdt.tree import Tree, category_bitset
 
-# Python-driver batches after which a process compiles the compiled grower (``TreeGrower.compiled``):
-# ~2 s of the Python driver's overhead on the 2-core machine, a fraction of the compilation
+# Python-driver batches of one configuration after which a process compiles the compiled grower
+# for it (``TreeGrower.compiled``): ~2 s of the Python driver's overhead on the 2-core machine, a
+# fraction of the compilation
 RENT_BATCHES = 20_000
-_python_batches = [0]  # batches the Python driver has split in this process
+_python_batches = {}  # {(compilation, argument types): batches the Python driver split for them}
 NO_MARGIN = np.empty((0, 1))  # the compiled grower's margin argument when it updates none
 
 
@@ -119,6 +120,7 @@ class TreeGrower:
         self.cat_rules = (float(params.max_cat_to_onehot), float(params.max_cat_threshold), float(params.cat_smooth))
         self.interactions = interactions
         self._use_compiled = None  # decided at the first tree over local rows (``_wants_compiled``)
+        self._configuration = None  # (compilation, argument types) of this fit's compiled grower
 
     def grow(self, partition, features, rng=None):
         """Grow a tree and return it as a ``Tree``.
@@ -157,14 +159,16 @@ class TreeGrower:
         return tree
 
     def _wants_compiled(self, grow_tree, args):
-        """Whether this tree grows in one compiled call (see ``compiled``). A ski rental: the Python
-        driver costs ~0.1 ms a batch more than the compiled one, which costs ~10 s to compile
-        once (2-core machine), then loads from the disk cache in every later process."""
+        """Whether this tree grows in one compiled call (see ``compiled``). A ski rental per
+        configuration (thread count and argument types): the Python driver costs ~0.1 ms a batch
+        more than the compiled one, which costs 10-25 s to compile once (2-core machine), then
+        loads from the disk cache in every later process."""
         if self.compiled != "auto":
             return bool(self.compiled)
         if self._use_compiled is None:  # looked up once per fit: a miss in the disk cache costs ~2 ms
-            self._use_compiled = compiled_for(grow_tree, args)
-        if not self._use_compiled and _python_batches[0] >= RENT_BATCHES:
+            self._configuration = call_signature(grow_tree, args)
+            self._use_compiled = compiled_for(*self._configuration)
+        if not self._use_compiled and _python_batches.get(self._configuration, 0) >= RENT_BATCHES:
             self._use_compiled = True
         return self._use_compiled
 
@@ -315,7 +319,8 @@ class TreeGrower:
         Rows are partitioned only for parents whose children will be split further, unless the
         partition asks for leaves too (``partition_leaves``: it updates margins from leaf ranges).
         """
-        _python_batches[0] += 1
+        if self._configuration is not None:  # local rows: rent counted towards compiling the grower
+            _python_batches[self._configuration] = _python_batches.get(self._configuration, 0) + 1
         children = []
         for node in parents:
             lg, lh = node.left_stats

@@ -15,8 +15,8 @@ def test_a_warmed_path_grows_compiled_trees_without_compiling(monkeypatch):
     seconds = warm_up([path], log=logged.append)
     assert list(seconds) == [path] and logged == [f"{path}: {seconds[path]:.1f} s"]
     calls = []
-    monkeypatch.setattr(grower, "compiled_for", lambda kernel, args: calls.append(compiled_for(kernel, args)) or
-                        calls[-1])
+    monkeypatch.setattr(grower, "compiled_for", lambda dispatcher, signature: calls.append(
+        compiled_for(dispatcher, signature)) or calls[-1])
     X = np.random.default_rng(0).standard_normal((300, 5))
     booster = train({"objective": "binary:logistic", "max_depth": 3, "n_jobs": 1}, Dataset(X, X[:, 0] > 0), 2)
     assert calls == [True] and booster.num_trees() == 2  # the grower was found compiled: no Python driver

@@ -10,7 +10,7 @@ import gbdt.grower as grower
 import gbdt.threads as threads
 from bindings import Dataset, train
 from gbdt import histogram
-from gbdt._jit import compiled_for, jit
+from gbdt._jit import call_signature, compiled_for, jit
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder, SPLIT_MODES, compiled_chunk_nodes, compiled_mode
 from gbdt.partition import RowPartition, fill_routing_table, routing_table
@@ -90,18 +90,23 @@ def test_threaded_levels_equal_the_python_driver(monkeypatch, data):
 
 def test_auto_policy_compiles_after_enough_python_batches(monkeypatch, data):
     """``compiled="auto"`` runs the Python driver while compiling would be needed, and the
-    compiled grower once the Python driver has grown RENT_BATCHES batches (or once it is compiled)."""
+    compiled grower once the Python driver has grown RENT_BATCHES batches of the same
+    configuration (or once it is compiled); other configurations rent on their own."""
     X, y = data
     calls = []
     monkeypatch.setattr(TreeGrower, "_grow_compiled", lambda self, *args: calls.append(1) or Tree(
         *[np.zeros(1, dtype=t) for t in Tree.DTYPES.values()]))
-    monkeypatch.setattr(grower, "compiled_for", lambda kernel, args: False)
-    monkeypatch.setattr(grower, "_python_batches", [0])
+    monkeypatch.setattr(grower, "compiled_for", lambda dispatcher, signature: False)
+    monkeypatch.setattr(grower, "_python_batches", {})
     monkeypatch.setattr(grower, "RENT_BATCHES", 10 ** 9)
-    train({"objective": "binary:logistic", "max_depth": 3, "n_jobs": 1}, Dataset(X, y), 2)
-    assert not calls and grower._python_batches[0] > 0
-    monkeypatch.setattr(grower, "RENT_BATCHES", grower._python_batches[0])
-    train({"objective": "binary:logistic", "max_depth": 3, "n_jobs": 1}, Dataset(X, y), 2)
+    params = {"objective": "binary:logistic", "max_depth": 3, "n_jobs": 1}
+    train(params, Dataset(X, y), 2)
+    (configuration, batches), = grower._python_batches.items()
+    assert not calls and batches > 0
+    monkeypatch.setattr(grower, "RENT_BATCHES", batches)
+    train({**params, "monotone_constraints": (1, 0, 0, 0, 0, 0)}, Dataset(X, y), 2)  # another configuration
+    assert not calls and len(grower._python_batches) == 2
+    train(params, Dataset(X, y), 2)
     assert len(calls) == 2
 
 
@@ -110,10 +115,10 @@ def test_compiled_for_loads_without_compiling():
     def double(x):
         return 2 * x
 
-    assert not compiled_for(double, (np.ones(3),)) and not double.signatures  # nothing compiled
+    assert not compiled_for(*call_signature(double, (np.ones(3),))) and not double.signatures  # nothing compiled
     double(np.ones(3))
-    assert compiled_for(double, (np.zeros(5),))
-    assert not compiled_for(double, (np.zeros(5, dtype=np.int32),))
+    assert compiled_for(*call_signature(double, (np.zeros(5),)))
+    assert not compiled_for(*call_signature(double, (np.zeros(5, dtype=np.int32),)))
 
 
 def local_tree_call(n=400, n_features=3, seed=0):
