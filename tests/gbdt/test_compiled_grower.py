@@ -3,6 +3,12 @@ helpers equal their numpy twins; bad arrays raise a ValueError naming them.
 
 Each compiled-grower configuration below costs a compilation (~10-20 s on the 2-core machine)
 the first time, so one fit covers many options."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,7 +16,6 @@ import gbdt.grower as grower
 import gbdt.threads as threads
 from bindings import Dataset, train
 from gbdt import histogram
-from gbdt._jit import call_signature, compiled_for, jit
 from gbdt.grower import GrowthParams, TreeGrower
 from gbdt.histogram import HistogramBuilder, SPLIT_MODES, compiled_chunk_nodes, compiled_mode
 from gbdt.partition import RowPartition, fill_routing_table, routing_table
@@ -110,15 +115,29 @@ def test_auto_policy_compiles_after_enough_python_batches(monkeypatch, data):
     assert len(calls) == 2
 
 
-def test_compiled_for_loads_without_compiling():
-    @jit
-    def double(x):
-        return 2 * x
+CACHED_CALL = """
+import json, sys
+import numpy as np
+sys.path.insert(0, {folder!r})
+from doubling import double
+from gbdt._jit import call_signature, compiled_for
+found = compiled_for(*call_signature(double, (np.ones(3),)))
+loaded = len(double.signatures)  # what compiled_for put in place, before any call
+double(np.ones(3))
+print(json.dumps([found, loaded, compiled_for(*call_signature(double, (np.ones(3, dtype=np.int32),)))]))
+"""
 
-    assert not compiled_for(*call_signature(double, (np.ones(3),))) and not double.signatures  # nothing compiled
-    double(np.ones(3))
-    assert compiled_for(*call_signature(double, (np.zeros(5),)))
-    assert not compiled_for(*call_signature(double, (np.zeros(5, dtype=np.int32),)))
+
+def test_compiled_for_loads_from_the_disk_cache_without_compiling(tmp_path):
+    """A fresh process finds nothing compiled, compiles on the call and caches it; the next process
+    finds it in the disk cache and loads it without a call; other argument types are not found."""
+    (tmp_path / "doubling.py").write_text("from gbdt._jit import jit\n\n\n@jit\ndef double(x):\n    return 2 * x\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), NUMBA_DISABLE_JIT="0")
+    root = Path(__file__).resolve().parents[2]
+    runs = [json.loads(subprocess.run([sys.executable, "-c", CACHED_CALL.format(folder=str(tmp_path))], env=env,
+                                      cwd=root, capture_output=True, text=True, timeout=300, check=True).stdout)
+            for _ in range(2)]
+    assert runs == [[False, 0, False], [True, 1, False]]
 
 
 def local_tree_call(n=400, n_features=3, seed=0):
