@@ -115,6 +115,24 @@ def test_auto_policy_compiles_after_enough_python_batches(monkeypatch, data):
     assert len(calls) == 2
 
 
+def test_sparse_and_bundled_bins_keep_the_python_driver(monkeypatch):
+    """Sparse and bundled bins (compact histograms) grow with the Python driver even when the
+    compiled grower is forced; their trees still split."""
+    from benchmarks.sparse import onehot_task, text_task
+
+    def refuse(*args):
+        raise AssertionError("the compiled grower grew a tree over sparse or bundled bins")
+
+    monkeypatch.setattr(TreeGrower, "compiled", True)
+    monkeypatch.setattr(TreeGrower, "_grow_compiled", refuse)
+    for (X, y), path in ((text_task(1500, n_words=400, positives=0.2), "SparseBins"),
+                         (onehot_task(1500, n_columns=6, categories=20), "BundledBins")):
+        dtrain = Dataset(X, y)
+        assert type(dtrain.binned(*dtrain.bin_edges(64), 64)).__name__ == path
+        booster = train({"objective": "binary:logistic", "max_depth": 3, "max_bin": 64, "n_jobs": 1}, dtrain, 2)
+        assert all((tree.feature >= 0).any() for tree in booster.trees)
+
+
 CACHED_CALL = """
 import json, sys
 import numpy as np
@@ -164,6 +182,7 @@ def test_bad_arrays_raise_value_errors_naming_them():
         "features": (settings, rows, rules._replace(features=rules.features[::-1].copy()), margin),
         "margin": (settings, rows, rules, margin[:-1]),
         "n_value_bins": (settings, rows, rules._replace(n_value_bins=rules.n_value_bins + 250), margin),
+        "bin_offsets": (settings, rows, rules._replace(bin_offsets=rules.bin_offsets // 2), margin),
     }
     for name, bad in bad_calls.items():
         with pytest.raises(ValueError, match=name):
