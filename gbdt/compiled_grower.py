@@ -20,9 +20,13 @@ Histograms of a batch of nodes live in one array of ``Memory.hist_batches``: dep
 alternates two arrays by depth (reused across trees, as ``HistogramBuilder.empty``'s slots),
 lossguide growth takes fresh memory per split, as the Python driver does.
 
-The Python driver remains for what this one does not do: per-level and per-node column sampling
-(``colsample_bylevel``/``colsample_bynode`` draw from a numpy Generator between levels) and the
-Dask leader, whose rows live on workers (``cluster.shard``). It also grows the trees while this
+Histograms here are the uniform layout's (N, F, B, 2) arrays of ``HistogramBuilder``, which the split
+search and the subtraction read through their flat (N, T, 2) view with ``Rules.bin_offsets``, as
+``TreeGrower`` does. The Python driver remains for what this one does not do: per-level and per-node
+column sampling (``colsample_bylevel``/``colsample_bynode`` draw from a numpy Generator between levels),
+sparse and bundled bins (compact histograms, built by Python classes around their kernels:
+``gbdt.sparse_histogram``, ``gbdt.bundling``) and the Dask leader, whose rows live on workers
+(``cluster.shard``). It also grows the trees while this
 one is not compiled: compiling it takes 10-25 s of CPU on the 2-core machine (its code, and every
 kernel linked into it once more), a cold first fit 4-5 s without it, so ``TreeGrower`` calls it
 when that compiles nothing (``TreeGrower.compiled``; ``python -m bindings.warmup`` compiles it).
