@@ -7,6 +7,7 @@ scikit-learn's HistGradientBoosting).
     python -m benchmarks --quick --threads 2  # every task shrunk (CI-sized)
     python -m benchmarks --tasks binary,wide --trees 50 --depth 6
     python -m benchmarks --scaling 1,2,4,8,16 # train time against threads (figure)
+    python -m benchmarks --tasks small        # small and medium data, a grid search, the cold start
 
 Each (library, task) runs in a fresh process (``benchmarks.child``) so that its peak memory is its
 own; thread pools are sized in that process's environment before any import, and OpenMP threads
@@ -46,7 +47,11 @@ COLD_START_ROWS = 1000
 
 def parse_args(argv, prog="python -m benchmarks"):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument("--tasks", help=f"comma-separated, from {','.join(TASKS)} (default: all; binary with --scaling)")
+    ap.add_argument("--tasks", help=f"comma-separated, from {','.join(TASKS)} (default: all; binary with --scaling); "
+                                    "or 'small': small and medium data, a grid search and the cold start "
+                                    "(benchmarks.small)")
+    ap.add_argument("--baseline", type=Path, help="with --tasks small: also time our engine from this checkout")
+    ap.add_argument("--small-rows", help="with --tasks small: comma-separated rows to run (default: all)")
     ap.add_argument("--libraries", default=",".join(DEFAULT_LIBRARIES),
                     help=f"comma-separated, from {','.join(LIBRARIES)} (default: {','.join(DEFAULT_LIBRARIES)})")
     ap.add_argument("--quick", action="store_true", help="shrink every task; 20 trees, depth 6 unless given")
@@ -65,6 +70,9 @@ def parse_args(argv, prog="python -m benchmarks"):
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds one measuring process may take")
     ap.add_argument("--out", default=str(RESULTS), help="folder for the JSON and the figure")
     args = ap.parse_args(argv)
+    if args.tasks == "small":
+        args.libraries = _names(ap, args.libraries, LIBRARIES, "--libraries")
+        return args
     args.tasks = _names(ap, args.tasks or ("binary" if args.scaling else ",".join(TASKS)), TASKS, "--tasks")
     args.libraries = _names(ap, args.libraries, LIBRARIES, "--libraries")
     if args.trees is None:
@@ -163,15 +171,25 @@ def save_task_data(task, quick, scale, folder):
 def warm_up(args, tasks, libraries):
     """Fit and predict with our engine (each of its variants in ``libraries``) on 1000 rows of each
     objective's task with each split mode in this process, so that the children load compiled
-    kernels from the Numba cache; returns seconds."""
+    kernels from the Numba cache: with the compiled grower, and with ``args.threads`` threads
+    where a task's fits use them (enough cells for ``gbdt.threads.fit_threads``, enough rows for
+    a threaded prediction), else one thread's kernels would be all that is warm. Returns seconds."""
+    from bindings.warmup import compiled_growth
+    from gbdt.threads import SERIAL_FIT_CELLS, SERIAL_PREDICT_ROWS
+
     start = time.perf_counter()
     one_per_objective = {task.objective: task for task in tasks}  # kernels are compiled per objective
     for task in one_per_objective.values():
-        X, y, X_test, _ = task.make(quick=True, scale=COLD_START_ROWS / task.quick_rows)
+        full_rows, _ = task.sizes(args.quick, args.scale)
+        threaded = args.threads > 1 and full_rows * task.features >= SERIAL_FIT_CELLS
+        rows = max(COLD_START_ROWS, SERIAL_FIT_CELLS // task.features + 1) if threaded else COLD_START_ROWS
+        X, y, X_test, _ = task.make(quick=True, scale=rows / task.quick_rows)
+        X_test = np.tile(X_test, (-(-SERIAL_PREDICT_ROWS // X_test.shape[0]), 1))  # a threaded prediction too
         for name in OUR_VARIANTS & set(libraries):
             for mode in ("data", "feature"):
-                timed_fit_predict(name, X, y, X_test, replace(_setting(args, task, args.threads), trees=2,
-                                                               split_mode=mode))
+                with compiled_growth():
+                    timed_fit_predict(name, X, y, X_test, replace(_setting(args, task, args.threads), trees=2,
+                                                                   split_mode=mode))
     return time.perf_counter() - start
 
 
@@ -300,4 +318,8 @@ def main(argv=None, prog="python -m benchmarks"):
     """Run the suite (or the thread scaling with ``--scaling``) for command-line ``argv`` (default
     sys.argv[1:]); ``prog`` names the command in help and errors. Returns the saved payload."""
     args = parse_args(sys.argv[1:] if argv is None else argv, prog)
+    if args.tasks == "small":
+        from benchmarks.small import run_small
+
+        return run_small(args)
     return run_scaling(args) if args.scaling else run_suite(args)

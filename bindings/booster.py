@@ -15,7 +15,7 @@ from bindings.model_format import FORMAT, VERSION, loss_params_dict, validate_lo
 from bindings.objectives import objective_named, squeeze
 from bindings.shap_export import to_shap
 from bindings.sparse_input import add_csr_predictions, dense_row_chunks, is_sparse, sparse_enough
-from gbdt.threads import using_threads
+from gbdt.threads import predict_threads, using_threads
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest
 from gbdt.treeshap import tree_expectations, tree_shap
@@ -119,7 +119,7 @@ class Booster:
         margin = np.empty((X.shape[0], self.num_class))
         margin[:] = self.base_margin
         if is_sparse(X) and sparse_enough(X):  # the trees walk the CSR rows themselves: no dense block
-            with using_threads(self.n_jobs):
+            with using_threads(predict_threads(self.n_jobs, X.shape[0])):
                 add_csr_predictions(self.forest, X, margin, first, stop)
         else:
             self._fill_by_rows(X, margin, lambda block, rows: self.forest.predict(block, rows, first, stop))
@@ -127,7 +127,7 @@ class Booster:
 
     def _fill_by_rows(self, X, out, fill):
         """Call ``fill(block, out_rows)`` over dense row blocks of X with ``n_jobs`` threads; returns out."""
-        with using_threads(self.n_jobs):
+        with using_threads(predict_threads(self.n_jobs, X.shape[0])):
             for lo, block in dense_row_chunks(X):  # sparse X: a bounded dense block at a time
                 fill(block, out[lo:lo + block.shape[0]])
         return out

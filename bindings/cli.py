@@ -1,4 +1,4 @@
-"""The ``gbdt`` command line: ``train``, ``predict`` and ``bench`` sub-commands.
+"""The ``gbdt`` command line: ``train``, ``predict``, ``bench`` and ``warmup`` sub-commands.
 
 Data files: CSV (``.csv``, ``.tsv``; read with pyarrow.csv), Parquet (``.parquet``, ``.pq``) and
 LibSVM text (``.svm``, ``.libsvm``, ``.txt``: ``label idx:val ...``; indices are 0-based column
@@ -10,6 +10,7 @@ parameters plus ``num_boost_round`` and ``early_stopping_rounds``); flags overri
     gbdt train train.csv --config params.toml --set max_depth=4 --valid valid.csv -o model.json
     gbdt predict model.json test.csv -o predictions.csv
     gbdt bench --rows 200000 --features 28 --rounds 50
+    gbdt warmup    # once after install: compile the common paths into Numba's cache (bindings.warmup)
 """
 import argparse
 import json
@@ -312,7 +313,17 @@ def build_parser():
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(run=cmd_bench)
+
+    w = sub.add_parser("warmup", help="compile the common training and prediction paths once (after install)")
+    w.set_defaults(run=cmd_warmup)
     return parser
+
+
+def cmd_warmup(args):
+    """``bindings.warmup.main`` with every path."""
+    from bindings.warmup import main as warmup_main
+
+    return warmup_main([])
 
 
 def main(argv=None):

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _figures import save_figure  # noqa: E402
 from benchmarks.synthetic import binary_task  # noqa: E402
 from bindings import Dataset, train  # noqa: E402
+from gbdt.grower import TreeGrower  # noqa: E402
 from gbdt.histogram import HistogramBuilder  # noqa: E402
 
 MODES = ("data", "feature", "auto")
@@ -42,8 +43,10 @@ TASKS = {"wide 20k x 1000": (20_000, 1000), "tall 1M x 8": (1_000_000, 8)}
 @contextlib.contextmanager
 def instrumented_builder(log):
     """Add the seconds spent in ``HistogramBuilder.build`` to ``log["hist_s"]`` and append every
-    strategy ``auto`` picks (one per tree level) to ``log["auto"]``; the methods are restored after."""
-    build, mode_for = HistogramBuilder.build, HistogramBuilder.mode_for
+    strategy ``auto`` picks (one per tree level) to ``log["auto"]``; the methods are restored after.
+    Trees grow with the Python driver, which calls the builder per level (the compiled grower
+    makes the same histograms with the same strategies in one call per tree)."""
+    build, mode_for, compiled = HistogramBuilder.build, HistogramBuilder.mode_for, TreeGrower.compiled
 
     def timed_build(self, *args, **kwargs):
         start = time.perf_counter()
@@ -58,11 +61,11 @@ def instrumented_builder(log):
             log["auto"].append(plan[0])
         return plan
 
-    HistogramBuilder.build, HistogramBuilder.mode_for = timed_build, recorded_mode_for
+    HistogramBuilder.build, HistogramBuilder.mode_for, TreeGrower.compiled = timed_build, recorded_mode_for, False
     try:
         yield log
     finally:
-        HistogramBuilder.build, HistogramBuilder.mode_for = build, mode_for
+        HistogramBuilder.build, HistogramBuilder.mode_for, TreeGrower.compiled = build, mode_for, compiled
 
 
 def time_modes(dataset, params, trees, repeats):

@@ -6,7 +6,12 @@ where a kernel has an outer ``prange``. ``fastmath`` only where reassociating a 
 and measured to pay (a dot product inside an iterative solver); never on split gains, which
 compare sums of floats. ``inline=True`` for small helpers called once per node or row: Numba
 inlines them into the calling kernel at IR level (LLVM does not inline across Numba's
-per-function modules); they are compiled, and cached, as part of their callers. ``ieee=True``
+per-function modules); they are compiled, and cached, as part of their callers. The compiled
+grower's steps are inlined into it too (``inline=True, calls_parallel=True``: their serial twins
+into its serial twin): every separately compiled function links, re-optimises and re-emits the
+machine code of all the functions it calls, and numbers of cache files to load add up. Inlining
+cannot drop a branch on ``x is None`` (Numba prunes those only on a function's own arguments),
+so such branches live in small functions of their own. ``ieee=True``
 (Numba's numpy error model) lets a float division by zero give inf/NaN instead of raising: the
 zero test Numba adds to every division is a branch that stops LLVM vectorising a loop; only for
 kernels whose invalid lanes are discarded by a select.
@@ -15,12 +20,15 @@ A ``parallel=True`` kernel is a ``ThreadedKernel``: inside ``gbdt.threads.using_
 call runs a serial compilation of the same function (``prange`` is ``range`` there). A parallel
 region costs compile time (~1 s per kernel) and a per-call launch that one thread does not need:
 a first fit of 1k x 10 rows with an empty cache takes 5.1-6.3 s with serial kernels against
-9.3-11.1 s (2-core machine, alternating runs).
+9.3-11.1 s (2-core machine, alternating runs). A driver that calls parallel kernels from compiled
+code (``jit(calls_parallel=True)``, e.g. the compiled tree grower) is a ``ThreadedKernel`` too,
+without a ``prange`` of its own: its serial twin calls the serial twins of its callees.
 """
 import functools
 import types
 
 from numba import config, njit
+from numba.core.compiler_lock import global_compiler_lock
 from numba.extending import typeof_impl
 
 from gbdt.threads import serial_kernels
@@ -30,13 +38,16 @@ class ThreadedKernel:
     """A ``parallel=True`` kernel with a serial twin, compiled on first use, for one-thread calls.
 
     The twin is a copy of the Python function under its own name (``<name>__serial``), so Numba
-    caches the two compilations side by side instead of one overwriting the other.
+    caches the two compilations side by side instead of one overwriting the other. Its globals
+    name the serial twins of the ``ThreadedKernel`` s the function calls, so compiled code that
+    calls parallel kernels (``parallel=False``: a driver without a ``prange``) runs them serially
+    in its serial twin.
     """
 
-    def __init__(self, fn, flags):
+    def __init__(self, fn, flags, parallel=True):
         functools.update_wrapper(self, fn)
         self.py_func = fn
-        self.parallel = njit(parallel=True, **flags)(fn)
+        self.parallel = njit(parallel=parallel, **flags)(fn)
         self._flags = flags
         self._serial = None
 
@@ -45,14 +56,25 @@ class ThreadedKernel:
         """The serial compilation (created on first access)."""
         if self._serial is None:
             fn = self.py_func
-            twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+            # a snapshot of the module's globals taken at first use, when the module is complete;
+            # Numba reads it when it compiles, after the serial twins are filled in below
+            serial_globals = dict(fn.__globals__)
+            twin = types.FunctionType(fn.__code__, serial_globals, fn.__name__, fn.__defaults__, fn.__closure__)
             twin.__qualname__ = fn.__qualname__ + "__serial"
             twin.__module__ = fn.__module__
             self._serial = njit(**self._flags)(twin)
+            for name, value in fn.__globals__.items():  # after self._serial is set: kernels may call each other
+                if isinstance(value, ThreadedKernel):
+                    serial_globals[name] = value.serial
         return self._serial
 
     def __call__(self, *args):
-        return (self.serial if serial_kernels() else self.parallel)(*args)
+        return self.current(*args)
+
+    @property
+    def current(self):
+        """The compilation a call from this thread runs (serial inside ``using_threads(1)``)."""
+        return self.serial if serial_kernels() else self.parallel
 
 
 @typeof_impl.register(ThreadedKernel)
@@ -62,16 +84,48 @@ def _typeof_threaded_kernel(kernel, context):
     return typeof_impl(kernel.parallel, context)
 
 
-def jit(fn=None, *, parallel=False, fastmath=False, inline=False, ieee=False):
-    """Decorate ``fn`` with the project's njit flags; usable as ``@jit`` or ``@jit(parallel=True)``."""
+def jit(fn=None, *, parallel=False, calls_parallel=False, fastmath=False, inline=False, ieee=False):
+    """Decorate ``fn`` with the project's njit flags; usable as ``@jit`` or ``@jit(parallel=True)``.
+    ``calls_parallel=True``: ``fn`` has no ``prange`` but calls parallel kernels (a ``ThreadedKernel``
+    whose serial twin calls their serial twins); with ``inline=True`` too, the twins are inlined."""
     error_model = "numpy" if ieee else "python"
-    if inline:
-        decorate = njit(inline="always", nogil=True, error_model=error_model)
-    elif parallel and not config.DISABLE_JIT:
+    if inline and calls_parallel and not config.DISABLE_JIT:  # inlined code calls the kernels of its caller's twin
+        flags = dict(inline="always", cache=True, nogil=True, error_model=error_model)
+        decorate = functools.partial(ThreadedKernel, flags=flags, parallel=False)
+    elif inline:
+        decorate = njit(inline="always", cache=True, nogil=True, error_model=error_model)
+    elif (parallel or calls_parallel) and not config.DISABLE_JIT:
         flags = dict(cache=True, nogil=True, fastmath=fastmath, error_model=error_model)
-        decorate = functools.partial(ThreadedKernel, flags=flags)
+        decorate = functools.partial(ThreadedKernel, flags=flags, parallel=parallel)
     else:
         decorate = njit(cache=True, nogil=True, fastmath=fastmath, error_model=error_model)
     if fn is None:
         return decorate
     return decorate(fn)
+
+
+def call_signature(kernel, args):
+    """(the compilation a call of ``kernel`` with ``args`` runs from this thread, the argument types
+    Numba compiles it for)."""
+    dispatcher = kernel.current if isinstance(kernel, ThreadedKernel) else kernel
+    if config.DISABLE_JIT:
+        return dispatcher, None
+    return dispatcher, tuple(dispatcher.typeof_pyval(a) for a in args)
+
+
+def compiled_for(dispatcher, signature):
+    """Whether calling ``dispatcher`` (from ``call_signature``) with arguments of ``signature``
+    needs no compilation: its machine code for them is in this process, or in Numba's on-disk
+    cache, from which it is then loaded (the first half of Numba's ``Dispatcher.compile``;
+    compiles nothing)."""
+    if signature is None:  # NUMBA_DISABLE_JIT: nothing is ever compiled
+        return True
+    with global_compiler_lock:
+        if signature in dispatcher.overloads:
+            return True
+        cres = dispatcher._cache.load_overload(signature, dispatcher.targetctx)
+        if cres is None:
+            return False
+        dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        dispatcher.add_overload(cres)
+        return True

@@ -1,7 +1,10 @@
 """Tree growth policy: which nodes to split next, when to stop, and leaf values.
 
 The numeric work is in the kernels (histogram, split, partition), each called once per batch
-of nodes; this module is the readable driver. ``depthwise`` splits a whole level per batch up to
+of nodes; this module is the readable driver. Trees over dense bins held in this process
+(``RowPartition``) grow in one compiled call instead (``gbdt.compiled_grower``, the same policy
+with the same names), unless columns are sampled per level or node: the Python driver then runs,
+as it does for sparse and bundled bins and for the Dask leader. ``depthwise`` splits a whole level per batch up to
 ``max_depth``; ``lossguide`` splits the leaf with the highest gain first, one per batch, up to
 ``max_leaves``. Only the smaller child of each split gets a histogram pass; the larger one is
 parent - smaller. A split is made only when its gain reaches ``gamma``, checked as the tree
@@ -21,12 +24,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gbdt.histogram import flat_layout, flat_view, subtract_histograms
-from gbdt.split import clamp, find_best_splits, leaf_weight, node_outputs
+from gbdt import compiled_grower, histogram
+from gbdt.histogram import SPLIT_MODES, HistogramBuilder, as_pairs, flat_layout, flat_view, subtract_histograms
+from gbdt.partition import RowPartition
+from gbdt.split import MIN_SPLIT_GAIN, clamp, find_best_splits, leaf_weight, node_outputs
+from gbdt._jit import call_signature, compiled_for
 from gbdt.tree import Tree, category_bitset
 
-# XGBoost's kRtEps: a split must improve the (doubled) objective by more than this.
-MIN_SPLIT_GAIN = 1e-6
+# Python-driver batches of one configuration after which a process compiles the compiled grower
+# for it (``TreeGrower.compiled``): ~2 s of the Python driver's overhead on the 2-core machine, a
+# fraction of the compilation
+RENT_BATCHES = 20_000
+_python_batches = {}  # {(compilation, argument types): batches the Python driver split for them}
+NO_MARGIN = np.empty((0, 1))  # the compiled grower's margin argument when it updates none
+
+
+def _dense_local(partition):
+    """Whether ``partition`` holds dense (n, F) bins of rows in this process, with histograms in the
+    uniform layout: the trees the compiled grower grows. Sparse (``SparseRowPartition``) and
+    bundled (``BundledRowPartition``) bins, whose compact histograms come from builders written in
+    Python around their kernels, and the Dask leader's partition keep the Python driver."""
+    return type(partition) is RowPartition and type(partition.hist_builder) is HistogramBuilder
 
 
 def sampled_count(fraction, n):
@@ -93,6 +111,12 @@ class TreeGrower:
     above it and on every feature of each constraint that contains all of those.
     """
 
+    # Trees over local rows: "auto" grows them in one compiled call when that compiles nothing
+    # (the grower is compiled in this process or in Numba's disk cache: ``python -m
+    # bindings.warmup`` puts it there) or once this process's Python driver has grown
+    # RENT_BATCHES batches; True: always, compiling on first use; False: never (tests).
+    compiled = "auto"
+
     def __init__(self, edges, n_value_bins, missing_bin, params, monotone=None, categorical=None,
                  interactions=None):
         self.edges = edges
@@ -103,6 +127,8 @@ class TreeGrower:
         self.categorical = np.zeros(edges.shape[0], dtype=np.bool_) if categorical is None else categorical
         self.cat_rules = (float(params.max_cat_to_onehot), float(params.max_cat_threshold), float(params.cat_smooth))
         self.interactions = interactions
+        self._use_compiled = None  # decided at the first tree over local rows (``_wants_compiled``)
+        self._configuration = None  # (compilation, argument types) of this fit's compiled grower
 
     def grow(self, partition, features, rng=None):
         """Grow a tree and return it as a ``Tree``.
@@ -114,6 +140,10 @@ class TreeGrower:
         needed only when either is below 1. Node sums come from histograms, so they are global
         when histograms are.
         """
+        if rng is None and self.compiled is not False and _dense_local(partition):
+            grow_tree, args = self._compiled_call(partition, features)
+            if self._wants_compiled(grow_tree, args):
+                return self._grow_compiled(partition, grow_tree, args)
         self._rng, self._level_features = rng, {}
         root_hists = partition.empty_histograms(1, self._slot(0))
         partition.histograms([0], features, root_hists)
@@ -136,6 +166,74 @@ class TreeGrower:
         tree, leaf_values = self._to_tree(root, partition.refit_leaves([n.id for n in nodes if n.left is None]))
         partition.finish(leaf_values)
         return tree
+
+    def _wants_compiled(self, grow_tree, args):
+        """Whether this tree grows in one compiled call (see ``compiled``). A ski rental per
+        configuration (thread count and argument types): the Python driver costs ~0.1 ms a batch
+        more than the compiled one, which costs 10-25 s to compile once (2-core machine), then
+        loads from the disk cache in every later process."""
+        if self.compiled != "auto":
+            return bool(self.compiled)
+        if self._use_compiled is None:  # looked up once per fit: a miss in the disk cache costs ~2 ms
+            self._configuration = call_signature(grow_tree, args)
+            self._use_compiled = compiled_for(*self._configuration)
+        if not self._use_compiled and _python_batches.get(self._configuration, 0) >= RENT_BATCHES:
+            self._use_compiled = True
+        return self._use_compiled
+
+    def _compiled_call(self, partition, features):
+        """(grow_depthwise or grow_lossguide of ``gbdt.compiled_grower``, its arguments) for a tree
+        over the rows of ``partition`` (a ``RowPartition``); the builder's memory is reused across trees."""
+        p, builder = self.params, partition.hist_builder
+        lossguide = p.grow_policy == "lossguide"
+        settings = compiled_grower.Settings(
+            lossguide, p.max_depth, p.max_leaves, p.learning_rate, p.reg_lambda, p.reg_alpha, p.gamma,
+            p.min_child_weight, p.max_delta_step, self.cat_rules, self.missing_bin,
+            SPLIT_MODES.index(builder.split_mode), builder.n_threads, histogram.ROWS_PER_CHUNK, builder.other_width,
+            partition.partition_leaves)
+        n_rows = partition.buffers[0].shape[0]
+        capacity = max(1, 2 * n_rows - 1)  # every leaf holds a row
+        if p.max_depth > 0:
+            capacity = min(capacity, 2 ** (p.max_depth + 1) - 1)
+        if p.max_leaves > 0:
+            capacity = min(capacity, 2 * p.max_leaves - 1)
+        quantized = partition.gh_scale is not None
+        pairs = None if quantized else as_pairs(partition.gh, np.complex64)
+        rows = compiled_grower.Rows(builder.X_rows, builder.hist_cols, partition.X_route, pairs,
+                                    partition.gh if quantized else None, partition.gh_scale, partition.buffers,
+                                    partition.scratch)
+        # what the split search sees: None where no feature is constrained (no monotone constraint
+        # and no weight bound) or categorical, so those scans are never compiled
+        bounded = self.monotone.any() or p.max_delta_step > 0
+        n_features = self.edges.shape[0]
+        bin_offsets = np.arange(n_features + 1, dtype=np.int64) * builder.n_bins  # flat_layout's, uniform
+        rules = compiled_grower.Rules(features, self.edges, self.n_value_bins, bin_offsets,
+                                      self.monotone if bounded else None,
+                                      self.categorical if self.categorical.any() else None, self.interactions)
+        margin = partition.margin if partition.margin is not None and partition.leaf_refit is None else NO_MARGIN
+        grow_tree = compiled_grower.grow_lossguide if lossguide else compiled_grower.grow_depthwise
+        return grow_tree, (settings, rows, rules, margin, partition.column, capacity) + builder.workspace(quantized)
+
+    def _grow_compiled(self, partition, grow_tree, args):
+        """The tree of ``grow_tree(*args)``; leaf values refitted from rows where the partition asks."""
+        grown, slots, chunks, packed = grow_tree(*args)
+        partition.hist_builder.keep_workspace(slots, chunks, packed)
+        tree = Tree(*grown[:12])
+        if partition.leaf_refit is not None:
+            self._refit_leaves(tree, grown, partition)
+        return tree
+
+    def _refit_leaves(self, tree, grown, partition):
+        """Leaf values of ``tree`` from the rows of each leaf (``partition.leaf_refit``), then added
+        to the margins (when the partition has one), as ``grow`` does with ``refit_leaves``."""
+        leaves = np.flatnonzero(tree.feature < 0).tolist()
+        partition.ranges = {i: (grown.start[i], grown.stop[i]) for i in leaves}
+        partition.where = {i: grown.where[i] for i in leaves}
+        refit = partition.refit_leaves(leaves)
+        for i in leaves:
+            if np.isfinite(refit[i]):
+                tree.value[i] = self.params.learning_rate * refit[i]
+        partition.finish({i: tree.value[i] for i in leaves})
 
     def _grow_depthwise(self, root, partition, features, nodes):
         max_leaves = self.params.max_leaves
@@ -233,6 +331,8 @@ class TreeGrower:
         Rows are partitioned only for parents whose children will be split further, unless the
         partition asks for leaves too (``partition_leaves``: it updates margins from leaf ranges).
         """
+        if self._configuration is not None:  # local rows: rent counted towards compiling the grower
+            _python_batches[self._configuration] = _python_batches.get(self._configuration, 0) + 1
         children = []
         for node in parents:
             lg, lh = node.left_stats

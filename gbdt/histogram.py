@@ -49,7 +49,7 @@ from gbdt._jit import jit
 from gbdt.dtypes import HIST_DTYPE, MAX_BINS
 from gbdt.prefetch import prefetch
 from gbdt.quantize import dequantize_histograms
-from gbdt.schedule import busiest_load, thread_schedule
+from gbdt.schedule import busiest_load, compiled_busiest_load, compiled_thread_schedule, thread_schedule
 
 ROWS_PER_CHUNK = 32768
 PREFETCH_ROWS = 8  # how far ahead a histogram pass prefetches rows (8 and 16 measured alike)
@@ -61,6 +61,8 @@ FEATURE_UPDATE_COST = 2.0
 WIDE_HISTOGRAM_COST = 3.0
 # a level with fewer (row, feature) updates than this takes ~50 us either way: "auto" picks "data" unpriced
 TINY_LEVEL_UPDATES = 1 << 16
+SPLIT_MODES = ("data", "feature", "auto")  # split_mode by its code in compiled code
+DATA, FEATURE, AUTO = range(3)
 
 
 def as_pairs(array, dtype=np.complex128):
@@ -231,6 +233,86 @@ def subtract_histograms(parents, parent_index, small, features, bin_offsets, out
             out[j, b, 1] = parent[b, 1] - small[j, b, 1]
 
 
+@jit
+def compiled_chunk_nodes(starts, stops, rows_per_chunk):
+    """``chunk_nodes`` compiled, with ROWS_PER_CHUNK passed in (the compiled grower reads the value
+    at each tree): the same chunk_lo, chunk_hi, chunk_node (C,) and node_first_chunk (N + 1,) int64."""
+    n_nodes = starts.shape[0]
+    node_first_chunk = np.empty(n_nodes + 1, dtype=np.int64)
+    node_first_chunk[0] = 0
+    for j in range(n_nodes):
+        size = max(stops[j] - starts[j], 0)
+        node_first_chunk[j + 1] = node_first_chunk[j] + max(1, (size + rows_per_chunk - 1) // rows_per_chunk)
+    n_chunks = node_first_chunk[n_nodes]
+    chunk_lo = np.empty(n_chunks, dtype=np.int64)
+    chunk_hi = np.empty(n_chunks, dtype=np.int64)
+    chunk_node = np.empty(n_chunks, dtype=np.int64)
+    for j in range(n_nodes):
+        for c in range(node_first_chunk[j], node_first_chunk[j + 1]):
+            chunk_lo[c] = starts[j] + (c - node_first_chunk[j]) * rows_per_chunk
+            chunk_hi[c] = min(chunk_lo[c] + rows_per_chunk, stops[j])
+            chunk_node[c] = j
+    return chunk_lo, chunk_hi, chunk_node, node_first_chunk
+
+
+@jit
+def compiled_mode(split_mode, chunk_sizes, node_sizes, n_used, n_features, n_bins, n_threads):
+    """``HistogramBuilder.mode_for`` compiled: (FEATURE or DATA, schedule order, first) for a level
+    with these chunk and node row counts on ``n_used`` of ``n_features`` features; split_mode is
+    a code of SPLIT_MODES."""
+    task_sizes = np.empty(node_sizes.shape[0] * n_used, dtype=np.int64)  # one (node, feature) task each
+    for j in range(node_sizes.shape[0]):
+        task_sizes[j * n_used:(j + 1) * n_used] = node_sizes[j]
+    if split_mode == FEATURE:
+        order, first = compiled_thread_schedule(task_sizes, n_threads)
+        return FEATURE, order, first
+    data_order, data_first = compiled_thread_schedule(chunk_sizes, n_threads)
+    wide = n_features * n_bins * 16 > HIST_CACHE_BYTES
+    if split_mode == AUTO and (wide or node_sizes.sum() * n_used >= TINY_LEVEL_UPDATES):
+        feature_order, feature_first = compiled_thread_schedule(task_sizes, n_threads)
+        data = compiled_busiest_load(chunk_sizes, data_order, data_first) * n_used * (WIDE_HISTOGRAM_COST if wide
+                                                                                       else 1.0)
+        if data > compiled_busiest_load(task_sizes, feature_order, feature_first) * FEATURE_UPDATE_COST:
+            return FEATURE, feature_order, feature_first
+    return DATA, data_order, data_first
+
+
+@jit(calls_parallel=True)
+def build_histograms(X_rows, X_cols, pairs, rows, starts, stops, features, split_mode, n_threads, rows_per_chunk,
+                     other_width, buffers, out):
+    """``HistogramBuilder.build`` compiled, for the compiled grower: fill ``out[:, features]``
+    (N, F, B) with the histograms of the nodes rows[starts[j]:stops[j]] (starts, stops (N,) int64).
+
+    X_rows : (n, F) uint8 C-ordered; X_cols : its Fortran-ordered copy, or None where no level
+    goes feature-parallel (``HistogramBuilder.hist_cols``: the feature-parallel kernel is then not
+    compiled); pairs : (n,) complex64 (gradient + 1j hessian) with out complex128, or packed
+    int64 pairs with out int64; split_mode : a code of SPLIT_MODES; buffers : (>= C, F, B)
+    scratch of out's dtype. Returns the buffers, reallocated when the level has more chunks
+    than they hold.
+    """
+    chunk_lo, chunk_hi, chunk_node, node_first = compiled_chunk_nodes(starts, stops, rows_per_chunk)
+    mode, order, first = compiled_mode(split_mode if X_cols is not None else DATA, chunk_hi - chunk_lo, stops - starts,
+                                       features.shape[0], X_rows.shape[1], out.shape[2], n_threads)
+    if mode == FEATURE:
+        _build_feature_parallel(X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, order, first, features, out)
+        return buffers
+    if buffers.shape[0] < chunk_lo.shape[0]:
+        buffers = np.empty((chunk_lo.shape[0], out.shape[1], out.shape[2]), dtype=out.dtype)
+    build_histograms_data_parallel(X_rows, pairs, rows, chunk_lo, chunk_hi, chunk_node, node_first, order, first,
+                                   features, other_width, buffers, out)
+    return buffers
+
+
+@jit(calls_parallel=True)
+def _build_feature_parallel(X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, order, first, features, out):
+    """``build_histograms_feature_parallel`` where there is a column copy (a function of its own so
+    that Numba drops the call where ``X_cols`` is None)."""
+    if X_cols is None:
+        return
+    build_histograms_feature_parallel(X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, order, first, features,
+                                      out)
+
+
 class HistogramBuilder:
     """Builds the histograms of a batch of nodes with one ``split_mode``.
 
@@ -248,6 +330,12 @@ class HistogramBuilder:
         self.split_mode = split_mode
         self.n_threads = n_threads
         self.n_features = X_binned.shape[1]
+        self.other_width = None if n_bins == MAX_BINS else n_bins  # see _accumulate_chunk
+        # the column copy where a level may go feature-parallel, else None: with one thread "auto"
+        # always prices "data" cheaper (the same rows, half the cost) unless histograms are wide
+        wide = self.n_features * n_bins * 16 > HIST_CACHE_BYTES
+        self.hist_cols = self.X_cols if split_mode == "feature" or (split_mode == "auto" and (n_threads > 1 or wide)) \
+            else None
         empty = np.empty((0, self.n_features, n_bins, 2), dtype=HIST_DTYPE)
         self._slots = [empty, empty]
         self._scratch = {}  # reused per-chunk buffers and packed histograms, by name
@@ -320,6 +408,20 @@ class HistogramBuilder:
         else:
             build_histograms_feature_parallel(self.X_cols, pairs, rows, chunk_lo, chunk_hi, node_first, order, first,
                                               features, out)
+
+    def workspace(self, quantized):
+        """(slots (2,), per-chunk buffers, packed histograms): the memory the compiled grower reuses
+        across trees (``gbdt.compiled_grower``), for float pairs or ``quantized`` gradients."""
+        dtype = np.dtype(np.int64 if quantized else np.complex128)
+        empty = np.empty((0, self.n_features, self.n_bins))
+        return (tuple(self._slots), self._scratch.get(("chunks", dtype), empty.astype(dtype)),
+                self._scratch.get(("packed", np.dtype(np.int64)), empty.astype(np.int64)))
+
+    def keep_workspace(self, slots, chunks, packed):
+        """Keep the arrays the compiled grower returns (grown where they were too small)."""
+        self._slots = list(slots)
+        self._scratch[("chunks", chunks.dtype)] = chunks
+        self._scratch[("packed", packed.dtype)] = packed
 
     def _reused(self, name, n, dtype):
         """An uninitialised (>= n, F, B) array of ``dtype`` kept between calls, sliced to n."""

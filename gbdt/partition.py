@@ -22,9 +22,9 @@ from numba import prange
 
 from gbdt._jit import jit
 from gbdt.dtypes import X_BINNED_DTYPE
-from gbdt.histogram import PREFETCH_ROWS, chunk_nodes
+from gbdt.histogram import PREFETCH_ROWS, chunk_nodes, compiled_chunk_nodes
 from gbdt.prefetch import prefetch
-from gbdt.schedule import thread_schedule
+from gbdt.schedule import compiled_thread_schedule, thread_schedule
 
 SCATTERED_GAP = 16  # mean distance between a chunk's rows above which routing prefetches them
 NO_BINS = np.zeros((1, 1), dtype=X_BINNED_DTYPE)  # the bins partition_rows is given when a mask routes the rows
@@ -41,6 +41,16 @@ def routing_table(bin_threshold, default_left, missing_bin, n_bins, cat_left=Non
             table[j] = mask
     table[:, missing_bin] = default_left
     return table
+
+
+@jit
+def fill_routing_table(bin_threshold, default_left, missing_bin, cat_left, is_categorical, out):
+    """``routing_table`` compiled, into ``out`` (N, n_bins) bool, with the categorical nodes' masks
+    given as the rows ``cat_left[j]`` (n_bins,) bool where ``is_categorical[j]``."""
+    for j in range(out.shape[0]):
+        for b in range(out.shape[1]):  # element loops: an array assignment compiles shape checks (~2 s)
+            out[j, b] = cat_left[j, b] if is_categorical[j] else b <= bin_threshold[j]
+        out[j, missing_bin] = default_left[j]
 
 
 @jit(parallel=True)
@@ -136,6 +146,17 @@ def partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_ch
             _place_chunk(scratch, chunk_lo[c], chunk_hi[c], chunk_left[c], left_at[c], right_at[c], out_rows)
 
 
+@jit(calls_parallel=True)
+def partition_level(X_binned, rows, starts, stops, split_feature, table, n_threads, rows_per_chunk, scratch, out_rows,
+                    out_n_left):
+    """``RowPartition.split``'s kernel call compiled, for the compiled grower: ``partition_rows`` of
+    the nodes rows[starts[j]:stops[j]] (starts, stops (N,) int64) routed by ``table``."""
+    chunk_lo, chunk_hi, chunk_node, node_first = compiled_chunk_nodes(starts, stops, rows_per_chunk)
+    order, first = compiled_thread_schedule(chunk_hi - chunk_lo, n_threads)
+    partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first, order, first, starts, split_feature,
+                   table, np.empty(0, dtype=np.bool_), scratch, out_rows, out_n_left)
+
+
 @jit(parallel=True)
 def add_leaf_values(rows, leaf_starts, leaf_stops, leaf_values, schedule_order, schedule_first, margin, column):
     """``margin[rows[s:e], column] += v`` for every leaf (s, e, v) of a finished tree; leaves
@@ -180,7 +201,13 @@ class RowPartition:
         self.margin, self.column = margin, column
         self.leaf_refit = leaf_refit
         self.partition_leaves = margin is not None or leaf_refit is not None
-        self._scratch = np.empty(rows.shape[0], dtype=np.int32)
+        self.scratch = np.empty(rows.shape[0], dtype=np.int32)
+
+    @property
+    def X_route(self):
+        """The (n, F) bins dense routing reads: the column-major copy where there is one, which reads
+        each split feature as one contiguous column (other partitions route their own way)."""
+        return self.hist_builder.X_cols if self.hist_builder.X_cols is not None else self.X_binned
 
     def empty_histograms(self, n_nodes, slot=None):
         """Uninitialised (n_nodes, F, B, 2) float64 histograms (``slot``: see HistogramBuilder.empty)."""
@@ -215,18 +242,16 @@ class RowPartition:
 
     def _routing(self, feature, bin_threshold, default_left, cat_left):
         """(bins, split features, routing table) for ``partition_rows``/``goes_left_mask``."""
-        # a column-major copy reads each split feature as one contiguous column
-        X = self.hist_builder.X_cols if self.hist_builder.X_cols is not None else self.X_binned
         table = routing_table(bin_threshold, np.asarray(default_left, dtype=np.bool_), self.missing_bin,
                               self.missing_bin + 1, cat_left)
-        return X, np.asarray(feature, dtype=np.int64), table
+        return self.X_route, np.asarray(feature, dtype=np.int64), table
 
     def _left_mask(self, node_ids, feature, bin_threshold, default_left, cat_left):
         """(m,) bool over the partition's positions: whether each row of ``node_ids`` goes left
         (positions of other nodes unset)."""
         _, _, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
         X, features, table = self._routing(feature, bin_threshold, default_left, cat_left)
-        mask = np.empty(self._scratch.shape[0], dtype=np.bool_)
+        mask = np.empty(self.scratch.shape[0], dtype=np.bool_)
         goes_left_mask(X, self.buffers[self._buffer(node_ids)], chunk_lo, chunk_hi, chunk_node, features, table, mask)
         return mask
 
@@ -244,7 +269,7 @@ class RowPartition:
 
     def split_with_masks(self, node_ids, masks, left_ids, right_ids):
         """Partition with routing decided elsewhere: ``masks[j]`` as returned by ``masks``."""
-        mask = np.empty(self._scratch.shape[0], dtype=np.bool_)
+        mask = np.empty(self.scratch.shape[0], dtype=np.bool_)
         for j, node_mask in zip(node_ids, masks):
             start, stop = self.ranges[j]
             mask[start:stop] = node_mask
@@ -261,7 +286,7 @@ class RowPartition:
         source = self._buffer(node_ids)
         order, first = thread_schedule(chunk_hi - chunk_lo, self.hist_builder.n_threads)
         partition_rows(X, self.buffers[source], chunk_lo, chunk_hi, chunk_node, node_first, order, first, starts,
-                       features, table, mask, self._scratch, self.buffers[1 - source], n_left)
+                       features, table, mask, self.scratch, self.buffers[1 - source], n_left)
         for start, stop, nl, left, right in zip(starts.tolist(), stops.tolist(), n_left.tolist(), left_ids, right_ids):
             self.ranges[left] = (start, start + nl)
             self.ranges[right] = (start + nl, stop)

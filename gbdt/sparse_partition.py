@@ -46,7 +46,7 @@ class SparseRowPartition(RowPartition):
         table = routing_table(bin_threshold, np.asarray(default_left, dtype=np.bool_), self.missing_bin,
                               self.missing_bin + 1, cat_left)
         order, first = thread_schedule(chunk_hi - chunk_lo, self.hist_builder.n_threads)
-        mask = np.empty(self._scratch.shape[0], dtype=np.bool_)
+        mask = np.empty(self.scratch.shape[0], dtype=np.bool_)
         bins = self.X_binned
         sparse_goes_left(bins.row_ptr, bins.row_features, bins.row_bins, bins.zero_bin,
                          self.buffers[self._buffer(node_ids)], chunk_lo, chunk_hi, chunk_node, order, first,

@@ -34,6 +34,8 @@ from gbdt._jit import jit
 
 # (node, feature) pairs per task of the numeric scan, which share one scratch allocation
 SCAN_BLOCK = 8
+# XGBoost's kRtEps: a split must improve the (doubled) objective by more than this.
+MIN_SPLIT_GAIN = 1e-6
 
 
 @jit
@@ -75,6 +77,15 @@ def node_outputs(g, h, lower, upper, reg_lambda, reg_alpha, learning_rate, out):
     with np.errstate(divide="ignore", invalid="ignore"):  # H + lambda = 0: inf/NaN, as the scalar kernel gives
         weight = -t / (h + reg_lambda)
     np.multiply(learning_rate, np.minimum(np.maximum(weight, lower), upper), out=out)
+
+
+@jit(ieee=True)
+def compiled_node_outputs(g, h, lower, upper, reg_lambda, reg_alpha, learning_rate, out):
+    """``node_outputs`` compiled (the compiled grower's): the same operations, so the same bits
+    (IEEE division: inf/NaN for H + lambda = 0; NaN stays NaN through numpy's maximum/minimum)."""
+    for j in range(out.shape[0]):
+        weight = -soft_threshold(g[j], reg_alpha) / (h[j] + reg_lambda)
+        out[j] = learning_rate * np.minimum(np.maximum(weight, lower[j]), upper[j])
 
 
 @jit
@@ -350,8 +361,9 @@ def _scan_numeric_features(hists, bin_offsets, sums, features, n_value_bins, reg
         for q in range(block * SCAN_BLOCK, min(n_pairs, (block + 1) * SCAN_BLOCK)):
             node = q // k
             f = features[q % k]
-            if categorical[f]:
-                continue
+            if categorical is not None:  # None: a model without categorical features (the compiled grower's)
+                if categorical[f]:
+                    continue
             hist_f = hists[node, bin_offsets[f]:bin_offsets[f + 1]]
             missing = hist_f.shape[0] - 1
             if monotone is None:
@@ -447,3 +459,110 @@ def find_best_splits(hists, bin_offsets, sums, features, n_value_bins, reg_lambd
             if categorical[f]:
                 categorical_left_set(hists[node, bin_offsets[f]:bin_offsets[f + 1]], n_value_bins[f], out_bin[node],
                                      cat_rules, out_cat_left[node])
+
+
+@jit(calls_parallel=True)
+def compiled_find_best_splits(hists, bin_offsets, sums, features, n_value_bins, reg_lambda, reg_alpha,
+                              min_child_weight, monotone, bounds, categorical, cat_rules, out_gain, out_feature,
+                              out_bin, out_default_left, out_left_stats, out_cat_left, allowed):
+    """``find_best_splits`` compiled, for the compiled grower: the same arguments and results, with
+    ``monotone`` None for a model without monotone constraints or weight bounds (only the free
+    scan is compiled), ``categorical`` None for a model without categorical features (the
+    categorical scan is not compiled) and ``allowed`` (N, k) bool or None."""
+    k = features.shape[0]
+    n_pairs = hists.shape[0] * k
+    gains, bins = np.zeros(n_pairs), np.zeros(n_pairs, dtype=np.int64)
+    lefts, stats = np.zeros(n_pairs, dtype=np.bool_), np.zeros((n_pairs, 2))
+    reg = (np.float64(reg_lambda), np.float64(reg_alpha), np.float64(min_child_weight))
+    constrained = _constrained(monotone, bounds)
+    if constrained:
+        _scan_numeric_features(hists, bin_offsets, sums, features, n_value_bins, reg, monotone, bounds, categorical,
+                               gains, bins, lefts, stats)
+    else:
+        _scan_numeric_features(hists, bin_offsets, sums, features, n_value_bins, reg, None, bounds, categorical, gains,
+                               bins, lefts, stats)
+    _scan_categorical_pairs(hists, bin_offsets, sums, features, n_value_bins, reg, constrained, monotone, bounds,
+                            categorical, cat_rules, gains, bins, lefts, stats)
+    _disallow(allowed, gains)
+    winners = compiled_pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature, out_bin,
+                                        out_default_left, out_left_stats)
+    out_cat_left[:] = False
+    _categorical_left_sets(hists, bin_offsets, n_value_bins, categorical, cat_rules, winners, out_feature, out_bin,
+                           out_cat_left)
+
+
+@jit
+def compiled_pick_best_splits(gains, bins, lefts, stats, features, out_gain, out_feature, out_bin, out_default_left,
+                              out_left_stats):
+    """``_pick_best_splits`` compiled: the same winners and outputs."""
+    n_nodes, k = out_gain.shape[0], features.shape[0]
+    winners = np.full(n_nodes, -1, dtype=np.int64)
+    for node in range(n_nodes):
+        best = -1
+        for q in range(node * k, (node + 1) * k):
+            if gains[q] > 0.0 and (best < 0 or gains[q] > gains[best]):  # NaN and gains <= 0 never win
+                best = q
+        winners[node] = best
+        if best < 0:
+            out_gain[node], out_feature[node], out_bin[node], out_default_left[node] = 0.0, -1, -1, True
+        else:
+            out_gain[node], out_feature[node], out_bin[node] = gains[best], features[best % k], bins[best]
+            out_default_left[node] = lefts[best]
+            out_left_stats[node, 0], out_left_stats[node, 1] = stats[best, 0], stats[best, 1]
+    return winners
+
+
+@jit
+def _constrained(monotone, bounds):
+    """Whether splits need clamped-weight gains (``find_best_splits``' test); never when
+    ``monotone`` is None."""
+    if monotone is None:
+        return False
+    for f in range(monotone.shape[0]):
+        if monotone[f] != 0:
+            return True
+    for j in range(bounds.shape[0]):
+        if np.isfinite(bounds[j, 0]) or np.isfinite(bounds[j, 1]):
+            return True
+    return False
+
+
+@jit(calls_parallel=True)
+def _scan_categorical_pairs(hists, bin_offsets, sums, features, n_value_bins, reg, constrained, monotone, bounds,
+                            categorical, cat_rules, gains, bins, lefts, stats):
+    """``_scan_categorical_features`` when some of ``features`` is categorical (none when
+    ``categorical`` is None: Numba then drops the call)."""
+    if categorical is None:
+        return
+    has_categories = False
+    for j in range(features.shape[0]):
+        has_categories |= categorical[features[j]]
+    if has_categories:
+        monotone_array = np.zeros(n_value_bins.shape[0], dtype=np.int8) if monotone is None else monotone
+        _scan_categorical_features(hists, bin_offsets, sums, features, n_value_bins, reg, constrained, monotone_array,
+                                   bounds, categorical, cat_rules, gains, bins, lefts, stats)
+
+
+@jit
+def _categorical_left_sets(hists, bin_offsets, n_value_bins, categorical, cat_rules, winners, out_feature, out_bin,
+                           out_cat_left):
+    """Fill ``out_cat_left`` for the nodes whose best split is categorical (none without categorical features)."""
+    if categorical is None:
+        return
+    for node in range(winners.shape[0]):
+        f = out_feature[node]
+        if winners[node] >= 0 and categorical[f]:
+            categorical_left_set(hists[node, bin_offsets[f]:bin_offsets[f + 1]], n_value_bins[f], out_bin[node],
+                                 cat_rules, out_cat_left[node])
+
+
+@jit
+def _disallow(allowed, gains):
+    """Zero the gains (never a winner) of the (node, feature) pairs that ``allowed`` (N, k) bool
+    forbids (none when it is None)."""
+    if allowed is None:
+        return
+    k = allowed.shape[1]
+    for q in range(gains.shape[0]):
+        if not allowed[q // k, q % k]:
+            gains[q] = 0.0

@@ -17,6 +17,10 @@ import numba
 # 5k x 28 0.86-1.22, 100k x 28 0.92-1.02 (noisy); kept low, since machines with more cores gain sooner
 SERIAL_FIT_CELLS = 1 << 16
 
+# a prediction of fewer rows than this runs on one thread: 1k rows x 100 trees of depth 6 take
+# ~0.5 ms, and the parallel compilation of the forest walk ~2 s of a cold first prediction
+SERIAL_PREDICT_ROWS = 1 << 12
+
 _state = threading.local()
 
 
@@ -33,6 +37,12 @@ def fit_threads(n_jobs, n_rows, n_features, serial_cells=None):
     ``serial_cells`` cells (default SERIAL_FIT_CELLS, the GBDT's), where starting threads costs more than they save."""
     cells = SERIAL_FIT_CELLS if serial_cells is None else serial_cells
     return 1 if n_rows * n_features < cells else effective_threads(n_jobs)
+
+
+def predict_threads(n_jobs, n_rows):
+    """Threads a prediction of ``n_rows`` rows uses: ``effective_threads(n_jobs)``, or one below
+    SERIAL_PREDICT_ROWS."""
+    return 1 if n_rows < SERIAL_PREDICT_ROWS else effective_threads(n_jobs)
 
 
 def serial_kernels():

@@ -133,3 +133,21 @@ def test_sparse_benchmark_shapes_and_paths(capsys):
         assert "error" not in r, (library, r)
         assert r["train_s"] > 0 and math.isfinite(r["train_mem_mib"]) and 0.55 < r["auc"] <= 1.0, (library, r)
     assert results["ours"]["path"] == "BundledBins" and "x faster peer" in capsys.readouterr().out
+
+
+def test_small_rows_time_each_library_in_its_own_process(tmp_path, monkeypatch, capsys):
+    """``--tasks small``: every library fits the 1k task in a child process; times, compile times and
+    ratios are positive and finite, the table names the task (the warm-up is left out: it compiles)."""
+    import benchmarks.small as small
+
+    monkeypatch.setattr(small, "warm_up", lambda libraries, timeout: 0.0)
+    payload = main(["--tasks", "small", "--small-rows", "1k", "--trees", "4", "--libraries", "xgboost,lightgbm",
+                    "--threads", "1", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "small.json").read_text())["rows"]["1k"]
+    assert set(results) == {"ours", "xgboost", "lightgbm"} == set(payload["rows"]["1k"])
+    for library, r in results.items():
+        assert "error" not in r, (library, r)
+        assert math.isfinite(r["train_s"]) and r["train_s"] > 0 and r["compile_s"] >= 0
+        assert math.isfinite(r["train_x_ours"]) and r["train_x_ours"] > 0
+    assert results["ours"]["engine"].startswith(str(small.ROOT))
+    assert small.TASKS["1k"] in capsys.readouterr().out

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gbdt.schedule import busiest_load, contiguous_schedule, thread_schedule
+from gbdt.schedule import busiest_load, compiled_busiest_load, compiled_thread_schedule, contiguous_schedule, thread_schedule
 
 
 def level_chunk_sizes(rng, n_nodes=60, chunk=32768):
@@ -50,3 +50,15 @@ def test_contiguous_runs_cover_the_tasks_in_order_and_balance(n_threads):
     assert loads.max() <= sizes.sum() / n_threads + sizes.max()
     assert list(contiguous_schedule(np.array([4, 9]), 8)) == [0, 1, 2]
     assert list(contiguous_schedule(np.zeros(0, dtype=np.int64), 4)) == [0, 0]
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_compiled_twin_gives_the_same_groups(n_threads):
+    rng = np.random.default_rng(10 + n_threads)
+    for sizes in (level_chunk_sizes(rng), rng.integers(0, 4, 37), np.zeros(0, dtype=np.int64), np.array([5])):
+        sizes = np.asarray(sizes, dtype=np.int64)
+        expected = thread_schedule(sizes, n_threads)
+        got = compiled_thread_schedule(sizes, n_threads)
+        for e, g in zip(expected, got):
+            np.testing.assert_array_equal(g, e)
+        assert compiled_busiest_load(sizes, *got) == busiest_load(sizes, expected)

@@ -8,7 +8,7 @@ from numba import prange
 import bindings as gb
 import gbdt.threads as threads
 from gbdt._jit import jit
-from gbdt.threads import fit_threads, serial_kernels, using_threads
+from gbdt.threads import fit_threads, predict_threads, serial_kernels, using_threads
 
 
 @jit(parallel=True)
@@ -76,3 +76,14 @@ def test_small_fit_equals_the_threaded_kernels_model(monkeypatch):
     monkeypatch.setattr(threads, "SERIAL_FIT_CELLS", 0)
     threaded = gb.train(params, gb.Dataset(X, label=y), 20)
     np.testing.assert_array_equal(serial.predict(X, output_margin=True), threaded.predict(X, output_margin=True))
+
+
+def test_small_predictions_run_on_one_thread_with_the_threaded_result(monkeypatch):
+    assert predict_threads(4, threads.SERIAL_PREDICT_ROWS - 1) == 1
+    assert predict_threads(4, threads.SERIAL_PREDICT_ROWS) == min(4, numba.config.NUMBA_NUM_THREADS)
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((500, 4))
+    booster = gb.train({"objective": "reg:squarederror", "max_depth": 4, "n_jobs": 2}, gb.Dataset(X, X[:, 0]), 10)
+    serial = booster.predict(X)
+    monkeypatch.setattr(threads, "SERIAL_PREDICT_ROWS", 0)
+    np.testing.assert_array_equal(booster.predict(X), serial)
