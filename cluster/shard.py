@@ -122,9 +122,11 @@ class Shard:
         self.partition = None
         self.queue = []
         self.received_bytes = {"histograms": 0, "masks": 0, "residuals": 0}
-        # the leader's: histogram batches (tree levels) built, seconds in ``boost``, waiting for
-        # other shards, and in its own shard's per-level work (``scatter_level``/``reduce_histograms``)
-        self.profile = {"levels": 0, "boost_s": 0.0, "wait_s": 0.0, "work_s": 0.0}
+        # the leader's: histogram batches (tree levels) built; seconds of wall time in ``boost`` and
+        # waiting for other shards; CPU seconds of its thread in ``boost`` and in its own shard's
+        # per-level work (``scatter_level``/``reduce_histograms``: histograms, sums, scans). CPU time,
+        # unlike wall time, does not count what other processes take from a loaded machine.
+        self.profile = {"levels": 0, "boost_s": 0.0, "wait_s": 0.0, "boost_cpu_s": 0.0, "work_cpu_s": 0.0}
         self.cancelled = False
         self.waiting_on = None
         self.phase, self.rounds_done, self.slowest_round_s, self._outcome = None, 0, 0.0, None  # see ``progress``
@@ -298,7 +300,7 @@ class Shard:
         (N, F, B, 2): holding every feature, it sums into it directly instead of copying.
         With quantised gradients the shards add integer histograms (8 bytes a bin instead of 16,
         exact in any order) and the leader dequantises the total."""
-        start, waited = time.perf_counter(), self.profile["wait_s"]
+        start = time.thread_time()
         children = tree_children(self.rank, len(self.peers))
         pending = [self.call_shard(c, "reduce_histograms", commands, node_ids, features) for c in children]
         self.execute(commands)
@@ -324,7 +326,7 @@ class Shard:
             with using_threads(self.n_threads):
                 dequantize_histograms(total, index, scale[0], scale[1], hists)
             total = hists
-        self.profile["work_s"] += time.perf_counter() - start - (self.profile["wait_s"] - waited)
+        self.profile["work_cpu_s"] += time.thread_time() - start
         return held, total
 
     def set_search_rules(self, rules):
@@ -346,8 +348,7 @@ class Shard:
         sums (n, 2), bounds (n, 2), allowed (n, k') or None).
         Returns (the (B, 2) root histogram of the tree's first feature when building the root and
         this shard holds that feature, else None; ``Splits`` of the scan or None)."""
-        start = time.perf_counter()
-        waited = self.profile["wait_s"]
+        start = time.thread_time()
         self.execute(commands)
         column = None
         if build is not None:
@@ -371,7 +372,7 @@ class Shard:
                 column = self.search.column(small_ids[0], features[0])
         with using_threads(self.n_threads):
             splits = None if scan is None else self.search.scan(*scan)
-        self.profile["work_s"] += time.perf_counter() - start - (self.profile["wait_s"] - waited)
+        self.profile["work_cpu_s"] += time.thread_time() - start
         return column, splits
 
     def _reduce_slice(self, level, hists, features):
@@ -544,8 +545,8 @@ class Shard:
     def fit(self, p, num_boost_round, n_features, feature_names, eval_names, callbacks, owners=None,
             checkpoint=None, resume=None, categories=None, split_search="shards"):
         """Run the whole fit from rank 0; returns (Booster, evaluation history, bytes moved between
-        shards by kind, ``profile``: {"levels", "boost_s", "wait_s", "work_s"} of the leader and
-        "received_bytes": bytes each shard received, by rank).
+        shards by kind, ``profile``: the leader's {"levels", "boost_s", "wait_s", "boost_cpu_s",
+        "work_cpu_s"} (see ``__init__``) and "received_bytes": bytes each shard received, by rank).
 
         eval_names : names of the evaluation sets the shards hold. owners : None (data-parallel)
         or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
@@ -606,12 +607,12 @@ class Shard:
         try:
             if checkpoint is not None:
                 checkpoint.publish_edges(edges, n_edges)
-            self.profile.update(wait_s=0.0, work_s=0.0)  # the set-up's waits are not the levels'
-            start = time.perf_counter()
+            self.profile.update(wait_s=0.0, work_cpu_s=0.0)  # the set-up's are not the levels'
+            start, start_cpu = time.perf_counter(), time.thread_time()
             with using_threads(self.n_threads):
                 history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, callbacks,
                                 grower_class=ScatteredGrower if scatter else TreeGrower)
-            self.profile["boost_s"] = time.perf_counter() - start
+            self.profile.update(boost_s=time.perf_counter() - start, boost_cpu_s=time.thread_time() - start_cpu)
         finally:
             if checkpoint is not None:
                 checkpoint.wait_stored()
