@@ -123,12 +123,16 @@ class SliceSearch:
         self.rules = None
         self._slots = [None, None]
         self.nodes = {}  # node id -> (its batch's histograms, position in them)
+        self._held = None
 
     def held(self, features):
         """(global features of ``features`` in this slice, their positions in the slice)."""
         features = np.asarray(features, dtype=np.int32)
-        mine = features[np.isin(features, self.columns)]
-        return mine, np.searchsorted(self.columns, mine)
+        key = features.tobytes()
+        if self._held is None or self._held[0] != key:  # asked for the same features level after level
+            mine = features[np.isin(features, self.columns)]
+            self._held = key, (mine, np.searchsorted(self.columns, mine))
+        return self._held[1]
 
     def empty(self, n_nodes, slot):
         """(n_nodes, S, B, 2) histograms: memory of ``slot`` (0 or 1, alternating by depth as the
@@ -150,7 +154,7 @@ class SliceSearch:
         _, positions = self.held(features)
         whole = positions.shape[0] == self.columns.shape[0]  # the tree has every feature of the slice
         if scale is None:
-            hists[:m, positions] = total
+            hists[:m, slice(None) if whole else positions] = total
         elif whole:
             dequantize_histograms(total, np.arange(total.shape[1], dtype=np.int32), scale[0], scale[1], hists[:m])
         else:

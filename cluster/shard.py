@@ -117,6 +117,7 @@ class Shard:
         self.search = None  # this shard's ``SliceSearch`` (reduce-scatter)
         self.inbox, self.inbox_ready = {}, threading.Condition()  # {level: {rank: histograms of this slice}}
         self.links_closed = False
+        self._columns = None  # reduce-scatter: (tree features, each shard's columns of them)
         self.rows = None
         self.sample = None  # RowSample of the bin-edge sketch, until binning
         self.partition = None
@@ -381,12 +382,16 @@ class Shard:
         (``tree_sum``'s order). Every send completes before the wait for the others', so two shards
         never wait on each other."""
         n_shards = len(self.peers)
-        columns = [f[np.isin(f, features)] for f in self.slices]
+        key = features.tobytes()  # the same features all tree long
+        if self._columns is None or self._columns[0] != key:
+            self._columns = key, [_as_slice(f[np.isin(f, features)]) for f in self.slices]
+        columns = self._columns[1]
         sent = []
         for step in range(1, n_shards):  # each shard sends to the next ones first: no shared first receiver
             peer = (self.rank + step) % n_shards
-            sent.append((peer, self.peer_links[peer].call("deliver", level, self.rank, hists[:, columns[peer]])))
-        own = hists[:, columns[self.rank]]
+            part = np.ascontiguousarray(hists[:, columns[peer]])  # sent from its own memory, out of band
+            sent.append((peer, self.peer_links[peer].call("deliver", level, self.rank, part)))
+        own = hists[:, columns[self.rank]]  # a view when the slice is whole: added to in place (sent already)
         for peer, reply in sent:
             self.wait(peer, reply)
         parts = self._received(level, n_shards - 1)
@@ -643,6 +648,13 @@ class Shard:
         """The queued commands, emptying the queue."""
         commands, self.queue = self.queue, []
         return commands
+
+
+def _as_slice(indices):
+    """``slice(a, b)`` when sorted ``indices`` are a..b-1 (indexing then gives a view), else ``indices``."""
+    if indices.shape[0] and indices[-1] - indices[0] == indices.shape[0] - 1:
+        return slice(int(indices[0]), int(indices[-1]) + 1)
+    return indices
 
 
 def _concatenated(parts):
