@@ -423,7 +423,7 @@ class Shard:
                             raise RuntimeError(f"worker {self.addresses[r]} left the cluster")
             self.waiting_on = None
             self.profile["wait_s"] += time.perf_counter() - start
-            return self.inbox.pop(level)
+            return self.inbox.pop(level, {})  # none for a single shard
 
     def execute(self, commands):
         """Run a list of (method name, args) in order."""
