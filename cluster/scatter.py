@@ -151,7 +151,7 @@ class SliceSearch:
         at the root). Returns the (2m, S, B, 2) histograms of the batch."""
         m = len(small_ids)
         hists = self.empty(m + len(large_ids), slot)
-        _, positions = self.held(features)
+        positions = np.searchsorted(self.columns, features)  # features are all in the slice
         whole = positions.shape[0] == self.columns.shape[0]  # the tree has every feature of the slice
         if scale is None:
             hists[:m, slice(None) if whole else positions] = total

@@ -350,31 +350,32 @@ class Shard:
         Returns (the (B, 2) root histogram of the tree's first feature when building the root and
         this shard holds that feature, else None; ``Splits`` of the scan or None)."""
         start = time.thread_time()
+        with using_threads(self.n_threads):  # one context for the level (each costs ~30 us)
+            column, splits = self._scatter_level(commands, build, scan)
+        self.profile["work_cpu_s"] += time.thread_time() - start
+        return column, splits
+
+    def _scatter_level(self, commands, build, scan):
         self.execute(commands)
         column = None
         if build is not None:
             level, small_ids, large_ids, parent_ids, features, slot = build
             held, local = self._local(features)
             scale = self.partition.gh_scale
-            with using_threads(self.n_threads):
-                if scale is None:
-                    hists = self.partition.empty_histograms(len(small_ids), 0)
-                    self.partition.histograms(small_ids, local, hists)
-                else:
-                    hists = self.partition.packed_histograms(small_ids, local)
+            if scale is None:
+                hists = self.partition.empty_histograms(len(small_ids), 0)
+                self.partition.histograms(small_ids, local, hists)
+            else:
+                hists = self.partition.packed_histograms(small_ids, local)
             mine, positions = self.search.held(held)
             if self.owned is None:  # partial sums: exchange the slices
                 total = self._reduce_slice(level, hists, held)
             else:  # every row's: this shard's columns are the slice
                 total = hists[:, positions]
-            with using_threads(self.n_threads):
-                self.search.store(total, mine, small_ids, large_ids, parent_ids, slot, scale)
+            self.search.store(total, mine, small_ids, large_ids, parent_ids, slot, scale)
             if not parent_ids and features[0] in mine:
                 column = self.search.column(small_ids[0], features[0])
-        with using_threads(self.n_threads):
-            splits = None if scan is None else self.search.scan(*scan)
-        self.profile["work_cpu_s"] += time.thread_time() - start
-        return column, splits
+        return column, None if scan is None else self.search.scan(*scan)
 
     def _reduce_slice(self, level, hists, features):
         """Sum over every shard of this shard's slice of ``hists`` (m, F, ...) on the tree's
