@@ -18,6 +18,7 @@ worker, the peak resident memory during the job (VmHWM, reset just before) and i
 the worker's memory before the job. Test AUC is on rows held out from the same generator.
 """
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -75,18 +76,21 @@ def measured(client, job):
     return result, seconds, {w: (peak[w] / 2**20, (peak[w] - before[w]) / 2**20) for w in peak}
 
 
-def ours(client, source, args):
-    """Our job: read the files' footers, stream the row groups into the workers, train."""
+def ours(client, source, args, split_search="shards"):
+    """Our job: read the files' footers, stream the row groups into the workers, train (``split_search``:
+    see ``cluster.train``)."""
     import cluster
 
     def job():
         data = cluster.read_parquet(source, "y") if args.parquet else source
         return cluster.train(client, {**PARAMS, "n_jobs": args.threads}, data.X if args.parquet else data[0],
-                             data.y if args.parquet else data[1], num_boost_round=args.trees)
+                             data.y if args.parquet else data[1], num_boost_round=args.trees,
+                             split_search=split_search)
 
     warm = np.random.default_rng(0).standard_normal((2000, 28))
     cluster.train(client, PARAMS, warm, (warm[:, 0] > 0).astype(float), num_boost_round=2, min_rows_per_worker=1)
     model, seconds, memory = measured(client, job)
+    print(f"ours trained on {len(model.rows_per_worker)} of {len(memory)} workers (min_rows_per_worker's default)")
     return model.predict, seconds, memory
 
 
@@ -109,7 +113,7 @@ def theirs(client, source, args):
 
     import dask.array as da
 
-    warm = da.from_array(np.random.default_rng(0).standard_normal((2000, 28)), chunks=(2000 // args.workers, 28))
+    warm = da.from_array(np.random.default_rng(0).standard_normal((2000, 28)), chunks=(500, 28))
     xgb.dask.train(client, {**PARAMS, "tree_method": "hist"}, xgb.dask.DaskDMatrix(client, warm, warm[:, 0] > 0), 2)
     booster, seconds, memory = measured(client, job)
     return (lambda X: booster.predict(xgb.DMatrix(X, feature_names=booster.feature_names))), seconds, memory
@@ -121,7 +125,7 @@ def run_jobs(args, source, n_workers, X_test, y_test):
     from distributed import Client, LocalCluster
     from sklearn.metrics import roc_auc_score
 
-    runners = {"ours": ours, "xgboost.dask": theirs}
+    runners = {"ours": ours, "ours-leader": functools.partial(ours, split_search="leader"), "xgboost.dask": theirs}
     rows = []
     for name in args.libraries.split(","):
         if name not in runners:
@@ -147,7 +151,8 @@ def main(argv=None):
                     "each library's parallel efficiency T(first) x first / (T(W) x W)")
     ap.add_argument("--threads", type=int, default=1, help="threads per worker, for both libraries")
     ap.add_argument("--trees", type=int, default=20)
-    ap.add_argument("--libraries", default="ours,xgboost.dask", help="comma-separated: ours, xgboost.dask")
+    ap.add_argument("--libraries", default="ours,xgboost.dask",
+                    help="comma-separated: ours, ours-leader (the leader searches the splits), xgboost.dask")
     args = ap.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
     X_test, y_test = binary_task(HELD_OUT, seed=10_000)
@@ -168,7 +173,7 @@ def main(argv=None):
                 peaks = "/".join(f"{m[0]:.0f}" for m in memory.values())
                 grown = "/".join(f"{m[1]:.0f}" for m in memory.values())
                 print(f"{name:>14} {seconds:>8.2f} {peaks:>26} {grown:>14} {auc:>9.4f}")
-            if len(rows) == 2:
+            if [r[0] for r in rows] == ["ours", "xgboost.dask"]:
                 (_, t0, m0, _), (_, t1, m1, _) = rows
                 print(f"ours / xgboost.dask: wall {t0 / t1:.2f}x, largest worker peak "
                       f"{max(m[0] for m in m0.values()) / max(m[0] for m in m1.values()):.2f}x", flush=True)
