@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from benchmarks.child import current_rss_mib, peak_rss_mib, reset_peak
 from benchmarks.synthetic import binary_task
 
 PARAMS = {"objective": "binary:logistic", "max_depth": 6, "learning_rate": 0.1, "max_bin": 256}
@@ -51,19 +52,9 @@ def write_parquet(directory, n_rows, n_files, seed=0):
 
 
 def _reset_peak_rss():
-    """Linux: restart this process's peak-RSS counter (VmHWM); returns the current RSS in bytes."""
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-    return _status_kib("VmRSS") * 1024
-
-
-def _peak_rss():
-    return _status_kib("VmHWM") * 1024
-
-
-def _status_kib(field):
-    with open("/proc/self/status") as fh:
-        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+    """On a worker: restart its peak-RSS counter; returns its RSS now (MiB)."""
+    reset_peak()
+    return current_rss_mib()
 
 
 def measured(client, job):
@@ -72,8 +63,8 @@ def measured(client, job):
     start = time.perf_counter()
     result = job()
     seconds = time.perf_counter() - start
-    peak = client.run(_peak_rss)
-    return result, seconds, {w: (peak[w] / 2**20, (peak[w] - before[w]) / 2**20) for w in peak}
+    peak = client.run(peak_rss_mib)
+    return result, seconds, {w: (peak[w], peak[w] - before[w]) for w in peak}
 
 
 def ours(client, source, args, split_search="shards"):
