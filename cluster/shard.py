@@ -16,21 +16,29 @@ addresses in every fit, so concurrent fits wait on each other without ever waiti
 
 Transport: the leader's first call to each shard (``join``) is a Dask actor call: each shard of
 rank > 0 opens a ``cluster.channel.Server`` on its worker's host, and the leader links to every
-shard, every other shard to its tree children. Every later call (set-up: summaries, sketches,
+shard (with the leader's search, every other shard also to its tree children); with the shards'
+search in data-parallel mode every shard, the leader included, also opens an exchange server and
+links to every other shard's. Every later call (set-up: summaries, sketches,
 binning; then boosting) goes over these TCP sockets (TLS with the cluster's certificates on a TLS
 cluster, see ``cluster.channel``), ~0.03 ms per round trip instead of
 ~2 ms for an actor call between workers, arrays as out-of-band buffers. Calls over a link are served by a thread of
 the callee's Server, not the worker's actor thread. The leader closes its links when the fit ends
-or fails; a shard closes its own links once every link to it has closed, so a fit leaves no
-threads or sockets behind. A closed link (the peer's worker died) raises at once, naming the
-worker; a silent one is watched by ``Shard.wait`` as before.
+or fails; a shard closes its own links (exchange links included) once every control link to it has
+closed, so a fit leaves no threads or sockets behind. A closed link (the peer's worker died) raises
+at once, naming the worker; a silent one is watched by ``Shard.wait`` as before.
 
 One round trip per tree level: commands that return nothing (gradients, sampling, a new tree,
-splits, finished trees and rounds) are queued on the leader and travel with the next histogram request
-down a binary tree of shards (rank r forwards to ranks 2r+1 and 2r+2); every shard runs them,
-builds its histograms, and merges its children's on the way back up: partial sums are added
-(data-parallel), disjoint feature slices are placed side by side (feature-parallel). In
-feature-parallel mode the leader also asks the owner of each split feature for the rows'
+splits, finished trees and rounds) are queued on the leader and travel with the next request.
+- The shards' search (``split_search="shards"``, the default; ``cluster.scatter``): the leader
+  sends every shard the level's request; each runs the commands, builds its histograms, sends
+  every other shard that shard's slice of them over the exchange links (data-parallel; a
+  feature-parallel shard's histograms are complete already), sums its own slice, subtracts and
+  scans it, and replies with its best split per node. The root takes two round trips.
+- The leader's search (``"leader"``): the request travels down a binary tree of shards (rank r
+  forwards to ranks 2r+1 and 2r+2); every shard builds its histograms and merges its children's on
+  the way back up: partial sums are added (data-parallel), disjoint feature slices are placed side
+  by side (feature-parallel), and the leader's grower scans them all.
+In feature-parallel mode the leader also asks the owner of each split feature for the rows'
 left/right mask and sends the masks to everyone (a second round trip per level).
 """
 import asyncio
