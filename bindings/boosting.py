@@ -180,10 +180,11 @@ def fit_dataset(p, dtrain, num_boost_round, evals, callbacks, n_threads):
     return booster, history
 
 
-def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callbacks):
+def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callbacks, grower_class=TreeGrower):
     """The boosting loop over ``rows`` (LocalRows or a distributed equivalent); fills ``booster``
     up to ``num_boost_round`` rounds, evaluating ``p.metrics`` on ``eval_sets``. Rounds already in
     ``booster`` (a resumed fit) are replayed into the margins first, then training continues.
+    grower_class : ``TreeGrower`` or a subclass (the Dask leader's, whose shards search the splits).
 
     Returns the evaluation history ``{eval name: {metric: [value per round]}}`` of the new rounds.
     """
@@ -194,7 +195,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
         raise ValueError(f"monotone_constraints on categorical features {np.flatnonzero(categorical & (monotone != 0))}"
                          "; categories have no order, so constrain numeric features only")
     interactions = p.constraints.interaction_matrix(booster.num_feature, booster.feature_names)
-    grower = TreeGrower(edges, n_edges + 1, p.max_bin - 1, growth, monotone, categorical, interactions)
+    grower = grower_class(edges, n_edges + 1, p.max_bin - 1, growth, monotone, categorical, interactions)
     per_level = growth.colsample_bylevel < 1.0 or growth.colsample_bynode < 1.0
     feature_rng = np.random.default_rng([p.seed, 2])
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}

@@ -16,21 +16,29 @@ addresses in every fit, so concurrent fits wait on each other without ever waiti
 
 Transport: the leader's first call to each shard (``join``) is a Dask actor call: each shard of
 rank > 0 opens a ``cluster.channel.Server`` on its worker's host, and the leader links to every
-shard, every other shard to its tree children. Every later call (set-up: summaries, sketches,
+shard (with the leader's search, every other shard also to its tree children); with the shards'
+search in data-parallel mode every shard, the leader included, also opens an exchange server and
+links to every other shard's. Every later call (set-up: summaries, sketches,
 binning; then boosting) goes over these TCP sockets (TLS with the cluster's certificates on a TLS
 cluster, see ``cluster.channel``), ~0.03 ms per round trip instead of
 ~2 ms for an actor call between workers, arrays as out-of-band buffers. Calls over a link are served by a thread of
 the callee's Server, not the worker's actor thread. The leader closes its links when the fit ends
-or fails; a shard closes its own links once every link to it has closed, so a fit leaves no
-threads or sockets behind. A closed link (the peer's worker died) raises at once, naming the
-worker; a silent one is watched by ``Shard.wait`` as before.
+or fails; a shard closes its own links (exchange links included) once every control link to it has
+closed, so a fit leaves no threads or sockets behind. A closed link (the peer's worker died) raises
+at once, naming the worker; a silent one is watched by ``Shard.wait`` as before.
 
 One round trip per tree level: commands that return nothing (gradients, sampling, a new tree,
-splits, finished trees and rounds) are queued on the leader and travel with the next histogram request
-down a binary tree of shards (rank r forwards to ranks 2r+1 and 2r+2); every shard runs them,
-builds its histograms, and merges its children's on the way back up: partial sums are added
-(data-parallel), disjoint feature slices are placed side by side (feature-parallel). In
-feature-parallel mode the leader also asks the owner of each split feature for the rows'
+splits, finished trees and rounds) are queued on the leader and travel with the next request.
+- The shards' search (``split_search="shards"``, the default; ``cluster.scatter``): the leader
+  sends every shard the level's request; each runs the commands, builds its histograms, sends
+  every other shard that shard's slice of them over the exchange links (data-parallel; a
+  feature-parallel shard's histograms are complete already), sums its own slice, subtracts and
+  scans it, and replies with its best split per node. The root takes two round trips.
+- The leader's search (``"leader"``): the request travels down a binary tree of shards (rank r
+  forwards to ranks 2r+1 and 2r+2); every shard builds its histograms and merges its children's on
+  the way back up: partial sums are added (data-parallel), disjoint feature slices are placed side
+  by side (feature-parallel), and the leader's grower scans them all.
+In feature-parallel mode the leader also asks the owner of each split feature for the rows'
 left/right mask and sends the masks to everyone (a second round trip per level).
 """
 import asyncio
@@ -50,17 +58,14 @@ from bindings.metrics import combine_partials, partial_metric
 from cluster.channel import Link, Server, tls_contexts
 from cluster.local import worker_info
 from cluster.queries import local_queries
+from cluster.scatter import ScatteredGrower, SliceSearch, best_splits, feature_slices, tree_children, tree_sum
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
+from gbdt.grower import TreeGrower
 from gbdt.leaf_quantile import weighted_quantile
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
 from gbdt.tree import Forest
-
-
-def tree_children(rank, n_shards):
-    """Ranks whose histograms rank ``rank`` merges into its own in the reduction tree."""
-    return [c for c in (2 * rank + 1, 2 * rank + 2) if c < n_shards]
 
 
 def merge_histograms(parts, n_nodes, shape):
@@ -115,11 +120,22 @@ class Shard:
         self.evals = []
         self.peers = []
         self.links = {}
+        self.peer_links = {}  # reduce-scatter: links to every other shard, for the slices of histograms
+        self.scatter = False  # whether the shards search the splits (``cluster.scatter``)
+        self.search = None  # this shard's ``SliceSearch`` (reduce-scatter)
+        self.inbox, self.inbox_ready = {}, threading.Condition()  # {level: {rank: histograms of this slice}}
+        self.links_closed = False
+        self._columns = None  # reduce-scatter: (tree features, each shard's columns of them)
         self.rows = None
         self.sample = None  # RowSample of the bin-edge sketch, until binning
         self.partition = None
         self.queue = []
         self.received_bytes = {"histograms": 0, "masks": 0, "residuals": 0}
+        # the leader's: histogram batches (tree levels) built; seconds of wall time in ``boost`` and
+        # waiting for other shards; CPU seconds of its thread in ``boost`` and in its own shard's
+        # per-level work (``scatter_level``/``reduce_histograms``: histograms, sums, scans). CPU time,
+        # unlike wall time, does not count what other processes take from a loaded machine.
+        self.profile = {"levels": 0, "boost_s": 0.0, "wait_s": 0.0, "boost_cpu_s": 0.0, "work_cpu_s": 0.0}
         self.cancelled = False
         self.waiting_on = None
         self.phase, self.rounds_done, self.slowest_round_s, self._outcome = None, 0, 0.0, None  # see ``progress``
@@ -129,33 +145,52 @@ class Shard:
             self.start_fit([None] + list(followers), addresses, *args)  # nobody calls the leader
 
     # ----- set-up ------------------------------------------------------------------------------
-    def join(self, peers, addresses):
+    def join(self, peers, addresses, scatter=False):
         """Take the actor handles of every shard and their workers' addresses, in rank order (this
-        one included; the leader's handle may be None: nobody calls it). Ranks > 0 start their link
-        server and return ((host, port), token); it expects the leader's link and its tree parent's.
-        The leader returns None."""
-        self.peers = peers
-        self.addresses = addresses
+        one included; the leader's handle may be None: nobody calls it), and whether the shards
+        search the splits (``scatter``). Returns (control, exchange) servers, each ((host, port),
+        token) or None: ranks > 0 serve the leader's link (and, when the leader searches, their tree
+        parent's); with ``scatter`` in data-parallel mode every shard also serves the other shards'
+        exchange links, which bring it their histograms of its slice of the features."""
+        self.peers, self.addresses, self.scatter = peers, addresses, scatter
         worker = get_worker()
         server_tls, self.link_tls = tls_contexts(worker.security, worker.address)  # the cluster's TLS, if any
-        if self.rank == 0:
-            return None
-        callers = len({0, (self.rank - 1) // 2})
-        server = Server(self, get_address_host(worker.address), callers, on_close=self.close_links,
-                        name=f"gbdt-link-{self.rank}", ssl_context=server_tls)
-        return server.address, server.token
+        host = get_address_host(worker.address)
+        control = None
+        if self.rank > 0:
+            callers = 1 if scatter else len({0, (self.rank - 1) // 2})
+            server = Server(self, host, callers, on_close=self.close_links, name=f"gbdt-link-{self.rank}",
+                            ssl_context=server_tls)
+            control = server.address, server.token
+        exchange = None
+        if scatter and self.owned is None and len(peers) > 1:
+            # closed by its callers, each once the leader has closed the link to it (``close_links``)
+            server = Server(self, host, len(peers) - 1, name=f"gbdt-exchange-{self.rank}", ssl_context=server_tls)
+            exchange = server.address, server.token
+        return control, exchange
 
     def open_links(self, servers):
         """Link to the shards this one calls while boosting (those not linked yet): the leader to
-        every shard, the others to their tree children. servers : ``join``'s answers by rank."""
-        callees = range(1, len(self.peers)) if self.rank == 0 else tree_children(self.rank, len(self.peers))
-        self.links.update({r: Link(*servers[r], self.addresses[r], ssl_context=self.link_tls)
+        every shard, the others to their tree children (leader's search) or to every other shard's
+        exchange server (reduce-scatter). servers : ``join``'s answers by rank."""
+        if self.rank == 0:
+            callees = range(1, len(self.peers))
+        else:
+            callees = [] if self.scatter else tree_children(self.rank, len(self.peers))
+        self.links.update({r: Link(*servers[r][0], self.addresses[r], ssl_context=self.link_tls)
                            for r in callees if r not in self.links})
+        self.peer_links.update({r: Link(*servers[r][1], self.addresses[r], ssl_context=self.link_tls)
+                                for r in range(len(self.peers))
+                                if r != self.rank and servers[r][1] is not None and r not in self.peer_links})
 
     def close_links(self):
         """Close this shard's links; their servers' threads end, and below them the next links."""
-        links, self.links = self.links, {}
-        for link in links.values():
+        links, self.links = list(self.links.values()) + list(self.peer_links.values()), {}
+        self.peer_links = {}
+        with self.inbox_ready:  # a shard waiting for slices stops
+            self.links_closed = True
+            self.inbox_ready.notify_all()
+        for link in links:
             link.close()
 
     def call_shard(self, rank, method, *args):
@@ -168,10 +203,12 @@ class Shard:
         """Result of a call to shard ``rank``; raises at once if that shard's worker has left the
         cluster (an actor call to a dead worker may otherwise never return) or the fit was cancelled."""
         self.waiting_on = self.addresses[rank]
+        start = time.perf_counter()
         while True:
             try:
                 result = future.result(timeout=poll_s)
                 self.waiting_on = None
+                self.profile["wait_s"] += time.perf_counter() - start
                 return result
             except TimeoutError:
                 if self.cancelled:
@@ -272,6 +309,7 @@ class Shard:
         (N, F, B, 2): holding every feature, it sums into it directly instead of copying.
         With quantised gradients the shards add integer histograms (8 bytes a bin instead of 16,
         exact in any order) and the leader dequantises the total."""
+        start = time.thread_time()
         children = tree_children(self.rank, len(self.peers))
         pending = [self.call_shard(c, "reduce_histograms", commands, node_ids, features) for c in children]
         self.execute(commands)
@@ -291,13 +329,110 @@ class Shard:
         parts = [(held, mine)] + [self.wait(c, fut) for c, fut in zip(children, pending)]
         self.received_bytes["histograms"] += sum(h.nbytes for _, h in parts[1:])
         held, total = merge_histograms(parts, len(node_ids), hists.shape[2:])
-        if scale is None or self.rank > 0:
-            return held, total
-        index = local if every_feature else np.arange(len(held), dtype=np.int32)  # where total holds them
-        hists = out if every_feature and out is not None else np.empty(total.shape + (2,))
-        with using_threads(self.n_threads):
-            dequantize_histograms(total, index, scale[0], scale[1], hists)
-        return held, hists
+        if scale is not None and self.rank == 0:
+            index = local if every_feature else np.arange(len(held), dtype=np.int32)  # where total holds them
+            hists = out if every_feature and out is not None else np.empty(total.shape + (2,))
+            with using_threads(self.n_threads):
+                dequantize_histograms(total, index, scale[0], scale[1], hists)
+            total = hists
+        self.profile["work_cpu_s"] += time.thread_time() - start
+        return held, total
+
+    def set_search_rules(self, rules):
+        """Reduce-scatter: start this shard's ``SliceSearch`` with the model's ``SearchRules``: its
+        slice is its own features (feature-parallel) or its share of every feature (data-parallel)."""
+        n_features = rules.n_value_bins.shape[0]
+        self.slices = feature_slices(n_features, len(self.peers))
+        self.search = SliceSearch(self.slices[self.rank] if self.owned is None else self.owned, n_features,
+                                  self.max_bin)
+        self.search.rules = rules
+
+    def scatter_level(self, commands, build, scan):
+        """Reduce-scatter: run ``commands``, then (``build``) the histograms of a batch of nodes and
+        (``scan``) the best splits of a batch over this shard's slice (``cluster.scatter``).
+
+        build : None or (level number, small ids, large ids, parent ids, tree features (k,), memory
+        slot): this shard's histograms of the small nodes are summed over every shard on its slice,
+        the large ones subtracted from their parents'. scan : None or (node ids, the level's features,
+        sums (n, 2), bounds (n, 2), allowed (n, k') or None).
+        Returns (the (B, 2) root histogram of the tree's first feature when building the root and
+        this shard holds that feature, else None; ``Splits`` of the scan or None)."""
+        start = time.thread_time()
+        with using_threads(self.n_threads):  # one context for the level (each costs ~30 us)
+            column, splits = self._scatter_level(commands, build, scan)
+        self.profile["work_cpu_s"] += time.thread_time() - start
+        return column, splits
+
+    def _scatter_level(self, commands, build, scan):
+        self.execute(commands)
+        column = None
+        if build is not None:
+            level, small_ids, large_ids, parent_ids, features, slot = build
+            held, local = self._local(features)
+            scale = self.partition.gh_scale
+            if scale is None:
+                hists = self.partition.empty_histograms(len(small_ids), 0)
+                self.partition.histograms(small_ids, local, hists)
+            else:
+                hists = self.partition.packed_histograms(small_ids, local)
+            mine, positions = self.search.held(held)
+            if self.owned is None:  # partial sums: exchange the slices
+                total = self._reduce_slice(level, hists, held)
+            else:  # every row's: this shard's columns are the slice
+                total = hists[:, positions]
+            self.search.store(total, mine, small_ids, large_ids, parent_ids, slot, scale)
+            if not parent_ids and features[0] in mine:
+                column = self.search.column(small_ids[0], features[0])
+        return column, None if scan is None else self.search.scan(*scan)
+
+    def _reduce_slice(self, level, hists, features):
+        """Sum over every shard of this shard's slice of ``hists`` (m, F, ...) on the tree's
+        ``features``: send every other shard its slice, then add what the others sent here
+        (``tree_sum``'s order). Every send completes before the wait for the others', so two shards
+        never wait on each other."""
+        n_shards = len(self.peers)
+        key = features.tobytes()  # the same features all tree long
+        if self._columns is None or self._columns[0] != key:
+            self._columns = key, [_as_slice(f[np.isin(f, features)]) for f in self.slices]
+        columns = self._columns[1]
+        sent = []
+        for step in range(1, n_shards):  # each shard sends to the next ones first: no shared first receiver
+            peer = (self.rank + step) % n_shards
+            part = np.ascontiguousarray(hists[:, columns[peer]])  # sent from its own memory, out of band
+            sent.append((peer, self.peer_links[peer].call("deliver", level, self.rank, part)))
+        own = hists[:, columns[self.rank]]  # a view when the slice is whole: added to in place (sent already)
+        for peer, reply in sent:
+            self.wait(peer, reply)
+        parts = self._received(level, n_shards - 1)
+        parts[self.rank] = own
+        return tree_sum([parts[r] for r in range(n_shards)])
+
+    def deliver(self, level, rank, part):
+        """Reduce-scatter, served on the exchange links: shard ``rank``'s histograms of this shard's
+        slice for batch ``level``."""
+        with self.inbox_ready:
+            self.inbox.setdefault(level, {})[rank] = part
+            self.received_bytes["histograms"] += part.nbytes
+            self.inbox_ready.notify_all()
+
+    def _received(self, level, n_parts, poll_s=1.0):
+        """{rank: part} of batch ``level`` once ``n_parts`` have arrived; raises when the fit ended
+        or a shard that has not sent its part left the cluster."""
+        start = time.perf_counter()
+        with self.inbox_ready:
+            while len(self.inbox.get(level, ())) < n_parts:
+                if self.links_closed:
+                    raise RuntimeError("the fit ended while this shard waited for histograms")
+                if not self.inbox_ready.wait(poll_s):
+                    missing = [r for r in range(len(self.peers)) if r != self.rank and r not in self.inbox.get(level, ())]
+                    self.waiting_on = self.addresses[missing[0]]
+                    present = worker_info(get_client())
+                    for r in missing:
+                        if self.addresses[r] not in present:
+                            raise RuntimeError(f"worker {self.addresses[r]} left the cluster")
+            self.waiting_on = None
+            self.profile["wait_s"] += time.perf_counter() - start
+            return self.inbox.pop(level, {})  # none for a single shard
 
     def execute(self, commands):
         """Run a list of (method name, args) in order."""
@@ -364,9 +499,9 @@ class Shard:
 
     # ----- leader --------------------------------------------------------------------------------
     def start_fit(self, peers, addresses, *args):
-        """``join(peers, addresses)`` here, then start ``fit(*args)`` in a thread of its own (see the
-        module docstring), which has the other shards join first; poll ``progress``."""
-        self.join(peers, addresses)
+        """Take the shards' handles and addresses, then start ``fit(*args)`` in a thread of its own
+        (see the module docstring), which has every shard ``join``; poll ``progress``."""
+        self.peers, self.addresses = peers, addresses
         self.phase = "starting"
         context = contextvars.copy_context()  # keeps this worker reachable through get_client()
         threading.Thread(target=context.run, args=(self._run_fit, args), daemon=True,
@@ -422,17 +557,21 @@ class Shard:
         self.cancelled = True
 
     def fit(self, p, num_boost_round, n_features, feature_names, eval_names, callbacks, owners=None,
-            checkpoint=None, resume=None, categories=None):
+            checkpoint=None, resume=None, categories=None, split_search="shards"):
         """Run the whole fit from rank 0; returns (Booster, evaluation history, bytes moved between
-        shards by kind).
+        shards by kind, ``profile``: the leader's {"levels", "boost_s", "wait_s", "boost_cpu_s",
+        "work_cpu_s"} (see ``__init__``) and "received_bytes": bytes each shard received, by rank).
 
         eval_names : names of the evaluation sets the shards hold. owners : None (data-parallel)
         or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
         or None; resume : None or the {"model" (Booster), "edges", "n_edges"} of an interrupted fit to continue.
         categories : {feature index: category list} of the categorical features, whose blocks hold
-        their codes (``cluster.categories``), or None.
+        their codes (``cluster.categories``), or None. split_search : "shards" (each shard sums and
+        scans a slice of the features, ``cluster.scatter``) or "leader" (the leader receives every
+        histogram summed up a tree of shards and scans them all).
         """
-        servers = self.broadcast("join", self.peers, self.addresses)  # actor calls: no link is open yet
+        scatter = split_search == "shards"
+        servers = self.broadcast("join", self.peers, self.addresses, scatter)  # actor calls: no link is open yet
         self.open_links(servers)
         self.broadcast("open_links", servers)  # over the leader's links, as every later call
         self.phase = "sketch"
@@ -478,11 +617,16 @@ class Shard:
             for rank, cols in enumerate(owners):
                 self.owner_of[cols] = rank
         self.n_features = n_features
+        self.level_number, self.rules_sent = 0, False
         try:
             if checkpoint is not None:
                 checkpoint.publish_edges(edges, n_edges)
+            self.profile.update(wait_s=0.0, work_cpu_s=0.0)  # the set-up's are not the levels'
+            start, start_cpu = time.perf_counter(), time.thread_time()
             with using_threads(self.n_threads):
-                history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, callbacks)
+                history = boost(p, ShardedRows(self), booster, edges, n_edges, num_boost_round, eval_sets, callbacks,
+                                grower_class=ScatteredGrower if scatter else TreeGrower)
+            self.profile.update(boost_s=time.perf_counter() - start, boost_cpu_s=time.thread_time() - start_cpu)
         finally:
             if checkpoint is not None:
                 checkpoint.wait_stored()
@@ -490,7 +634,17 @@ class Shard:
             raise RuntimeError("the fit was cancelled")
         self.phase = "done"
         traffic = self.broadcast("traffic")
-        return booster, history, {k: sum(t[k] for t in traffic) for k in traffic[0]}
+        profile = dict(self.profile, received_bytes=[sum(t.values()) for t in traffic])
+        return booster, history, {k: sum(t[k] for t in traffic) for k in traffic[0]}, profile
+
+    def scatter_round(self, build, scan):
+        """``scatter_level(queued commands, build, scan)`` on every shard (this one directly);
+        their answers by rank."""
+        commands = self.take_queue()
+        pending = {r: self.call_shard(r, "scatter_level", commands, build, scan) for r in range(1, len(self.peers))}
+        results = [self.scatter_level(commands, build, scan)]
+        results.extend(self.wait(r, pending[r]) for r in range(1, len(self.peers)))
+        return results
 
     def broadcast(self, method, *args):
         """Call ``method`` on every shard (this one directly, the others concurrently); results by rank."""
@@ -503,6 +657,13 @@ class Shard:
         """The queued commands, emptying the queue."""
         commands, self.queue = self.queue, []
         return commands
+
+
+def _as_slice(indices):
+    """``slice(a, b)`` when sorted ``indices`` are a..b-1 (indexing then gives a view), else ``indices``."""
+    if indices.shape[0] and indices[-1] - indices[0] == indices.shape[0] - 1:
+        return slice(int(indices[0]), int(indices[-1]) + 1)
+    return indices
 
 
 def _concatenated(parts):
@@ -622,20 +783,57 @@ class ShardedPartition:
 
     def __init__(self, leader, k):
         self.leader, self.k = leader, k
+        self.build, self.root_slot = None, None  # reduce-scatter: the pending children's build, the root's slot
         # every split is partitioned on the shards, so they add leaf values to the rows of each leaf
         # (feature-parallel shards could not predict a tree anyway: they lack features)
         self.partition_leaves = True
 
+    def configure(self, rules):
+        """Reduce-scatter: the grower's ``SearchRules``, sent to the shards with the first request of the fit."""
+        if not self.leader.rules_sent:
+            self.leader.queue.append(("set_search_rules", (rules,)))
+            self.leader.rules_sent = True
+
+    def build_children(self, small_ids, large_ids, parent_ids, features, slot):
+        """Reduce-scatter: have the shards build the histograms of children ``small_ids`` and subtract
+        ``large_ids`` from ``parent_ids`` (memory ``slot``), with the next ``find_splits``."""
+        self.leader.profile["levels"] += 1
+        self.leader.level_number += 1
+        self.build = (self.leader.level_number, list(small_ids), list(large_ids), list(parent_ids),
+                      np.asarray(features, dtype=np.int32), slot)
+
+    def find_splits(self, node_ids, features, sums, bounds, allowed):
+        """Reduce-scatter: the best splits of ``node_ids`` over the level's ``features`` (one round trip
+        carrying the queued commands and the pending build), as ``cluster.scatter.best_splits``."""
+        build, self.build = self.build, None
+        records = self.leader.scatter_round(build, (list(node_ids), np.asarray(features, dtype=np.int32), sums,
+                                                    bounds, allowed))
+        return best_splits([splits for _, splits in records], self.leader.max_bin)
+
     def empty_histograms(self, n_nodes, slot=None):
-        """(n_nodes, F, B, 2) histograms for the grower. Data-parallel: the leader's own rows hold every
+        """(n_nodes, F, B, 2) histograms for the grower. Reduce-scatter: the root's only (``histograms``),
+        whose memory ``slot`` the shards' slices of it use. Data-parallel: the leader's own rows hold every
         feature, so its histogram builder's memory ``slot`` fits, reused level after level as in local
         training: fresh memory on every level cost a third of a small fit in page faults, Dask workers
         returning freed memory to the system at once (MALLOC_TRIM_THRESHOLD_=65536)."""
+        if self.leader.scatter:
+            self.root_slot = slot
+            return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 2))
         if self.leader.owner_of is None:
             return self.leader.rows.builder.empty(n_nodes, slot)
         return np.empty((n_nodes, self.leader.n_features, self.leader.max_bin, 2))
 
     def histograms(self, node_ids, features, out):
+        """Fill ``out`` with the nodes' histograms over every shard. Reduce-scatter (the root only):
+        the shards keep their slices and the leader gets the tree's first feature's, where the
+        grower reads the root's sums."""
+        self.leader.profile["levels"] += 1
+        if self.leader.scatter:
+            self.leader.level_number += 1
+            build = (self.leader.level_number, list(node_ids), [], [], np.asarray(features, dtype=np.int32),
+                     self.root_slot)
+            out[0, features[0]] = next(c for c, _ in self.leader.scatter_round(build, None) if c is not None)
+            return
         held, hists = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features, out)
         if hists is not out:
             out[:, held] = hists

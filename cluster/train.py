@@ -37,6 +37,7 @@ from cluster.shard import Shard
 __all__ = ["train"]
 logger = logging.getLogger(__name__)
 MODES = ("data", "feature")
+SPLIT_SEARCHES = ("shards", "leader")
 
 
 class WorkerLost(RuntimeError):
@@ -49,7 +50,8 @@ class WorkerLost(RuntimeError):
 
 def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round=100, evals=(), obj=None,
           early_stopping_rounds=None, callbacks=None, distributed_mode="data", feature_names=None,
-          checkpoint_dir=None, checkpoint_every=10, max_restarts=2, stall_timeout=120.0, min_rows_per_worker=None):
+          checkpoint_dir=None, checkpoint_every=10, max_restarts=2, stall_timeout=120.0, min_rows_per_worker=None,
+          split_search="shards"):
     """Train on a Dask cluster; returns a plain ``bindings.Booster``.
 
     Parameters
@@ -80,7 +82,16 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
         (at least one; those already holding the most rows); in feature mode the same number of
         workers. None: ``cluster.placement.MIN_CELLS_PER_WORKER // n_features``. The model is the
         same for any number of workers; ``rows_per_worker`` of the result lists those used.
+    split_search : "shards" (default; LightGBM's reduce-scatter): each worker receives the other
+        workers' histograms of its own slice of the features only, sums and scans them, and sends
+        the leader its best split per node; feature-parallel workers scan their own features without
+        any exchange. "leader": every histogram is summed up a tree of workers to the leader, which
+        scans them all (what ``cluster`` did before; the same model bit for bit, see
+        ``cluster.scatter``). The result's ``fit_profile`` has the leader's timings and the bytes
+        each worker received.
     """
+    if split_search not in SPLIT_SEARCHES:
+        raise ValueError(f"split_search must be one of {SPLIT_SEARCHES}, got {split_search!r}")
     if distributed_mode not in MODES:
         raise ValueError(f"distributed_mode must be one of {MODES}, got {distributed_mode!r}")
     for entry in evals:
@@ -126,10 +137,10 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
         try:
             while True:
                 try:
-                    booster, history, traffic, rows = _fit(
+                    booster, history, traffic, profile, rows = _fit(
                         client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds,
                         feature_names, distributed_mode, checkpoint, resume, stall_timeout, min_rows, categories,
-                        (queries, eval_queries))
+                        (queries, eval_queries), split_search)
                     break
                 except WorkerLost as lost:
                     done = lost.rounds
@@ -146,6 +157,7 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
         finally:
             forget(client, fit_id)
     booster.traffic_bytes = traffic
+    booster.fit_profile = profile
     booster.evals_result = history
     booster.rows_per_worker = rows
     return booster
@@ -177,7 +189,7 @@ def _parquet_eval(entry):
 
 
 def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, early_stopping_rounds, feature_names,
-         mode, checkpoint, resume, stall_timeout, min_rows, categories, queries):
+         mode, checkpoint, resume, stall_timeout, min_rows, categories, queries, split_search):
     """Place the data, start one shard per kept worker, run the fit on rank 0; the shards are released after.
     queries : (boundaries of the training queries or None, those of each evaluation set or None)."""
     if mode == "data" and isinstance(X, ParquetSource):
@@ -211,12 +223,13 @@ def _fit(client, p, X, y, sample_weight, num_boost_round, evals, callbacks, earl
     # fit once the others exist (it gets them as actor handles)
     followers = [start_shard(rank) for rank in range(1, len(workers))]
     leader = start_shard(0, (followers, workers, p, int(num_boost_round), n_features, feature_names,
-                             [e[2] for e in evals], callbacks, owners, checkpoint, resume, categories))
+                             [e[2] for e in evals], callbacks, owners, checkpoint, resume, categories, split_search))
     inputs = [placed, eval_placed]  # the raw blocks, released once the shards have binned them
     del placed, eval_placed
-    booster, history, traffic = _watch(client, leader.result(), workers, int(num_boost_round), stall_timeout,
-                                       inputs.clear, checkpoint.name)
-    return booster, history, traffic, rows
+    booster, history, traffic, profile = _watch(client, leader.result(), workers, int(num_boost_round),
+                                                stall_timeout, inputs.clear, checkpoint.name)
+    profile["workers"] = workers  # received_bytes are in this order
+    return booster, history, traffic, profile, rows
 
 
 def _missing(client, workers):

@@ -151,3 +151,21 @@ def test_small_rows_time_each_library_in_its_own_process(tmp_path, monkeypatch, 
         assert math.isfinite(r["train_x_ours"]) and r["train_x_ours"] > 0
     assert results["ours"]["engine"].startswith(str(small.ROOT))
     assert small.TASKS["1k"] in capsys.readouterr().out
+
+
+def test_dask_benchmark_writes_the_synthetic_rows_to_parquet(tmp_path):
+    """``benchmarks.dask --parquet``'s files hold the generator's rows, file by file, as float32 features
+    and a float64 label, in row groups of at most ROWS_PER_GROUP rows."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    from benchmarks import dask as dask_benchmark
+    from benchmarks.synthetic import binary_task
+
+    names = dask_benchmark.write_parquet(str(tmp_path), 1234, 3)
+    files = sorted(tmp_path.glob("*.parquet"))
+    assert len(files) == 3 and names == [f"f{j}" for j in range(28)]
+    tables = [pq.read_table(f) for f in files]
+    assert sum(t.num_rows for t in tables) == 1234
+    X0, y0 = binary_task(tables[0].num_rows, seed=1)
+    np.testing.assert_array_equal(np.column_stack([tables[0][n].to_numpy() for n in names]), X0.astype(np.float32))
+    np.testing.assert_array_equal(tables[0]["y"].to_numpy(), y0)
+    assert tables[0].schema.field("f0").type == "float" and tables[0].schema.field("y").type == "double"

@@ -281,5 +281,6 @@ def test_fit_on_a_tls_cluster_links_over_tls(security):
         bst = cluster.train(c, params, da.from_array(X, chunks=1000), da.from_array(y, chunks=1000),
                             num_boost_round=3, min_rows_per_worker=1)
         kinds = [k for ks in c.run(_link_socket_kinds).values() for k in ks]
-    assert kinds == ["SSLSocket"]  # the leader's one link to the other shard
+    # the leader's link to the other shard, and each shard's exchange link to the other (reduce-scatter)
+    assert kinds == ["SSLSocket"] * 3
     np.testing.assert_allclose(bst.predict(X), train(params, Dataset(X, y), 3).predict(X), rtol=1e-6, atol=1e-6)

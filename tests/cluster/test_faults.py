@@ -1,5 +1,6 @@
-"""A worker killed mid-fit: the data-parallel fit resumes on the survivors from the last checkpoint;
-the feature-parallel fit stops with an error naming the worker and the round. A worker that
+"""A worker killed mid-fit (by a signal, or by its nanny when it outgrows its ``memory_limit``): the
+data-parallel fit resumes on the survivors from the last checkpoint; the feature-parallel fit stops
+with an error naming the worker and the round. A worker that
 freezes stops the fit with an error naming it. A worker the fit left out (small data) may leave
 unnoticed. Nothing hangs. Checkpoints hold the model's JSON, each tree encoded once, and the
 scheduler's copy restores the model, each round pickled once."""
@@ -9,10 +10,13 @@ import signal
 import threading
 import time
 
+import functools
+import logging
+
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_worker
 
 import cluster
 from bindings import Booster, Dataset, train
@@ -66,6 +70,37 @@ def test_data_parallel_fit_resumes_after_a_worker_dies(fresh_client, tmp_path):
     np.testing.assert_allclose(first.predict(X[:50]), bst.predict(X[:50], iteration_range=(0, 2)), atol=1e-12)
     p = bst.predict(X)
     assert ((p > 0.5) == y).mean() > 0.85
+
+
+_objective_calls, _hoard = [], []
+
+
+def _squared_error_then_out_of_memory(victim, margin, label):
+    """Squared error's gradients; on worker ``victim``, the 4th call in the process first fills 1.5 GB
+    (a memory leak of the user's objective, say) and keeps it."""
+    _objective_calls.append(1)
+    if len(_objective_calls) == 4 and get_worker().address == victim:
+        _hoard.append(np.ones(1_500_000_000 // 8))
+    return margin - label, np.ones_like(margin)
+
+
+def test_a_worker_killed_for_its_memory_limit(tmp_path, caplog):
+    """The nanny terminates a worker whose memory passes 95% of its ``memory_limit``: the data-parallel
+    fit resumes on the other workers (the nanny's fresh worker among them) and gives the local model.
+    (A feature-parallel fit stops with an error naming the worker, as for any lost worker: below.)"""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      memory_limit="1.2GB") as lc, Client(lc) as client:
+        victim = sorted(client.scheduler_info()["workers"])[-1]
+        params = {"objective": functools.partial(_squared_error_then_out_of_memory, victim), "max_depth": 3,
+                  "base_score": 0.5, "n_jobs": 1}
+        with caplog.at_level(logging.WARNING, logger="cluster.train"):
+            bst = cluster.train(client, params, da.from_array(X, chunks=5000), da.from_array(y, chunks=5000),
+                                num_boost_round=8, checkpoint_dir=str(tmp_path), checkpoint_every=1,
+                                min_rows_per_worker=1)
+    assert f"worker {victim} left the cluster during round" in caplog.text and "restarting" in caplog.text
+    assert victim not in bst.rows_per_worker and bst.num_boosted_rounds() == 8
+    local = train({**params, "objective": lambda m, t: (m - t, np.ones_like(m))}, Dataset(X, y), 8)
+    np.testing.assert_allclose(bst.predict(X), local.predict(X), rtol=1e-6, atol=1e-6)
 
 
 def test_feature_parallel_fit_names_the_lost_worker(fresh_client, tmp_path):

@@ -232,17 +232,18 @@ def test_quantized_gradients_match_single_machine(client, mode):
     assert len(bst.rows_per_worker) == 2
 
 
-@pytest.mark.parametrize("mode", ["data", "feature"])
-def test_quantized_histograms_travel_as_integers(client, mode):
-    """Shards add packed int64 histograms (8 bytes a bin) and the leader dequantises the sum: half
-    the bytes of float64 (gradient, hessian) pairs for trees of the same shape."""
+@pytest.mark.parametrize("mode,search", [("data", "shards"), ("data", "leader"), ("feature", "leader")])
+def test_quantized_histograms_travel_as_integers(client, mode, search):
+    """Shards add packed int64 histograms (8 bytes a bin) and dequantise the sum once: half the bytes
+    of float64 (gradient, hessian) pairs for trees of the same shape. (Feature-parallel shards that
+    search their own features move no histograms at all, see test_scatter.py.)"""
     params = {"objective": "binary:logistic", "max_depth": 2, "n_jobs": 1}
     chunks = (1000, 2500, 2500)
     traffic = {}
     for quantized in (False, True):
         bst = cluster.train(client, {**params, "use_quantized_grad": quantized}, da.from_array(X, chunks=(chunks, 6)),
                             da.from_array(y, chunks=(chunks,)), num_boost_round=4, distributed_mode=mode,
-                            min_rows_per_worker=1)
+                            min_rows_per_worker=1, split_search=search)
         assert [t.n_nodes for t in bst.trees] == [7] * 4  # every node splits: the same histograms both times
         traffic[quantized] = bst.traffic_bytes["histograms"]
     assert traffic[False] > 0 and traffic[True] * 2 == traffic[False]
