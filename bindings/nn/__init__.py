@@ -9,7 +9,7 @@ protocol: ``forward`` keeps what ``backward`` needs, ``backward(grad_out)`` fill
     from bindings.nn import LayerNorm, RMSNorm, TransformerEncoder
 """
 from bindings.nn.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
-from bindings.nn.optim import Adam, AdamW, decay_matrices, warmup_lr
+from bindings.nn.optim import Adam, AdamW, clip_grad_norm_, decay_matrices, lr_schedule
 from bindings.nn.transformer import (EncoderBlock, FeedForward, Gelu, Linear, MultiHeadAttention, TransformerEncoder,
                                      named_gradients, named_parameters)
 
@@ -17,5 +17,5 @@ __all__ = [
     "LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d",
     "Linear", "Gelu", "MultiHeadAttention", "FeedForward", "EncoderBlock", "TransformerEncoder",
     "named_parameters", "named_gradients",
-    "Adam", "AdamW", "warmup_lr", "decay_matrices",
+    "Adam", "AdamW", "clip_grad_norm_", "lr_schedule", "decay_matrices",
 ]
