@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bindings.nn import (Adam, EncoderBlock, MultiHeadAttention, TransformerEncoder, named_gradients, named_parameters,
+from bindings.nn import (Adam, EncoderBlock, MultiHeadAttention, TokenClassifier, named_gradients, named_parameters,
                          lr_schedule)
 
 DIM, HEADS, FF = 8, 2, 12
@@ -104,7 +104,7 @@ def test_fully_masked_keys_give_zero_attention_not_nan():
 @pytest.mark.parametrize("norm_position", ["pre", "post"])
 def test_encoder_gradients_match_finite_differences(norm_position, norm):
     rng = np.random.default_rng(3)
-    model = TransformerEncoder(7, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, n_layers=2, norm_position=norm_position,
+    model = TokenClassifier(7, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, n_layers=2, norm_position=norm_position,
                                norm=norm, seed=3, dtype=np.float64)
     randomize(model, rng, scale=0.1)
     tokens = rng.integers(0, 7, (2, 4))
@@ -132,7 +132,7 @@ def test_encoder_gradients_match_finite_differences(norm_position, norm):
 def test_encoder_learns_to_reverse_sequences():
     # Reversal needs attention to the mirrored position: a bag-of-tokens model cannot do it.
     rng = np.random.default_rng(4)
-    model = TransformerEncoder(6, 6, dim=32, n_heads=4, ff_dim=64, n_layers=2, seed=4)
+    model = TokenClassifier(6, 6, dim=32, n_heads=4, ff_dim=64, n_layers=2, seed=4)
     opt = Adam(named_parameters(model), lr=3e-3, schedule=lr_schedule(warmup_steps=20))
     for step in range(250):
         tokens = rng.integers(0, 6, (32, 6))
@@ -152,8 +152,8 @@ def test_bad_configuration_raises():
     with pytest.raises(ValueError, match="multiple of n_heads"):
         MultiHeadAttention(10, 4, rng)
     with pytest.raises(ValueError, match="max_len"):
-        TransformerEncoder(5, 5, max_len=4).forward(np.zeros((1, 6), int))
-    model, tokens = TransformerEncoder(5, 3, dim=8, n_heads=2, ff_dim=8, n_layers=1), np.zeros((2, 4), int)
+        TokenClassifier(5, 5, max_len=4).forward(np.zeros((1, 6), int))
+    model, tokens = TokenClassifier(5, 3, dim=8, n_heads=2, ff_dim=8, n_layers=1), np.zeros((2, 4), int)
     with pytest.raises(ValueError, match=r"targets must be in \[0, 3\)"):
         model.loss_and_backward(tokens, np.full((2, 4), 3))  # the kernel indexes logits with them unchecked
     with pytest.raises(ValueError, match=r"targets must be an int array of shape \(2, 4\)"):
@@ -165,7 +165,7 @@ def test_bad_configuration_raises():
 def test_masked_loss_and_logit_gradient_match_torch_cross_entropy():
     """The mean cross-entropy over the real tokens and the gradient it sends back, against torch."""
     rng = np.random.default_rng(8)
-    model = TransformerEncoder(6, 4, dim=8, n_heads=2, ff_dim=8, n_layers=1, seed=8, dtype=np.float64)
+    model = TokenClassifier(6, 4, dim=8, n_heads=2, ff_dim=8, n_layers=1, seed=8, dtype=np.float64)
     tokens, targets = rng.integers(0, 6, (3, 5)), rng.integers(0, 4, (3, 5))
     key_mask = np.arange(5)[None, :] < np.array([[5], [3], [4]])
     seen = {}
@@ -183,7 +183,7 @@ def test_masked_loss_and_logit_gradient_match_torch_cross_entropy():
 def test_eval_mode_makes_outputs_independent_of_batch_companions(norm):
     # LayerNorm never mixes sequences; BatchNorm does in training mode and stops in eval mode.
     rng = np.random.default_rng(6)
-    model = TransformerEncoder(5, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, norm=norm, seed=6, dtype=np.float64)
+    model = TokenClassifier(5, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, norm=norm, seed=6, dtype=np.float64)
     tokens = rng.integers(0, 5, (3, 4))
     companions = tokens.copy()
     companions[1:] = rng.integers(0, 5, (2, 4))
