@@ -4,7 +4,8 @@ bandwidth each moves against a same-size copy.
 For each (rows, dim) float32 shape, paired rounds time in turn: a copy of x (numpy's and a numba prange copy,
 the faster counts), ``bindings.nn.LayerNorm`` forward + backward (parameter gradients included), torch's
 ``nn.LayerNorm`` forward + autograd backward, and the same for RMSNorm; with ``--baseline REF`` also the row
-kernels of ``gbdt/kernels/nn/norm.py`` as of git revision REF (before/after in one run, same rounds).
+kernels of ``gbdt/kernels/nn/norm.py`` as of git revision REF and of the working tree, both into preallocated
+outputs (before/after in one run, same rounds; the layers also pay the page faults of their fresh outputs).
 Numba and torch both use ``--threads`` threads. Effective bandwidth counts the bytes a fused implementation
 must move: forward reads x and writes y, backward reads dy and x and writes dx (5 arrays), over the best round;
 the ratio ours / torch is the median over rounds of the per-round ratio (< 1: ours is faster).
@@ -82,18 +83,19 @@ def forward_backward(layer, x, dy):
 
 
 def kernel_pass(kernels, x, dy, center):
-    """Forward + backward through ``kernels``' row kernels with fresh outputs, as the layer does."""
+    """Forward + backward through ``kernels``' row kernels into preallocated outputs: the kernels' own
+    bandwidth, without the first-touch page faults of the layer's fresh output arrays."""
     n, d = x.shape
     gamma, beta = np.ones(d, x.dtype), np.zeros(d, x.dtype)
+    out, dx, mean, rstd = np.empty_like(x), np.empty_like(x), np.empty(n), np.empty(n)
+    partial_g, partial_b = np.empty((min(n, kernels.N_ROW_CHUNKS), d)), np.empty((min(n, kernels.N_ROW_CHUNKS), d))
+    dgamma, dbeta = np.empty(d), np.empty(d)
 
     def run():
-        out, mean, rstd = np.empty_like(x), np.empty(n), np.empty(n)
         kernels.row_norm_forward(x, gamma, beta, 1e-5, center, out, mean, rstd)
-        dx = np.empty_like(x)
-        partial_g, partial_b = np.empty((min(n, kernels.N_ROW_CHUNKS), d)), np.empty((min(n, kernels.N_ROW_CHUNKS), d))
         kernels.row_norm_backward(dy, x, gamma, mean, rstd, center, dx, partial_g, partial_b)
-        kernels.sum_chunks(partial_g, np.empty(d))
-        kernels.sum_chunks(partial_b, np.empty(d))
+        kernels.sum_chunks(partial_g, dgamma)
+        kernels.sum_chunks(partial_b, dbeta)
 
     return run
 
