@@ -366,6 +366,10 @@ class TransformerEncoder(_Layer):
             self.children["norm"] = _TokenNorm(norm, dim, dtype)
 
     def forward(self, x, key_mask=None, attn_mask=None, is_causal=False):
+        dim = self.children["layers.0"].children["attn"].children["out"].params["bias"].shape[0]
+        if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != dim:
+            raise ValueError(f"x must be an array of shape (batch, length, {dim}), got "
+                             f"{getattr(x, 'shape', type(x).__name__)}")
         for name, layer in self.children.items():
             x = (layer.forward(x, key_mask=key_mask, attn_mask=attn_mask, is_causal=is_causal)
                  if name.startswith("layers.") else layer.forward(x))

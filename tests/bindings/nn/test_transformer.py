@@ -281,6 +281,18 @@ def test_load_state_dict_checks_keys_and_shapes_like_torch_strict():
         ours_like(True).load_state_dict([1, 2])
 
 
+def test_encoder_forward_names_bad_inputs():
+    encoder, x = ours_like(True), np.zeros((2, 5, DIM), np.float32)
+    with pytest.raises(ValueError, match=r"x must be an array of shape \(batch, length, 8\)"):
+        encoder.forward(np.zeros((2, 5, DIM + 1), np.float32))
+    with pytest.raises(ValueError, match=r"key_mask must be a bool array of shape \(batch, keys\) = \(2, 5\)"):
+        encoder.forward(x, key_mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 4\) does not broadcast"):
+        encoder.forward(x, attn_mask=np.ones((4, 4), bool))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        TransformerEncoder(DIM, HEADS, FF, 1, activation="swish")
+
+
 def freeze_dropout(layer, seed):
     """Give every Dropout below ``layer`` a fresh generator, so the next forward draws the same masks again."""
     for child in layer.children.values():
