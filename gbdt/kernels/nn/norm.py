@@ -9,10 +9,11 @@ are (d,) arrays of ``x``'s dtype (callers pass ones/zeros for a layer without af
 which keeps the inner loops free of branches).
 
 The row kernels are memory-bound, so each reads a row of ``x`` (and ``dy``) from memory once and
-every further pass over it hits L1 (a 1024-float row is 4 KB):
+every further pass over it hits the cache (a 1024-float row is 4 KB):
 
 - forward: one pass for the statistics (shifted sums, below), one to write y;
-- backward: one pass for the two row sums and the parameter-gradient partials, one to write dx.
+- backward: one pass for the two row sums, one to write dx, and, per block of 16 rows still in L2, one
+  for the parameter-gradient partials.
 
 Row statistics are one pass over ``x - x[i, 0]``: var = E[t^2] - E[t]^2 with t = x - shift. With
 the shift a value of the row, E[t]^2 <= d * var, so the subtraction cancels at most log10(d) of
@@ -40,6 +41,9 @@ from numba import prange
 from gbdt._jit import jit
 
 N_ROW_CHUNKS = 64
+# rows whose parameter-gradient partials are added after their dx: a separate loop vectorizes better than
+# four sums in one (8.9 -> 7.1 ms single-threaded at (8192, 1024) float32), and 16 rows of x and dy stay in L2
+_BLOCK_ROWS = 16
 
 # reassociation lets LLVM vectorize float64 sums; no nnan/ninf, which would drop the finiteness checks
 _SUMS = {"reassoc", "contract"}
@@ -116,24 +120,29 @@ def row_norm_backward(dy, x, gamma, mean, rstd, center, dx, partial_dgamma, part
         pb = partial_dbeta[c]
         pg[:] = 0.0
         pb[:] = 0.0
-        for i in range(start, stop):
-            hi, lo = _split_mean(x, mean[i])
-            r = x.dtype.type(rstd[i])
-            sum_g = 0.0
-            sum_gx = 0.0
-            for j in range(d):  # the one pass that reads x and dy from memory
-                xhat = ((x[i, j] - hi) - lo) * r
-                g = dy[i, j]
-                scaled = g * gamma[j]
-                sum_g += np.float64(scaled)
-                sum_gx += np.float64(scaled * xhat)
-                pg[j] += np.float64(g * xhat)
-                pb[j] += np.float64(g)
-            mean_g = x.dtype.type(sum_g / d if center else 0.0)
-            mean_gx = x.dtype.type(sum_gx / d)
-            for j in range(d):
-                xhat = ((x[i, j] - hi) - lo) * r
-                dx[i, j] = r * (dy[i, j] * gamma[j] - mean_g - xhat * mean_gx)
+        for block in range(start, stop, _BLOCK_ROWS):
+            block_stop = min(block + _BLOCK_ROWS, stop)
+            for i in range(block, block_stop):
+                hi, lo = _split_mean(x, mean[i])
+                r = x.dtype.type(rstd[i])
+                sum_g = 0.0
+                sum_gx = 0.0
+                for j in range(d):  # the one pass that reads x and dy from memory
+                    scaled = dy[i, j] * gamma[j]
+                    sum_g += np.float64(scaled)
+                    sum_gx += np.float64(scaled * (((x[i, j] - hi) - lo) * r))
+                mean_g = x.dtype.type(sum_g / d if center else 0.0)
+                mean_gx = x.dtype.type(sum_gx / d)
+                for j in range(d):
+                    xhat = ((x[i, j] - hi) - lo) * r
+                    dx[i, j] = r * (dy[i, j] * gamma[j] - mean_g - xhat * mean_gx)
+            for i in range(block, block_stop):  # the block's rows are still in L2
+                hi, lo = _split_mean(x, mean[i])
+                r = x.dtype.type(rstd[i])
+                for j in range(d):
+                    g = dy[i, j]
+                    pg[j] += np.float64(g * (((x[i, j] - hi) - lo) * r))
+                    pb[j] += np.float64(g)
 
 
 @jit(parallel=True)
