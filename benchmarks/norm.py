@@ -10,7 +10,8 @@ Numba and torch both use ``--threads`` threads. Effective bandwidth counts the b
 must move: forward reads x and writes y, backward reads dy and x and writes dx (5 arrays), over the best round;
 the ratio ours / torch is the median over rounds of the per-round ratio (< 1: ours is faster).
 
-Run: ``python -m benchmarks.norm [--threads N] [--shapes 8192x1024 16384x256] [--repeats 15] [--baseline REF]``.
+Run: ``python -m benchmarks.norm [--threads N] [--shapes 8192x1024 16384x256] [--repeats 15] [--baseline REF]
+[--clock cpu]``.
 Writes benchmarks/figures/norm.png (GB/s per shape).
 """
 import argparse
@@ -45,17 +46,17 @@ def parallel_copy(src, dst):
         dst[i] = src[i]
 
 
-def round_times(fns, repeats):
-    """(repeats, len(fns)) wall times; the callables take turns in every round, so a change of
+def round_times(fns, repeats, clock=time.perf_counter):
+    """(repeats, len(fns)) times on ``clock``; the callables take turns in every round, so a change of
     load on the (shared) machine hits all of them alike and the ratios stay meaningful."""
     for fn in fns:
         fn()
     times = np.empty((repeats, len(fns)))
     for r in range(repeats):
         for k, fn in enumerate(fns):
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[r, k] = time.perf_counter() - start
+            times[r, k] = clock() - start
     return times
 
 
@@ -106,12 +107,18 @@ def main(argv=None):
     parser.add_argument("--shapes", nargs="+", default=DEFAULT_SHAPES, help="ROWSxDIM float32 inputs")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--baseline", help="git revision whose row kernels to time alongside (before/after)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: the process's CPU time, with --threads 1 a stand-in for the wall time of a "
+                             "quiet machine when other jobs load it (they still share its memory bandwidth)")
     args = parser.parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu sums the CPU time of every thread: use it with --threads 1")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     numba.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     baseline = load_kernels(args.baseline) if args.baseline else None
     print(f"threads={args.threads} (numba and torch), cpus={os.cpu_count()}, load average "
-          f"{os.getloadavg()[0]:.1f}, torch {torch.__version__}, repeats={args.repeats}")
+          f"{os.getloadavg()[0]:.1f}, torch {torch.__version__}, repeats={args.repeats}, clock={args.clock}")
     rng = np.random.default_rng(0)
     rows = []
     for text in args.shapes:
@@ -128,7 +135,7 @@ def main(argv=None):
             if baseline is not None:
                 fns[f"{name} baseline"] = kernel_pass(baseline, x, dy, center)
                 fns[f"{name} kernels"] = kernel_pass(sys.modules["gbdt.kernels.nn.norm"], x, dy, center)
-        times = dict(zip(fns, round_times(list(fns.values()), args.repeats).T))
+        times = dict(zip(fns, round_times(list(fns.values()), args.repeats, clock).T))
         copy_gbs = 2 * x.nbytes / min(times["copy (numpy)"].min(), times["copy (prange)"].min()) / 1e9
         print(f"({n}, {d}) float32, {x.nbytes / 1e6:.0f} MB per array; copy {copy_gbs:.1f} GB/s (read + write)")
         row = {"shape": f"{n}x{d}", "copy": copy_gbs}
@@ -137,7 +144,8 @@ def main(argv=None):
             gbs = 5 * x.nbytes / ours.min() / 1e9
             row[name] = gbs
             row[f"{name} torch"] = 5 * x.nbytes / theirs.min() / 1e9
-            line = (f"  {name:9s} fwd+bwd: ours {np.median(ours) * 1e3:7.2f} ms, torch {np.median(theirs) * 1e3:7.2f} ms, "
+            line = (f"  {name:9s} fwd+bwd: ours {np.median(ours) * 1e3:7.2f} ms, "
+                    f"torch {np.median(theirs) * 1e3:7.2f} ms, "
                     f"ours/torch {np.median(ours / theirs):.2f}; ours {gbs:5.1f} GB/s = {gbs / copy_gbs:.0%} of copy, "
                     f"torch {row[f'{name} torch']:5.1f} GB/s")
             if baseline is not None:

@@ -304,7 +304,8 @@ class EncoderBlock(_Layer):
         return dr + c["attn"].backward(c["drop1"].backward(dr))
 
     def state_dict(self):
-        """torch ``TransformerEncoderLayer`` keys (``self_attn.*``, ``linear1.*``, ``linear2.*``, ``norm1.*``, ``norm2.*``)."""
+        """torch ``TransformerEncoderLayer`` keys: ``self_attn.*``, ``linear1.*``, ``linear2.*``, ``norm1.*``,
+        ``norm2.*``."""
         c = self.children
         state = {f"self_attn.{k}": v for k, v in c["attn"].state_dict().items()}
         state.update(c["ff"].state_dict())

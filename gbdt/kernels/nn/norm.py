@@ -12,8 +12,8 @@ The row kernels are memory-bound, so each reads a row of ``x`` (and ``dy``) from
 every further pass over it hits the cache (a 1024-float row is 4 KB):
 
 - forward: one pass for the statistics (shifted sums, below), one to write y;
-- backward: one pass for the two row sums, one to write dx, and, per block of 16 rows still in L2, one
-  for the parameter-gradient partials.
+- backward: one pass for the two row sums, one to write dx, and, per block of rows still in L2
+  (16 rows of 1024 values), one for the parameter-gradient partials.
 
 Row statistics are one pass over ``x - x[i, 0]``: var = E[t^2] - E[t]^2 with t = x - shift. With
 the shift a value of the row, E[t]^2 <= d * var, so the subtraction cancels at most log10(d) of
@@ -41,9 +41,10 @@ from numba import prange
 from gbdt._jit import jit
 
 N_ROW_CHUNKS = 64
-# rows whose parameter-gradient partials are added after their dx: a separate loop vectorizes better than
-# four sums in one (8.9 -> 7.1 ms single-threaded at (8192, 1024) float32), and 16 rows of x and dy stay in L2
-_BLOCK_ROWS = 16
+# values per block of rows whose parameter-gradient partials are added after their dx: a separate loop
+# vectorizes better than four sums in one (8.9 -> 7.1 ms single-threaded at (8192, 1024) float32), and a
+# block of x and dy (16 rows of 1024 floats, 128 KB) stays in L2
+_BLOCK_VALUES = 16 * 1024
 
 # reassociation lets LLVM vectorize float64 sums; no nnan/ninf, which would drop the finiteness checks
 _SUMS = {"reassoc", "contract"}
@@ -120,8 +121,9 @@ def row_norm_backward(dy, x, gamma, mean, rstd, center, dx, partial_dgamma, part
         pb = partial_dbeta[c]
         pg[:] = 0.0
         pb[:] = 0.0
-        for block in range(start, stop, _BLOCK_ROWS):
-            block_stop = min(block + _BLOCK_ROWS, stop)
+        block_rows = max(1, _BLOCK_VALUES // d)
+        for block in range(start, stop, block_rows):
+            block_stop = min(block + block_rows, stop)
             for i in range(block, block_stop):
                 hi, lo = _split_mean(x, mean[i])
                 r = x.dtype.type(rstd[i])

@@ -42,8 +42,8 @@ def randomize(layer, rng, scale=0.3):
 def block_masks(kind, rng, t):
     """(our keyword arguments, torch's) for one kind of mask; ours: True = may attend, torch's bool: True = masked."""
     if kind == "causal":
-        return {"is_causal": True}, {"src_mask": torch.nn.Transformer.generate_square_subsequent_mask(t, dtype=torch.float64),
-                                     "is_causal": True}
+        causal = torch.nn.Transformer.generate_square_subsequent_mask(t, dtype=torch.float64)
+        return {"is_causal": True}, {"src_mask": causal, "is_causal": True}
     if kind == "bool":
         allowed = rng.random((t, t)) < 0.6
         allowed[:, 0] = True
