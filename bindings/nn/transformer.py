@@ -352,6 +352,11 @@ class TransformerEncoder(_Layer):
     float mask, e.g. ``nn.Transformer.generate_square_subsequent_mask``, means the same in both).
     ``state_dict()`` / ``load_state_dict(state, strict=True)`` use torch's keys and weight layout, so a torch
     model's ``state_dict()`` loads here and ours loads into torch.
+
+    Parameters: dim (torch's d_model), n_heads (nhead), ff_dim (dim_feedforward), n_layers (num_layers);
+    norm_position "post" / "pre" (norm_first); norm "layer", "rms" or "batch" (the last two have no torch twin
+    in this layer); activation "relu" or "gelu_tanh"; dropout; final_norm; seed : int or numpy Generator of the
+    initialization and the dropout masks; dtype : float32 or float64.
     """
 
     def __init__(self, dim, n_heads, ff_dim, n_layers, *, norm_position="post", norm="layer", activation="relu",
