@@ -22,7 +22,7 @@ from bindings.nn.dropout import Dropout
 from bindings.validation import check_number
 from gbdt.kernels.nn.attention import masked_softmax_rows, masked_softmax_rows_backward
 
-__all__ = ["scaled_dot_product_attention", "ScaledDotProductAttention", "attention_bias"]
+__all__ = ["scaled_dot_product_attention", "ScaledDotProductAttention"]
 
 _NO_KEY_MASK = np.ones((0, 0), np.bool_)
 
@@ -42,12 +42,12 @@ def _check_qkv(q, k, v):
                          f"k {k.shape}, v {v.shape}")
 
 
-def attention_bias(scores_shape, dtype, attn_mask=None, is_causal=False, key_mask=None):
+def _attention_bias(scores_shape, dtype, attn_mask=None, is_causal=False, key_mask=None):
     """The additive bias of the scores, broadcastable to ``scores_shape`` (..., L, S), or None for no mask.
 
     attn_mask : bool (True = may attend) or float (added) array broadcastable to (..., L, S), or None.
     is_causal : bool, query i sees keys j <= i.  key_mask : (B, S) bool, True for real keys (padding False),
-    applied to scores of shape (B, H, L, S) (the layers' padding mask).
+    shared by every head and query of batch element b (the layers' padding mask).
     """
     length, n_keys = scores_shape[-2:]
     bias = None
@@ -75,7 +75,8 @@ def attention_bias(scores_shape, dtype, attn_mask=None, is_causal=False, key_mas
         if key_mask.dtype != np.bool_ or key_mask.shape != (scores_shape[0], n_keys):
             raise ValueError(f"key_mask must be a bool array of shape (batch, keys) = {(scores_shape[0], n_keys)}, "
                              f"got {key_mask.dtype} {key_mask.shape}")
-        padding = np.where(key_mask, dtype.type(0), dtype.type(-np.inf))[:, None, None, :]
+        padding = np.where(key_mask, dtype.type(0), dtype.type(-np.inf))
+        padding = padding.reshape((padding.shape[0],) + (1,) * (len(scores_shape) - 2) + (n_keys,))
         bias = padding if bias is None else bias + padding
     return bias
 
@@ -103,11 +104,11 @@ class ScaledDotProductAttention:
         return self.train(False)
 
     def forward(self, q, k, v, attn_mask=None, is_causal=False, scale=None, key_mask=None):
-        """Attention output (..., L, Ev); masks as :func:`attention_bias`; scale defaults to 1 / sqrt(E)."""
+        """Attention output (..., L, Ev); masks as :func:`_attention_bias`; scale defaults to 1 / sqrt(E)."""
         _check_qkv(q, k, v)
         scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else check_number(scale, "scale", low=0.0, low_open=True)
         scores = (q @ np.swapaxes(k, -1, -2)) * q.dtype.type(scale)
-        bias = attention_bias(scores.shape, q.dtype, attn_mask, is_causal, key_mask)
+        bias = _attention_bias(scores.shape, q.dtype, attn_mask, is_causal, key_mask)
         if bias is not None:
             scores += bias
         n_keys = scores.shape[-1]

@@ -71,6 +71,16 @@ def test_causal_mask_on_a_rectangular_score_matrix_matches_torch():
                                rtol=1e-12, atol=1e-12)
 
 
+def test_key_mask_equals_a_broadcast_boolean_mask_without_a_head_axis():
+    rng = np.random.default_rng(6)
+    q, k, v = (a[:, 0] for a in qkv(rng, np.float64))  # (B, L, E) etc.
+    key_mask = random_bool_mask(rng, (B, S))
+    expected = F.scaled_dot_product_attention(*map(torch.from_numpy, (q, k, v)),
+                                              attn_mask=torch.from_numpy(key_mask[:, None, :]))
+    np.testing.assert_allclose(ScaledDotProductAttention().forward(q, k, v, key_mask=key_mask), expected,
+                               rtol=1e-12, atol=1e-12)
+
+
 def test_fully_masked_query_gets_zero_output_and_gradient():
     rng = np.random.default_rng(2)
     q, k, v = qkv(rng, np.float64)
