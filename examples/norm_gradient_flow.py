@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from norm_toy_task import reversal_batch, save_figure  # noqa: E402
 
-from bindings.nn import TransformerEncoder, named_gradients  # noqa: E402
+from bindings.nn import TokenClassifier, named_gradients  # noqa: E402
 
 VOCAB, LENGTH, DIM = 10, 8, 64
 DEPTHS = (6, 12, 24)
@@ -33,12 +33,12 @@ SEEDS = range(4)
 
 def fc2_gradient_norms(norm_position, n_layers, seed):
     """||dLoss/dW2|| of every block at initialization for one random batch."""
-    model = TransformerEncoder(VOCAB + 1, VOCAB, dim=DIM, n_heads=4, ff_dim=4 * DIM, n_layers=n_layers,
+    model = TokenClassifier(VOCAB + 1, VOCAB, dim=DIM, n_heads=4, ff_dim=4 * DIM, n_layers=n_layers,
                                max_len=LENGTH, norm_position=norm_position, seed=seed, dtype=np.float64)
     tokens, targets, key_mask = reversal_batch(np.random.default_rng(seed), 32, LENGTH, VOCAB)
     model.loss_and_backward(tokens, targets, key_mask)
     grads = named_gradients(model)
-    return np.array([np.linalg.norm(grads[f"blocks.{i}.ff.fc2.weight"]) for i in range(n_layers)])
+    return np.array([np.linalg.norm(grads[f"encoder.layers.{i}.ff.fc2.weight"]) for i in range(n_layers)])
 
 
 def main():

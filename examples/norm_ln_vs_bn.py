@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from norm_toy_task import accuracy, reversal_batch, save_figure, smooth, train  # noqa: E402
 
-from bindings.nn import TransformerEncoder  # noqa: E402
+from bindings.nn import TokenClassifier  # noqa: E402
 
 VOCAB, LENGTH, MIN_LENGTH, BATCH, STEPS = 8, 8, 3, 4, 1500
 SEEDS = (0, 1, 2)
@@ -50,7 +50,7 @@ def batch_dependence(model, rng, n_trials=20):
 
 def run(norm, seed):
     """Train one model; returns (losses, eval-mode acc, train-mode acc, batch dependence)."""
-    model = TransformerEncoder(VOCAB + 1, VOCAB, dim=32, n_heads=4, ff_dim=64, n_layers=2, max_len=LENGTH,
+    model = TokenClassifier(VOCAB + 1, VOCAB, dim=32, n_heads=4, ff_dim=64, n_layers=2, max_len=LENGTH,
                                norm=norm, seed=seed)
     losses = train(model, np.random.default_rng(10 + seed), steps=STEPS, batch=BATCH, peak_lr=3e-3,
                    warmup_steps=50, **TASK)

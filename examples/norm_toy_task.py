@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from bindings.nn import Adam, named_gradients, named_parameters, warmup_lr
+from bindings.nn import Adam, lr_schedule, named_gradients, named_parameters
 
 
 def reversal_batch(rng, batch, length, vocab, min_length=None):
@@ -24,16 +24,18 @@ def reversal_batch(rng, batch, length, vocab, min_length=None):
     return tokens, targets, key_mask
 
 
-def train(model, rng, *, steps, batch, peak_lr, warmup_steps, length, vocab, min_length=None):
-    """Adam on fresh random batches; returns the per-step losses (NaN from the step it diverged on)."""
-    opt = Adam(named_parameters(model))
+def train(model, rng, *, steps, batch, peak_lr, warmup_steps, length, vocab, min_length=None, decay="constant"):
+    """Adam on fresh random batches, linear warm-up to ``peak_lr`` then ``decay`` (a :func:`lr_schedule` kind);
+    returns the per-step losses (NaN from the step it diverged on)."""
+    schedule = lr_schedule(decay, warmup_steps=warmup_steps, total_steps=None if decay == "constant" else steps)
+    opt = Adam(named_parameters(model), lr=peak_lr, schedule=schedule)
     losses = np.full(steps, np.nan)
     for step in range(steps):
         tokens, targets, key_mask = reversal_batch(rng, batch, length, vocab, min_length)
         losses[step] = model.loss_and_backward(tokens, targets, key_mask)
         if not np.isfinite(losses[step]):
             break
-        opt.step(named_gradients(model), warmup_lr(step, peak_lr, warmup_steps))
+        opt.step(named_gradients(model))
     return losses
 
 

@@ -2,7 +2,7 @@
 
 Each concept lives in its own module: data (:mod:`.data`), encoders (:mod:`.encoders`), fusion
 (:mod:`.fusion`), alignment (:mod:`.alignment`), hard negatives for image-text matching (:mod:`.matching`),
-the model (:mod:`.model`), training (:mod:`.train`, schedule and clipping in :mod:`.schedule`), retrieval
+the model (:mod:`.model`), training (:mod:`.train`; its schedule and clipping are :mod:`bindings.nn.optim`'s), retrieval
 (:mod:`.retrieval`) and evaluation (:mod:`.evaluate`). The layers, their protocol and the AdamW optimizer the
 trainer steps are those of :mod:`bindings.nn`::
 
@@ -17,7 +17,6 @@ from bindings.multimodal.fusion import CrossAttentionBlock, CrossFusion, EarlyFu
 from bindings.multimodal.matching import sample_hard_negatives
 from bindings.multimodal.model import MultimodalNet
 from bindings.multimodal.retrieval import recall_at_k, retrieve
-from bindings.multimodal.schedule import clip_grad_norm, cosine_lr
 from bindings.multimodal.train import Trainer, modality_dropout_masks
 
 __all__ = [
@@ -25,5 +24,5 @@ __all__ = [
     "TextEncoder", "ImageEncoder", "Pooling", "EarlyFusion", "LateFusion", "CrossFusion", "CrossAttentionBlock",
     "FusionEncoder", "ContrastiveHead", "info_nce_loss", "sample_hard_negatives", "recall_at_k", "retrieve",
     "accuracy", "missing_modality_accuracy", "retrieval_recall", "zero_shot_predict", "zero_shot_accuracy",
-    "itm_accuracy", "CONDITIONS", "modality_dropout_masks", "cosine_lr", "clip_grad_norm",
+    "itm_accuracy", "CONDITIONS", "modality_dropout_masks",
 ]

@@ -20,8 +20,7 @@ except ImportError:  # pragma: no cover
 
 from bindings.multimodal.data import PairedData
 from bindings.multimodal.model import MultimodalNet
-from bindings.multimodal.schedule import clip_grad_norm, cosine_lr
-from bindings.nn.optim import AdamW, warmup_lr
+from bindings.nn.optim import AdamW, clip_grad_norm_, lr_schedule
 from bindings.nn.transformer import named_gradients, named_parameters
 from bindings.validation import check_choice, check_int, check_n_jobs, check_number
 from gbdt.threads import effective_threads, using_threads
@@ -41,7 +40,7 @@ class Trainer:
 
     batch_size : samples per step.  lr, weight_decay : peak learning rate and decoupled decay of :class:`AdamW`.
     warmup_steps : linear warm-up steps.  schedule : "constant" (warm-up, then lr) or "cosine" (warm-up, then
-    cosine decay to ``min_lr`` at ``total_steps``; see :func:`bindings.multimodal.schedule.cosine_lr`).
+    cosine decay to ``min_lr`` at ``total_steps``; see :func:`bindings.nn.optim.lr_schedule`).
     total_steps : end of the cosine decay (None: the steps of the first :meth:`fit`).
     max_grad_norm : clip the global gradient norm to this (None: no clipping).
     modality_dropout : probability in [0, 0.5] of dropping each modality of a training sample.
@@ -65,7 +64,8 @@ class Trainer:
         check_choice(schedule, "schedule", ("constant", "cosine"))
         if total_steps is not None:
             total_steps = check_int(total_steps, "total_steps", low=1)
-        min_lr = check_number(min_lr, "min_lr", low=0.0)
+        lr = check_number(lr, "lr", low=0.0, low_open=True)
+        min_lr = check_number(min_lr, "min_lr", low=0.0, high=lr)
         if max_grad_norm is not None:
             max_grad_norm = check_number(max_grad_norm, "max_grad_norm", low=0.0, low_open=True)
         # at most 0.5: text and image are never both dropped
@@ -91,9 +91,9 @@ class Trainer:
     def learning_rate(self, step):
         """Learning rate of optimizer step ``step`` (0-based) under the schedule."""
         s = self.settings
-        if s["schedule"] == "constant":
-            return warmup_lr(step, s["lr"], s["warmup_steps"])
-        return cosine_lr(step, s["lr"], s["warmup_steps"], s["total_steps"], s["min_lr"])
+        schedule = lr_schedule(s["schedule"], warmup_steps=s["warmup_steps"], total_steps=s["total_steps"],
+                               min_ratio=s["min_lr"] / s["lr"])
+        return s["lr"] * schedule(step)
 
     def fit(self, data, epochs=1, *, validation_data=None, early_stopping_rounds=None, progress=True,
             checkpoint_path=None):
@@ -165,7 +165,7 @@ class Trainer:
                         **self._loss_kwargs(data, idx, self.rng))
                     model_grads = named_gradients(self.model)
                     grads = {name: model_grads[name] for name in params}
-                    grads, grad_norm = clip_grad_norm(grads, s["max_grad_norm"] or np.inf)
+                    grad_norm = clip_grad_norm_(grads, np.inf if s["max_grad_norm"] is None else s["max_grad_norm"])
                     self.optimizer.step(grads)
                     contrastive.clamp()
                     for key, value in losses.items():

@@ -4,8 +4,9 @@ validation keeps the best epoch and stops early, and bad input raises errors tha
 import numba
 import numpy as np
 import pytest
+import torch
 
-from bindings.multimodal import (MultimodalNet, Trainer, accuracy, cosine_lr, itm_accuracy, make_digits, make_shapes,
+from bindings.multimodal import (MultimodalNet, Trainer, accuracy, itm_accuracy, make_digits, make_shapes,
                                  missing_modality_accuracy, modality_dropout_masks, retrieval_recall)
 from bindings.nn import named_gradients, named_parameters
 from gbdt.threads import effective_threads
@@ -171,26 +172,41 @@ def test_cosine_schedule_runs_over_the_first_fits_steps():
     trainer = Trainer(small_model(data, dim=8), batch_size=16, lr=1e-2, warmup_steps=3, schedule="cosine",
                       min_lr=1e-4).fit(data, 3, progress=False)
     assert trainer.settings["total_steps"] == 12
-    np.testing.assert_allclose(trainer.history["lr"], [cosine_lr(s, 1e-2, 3, 12, 1e-4) for s in range(12)], rtol=1e-12)
+    # torch's warm-up + cosine (SequentialLR(LinearLR, CosineAnnealingLR)) over the same 12 steps
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1e-2)
+    scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [
+        torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / 3, end_factor=1.0, total_iters=2),
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=9, eta_min=1e-4)], milestones=[3])
+    expected = []
+    for _ in range(12):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    np.testing.assert_allclose(trainer.history["lr"], expected, rtol=1e-12)
 
 
 def test_gradients_are_clipped_to_the_global_norm():
     data = make_shapes(64, seed=12)
     trainer = Trainer(small_model(data, dim=8), batch_size=16, max_grad_norm=0.05, contrastive_weight=1.0)
-    seen = []
+    raw_norms, clipped_norms = [], []
     step = trainer.optimizer.step
 
-    def spy(grads):
-        raw = named_gradients(trainer.model)  # the model keeps the unclipped gradients
-        seen.append((np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in raw.values())),
-                     np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads.values()))))
+    def spy(grads):  # the gradients the optimizer receives, after clipping
+        clipped_norms.append(np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads.values())))
         step(grads)
 
+    def backward_spy(*args, **kwargs):  # the model's gradients right after backward, before clipping
+        out = loss_and_backward(*args, **kwargs)
+        grads = named_gradients(trainer.model).values()
+        raw_norms.append(np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads)))
+        return out
+
+    loss_and_backward = trainer.model.loss_and_backward
+    trainer.model.loss_and_backward = backward_spy
     trainer.optimizer.step = spy
     trainer.fit(data, 1, progress=False)
-    raw_norms, clipped_norms = np.array(seen).T
     np.testing.assert_allclose(trainer.history["grad_norm"], raw_norms, rtol=1e-6)
-    assert np.all(raw_norms > 0.05)  # every step was clipped, to the bound
+    assert np.all(np.array(raw_norms) > 0.05)  # every step was clipped, to the bound
     np.testing.assert_allclose(clipped_norms, 0.05, rtol=1e-5)
 
 

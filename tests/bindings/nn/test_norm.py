@@ -1,9 +1,10 @@
-"""bindings.nn.norm layers against torch.nn.LayerNorm / RMSNorm / BatchNorm1d (forward and autograd backward)."""
+"""bindings.nn.norm layers against torch.nn.LayerNorm / RMSNorm / GroupNorm / BatchNorm1d / BatchNorm2d (forward
+and autograd backward, running statistics)."""
 import numpy as np
 import pytest
 import torch
 
-from bindings.nn import BatchNorm1d, LayerNorm, RMSNorm
+from bindings.nn import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 
 RTOL = 1e-5
 
@@ -31,13 +32,17 @@ def make_input(kind, shape, rng):
 
 def torch_reference(ours, x, dy, dtype):
     """torch layer with the same configuration and parameters; returns (y, dx, {name: grad})."""
-    if isinstance(ours, BatchNorm1d):
-        layer = torch.nn.BatchNorm1d(ours.num_features, eps=ours.eps, momentum=ours.momentum,
-                                     affine=bool(ours.params))
+    if isinstance(ours, (BatchNorm1d, BatchNorm2d)):
+        cls = torch.nn.BatchNorm1d if isinstance(ours, BatchNorm1d) else torch.nn.BatchNorm2d
+        layer = cls(ours.num_features, eps=ours.eps, momentum=ours.momentum, affine=bool(ours.params),
+                    track_running_stats=ours.track_running_stats)
+    elif isinstance(ours, GroupNorm):
+        layer = torch.nn.GroupNorm(ours.num_groups, ours.num_channels, eps=ours.eps, affine=bool(ours.params))
     elif isinstance(ours, RMSNorm):
-        layer = torch.nn.RMSNorm(ours.dim, eps=ours.eps, elementwise_affine=bool(ours.params))
+        layer = torch.nn.RMSNorm(ours.normalized_shape, eps=ours.eps, elementwise_affine=bool(ours.params))
     else:
-        layer = torch.nn.LayerNorm(ours.dim, eps=ours.eps, elementwise_affine=bool(ours.params))
+        layer = torch.nn.LayerNorm(ours.normalized_shape, eps=ours.eps, elementwise_affine=bool(ours.params),
+                                   bias="bias" in ours.params or not ours.params)
     layer = layer.to(dtype)
     with torch.no_grad():
         for name, value in ours.params.items():
@@ -179,3 +184,81 @@ def test_bad_arguments_raise_clear_errors(cls):
 def test_batchnorm_training_rejects_a_single_sample():
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         BatchNorm1d(3).forward(np.ones((1, 3), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [True, False])
+def test_layernorm_tuple_shape_and_no_bias_match_torch(dtype, bias):
+    rng = np.random.default_rng(10)
+    x = rng.normal(0.5, 2.0, (4, 3, 5, 6)).astype(dtype)
+    layer = LayerNorm((5, 6), bias=bias, dtype=dtype)
+    assert layer.params["weight"].shape == (5, 6) and ("bias" in layer.params) == bias
+    check_against_torch(layer, x, rng, torch.float32 if dtype == np.float32 else torch.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rmsnorm_default_eps_is_the_machine_epsilon_of_the_input(dtype):
+    # rows of tiny values: mean(x^2) ~ 1e-14, so eps = 1e-5 and eps = finfo.eps give different outputs
+    rng = np.random.default_rng(11)
+    x = (1e-7 * rng.standard_normal((6, 2, 8))).astype(dtype)
+    layer = RMSNorm((2, 8), dtype=dtype)
+    assert layer.eps is None
+    check_against_torch(layer, x, rng, torch.float32 if dtype == np.float32 else torch.float64)
+    assert not np.allclose(layer.forward(x), RMSNorm((2, 8), eps=1e-5, dtype=dtype).forward(x), rtol=1e-2)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape, groups", [((4, 6, 5), 3), ((3, 8, 4, 5), 2), ((5, 12), 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_groupnorm_matches_torch(affine, shape, groups, dtype):
+    rng = np.random.default_rng(12)
+    x = make_input("random", shape, rng).astype(dtype)
+    layer = GroupNorm(groups, shape[1], affine=affine, dtype=dtype)
+    check_against_torch(layer, x, rng, torch.float32 if dtype == np.float32 else torch.float64)
+
+
+@pytest.mark.parametrize("momentum", [None, 0.25])
+@pytest.mark.parametrize("cls, shape", [(BatchNorm1d, (8, 5, 3)), (BatchNorm2d, (4, 5, 3, 2))])
+def test_batchnorm_momentum_and_batch_count_match_torch(cls, shape, momentum):
+    # momentum=None: the running statistics are the cumulative average of the batch statistics
+    rng = np.random.default_rng(13)
+    ours = cls(5, momentum=momentum, dtype=np.float64)
+    theirs = (torch.nn.BatchNorm1d if cls is BatchNorm1d else torch.nn.BatchNorm2d)(5, momentum=momentum).double()
+    for _ in range(4):
+        x = rng.normal(2.0, 3.0, shape)
+        assert_rel_close(ours.forward(x), theirs(torch.from_numpy(x)).detach().numpy())
+    assert ours.num_batches_tracked == int(theirs.num_batches_tracked) == 4
+    assert_rel_close(ours.running_mean, theirs.running_mean.numpy())
+    assert_rel_close(ours.running_var, theirs.running_var.numpy())
+    ours.eval()
+    theirs.eval()
+    x = rng.normal(size=shape)
+    assert_rel_close(ours.forward(x), theirs(torch.from_numpy(x)).detach().numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm2d_training_and_untracked_eval_match_torch(dtype):
+    rng = np.random.default_rng(14)
+    x = make_input("random", (3, 4, 5, 2), rng).astype(dtype)
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    check_against_torch(BatchNorm2d(4, dtype=dtype), x, rng, tdtype)
+    untracked = BatchNorm2d(4, track_running_stats=False, dtype=dtype).eval()  # batch statistics in eval too
+    assert untracked.running_mean is None and untracked.num_batches_tracked is None
+    check_against_torch(untracked, x, rng, tdtype)
+
+
+def test_bad_shapes_name_the_argument():
+    with pytest.raises(ValueError, match=r"normalized_shape=\(5, 6\)"):
+        LayerNorm((5, 6)).forward(np.zeros((2, 6, 5), np.float32))
+    with pytest.raises(TypeError, match="normalized_shape"):
+        LayerNorm(4.0)
+    with pytest.raises(ValueError, match="normalized_shape must be a positive integer"):
+        RMSNorm((3, 0))
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        GroupNorm(4, 6)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 6, \*\)"):
+        GroupNorm(3, 6).forward(np.zeros((2, 4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 3, H, W\)"):
+        BatchNorm2d(3).forward(np.zeros((2, 3, 4), np.float32))
+    with pytest.raises(ValueError, match="momentum"):
+        BatchNorm1d(3, momentum=1.5)

@@ -1,11 +1,12 @@
-"""bindings.nn.transformer: blocks against torch.nn.TransformerEncoderLayer, finite-difference gradient
-checks of the whole encoder, and a toy task the encoder must learn."""
+"""bindings.nn.transformer: blocks against torch.nn.TransformerEncoderLayer (padding, causal, boolean and additive
+masks), state_dict exchange with torch.nn.TransformerEncoder in both directions, finite-difference gradient checks
+(with dropout on fixed masks), and a toy task the classifier must learn."""
 import numpy as np
 import pytest
 import torch
 
-from bindings.nn import (Adam, EncoderBlock, MultiHeadAttention, TransformerEncoder, named_gradients, named_parameters,
-                         warmup_lr)
+from bindings.nn import (Adam, Dropout, EncoderBlock, MultiHeadAttention, TokenClassifier, TransformerEncoder,
+                         lr_schedule, named_gradients, named_parameters)
 
 DIM, HEADS, FF = 8, 2, 12
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -38,21 +39,39 @@ def randomize(layer, rng, scale=0.3):
         value += scale * rng.standard_normal(value.shape)
 
 
+def block_masks(kind, rng, t):
+    """(our keyword arguments, torch's) for one kind of mask; ours: True = may attend, torch's bool: True = masked."""
+    if kind == "causal":
+        causal = torch.nn.Transformer.generate_square_subsequent_mask(t, dtype=torch.float64)
+        return {"is_causal": True}, {"src_mask": causal, "is_causal": True}
+    if kind == "bool":
+        allowed = rng.random((t, t)) < 0.6
+        allowed[:, 0] = True
+        return {"attn_mask": allowed}, {"src_mask": torch.from_numpy(~allowed)}
+    if kind == "float":
+        bias = rng.standard_normal((t, t))
+        return {"attn_mask": bias}, {"src_mask": torch.from_numpy(bias)}
+    return {}, {}
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched src_key_padding_mask")  # float src_mask, bool padding
+@pytest.mark.parametrize("mask", ["padding_only", "causal", "bool", "float"])
 @pytest.mark.parametrize("norm_position", ["pre", "post"])
-def test_encoder_block_matches_torch_forward_and_backward(norm_position):
+def test_encoder_block_matches_torch_forward_and_backward(norm_position, mask):
     rng = np.random.default_rng(0)
     block = EncoderBlock(DIM, HEADS, FF, rng, norm_position=norm_position, dtype=np.float64)
     randomize(block, rng)
     x = rng.standard_normal((3, 5, DIM))
     key_mask = np.ones((3, 5), bool)
     key_mask[1, 3:] = False  # a shorter sequence padded to length 5
+    ours_mask, torch_mask = block_masks(mask, rng, 5)
     dy = rng.standard_normal(x.shape)
-    y = block.forward(x, key_mask)
+    y = block.forward(x, key_mask, **ours_mask)
     dx = block.backward(dy)
 
     layer = copy_block_to_torch(block)
     tx = torch.tensor(x, requires_grad=True)
-    ty = layer(tx, src_key_padding_mask=torch.from_numpy(~key_mask))
+    ty = layer(tx, src_key_padding_mask=torch.from_numpy(~key_mask), **torch_mask)
     ty.backward(torch.from_numpy(dy))
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
@@ -104,7 +123,7 @@ def test_fully_masked_keys_give_zero_attention_not_nan():
 @pytest.mark.parametrize("norm_position", ["pre", "post"])
 def test_encoder_gradients_match_finite_differences(norm_position, norm):
     rng = np.random.default_rng(3)
-    model = TransformerEncoder(7, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, n_layers=2, norm_position=norm_position,
+    model = TokenClassifier(7, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, n_layers=2, norm_position=norm_position,
                                norm=norm, seed=3, dtype=np.float64)
     randomize(model, rng, scale=0.1)
     tokens = rng.integers(0, 7, (2, 4))
@@ -132,12 +151,12 @@ def test_encoder_gradients_match_finite_differences(norm_position, norm):
 def test_encoder_learns_to_reverse_sequences():
     # Reversal needs attention to the mirrored position: a bag-of-tokens model cannot do it.
     rng = np.random.default_rng(4)
-    model = TransformerEncoder(6, 6, dim=32, n_heads=4, ff_dim=64, n_layers=2, seed=4)
-    opt = Adam(named_parameters(model))
+    model = TokenClassifier(6, 6, dim=32, n_heads=4, ff_dim=64, n_layers=2, seed=4)
+    opt = Adam(named_parameters(model), lr=3e-3, schedule=lr_schedule(warmup_steps=20))
     for step in range(250):
         tokens = rng.integers(0, 6, (32, 6))
         model.loss_and_backward(tokens, tokens[:, ::-1].copy())
-        opt.step(named_gradients(model), warmup_lr(step, 3e-3, 20))
+        opt.step(named_gradients(model))
     tokens = rng.integers(0, 6, (256, 6))
     accuracy = (model.forward(tokens).argmax(-1) == tokens[:, ::-1]).mean()
     assert accuracy > 0.95
@@ -152,8 +171,8 @@ def test_bad_configuration_raises():
     with pytest.raises(ValueError, match="multiple of n_heads"):
         MultiHeadAttention(10, 4, rng)
     with pytest.raises(ValueError, match="max_len"):
-        TransformerEncoder(5, 5, max_len=4).forward(np.zeros((1, 6), int))
-    model, tokens = TransformerEncoder(5, 3, dim=8, n_heads=2, ff_dim=8, n_layers=1), np.zeros((2, 4), int)
+        TokenClassifier(5, 5, max_len=4).forward(np.zeros((1, 6), int))
+    model, tokens = TokenClassifier(5, 3, dim=8, n_heads=2, ff_dim=8, n_layers=1), np.zeros((2, 4), int)
     with pytest.raises(ValueError, match=r"targets must be in \[0, 3\)"):
         model.loss_and_backward(tokens, np.full((2, 4), 3))  # the kernel indexes logits with them unchecked
     with pytest.raises(ValueError, match=r"targets must be an int array of shape \(2, 4\)"):
@@ -165,7 +184,7 @@ def test_bad_configuration_raises():
 def test_masked_loss_and_logit_gradient_match_torch_cross_entropy():
     """The mean cross-entropy over the real tokens and the gradient it sends back, against torch."""
     rng = np.random.default_rng(8)
-    model = TransformerEncoder(6, 4, dim=8, n_heads=2, ff_dim=8, n_layers=1, seed=8, dtype=np.float64)
+    model = TokenClassifier(6, 4, dim=8, n_heads=2, ff_dim=8, n_layers=1, seed=8, dtype=np.float64)
     tokens, targets = rng.integers(0, 6, (3, 5)), rng.integers(0, 4, (3, 5))
     key_mask = np.arange(5)[None, :] < np.array([[5], [3], [4]])
     seen = {}
@@ -183,7 +202,7 @@ def test_masked_loss_and_logit_gradient_match_torch_cross_entropy():
 def test_eval_mode_makes_outputs_independent_of_batch_companions(norm):
     # LayerNorm never mixes sequences; BatchNorm does in training mode and stops in eval mode.
     rng = np.random.default_rng(6)
-    model = TransformerEncoder(5, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, norm=norm, seed=6, dtype=np.float64)
+    model = TokenClassifier(5, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, norm=norm, seed=6, dtype=np.float64)
     tokens = rng.integers(0, 5, (3, 4))
     companions = tokens.copy()
     companions[1:] = rng.integers(0, 5, (2, 4))
@@ -196,3 +215,114 @@ def test_eval_mode_makes_outputs_independent_of_batch_companions(norm):
     assert change() < 1e-12
     model.train()
     assert (change() > 1e-3) == (norm == "batch")
+
+
+def torch_encoder(norm_first, n_layers=2):
+    layer = torch.nn.TransformerEncoderLayer(DIM, HEADS, FF, dropout=0.1, batch_first=True, norm_first=norm_first)
+    return torch.nn.TransformerEncoder(layer, n_layers, norm=torch.nn.LayerNorm(DIM) if norm_first else None,
+                                       enable_nested_tensor=False).eval()
+
+
+def ours_like(norm_first, seed=0):
+    return TransformerEncoder(DIM, HEADS, FF, 2, norm_position="pre" if norm_first else "post",
+                              final_norm=norm_first, seed=seed).eval()
+
+
+def compare_outputs(ours, theirs, rng):
+    """Outputs of both in eval mode on the same float32 input, with padding and with a causal mask."""
+    x = rng.standard_normal((3, 5, DIM)).astype(np.float32)
+    key_mask = np.arange(5)[None, :] < np.array([[5], [3], [4]])
+    with torch.no_grad():
+        padded = theirs(torch.from_numpy(x), src_key_padding_mask=torch.from_numpy(~key_mask)).numpy()
+        causal = theirs(torch.from_numpy(x), mask=torch.nn.Transformer.generate_square_subsequent_mask(5),
+                        is_causal=True).numpy()
+    # padded positions' outputs are not defined by torch's fast path; compare the real tokens
+    np.testing.assert_allclose(ours.forward(x, key_mask=key_mask)[key_mask], padded[key_mask], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours.forward(x, is_causal=True), causal, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_state_dict_from_torch_gives_torchs_outputs(norm_first):
+    torch.manual_seed(0)
+    theirs = torch_encoder(norm_first)
+    ours = ours_like(norm_first)
+    missing, unexpected = ours.load_state_dict(theirs.state_dict())
+    assert missing == unexpected == []
+    compare_outputs(ours, theirs, np.random.default_rng(9))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_state_dict_to_torch_gives_our_outputs(norm_first):
+    rng = np.random.default_rng(10)
+    ours = ours_like(norm_first, seed=10)
+    randomize(ours, rng, scale=0.2)
+    theirs = torch_encoder(norm_first)
+    state = ours.state_dict()
+    assert list(state) == list(theirs.state_dict())  # same keys, same order
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    compare_outputs(ours, theirs, rng)
+
+
+def test_load_state_dict_checks_keys_and_shapes_like_torch_strict():
+    theirs = torch_encoder(True)
+    ours = ours_like(False)  # post-norm without a final norm: torch's "norm.*" keys are unexpected
+    with pytest.raises(ValueError, match=r"unexpected keys \['norm.bias', 'norm.weight'\]"):
+        ours.load_state_dict(theirs.state_dict())
+    assert ours.load_state_dict(theirs.state_dict(), strict=False) == ([], ["norm.bias", "norm.weight"])
+    state = ours_like(True).state_dict()
+    del state["layers.1.linear2.bias"]
+    with pytest.raises(ValueError, match=r"missing keys \['layers.1.linear2.bias'\]"):
+        ours_like(True).load_state_dict(state)
+    state = ours_like(True).state_dict()
+    state["layers.0.linear1.weight"] = state["layers.0.linear1.weight"].T
+    with pytest.raises(ValueError, match=r"state_dict\['layers.0.linear1.weight'\] has shape \(8, 12\)"):
+        ours_like(True).load_state_dict(state)
+    with pytest.raises(TypeError, match="state_dict must be a mapping"):
+        ours_like(True).load_state_dict([1, 2])
+
+
+def test_encoder_forward_names_bad_inputs():
+    encoder, x = ours_like(True), np.zeros((2, 5, DIM), np.float32)
+    with pytest.raises(ValueError, match=r"x must be an array of shape \(batch, length, 8\)"):
+        encoder.forward(np.zeros((2, 5, DIM + 1), np.float32))
+    with pytest.raises(ValueError, match=r"key_mask must be a bool array of shape \(batch, keys\) = \(2, 5\)"):
+        encoder.forward(x, key_mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 4\) does not broadcast"):
+        encoder.forward(x, attn_mask=np.ones((4, 4), bool))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        TransformerEncoder(DIM, HEADS, FF, 1, activation="swish")
+
+
+def freeze_dropout(layer, seed):
+    """Give every Dropout below ``layer`` a fresh generator, so the next forward draws the same masks again."""
+    for child in layer.children.values():
+        if isinstance(child, Dropout):
+            child.rng = np.random.default_rng(seed)
+        freeze_dropout(child, seed)
+
+
+@pytest.mark.parametrize("norm_position", ["pre", "post"])
+def test_block_gradients_with_dropout_match_finite_differences(norm_position):
+    rng = np.random.default_rng(11)
+    block = EncoderBlock(DIM, HEADS, FF, rng, norm_position=norm_position, dropout=0.3, dtype=np.float64)
+    randomize(block, rng, scale=0.2)
+    x, dy = rng.standard_normal((2, 4, DIM)), rng.standard_normal((2, 4, DIM))
+
+    def loss(x):
+        freeze_dropout(block, 5)
+        return float(np.sum(block.forward(x, is_causal=True) * dy))
+
+    loss(x)
+    dx = block.backward(dy)
+    assert block.children["ff"].children["drop"].mask.mean() < 0.9  # dropout was active
+    h = 1e-6
+    for idx in [(0, 0, 0), (1, 3, 5), (0, 2, 7)]:
+        up, down = x.copy(), x.copy()
+        up[idx] += h
+        down[idx] -= h
+        assert dx[idx] == pytest.approx((loss(up) - loss(down)) / (2 * h), rel=1e-6, abs=1e-8)
+    block.eval()
+    plain = EncoderBlock(DIM, HEADS, FF, np.random.default_rng(0), norm_position=norm_position, dtype=np.float64)
+    for name, value in named_parameters(plain).items():
+        value[:] = named_parameters(block)[name]
+    np.testing.assert_allclose(block.forward(x), plain.forward(x), atol=0)
