@@ -443,7 +443,8 @@ class TokenClassifier(_Layer):
     def forward(self, tokens, key_mask=None):
         tokens = np.asarray(tokens)
         if tokens.ndim != 2 or tokens.shape[1] > self._positions.shape[0]:
-            raise ValueError(f"tokens must have shape (B, T) with T <= max_len={self._positions.shape[0]}, got {tokens.shape}")
+            raise ValueError(f"tokens must have shape (B, T) with T <= max_len={self._positions.shape[0]}, "
+                             f"got {tokens.shape}")
         self._tokens = tokens
         x = self.params["embedding"][tokens] + self._positions[: tokens.shape[1]]
         return self.children["head"].forward(self.children["encoder"].forward(x, key_mask=key_mask))
