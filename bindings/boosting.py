@@ -12,11 +12,12 @@ import functools
 import numpy as np
 
 from bindings.booster import Booster
-from bindings.categorical import categorical_mask
+from bindings.categorical import categorical_mask, category_edges
 from bindings.dataset import aligned_dataset
 from bindings.metrics import evaluate
 from bindings.row_sampling import round_sample
 from bindings.sparse_input import is_sparse
+from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.exact import ColumnBlocks, ExactGrower, TreeRows
 from gbdt.grower import TreeGrower, sampled_count
@@ -53,14 +54,15 @@ class LocalRows:
     """
 
     def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None):
-        self._init_rows(X_binned.shape[0], label, weight, initial, p, row_ids, queries)
-        self.X_binned = X_binned
+        self._init_rows(label.shape[0], label, weight, initial, p, row_ids, queries)
+        self.X_binned = X_binned  # None: binned before each tree (ApproxRows)
         self.quantization = p.quantization  # None, or the bins and rounding of quantised gradients
         if self.quantization is not None:
-            self.quantization.check_rows(X_binned.shape[0])
+            self.quantization.check_rows(label.shape[0])
         self.packed = None
         self.missing_bin = p.max_bin - 1
-        self.builder = histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads)
+        self.split_mode, self.n_threads = p.split_mode, n_threads
+        self.builder = None if X_binned is None else histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads)
 
     def _init_rows(self, n_rows, label, weight, initial, p, row_ids, queries):
         """The state every kind of rows keeps: labels, weights, loss, running margins (n, K) and gradients."""
@@ -164,13 +166,56 @@ class ExactRows(LocalRows):
         Forest(trees, range(len(trees)), len(trees)).predict(self.X, self.margin)
 
 
-def dense_raw(dataset, argument):
-    """The (n, F) float64 raw features of ``dataset`` for ``tree_method='exact'``; ValueError for
-    the input it cannot take (sparse matrices, categorical features)."""
+class ApproxRows(LocalRows):
+    """Training rows of ``tree_method='approx'``: before each tree the features are binned anew at
+    weighted quantiles of the current hessians of its output (XGBoost's approx: ``max_bin`` bins,
+    the sketch weighted by the hessian), then grown by the histogram kernels. Its trees keep raw
+    thresholds only (each has its own bins), so margins are replayed on the raw values.
+
+    dataset : the training ``Dataset`` (dense); the rest as ``LocalRows``.
+    """
+
+    def __init__(self, dataset, label, weight, initial, p, n_threads, queries=None):
+        super().__init__(None, label, weight, initial, p, n_threads, queries=queries)
+        self.dataset = dataset
+        self.X = dense_raw(dataset, "dtrain", "approx", categorical=True)
+        self.edges = self.n_edges = None
+
+    def partition(self, k, scale=None):
+        """Bin the rows at the hessian-weighted quantiles of output k, then ``LocalRows.partition``."""
+        max_bin = self.missing_bin + 1
+        edges, n_edges = compute_bin_edges(self.X, max_bin, self.gh[k, :, 1].astype(np.float64), seed=self.seed)
+        self.edges, self.n_edges = category_edges(edges, n_edges, self.dataset.categories, max_bin)
+        self.X_binned = bin_matrix(self.X, self.edges, self.n_edges, max_bin)
+        self.builder = histogram_builder(self.X_binned, max_bin, self.split_mode, self.n_threads)
+        return super().partition(k, scale)
+
+    def replay_round(self, trees):
+        Forest(trees, range(len(trees)), len(trees)).predict(self.X, self.margin)
+
+
+class ApproxGrower:
+    """``TreeGrower`` over the bins ``ApproxRows`` made for the tree being grown; the tree keeps
+    raw thresholds only (``bin_threshold`` -1: its bins are its own)."""
+
+    def __init__(self, rows, max_bin, growth, monotone, categorical, interactions):
+        self.rows, self.max_bin = rows, max_bin
+        self.args = growth, monotone, categorical, interactions
+
+    def grow(self, partition, features, rng=None):
+        grower = TreeGrower(self.rows.edges, self.rows.n_edges + 1, self.max_bin - 1, *self.args)
+        tree = grower.grow(partition, features, rng)
+        tree.bin_threshold[:] = -1
+        return tree
+
+
+def dense_raw(dataset, argument, method="exact", categorical=False):
+    """The (n, F) float64 raw features of ``dataset`` for ``tree_method`` ``method``; ValueError for
+    the input it cannot take (sparse matrices; categorical features unless ``categorical``)."""
     if is_sparse(dataset.data):
-        raise ValueError(f"tree_method='exact' needs dense {argument}: its column blocks would hold every implicit "
-                         "zero; use tree_method='hist' (served sparse) or pass a dense array")
-    if dataset.categories:
+        raise ValueError(f"tree_method={method!r} needs dense {argument} (it keeps the raw values: every implicit "
+                         "zero of a sparse matrix); use tree_method='hist' (served sparse) or pass a dense array")
+    if dataset.categories and not categorical:
         raise ValueError(f"tree_method='exact' does not support categorical features (in {argument}: "
                          f"{sorted(dataset.categories)}), as XGBoost's; use tree_method='hist' or 'approx'")
     return dataset.data
@@ -214,6 +259,9 @@ def fit_dataset(p, dtrain, num_boost_round, evals, callbacks, n_threads):
     if p.tree_method == "exact":
         edges = n_edges = None
         rows = ExactRows(dense_raw(dtrain, "dtrain"), dtrain.label, weight, initial, p, queries=queries)
+    elif p.tree_method == "approx":
+        edges = n_edges = None
+        rows = ApproxRows(dtrain, dtrain.label, weight, initial, p, n_threads, queries=queries)
     else:
         edges, n_edges = dtrain.bin_edges(p.max_bin, seed=p.seed)
         X_binned = dtrain.binned(edges, n_edges, p.max_bin)
@@ -244,6 +292,8 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
     interactions = p.constraints.interaction_matrix(booster.num_feature, booster.feature_names)
     if p.tree_method == "exact":
         grower = ExactGrower(rows.blocks, growth, monotone)
+    elif p.tree_method == "approx":
+        grower = ApproxGrower(rows, p.max_bin, growth, monotone, categorical, interactions)
     else:
         grower = TreeGrower(edges, n_edges + 1, p.max_bin - 1, growth, monotone, categorical, interactions)
     per_level = growth.colsample_bylevel < 1.0 or growth.colsample_bynode < 1.0

@@ -29,8 +29,9 @@ The split search follows ``src/tree/updater_colmaker.cc`` (XGBoost 1.x-3.x) to t
 - ``gamma`` prunes bottom-up after growth (XGBoost's ``prune`` updater): a split whose children
   are leaves and whose gain is below ``gamma`` becomes a leaf, repeatedly.
 
-Trees come out as ``gbdt.tree.Tree`` with raw thresholds only (``bin_threshold`` -1): the
-threshold is the largest float64 below XGBoost's, so ``x <= threshold`` is ``x < split value``.
+Trees come out as ``gbdt.tree.Tree`` with raw thresholds only (``bin_threshold`` -1). XGBoost
+compares the float32 value of a feature (``float32(x) < split value``); the float64 threshold is
+chosen so that ``x <= threshold`` is that comparison for every float64 x (``raw_threshold``).
 """
 from dataclasses import dataclass
 
@@ -265,6 +266,18 @@ def route_rows(col_ptr, col_row, col_value, position, split_feature, split_value
                 position[row] = left_child[node] + (0 if col_value[e] < split_value[node] else 1)
 
 
+def raw_threshold(split_value):
+    """(m,) float64 thresholds t with ``x <= t`` <=> ``float32(x) < split_value`` for every
+    float64 x; split_value (m,) float32. The float64 values that round to a float32 below c are
+    those under the midpoint m of c and the float32 below it (m itself when it rounds down)."""
+    c = np.asarray(split_value, dtype=np.float32)
+    below = np.nextafter(c, np.float32(-np.inf)).astype(np.float64)
+    mid = 0.5 * (below + c.astype(np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounds_down = mid.astype(np.float32) < c
+    return np.where(rounds_down, mid, np.nextafter(mid, -np.inf))
+
+
 @dataclass
 class TreeRows:
     """The rows of one tree: gradients (n, 2) float32 of its output and the round's sampled rows
@@ -392,7 +405,7 @@ class ExactGrower:
 
     def _to_tree(self, root):
         """The flat ``Tree``, nodes numbered breadth-first; values are XGBoost's float32
-        ``weight * learning_rate``; thresholds the largest float64 below the split value."""
+        ``weight * learning_rate``; thresholds ``raw_threshold`` of the split values."""
         order, left, right = [root], [], []
         for node in order:
             if node.left is None:
@@ -404,10 +417,10 @@ class ExactGrower:
                 order.extend((node.left, node.right))
         split = np.array(left) >= 0
         rate = np.float32(self.params.learning_rate)
-        value = np.array([nd.value for nd in order], dtype=np.float32).astype(np.float64)
+        value = np.array([nd.value for nd in order], dtype=np.float32)
         return Tree.from_lists(
             feature=np.where(split, [nd.feature for nd in order], -1),
-            threshold=np.where(split, np.nextafter(value, -np.inf), 0.0),
+            threshold=np.where(split, raw_threshold(value), 0.0),
             bin_threshold=np.full(len(order), -1), default_left=[nd.default_left for nd in order],
             left=left, right=right, value=[float(np.float32(nd.weight) * rate) for nd in order],
             gain=np.where(split, [nd.gain for nd in order], 0.0), cover=[nd.h for nd in order])
