@@ -400,9 +400,10 @@ def resolve_params(params, objective=None):
         p[canon] = value
     for name, check in CHECKS.items():
         p[name] = check(p[name])
-    if p["tree_method"] == "exact" and "max_bin" in seen:
-        warnings.warn("max_bin is ignored by tree_method='exact' (every distinct value is a split candidate)",
-                      UserWarning, stacklevel=3)
+    if p["tree_method"] == "exact" and "max_bin" in seen and p["max_bin"] != DEFAULTS["max_bin"]:
+        # the default passes silently: the estimators always send their max_bin
+        warnings.warn(f"max_bin={p['max_bin']} is ignored by tree_method='exact' (every distinct value is a split "
+                      "candidate)", UserWarning, stacklevel=3)
     return _typed(p)
 
 
