@@ -149,9 +149,11 @@ def _score(g, h, w, reg, by_weight):
 def _split_gain(lg, lh, rg, rh, lower, upper, constraint, node_score, reg, by_weight):
     """float32 loss change of a split with left (lg, lh), right (rg, rh); -inf when it breaks
     the feature's monotone ``constraint``."""
+    if not by_weight:  # the weights are not needed (no feature is constrained): skip two divisions
+        return np.float32(_score(lg, lh, 0.0, reg, False) + _score(rg, rh, 0.0, reg, False) - node_score)
     wl = _weight(lg, lh, lower, upper, reg)
     wr = _weight(rg, rh, lower, upper, reg)
-    gain = _score(lg, lh, wl, reg, by_weight) + _score(rg, rh, wr, reg, by_weight)
+    gain = _score(lg, lh, wl, reg, True) + _score(rg, rh, wr, reg, True)
     if (constraint > 0 and wl > wr) or (constraint < 0 and wl < wr):
         return -np.inf
     return np.float32(gain - node_score)
