@@ -17,7 +17,7 @@ from bindings.dataset import aligned_dataset
 from bindings.metrics import evaluate
 from bindings.row_sampling import round_sample
 from bindings.sparse_input import is_sparse
-from gbdt.binning import bin_matrix, compute_bin_edges
+from gbdt.binning import bin_matrix, presorted_bin_edges
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
 from gbdt.exact import ColumnBlocks, ExactGrower, TreeRows
 from gbdt.grower import TreeGrower, sampled_count
@@ -179,12 +179,14 @@ class ApproxRows(LocalRows):
         super().__init__(None, label, weight, initial, p, n_threads, queries=queries)
         self.dataset = dataset
         self.X = dense_raw(dataset, "dtrain", "approx", categorical=True)
+        self.blocks = ColumnBlocks.from_dense(self.X)  # sorted once: each tree's sketch needs no sort
         self.edges = self.n_edges = None
 
     def partition(self, k, scale=None):
         """Bin the rows at the hessian-weighted quantiles of output k, then ``LocalRows.partition``."""
         max_bin = self.missing_bin + 1
-        edges, n_edges = compute_bin_edges(self.X, max_bin, self.gh[k, :, 1].astype(np.float64), seed=self.seed)
+        edges, n_edges = presorted_bin_edges(self.X, self.blocks.col_ptr, self.blocks.col_row, max_bin,
+                                             self.gh[k, :, 1].astype(np.float64))
         self.edges, self.n_edges = category_edges(edges, n_edges, self.dataset.categories, max_bin)
         self.X_binned = bin_matrix(self.X, self.edges, self.n_edges, max_bin)
         self.builder = histogram_builder(self.X_binned, max_bin, self.split_mode, self.n_threads)

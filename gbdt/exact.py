@@ -58,29 +58,31 @@ def _column_counts(X, out):
 
 @jit(parallel=True)
 def _fill_columns(X, col_ptr, col_row, col_value):
-    """Each column's non-missing rows (int32) and float32 values sorted by value (stable: ties
-    keep row order) into col_row/col_value[col_ptr[f]:col_ptr[f + 1]]."""
+    """Each column's non-missing rows (int32) and float32 values sorted by the float64 value
+    (stable: ties keep row order; rounding to float32 keeps the order) into
+    col_row/col_value[col_ptr[f]:col_ptr[f + 1]]."""
     for f in prange(X.shape[1]):
         begin = col_ptr[f]
-        values = np.empty(col_ptr[f + 1] - begin, dtype=np.float32)
+        values = np.empty(col_ptr[f + 1] - begin)
         rows = np.empty(col_ptr[f + 1] - begin, dtype=np.int32)
         m = 0
         for i in range(X.shape[0]):
             x = X[i, f]
             if x == x:
-                values[m] = np.float32(x)
+                values[m] = x
                 rows[m] = i
                 m += 1
         order = np.argsort(values, kind="mergesort")
         for j in range(m):
-            col_value[begin + j] = values[order[j]]
+            col_value[begin + j] = np.float32(values[order[j]])
             col_row[begin + j] = rows[order[j]]
 
 
 @dataclass
 class ColumnBlocks:
     """Every feature's values sorted once: for feature f, entries ``col_ptr[f]:col_ptr[f + 1]`` of
-    ``col_row`` (int32 row) and ``col_value`` (float32 value), ascending; missing values absent.
+    ``col_row`` (int32 row) and ``col_value`` (float32 value), ascending by the float64 value;
+    missing values absent.
 
     col_ptr : (F + 1,) int64; forward : (F,) bool, the columns XGBoost also scans ascending (a
     missing value somewhere, and more than one distinct value). Memory: 8 bytes per present value.
