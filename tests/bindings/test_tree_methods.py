@@ -54,6 +54,16 @@ def test_exact_trees_equal_xgboost_exact(objective, case):
         np.testing.assert_allclose(ours.predict(data), theirs.predict(xgb.DMatrix(data)), rtol=1e-6, atol=1e-6)
 
 
+def test_exact_multiclass_with_weights_equals_xgboost_exact():
+    X, z = ties_and_nan(9)
+    y = np.digitize(z, [-1.0, 1.0])
+    weight = np.random.default_rng(9).uniform(0.5, 2.0, len(y))
+    params = {"objective": "multi:softprob", "num_class": 3, "max_depth": 3, "tree_method": "exact", "base_score": 0.5}
+    ours = train(params, Dataset(X, y, weight=weight), 10).predict(X)
+    theirs = xgb.train({**params, "nthread": 1}, xgb.DMatrix(X, y, weight=weight), 10).predict(xgb.DMatrix(X))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
 def test_exact_split_values_are_xgboosts():
     X, y = ties_and_nan(3)
     ours, theirs = both_exact({"max_depth": 3, "base_score": 0.5}, X, y, 3)
