@@ -105,9 +105,9 @@ class ColumnBlocks:
         col_row = np.empty(col_ptr[-1], dtype=np.int32)
         col_value = np.empty(col_ptr[-1], dtype=np.float32)
         _fill_columns(X, col_ptr, col_row, col_value)
-        first = col_value[np.minimum(col_ptr[:-1], max(col_ptr[-1] - 1, 0))] if col_ptr[-1] else np.zeros(n_features)
-        last = col_value[np.maximum(col_ptr[1:] - 1, 0)] if col_ptr[-1] else np.zeros(n_features)
-        single = (counts > 0) & (first == last)
+        nonempty = counts > 0
+        single = np.zeros(n_features, dtype=np.bool_)  # one float32 value only: XGBoost skips its forward scan
+        single[nonempty] = col_value[col_ptr[:-1][nonempty]] == col_value[col_ptr[1:][nonempty] - 1]
         return cls(col_ptr, col_row, col_value, (counts < n) & ~single)
 
     @property

@@ -118,10 +118,14 @@ def test_approx_with_a_constant_hessian_grows_the_hist_trees():
     """Squared error has hessian 1 on every row, so the hessian-weighted quantiles are the plain
     ones: approx re-bins every tree into the bins hist fixed once."""
     X, y = ties_and_nan(7)
-    X[:, 4] = np.random.default_rng(0).normal(size=len(y))  # many distinct values: quantile edges
+    rng = np.random.default_rng(0)
+    X[:, 4] = rng.normal(size=len(y))  # many distinct values: quantile edges
+    X[:, 5] = rng.integers(0, 6, len(y))  # categories (codes)
+    y = y + 2.0 * np.isin(X[:, 5], [1, 4])
     params = {"max_depth": 4, "max_bin": 16}
-    hist = train(params, Dataset(X, y), ROUNDS)
-    approx = train({**params, "tree_method": "approx"}, Dataset(X, y), ROUNDS)
+    hist = train(params, Dataset(X, y, categorical_features=[5]), ROUNDS)
+    approx = train({**params, "tree_method": "approx"}, Dataset(X, y, categorical_features=[5]), ROUNDS)
+    assert any(tree.is_categorical.any() for tree in approx.trees)
     np.testing.assert_allclose(approx.predict(X), hist.predict(X), rtol=1e-12, atol=1e-12)
 
 
