@@ -5,7 +5,9 @@ margins -> evaluation -> callbacks.
 process) and evaluation sets through those of ``EvalSet``; ``cluster.shard`` provides the same
 methods over the rows of Dask workers. Every parameter arrives resolved (``bindings.params.Params``).
 ``fit_dataset`` is a whole local fit of one ``Dataset``: ``bindings.train.train`` checks the
-arguments and calls it.
+arguments and calls it. ``Params.tree_method`` picks the rows and the grower: ``LocalRows`` and
+``gbdt.grower.TreeGrower`` (hist), ``ApproxRows`` and ``ApproxGrower`` (bins re-cut before each
+tree), ``ExactRows`` and ``gbdt.exact.ExactGrower`` (no bins).
 """
 import functools
 
@@ -27,7 +29,7 @@ from gbdt.sparse_histogram import histogram_builder
 from gbdt.sparse_partition import row_partition
 from gbdt.tree import Forest
 
-__all__ = ["LocalRows", "ExactRows", "EvalSet", "boost", "fit_dataset"]
+__all__ = ["LocalRows", "ExactRows", "ApproxRows", "EvalSet", "boost", "fit_dataset"]
 
 
 def sample_indices(rng, n, fraction):
@@ -145,10 +147,17 @@ class LocalRows:
         Forest(trees, range(len(trees)), len(trees)).predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
 
 
-class ExactRows(LocalRows):
+class RawRows(LocalRows):
+    """Rows whose trees keep raw thresholds only (``tree_method`` "exact" and "approx": no bins
+    shared by every tree), so margins are replayed on the raw (n, F) float64 values ``self.X``."""
+
+    def replay_round(self, trees):
+        Forest(trees, range(len(trees)), len(trees)).predict(self.X, self.margin)
+
+
+class ExactRows(RawRows):
     """Training rows of ``tree_method='exact'``: the raw (n, F) float64 matrix, sorted once into
-    column blocks (``gbdt.exact.ColumnBlocks``); trees have raw thresholds only, so the margins
-    follow them on the raw values."""
+    column blocks (``gbdt.exact.ColumnBlocks``); margins follow each tree on the raw values."""
 
     def __init__(self, X, label, weight, initial, p, queries=None):
         self._init_rows(X.shape[0], label, weight, initial, p, None, queries)
@@ -162,22 +171,18 @@ class ExactRows(LocalRows):
     def add_round(self, trees):
         self.replay_round(trees)
 
-    def replay_round(self, trees):
-        Forest(trees, range(len(trees)), len(trees)).predict(self.X, self.margin)
 
-
-class ApproxRows(LocalRows):
+class ApproxRows(RawRows):
     """Training rows of ``tree_method='approx'``: before each tree the features are binned anew at
     weighted quantiles of the current hessians of its output (XGBoost's approx: ``max_bin`` bins,
-    the sketch weighted by the hessian), then grown by the histogram kernels. Its trees keep raw
-    thresholds only (each has its own bins), so margins are replayed on the raw values.
+    the sketch weighted by the hessian), then grown by the histogram kernels.
 
     dataset : the training ``Dataset`` (dense); the rest as ``LocalRows``.
     """
 
     def __init__(self, dataset, label, weight, initial, p, n_threads, queries=None):
         super().__init__(None, label, weight, initial, p, n_threads, queries=queries)
-        self.dataset = dataset
+        self.categories = dataset.categories
         self.X = dense_raw(dataset, "dtrain", "approx", categorical=True)
         self.blocks = ColumnBlocks.from_dense(self.X)  # sorted once: each tree's sketch needs no sort
         self.edges = self.n_edges = None
@@ -187,13 +192,10 @@ class ApproxRows(LocalRows):
         max_bin = self.missing_bin + 1
         edges, n_edges = presorted_bin_edges(self.X, self.blocks.col_ptr, self.blocks.col_row, max_bin,
                                              self.gh[k, :, 1].astype(np.float64))
-        self.edges, self.n_edges = category_edges(edges, n_edges, self.dataset.categories, max_bin)
+        self.edges, self.n_edges = category_edges(edges, n_edges, self.categories, max_bin)
         self.X_binned = bin_matrix(self.X, self.edges, self.n_edges, max_bin)
         self.builder = histogram_builder(self.X_binned, max_bin, self.split_mode, self.n_threads)
         return super().partition(k, scale)
-
-    def replay_round(self, trees):
-        Forest(trees, range(len(trees)), len(trees)).predict(self.X, self.margin)
 
 
 class ApproxGrower:
