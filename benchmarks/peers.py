@@ -25,6 +25,7 @@ XGBOOST_OBJECTIVES = {"binary": "binary:logistic", "regression": "reg:squarederr
                       "quantile": "reg:quantileerror", "rank": "rank:ndcg"}
 LIGHTGBM_OBJECTIVES = {"rank": "lambdarank"}  # the others have the suite's names
 QUANTILE_ALPHA = 0.9
+TREE_METHODS = ("hist", "approx", "exact")
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,13 @@ class Setting:
     n_classes: int = 1
     learning_rate: float = 0.1
     split_mode: str = "auto"
+    tree_method: str = "hist"  # XGBoost's name; only this engine and XGBoost have exact and approx
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.tree_method not in TREE_METHODS:
+            raise ValueError(f"tree_method must be one of {TREE_METHODS}, got {self.tree_method!r}")
         if self.objective == "multiclass" and self.n_classes < 3:
             raise ValueError(f"multiclass needs n_classes >= 3, got {self.n_classes}")
 
@@ -50,9 +54,11 @@ class Setting:
 def fit_ours(X, y, s, quantized=False):
     from bindings import Dataset, train
 
-    params = {"objective": XGBOOST_OBJECTIVES[s.objective], "max_depth": s.depth, "max_bin": s.bins,
-              "learning_rate": s.learning_rate, "n_jobs": s.threads, "split_mode": s.split_mode,
-              "use_quantized_grad": quantized}
+    params = {"objective": XGBOOST_OBJECTIVES[s.objective], "max_depth": s.depth, "learning_rate": s.learning_rate,
+              "n_jobs": s.threads, "split_mode": s.split_mode, "use_quantized_grad": quantized,
+              "tree_method": s.tree_method}
+    if s.tree_method != "exact":  # exact has no bins
+        params["max_bin"] = s.bins
     if s.objective == "multiclass":
         params["num_class"] = s.n_classes
     if s.objective == "quantile":
@@ -67,8 +73,10 @@ def predict_ours(model, X, s):
 def fit_xgboost(X, y, s):
     import xgboost as xgb
 
-    params = {"objective": XGBOOST_OBJECTIVES[s.objective], "tree_method": "hist", "max_depth": s.depth,
-              "max_bin": s.bins, "eta": s.learning_rate, "nthread": s.threads}
+    params = {"objective": XGBOOST_OBJECTIVES[s.objective], "tree_method": s.tree_method, "max_depth": s.depth,
+              "eta": s.learning_rate, "nthread": s.threads}
+    if s.tree_method != "exact":
+        params["max_bin"] = s.bins
     if s.objective == "multiclass":
         params["num_class"] = s.n_classes
     if s.objective == "quantile":
@@ -136,11 +144,12 @@ class Library(NamedTuple):
     module: str  # imported by a measuring process before its baseline memory is read
     distribution: Optional[str]  # whose version is reported; None for this engine
     objectives: tuple = OBJECTIVES  # the tasks it can run
+    tree_methods: tuple = ("hist",)  # the split-finding methods it has (XGBoost's names)
 
 
 LIBRARIES = {
-    "ours": Library(fit_ours, predict_ours, "bindings", None),
-    "xgboost": Library(fit_xgboost, predict_xgboost, "xgboost", "xgboost"),
+    "ours": Library(fit_ours, predict_ours, "bindings", None, tree_methods=TREE_METHODS),
+    "xgboost": Library(fit_xgboost, predict_xgboost, "xgboost", "xgboost", tree_methods=TREE_METHODS),
     "lightgbm": Library(fit_lightgbm, predict_lightgbm, "lightgbm", "lightgbm"),
     "sklearn": Library(fit_sklearn, predict_sklearn, "sklearn.ensemble", "scikit-learn",
                        ("binary", "regression", "multiclass", "quantile")),

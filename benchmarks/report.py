@@ -1,8 +1,9 @@
 """Tables and figures of the suite's results (the dicts that ``benchmarks.suite`` saves as JSON).
 
 A task's result: ``{library: {"train_s", "predict_s", "train_mem_mib", "peak_rss_mib", "metric",
-"train_x_ours", "predict_x_ours", "train_s_rounds"}}`` (and ``"train_x_ours_paired"`` from two rounds)
-or ``{library: {"error": message}}``. Ratios are the peer's seconds over ours: above 1 we are faster.
+"train_x_ours", "predict_x_ours", "train_mem_x_ours", "train_s_rounds"}}`` (and ``"train_x_ours_paired"``
+from two rounds) or ``{library: {"error": message}}``. Ratios are the peer's seconds (training MiB)
+over ours: above 1 we are faster (use less memory).
 """
 from pathlib import Path
 
@@ -13,12 +14,14 @@ COLUMNS = (("train s", "train_s", "{:9.3f}"), ("predict s", "predict_s", "{:9.3f
 
 
 def add_ratios(results):
-    """Fill ``train_x_ours`` and ``predict_x_ours`` of every library that ran, in place."""
+    """Fill ``train_x_ours``, ``predict_x_ours`` and ``train_mem_x_ours`` of every library that ran, in place."""
     ours = results.get("ours", {})
     for r in results.values():
-        for key in ("train", "predict"):
-            if "error" not in r and "error" not in ours and ours:
+        if "error" not in r and "error" not in ours and ours:
+            for key in ("train", "predict"):
                 r[f"{key}_x_ours"] = r[f"{key}_s"] / ours[f"{key}_s"]
+            if ours["train_mem_mib"] > 0:
+                r["train_mem_x_ours"] = r["train_mem_mib"] / ours["train_mem_mib"]
     return results
 
 
@@ -41,7 +44,8 @@ def task_table(title, metric, results):
     width = max([10] + [len(library) + 1 for library in results])
     head = f"{'library':{width}s}" + "".join(f"{name:>10s}" for name, _, _ in COLUMNS)
     paired = any("train_x_ours_paired" in r for r in results.values())
-    head += f"{metric:>10s}{'train x ours':>14s}{'pred x ours':>13s}" + (f"{'paired':>8s}" if paired else "")
+    head += f"{metric:>10s}{'train x ours':>14s}{'pred x ours':>13s}{'MiB x ours':>12s}"
+    head += f"{'paired':>8s}" if paired else ""
     lines = [title, head]
     for library, r in results.items():
         if "error" in r:
@@ -50,6 +54,7 @@ def task_table(title, metric, results):
         row = f"{library:{width}s}" + "".join(" " + fmt.format(r[key]) for _, key, fmt in COLUMNS)
         row += f" {r['metric']:9.5f}"
         row += f" {r['train_x_ours']:13.2f} {r['predict_x_ours']:12.2f}" if "train_x_ours" in r else ""
+        row += f" {r['train_mem_x_ours']:11.2f}" if "train_mem_x_ours" in r else ""
         row += f" {r['train_x_ours_paired']:7.2f}" if "train_x_ours_paired" in r else ""
         lines.append(row)
     if paired:

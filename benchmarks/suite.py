@@ -8,6 +8,7 @@ scikit-learn's HistGradientBoosting).
     python -m benchmarks --tasks binary,wide --trees 50 --depth 6
     python -m benchmarks --scaling 1,2,4,8,16 # train time against threads (figure)
     python -m benchmarks --tasks small        # small and medium data, a grid search, the cold start
+    python -m benchmarks --tasks binary --tree-method exact   # XGBoost's exact method, ours and XGBoost's
 
 Each (library, task) runs in a fresh process (``benchmarks.child``) so that its peak memory is its
 own; thread pools are sized in that process's environment before any import, and OpenMP threads
@@ -36,7 +37,8 @@ import numpy as np
 from benchmarks import report
 from benchmarks.child import PREFIX
 from benchmarks.machine import machine_info, usable_cores
-from benchmarks.peers import DEFAULT_LIBRARIES, LIBRARIES, OUR_VARIANTS, Setting, installed, timed_fit_predict
+from benchmarks.peers import (DEFAULT_LIBRARIES, LIBRARIES, OUR_VARIANTS, TREE_METHODS, Setting, installed,
+                              timed_fit_predict)
 from benchmarks.tasks import TASKS, available_memory_bytes, score
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +63,9 @@ def parse_args(argv, prog="python -m benchmarks"):
     ap.add_argument("--depth", type=int, help="tree depth (default 8, 6 with --quick)")
     ap.add_argument("--bins", type=int, default=256)
     ap.add_argument("--split-mode", default="auto", choices=["auto", "data", "feature"], help="ours only")
+    ap.add_argument("--tree-method", default="hist", choices=TREE_METHODS,
+                    help="split finding (XGBoost's names); exact and approx run ours and XGBoost only, and "
+                         "exact ignores --bins")
     ap.add_argument("--repeats", type=int, default=1,
                     help="rounds of fresh runs, every library once per round; the fastest run is kept and, "
                          "from 2, the median over rounds of each library's time over ours in the same round")
@@ -107,7 +112,7 @@ def _names(ap, text, known, option):
 
 def _setting(args, task, threads):
     return Setting(task.objective, args.trees, args.depth, args.bins, threads, n_classes=task.n_classes,
-                   split_mode=args.split_mode)
+                   split_mode=args.split_mode, tree_method=args.tree_method)
 
 
 def run_child(library, setting, data_dir, timeout, wait_policy="passive"):
@@ -219,7 +224,9 @@ def select_tasks(args, notes):
 def select_libraries(args, notes):
     chosen = [lib for lib in args.libraries if installed(lib)]
     notes.extend(f"{lib} not installed: left out" for lib in args.libraries if lib not in chosen)
-    return chosen
+    without = [lib for lib in chosen if args.tree_method not in LIBRARIES[lib].tree_methods]
+    notes.extend(f"{lib} has no tree_method={args.tree_method!r}: left out" for lib in without)
+    return [lib for lib in chosen if lib not in without]
 
 
 def run_task(args, task, libraries, threads_list):
@@ -248,8 +255,8 @@ def _header(task, rows, test_rows):
 
 
 def _payload(args, notes):
-    setting = {k: getattr(args, k) for k in ("trees", "depth", "bins", "threads", "split_mode", "quick", "scale",
-                                             "repeats", "omp_wait_policy")}
+    setting = {k: getattr(args, k) for k in ("trees", "depth", "bins", "threads", "split_mode", "tree_method", "quick",
+                                             "scale", "repeats", "omp_wait_policy")}
     return {"machine": machine_info(), "setting": setting, "notes": notes, "tasks": {}}
 
 
@@ -266,14 +273,17 @@ def run_suite(args):
               f"{payload['compile_s']:.1f} s; fresh process with a warm cache: " +
               (f"import {cold['import_s']:.1f} s + first fit on {COLD_START_ROWS} rows {cold['train_s']:.2f} s"
                if "error" not in cold else f"failed: {cold['error']}"))
-    print(f"{args.trees} trees, depth {args.depth}, {args.bins} bins, {args.threads} threads; "
+    bins = "every distinct value (exact)" if args.tree_method == "exact" else f"{args.bins} bins"
+    method = "" if args.tree_method == "hist" else f"tree_method={args.tree_method}, "
+    print(f"{method}{args.trees} trees, depth {args.depth}, {bins}, {args.threads} threads; "
           f"ratios are peer seconds / ours (> 1: we are faster)")
     for task in tasks:
         by_threads, rows, test_rows = run_task(args, task, libraries, [args.threads])
         payload["tasks"][task.name] = {**_header(task, rows, test_rows), "results": by_threads[args.threads]}
         title = f"\n{task.description}: {rows} train rows, {test_rows} test rows"
         print(report.task_table(title, task.metric, by_threads[args.threads]), flush=True)
-    return _save(args, payload, "suite", report.suite_figure)
+    name = "suite" if args.tree_method == "hist" else f"suite-{args.tree_method}"
+    return _save(args, payload, name, report.suite_figure)
 
 
 def run_scaling(args):

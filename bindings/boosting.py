@@ -5,18 +5,23 @@ margins -> evaluation -> callbacks.
 process) and evaluation sets through those of ``EvalSet``; ``cluster.shard`` provides the same
 methods over the rows of Dask workers. Every parameter arrives resolved (``bindings.params.Params``).
 ``fit_dataset`` is a whole local fit of one ``Dataset``: ``bindings.train.train`` checks the
-arguments and calls it.
+arguments and calls it. ``Params.tree_method`` picks the rows and the grower: ``LocalRows`` and
+``gbdt.grower.TreeGrower`` (hist), ``ApproxRows`` and ``ApproxGrower`` (bins re-cut before each
+tree), ``ExactRows`` and ``gbdt.exact.ExactGrower`` (no bins).
 """
 import functools
 
 import numpy as np
 
 from bindings.booster import Booster
-from bindings.categorical import categorical_mask
+from bindings.categorical import categorical_mask, category_edges
 from bindings.dataset import aligned_dataset
 from bindings.metrics import evaluate
 from bindings.row_sampling import round_sample
+from bindings.sparse_input import is_sparse
+from gbdt.binning import bin_matrix, presorted_bin_edges
 from gbdt.dtypes import G_H_DTYPE, IDX_DTYPE
+from gbdt.exact import ColumnBlocks, ExactGrower, TreeRows
 from gbdt.grower import TreeGrower, sampled_count
 from gbdt.leaf_quantile import leaf_residual_quantiles
 from gbdt.quantize import gradient_extremes, gradient_scales, quantize_gradients
@@ -24,7 +29,7 @@ from gbdt.sparse_histogram import histogram_builder
 from gbdt.sparse_partition import row_partition
 from gbdt.tree import Forest
 
-__all__ = ["LocalRows", "EvalSet", "boost", "fit_dataset"]
+__all__ = ["LocalRows", "ExactRows", "ApproxRows", "EvalSet", "boost", "fit_dataset"]
 
 
 def sample_indices(rng, n, fraction):
@@ -51,22 +56,28 @@ class LocalRows:
     """
 
     def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None):
-        self.X_binned, self.label, self.weight = X_binned, label, weight
+        self._init_rows(label.shape[0], label, weight, initial, p, row_ids, queries)
+        self.X_binned = X_binned  # None: binned before each tree (ApproxRows)
+        self.quantization = p.quantization  # None, or the bins and rounding of quantised gradients
+        if self.quantization is not None:
+            self.quantization.check_rows(label.shape[0])
+        self.packed = None
+        self.missing_bin = p.max_bin - 1
+        self.split_mode, self.n_threads = p.split_mode, n_threads
+        self.builder = None if X_binned is None else histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads)
+
+    def _init_rows(self, n_rows, label, weight, initial, p, row_ids, queries):
+        """The state every kind of rows keeps: labels, weights, loss, running margins (n, K) and gradients."""
+        self.label, self.weight = label, weight
         self.loss = p.loss
         self.queries = queries
         self.leaf_alpha = p.loss.leaf_alpha
-        self.row_ids = np.arange(X_binned.shape[0]) if row_ids is None else row_ids
+        self.row_ids = np.arange(n_rows) if row_ids is None else row_ids
         self.seed = p.seed
-        self.quantization = p.quantization  # None, or the bins and rounding of quantised gradients
-        if self.quantization is not None:
-            self.quantization.check_rows(X_binned.shape[0])
-        self.packed = None
         self.iteration = 0
-        self.missing_bin = p.max_bin - 1
-        self.margin = np.empty((X_binned.shape[0], initial.shape[0]))
+        self.margin = np.empty((n_rows, initial.shape[0]))
         self.margin[:] = initial
-        self.gh = np.empty((initial.shape[0], X_binned.shape[0], 2), dtype=G_H_DTYPE)
-        self.builder = histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads)
+        self.gh = np.empty((initial.shape[0], n_rows, 2), dtype=G_H_DTYPE)
         self.sampled = None
 
     def compute_gradients(self, iteration):
@@ -84,7 +95,7 @@ class LocalRows:
 
     @property
     def subsampled(self):
-        return self.sampled.shape[0] < self.X_binned.shape[0]
+        return self.sampled.shape[0] < self.margin.shape[0]
 
     def partition(self, k, scale=None):
         """The round's rows as node 0 of a new tree for output k. Without row sampling the
@@ -136,21 +147,103 @@ class LocalRows:
         Forest(trees, range(len(trees)), len(trees)).predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
 
 
+class RawRows(LocalRows):
+    """Rows whose trees keep raw thresholds only (``tree_method`` "exact" and "approx": no bins
+    shared by every tree), so margins are replayed on the raw (n, F) float64 values ``self.X``."""
+
+    def replay_round(self, trees):
+        Forest(trees, range(len(trees)), len(trees)).predict(self.X, self.margin)
+
+
+class ExactRows(RawRows):
+    """Training rows of ``tree_method='exact'``: the raw (n, F) float64 matrix, sorted once into
+    column blocks (``gbdt.exact.ColumnBlocks``); margins follow each tree on the raw values."""
+
+    def __init__(self, X, label, weight, initial, p, queries=None):
+        self._init_rows(X.shape[0], label, weight, initial, p, None, queries)
+        self.X = X
+        self.blocks = ColumnBlocks.from_dense(X)
+
+    def partition(self, k, scale=None):
+        """The gradients of output k and the round's rows, for ``gbdt.exact.ExactGrower``."""
+        return TreeRows(self.gh[k], self.sampled)
+
+    def add_round(self, trees):
+        self.replay_round(trees)
+
+
+class ApproxRows(RawRows):
+    """Training rows of ``tree_method='approx'``: before each tree the features are binned anew at
+    weighted quantiles of the current hessians of its output (XGBoost's approx: ``max_bin`` bins,
+    the sketch weighted by the hessian), then grown by the histogram kernels.
+
+    dataset : the training ``Dataset`` (dense); the rest as ``LocalRows``.
+    """
+
+    def __init__(self, dataset, label, weight, initial, p, n_threads, queries=None):
+        super().__init__(None, label, weight, initial, p, n_threads, queries=queries)
+        self.categories = dataset.categories
+        self.X = dense_raw(dataset, "dtrain", "approx", categorical=True)
+        self.blocks = ColumnBlocks.from_dense(self.X)  # sorted once: each tree's sketch needs no sort
+        self.edges = self.n_edges = None
+
+    def partition(self, k, scale=None):
+        """Bin the rows at the hessian-weighted quantiles of output k, then ``LocalRows.partition``."""
+        max_bin = self.missing_bin + 1
+        edges, n_edges = presorted_bin_edges(self.X, self.blocks.col_ptr, self.blocks.col_row, max_bin,
+                                             self.gh[k, :, 1].astype(np.float64))
+        self.edges, self.n_edges = category_edges(edges, n_edges, self.categories, max_bin)
+        self.X_binned = bin_matrix(self.X, self.edges, self.n_edges, max_bin)
+        self.builder = histogram_builder(self.X_binned, max_bin, self.split_mode, self.n_threads)
+        return super().partition(k, scale)
+
+
+class ApproxGrower:
+    """``TreeGrower`` over the bins ``ApproxRows`` made for the tree being grown; the tree keeps
+    raw thresholds only (``bin_threshold`` -1: its bins are its own)."""
+
+    def __init__(self, rows, max_bin, growth, monotone, categorical, interactions):
+        self.rows, self.max_bin = rows, max_bin
+        self.args = growth, monotone, categorical, interactions
+
+    def grow(self, partition, features, rng=None):
+        grower = TreeGrower(self.rows.edges, self.rows.n_edges + 1, self.max_bin - 1, *self.args)
+        tree = grower.grow(partition, features, rng)
+        tree.bin_threshold[:] = -1
+        return tree
+
+
+def dense_raw(dataset, argument, method="exact", categorical=False):
+    """The (n, F) float64 raw features of ``dataset`` for ``tree_method`` ``method``; ValueError for
+    the input it cannot take (sparse matrices; categorical features unless ``categorical``)."""
+    if is_sparse(dataset.data):
+        raise ValueError(f"tree_method={method!r} needs dense {argument} (it keeps the raw values: every implicit "
+                         "zero of a sparse matrix); use tree_method='hist' (served sparse) or pass a dense array")
+    if dataset.categories and not categorical:
+        raise ValueError(f"tree_method='exact' does not support categorical features (in {argument}: "
+                         f"{sorted(dataset.categories)}), as XGBoost's; use tree_method='hist' or 'approx'")
+    return dataset.data
+
+
 class EvalSet:
-    """An evaluation Dataset binned with the training edges, with its running margin; metrics see
-    ``objective.metric_input`` of it (ranking metrics over its queries, NDCG with ``gain``:
-    ``Params.ndcg_gain``)."""
+    """An evaluation Dataset binned with the training edges (raw, for trees without bins:
+    ``edges`` None), with its running margin; metrics see ``objective.metric_input`` of it
+    (ranking metrics over its queries, NDCG with ``gain``: ``Params.ndcg_gain``)."""
 
     def __init__(self, dataset, name, edges, n_edges, max_bin, initial, objective, gain="exponential"):
-        self.dataset, self.name, self.missing_bin, self.objective = dataset, name, max_bin - 1, objective
+        self.dataset, self.name, self.objective = dataset, name, objective
         self.gain = gain
-        self.X_binned = dataset.binned(edges, n_edges, max_bin)
+        if edges is None:
+            data = dataset.data
+            self.X, self.missing_bin = (data.toarray() if is_sparse(data) else data), None
+        else:
+            self.X, self.missing_bin = dataset.binned(edges, n_edges, max_bin), max_bin - 1
         self.margin = np.empty((dataset.num_row, initial.shape[0]))
         self.margin[:] = initial
 
     def add_round(self, forest):
         """Add a round's trees (a ``Forest``) to the running margin."""
-        forest.predict(self.X_binned, self.margin, missing_bin=self.missing_bin)
+        forest.predict(self.X, self.margin, missing_bin=self.missing_bin)
 
     def scores(self, metrics):
         """{metric: value} at the current margin."""
@@ -164,12 +257,19 @@ def fit_dataset(p, dtrain, num_boost_round, evals, callbacks, n_threads):
     of (Dataset, name). Returns (Booster, evaluation history)."""
     loss = p.loss
     weight = dtrain.weight if dtrain.weight is not None else np.empty(0)
-    edges, n_edges = dtrain.bin_edges(p.max_bin, seed=p.seed)
-    X_binned = dtrain.binned(edges, n_edges, p.max_bin)
     weight = loss.training_weight(dtrain.label, weight)
     initial = loss.initial_margin(loss.label_sums(dtrain.label, weight), dtrain.label, weight)
     queries = loss.query_gradients(dtrain.label, weight, dtrain.group_ptr) if loss.objective.queries else None
-    rows = LocalRows(X_binned, dtrain.label, weight, initial, p, n_threads, queries=queries)
+    if p.tree_method == "exact":
+        edges = n_edges = None
+        rows = ExactRows(dense_raw(dtrain, "dtrain"), dtrain.label, weight, initial, p, queries=queries)
+    elif p.tree_method == "approx":
+        edges = n_edges = None
+        rows = ApproxRows(dtrain, dtrain.label, weight, initial, p, n_threads, queries=queries)
+    else:
+        edges, n_edges = dtrain.bin_edges(p.max_bin, seed=p.seed)
+        X_binned = dtrain.binned(edges, n_edges, p.max_bin)
+        rows = LocalRows(X_binned, dtrain.label, weight, initial, p, n_threads, queries=queries)
     booster = Booster(loss.objective.name, loss.outputs, dtrain.num_col, initial, dtrain.feature_names,
                       n_jobs=p.n_jobs)
     booster.categories = dtrain.categories
@@ -195,13 +295,18 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
         raise ValueError(f"monotone_constraints on categorical features {np.flatnonzero(categorical & (monotone != 0))}"
                          "; categories have no order, so constrain numeric features only")
     interactions = p.constraints.interaction_matrix(booster.num_feature, booster.feature_names)
-    grower = grower_class(edges, n_edges + 1, p.max_bin - 1, growth, monotone, categorical, interactions)
+    if p.tree_method == "exact":
+        grower = ExactGrower(rows.blocks, growth, monotone)
+    elif p.tree_method == "approx":
+        grower = ApproxGrower(rows, p.max_bin, growth, monotone, categorical, interactions)
+    else:
+        grower = grower_class(edges, n_edges + 1, p.max_bin - 1, growth, monotone, categorical, interactions)
     per_level = growth.colsample_bylevel < 1.0 or growth.colsample_bynode < 1.0
     feature_rng = np.random.default_rng([p.seed, 2])
     history = {es.name: {m: [] for m in metrics} for es in eval_sets}
     done = booster.num_boosted_rounds()
     for r in range(done):
-        sample_indices(feature_rng, edges.shape[0], p.sampling.colsample_bytree)  # as drawn by an unbroken fit
+        sample_indices(feature_rng, booster.num_feature, p.sampling.colsample_bytree)  # as drawn by an unbroken fit
         trees = booster.trees[r * n_outputs:(r + 1) * n_outputs]
         rows.replay_round(trees)
         replayed = Forest(trees, range(n_outputs), n_outputs)
@@ -212,7 +317,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
     for iteration in range(done, num_boost_round):
         rows.compute_gradients(iteration)
         rows.start_round(p.sampling.subsample, iteration)
-        features = sample_indices(feature_rng, edges.shape[0], p.sampling.colsample_bytree)
+        features = sample_indices(feature_rng, booster.num_feature, p.sampling.colsample_bytree)
         # each tree samples levels and nodes with its own generator, so a resumed fit needs no replay
         trees = [grower.grow(rows.partition(k), features,
                              np.random.default_rng([p.seed, 3, iteration, k]) if per_level else None)

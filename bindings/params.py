@@ -9,6 +9,7 @@ import difflib
 import json
 import numbers
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -21,6 +22,9 @@ from gbdt.quantize import MAX_QUANTIZED_CELLS
 from gbdt.ranking import RankingParams
 
 SPLIT_MODES = ("auto", "data", "feature")
+# XGBoost's split-finding methods: bins fixed once (hist), candidates re-proposed from the
+# hessians each round (approx), every distinct value (exact, local only)
+TREE_METHODS = ("hist", "approx", "exact")
 GROW_POLICIES = ("depthwise", "lossguide")
 PAIR_METHODS = ("topk", "mean")
 # the ranking objectives' default number of pairs: XGBoost's top 32 (topk) or 1 partner per
@@ -49,6 +53,7 @@ DEFAULTS = {
     "quantile_alpha": None,
     "huber_slope": 1.0,
     "split_mode": "auto",
+    "tree_method": "hist",
     "n_jobs": None,
     "random_state": 0,
     "eval_metric": None,
@@ -109,9 +114,15 @@ def _number(name, value, low, high, low_open=False, integer=False, high_open=Fal
     return int(value) if integer else float(value)
 
 
+def _close_match(value, known):
+    """"; did you mean 'x'?" for the known name closest to ``value`` (a string), else ""."""
+    close = difflib.get_close_matches(value, list(known), n=1) if isinstance(value, str) else []
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _choice(name, value, choices):
     if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}{_close_match(value, choices)}")
     return value
 
 
@@ -232,6 +243,7 @@ CHECKS = {
     "quantile_alpha": lambda v: _quantile_alphas(v),
     "huber_slope": lambda v: _number("huber_slope", v, 0.0, INF, low_open=True),
     "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
+    "tree_method": lambda v: _choice("tree_method", v, TREE_METHODS),
     "n_jobs": _n_jobs,
     "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
     "eval_metric": _metrics,
@@ -337,6 +349,7 @@ class Params:
     sampling; metrics : the metric names evaluated every round (``eval_metric``, else the
     objective's default); quantization : ``Quantization`` or None; max_bin : bins per feature
     including the missing bin; split_mode, n_jobs (threads), seed (``random_state``), verbosity;
+    tree_method : "hist", "approx" or "exact" (``TREE_METHODS``);
     ndcg_gain : the gain of NDCG metrics ("exponential" 2^y - 1, "linear" y, or a tuple of gains by
     integer label: ``gbdt.ranking.label_gains``), the ranking objective's own.
     """
@@ -352,14 +365,14 @@ class Params:
     seed: int
     verbosity: int
     ndcg_gain: object = "exponential"
+    tree_method: str = "hist"
 
 
 def canonical_name(name):
     """Canonical spelling of a parameter name; unknown names raise with a suggestion."""
     name = ALIASES.get(name, name)
     if name not in DEFAULTS:
-        close = difflib.get_close_matches(name, list(DEFAULTS) + list(ALIASES), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = _close_match(name, list(DEFAULTS) + list(ALIASES))
         raise ValueError(f"unknown parameter {name!r}{hint} Known parameters: {sorted(DEFAULTS)}")
     return name
 
@@ -387,6 +400,10 @@ def resolve_params(params, objective=None):
         p[canon] = value
     for name, check in CHECKS.items():
         p[name] = check(p[name])
+    if p["tree_method"] == "exact" and "max_bin" in seen and p["max_bin"] != DEFAULTS["max_bin"]:
+        # the default passes silently: the estimators always send their max_bin
+        warnings.warn(f"max_bin={p['max_bin']} is ignored by tree_method='exact' (every distinct value is a split "
+                      "candidate)", UserWarning, stacklevel=3)
     return _typed(p)
 
 
@@ -429,11 +446,31 @@ def _typed(p):
         max_delta_step=max_delta_step)
     quantization = Quantization(p["num_grad_quant_bins"], p["stochastic_rounding"]) if p["use_quantized_grad"] \
         else None
+    if p["tree_method"] == "exact":
+        _check_exact(p, loss)
     return Params(loss=loss, growth=growth,
                   constraints=Constraints(p["monotone_constraints"], p["interaction_constraints"]),
                   sampling=Sampling(p["subsample"], p["colsample_bytree"]), metrics=tuple(metrics),
                   quantization=quantization, max_bin=p["max_bin"], split_mode=p["split_mode"], n_jobs=p["n_jobs"],
-                  seed=p["random_state"], verbosity=p["verbosity"], ndcg_gain=_ndcg_gain(p))
+                  seed=p["random_state"], verbosity=p["verbosity"], ndcg_gain=_ndcg_gain(p),
+                  tree_method=p["tree_method"])
+
+
+def _check_exact(p, loss):
+    """Refuse what tree_method='exact' (XGBoost's depthwise column-block grower) does not do."""
+    refused = {
+        "grow_policy='lossguide'": p["grow_policy"] == "lossguide",
+        "max_leaves > 0": p["max_leaves"] > 0,
+        "colsample_bylevel < 1": p["colsample_bylevel"] < 1.0,
+        "colsample_bynode < 1": p["colsample_bynode"] < 1.0,
+        "interaction_constraints": p["interaction_constraints"] is not None,
+        "use_quantized_grad": p["use_quantized_grad"],
+        f"objective {p['objective'].name!r} (its leaves are refit to residual quantiles)": loss.leaf_alpha is not None,
+    }
+    given = [name for name, bad in refused.items() if bad]
+    if given:
+        raise ValueError(f"tree_method='exact' grows depthwise trees from every distinct value and does not support "
+                         f"{', '.join(given)}; use tree_method='hist' or 'approx'")
 
 
 def _ndcg_gain(p):

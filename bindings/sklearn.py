@@ -111,7 +111,7 @@ class _GBDTEstimator(BaseEstimator):
                  n_jobs=None, random_state=None, early_stopping_rounds=None, eval_metric=None,
                  monotone_constraints=None, categorical_features=None, use_quantized_grad=False,
                  num_grad_quant_bins=4, objective=None, tweedie_variance_power=1.5, quantile_alpha=None,
-                 huber_slope=1.0, interaction_constraints=None):
+                 huber_slope=1.0, interaction_constraints=None, tree_method="hist"):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -142,12 +142,14 @@ class _GBDTEstimator(BaseEstimator):
         self.quantile_alpha = quantile_alpha
         self.huber_slope = huber_slope
         self.interaction_constraints = interaction_constraints
+        self.tree_method = tree_method
 
     _TRAIN_PARAMS = ("learning_rate", "max_depth", "max_leaves", "grow_policy", "max_bin", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "subsample", "colsample_bytree", "colsample_bylevel",
                      "colsample_bynode", "scale_pos_weight", "max_delta_step", "split_mode", "n_jobs", "random_state",
                      "eval_metric", "monotone_constraints", "use_quantized_grad", "num_grad_quant_bins",
-                     "tweedie_variance_power", "quantile_alpha", "huber_slope", "interaction_constraints")
+                     "tweedie_variance_power", "quantile_alpha", "huber_slope", "interaction_constraints",
+                     "tree_method")
 
     @classmethod
     def _get_param_names(cls):

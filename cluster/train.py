@@ -99,6 +99,12 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
             raise TypeError("evals must be a list of (X, y, name), (X, y, name, weight) or (X, y, name, weight, qid) "
                             "tuples")
     p = resolve_params(params, objective=obj)
+    if p.tree_method == "exact":
+        raise ValueError("tree_method='exact' is not supported on Dask (as in XGBoost: its column blocks need every "
+                         "row in one process); use tree_method='hist', or train locally")
+    if p.tree_method == "approx":
+        raise ValueError("tree_method='approx' is not supported on Dask yet (its per-tree sketch is local); use "
+                         "tree_method='hist', or train locally")
     objective = p.loss.objective
     if objective.queries and qid is None:
         raise ValueError(f"objective {objective.name!r} needs the queries: pass qid= (sorted query ids, one per row)")

@@ -36,6 +36,21 @@ def test_quick_binary_run_reports_every_library(tmp_path, capsys):
     assert all(library in table for library in DEFAULT_LIBRARIES) and "train x ours" in table
 
 
+def test_exact_run_compares_with_xgboost_exact_only(tmp_path, capsys):
+    """``--tree-method exact``: only the libraries with that method run (ours, XGBoost), saved apart
+    from the hist suite; XGBoost's exact and ours grow the same trees, so the AUCs agree."""
+    main(["--quick", "--tasks", "binary", "--scale", "0.05", "--trees", "3", "--depth", "3", "--threads", "1",
+          "--tree-method", "exact", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "suite-exact.json").read_text())
+    assert saved["setting"]["tree_method"] == "exact" and not (tmp_path / "suite.json").exists()
+    results = saved["tasks"]["binary"]["results"]
+    assert set(results) == {"ours", "xgboost"}
+    assert results["xgboost"]["metric"] == pytest.approx(results["ours"]["metric"], abs=1e-6)
+    assert math.isfinite(results["xgboost"]["train_mem_x_ours"])
+    out = capsys.readouterr().out
+    assert "lightgbm has no tree_method='exact'" in out and "MiB x ours" in out
+
+
 @pytest.mark.parametrize("task_name", ["multiclass", "regression", "quantile"])
 def test_every_library_learns_multiclass_and_regression(task_name):
     """Each library's parameter translation works for the other objectives: predictions have the

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from gbdt.binning import bin_matrix, compute_bin_edges, feature_edges
+from gbdt.binning import bin_matrix, compute_bin_edges, feature_edges, presorted_bin_edges
+from gbdt.exact import ColumnBlocks
 
 
 def test_bins_match_searchsorted_and_nan_gets_missing_bin():
@@ -50,3 +51,19 @@ def test_sketch_sample_is_bounded():
     full, _ = compute_bin_edges(X, 16, sketch_rows=10_000)
     sampled, _ = compute_bin_edges(X, 16, sketch_rows=1000)
     np.testing.assert_allclose(sampled[:, :14], full[:, :14], atol=0.15)
+
+
+def test_presorted_edges_equal_the_sorting_sketch():
+    """Edges from columns sorted once (approx's per-tree sketch) are compute_bin_edges' own, with
+    weights, ties, NaN and infinities."""
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.normal(size=3000), np.round(rng.normal(size=3000), 1), rng.integers(0, 5, 3000)])
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:5, 0] = [np.inf, -np.inf, np.inf, 1e300, -1e300]
+    weight = rng.uniform(0.0, 2.0, 3000)
+    blocks = ColumnBlocks.from_dense(X)
+    for max_bin in (4, 16, 256):
+        expected = compute_bin_edges(X, max_bin, weight)
+        got = presorted_bin_edges(X, blocks.col_ptr, blocks.col_row, max_bin, weight)
+        np.testing.assert_array_equal(got[1], expected[1])
+        np.testing.assert_array_equal(got[0], expected[0])

@@ -14,6 +14,9 @@ for mode, policy in (("data", "depthwise"), ("feature", "lossguide")):
     params = {"objective": "binary:logistic", "max_depth": 3, "max_bin": 16, "split_mode": mode,
               "grow_policy": policy, "max_leaves": 6, "subsample": 0.9}
     preds.append(train(params, Dataset(X, y), 3).predict(X).tolist())
+for method, extra in (("exact", {"monotone_constraints": (1, 0, 0, -1)}), ("approx", {"max_bin": 16})):
+    params = {"objective": "binary:logistic", "max_depth": 3, "tree_method": method, "subsample": 0.9, **extra}
+    preds.append(train(params, Dataset(X, y), 3, evals=[(Dataset(X, y), "t")]).predict(X).tolist())
 # a CSR of density <= 0.1 takes the sparse path (its binning, histograms, routing, CSR prediction)
 S = sparse.random(300, 40, density=0.05, random_state=0, format="csr")
 S.data[::7] = np.nan

@@ -1,0 +1,430 @@
+"""XGBoost's ``exact`` tree method: column blocks sorted once, every distinct value a candidate.
+
+The raw features are sorted once per fit into column blocks (``ColumnBlocks``: per feature, the
+rows that have a value, ordered by their float32 value; missing values are left out, as in
+XGBoost's sorted CSC pages). A tree grows one level at a time: each row carries the index of its
+node in the level (``position``, -1 for rows in finished leaves), and one pass over every
+feature's block, parallel over features, scans the nodes of the level together, as XGBoost's
+``ColMaker`` does.
+
+The split search follows ``src/tree/updater_colmaker.cc`` (XGBoost 1.x-3.x) to the float:
+
+- sums are float64 over float32 gradients; gains are float32 (``bst_float``):
+  ``loss_chg = f32(f32(score_L) + f32(score_R)) - f32(score_node)``, the child score
+  ``T(G)^2 / (H + lambda)`` (0 when H <= 0) or, when a feature is monotone-constrained or
+  ``max_delta_step`` > 0, ``-(2 G w + (H + lambda) w^2)`` at the clamped float32 weight.
+- a backward scan (values descending, the rows not yet scanned plus the missing ones go left,
+  ``default_left``) always runs; a forward scan (ascending, missing values right) first, only for
+  columns with a missing value somewhere in the data set that are not a single value.
+- a candidate lies between two consecutive distinct values of the node with both children's
+  hessian sums >= ``min_child_weight``; its threshold is the float32 midpoint of the two values,
+  or the lower value when the midpoint rounds onto the upper one; after the scan, all of the
+  node's values on one side and the missing rows on the other is tried, at the last value
+  +- (|last| + 1e-6). Rows go left when ``value < threshold``.
+- a candidate replaces the best one when its gain is strictly larger (ties: the lowest feature,
+  then the first candidate in scan order); the node is split when the best gain exceeds 1e-6.
+- a node's weight and score are clamped into its parent's monotone bounds; a split on a
+  constrained feature gives the children bounds that meet at the mean of their weights; a split
+  breaking the order of its children's weights has gain -inf.
+- ``gamma`` prunes bottom-up after growth (XGBoost's ``prune`` updater): a split whose children
+  are leaves and whose gain is below ``gamma`` becomes a leaf, repeatedly.
+
+Trees come out as ``gbdt.tree.Tree`` with raw thresholds only (``bin_threshold`` -1). XGBoost
+compares the float32 value of a feature (``float32(x) < split value``); the float64 threshold is
+chosen so that ``x <= threshold`` is that comparison for every float64 x (``raw_threshold``).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from numba import prange
+
+from gbdt._jit import jit
+from gbdt.split import soft_threshold
+from gbdt.tree import Tree
+
+# XGBoost's kRtEps: a split must gain more than this (float32)
+RT_EPS = np.float32(1e-6)
+
+
+@jit(parallel=True)
+def _column_counts(X, out):
+    """out[f + 1] = the non-missing values of column f of X (n, F) float64."""
+    for f in prange(X.shape[1]):
+        count = 0
+        for i in range(X.shape[0]):
+            count += X[i, f] == X[i, f]
+        out[f + 1] = count
+
+
+@jit(parallel=True)
+def _fill_columns(X, col_ptr, col_row, col_value):
+    """Each column's non-missing rows (int32) and float32 values sorted by the float64 value
+    (stable: ties keep row order; rounding to float32 keeps the order) into
+    col_row/col_value[col_ptr[f]:col_ptr[f + 1]]."""
+    for f in prange(X.shape[1]):
+        begin = col_ptr[f]
+        values = np.empty(col_ptr[f + 1] - begin)
+        rows = np.empty(col_ptr[f + 1] - begin, dtype=np.int32)
+        m = 0
+        for i in range(X.shape[0]):
+            x = X[i, f]
+            if x == x:
+                values[m] = x
+                rows[m] = i
+                m += 1
+        order = np.argsort(values, kind="mergesort")
+        for j in range(m):
+            col_value[begin + j] = np.float32(values[order[j]])
+            col_row[begin + j] = rows[order[j]]
+
+
+@dataclass
+class ColumnBlocks:
+    """Every feature's values sorted once: for feature f, entries ``col_ptr[f]:col_ptr[f + 1]`` of
+    ``col_row`` (int32 row) and ``col_value`` (float32 value), ascending by the float64 value;
+    missing values absent.
+
+    col_ptr : (F + 1,) int64; forward : (F,) bool, the columns XGBoost also scans ascending (a
+    missing value somewhere, and more than one distinct value). Memory: 8 bytes per present value.
+    """
+
+    col_ptr: np.ndarray
+    col_row: np.ndarray
+    col_value: np.ndarray
+    forward: np.ndarray
+
+    @classmethod
+    def from_dense(cls, X):
+        """Blocks of X (n, F) float64 (NaN missing)."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        n, n_features = X.shape
+        col_ptr = np.zeros(n_features + 1, dtype=np.int64)
+        _column_counts(X, col_ptr)
+        counts = col_ptr[1:].copy()
+        np.cumsum(col_ptr, out=col_ptr)
+        col_row = np.empty(col_ptr[-1], dtype=np.int32)
+        col_value = np.empty(col_ptr[-1], dtype=np.float32)
+        _fill_columns(X, col_ptr, col_row, col_value)
+        nonempty = counts > 0
+        single = np.zeros(n_features, dtype=np.bool_)  # one float32 value only: XGBoost skips its forward scan
+        single[nonempty] = col_value[col_ptr[:-1][nonempty]] == col_value[col_ptr[1:][nonempty] - 1]
+        return cls(col_ptr, col_row, col_value, (counts < n) & ~single)
+
+    @property
+    def nbytes(self):
+        return self.col_ptr.nbytes + self.col_row.nbytes + self.col_value.nbytes + self.forward.nbytes
+
+
+@jit(inline=True)
+def _weight(g, h, lower, upper, reg):
+    """XGBoost's float32 node weight: -T(G) / (H + lambda), 0 when H < min_child_weight or H <= 0,
+    clipped to +-max_delta_step (when > 0), clamped into [lower, upper]. reg = (lambda, alpha,
+    min_child_weight, max_delta_step)."""
+    if h < reg[2] or h <= 0.0:
+        w = 0.0
+    else:
+        w = -soft_threshold(g, reg[1]) / (h + reg[0])
+        if reg[3] != 0.0 and abs(w) > reg[3]:
+            w = reg[3] if w > 0.0 else -reg[3]
+    wf = np.float32(w)
+    if wf < lower:
+        return np.float32(lower)
+    if wf > upper:
+        return np.float32(upper)
+    return wf
+
+
+@jit(inline=True)
+def _score(g, h, w, reg, by_weight):
+    """float32 twice the loss reduction of a child with sums (g, h) at weight w (XGBoost's
+    ``SplitEvaluator::CalcGainGivenWeight``)."""
+    if h <= 0.0:
+        return np.float32(0.0)
+    if not by_weight:
+        t = soft_threshold(g, reg[1])
+        return np.float32(t * t / (h + reg[0]))
+    wf = np.float32(w)
+    return -(np.float32(2.0) * np.float32(g) * wf + (np.float32(h) + np.float32(reg[0])) * (wf * wf))
+
+
+@jit(inline=True)
+def _split_gain(lg, lh, rg, rh, lower, upper, constraint, node_score, reg, by_weight):
+    """float32 loss change of a split with left (lg, lh), right (rg, rh); -inf when it breaks
+    the feature's monotone ``constraint``."""
+    if not by_weight:  # the weights are not needed (no feature is constrained): skip two divisions
+        return np.float32(_score(lg, lh, 0.0, reg, False) + _score(rg, rh, 0.0, reg, False) - node_score)
+    wl = _weight(lg, lh, lower, upper, reg)
+    wr = _weight(rg, rh, lower, upper, reg)
+    gain = _score(lg, lh, wl, reg, True) + _score(rg, rh, wr, reg, True)
+    if (constraint > 0 and wl > wr) or (constraint < 0 and wl < wr):
+        return -np.inf
+    return np.float32(gain - node_score)
+
+
+@jit(parallel=True)
+def find_exact_splits(col_ptr, col_row, col_value, forward, position, gh, node_sums, node_score, bounds, features,
+                      monotone, reg, by_weight, out_gain, out_value, out_left, out_stats):
+    """Best split of every node of a level on each of ``features``, scanning the column blocks.
+
+    position : (n,) int32 node index in the level (-1: row out of the level); gh : (n, 2) float32;
+    node_sums : (N, 2) float64 (G, H); node_score : (N,) float32; bounds : (N, 2) float32 the
+    nodes' monotone bounds; features : (k,) int64; monotone : (F,) int8; reg : (lambda, alpha,
+    min_child_weight, max_delta_step); by_weight : score children at their weights (XGBoost does
+    when any feature is constrained or max_delta_step > 0).
+    Writes, for feature i and node j: out_gain[i, j] float32 (0: none better than no split),
+    out_value[i, j] float32 threshold, out_left[i, j] default_left, out_stats[i, j] (G_L, H_L).
+    """
+    n_nodes = node_sums.shape[0]
+    min_child_weight = reg[2]
+    for i in prange(features.shape[0]):
+        f = features[i]
+        begin, end = col_ptr[f], col_ptr[f + 1]
+        constraint = monotone[f]
+        g = np.zeros(n_nodes)
+        h = np.zeros(n_nodes)
+        last = np.zeros(n_nodes, dtype=np.float32)
+        out_gain[i, :] = 0.0
+        out_value[i, :] = 0.0
+        out_left[i, :] = False
+        out_stats[i, :, :] = 0.0
+        for step in (1, -1):
+            if step == 1 and not forward[f]:
+                continue
+            g[:] = 0.0
+            h[:] = 0.0
+            last[:] = 0.0
+            for jj in range(end - begin):
+                e = begin + jj if step == 1 else end - 1 - jj
+                row = col_row[e]
+                node = position[row]
+                if node < 0:
+                    continue
+                v = col_value[e]
+                if h[node] != 0.0 and v != last[node] and h[node] >= min_child_weight:
+                    cg = node_sums[node, 0] - g[node]
+                    ch = node_sums[node, 1] - h[node]
+                    if ch >= min_child_weight:
+                        if step == 1:  # scanned rows left, the rest (missing included) right
+                            lg, lh, rg, rh = g[node], h[node], cg, ch
+                        else:  # scanned rows right
+                            lg, lh, rg, rh = cg, ch, g[node], h[node]
+                        gain = _split_gain(lg, lh, rg, rh, bounds[node, 0], bounds[node, 1], constraint,
+                                           node_score[node], reg, by_weight)
+                        if gain > out_gain[i, node] and not np.isinf(gain):
+                            mid = np.float32((v + last[node]) * np.float32(0.5))
+                            out_gain[i, node] = gain
+                            out_value[i, node] = last[node] if mid == v else mid
+                            out_left[i, node] = step == -1
+                            out_stats[i, node, 0] = lg
+                            out_stats[i, node, 1] = lh
+                g[node] += gh[row, 0]
+                h[node] += gh[row, 1]
+                last[node] = v
+            for node in range(n_nodes):  # every value of the node on one side, missing rows on the other
+                cg = node_sums[node, 0] - g[node]
+                ch = node_sums[node, 1] - h[node]
+                if h[node] >= min_child_weight and ch >= min_child_weight:
+                    if step == 1:
+                        lg, lh, rg, rh = g[node], h[node], cg, ch
+                    else:
+                        lg, lh, rg, rh = cg, ch, g[node], h[node]
+                    gain = _split_gain(lg, lh, rg, rh, bounds[node, 0], bounds[node, 1], constraint,
+                                       node_score[node], reg, by_weight)
+                    if gain > out_gain[i, node] and not np.isinf(gain):
+                        gap = np.float32(abs(last[node]) + RT_EPS)
+                        out_gain[i, node] = gain
+                        out_value[i, node] = last[node] + (gap if step == 1 else -gap)
+                        out_left[i, node] = step == -1
+                        out_stats[i, node, 0] = lg
+                        out_stats[i, node, 1] = lh
+
+
+@jit
+def level_sums(position, gh, out):
+    """out (N, 2) float64 = the (G, H) sums of the rows at each node index of ``position`` (n,)."""
+    out[:] = 0.0
+    for row in range(position.shape[0]):
+        node = position[row]
+        if node >= 0:
+            out[node, 0] += gh[row, 0]
+            out[node, 1] += gh[row, 1]
+
+
+@jit
+def route_rows(col_ptr, col_row, col_value, position, split_feature, split_value, default_child, left_child):
+    """Move each row of ``position`` (n,) int32 to its child's index in the next level: the left
+    child ``left_child[j]`` when ``value < split_value[j]``, the right one (left + 1) otherwise,
+    ``default_child[j]`` for a missing value; -1 for rows of nodes not split (``split_feature[j]``
+    < 0). All (N,) over the level's nodes. The rows with a value are found by the split features'
+    blocks, as XGBoost does."""
+    old = position.copy()
+    for row in range(position.shape[0]):
+        node = old[row]
+        if node >= 0:
+            position[row] = default_child[node] if split_feature[node] >= 0 else -1
+    for f in np.unique(split_feature[split_feature >= 0]):
+        for e in range(col_ptr[f], col_ptr[f + 1]):
+            row = col_row[e]
+            node = old[row]
+            if node >= 0 and split_feature[node] == f:
+                position[row] = left_child[node] + (0 if col_value[e] < split_value[node] else 1)
+
+
+def raw_threshold(split_value):
+    """(m,) float64 thresholds t with ``x <= t`` <=> ``float32(x) < split_value`` for every
+    float64 x; split_value (m,) float32. The float64 values that round to a float32 below c are
+    those under the midpoint m of c and the float32 below it (m itself when it rounds down)."""
+    c = np.asarray(split_value, dtype=np.float32)
+    below = np.nextafter(c, np.float32(-np.inf)).astype(np.float64)
+    mid = 0.5 * (below + c.astype(np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounds_down = mid.astype(np.float32) < c
+    return np.where(rounds_down, mid, np.nextafter(mid, -np.inf))
+
+
+@dataclass
+class TreeRows:
+    """The rows of one tree: gradients (n, 2) float32 of its output and the round's sampled rows
+    (m,) int32."""
+
+    gh: np.ndarray
+    sampled: np.ndarray
+
+
+class _Node:
+    """A node during growth: sums, float32 weight and score (clamped into the parent's bounds),
+    its own monotone bounds, its split."""
+
+    __slots__ = ("depth", "g", "h", "weight", "score", "bounds", "feature", "value", "default_left", "gain",
+                 "left", "right")
+
+    def __init__(self, depth, bounds):
+        self.depth, self.bounds = depth, bounds
+        self.feature, self.value, self.default_left, self.gain = -1, 0.0, True, 0.0
+        self.left = self.right = None
+
+
+class ExactGrower:
+    """Grows depthwise trees by exact enumeration over ``blocks`` (``ColumnBlocks``).
+
+    params : ``gbdt.grower.GrowthParams`` (depthwise; ``max_depth`` <= 0: no depth limit);
+    monotone : (F,) int8 -1/0/+1 per feature.
+    """
+
+    def __init__(self, blocks, params, monotone):
+        self.blocks, self.params = blocks, params
+        self.monotone = np.ascontiguousarray(monotone, dtype=np.int8)
+        mds = params.max_delta_step or 0.0
+        self.reg = (float(params.reg_lambda), float(params.reg_alpha), float(params.min_child_weight), float(mds))
+        self.by_weight = bool(self.monotone.any()) or mds > 0.0
+
+    def grow(self, rows, features, rng=None):
+        """The ``Tree`` of ``rows`` (``TreeRows``) split on ``features`` (k,) sorted feature ids."""
+        del rng  # no per-level or per-node sampling: refused for exact by bindings.params
+        b, p = self.blocks, self.params
+        position = np.full(rows.gh.shape[0], -1, dtype=np.int32)
+        position[rows.sampled[rows.gh[rows.sampled, 1] >= 0.0]] = 0  # XGBoost drops rows with a negative hessian
+        features = np.asarray(features, dtype=np.int64)
+        unbounded = (np.float32(-np.inf), np.float32(np.inf))
+        root = _Node(0, unbounded)
+        self._weigh([root], [unbounded], position, rows.gh)
+        level = [root]
+        while level:
+            if 0 < p.max_depth <= level[0].depth:
+                break
+            n = len(level)
+            gain = np.empty((len(features), n), dtype=np.float32)
+            value = np.empty((len(features), n), dtype=np.float32)
+            left = np.empty((len(features), n), dtype=np.bool_)
+            stats = np.empty((len(features), n, 2))
+            find_exact_splits(b.col_ptr, b.col_row, b.col_value, b.forward, position, rows.gh,
+                              np.array([(nd.g, nd.h) for nd in level]), np.array([nd.score for nd in level],
+                                                                                  dtype=np.float32),
+                              np.array([nd.bounds for nd in level], dtype=np.float32), features, self.monotone,
+                              self.reg, self.by_weight, gain, value, left, stats)
+            # per node, the largest gain; ties to the lowest feature (argmax takes the first)
+            best = np.argmax(gain, axis=0) if len(features) else np.zeros(n, dtype=np.int64)
+            children, parent_bounds = [], []
+            split_feature = np.full(n, -1, dtype=np.int64)
+            split_value = np.zeros(n, dtype=np.float32)
+            default_child = np.zeros(n, dtype=np.int32)
+            left_child = np.zeros(n, dtype=np.int32)
+            for j, node in enumerate(level):
+                if not len(features) or gain[best[j], j] <= RT_EPS:
+                    continue
+                i = best[j]
+                node.feature, node.value, node.gain = int(features[i]), value[i, j], float(gain[i, j])
+                node.default_left = bool(left[i, j])
+                split_feature[j], split_value[j] = node.feature, node.value
+                left_child[j] = len(children)
+                default_child[j] = len(children) + (0 if node.default_left else 1)
+                node.left, node.right = _Node(node.depth + 1, node.bounds), _Node(node.depth + 1, node.bounds)
+                children.extend((node.left, node.right))
+                parent_bounds.extend((node.bounds, node.bounds))
+            if not children:
+                break
+            route_rows(b.col_ptr, b.col_row, b.col_value, position, split_feature, split_value, default_child,
+                       left_child)
+            self._weigh(children, parent_bounds, position, rows.gh)
+            for node in level:
+                self._bound_children(node)
+            level = children
+        self._prune(root)
+        return self._to_tree(root)
+
+    def _weigh(self, level, parent_bounds, position, gh):
+        """Sums, weight and score of each node of ``level`` (its rows at ``position``), clamped into
+        ``parent_bounds`` (XGBoost's ``InitNewNode``)."""
+        sums = np.empty((len(level), 2))
+        level_sums(position, gh, sums)
+        for node, (g, h), (low, high) in zip(level, sums.tolist(), parent_bounds):
+            node.g, node.h = g, h
+            node.weight = _weight(g, h, low, high, self.reg)
+            node.score = _score(g, h, node.weight, self.reg, self.by_weight)
+
+    def _bound_children(self, node):
+        """A split on a constrained feature: the children's bounds meet at the mean of their weights."""
+        if node.left is None:
+            return
+        constraint = self.monotone[node.feature]
+        if constraint == 0:
+            return
+        mid = np.float32((node.left.weight + node.right.weight) / np.float32(2.0))
+        low, high = node.bounds
+        if constraint > 0:
+            node.left.bounds, node.right.bounds = (low, mid), (mid, high)
+        else:
+            node.left.bounds, node.right.bounds = (mid, high), (low, mid)
+
+    def _prune(self, node):
+        """``gamma``: bottom-up, a split whose children are leaves and whose gain is below gamma
+        becomes a leaf (XGBoost's ``prune`` updater)."""
+        if node.left is None:
+            return
+        self._prune(node.left)
+        self._prune(node.right)
+        if node.left.left is None and node.right.left is None and node.gain < self.params.gamma:
+            node.left = node.right = None
+            node.feature = -1
+
+    def _to_tree(self, root):
+        """The flat ``Tree``, nodes numbered breadth-first; values are XGBoost's float32
+        ``weight * learning_rate``; thresholds ``raw_threshold`` of the split values."""
+        order, left, right = [root], [], []
+        for node in order:
+            if node.left is None:
+                left.append(-1)
+                right.append(-1)
+            else:
+                left.append(len(order))
+                right.append(len(order) + 1)
+                order.extend((node.left, node.right))
+        split = np.array(left) >= 0
+        rate = np.float32(self.params.learning_rate)
+        value = np.array([nd.value for nd in order], dtype=np.float32)
+        return Tree.from_lists(
+            feature=np.where(split, [nd.feature for nd in order], -1),
+            threshold=np.where(split, raw_threshold(value), 0.0),
+            bin_threshold=np.full(len(order), -1), default_left=[nd.default_left for nd in order],
+            left=left, right=right, value=[float(np.float32(nd.weight) * rate) for nd in order],
+            gain=np.where(split, [nd.gain for nd in order], 0.0), cover=[nd.h for nd in order])
