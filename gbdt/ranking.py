@@ -177,15 +177,15 @@ def _topk_lambdas(doc, metric, inv_idcg, num_pair, eps, hess_scale, float32_sigm
     ``PRODUCT_EXP_SPREAD``). For XGBoost's float32 sigmoid, s are the float32 scores and the product
     is corrected by e^c ~ 1 + c + c^2 / 2 for the rounding c of their float32 difference: it is expf
     of that difference to float64 precision, so the float32 sigmoid equals the direct form's but
-    where expf's own rounding differs (one float32 ulp of a pair's sigmoid; ~1 row in 2,500 then
-    differs by an ulp of its gradient). LightGBM's float64 sigmoid takes the product as it is.
+    where expf's own rounding differs (one float32 ulp of a pair's sigmoid; ~1 value in 2,500 of
+    ``gh_out`` then differs by an ulp). LightGBM's float64 sigmoid takes the product as it is.
 
     doc : (8, cnt) float64, by rank: label, gain (NDCG), discount, score (float32-rounded for
     XGBoost's sigmoid), up, down (filled here), relevant documents and sum of label / position
-    down to the rank (MAP). One array for all of them, and the per-pair results in two scratch rows
-    filled by a branch-free loop (a select for which document is high, zero for equal labels): LLVM
-    then vectorises that loop (with more arrays its run-time alias checks exceed its limit); the
-    float32 sums into the documents follow serially, in pair order.
+    down to the rank (MAP). Per document i, a branch-free loop (selects for which document is high
+    and for equal labels) fills the lambdas and hessians of its pairs into scratch (cnt,) float32:
+    LLVM vectorises it, as it did not with one input array per quantity (more run-time alias
+    checks) or with branches; the float32 sums follow serially, in pair order.
     """
     cnt = doc.shape[1]
     top = doc[3, 0]
@@ -227,13 +227,12 @@ def _topk_lambdas(doc, metric, inv_idcg, num_pair, eps, hess_scale, float32_sigm
             lam32 = np.float32((sig - 1.0) * delta)
             signed_lambda[j] = lam32 if i_high else -lam32
             pair_hess[j] = np.float32(max(sig * (1.0 - sig), EPS64) * delta * hess_scale)
-        for j in range(i + 1, cnt):
-            grad[j] -= signed_lambda[j]
-            hess[j] += pair_hess[j]
         grad_i, hess_i = grad[i], hess[i]
         for j in range(i + 1, cnt):
             grad_i += signed_lambda[j]
             hess_i += pair_hess[j]
+            grad[j] -= signed_lambda[j]
+            hess[j] += pair_hess[j]
             sum_lambda += 2.0 * abs(np.float64(signed_lambda[j]))
         grad[i], hess[i] = grad_i, hess_i
     return sum_lambda
