@@ -190,7 +190,9 @@ def warm_up(args, tasks, libraries):
         rows = max(COLD_START_ROWS, SERIAL_FIT_CELLS // task.features + 1) if threaded else COLD_START_ROWS
         X, y, X_test, _ = task.make(quick=True, scale=rows / task.quick_rows)
         X_test = np.tile(X_test, (-(-SERIAL_PREDICT_ROWS // X_test.shape[0]), 1))  # a threaded prediction too
-        for name in OUR_VARIANTS & set(libraries):
+        for name in sorted(OUR_VARIANTS & set(libraries)):
+            if task.objective not in LIBRARIES[name].objectives:
+                continue
             for mode in ("data", "feature"):
                 with compiled_growth():
                     timed_fit_predict(name, X, y, X_test, replace(_setting(args, task, args.threads), trees=2,

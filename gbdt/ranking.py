@@ -21,7 +21,9 @@ document with a different label ("mean"). ``|delta Z|`` may be divided by ``|s_h
 of ``-2 lambda``; topk) or ``1 / num_pair`` (mean), then by the row's weight.
 
 XGBoost's conventions (``lightgbm=False``): the sigmoid in float32 of the float32 score
-difference, hessian factor 2, a query's weight times (number of queries / sum of query weights);
+difference (its expf taken, for topk pairs, as a product of per-document exps corrected for the
+float32 rounding of the difference: the same float32 number but where expf rounds otherwise, one
+ulp; see ``_topk_lambdas``), hessian factor 2, a query's weight times (number of queries / sum of query weights);
 "mean" partners drawn as XGBoost 3.2 draws them (``std::minstd_rand`` seeded with ``(iteration +
 1) * n_queries + query``, libstdc++'s ``uniform_int_distribution``), so gradients equal XGBoost's.
 LightGBM's (``lightgbm=True``): a float64 sigmoid (LightGBM reads a 1M-bin table of it), hessian
@@ -43,6 +45,10 @@ POSITION_BIAS_POSITIONS = 32  # positions whose bias "mean" unbiased LambdaMART 
 EPS64 = 1e-16
 LIGHTGBM_SCORE_EPS = float(np.float32(0.01))  # LightGBM's 0.01f
 XGBOOST_SCORE_EPS = 0.01
+# the largest spread of a query's scores for which topk pairs take e^(s_j - s_i) as a product of
+# per-document exps (``_topk_lambdas``): e^80 and e^-80 stay normal float64 numbers, and below
+# XGBoost's clamp of the exponent at 88.7
+PRODUCT_EXP_SPREAD = 80.0
 
 
 class RankingParams(NamedTuple):
@@ -161,6 +167,77 @@ def _pair_lambda(s_high, s_low, delta, score_eps, hess_scale, float32_sigmoid):
     return (sig - 1.0) * delta, max(sig * (1.0 - sig), EPS64) * delta * hess_scale, delta
 
 
+@jit(inline=True)
+def _topk_lambdas(doc, metric, inv_idcg, num_pair, eps, hess_scale, float32_sigmoid, grad, hess):
+    """The topk pairs of one query added to ``grad``/``hess`` (cnt,) float32 (rank order); returns the
+    query's sum of ``-2 lambda``. Every pair (i, j), i < min(cnt, num_pair), j > i, in the order and
+    with the float32 sums of the pair list (``_query_pairs``), without its branches or a call of exp
+    per pair: e^(s_j - s_i) = up[j] down[i] with up[r] = e^(s_r - s_0), down[r] = e^(s_0 - s_r) (the
+    caller takes this path only while the query's spread of scores s_0 - s_last keeps them in range,
+    ``PRODUCT_EXP_SPREAD``). For XGBoost's float32 sigmoid, s are the float32 scores and the product
+    is corrected by e^c ~ 1 + c + c^2 / 2 for the rounding c of their float32 difference: it is expf
+    of that difference to float64 precision, so the float32 sigmoid equals the direct form's but
+    where expf's own rounding differs (one float32 ulp of a pair's sigmoid; ~1 value in 2,500 of
+    ``gh_out`` then differs by an ulp). LightGBM's float64 sigmoid takes the product as it is.
+
+    doc : (8, cnt) float64, by rank: label, gain (NDCG), discount, score (float32-rounded for
+    XGBoost's sigmoid), up, down (filled here), relevant documents and sum of label / position
+    down to the rank (MAP). Per document i, a branch-free loop (selects for which document is high
+    and for equal labels) fills the lambdas and hessians of its pairs into scratch (cnt,) float32:
+    LLVM vectorises it, as it did not with one input array per quantity (more run-time alias
+    checks) or with branches; the float32 sums follow serially, in pair order.
+    """
+    cnt = doc.shape[1]
+    top = doc[3, 0]
+    for r in range(cnt):
+        doc[4, r] = math.exp(doc[3, r] - top)
+        doc[5, r] = math.exp(top - doc[3, r])
+    pair_delta = np.empty(cnt)  # |delta Z| of the pairs (i, j) of one i
+    signed_lambda = np.empty(cnt, dtype=np.float32)  # their lambdas, negated where j is high
+    pair_hess = np.empty(cnt, dtype=np.float32)
+    sum_lambda = 0.0
+    for i in range(min(cnt, num_pair)):
+        label_i, g_i, d_i, s_i, up_i, down_i = doc[0, i], doc[1, i], doc[2, i], doc[3, i], doc[4, i], doc[5, i]
+        if metric == NDCG:  # the pair list's expression, symmetric in high and low
+            for j in range(i + 1, cnt):
+                g_j, d_j = doc[1, j], doc[2, j]
+                pair_delta[j] = abs((g_i * d_i + g_j * d_j - (g_j * d_i + g_i * d_j)) * inv_idcg)
+        elif metric == MAP:
+            for j in range(i + 1, cnt):
+                pair_delta[j] = _delta_map(i, j, label_i, doc[0, j], doc[6, i], doc[6, j], doc[7, j - 1] - doc[7, i],
+                                           doc[6, cnt - 1])
+        else:
+            pair_delta[i + 1:] = 1.0
+        # loop-invariant choices as selects, not branches: a branch in the loop stops its vectorising
+        for j in range(i + 1, cnt):
+            i_high = label_i > doc[0, j]
+            exact = s_i - doc[3, j]
+            diff = np.float32(exact)  # s_i - s_j in float32; the pair's is +-diff
+            c = exact - np.float64(diff)
+            # e^-diff where i is high, else e^diff; the float32 sigmoid's sum and quotient are
+            # taken in float64 and rounded to float32: the same numbers (53 >= 2 * 24 + 2 bits)
+            e = doc[4, j] * down_i if i_high else up_i * doc[5, j]
+            correction = 1.0 + c + 0.5 * c * c if i_high else 1.0 - c + 0.5 * c * c
+            e32_plus_1 = np.float64(np.float32(np.float64(np.float32(e * correction)) + 1.0))
+            quotient = 1.0 / (e32_plus_1 if float32_sigmoid else 1.0 + e)
+            sig = np.float64(np.float32(quotient)) if float32_sigmoid else quotient
+            delta_score = np.float64(diff) if float32_sigmoid else exact
+            delta = pair_delta[j] / (delta_score + eps) if eps > 0.0 else pair_delta[j]
+            delta = delta if label_i != doc[0, j] else 0.0
+            lam32 = np.float32((sig - 1.0) * delta)
+            signed_lambda[j] = lam32 if i_high else -lam32
+            pair_hess[j] = np.float32(max(sig * (1.0 - sig), EPS64) * delta * hess_scale)
+        grad_i, hess_i = grad[i], hess[i]
+        for j in range(i + 1, cnt):
+            grad_i += signed_lambda[j]
+            hess_i += pair_hess[j]
+            grad[j] -= signed_lambda[j]
+            hess[j] += pair_hess[j]
+            sum_lambda += 2.0 * abs(np.float64(signed_lambda[j]))
+        grad[i], hess[i] = grad_i, hess_i
+    return sum_lambda
+
+
 @jit
 def _query_pairs(ranked_label, truncated, num_pair, seed, first, second):
     """Fill ``first``/``second`` with the rank pairs of one query (labels ``ranked_label`` (cnt,) in
@@ -194,7 +271,7 @@ def _query_pairs(ranked_label, truncated, num_pair, seed, first, second):
     return n
 
 
-@jit(parallel=True)
+@jit(parallel=True, ieee=True)
 def lambda_grad_hess(scores, label, gain, group_ptr, group_seed, inv_idcg, row_scale, discounts, metric, truncated,
                      num_pair, score_eps, normalization, hess_scale, float32_sigmoid, ti_plus, tj_minus, li_out,
                      lj_out, gh_out):
@@ -211,9 +288,12 @@ def lambda_grad_hess(scores, label, gain, group_ptr, group_seed, inv_idcg, row_s
         by place in the query's row order;
     li_out, lj_out : (G, K) float64, filled with each query's costs by position (unbiased).
 
-    A query's pairs are listed first (``_query_pairs``), then one loop does every pair's
-    arithmetic in this function: a helper taking the query's arrays, called per pair, costs Numba
-    reference counts on each call.
+    Biased topk pairs of a query whose scores spread at most ``PRODUCT_EXP_SPREAD`` (all but
+    models far into overfitting) go through ``_topk_lambdas``: no exp per pair, a vectorised pair
+    loop, the same gradients but where expf's rounding differs by an ulp. Otherwise the query's
+    pairs are listed first (``_query_pairs``), then one loop does every pair's arithmetic in this
+    function: a helper taking the query's arrays, called per pair, costs Numba reference counts on
+    each call.
     """
     k = ti_plus.shape[0]
     for g in prange(group_ptr.shape[0] - 1):
@@ -236,12 +316,25 @@ def lambda_grad_hess(scores, label, gain, group_ptr, group_seed, inv_idcg, row_s
                 running_rel += ranked_label[r]
                 running_acc += ranked_label[r] / (r + 1.0)
                 n_rel[r], acc[r] = running_rel, running_acc
-        capacity = min(cnt, num_pair) * cnt if truncated else num_pair * cnt
-        first, second = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-        n_pairs = _query_pairs(ranked_label, truncated, num_pair, group_seed[g], first, second)
         grad = np.zeros(cnt, dtype=np.float32)
         hess = np.zeros(cnt, dtype=np.float32)
-        sum_lambda = 0.0
+        spread = ranked_score[0] - ranked_score[cnt - 1]
+        if truncated and k == 0 and spread <= PRODUCT_EXP_SPREAD:
+            doc = np.empty((8, cnt))
+            for r in range(cnt):
+                doc[0, r], doc[1, r], doc[2, r] = ranked_label[r], ranked_gain[r], discounts[r]
+                # the scores the sigmoid sees: XGBoost's are float32
+                doc[3, r] = np.float64(np.float32(ranked_score[r])) if float32_sigmoid else ranked_score[r]
+                if metric == MAP:
+                    doc[6, r], doc[7, r] = n_rel[r], acc[r]
+            sum_lambda = _topk_lambdas(doc, metric, inv_idcg[g], num_pair, eps, hess_scale, float32_sigmoid, grad,
+                                       hess)
+            n_pairs = 0
+        else:
+            sum_lambda = 0.0
+            capacity = min(cnt, num_pair) * cnt if truncated else num_pair * cnt
+            first, second = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+            n_pairs = _query_pairs(ranked_label, truncated, num_pair, group_seed[g], first, second)
         for q in range(n_pairs):
             high, low = first[q], second[q]
             if ranked_label[high] == ranked_label[low]:
