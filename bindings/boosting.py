@@ -47,10 +47,13 @@ class LocalRows:
     (``Loss.training_weight``) or empty; initial : (K,) initial margin; p : ``Params``;
     n_threads : histogram threads; row_ids : (n,) global indices of these rows (Dask shards hold a
     part; row sampling and gradient rounding are keyed by them), None: 0..n-1; queries : for a
-    ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None.
+    ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None;
+    uniform_histograms : histograms of sparse bins in the dense layout (``histogram_builder``'s
+    ``uniform``: Dask shards sum and slice every shard's histograms alike).
     """
 
-    def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None):
+    def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None,
+                 uniform_histograms=False):
         self.X_binned, self.label, self.weight = X_binned, label, weight
         self.loss = p.loss
         self.queries = queries
@@ -66,7 +69,7 @@ class LocalRows:
         self.margin = np.empty((X_binned.shape[0], initial.shape[0]))
         self.margin[:] = initial
         self.gh = np.empty((initial.shape[0], X_binned.shape[0], 2), dtype=G_H_DTYPE)
-        self.builder = histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads)
+        self.builder = histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads, uniform_histograms)
         self.sampled = None
 
     def compute_gradients(self, iteration):
