@@ -66,19 +66,23 @@ def test_sparse_blocks_train_as_the_local_csr_fit(client, data, form, quantized,
     np.testing.assert_allclose(dist.predict(X), local.predict(X), rtol=1e-9)
 
 
-def test_dense_enough_csr_blocks_take_the_dense_path_on_every_shard(client):
-    """The density rule is the local one over all rows (decided once, so every shard takes the same
-    path), here the dense bins; an eval set of CSR blocks is scored as locally."""
+@pytest.mark.parametrize("densities,form", [((0.6, 0.6), "ndarray"), ((0.4, 0.04), "SparseBins")])
+def test_the_density_rule_is_decided_over_all_rows(client, densities, form):
+    """The density rule is the local one over all rows, decided once, so every shard takes the same
+    path: dense bins for dense-enough CSR, the sparse path for a matrix sparse enough overall even
+    where one shard's own rows are too dense (0.4 > 0.25); an eval set of CSR blocks is scored as
+    locally."""
     rng = np.random.default_rng(3)
-    X = sp.random(2000, 8, density=0.6, random_state=3, format="csr")
+    X = sp.vstack([sp.random(1000, 8, density=d, random_state=i, format="csr") for i, d in enumerate(densities)],
+                  format="csr")
     y = X @ rng.standard_normal(8) + 0.1 * rng.standard_normal(2000)
     params = {"objective": "reg:squarederror", "max_depth": 3, "n_jobs": 1, "use_quantized_grad": True}
-    dist = cluster.train(client, params, sparse_blocks(X), da.from_array(y, chunks=(CHUNKS,)), num_boost_round=5,
-                         evals=[(sparse_blocks(X, (1000, 1000)), da.from_array(y, chunks=1000), "train")],
+    dist = cluster.train(client, params, sparse_blocks(X, (1000, 1000)), da.from_array(y, chunks=1000),
+                         num_boost_round=5, evals=[(sparse_blocks(X), da.from_array(y, chunks=(CHUNKS,)), "train")],
                          min_rows_per_worker=1)
     history = {}
     local = train(params, Dataset(X, y), 5, evals=[(Dataset(X, y), "train")], evals_result=history)
-    assert dist.fit_profile["bins"] == ["ndarray", "ndarray"]
+    assert dist.fit_profile["bins"] == [form, form] and sorted(dist.rows_per_worker.values()) == [1000, 1000]
     assert_same_model(dist, local, exact=True)
     np.testing.assert_allclose(dist.evals_result["train"]["rmse"], history["train"]["rmse"], rtol=1e-9)
 
