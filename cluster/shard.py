@@ -59,10 +59,12 @@ from bindings.sparse_input import canonical_csr, is_sparse, sparse_bin_matrix, s
 from cluster.channel import Link, Server, tls_contexts
 from cluster.local import worker_info
 from cluster.queries import local_queries
-from cluster.scatter import ScatteredGrower, SliceSearch, best_splits, feature_slices, tree_children, tree_sum
+from cluster.scatter import (ScatteredGrower, SliceSearch, best_splits, bin_indices, feature_slices, tree_children,
+                             tree_sum, uniform_column)
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.grower import TreeGrower
+from gbdt.histogram import CompactHistogramBuilder
 from gbdt.leaf_quantile import weighted_quantile
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
@@ -280,8 +282,13 @@ class Shard:
         queries = None if self.queries is None or not self.objective.queries else p.loss.query_gradients(
             self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
             weight_norm=weight_norm)
+        # sparse bins' histograms travel in their compact layout when the shards search slices of them
+        # (``cluster.scatter``, data-parallel); the leader's search merges them in the uniform layout
         self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries,
-                              uniform_histograms=True)
+                              uniform_histograms=not (self.scatter and self.owned is None))
+        builder = self.rows.builder
+        self.hist_offsets = builder.bin_offsets if isinstance(builder, CompactHistogramBuilder) else \
+            np.arange(X_binned.shape[1] + 1, dtype=np.int64) * p.max_bin  # (F + 1,) the histograms' flat layout
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -350,8 +357,9 @@ class Shard:
         slice is its own features (feature-parallel) or its share of every feature (data-parallel)."""
         n_features = rules.n_value_bins.shape[0]
         self.slices = feature_slices(n_features, len(self.peers))
+        widths = np.diff(self.hist_offsets) if self.owned is None else np.full(n_features, self.max_bin)
         self.search = SliceSearch(self.slices[self.rank] if self.owned is None else self.owned, n_features,
-                                  self.max_bin)
+                                  self.max_bin, widths)
         self.search.rules = rules
 
     def scatter_level(self, commands, build, scan):
@@ -399,9 +407,11 @@ class Shard:
         never wait on each other."""
         n_shards = len(self.peers)
         key = features.tobytes()  # the same features all tree long
-        if self._columns is None or self._columns[0] != key:
-            self._columns = key, [_as_slice(f[np.isin(f, features)]) for f in self.slices]
+        if self._columns is None or self._columns[0] != key:  # each shard's bins of the tree's features
+            self._columns = key, [bin_indices(self.hist_offsets, f[np.isin(f, features)]) for f in self.slices]
         columns = self._columns[1]
+        # flat (m, bins, 2) float or (m, bins) packed: either layout (uniform, or sparse shards' compact)
+        hists = hists.reshape((hists.shape[0], -1) + ((2,) if hists.dtype.kind == "f" else ()))
         sent = []
         for step in range(1, n_shards):  # each shard sends to the next ones first: no shared first receiver
             peer = (self.rank + step) % n_shards
@@ -677,13 +687,6 @@ class Shard:
         return commands
 
 
-def _as_slice(indices):
-    """``slice(a, b)`` when sorted ``indices`` are a..b-1 (indexing then gives a view), else ``indices``."""
-    if indices.shape[0] and indices[-1] - indices[0] == indices.shape[0] - 1:
-        return slice(int(indices[0]), int(indices[-1]) + 1)
-    return indices
-
-
 def _concatenated(parts):
     """(values, weights or None) of a list of (values (m_i,), weights (m_i,) or None); (None, None)
     for no parts."""
@@ -880,7 +883,8 @@ class ShardedPartition:
             self.leader.level_number += 1
             build = (self.leader.level_number, list(node_ids), [], [], np.asarray(features, dtype=np.int32),
                      self.root_slot)
-            out[0, features[0]] = next(c for c, _ in self.leader.scatter_round(build, None) if c is not None)
+            uniform_column(next(c for c, _ in self.leader.scatter_round(build, None) if c is not None),
+                           out[0, features[0]])
             return
         held, hists = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features, out)
         if hists is not out:
