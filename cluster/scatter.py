@@ -9,6 +9,12 @@ The leader receives one small record per node from each shard (``Splits``) and k
 it never sees a histogram. A shard receives (W - 1) / W of one level's histograms instead of the
 leader receiving all of them, and the scan runs on every shard at once.
 
+Histograms are sliced as flat bins: each feature owns a range of them (``offsets``), max_bin bins in
+the dense (uniform) layout, or only its own value bins and missing bin in the compact layout of shards
+on the sparse path (``gbdt.sparse_histogram``), whose slices then move ~F x max_bin / (bins in use)
+times fewer bytes (42x on a text-like 300-column matrix). Every shard of a fit has the same layout
+(the sparse path is decided over all rows).
+
 Feature-parallel shards hold every row of their own features, so their histograms are already
 complete: they scan them without any exchange.
 

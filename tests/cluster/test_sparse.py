@@ -119,3 +119,20 @@ def test_sparse_input_errors(client):
     narrow = sparse_blocks(X, 300).map_blocks(lambda b: b[:, :-1], dtype=np.float64)  # chunks still say 300
     with pytest.raises(ValueError, match=r"blocks of \[299\] columns but its chunks say 300"):
         cluster.train(client, params, narrow, dy, num_boost_round=1, min_rows_per_worker=1)
+
+
+def test_shards_exchange_compact_histograms(client):
+    """With the shards' search, sparse shards send each feature's own bins only (the compact layout);
+    the leader's search moves F x max_bin bins a node (the uniform layout): for the same trees, two
+    shards move as many bytes in the uniform layout either way, so the ratio is the layouts'."""
+    X, y = text_like()
+    params = {"objective": "binary:logistic", "max_depth": 3, "n_jobs": 1, "use_quantized_grad": True}
+    fits = {search: cluster.train(client, params, sparse_blocks(X), da.from_array(y, chunks=(CHUNKS,)),
+                                  num_boost_round=2, min_rows_per_worker=1, split_search=search)
+            for search in ("shards", "leader")}
+    assert_same_model(fits["shards"], fits["leader"], exact=True)
+    data = Dataset(X, y)
+    _, n_edges = data.bin_edges(256)
+    compact_bins = int((n_edges + 2).sum())  # value bins (edges + 1) and the missing bin, per feature
+    ratio = fits["leader"].traffic_bytes["histograms"] / fits["shards"].traffic_bytes["histograms"]
+    assert ratio == pytest.approx(X.shape[1] * 256 / compact_bins, rel=0.15)
