@@ -76,9 +76,9 @@ def materialized(block):
     return canonical_csr(block) if is_sparse(block) else np.asarray(block)
 
 
-def is_sparse_input(X):
-    """Whether X is a scipy.sparse matrix or a dask array of scipy.sparse blocks (by its meta)."""
-    return is_sparse(X) or is_sparse(getattr(X, "_meta", None))
+def columns_of(block, columns):
+    """The ``columns`` (sorted) of a numpy or CSR block, of the same kind."""
+    return block[:, columns]
 
 
 def running_workers(client):
@@ -185,7 +185,7 @@ def place_columns(client, X, y, weight=None, min_rows=1):
     owners = [cols for cols in np.array_split(np.arange(n_features), min(len(workers), n_features))]
     assignment = {}
     for w, cols in zip(workers, owners):
-        slices = [client.submit(np.take, xb, cols, axis=1, workers=[w], pure=False) for xb in futures[0]]
+        slices = [client.submit(columns_of, xb, cols, workers=[w], pure=False) for xb in futures[0]]
         assignment[w] = [(xs, futures[1][i], futures[2][i] if len(futures) > 2 else None, int(offsets[i]))
                          for i, xs in enumerate(slices)]
     return assignment, owners, {w: int(sum(row_chunks)) for w in assignment}

@@ -55,7 +55,7 @@ from bindings.callbacks import TrainingCallback
 from bindings.categorical import category_edges
 from bindings.boosting import LocalRows, boost
 from bindings.metrics import combine_partials, partial_metric
-from bindings.sparse_input import canonical_csr, is_sparse, sparse_bin_matrix, sparse_enough
+from bindings.sparse_input import canonical_csr, is_sparse, sparse_bin_edges, sparse_bin_matrix, sparse_enough
 from cluster.channel import Link, Server, tls_contexts
 from cluster.local import worker_info
 from cluster.queries import local_queries
@@ -254,6 +254,8 @@ class Shard:
 
     def local_edges(self, max_bin, seed):
         """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
+        if is_sparse(self.blocks[0]):
+            return sparse_bin_edges(_stacked(self.blocks), max_bin, self.weight, seed=seed)
         return compute_bin_edges(np.concatenate(self.blocks), max_bin, self.weight, seed=seed)
 
     def prepare(self, edges, n_edges, p, initial, weight_norm=None, sparse=None):
@@ -600,7 +602,9 @@ class Shard:
         summaries = self.broadcast("summary", p)
         check_labels(summaries, p)
         sparse = None  # dense blocks; else whether the fit takes the sparse path, by the local rule over every row
-        if owners is None and check_blocks(summaries, n_features):  # feature-parallel blocks are dense slices
+        # feature-parallel shards hold every row of their columns: each takes its columns' path (the
+        # histograms of both travel in the uniform layout), and their blocks are as wide as their columns
+        if check_blocks(summaries, n_features if owners is None else None) and owners is None:
             sparse = sparse_enough((sum(s["rows"] for s in summaries), n_features),
                                    sum(s["entries"] for s in summaries))
         if p.quantization is not None:  # packed sums over every shard must fit
@@ -730,10 +734,10 @@ def block_kinds(blocks):
 
 def check_blocks(summaries, n_features):
     """Raise ValueError when the shards' X blocks (their ``block_kinds`` in ``summaries``) do not all
-    have ``n_features`` columns, or mix numpy and scipy.sparse blocks. Returns whether they are all
-    sparse."""
+    have ``n_features`` columns (None: not checked), or mix numpy and scipy.sparse blocks. Returns
+    whether they are all sparse."""
     widths = sorted({w for s in summaries for w in s["widths"]} - {n_features})
-    if widths:
+    if widths and n_features is not None:
         raise ValueError(f"X has blocks of {widths} columns but its chunks say {n_features}: every row block "
                          "must have all the columns (e.g. CSR blocks of one shape[1])")
     sparse, blocks = sum(s["sparse_blocks"] for s in summaries), sum(s["blocks"] for s in summaries)
@@ -743,16 +747,21 @@ def check_blocks(summaries, n_features):
     return sparse > 0
 
 
+def _stacked(blocks):
+    """Canonical CSR of the rows of a list of CSR blocks, in order."""
+    import scipy.sparse
+
+    return canonical_csr(scipy.sparse.vstack(blocks, format="csr"))
+
+
 def _bin_blocks(blocks, edges, n_edges, max_bin, sparse=None):
     """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks (or Parquet row groups, read one at a
     time); each block is released once binned. CSR blocks are stacked and binned together
     (``sparse_bin_matrix``, the path ``sparse`` or, when None, their own density's)."""
     if blocks and is_sparse(blocks[0]):
-        import scipy.sparse
-
-        stacked = scipy.sparse.vstack(blocks, format="csr")
+        stacked = _stacked(blocks)
         blocks[:] = [None] * len(blocks)
-        return sparse_bin_matrix(canonical_csr(stacked), edges, n_edges, max_bin, sparse)
+        return sparse_bin_matrix(stacked, edges, n_edges, max_bin, sparse)
     n_features = edges.shape[0]
     out = np.empty((sum(b.shape[0] for b in blocks), n_features), dtype=np.uint8)
     start = 0

@@ -30,7 +30,7 @@ from cluster.categories import coded_categories, coded_input
 from cluster.checkpoint import Checkpoint, forget, read_checkpoint
 from cluster.local import resolve_client, worker_info
 from cluster.io import ParquetColumn, ParquetSource
-from cluster.placement import default_min_rows, is_sparse_input, place_blocks, place_columns, place_pieces
+from cluster.placement import default_min_rows, place_blocks, place_columns, place_pieces
 from cluster.queries import whole_queries
 from cluster.shard import Shard
 
@@ -59,8 +59,8 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
     client : distributed.Client or None (current client, else an embedded LocalCluster).
     params : same parameters as ``bindings.train``.
     X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks); a dask array of
-        scipy.sparse blocks (or a scipy.sparse matrix, split into CSR row blocks) trains data-parallel
-        on the sparse path of ``bindings.sparse_input``, never densified, to the local fit's model;
+        scipy.sparse blocks (or a scipy.sparse matrix, split into CSR row blocks) trains on the sparse
+        path of ``bindings.sparse_input``, never densified, to the local fit's model;
     y, sample_weight : (n,) dask arrays/Series aligned with X's rows.
     qid : (n,) sorted query ids of learning to rank (dask or in-memory; ranking objectives need
         them): the row blocks are moved to query boundaries, so every query is whole on one worker
@@ -110,9 +110,6 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
     if distributed_mode == "data" and objective.whole_data:
         raise ValueError(f"objective {objective.name!r} needs every row on each worker (its gradients couple "
                          "the rows): use distributed_mode='feature'")
-    if distributed_mode == "feature" and is_sparse_input(X):
-        raise ValueError("distributed_mode='feature' does not take scipy.sparse X (its column slices would be "
-                         "sparse shards of every row); use distributed_mode='data', which trains on the sparse path")
     if distributed_mode == "feature" and p.sampling.subsample < 1.0:
         raise ValueError("subsample < 1 is not supported with distributed_mode='feature' (a worker cannot "
                          "predict the rows left out without the other workers' features); use 'data'")

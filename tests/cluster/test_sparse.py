@@ -1,6 +1,6 @@
-"""Dask arrays of scipy.sparse blocks: data-parallel fits on the sparse path equal the local fit on
-the same CSR matrix (bit for bit with quantised gradients, to rounding otherwise), prediction block
-by block, and the errors of what is not supported."""
+"""Dask arrays of scipy.sparse blocks: data- and feature-parallel fits on the sparse path equal the
+local fit on the same CSR matrix (bit for bit with quantised gradients, to rounding otherwise),
+prediction block by block, compact histograms between shards, and the errors of bad blocks."""
 import dask.array as da
 import numpy as np
 import pytest
@@ -66,6 +66,22 @@ def test_sparse_blocks_train_as_the_local_csr_fit(client, data, form, quantized,
     np.testing.assert_allclose(dist.predict(X), local.predict(X), rtol=1e-9)
 
 
+@pytest.mark.parametrize("search", ["shards", "leader"])
+@pytest.mark.parametrize("data", [text_like, one_hot])
+def test_feature_parallel_sparse_columns_train_as_the_local_csr_fit(client, data, search):
+    """Feature-parallel: every shard holds all rows of its CSR columns, bins them exactly (the local
+    edges) on its columns' own path, and routes rows for splits on them: the local model, bit for
+    bit with quantised gradients."""
+    X, y = data()
+    params = {"objective": "binary:logistic", "max_depth": 4, "max_bin": 64, "n_jobs": 1, "use_quantized_grad": True}
+    dist = cluster.train(client, params, sparse_blocks(X), da.from_array(y, chunks=(CHUNKS,)), num_boost_round=4,
+                         min_rows_per_worker=1, distributed_mode="feature", split_search=search)
+    local = train(params, Dataset(X, y), 4)
+    assert len(dist.rows_per_worker) == 2 and all(form != "ndarray" for form in dist.fit_profile["bins"])
+    assert_same_model(dist, local, exact=True)
+    assert all(t.n_nodes > 7 for t in local.trees)
+
+
 @pytest.mark.parametrize("densities,form", [((0.6, 0.6), "ndarray"), ((0.4, 0.04), "SparseBins")])
 def test_the_density_rule_is_decided_over_all_rows(client, densities, form):
     """The density rule is the local one over all rows, decided once, so every shard takes the same
@@ -104,18 +120,17 @@ def test_estimator_fits_and_predicts_sparse_blocks(client):
 
 
 def test_sparse_input_errors(client):
-    """Feature-parallel mode refuses sparse X; mixed dense and sparse blocks, and CSR blocks of
-    another width than the array's, are named."""
+    """Mixed dense and sparse blocks (in either mode), and CSR blocks of another width than the
+    array's, are named."""
     X, y = text_like(n=600)
     dy = da.from_array(y, chunks=300)
     params = {"objective": "binary:logistic", "n_jobs": 1}
-    with pytest.raises(ValueError, match="distributed_mode='feature'"):
-        cluster.train(client, params, sparse_blocks(X, 300), dy, num_boost_round=1, distributed_mode="feature")
     dense_first = da.from_array(X.toarray(), chunks=(300, X.shape[1]))
     mixed = dense_first.map_blocks(lambda b, block_info=None: sp.csr_matrix(b) if block_info[0]["chunk-location"][0]
                                    else b, dtype=np.float64)
-    with pytest.raises(ValueError, match="mixes dense and scipy.sparse blocks"):
-        cluster.train(client, params, mixed, dy, num_boost_round=1, min_rows_per_worker=1)
+    for mode in ("data", "feature"):
+        with pytest.raises(ValueError, match="mixes dense and scipy.sparse blocks"):
+            cluster.train(client, params, mixed, dy, num_boost_round=1, min_rows_per_worker=1, distributed_mode=mode)
     narrow = sparse_blocks(X, 300).map_blocks(lambda b: b[:, :-1], dtype=np.float64)  # chunks still say 300
     with pytest.raises(ValueError, match=r"blocks of \[299\] columns but its chunks say 300"):
         cluster.train(client, params, narrow, dy, num_boost_round=1, min_rows_per_worker=1)
