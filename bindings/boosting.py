@@ -52,10 +52,13 @@ class LocalRows:
     (``Loss.training_weight``) or empty; initial : (K,) initial margin; p : ``Params``;
     n_threads : histogram threads; row_ids : (n,) global indices of these rows (Dask shards hold a
     part; row sampling and gradient rounding are keyed by them), None: 0..n-1; queries : for a
-    ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None.
+    ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None;
+    uniform_histograms : histograms of sparse bins in the dense layout (``histogram_builder``'s
+    ``uniform``: Dask shards sum and slice every shard's histograms alike).
     """
 
-    def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None):
+    def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None,
+                 uniform_histograms=False):
         self._init_rows(label.shape[0], label, weight, initial, p, row_ids, queries)
         self.X_binned = X_binned  # None: binned before each tree (ApproxRows)
         self.quantization = p.quantization  # None, or the bins and rounding of quantised gradients
@@ -64,7 +67,8 @@ class LocalRows:
         self.packed = None
         self.missing_bin = p.max_bin - 1
         self.split_mode, self.n_threads = p.split_mode, n_threads
-        self.builder = None if X_binned is None else histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads)
+        self.builder = None if X_binned is None else histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads,
+                                                                         uniform_histograms)
 
     def _init_rows(self, n_rows, label, weight, initial, p, row_ids, queries):
         """The state every kind of rows keeps: labels, weights, loss, running margins (n, K) and gradients."""

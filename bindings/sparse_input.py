@@ -29,7 +29,7 @@ from gbdt.binning import DEFAULT_SKETCH_ROWS
 from gbdt.bundling import bundle_sparse_bins
 from gbdt.sparse_binning import bin_csr_matrix, bin_csr_sparse, compute_sparse_bin_edges
 
-__all__ = ["is_sparse", "as_csr_matrix", "sparse_enough", "sparse_bin_edges", "sparse_bin_matrix",
+__all__ = ["is_sparse", "as_csr_matrix", "canonical_csr", "sparse_enough", "sparse_bin_edges", "sparse_bin_matrix",
            "add_csr_predictions", "dense_row_chunks", "PREDICT_CHUNK_BYTES", "SPARSE_MAX_DENSITY"]
 
 # the sparse training path up to this share of stored cells (see the module docstring). 50k x 200
@@ -63,6 +63,11 @@ def as_csr_matrix(data, name="data"):
         raise ValueError(f"{name} is empty: shape {data.shape}; need at least one row and one feature")
     if data.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers, got a sparse matrix of dtype {data.dtype}")
+    return canonical_csr(data)
+
+
+def canonical_csr(data):
+    """Canonical CSR of any scipy.sparse matrix, unchecked (row blocks of a Dask array may have no rows)."""
     X = data.tocsr().astype(np.float64, copy=False)
     if not X.has_canonical_format:
         X = X.copy()  # sum_duplicates works in place: never on the caller's matrix
@@ -77,20 +82,23 @@ def sparse_bin_edges(X, max_bin, sample_weight=None, seed=0, sketch_rows=DEFAULT
                                     X.shape[1], max_bin, sample_weight, sketch_rows=sketch_rows, seed=seed)
 
 
-def sparse_enough(X):
-    """Whether a sparse matrix takes the sparse paths: density at most ``SPARSE_MAX_DENSITY``
-    (denser rows also predict faster as dense blocks: 300 entries a row, 2.2x)."""
-    return X.nnz <= SPARSE_MAX_DENSITY * X.shape[0] * X.shape[1]
+def sparse_enough(X, stored=None):
+    """Whether a sparse matrix (n, F) takes the sparse paths: density at most ``SPARSE_MAX_DENSITY``
+    (denser rows also predict faster as dense blocks: 300 entries a row, 2.2x). ``X`` may be its
+    shape alone with ``stored`` its stored entries (the rows of a Dask fit, over every shard)."""
+    shape = X if stored is not None else X.shape
+    return (X.nnz if stored is None else stored) <= SPARSE_MAX_DENSITY * shape[0] * shape[1]
 
 
-def sparse_bin_matrix(X, edges, n_edges, max_bin):
+def sparse_bin_matrix(X, edges, n_edges, max_bin, sparse=None):
     """Bins of a canonical CSR matrix (``as_csr_matrix``) by the rule of the module docstring:
-    ``BundledBins`` or ``SparseBins``, or the (n, F) uint8 C-ordered bin matrix of its dense twin."""
+    ``BundledBins`` or ``SparseBins``, or the (n, F) uint8 C-ordered bin matrix of its dense twin.
+    ``sparse`` : the path, when decided for more rows than X's (a Dask shard's); None: X's density."""
     # one index dtype for the kernels (one compiled variant): int64 pointers (nnz may pass 2**31),
     # int32 indices (scipy's own below 2**31 entries, so no copy; a column id always fits)
     csr = X.indptr.astype(np.int64), X.indices.astype(np.int32, copy=False), X.data, X.shape[1], edges, n_edges
     csr = csr + (max_bin,)
-    if not sparse_enough(X):
+    if not (sparse_enough(X) if sparse is None else sparse):
         return bin_csr_matrix(*csr)
     bins = bin_csr_sparse(*csr)
     return bundle_sparse_bins(bins) or bins

@@ -17,6 +17,7 @@ import numpy as np
 from distributed import wait
 from distributed.client import FuturesCancelledError
 
+from bindings.sparse_input import canonical_csr, is_sparse
 from cluster.local import worker_info
 
 # Rows x features a worker should hold before one more worker pays for its per-level round trip
@@ -30,9 +31,14 @@ MIN_CELLS_PER_WORKER = 3_000_000
 
 
 def as_dask_array(data, name, row_chunks=None):
-    """Dask array from a dask array/DataFrame/Series or an in-memory array."""
+    """Dask array from a dask array/DataFrame/Series or an in-memory array (a scipy.sparse matrix:
+    blocks of CSR rows)."""
     if hasattr(data, "to_dask_array"):  # dask DataFrame / Series
         data = data.to_dask_array(lengths=True)
+    elif is_sparse(data):
+        data = data.tocsr()
+        rows = row_chunks or max(1, -(-data.shape[0] // 4))
+        data = da.from_array(data, chunks=(rows, data.shape[1]) if data.ndim == 2 else rows, asarray=False)
     elif not isinstance(data, da.Array):
         arr = np.asarray(data)
         data = da.from_array(arr, chunks=row_chunks or max(1, -(-arr.shape[0] // 4)))
@@ -62,6 +68,17 @@ def aligned_blocks(X, y, weight=None):
         columns.append(v.astype(np.float64).rechunk((X.chunks[0],)))
     blocks = [c.to_delayed().ravel().tolist() for c in columns]
     return X.chunks[0], blocks
+
+
+def materialized(block):
+    """A computed block as the shards take it: a numpy array, or canonical CSR for a scipy.sparse block
+    (``bindings.sparse_input``: float64, sorted unique indices), never densified."""
+    return canonical_csr(block) if is_sparse(block) else np.asarray(block)
+
+
+def columns_of(block, columns):
+    """The ``columns`` (sorted) of a numpy or CSR block, of the same kind."""
+    return block[:, columns]
 
 
 def running_workers(client):
@@ -102,7 +119,7 @@ def _persisted(client, X, y, weight):
     # one graph for every column; each fit's blocks get keys of their own (pure=False): the previous fit
     # releases its futures as it ends, and computing the same tokenized keys again raced with that release
     # in the scheduler ("lost dependencies" on the second fit of the same data)
-    computed = client.compute([delayed(np.asarray, pure=False)(b) for col in blocks for b in col])
+    computed = client.compute([delayed(materialized, pure=False)(b) for col in blocks for b in col])
     try:
         wait(computed)
     except FuturesCancelledError as exc:
@@ -168,7 +185,7 @@ def place_columns(client, X, y, weight=None, min_rows=1):
     owners = [cols for cols in np.array_split(np.arange(n_features), min(len(workers), n_features))]
     assignment = {}
     for w, cols in zip(workers, owners):
-        slices = [client.submit(np.take, xb, cols, axis=1, workers=[w], pure=False) for xb in futures[0]]
+        slices = [client.submit(columns_of, xb, cols, workers=[w], pure=False) for xb in futures[0]]
         assignment[w] = [(xs, futures[1][i], futures[2][i] if len(futures) > 2 else None, int(offsets[i]))
                          for i, xs in enumerate(slices)]
     return assignment, owners, {w: int(sum(row_chunks)) for w in assignment}

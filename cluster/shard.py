@@ -55,13 +55,16 @@ from bindings.callbacks import TrainingCallback
 from bindings.categorical import category_edges
 from bindings.boosting import LocalRows, boost
 from bindings.metrics import combine_partials, partial_metric
+from bindings.sparse_input import canonical_csr, is_sparse, sparse_bin_edges, sparse_bin_matrix, sparse_enough
 from cluster.channel import Link, Server, tls_contexts
 from cluster.local import worker_info
 from cluster.queries import local_queries
-from cluster.scatter import ScatteredGrower, SliceSearch, best_splits, feature_slices, tree_children, tree_sum
+from cluster.scatter import (ScatteredGrower, SliceSearch, best_splits, bin_indices, feature_slices, tree_children,
+                             tree_sum, uniform_column)
 from cluster.sketch import RowSample, merge_samples, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.grower import TreeGrower
+from gbdt.histogram import CompactHistogramBuilder
 from gbdt.leaf_quantile import weighted_quantile
 from gbdt.quantize import dequantize_histograms, scales_from_extremes
 from gbdt.threads import using_threads
@@ -107,7 +110,9 @@ class Shard:
         self.n_threads = min(n_jobs, get_worker().state.nthreads)  # no oversubscription of the worker's cores
         # Parquet row groups (``cluster.io.ParquetPiece``) stay unread: read once for the labels and the
         # sketch's sample, once more to bin them (``prepare``), one at a time
-        self.blocks = [b[0] if hasattr(b[0], "features") else np.asarray(b[0], dtype=np.float64) for b in blocks]
+        # CSR blocks (``cluster.placement.materialized``) stay sparse
+        self.blocks = [b[0] if hasattr(b[0], "features") or is_sparse(b[0]) else np.asarray(b[0], dtype=np.float64)
+                       for b in blocks]
         self.label, self.weight = _labels_and_weights(blocks)
         # (local boundaries, global query numbers) of the queries in these blocks, and the global count
         self.queries = None if queries is None else \
@@ -228,7 +233,7 @@ class Shard:
         weight = self._training_weight(p.loss)
         out = {"rows": self.label.shape[0], "label_sums": p.loss.label_sums(self.label, weight),
                "min": float(self.label.min()), "max": float(self.label.max()), "finite": finite,
-               "integral": bool((self.label == np.round(self.label)).all())}
+               "integral": bool((self.label == np.round(self.label)).all()), **block_kinds(self.blocks)}
         if p.loss.leaf_alpha is not None:
             out["labels"] = (self.label, weight if weight.shape[0] else None)
         if self.queries is not None:  # XGBoost's query weights: the first row's, the same on each row
@@ -249,21 +254,26 @@ class Shard:
 
     def local_edges(self, max_bin, seed):
         """Feature-parallel: exact edges of the owned columns (this shard has every row)."""
+        if is_sparse(self.blocks[0]):
+            return sparse_bin_edges(_stacked(self.blocks), max_bin, self.weight, seed=seed)
         return compute_bin_edges(np.concatenate(self.blocks), max_bin, self.weight, seed=seed)
 
-    def prepare(self, edges, n_edges, p, initial, weight_norm=None):
+    def prepare(self, edges, n_edges, p, initial, weight_norm=None, sparse=None):
         """Bin with the global edges one block at a time, dropping each raw block once binned;
         set up margins and gradients of the training and evaluation rows (``weight_norm``: a
-        ranking objective's number of queries / sum of query weights over every shard)."""
+        ranking objective's number of queries / sum of query weights over every shard). CSR
+        blocks (``sparse``: whether the fit's rows take the sparse path, decided over every
+        shard) are binned together by ``bindings.sparse_input.sparse_bin_matrix``."""
         own_edges, own_n_edges = (edges, n_edges) if self.owned is None else (edges[self.owned], n_edges[self.owned])
         # rows are sampled by their global index, so every placement samples the same rows
         row_ids = np.concatenate([np.arange(off, off + b.shape[0]) for off, b in zip(self.offsets, self.blocks)]
                                  or [np.empty(0, dtype=np.int64)])
         with using_threads(self.n_threads):
-            X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p.max_bin)
+            X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p.max_bin, sparse)
             self.evals = []
             for blocks in self.eval_blocks:
-                X_eval = _bin_blocks([np.asarray(b[0], dtype=np.float64) for b in blocks], edges, n_edges, p.max_bin)
+                X_eval = _bin_blocks([b[0] if is_sparse(b[0]) else np.asarray(b[0], dtype=np.float64) for b in blocks],
+                                     edges, n_edges, p.max_bin)
                 label, weight = _labels_and_weights(blocks)
                 margin = np.empty((X_eval.shape[0], initial.shape[0]))
                 margin[:] = initial
@@ -274,7 +284,13 @@ class Shard:
         queries = None if self.queries is None or not self.objective.queries else p.loss.query_gradients(
             self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
             weight_norm=weight_norm)
-        self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries)
+        # sparse bins' histograms travel in their compact layout when the shards search slices of them
+        # (``cluster.scatter``, data-parallel); the leader's search merges them in the uniform layout
+        self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries,
+                              uniform_histograms=not (self.scatter and self.owned is None))
+        builder = self.rows.builder
+        self.hist_offsets = builder.bin_offsets if isinstance(builder, CompactHistogramBuilder) else \
+            np.arange(X_binned.shape[1] + 1, dtype=np.int64) * p.max_bin  # (F + 1,) the histograms' flat layout
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -343,8 +359,9 @@ class Shard:
         slice is its own features (feature-parallel) or its share of every feature (data-parallel)."""
         n_features = rules.n_value_bins.shape[0]
         self.slices = feature_slices(n_features, len(self.peers))
+        widths = np.diff(self.hist_offsets) if self.owned is None else np.full(n_features, self.max_bin)
         self.search = SliceSearch(self.slices[self.rank] if self.owned is None else self.owned, n_features,
-                                  self.max_bin)
+                                  self.max_bin, widths)
         self.search.rules = rules
 
     def scatter_level(self, commands, build, scan):
@@ -392,9 +409,11 @@ class Shard:
         never wait on each other."""
         n_shards = len(self.peers)
         key = features.tobytes()  # the same features all tree long
-        if self._columns is None or self._columns[0] != key:
-            self._columns = key, [_as_slice(f[np.isin(f, features)]) for f in self.slices]
+        if self._columns is None or self._columns[0] != key:  # each shard's bins of the tree's features
+            self._columns = key, [bin_indices(self.hist_offsets, f[np.isin(f, features)]) for f in self.slices]
         columns = self._columns[1]
+        # flat (m, bins, 2) float or (m, bins) packed: either layout (uniform, or sparse shards' compact)
+        hists = hists.reshape((hists.shape[0], -1) + ((2,) if hists.dtype.kind == "f" else ()))
         sent = []
         for step in range(1, n_shards):  # each shard sends to the next ones first: no shared first receiver
             peer = (self.rank + step) % n_shards
@@ -453,6 +472,10 @@ class Shard:
     def traffic(self):
         """Bytes this shard received from other shards during the fit."""
         return dict(self.received_bytes)
+
+    def binned_form(self):
+        """The class name of this shard's binned rows: "ndarray" (dense), "SparseBins" or "BundledBins"."""
+        return type(self.rows.X_binned).__name__
 
     def split_with_masks(self, node_ids, masks, left_ids, right_ids):
         if self.rank > 0:  # the leader made the masks it does not own from the owners' replies
@@ -560,7 +583,8 @@ class Shard:
             checkpoint=None, resume=None, categories=None, split_search="shards"):
         """Run the whole fit from rank 0; returns (Booster, evaluation history, bytes moved between
         shards by kind, ``profile``: the leader's {"levels", "boost_s", "wait_s", "boost_cpu_s",
-        "work_cpu_s"} (see ``__init__``) and "received_bytes": bytes each shard received, by rank).
+        "work_cpu_s"} (see ``__init__``), "received_bytes": bytes each shard received, and "bins": the
+        form of each shard's binned rows (``binned_form``), by rank).
 
         eval_names : names of the evaluation sets the shards hold. owners : None (data-parallel)
         or, per shard, its sorted global feature indices. checkpoint : ``cluster.checkpoint.Checkpoint``
@@ -577,6 +601,12 @@ class Shard:
         self.phase = "sketch"
         summaries = self.broadcast("summary", p)
         check_labels(summaries, p)
+        sparse = None  # dense blocks; else whether the fit takes the sparse path, by the local rule over every row
+        # feature-parallel shards hold every row of their columns: each takes its columns' path (the
+        # histograms of both travel in the uniform layout), and their blocks are as wide as their columns
+        if check_blocks(summaries, n_features if owners is None else None) and owners is None:
+            sparse = sparse_enough((sum(s["rows"] for s in summaries), n_features),
+                                   sum(s["entries"] for s in summaries))
         if p.quantization is not None:  # packed sums over every shard must fit
             p.quantization.check_rows(sum(s["rows"] for s in summaries))
         if resume is not None:
@@ -585,7 +615,8 @@ class Shard:
             rate = sampling_rate(sum(s["rows"] for s in summaries))
             edges, n_edges = merge_samples(self.broadcast("sketch_sample", rate, p.seed),
                                            lambda features: self.broadcast("sketch_columns", features), n_features,
-                                           p.max_bin, p.seed)
+                                           p.max_bin, p.seed, stored=None if sparse is None else
+                                           rate * sum(s["entries"] for s in summaries))
         else:
             summaries = summaries[:1]  # every shard holds every row
             edges = np.full((n_features, p.max_bin - 1), np.inf)
@@ -607,7 +638,7 @@ class Shard:
         self.phase = "binning"
         queries = [s["queries"] for s in summaries if "queries" in s]  # XGBoost scales query weights to mean 1
         weight_norm = sum(q[0] for q in queries) / sum(q[1] for q in queries) if queries else None
-        self.broadcast("prepare", edges, n_edges, p, booster.base_margin, weight_norm)
+        self.broadcast("prepare", edges, n_edges, p, booster.base_margin, weight_norm, sparse)
         self.phase = "boosting"
         eval_sets = [ShardedEvalSet(self, index, name) for index, name in enumerate(eval_names)]
         self.queue = []
@@ -634,7 +665,8 @@ class Shard:
             raise RuntimeError("the fit was cancelled")
         self.phase = "done"
         traffic = self.broadcast("traffic")
-        profile = dict(self.profile, received_bytes=[sum(t.values()) for t in traffic])
+        profile = dict(self.profile, received_bytes=[sum(t.values()) for t in traffic],
+                       bins=self.broadcast("binned_form"))
         return booster, history, {k: sum(t[k] for t in traffic) for k in traffic[0]}, profile
 
     def scatter_round(self, build, scan):
@@ -657,13 +689,6 @@ class Shard:
         """The queued commands, emptying the queue."""
         commands, self.queue = self.queue, []
         return commands
-
-
-def _as_slice(indices):
-    """``slice(a, b)`` when sorted ``indices`` are a..b-1 (indexing then gives a view), else ``indices``."""
-    if indices.shape[0] and indices[-1] - indices[0] == indices.shape[0] - 1:
-        return slice(int(indices[0]), int(indices[-1]) + 1)
-    return indices
 
 
 def _concatenated(parts):
@@ -699,9 +724,44 @@ def check_labels(summaries, p):
                          "same sample_weight")
 
 
-def _bin_blocks(blocks, edges, n_edges, max_bin):
+def block_kinds(blocks):
+    """{"sparse_blocks": how many of ``blocks`` are CSR, "blocks", "entries": their stored entries,
+    "widths": the sorted distinct column counts of the in-memory blocks} for ``check_blocks``."""
+    sparse = [b for b in blocks if is_sparse(b)]
+    return {"sparse_blocks": len(sparse), "blocks": len(blocks), "entries": sum(b.nnz for b in sparse),
+            "widths": sorted({b.shape[1] for b in blocks if not hasattr(b, "features")})}
+
+
+def check_blocks(summaries, n_features):
+    """Raise ValueError when the shards' X blocks (their ``block_kinds`` in ``summaries``) do not all
+    have ``n_features`` columns (None: not checked), or mix numpy and scipy.sparse blocks. Returns
+    whether they are all sparse."""
+    widths = sorted({w for s in summaries for w in s["widths"]} - {n_features})
+    if widths and n_features is not None:
+        raise ValueError(f"X has blocks of {widths} columns but its chunks say {n_features}: every row block "
+                         "must have all the columns (e.g. CSR blocks of one shape[1])")
+    sparse, blocks = sum(s["sparse_blocks"] for s in summaries), sum(s["blocks"] for s in summaries)
+    if 0 < sparse < blocks:
+        raise ValueError(f"X mixes dense and scipy.sparse blocks ({sparse} of {blocks} are sparse): make every block "
+                         "one kind, e.g. X.map_blocks(scipy.sparse.csr_matrix)")
+    return sparse > 0
+
+
+def _stacked(blocks):
+    """Canonical CSR of the rows of a list of CSR blocks, in order."""
+    import scipy.sparse
+
+    return canonical_csr(scipy.sparse.vstack(blocks, format="csr"))
+
+
+def _bin_blocks(blocks, edges, n_edges, max_bin, sparse=None):
     """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks (or Parquet row groups, read one at a
-    time); each block is released once binned."""
+    time); each block is released once binned. CSR blocks are stacked and binned together
+    (``sparse_bin_matrix``, the path ``sparse`` or, when None, their own density's)."""
+    if blocks and is_sparse(blocks[0]):
+        stacked = _stacked(blocks)
+        blocks[:] = [None] * len(blocks)
+        return sparse_bin_matrix(stacked, edges, n_edges, max_bin, sparse)
     n_features = edges.shape[0]
     out = np.empty((sum(b.shape[0] for b in blocks), n_features), dtype=np.uint8)
     start = 0
@@ -832,7 +892,8 @@ class ShardedPartition:
             self.leader.level_number += 1
             build = (self.leader.level_number, list(node_ids), [], [], np.asarray(features, dtype=np.int32),
                      self.root_slot)
-            out[0, features[0]] = next(c for c, _ in self.leader.scatter_round(build, None) if c is not None)
+            uniform_column(next(c for c, _ in self.leader.scatter_round(build, None) if c is not None),
+                           out[0, features[0]])
             return
         held, hists = self.leader.reduce_histograms(self.leader.take_queue(), list(node_ids), features, out)
         if hists is not out:

@@ -58,7 +58,9 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
     ----------
     client : distributed.Client or None (current client, else an embedded LocalCluster).
     params : same parameters as ``bindings.train``.
-    X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks);
+    X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks); a dask array of
+        scipy.sparse blocks (or a scipy.sparse matrix, split into CSR row blocks) trains on the sparse
+        path of ``bindings.sparse_input``, never densified, to the local fit's model;
     y, sample_weight : (n,) dask arrays/Series aligned with X's rows.
     qid : (n,) sorted query ids of learning to rank (dask or in-memory; ranking objectives need
         them): the row blocks are moved to query boundaries, so every query is whole on one worker

@@ -481,3 +481,63 @@ class CompactHistogramBuilder:
         self.accumulate(gh, rows, np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64), features,
                         packed)
         return packed
+
+
+class UniformHistograms:
+    """A ``CompactHistogramBuilder`` seen in the uniform layout (N, F, max_bin, 2), as
+    ``HistogramBuilder``'s: for Dask shards on the sparse path, whose histograms are summed with,
+    sliced and scanned like the dense shards' (``cluster.shard``). Each build fills the compact
+    layout, then copies it in: feature f's value bins first, its missing bin at max_bin - 1, zeros
+    between (an empty bin, never tried as a threshold; adding 0.0 leaves every sum's bits as they
+    are, so the model is the compact one's). Other attributes are the wrapped builder's.
+
+    Parameters
+    ----------
+    builder : CompactHistogramBuilder; max_bin : bins per feature of the uniform layout.
+    """
+
+    def __init__(self, builder, max_bin):
+        self.builder, self.n_bins = builder, max_bin
+        offsets = builder.bin_offsets
+        widths = np.diff(offsets)
+        feature = np.repeat(np.arange(widths.shape[0], dtype=np.int64), widths)
+        place = np.arange(offsets[-1], dtype=np.int64) - offsets[feature]
+        place[offsets[1:] - 1] = max_bin - 1  # each feature's last compact bin is its missing bin
+        self.position = feature * max_bin + place  # (T,) uniform flat bin of each compact bin
+        self._slots = [None, None]
+        self._packed = None
+
+    def __getattr__(self, name):  # X_cols, n_threads, bin_offsets: the wrapped builder's
+        if name == "builder":
+            raise AttributeError(name)
+        return getattr(self.builder, name)
+
+    def empty(self, n_nodes, slot=None):
+        """Uninitialised (n_nodes, F, max_bin, 2) float64 histograms; ``slot`` 0/1: memory reused
+        (see ``HistogramBuilder.empty``)."""
+        shape = (n_nodes, self.builder.n_features, self.n_bins, 2)
+        if slot is None:
+            return np.empty(shape, dtype=HIST_DTYPE)
+        if self._slots[slot] is None or self._slots[slot].shape[0] < n_nodes:
+            self._slots[slot] = np.empty(shape, dtype=HIST_DTYPE)
+        return self._slots[slot][:n_nodes]
+
+    def build(self, gh, rows, starts, stops, features, out=None, scale=None):
+        """``CompactHistogramBuilder.build`` into ``out`` (N, F, max_bin, 2) (fresh when None)."""
+        out = self.empty(len(starts)) if out is None else out
+        compact = self.builder.build(gh, rows, starts, stops, features, self.builder.empty(len(starts), 0), scale)
+        flat = out.reshape(out.shape[0], -1, 2)
+        flat[:] = 0.0
+        flat[:, self.position] = compact
+        return out
+
+    def build_packed(self, gh, rows, starts, stops, features):
+        """``CompactHistogramBuilder.build_packed`` as (N, F, max_bin) int64; the memory is reused."""
+        packed = self.builder.build_packed(gh, rows, starts, stops, features)
+        if self._packed is None or self._packed.shape[0] < packed.shape[0]:
+            self._packed = np.empty((packed.shape[0], self.builder.n_features, self.n_bins), dtype=np.int64)
+        out = self._packed[:packed.shape[0]]
+        flat = out.reshape(out.shape[0], -1)
+        flat[:] = 0
+        flat[:, self.position] = packed
+        return out

@@ -29,7 +29,7 @@ from numba import prange
 
 from gbdt._jit import jit
 from gbdt.bundling import BundledBins, BundledHistogramBuilder
-from gbdt.histogram import CompactHistogramBuilder, HistogramBuilder
+from gbdt.histogram import CompactHistogramBuilder, HistogramBuilder, UniformHistograms
 from gbdt.schedule import contiguous_schedule
 from gbdt.sparse_binning import SparseBins
 
@@ -173,12 +173,15 @@ class SparseHistogramBuilder(CompactHistogramBuilder):
         self._stamp += len(starts)
 
 
-def histogram_builder(X_binned, max_bin, split_mode, n_threads):
+def histogram_builder(X_binned, max_bin, split_mode, n_threads, uniform=False):
     """The builder for these bins: ``SparseHistogramBuilder`` over ``SparseBins``,
     ``gbdt.bundling.BundledHistogramBuilder`` over ``BundledBins``, else the dense
-    ``HistogramBuilder`` over (n, F) uint8 bins; ``split_mode`` is the dense builders'."""
+    ``HistogramBuilder`` over (n, F) uint8 bins; ``split_mode`` is the dense builders'.
+    ``uniform``: the first two seen in the dense one's layout (``gbdt.histogram.UniformHistograms``)."""
     if isinstance(X_binned, SparseBins):
-        return SparseHistogramBuilder(X_binned, n_threads)
-    if isinstance(X_binned, BundledBins):
-        return BundledHistogramBuilder(X_binned, split_mode, n_threads)
-    return HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
+        builder = SparseHistogramBuilder(X_binned, n_threads)
+    elif isinstance(X_binned, BundledBins):
+        builder = BundledHistogramBuilder(X_binned, split_mode, n_threads)
+    else:
+        return HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
+    return UniformHistograms(builder, max_bin) if uniform else builder

@@ -9,8 +9,8 @@ from distributed import Client, LocalCluster
 
 import cluster
 from bindings import Dataset, train
-from cluster.scatter import SearchRules, SliceSearch, best_splits, feature_slices, tree_sum
-from gbdt.histogram import flat_layout
+from cluster.scatter import SearchRules, SliceSearch, best_splits, bin_indices, feature_slices, tree_sum
+from gbdt.histogram import compact_bin_offsets, flat_layout
 from gbdt.split import find_best_splits
 
 
@@ -53,10 +53,11 @@ def _random_batch(rng, n_nodes, n_features, n_bins, categorical):
 
 
 @pytest.mark.parametrize("n_shards", [2, 3, 4])
-@pytest.mark.parametrize("monotone", [False, True])
-def test_slices_scanned_apart_pick_the_whole_scans_split(n_shards, monotone):
+@pytest.mark.parametrize("monotone,compact", [(False, False), (True, False), (False, True)])
+def test_slices_scanned_apart_pick_the_whole_scans_split(n_shards, monotone, compact):
     """Every shard scans its slice of the same histograms (with node feature masks); ``best_splits``
-    of their records equals ``find_best_splits`` over every feature, bit for bit."""
+    of their records equals ``find_best_splits`` over every feature, bit for bit; also in the compact
+    layout sparse shards exchange (each feature's value bins and missing bin only)."""
     rng = np.random.default_rng(n_shards)
     n_nodes, n_features, n_bins = 6, 7, 16
     hists, sums, rules = _random_batch(rng, n_nodes, n_features, n_bins, categorical=[2, 5])
@@ -73,12 +74,17 @@ def test_slices_scanned_apart_pick_the_whole_scans_split(n_shards, monotone):
             np.zeros(n_nodes, dtype=np.bool_), np.zeros((n_nodes, 2)), np.zeros((n_nodes, n_bins), dtype=np.bool_)]
     find_best_splits(flat, offsets, sums, features, rules.n_value_bins, rules.reg_lambda, rules.reg_alpha,
                      rules.min_child_weight, rules.monotone, bounds, rules.categorical, rules.cat_rules, *want, allowed)
+    if compact:  # the same sums without the empty bins: the uniform scan is the reference
+        flat = np.concatenate([part for f in range(n_features)
+                               for part in (hists[:, f, :rules.n_value_bins[f]], hists[:, f, -1:])], axis=1)
+        offsets = compact_bin_offsets(rules.n_value_bins)
     records = []
     for columns in feature_slices(n_features, n_shards):
-        search = SliceSearch(columns, n_features, n_bins)
+        search = SliceSearch(columns, n_features, n_bins, np.diff(offsets) if compact else None)
         search.rules = rules
         mine, _ = search.held(features)
-        search.store(hists[:, mine].copy(), mine, list(range(n_nodes)), [], [], None)
+        total = flat[:, bin_indices(offsets, mine)].copy() if compact else hists[:, mine].copy()
+        search.store(total, mine, list(range(n_nodes)), [], [], None)
         records.append(search.scan(list(range(n_nodes)), features, sums, bounds, allowed))
     got = best_splits(records, n_bins)
     assert (want[1] >= 0).sum() >= 4 and any(rules.categorical[f] for f in want[1] if f >= 0)
@@ -97,7 +103,7 @@ def test_larger_siblings_are_parents_minus_the_smaller_in_each_slice():
     mine = np.array([1, 3, 4], dtype=np.int32)
     search.store(parent[:, mine].copy(), mine, [0, 7], [], [], 0)
     batch = search.store(small[:, mine].copy(), mine, [11, 12], [21, 22], [7, 0], 1)
-    np.testing.assert_array_equal(batch[2:], (parent[[1, 0]] - small)[:, mine])
+    np.testing.assert_array_equal(batch[2:], (parent[[1, 0]] - small)[:, mine].reshape(2, -1, 2))  # flat layout
     assert set(search.nodes) == {11, 12, 21, 22}
 
 

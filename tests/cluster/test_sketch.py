@@ -71,3 +71,24 @@ def test_columns_asked_one_at_a_time_give_the_same_edges(weighted):
     e_local, n_local = compute_bin_edges(X, 64, w if weighted else None, seed=0)
     np.testing.assert_array_equal(e, e_local)
     np.testing.assert_array_equal(n, n_local)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+@pytest.mark.parametrize("request_bytes", [8 << 20, 1])
+def test_csr_blocks_merge_to_the_dense_twins_edges(weighted, request_bytes):
+    """CSR row blocks send their sampled rows' entries; at full rate the merged edges are the dense
+    twin's (implicit zeros count as values, stored NaN are missing), whole or a column at a time."""
+    sp = pytest.importorskip("scipy.sparse")
+    dense = np.where(rng.random(X.shape) < 0.7, 0.0, X)  # NaN kept where stored
+    csr = sp.csr_matrix(dense)
+    cuts = [(0, 9000), (9000, 21000), (21000, X.shape[0])]
+    shards = [[cuts[0], cuts[2]], [cuts[1]]]
+    samples = [(RowSample([csr[a:b] for a, b in s], [a for a, _ in s],
+                          np.concatenate([w[a:b] for a, b in s]) if weighted else None, 1.0, seed=5),
+                [csr[a:b] for a, b in s]) for s in shards]
+    e, n = merge_samples([(s.ids, s.weight) for s, _ in samples],
+                         lambda features: [s.columns(blocks, features) for s, blocks in samples],
+                         X.shape[1], 64, seed=0, request_bytes=request_bytes, stored=csr.nnz)
+    e_local, n_local = compute_bin_edges(dense, 64, w if weighted else None, seed=0)
+    np.testing.assert_array_equal(e, e_local)
+    np.testing.assert_array_equal(n, n_local)

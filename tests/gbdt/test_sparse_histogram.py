@@ -169,3 +169,24 @@ def test_small_batches_walk_the_rows():
     assert two.by_rows(np.array([0]), np.array([400]))  # lossguide's small nodes
     assert two.by_rows(np.array([0, 300]), np.array([300, 900]))  # a level of two nodes
     assert SparseHistogramBuilder(bins, n_threads=1).by_rows(np.array([0]), np.array([900]))
+
+
+def test_uniform_view_equals_the_dense_builder():
+    """``uniform=True``: the sparse builder's histograms in the dense layout (what Dask shards
+    exchange) equal the dense ``HistogramBuilder``'s over the twin bins: packed integer sums bit for
+    bit, float sums to rounding (the zero bin by subtraction), every unused bin an exact zero."""
+    bins, dense_bins, gh = sparse_data(seed=5)
+    rng = np.random.default_rng(6)
+    rows, starts, stops = node_layout(bins.n_rows, rng)
+    features = np.arange(bins.shape[1], dtype=np.int32)
+    uniform = histogram_builder(bins, 32, "data", 2, uniform=True)
+    dense = histogram_builder(dense_bins, 32, "data", 2)
+    got = uniform.build(gh, rows, starts, stops, features, out=uniform.empty(4, 0))
+    assert got.shape == (4, 9, 32, 2)
+    np.testing.assert_allclose(got, dense.build(gh, rows, starts, stops, features), rtol=1e-6, atol=1e-9)
+    packed = rng.integers(-8, 9, bins.n_rows) * HIGH_WORD + rng.integers(0, 17, bins.n_rows)
+    np.testing.assert_array_equal(uniform.build_packed(packed, rows, starts, stops, features),
+                                  dense.build_packed(packed, rows, starts, stops, features))
+    unused = np.arange(32)[None, :] >= bins.n_value_bins[:, None]
+    unused[:, -1] = False  # the missing bin
+    assert (got[:, unused] == 0).all() and unused.any()
