@@ -1,6 +1,7 @@
 """JIT flags in one place: every kernel in gbdt/ is compiled through ``jit``.
 
-``cache=True`` so a second process loads machine code from disk instead of recompiling;
+A disk cache (``_NopythonCache``) so a second process loads machine code instead of recompiling;
+no cfunc wrapper (nothing calls a kernel through a C function pointer; each costs compile time);
 ``nogil=True`` so Dask worker threads can run kernels concurrently. ``parallel=True`` only
 where a kernel has an outer ``prange``. ``fastmath`` only where reassociating a sum is harmless
 and measured to pay (a dot product inside an iterative solver); never on split gains, which
