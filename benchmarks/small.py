@@ -18,7 +18,8 @@ each of them: ratios are each library's seconds over ours, the ``paired`` one th
 rounds of the same round's ratio. ``--baseline PATH`` adds our engine from another checkout as
 library ``baseline`` (its ``bindings`` and ``gbdt`` first on the path of its processes): a
 before/after table in one run. Before the rounds
-``python -m bindings.warmup`` fills the cache (the child of each library then warms its path).
+the sources of our engine's checkouts are byte-compiled, as an install leaves them, and
+``python -m bindings.warmup`` fills each one's cache (the child of each library then warms its path).
 ``--small-rows 1k,grid_search,cold_start`` runs some rows only.
 """
 import json
@@ -176,12 +177,18 @@ def cold_start(library, threads, baseline, timeout, empty_cache):
     return {"train_s": float(lines[-1][len(PREFIX):])}
 
 
-def warm_up(libraries, timeout):
-    """Fill Numba's cache for our engine's common paths (``python -m bindings.warmup``; the baseline
-    checkout's children compile theirs in their first fit); returns seconds."""
+def warm_up(libraries, timeout, baseline=None):
+    """Ready our engine's checkouts (this one; ``baseline``'s too when it runs) as an install leaves
+    them, then fill Numba's cache for their common paths; returns seconds. An install byte-compiles
+    the sources (pip does), as XGBoost's and LightGBM's are: without it an environment with
+    PYTHONDONTWRITEBYTECODE set compiles ``bindings`` and ``gbdt`` again in every child (~0.1 s of
+    CPU a process). Then ``python -m bindings.warmup`` in each checkout."""
     start = time.perf_counter()
-    if "ours" in libraries:
-        subprocess.run([sys.executable, "-m", "bindings.warmup"], cwd=ROOT, capture_output=True, timeout=timeout,
+    roots = ([ROOT] if "ours" in libraries else []) + ([Path(baseline)] if "baseline" in libraries else [])
+    for root in roots:  # ``-m`` from the checkout's root: its own packages come first on the path
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "bindings", "gbdt"], cwd=root, capture_output=True,
+                       timeout=timeout)
+        subprocess.run([sys.executable, "-m", "bindings.warmup"], cwd=root, capture_output=True, timeout=timeout,
                        env=_environment(2))
     return time.perf_counter() - start
 
@@ -265,7 +272,7 @@ def run_small(args):
     payload = {"machine": machine_info(), "setting": {"trees": TREES, "depth": DEPTH, "bins": BINS,
                                                       "threads": args.threads, "repeats": args.repeats,
                                                       "baseline": str(args.baseline) if args.baseline else None},
-               "warmup_s": warm_up(libraries, args.timeout)}
+               "warmup_s": warm_up(libraries, args.timeout, args.baseline)}
     names = args.small_rows.split(",") if args.small_rows else list(TASKS) + ["grid_search", "cold_start"]
     unknown = [n for n in names if n not in TASKS and n not in ("grid_search", "cold_start")]
     if unknown:

@@ -1,6 +1,7 @@
 """JIT flags in one place: every kernel in gbdt/ is compiled through ``jit``.
 
-``cache=True`` so a second process loads machine code from disk instead of recompiling;
+A disk cache (``_NopythonCache``) so a second process loads machine code instead of recompiling;
+no cfunc wrapper (nothing calls a kernel through a C function pointer; each costs compile time);
 ``nogil=True`` so Dask worker threads can run kernels concurrently. ``parallel=True`` only
 where a kernel has an outer ``prange``. ``fastmath`` only where reassociating a sum is harmless
 and measured to pay (a dot product inside an iterative solver); never on split gains, which
@@ -28,10 +29,42 @@ import functools
 import types
 
 from numba import config, njit
+from numba.core.caching import FunctionCache
 from numba.core.compiler_lock import global_compiler_lock
+from numba.core.runtime import rtsys
 from numba.extending import typeof_impl
 
 from gbdt.threads import serial_kernels
+
+
+class _NopythonCache(FunctionCache):
+    """Numba's disk cache of a kernel, loading without first refreshing the target context.
+
+    Numba's ``load_overload`` refreshes the context before each load: the first refresh of a
+    process installs every typing and lowering registry (importing numba.cpython, numba.np, cffi,
+    ...), ~0.17 s of CPU, a quarter of a fresh process's first fit of 1k rows with the cache
+    filled. Only compilation needs the registries, and it refreshes the context itself
+    (``CompilerBase.__init__``, ``BaseContext.get_function``). Machine code from the cache needs
+    the runtime symbols it links against: NRT's (``rtsys.initialize``, which the refresh would
+    run) and the hash secret that importing ``numba.cpython.hashing`` registers (the only module
+    of the refresh that adds symbols). Object-mode code, which compiles again when loaded, would
+    need the refresh; no kernel here uses ``objmode``.
+    """
+
+    def load_overload(self, sig, target_context):
+        rtsys.initialize(target_context)
+        import numba.cpython.hashing  # noqa: F401  (registers the hash secret's symbols)
+
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+
+def _njit(fn, **flags):
+    """``njit(**flags)(fn)``, cached on disk through ``_NopythonCache``."""
+    dispatcher = njit(no_cfunc_wrapper=True, **flags)(fn)
+    if not config.DISABLE_JIT:
+        dispatcher._cache = _NopythonCache(fn)
+    return dispatcher
 
 
 class ThreadedKernel:
@@ -47,7 +80,7 @@ class ThreadedKernel:
     def __init__(self, fn, flags, parallel=True):
         functools.update_wrapper(self, fn)
         self.py_func = fn
-        self.parallel = njit(parallel=parallel, **flags)(fn)
+        self.parallel = _njit(fn, parallel=parallel, **flags)
         self._flags = flags
         self._serial = None
 
@@ -62,7 +95,7 @@ class ThreadedKernel:
             twin = types.FunctionType(fn.__code__, serial_globals, fn.__name__, fn.__defaults__, fn.__closure__)
             twin.__qualname__ = fn.__qualname__ + "__serial"
             twin.__module__ = fn.__module__
-            self._serial = njit(**self._flags)(twin)
+            self._serial = _njit(twin, **self._flags)
             for name, value in fn.__globals__.items():  # after self._serial is set: kernels may call each other
                 if isinstance(value, ThreadedKernel):
                     serial_globals[name] = value.serial
@@ -90,15 +123,15 @@ def jit(fn=None, *, parallel=False, calls_parallel=False, fastmath=False, inline
     whose serial twin calls their serial twins); with ``inline=True`` too, the twins are inlined."""
     error_model = "numpy" if ieee else "python"
     if inline and calls_parallel and not config.DISABLE_JIT:  # inlined code calls the kernels of its caller's twin
-        flags = dict(inline="always", cache=True, nogil=True, error_model=error_model)
+        flags = dict(inline="always", nogil=True, error_model=error_model)
         decorate = functools.partial(ThreadedKernel, flags=flags, parallel=False)
     elif inline:
-        decorate = njit(inline="always", cache=True, nogil=True, error_model=error_model)
+        decorate = functools.partial(_njit, inline="always", nogil=True, error_model=error_model)
     elif (parallel or calls_parallel) and not config.DISABLE_JIT:
-        flags = dict(cache=True, nogil=True, fastmath=fastmath, error_model=error_model)
+        flags = dict(nogil=True, fastmath=fastmath, error_model=error_model)
         decorate = functools.partial(ThreadedKernel, flags=flags, parallel=parallel)
     else:
-        decorate = njit(cache=True, nogil=True, fastmath=fastmath, error_model=error_model)
+        decorate = functools.partial(_njit, nogil=True, fastmath=fastmath, error_model=error_model)
     if fn is None:
         return decorate
     return decorate(fn)

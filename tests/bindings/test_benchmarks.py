@@ -169,7 +169,7 @@ def test_small_rows_time_each_library_in_its_own_process(tmp_path, monkeypatch, 
     ratios are positive and finite, the table names the task (the warm-up is left out: it compiles)."""
     import benchmarks.small as small
 
-    monkeypatch.setattr(small, "warm_up", lambda libraries, timeout: 0.0)
+    monkeypatch.setattr(small, "warm_up", lambda libraries, timeout, baseline: 0.0)
     payload = main(["--tasks", "small", "--small-rows", "1k", "--trees", "4", "--libraries", "xgboost,lightgbm",
                     "--threads", "1", "--out", str(tmp_path)])
     results = json.loads((tmp_path / "small.json").read_text())["rows"]["1k"]
