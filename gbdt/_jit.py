@@ -1,6 +1,6 @@
 """JIT flags in one place: every kernel in gbdt/ is compiled through ``jit``.
 
-A disk cache (``_NopythonCache``) so a second process loads machine code instead of recompiling;
+``cache=True`` so a second process loads machine code from disk instead of recompiling;
 no cfunc wrapper (nothing calls a kernel through a C function pointer; each costs compile time);
 ``nogil=True`` so Dask worker threads can run kernels concurrently. ``parallel=True`` only
 where a kernel has an outer ``prange``. ``fastmath`` only where reassociating a sum is harmless
@@ -29,42 +29,15 @@ import functools
 import types
 
 from numba import config, njit
-from numba.core.caching import FunctionCache
 from numba.core.compiler_lock import global_compiler_lock
-from numba.core.runtime import rtsys
 from numba.extending import typeof_impl
 
 from gbdt.threads import serial_kernels
 
 
-class _NopythonCache(FunctionCache):
-    """Numba's disk cache of a kernel, loading without first refreshing the target context.
-
-    Numba's ``load_overload`` refreshes the context before each load: the first refresh of a
-    process installs every typing and lowering registry (importing numba.cpython, numba.np, cffi,
-    ...), ~0.17 s of CPU, a quarter of a fresh process's first fit of 1k rows with the cache
-    filled. Only compilation needs the registries, and it refreshes the context itself
-    (``CompilerBase.__init__``, ``BaseContext.get_function``). Machine code from the cache needs
-    the runtime symbols it links against: NRT's (``rtsys.initialize``, which the refresh would
-    run) and the hash secret that importing ``numba.cpython.hashing`` registers (the only module
-    of the refresh that adds symbols). Object-mode code, which compiles again when loaded, would
-    need the refresh; no kernel here uses ``objmode``.
-    """
-
-    def load_overload(self, sig, target_context):
-        rtsys.initialize(target_context)
-        import numba.cpython.hashing  # noqa: F401  (registers the hash secret's symbols)
-
-        with self._guard_against_spurious_io_errors():
-            return self._load_overload(sig, target_context)
-
-
 def _njit(fn, **flags):
-    """``njit(**flags)(fn)``, cached on disk through ``_NopythonCache``."""
-    dispatcher = njit(no_cfunc_wrapper=True, **flags)(fn)
-    if not config.DISABLE_JIT:
-        dispatcher._cache = _NopythonCache(fn)
-    return dispatcher
+    """``njit(**flags)(fn)``, cached on disk, without a cfunc wrapper."""
+    return njit(cache=True, no_cfunc_wrapper=True, **flags)(fn)
 
 
 class ThreadedKernel:
