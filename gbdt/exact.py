@@ -39,6 +39,7 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
+from gbdt.grower import breadth_first
 from gbdt.split import soft_threshold
 from gbdt.tree import Tree
 
@@ -410,15 +411,7 @@ class ExactGrower:
     def _to_tree(self, root):
         """The flat ``Tree``, nodes numbered breadth-first; values are XGBoost's float32
         ``weight * learning_rate``; thresholds ``raw_threshold`` of the split values."""
-        order, left, right = [root], [], []
-        for node in order:
-            if node.left is None:
-                left.append(-1)
-                right.append(-1)
-            else:
-                left.append(len(order))
-                right.append(len(order) + 1)
-                order.extend((node.left, node.right))
+        order, left, right = breadth_first(root)
         split = np.array(left) >= 0
         rate = np.float32(self.params.learning_rate)
         value = np.array([nd.value for nd in order], dtype=np.float32)

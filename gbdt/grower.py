@@ -53,6 +53,22 @@ def sampled_count(fraction, n):
     return max(1, int(round(fraction * n)))
 
 
+def breadth_first(root):
+    """(nodes, left, right) of the tree under ``root`` (nodes with ``.left``/``.right``, None at leaves),
+    numbered breadth-first as ``Tree`` stores them: ``nodes`` in that order, ``left``/``right`` the
+    children's numbers (-1 at leaves)."""
+    order, left, right = [root], [], []
+    for node in order:
+        if node.left is None:
+            left.append(-1)
+            right.append(-1)
+        else:
+            left.append(len(order))
+            right.append(len(order) + 1)
+            order.extend((node.left, node.right))
+    return order, left, right
+
+
 @dataclass(frozen=True)
 class GrowthParams:
     """Tree-shape and regularisation parameters of one tree (validated by the caller)."""
@@ -400,15 +416,7 @@ class TreeGrower:
         """Number the surviving nodes breadth-first and emit the flat arrays; returns the ``Tree``
         and {node id: output value} of its leaves. refit : None, or {leaf id: value before the
         learning rate} replacing the leaves' gradient-based values (NaN: keep it)."""
-        order, left, right = [root], [], []
-        for node in order:
-            if node.left is None:
-                left.append(-1)
-                right.append(-1)
-            else:
-                left.append(len(order))
-                right.append(len(order) + 1)
-                order.extend((node.left, node.right))
+        order, left, right = breadth_first(root)
         p = self.params
         values = np.empty(len(order))
         node_outputs(np.array([n.g for n in order]), np.array([n.h for n in order]),
