@@ -43,6 +43,8 @@ class ParquetPiece:
         out = np.empty((self.shape[0], len(names)), dtype=self.source.dtype)
         for j, column in enumerate(table.columns):  # column by column: no wider copy of the whole group
             out[:, j] = column.to_numpy(zero_copy_only=False)
+        del table
+        _release_arrow_memory()
         return out
 
     def label_weight(self):
@@ -50,7 +52,17 @@ class ParquetPiece:
         names = [self.source.label] + ([self.source.weight] if self.source.weight is not None else [])
         table = self._read(names)
         values = [np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64) for c in table.columns]
+        del table
+        _release_arrow_memory()
         return values[0], values[1] if len(values) > 1 else None
+
+
+def _release_arrow_memory():
+    """Return the memory of freed Arrow tables to the OS: Arrow's default pool (mimalloc or jemalloc)
+    keeps it for reuse otherwise, and a worker that has read its row groups then held ~130 MiB more
+    for the whole fit (1.5M x 28 float32 rows in 500k-row groups; peak 625 -> 492 MiB measured)."""
+    import pyarrow as pa
+    pa.default_memory_pool().release_unused()
 
 
 class ParquetSource:
