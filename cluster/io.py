@@ -47,6 +47,18 @@ class ParquetPiece:
         _release_arrow_memory()
         return out
 
+    def bin_into(self, out, edges, n_edges, max_bin):
+        """Bin the row group into ``out`` (n_rows, F) uint8 with the bin edges of every feature
+        (``gbdt.binning.bin_matrix``'s), one column at a time: besides the Arrow table only one column
+        is ever copied, not an (n_rows, F) float matrix (56 MB per 500k x 28 float32 rows)."""
+        from gbdt.binning import bin_matrix
+        table = self._read(self.source.columns)
+        for j, column in enumerate(table.columns):
+            values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=self.source.dtype)
+            out[:, j] = bin_matrix(values.reshape(-1, 1), edges[j:j + 1], n_edges[j:j + 1], max_bin)[:, 0]
+        del table
+        _release_arrow_memory()
+
     def label_weight(self):
         """(label (n_rows,) float64, weight (n_rows,) float64 or None)."""
         names = [self.source.label] + ([self.source.weight] if self.source.weight is not None else [])

@@ -776,8 +776,10 @@ def _bin_blocks(blocks, edges, n_edges, max_bin, sparse=None):
     start = 0
     for i in range(len(blocks)):
         block, blocks[i] = blocks[i], None
-        block = block.features() if hasattr(block, "features") else block  # a Parquet row group: read it now
-        out[start:start + block.shape[0]] = bin_matrix(np.ascontiguousarray(block), edges, n_edges, max_bin)
+        if hasattr(block, "bin_into"):  # a Parquet row group: read it now
+            block.bin_into(out[start:start + block.shape[0]], edges, n_edges, max_bin)
+        else:
+            out[start:start + block.shape[0]] = bin_matrix(np.ascontiguousarray(block), edges, n_edges, max_bin)
         start += block.shape[0]
     return out
 
