@@ -50,9 +50,10 @@ class LocalRows:
     ----------
     X_binned : (n, F) uint8 bins; label : (n,); weight : (n,) training weights
     (``Loss.training_weight``) or empty; initial : (K,) initial margin; p : ``Params``;
-    n_threads : histogram threads; row_ids : (n,) global indices of these rows (Dask shards hold a
-    part; row sampling and gradient rounding are keyed by them), None: 0..n-1; queries : for a
-    ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None;
+    n_threads : histogram threads; row_ids : (n,) int64 global indices of these rows (Dask shards
+    hold a part; row sampling and gradient rounding are keyed by them), or a function returning them
+    (called when first read: a fit without row sampling or quantised gradients never reads them),
+    None: 0..n-1; queries : for a ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None;
     uniform_histograms : histograms of sparse bins in the dense layout (``histogram_builder``'s
     ``uniform``: Dask shards sum and slice every shard's histograms alike).
     """
@@ -76,13 +77,20 @@ class LocalRows:
         self.loss = p.loss
         self.queries = queries
         self.leaf_alpha = p.loss.leaf_alpha
-        self.row_ids = np.arange(n_rows) if row_ids is None else row_ids
+        self._row_ids = functools.partial(np.arange, n_rows, dtype=np.int64) if row_ids is None else row_ids
         self.seed = p.seed
         self.iteration = 0
         self.margin = np.empty((n_rows, initial.shape[0]))
         self.margin[:] = initial
         self.gh = np.empty((initial.shape[0], n_rows, 2), dtype=G_H_DTYPE)
         self.sampled = None
+
+    @property
+    def row_ids(self):
+        """(n,) int64 global indices of these rows, made on first use and kept."""
+        if callable(self._row_ids):
+            self._row_ids = self._row_ids()
+        return self._row_ids
 
     def compute_gradients(self, iteration):
         """Gradients of every row at the current margin for boosting round ``iteration`` (ranking
@@ -94,7 +102,8 @@ class LocalRows:
 
     def start_round(self, subsample, iteration):
         """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global index."""
-        self.sampled = round_sample(self.row_ids, subsample, self.seed, iteration)
+        self.sampled = None  # the last round's rows go before the new ones are drawn
+        self.sampled = round_sample(self.margin.shape[0], lambda: self.row_ids, subsample, self.seed, iteration)
         self.iteration = iteration
 
     @property

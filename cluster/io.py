@@ -43,14 +43,38 @@ class ParquetPiece:
         out = np.empty((self.shape[0], len(names)), dtype=self.source.dtype)
         for j, column in enumerate(table.columns):  # column by column: no wider copy of the whole group
             out[:, j] = column.to_numpy(zero_copy_only=False)
+        del table
+        _release_arrow_memory()
         return out
+
+    def bin_into(self, out, edges, n_edges, max_bin):
+        """Bin the row group into ``out`` (n_rows, F) uint8 with the bin edges of every feature
+        (``gbdt.binning.bin_matrix``'s), one column at a time: besides the Arrow table only one column
+        is ever copied, not an (n_rows, F) float matrix (56 MB per 500k x 28 float32 rows)."""
+        from gbdt.binning import bin_matrix
+        table = self._read(self.source.columns)
+        for j, column in enumerate(table.columns):
+            values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=self.source.dtype)
+            out[:, j] = bin_matrix(values.reshape(-1, 1), edges[j:j + 1], n_edges[j:j + 1], max_bin)[:, 0]
+        del table
+        _release_arrow_memory()
 
     def label_weight(self):
         """(label (n_rows,) float64, weight (n_rows,) float64 or None)."""
         names = [self.source.label] + ([self.source.weight] if self.source.weight is not None else [])
         table = self._read(names)
         values = [np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64) for c in table.columns]
+        del table
+        _release_arrow_memory()
         return values[0], values[1] if len(values) > 1 else None
+
+
+def _release_arrow_memory():
+    """Return the memory of freed Arrow tables to the OS: Arrow's default pool (mimalloc or jemalloc)
+    keeps it for reuse otherwise, and a worker that has read its row groups then held ~130 MiB more
+    for the whole fit (1.5M x 28 float32 rows in 500k-row groups; peak 625 -> 492 MiB measured)."""
+    import pyarrow as pa
+    pa.default_memory_pool().release_unused()
 
 
 class ParquetSource:
