@@ -89,11 +89,8 @@ class Trainer:
         self._best_params = None
 
     def learning_rate(self, step):
-        """Learning rate of optimizer step ``step`` (0-based) under the schedule."""
-        s = self.settings
-        schedule = lr_schedule(s["schedule"], warmup_steps=s["warmup_steps"], total_steps=s["total_steps"],
-                               min_ratio=s["min_lr"] / s["lr"])
-        return s["lr"] * schedule(step)
+        """Learning rate of optimizer step ``step`` (0-based) under the schedule (set by :meth:`fit`)."""
+        return self.settings["lr"] * self._lr_multiplier(step)
 
     def fit(self, data, epochs=1, *, validation_data=None, early_stopping_rounds=None, progress=True,
             checkpoint_path=None):
@@ -114,8 +111,12 @@ class Trainer:
             early_stopping_rounds = check_int(early_stopping_rounds, "early_stopping_rounds", low=1)
             if validation_data is None:
                 raise ValueError("early_stopping_rounds needs validation_data to score the epochs on")
-        if self.settings["schedule"] == "cosine" and self.settings["total_steps"] is None:
-            self.settings["total_steps"] = self.optimizer.step_count + epochs * self._steps_per_epoch(data)
+        s = self.settings
+        if s["schedule"] == "cosine" and s["total_steps"] is None:
+            s["total_steps"] = self.optimizer.step_count + epochs * self._steps_per_epoch(data)
+        # built once per fit, before any step: a schedule it cannot serve is refused here
+        self._lr_multiplier = lr_schedule(s["schedule"], warmup_steps=s["warmup_steps"],
+                                          total_steps=s["total_steps"], min_ratio=s["min_lr"] / s["lr"])
         n_jobs = self.settings["n_jobs"]
         blas = threadpool_limits(effective_threads(n_jobs)) if threadpool_limits else contextlib.nullcontext()
         with using_threads(n_jobs), blas:
