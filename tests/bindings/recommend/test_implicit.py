@@ -6,18 +6,13 @@ import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from sklearn.linear_model import Ridge
-from threadpoolctl import threadpool_limits
 
 from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions, PopularityRecommender, SideFeatureMap,
                                 evaluate_ranking, leave_last_out)
 from gbdt.threads import effective_threads
 
 
-@pytest.fixture(autouse=True)
-def single_threaded_blas():
-    """implicit warns (and slows down) when BLAS runs its own threads beside its OpenMP ones."""
-    with threadpool_limits(1, "blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")  # conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 from surprise import SVD, BaselineOnly, Dataset, KNNBaseline, KNNWithMeans, Reader
-from threadpoolctl import threadpool_limits
 
 from bindings.cv import make_folds
 from bindings.recommend import KNNBaseline as OurKNNBaseline
@@ -20,11 +19,7 @@ from bindings.recommend import (BaselinePredictor, FactorRanker, ImplicitALS, In
 SCALE = (0.5, 5.0)
 
 
-@pytest.fixture(autouse=True)
-def single_threaded_blas():
-    """implicit warns (and slows down) when BLAS runs its own threads beside its OpenMP ones."""
-    with threadpool_limits(1, "blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")  # conftest.py
 
 
 @pytest.fixture(scope="module")

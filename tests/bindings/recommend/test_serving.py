@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 from scipy.sparse import csr_matrix
-from threadpoolctl import threadpool_limits
 
 from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions, MatrixFactorization,
                                 PopularityRecommender)
@@ -18,10 +17,7 @@ from bindings.recommend import (BPR, FactorRanker, ImplicitALS, Interactions, Ma
 ALPHA, REG = 4.0, 0.3
 
 
-@pytest.fixture(autouse=True)
-def single_threaded_blas():
-    with threadpool_limits(1, "blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")  # conftest.py
 
 
 @pytest.fixture(scope="module")
