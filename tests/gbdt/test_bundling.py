@@ -11,7 +11,7 @@ from gbdt.sparse_binning import bin_csr_sparse
 from gbdt.sparse_histogram import histogram_builder
 from gbdt.sparse_partition import row_partition
 from gbdt.tree import Forest
-from tests.gbdt.test_sparse_histogram import naive_compact
+from tests.gbdt.test_sparse_histogram import assert_features_close, naive_compact
 from tests.gbdt.test_tree import naive_predict, random_tree
 
 
@@ -86,9 +86,7 @@ def test_unbundled_histograms_match_naive_twin():
     got = builder.build(gh, rows, starts, stops, features)
     want = naive_compact(dense_bins, gh.astype(np.float64), rows, starts, stops, bins.n_value_bins, bins.missing_bin)
     offsets = builder.bin_offsets
-    for f in features:
-        np.testing.assert_allclose(got[:, offsets[f]:offsets[f + 1]], want[:, offsets[f]:offsets[f + 1]],
-                                   rtol=1e-12, atol=1e-9)
+    assert_features_close(got, want, offsets, features)
     g_q, h_q = rng.integers(-8, 9, bins.n_rows), rng.integers(0, 17, bins.n_rows)
     packed = builder.build_packed(g_q * HIGH_WORD + h_q, rows, starts, stops, features)
     exact = naive_compact(dense_bins, g_q * HIGH_WORD + h_q, rows, starts, stops, bins.n_value_bins, bins.missing_bin)

@@ -35,6 +35,14 @@ def sparse_data(n=3000, n_features=9, seed=0, max_bin=32):
     return bins, dense_bins, gh
 
 
+def assert_features_close(got, want, offsets, features):
+    """The compact histograms (nodes, bins, 2) ``got`` equal ``want`` on each of ``features``' slices
+    ``offsets[f]:offsets[f + 1]`` (the bins of features not built are left unread)."""
+    for f in features:
+        np.testing.assert_allclose(got[:, offsets[f]:offsets[f + 1]], want[:, offsets[f]:offsets[f + 1]],
+                                   rtol=1e-12, atol=1e-9)
+
+
 def naive_compact(dense_bins, values, rows, starts, stops, n_value_bins, missing_bin):
     """(N, T, ...) sums of ``values`` (n, ...) per node and compact bin, by np.add.at."""
     offsets = compact_bin_offsets(n_value_bins)
@@ -74,10 +82,7 @@ def test_histograms_match_naive_twin(walk):
     builder = SparseHistogramBuilder(bins, n_threads=2)
     got = builder.build(gh, rows, starts, stops, features)
     want = naive_compact(dense_bins, gh.astype(np.float64), rows, starts, stops, bins.n_value_bins, bins.missing_bin)
-    offsets = builder.bin_offsets
-    for f in features:
-        np.testing.assert_allclose(got[:, offsets[f]:offsets[f + 1]], want[:, offsets[f]:offsets[f + 1]],
-                                   rtol=1e-12, atol=1e-9)
+    assert_features_close(got, want, builder.bin_offsets, features)
 
 
 
