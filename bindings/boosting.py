@@ -29,7 +29,7 @@ from gbdt.sparse_histogram import histogram_builder
 from gbdt.sparse_partition import row_partition
 from gbdt.tree import Forest
 
-__all__ = ["LocalRows", "ExactRows", "ApproxRows", "EvalSet", "boost", "fit_dataset"]
+__all__ = ["LocalRows", "ExactRows", "RebinnedRows", "ApproxRows", "EvalSet", "boost", "fit_dataset"]
 
 
 def sample_indices(rng, n, fraction):
@@ -185,7 +185,29 @@ class ExactRows(RawRows):
         self.replay_round(trees)
 
 
-class ApproxRows(RawRows):
+class RebinnedRows(RawRows):
+    """Rows binned anew before each tree (``tree_method='approx'``): the raw (n, F) float64 values
+    ``X`` are kept, and ``rebin`` bins them (dense bins) at the tree's edges. Local training's
+    ``ApproxRows`` draws the edges itself; a Dask shard (``cluster.shard``) gets them from the
+    leader's sketch over every shard. The rest as ``LocalRows``.
+    """
+
+    def __init__(self, X, label, weight, initial, p, n_threads, row_ids=None, queries=None):
+        super().__init__(None, label, weight, initial, p, n_threads, row_ids, queries)
+        self.X = X
+        self.edges = self.n_edges = None
+
+    def rebin(self, edges, n_edges):
+        """Bin the rows at ``edges`` (F, max_bin - 1), ``n_edges`` (F,) (``compute_bin_edges``' form)
+        for the next tree, and make its histogram builder."""
+        max_bin = self.missing_bin + 1
+        self.edges, self.n_edges = edges, n_edges
+        self.X_binned = self.builder = None  # the last tree's bins go before the new ones are made
+        self.X_binned = bin_matrix(self.X, edges, n_edges, max_bin)
+        self.builder = histogram_builder(self.X_binned, max_bin, self.split_mode, self.n_threads)
+
+
+class ApproxRows(RebinnedRows):
     """Training rows of ``tree_method='approx'``: before each tree the features are binned anew at
     weighted quantiles of the current hessians of its output (XGBoost's approx: ``max_bin`` bins,
     the sketch weighted by the hessian), then grown by the histogram kernels.
@@ -194,33 +216,31 @@ class ApproxRows(RawRows):
     """
 
     def __init__(self, dataset, label, weight, initial, p, n_threads, queries=None):
-        super().__init__(None, label, weight, initial, p, n_threads, queries=queries)
+        super().__init__(dense_raw(dataset, "dtrain", "approx", categorical=True), label, weight, initial, p,
+                         n_threads, queries=queries)
         self.categories = dataset.categories
-        self.X = dense_raw(dataset, "dtrain", "approx", categorical=True)
         self.blocks = ColumnBlocks.from_dense(self.X)  # sorted once: each tree's sketch needs no sort
-        self.edges = self.n_edges = None
 
     def partition(self, k, scale=None):
         """Bin the rows at the hessian-weighted quantiles of output k, then ``LocalRows.partition``."""
         max_bin = self.missing_bin + 1
         edges, n_edges = presorted_bin_edges(self.X, self.blocks.col_ptr, self.blocks.col_row, max_bin,
                                              self.gh[k, :, 1].astype(np.float64))
-        self.edges, self.n_edges = category_edges(edges, n_edges, self.categories, max_bin)
-        self.X_binned = bin_matrix(self.X, self.edges, self.n_edges, max_bin)
-        self.builder = histogram_builder(self.X_binned, max_bin, self.split_mode, self.n_threads)
+        self.rebin(*category_edges(edges, n_edges, self.categories, max_bin))
         return super().partition(k, scale)
 
 
 class ApproxGrower:
-    """``TreeGrower`` over the bins ``ApproxRows`` made for the tree being grown; the tree keeps
-    raw thresholds only (``bin_threshold`` -1: its bins are its own)."""
+    """``TreeGrower`` (or ``grower_class``, a subclass: the Dask leader's) over the bins that ``rows``
+    (``ApproxRows``, or the Dask leader's rows) made for the tree being grown, their ``edges`` and
+    ``n_edges``; the tree keeps raw thresholds only (``bin_threshold`` -1: its bins are its own)."""
 
-    def __init__(self, rows, max_bin, growth, monotone, categorical, interactions):
-        self.rows, self.max_bin = rows, max_bin
+    def __init__(self, rows, max_bin, growth, monotone, categorical, interactions, grower_class=TreeGrower):
+        self.rows, self.max_bin, self.grower_class = rows, max_bin, grower_class
         self.args = growth, monotone, categorical, interactions
 
     def grow(self, partition, features, rng=None):
-        grower = TreeGrower(self.rows.edges, self.rows.n_edges + 1, self.max_bin - 1, *self.args)
+        grower = self.grower_class(self.rows.edges, self.rows.n_edges + 1, self.max_bin - 1, *self.args)
         tree = grower.grow(partition, features, rng)
         tree.bin_threshold[:] = -1
         return tree
@@ -297,7 +317,8 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
     """The boosting loop over ``rows`` (LocalRows or a distributed equivalent); fills ``booster``
     up to ``num_boost_round`` rounds, evaluating ``p.metrics`` on ``eval_sets``. Rounds already in
     ``booster`` (a resumed fit) are replayed into the margins first, then training continues.
-    grower_class : ``TreeGrower`` or a subclass (the Dask leader's, whose shards search the splits).
+    grower_class : ``TreeGrower`` or a subclass (the Dask leader's, whose shards search the splits); with
+    ``tree_method='approx'`` each tree's grower is one, over that tree's edges (``ApproxGrower``).
 
     Returns the evaluation history ``{eval name: {metric: [value per round]}}`` of the new rounds.
     """
@@ -311,7 +332,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
     if p.tree_method == "exact":
         grower = ExactGrower(rows.blocks, growth, monotone)
     elif p.tree_method == "approx":
-        grower = ApproxGrower(rows, p.max_bin, growth, monotone, categorical, interactions)
+        grower = ApproxGrower(rows, p.max_bin, growth, monotone, categorical, interactions, grower_class)
     else:
         grower = grower_class(edges, n_edges + 1, p.max_bin - 1, growth, monotone, categorical, interactions)
     per_level = growth.colsample_bylevel < 1.0 or growth.colsample_bynode < 1.0

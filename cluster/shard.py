@@ -54,7 +54,7 @@ from distributed.comm.addressing import get_address_host
 from bindings.booster import Booster
 from bindings.callbacks import TrainingCallback
 from bindings.categorical import category_edges
-from bindings.boosting import LocalRows, boost
+from bindings.boosting import LocalRows, RebinnedRows, boost
 from bindings.metrics import combine_partials, partial_metric
 from bindings.sparse_input import canonical_csr, is_sparse, sparse_bin_edges, sparse_bin_matrix, sparse_enough
 from cluster.channel import Link, Server, tls_contexts
@@ -62,7 +62,7 @@ from cluster.local import worker_info
 from cluster.queries import local_queries
 from cluster.scatter import (ScatteredGrower, SliceSearch, best_splits, bin_indices, feature_slices, tree_children,
                              tree_sum, uniform_column)
-from cluster.sketch import RowSample, merge_samples, sampling_rate
+from cluster.sketch import HessianSketch, RowSample, merge_samples, sampled_values, sampling_rate
 from gbdt.binning import bin_matrix, compute_bin_edges
 from gbdt.grower import TreeGrower
 from gbdt.histogram import CompactHistogramBuilder
@@ -136,7 +136,8 @@ class Shard:
         self.sample = None  # RowSample of the bin-edge sketch, until binning
         self.partition = None
         self.queue = []
-        self.received_bytes = {"histograms": 0, "masks": 0, "residuals": 0}
+        # "sketch": tree_method='approx''s per-tree sketch (sampled hessians to the leader, edges back)
+        self.received_bytes = {"histograms": 0, "masks": 0, "residuals": 0, "sketch": 0}
         # the leader's: histogram batches (tree levels) built; seconds of wall time in ``boost`` and
         # waiting for other shards; CPU seconds of its thread in ``boost`` and in its own shard's
         # per-level work (``scatter_level``/``reduce_histograms``: histograms, sums, scans). CPU time,
@@ -250,7 +251,8 @@ class Shard:
         self.sample = RowSample(self.blocks, self.offsets, self.weight, rate, seed)
         return self.sample.ids, self.sample.weight
 
-    def sketch_columns(self, features):
+    def sketch_columns(self, features=None):
+        """The sampled rows' values of ``features`` (None: every column this shard holds), ``RowSample.columns``."""
         return self.sample.columns(self.blocks, features)
 
     def local_edges(self, max_bin, seed):
@@ -264,22 +266,32 @@ class Shard:
         set up margins and gradients of the training and evaluation rows (``weight_norm``: a
         ranking objective's number of queries / sum of query weights over every shard). CSR
         blocks (``sparse``: whether the fit's rows take the sparse path, decided over every
-        shard) are binned together by ``bindings.sparse_input.sparse_bin_matrix``."""
-        own_edges, own_n_edges = (edges, n_edges) if self.owned is None else (edges[self.owned], n_edges[self.owned])
+        shard) are binned together by ``bindings.sparse_input.sparse_bin_matrix``.
+        ``tree_method='approx'`` (edges None): the rows and evaluation rows stay raw (dense float64),
+        binned before each tree (``rebin``), and the sketch's sample is kept for the trees' hessians."""
+        self.approx = edges is None
         # rows are sampled by their global index, so every placement samples the same rows; the ids are
         # made only if read (row sampling, quantised gradients): 8 bytes a row a fit without them saves
         row_ids = functools.partial(_global_ids, self.offsets, [b.shape[0] for b in self.blocks])
         with using_threads(self.n_threads):
-            X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p.max_bin, sparse)
+            if self.approx:
+                X_raw, X_binned = _raw_rows(self.blocks), None
+            else:
+                own_edges, own_n_edges = (edges, n_edges) if self.owned is None else \
+                    (edges[self.owned], n_edges[self.owned])
+                X_binned = _bin_blocks(self.blocks, own_edges, own_n_edges, p.max_bin, sparse)
             self.evals = []
             for blocks in self.eval_blocks:
-                X_eval = _bin_blocks([b[0] if is_sparse(b[0]) else np.asarray(b[0], dtype=np.float64) for b in blocks],
-                                     edges, n_edges, p.max_bin)
+                raw = [b[0] if is_sparse(b[0]) else np.asarray(b[0], dtype=np.float64) for b in blocks]
+                # approx's trees have raw thresholds only: its evaluation rows are predicted raw
+                X_eval = _raw_rows(raw) if self.approx else _bin_blocks(raw, edges, n_edges, p.max_bin)
                 label, weight = _labels_and_weights(blocks)
                 margin = np.empty((X_eval.shape[0], initial.shape[0]))
                 margin[:] = initial
                 self.evals.append((X_eval, label, weight, margin))
-        self.blocks, self.eval_blocks, self.sample = None, None, None
+        self.blocks, self.eval_blocks = None, None
+        if not self.approx:
+            self.sample = None
         self.max_bin, self.objective, self.gain = p.max_bin, p.loss.objective, p.ndcg_gain
         weight = self._training_weight(p.loss)
         queries = None if self.queries is None or not self.objective.queries else p.loss.query_gradients(
@@ -287,11 +299,14 @@ class Shard:
             weight_norm=weight_norm)
         # sparse bins' histograms travel in their compact layout when the shards search slices of them
         # (``cluster.scatter``, data-parallel); the leader's search merges them in the uniform layout
-        self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries,
-                              uniform_histograms=not (self.scatter and self.owned is None))
+        if self.approx:
+            self.rows = RebinnedRows(X_raw, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries)
+        else:
+            self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries,
+                                  uniform_histograms=not (self.scatter and self.owned is None))
         builder = self.rows.builder
         self.hist_offsets = builder.bin_offsets if isinstance(builder, CompactHistogramBuilder) else \
-            np.arange(X_binned.shape[1] + 1, dtype=np.int64) * p.max_bin  # (F + 1,) the histograms' flat layout
+            np.arange((X_raw if self.approx else X_binned).shape[1] + 1, dtype=np.int64) * p.max_bin  # (F + 1,)
 
     def _local(self, features):
         """(global features held here, their local column indices) among ``features``."""
@@ -320,6 +335,29 @@ class Shard:
         machine does over all rows."""
         self.execute(commands)
         return self.rows.gradient_extremes(k)
+
+    def sampled_hessians(self, commands, k):
+        """``tree_method='approx'``: run ``commands``, then the (k_s,) float32 hessians of output k of this
+        shard's sampled rows (``RowSample.positions``), for the leader's ``HessianSketch``; None on the
+        feature-parallel shards other than the leader (the leader holds every row's)."""
+        self.execute(commands)
+        if self.owned is not None and self.rank > 0:
+            return None
+        return self.rows.gh[k, self.sample.positions, 1]
+
+    def rebin(self, edges, n_edges):
+        """``tree_method='approx'``: bin this shard's rows at the next tree's ``edges`` (F, max_bin - 1)
+        and ``n_edges`` (F,) of every feature (its own columns', feature-parallel). The leader bins
+        its rows as soon as it has the edges (``ShardedRows.partition``: its grower may take
+        histogram memory from them before the queue travels) and skips the queued command."""
+        if self.rank == 0 and edges is self.rows.edges:
+            return
+        if self.rank > 0:
+            self.received_bytes["sketch"] += edges.nbytes + n_edges.nbytes
+        if self.owned is not None:
+            edges, n_edges = edges[self.owned], n_edges[self.owned]
+        with using_threads(self.n_threads):
+            self.rows.rebin(edges, n_edges)
 
     def reduce_histograms(self, commands, node_ids, features, out=None):
         """Run the queued ``commands`` here and below, then return (features, histograms) of the
@@ -357,13 +395,15 @@ class Shard:
         return held, total
 
     def set_search_rules(self, rules):
-        """Reduce-scatter: start this shard's ``SliceSearch`` with the model's ``SearchRules``: its
-        slice is its own features (feature-parallel) or its share of every feature (data-parallel)."""
-        n_features = rules.n_value_bins.shape[0]
-        self.slices = feature_slices(n_features, len(self.peers))
-        widths = np.diff(self.hist_offsets) if self.owned is None else np.full(n_features, self.max_bin)
-        self.search = SliceSearch(self.slices[self.rank] if self.owned is None else self.owned, n_features,
-                                  self.max_bin, widths)
+        """Reduce-scatter: give this shard's ``SliceSearch`` the model's ``SearchRules`` (started on the first
+        call: its slice is its own features (feature-parallel) or its share of every feature
+        (data-parallel); ``tree_method='approx'`` sends new rules, its value bins, with each tree)."""
+        if self.search is None:
+            n_features = rules.n_value_bins.shape[0]
+            self.slices = feature_slices(n_features, len(self.peers))
+            widths = np.diff(self.hist_offsets) if self.owned is None else np.full(n_features, self.max_bin)
+            self.search = SliceSearch(self.slices[self.rank] if self.owned is None else self.owned, n_features,
+                                      self.max_bin, widths)
         self.search.rules = rules
 
     def scatter_level(self, commands, build, scan):
@@ -499,7 +539,7 @@ class Shard:
         if self.evals:
             forest = Forest(trees, range(len(trees)), len(trees))
             for X_eval, _, _, margin in self.evals:
-                forest.predict(X_eval, margin, missing_bin=self.max_bin - 1)
+                forest.predict(X_eval, margin, missing_bin=None if self.approx else self.max_bin - 1)
 
     def eval_partials(self, commands, index, metrics):
         """Run ``commands``, then ``partial_metric`` of each metric over this shard's rows of
@@ -607,12 +647,24 @@ class Shard:
         sparse = None  # dense blocks; else whether the fit takes the sparse path, by the local rule over every row
         # feature-parallel shards hold every row of their columns: each takes its columns' path (the
         # histograms of both travel in the uniform layout), and their blocks are as wide as their columns
-        if check_blocks(summaries, n_features if owners is None else None) and owners is None:
+        all_sparse = check_blocks(summaries, n_features if owners is None else None)
+        if all_sparse and p.tree_method == "approx":
+            raise ValueError("tree_method='approx' needs dense X (it keeps the raw values to bin them anew before "
+                             "each tree; local approx refuses sparse input alike): use tree_method='hist' (served "
+                             "sparse) or pass dense blocks")
+        if all_sparse and owners is None:
             sparse = sparse_enough((sum(s["rows"] for s in summaries), n_features),
                                    sum(s["entries"] for s in summaries))
         if p.quantization is not None:  # packed sums over every shard must fit
             p.quantization.check_rows(sum(s["rows"] for s in summaries))
-        if resume is not None:
+        if owners is not None:
+            summaries = summaries[:1]  # every shard holds every row
+        self.sketch = None
+        if p.tree_method == "approx":  # no edges for the whole fit: the sample of every tree's sketch
+            edges = n_edges = None
+            self.sketch = self.hessian_sketch(sampling_rate(sum(s["rows"] for s in summaries)), p.seed, owners,
+                                              n_features)
+        elif resume is not None:
             edges, n_edges = np.array(resume["edges"]), np.array(resume["n_edges"], dtype=np.int32)
         elif owners is None:
             rate = sampling_rate(sum(s["rows"] for s in summaries))
@@ -621,12 +673,11 @@ class Shard:
                                            p.max_bin, p.seed, stored=None if sparse is None else
                                            rate * sum(s["entries"] for s in summaries))
         else:
-            summaries = summaries[:1]  # every shard holds every row
             edges = np.full((n_features, p.max_bin - 1), np.inf)
             n_edges = np.zeros(n_features, dtype=np.int32)
             for cols, (e, n) in zip(owners, self.broadcast("local_edges", p.max_bin, p.seed)):
                 edges[cols], n_edges[cols] = e, n
-        if resume is None and categories:
+        if resume is None and categories and edges is not None:
             category_edges(edges, n_edges, categories, p.max_bin)  # code c in bin c, as a local Dataset
         callbacks = [RoundCounter(self)] + list(callbacks) + ([] if checkpoint is None else [checkpoint])
         self.leaf_alpha = p.loss.leaf_alpha
@@ -651,9 +702,10 @@ class Shard:
             for rank, cols in enumerate(owners):
                 self.owner_of[cols] = rank
         self.n_features = n_features
+        self.categories, self.max_bin = categories, p.max_bin
         self.level_number, self.rules_sent = 0, False
         try:
-            if checkpoint is not None:
+            if checkpoint is not None and edges is not None:  # approx has none: a resumed fit sketches anew
                 checkpoint.publish_edges(edges, n_edges)
             self.profile.update(wait_s=0.0, work_cpu_s=0.0)  # the set-up's are not the levels'
             start, start_cpu = time.perf_counter(), time.thread_time()
@@ -671,6 +723,20 @@ class Shard:
         profile = dict(self.profile, received_bytes=[sum(t.values()) for t in traffic],
                        bins=self.broadcast("binned_form"))
         return booster, history, {k: sum(t[k] for t in traffic) for k in traffic[0]}, profile
+
+    def hessian_sketch(self, rate, seed, owners, n_features):
+        """``tree_method='approx'``: the ``HessianSketch`` of the rows every shard samples at ``rate``
+        (by global index and ``seed``). Data-parallel: every shard's sampled rows, their values asked
+        a few columns at a time; feature-parallel (``owners``: each shard's features): every shard
+        samples the same rows and sends its own columns of them."""
+        samples = self.broadcast("sketch_sample", rate, seed)
+        if owners is None:
+            values = sampled_values(samples, lambda features: self.broadcast("sketch_columns", features), n_features)
+            return HessianSketch(np.concatenate([ids for ids, _ in samples]), values)
+        values = np.empty((samples[0][0].shape[0], n_features))
+        for features, columns in zip(owners, self.broadcast("sketch_columns")):
+            values[:, features] = columns.T
+        return HessianSketch(samples[0][0], values)
 
     def scatter_round(self, build, scan):
         """``scatter_level(queued commands, build, scan)`` on every shard (this one directly);
@@ -763,6 +829,20 @@ def _stacked(blocks):
     return canonical_csr(scipy.sparse.vstack(blocks, format="csr"))
 
 
+def _raw_rows(blocks):
+    """(sum n_i, F) float64 raw rows of a list of (n_i, F) blocks (Parquet row groups read now; CSR
+    blocks, only evaluation rows here, densified as local evaluation sets of raw trees are); each
+    block is released once copied."""
+    out = np.empty((sum(b.shape[0] for b in blocks), blocks[0].shape[1] if blocks else 0))
+    start = 0
+    for i in range(len(blocks)):
+        block, blocks[i] = blocks[i], None
+        block = block.features() if hasattr(block, "features") else block.toarray() if is_sparse(block) else block
+        out[start:start + block.shape[0]] = block
+        start += block.shape[0]
+    return out
+
+
 def _bin_blocks(blocks, edges, n_edges, max_bin, sparse=None):
     """(sum n_i, F) uint8 bins of a list of (n_i, F) float blocks (or Parquet row groups, read one at a
     time); each block is released once binned. CSR blocks are stacked and binned together
@@ -834,6 +914,8 @@ class ShardedRows:
         self.leader.queue.append(("start_round", (subsample, iteration)))
 
     def partition(self, k):
+        if self.leader.sketch is not None:
+            self.rebin(k)
         scale = None
         if self.leader.rows.quantization is not None:  # one round trip per tree for the global scales
             extremes = self.leader.broadcast("gradient_extremes", self.leader.take_queue(), k)
@@ -841,6 +923,20 @@ class ShardedRows:
                                          self.leader.rows.quantization.bins)
         self.leader.queue.append(("start_tree", (k, scale)))
         return ShardedPartition(self.leader, k)
+
+    def rebin(self, k):
+        """``tree_method='approx'``: one round trip (carrying the queued commands, so the hessians are
+        the round's) for the shards' sampled hessians of output k; the leader's ``HessianSketch`` cuts
+        the tree's ``edges`` and ``n_edges`` (read by ``ApproxGrower``), its own rows are binned at once
+        and the others' with the next request. The shards' scans get the tree's value bins."""
+        leader = self.leader
+        hessians = leader.broadcast("sampled_hessians", leader.take_queue(), k)
+        leader.received_bytes["sketch"] += sum(h.nbytes for h in hessians[1:] if h is not None)
+        edges, n_edges = leader.sketch.edges([h for h in hessians if h is not None], leader.max_bin)
+        self.edges, self.n_edges = category_edges(edges, n_edges, leader.categories or {}, leader.max_bin)
+        leader.rebin(self.edges, self.n_edges)
+        leader.queue.append(("rebin", (self.edges, self.n_edges)))
+        leader.rules_sent = False
 
     def add_round(self, trees):
         self.leader.queue.append(("add_round", (trees,)))

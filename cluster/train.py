@@ -104,9 +104,6 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
     if p.tree_method == "exact":
         raise ValueError("tree_method='exact' is not supported on Dask (as in XGBoost: its column blocks need every "
                          "row in one process); use tree_method='hist', or train locally")
-    if p.tree_method == "approx":
-        raise ValueError("tree_method='approx' is not supported on Dask yet (its per-tree sketch is local); use "
-                         "tree_method='hist', or train locally")
     objective = p.loss.objective
     if objective.queries and qid is None:
         raise ValueError(f"objective {objective.name!r} needs the queries: pass qid= (sorted query ids, one per row)")
@@ -159,7 +156,7 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
                         raise RuntimeError(f"{lost} during round {done + 1}: training stopped after {done} "
                                            f"finished rounds{where}") from lost
                     restarts += 1
-                    resume = None if saved is None else {"model": saved["model"], **edges}
+                    resume = None if saved is None else {"model": saved["model"], **(edges or {})}  # approx: none
                     logger.warning("%s during round %d; restarting on the %d remaining workers from round %d", lost,
                                    done + 1, survivors, saved["rounds"] if saved else 0)
         finally:
