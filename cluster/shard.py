@@ -6,7 +6,10 @@
 
 A shard receives its blocks once, bins them block by block with the global edges (dropping each
 raw block once binned), and from then on answers the leader: gradients, per-level histograms, row
-partitions, margin updates, and partial metrics of its share of the evaluation rows.
+partitions, margin updates, and partial metrics of its share of the evaluation rows. With
+``tree_method='approx'`` it keeps the raw rows instead and bins them before each tree at the edges
+the leader cuts from every shard's sampled hessians (``cluster.sketch.HessianSketch``, one more
+round trip per tree).
 Rank 0 is also the leader: ``start_fit`` runs the boosting loop of ``bindings.boosting`` in a thread
 of its own, with ``ShardedRows`` standing in for in-memory rows, so only the finished model goes
 to the client, which long-polls ``progress``. A worker runs all its actors' calls on one thread;
@@ -133,7 +136,7 @@ class Shard:
         self.links_closed = False
         self._columns = None  # reduce-scatter: (tree features, each shard's columns of them)
         self.rows = None
-        self.sample = None  # RowSample of the bin-edge sketch, until binning
+        self.sample = None  # RowSample of the bin-edge sketch, until binning (approx: kept for its hessians)
         self.partition = None
         self.queue = []
         # "sketch": tree_method='approx''s per-tree sketch (sampled hessians to the leader, edges back)

@@ -18,6 +18,10 @@ Blocks of scipy.sparse CSR rows send their sampled rows' stored entries of the r
 (a CSR matrix, never densified), and the leader computes those columns' edges with
 ``bindings.sparse_input.sparse_bin_edges``, where the implicit zeros count as values: the same
 edges as the dense twin's, hence as a local fit on the same CSR matrix.
+
+``tree_method='approx'`` sketches before every tree, weighted by that tree's hessians
+(``HessianSketch``): the sampled rows are the same for every tree, so their values are gathered
+once and only the hessians travel per tree.
 """
 import numpy as np
 

@@ -57,7 +57,9 @@ def train(client, params, X, y, *, sample_weight=None, qid=None, num_boost_round
     Parameters
     ----------
     client : distributed.Client or None (current client, else an embedded LocalCluster).
-    params : same parameters as ``bindings.train``.
+    params : same parameters as ``bindings.train``; ``tree_method`` "hist" or "approx" (dense X: each
+        shard bins its raw rows anew before each tree at edges from every shard's sampled hessians,
+        ``cluster.sketch.HessianSketch``); "exact" raises ValueError, as in XGBoost.
     X : (n, F) dask array or dask DataFrame (numpy/pandas are split into blocks); a dask array of
         scipy.sparse blocks (or a scipy.sparse matrix, split into CSR row blocks) trains on the sparse
         path of ``bindings.sparse_input``, never densified, to the local fit's model;

@@ -11,10 +11,17 @@ compiled kernels); memory is the rise of that process's peak resident set over t
 ``/proc/self/clear_refs``), so it counts what the method builds (bins, column blocks, histograms),
 not the raw data held before. Times are the fastest of ``--repeats`` fits.
 
-Prints one table (one row per task, library and method) and the claims docs/tree-methods.md quotes;
-writes examples/figures/parallelism_tradeoffs.png.
+On Dask (``cluster.train``, a LocalCluster of 2 workers x 1 thread, the synthetic task at ``--dask-rows``
+rows, 256 bins, the same depth and trees): the bytes moved between workers per tree (``booster.traffic_bytes``
+/ trees, by kind: histograms, row masks, approx's per-tree sketch) for hist and approx, each data- and
+feature-parallel (the default split search, ``split_search="shards"``), and their held-out AUC. ``exact`` is
+local only (refused on Dask, as XGBoost refuses it).
+
+Prints one table (one row per task, library and method), the Dask table and the claims
+docs/tree-methods.md quotes; writes examples/figures/parallelism_tradeoffs.png.
 
     python examples/parallelism_tradeoffs.py                 # synthetic 30k rows, ~2 min on 2 cores
+    python examples/parallelism_tradeoffs.py --dask-only     # the Dask bytes per tree only, ~30 s
     python examples/parallelism_tradeoffs.py --rows 1000000  # the 1M-row study (exact is slow there)
 """
 import argparse
@@ -54,6 +61,8 @@ CONFIGS = [("exact", "exact", None, "auto")] + [
 
 
 XGBOOST_REFERENCE = ("exact", "approx 256", "hist 256")
+DASK_WORKERS, DASK_BINS = 2, 256
+DASK_CONFIGS = [(method, mode) for method in ("hist", "approx") for mode in ("data", "feature")]
 
 
 def fair_task():
@@ -106,6 +115,60 @@ def measure(library, config, folder, args):
     return min(r["train_s"] for r in runs), max(r["mib"] for r in runs), runs[0]["auc"]
 
 
+def dask_traffic(args):
+    """{(tree_method, distributed_mode): ({kind: bytes moved between workers per tree}, held-out AUC, training
+    rows held by the workers other than the leader)} of 2-worker Dask fits on the synthetic task at
+    ``args.dask_rows`` rows (75% to train)."""
+    from distributed import Client, LocalCluster
+
+    import cluster
+    from _dask_blocks import scattered_blocks
+
+    X, y = binary_task(args.dask_rows, 28, 0.05)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    params = {"objective": "binary:logistic", "max_depth": args.depth, "learning_rate": 0.1, "max_bin": DASK_BINS}
+    results = {}
+    with LocalCluster(n_workers=DASK_WORKERS, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+            Client(lc) as client:
+        for method, mode in DASK_CONFIGS:
+            booster = cluster.train(client, {**params, "tree_method": method},
+                                    *scattered_blocks(client, X_train, y_train, DASK_WORKERS),
+                                    num_boost_round=args.trees, distributed_mode=mode,
+                                    min_rows_per_worker=1)  # both workers, whatever the size
+            results[method, mode] = ({kind: moved / args.trees for kind, moved in booster.traffic_bytes.items()},
+                                     roc_auc_score(y_test, booster.predict(X_test)),
+                                     sum(booster.rows_per_worker.values()) -
+                                     booster.rows_per_worker[booster.fit_profile["workers"][0]])
+    return results
+
+
+def print_dask(results, args):
+    """The Dask table and its claims."""
+    print(f"\nDask, {DASK_WORKERS} workers x 1 thread, synthetic {args.dask_rows} x 28 (75% to train), {DASK_BINS} "
+          f"bins, depth {args.depth}, {args.trees} trees: kB moved between workers per tree")
+    print(f"{'method':8s} {'mode':8s} {'total kB':>9s} {'histograms':>11s} {'masks':>8s} {'sketch':>8s} {'AUC':>8s}")
+    for (method, mode), (moved, auc, _) in results.items():
+        print(f"{method:8s} {mode:8s} {sum(moved.values()) / 1e3:9.1f} {moved['histograms'] / 1e3:11.1f} "
+              f"{moved['masks'] / 1e3:8.1f} {moved['sketch'] / 1e3:8.1f} {auc:8.4f}")
+    total = {key: sum(moved.values()) for key, (moved, _, _) in results.items()}
+    for method in ("hist", "approx"):
+        print(f"claim [dask] {method} data- vs feature-parallel: {total[method, 'data'] / 1e3:.1f} vs "
+              f"{total[method, 'feature'] / 1e3:.1f} kB per tree, AUC equal: "
+              f"{results[method, 'data'][1] == results[method, 'feature'][1]}")
+    # approx's sketch per tree, data-parallel: the leader gets the other worker's sampled hessians (float32;
+    # every row while the data has at most 200k), every other worker the edges of every feature
+    follower_rows = results["approx", "data"][2]
+    edges = 28 * ((DASK_BINS - 1) * 8 + 4) * (DASK_WORKERS - 1)
+    predicted = {"data": (4 * follower_rows + edges,
+                          f"hessians 4 bytes x {follower_rows} rows + edges {edges / 1e3:.1f}"),
+                 "feature": (edges, "edges only: every worker holds every row's hessians")}
+    for mode, (expected, parts) in predicted.items():
+        sketch = results["approx", mode][0]["sketch"]
+        print(f"claim [dask] approx vs hist, {mode}-parallel: {total['approx', mode] / 1e3:.1f} vs "
+              f"{total['hist', mode] / 1e3:.1f} kB per tree; approx's sketch {sketch / 1e3:.1f} kB (predicted "
+              f"{expected / 1e3:.1f}: {parts})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=30_000, help="synthetic task rows (train + test)")
@@ -113,11 +176,15 @@ def main():
     ap.add_argument("--depth", type=int, default=6)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--dask-rows", type=int, default=40_000, help="synthetic task rows of the Dask part")
+    ap.add_argument("--dask-only", action="store_true", help="run the Dask part only")
     ap.add_argument("--child", help=argparse.SUPPRESS)  # one measured fit (see ``child``)
     args = ap.parse_args()
     if args.child:
         return child(json.loads(args.child))
     del args.child
+    if args.dask_only:
+        return print_dask(dask_traffic(args), args)
     tasks = {"Fair survey 6366 x 8": fair_task(), f"synthetic {args.rows} x 28": binary_task(args.rows, 28, 0.05)}
 
     print(f"{args.trees} trees, depth {args.depth}, learning rate 0.1, {args.threads} threads; "
@@ -172,6 +239,7 @@ def main():
                 ax.set_ylim(min(aucs) - 0.01, max(aucs) + 0.005)
         row[0].legend()
     save_figure(fig, "parallelism_tradeoffs")
+    print_dask(dask_traffic(args), args)
 
 
 if __name__ == "__main__":

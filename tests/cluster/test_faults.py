@@ -72,6 +72,19 @@ def test_data_parallel_fit_resumes_after_a_worker_dies(fresh_client, tmp_path):
     assert ((p > 0.5) == y).mean() > 0.85
 
 
+def test_approx_fit_resumes_to_the_local_approx_model(fresh_client, tmp_path):
+    """tree_method='approx' keeps no edges for the fit: the restarted fit sketches anew (the same rows, by
+    global index), replays the checkpoint's trees on its raw rows and ends with the local approx model."""
+    directory = str(tmp_path / "ckpt")
+    params = {"objective": "binary:logistic", "max_depth": 3, "max_bin": 32, "tree_method": "approx"}
+    victim, _, thread = kill_a_worker_when(fresh_client, rounds_written(directory, 4))
+    bst = cluster.train(fresh_client, params, da.from_array(X, chunks=5000), da.from_array(y, chunks=5000),
+                        num_boost_round=40, checkpoint_dir=directory, checkpoint_every=2, min_rows_per_worker=1)
+    thread.join()
+    assert victim not in bst.rows_per_worker
+    np.testing.assert_allclose(bst.predict(X), train(params, Dataset(X, y), 40).predict(X), rtol=1e-9, atol=1e-12)
+
+
 _objective_calls, _hoard = [], []
 
 

@@ -39,6 +39,7 @@ def dask_fit(client, params, label, rounds, weight=None, **kwargs):
 @pytest.mark.parametrize("params,label,weight", [
     ({"objective": "binary:logistic", "max_depth": 4, "max_bin": 32}, y, None),
     ({"objective": "reg:squarederror", "max_depth": 3, "max_bin": 16, "reg_lambda": 0.5}, signal, w),
+    ({"objective": "binary:logistic", "max_depth": 3, "max_bin": 64, "use_quantized_grad": True}, y, w),
 ])
 def test_approx_equals_the_local_approx_model(client, params, label, weight, mode, search):
     """2 workers, NaN in X: the same splits (raw thresholds only), the same predictions to rounding."""
