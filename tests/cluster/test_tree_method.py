@@ -72,6 +72,23 @@ def test_approx_multiclass_subsample_and_eval_sets_equal_local(client):
     np.testing.assert_allclose(dist.evals_result["head"]["mlogloss"], history["head"]["mlogloss"], rtol=1e-12)
 
 
+@pytest.mark.parametrize("mode", ["data", "feature"])
+def test_approx_with_a_category_column_of_a_dask_frame_equals_local(client, mode):
+    """Category codes keep their own bins (code c in bin c) in every tree's edges, as locally."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    city = np.random.default_rng(4).choice(["ams", "ber", "cph", "dub"], 3000)
+    frame = pd.DataFrame({"city": pd.Categorical(city), "x": X[:, 0], "z": X[:, 3]})
+    label = (np.isin(city, ["ber", "dub"]) + 0.5 * np.nan_to_num(X[:, 0]) > 0.6).astype(float)
+    params = {"objective": "binary:logistic", "tree_method": "approx", "max_depth": 3, "max_bin": 16}
+    dist = cluster.train(client, params, dd.from_pandas(frame, npartitions=3), da.from_array(label, chunks=CHUNKS),
+                         num_boost_round=4, distributed_mode=mode, min_rows_per_worker=1)
+    local = train(params, Dataset(frame, label), 4)
+    assert any(t.cat_bits.size for t in dist.trees)  # some split is categorical
+    np.testing.assert_allclose(dist.predict(frame), local.predict(frame), rtol=1e-12, atol=1e-12)
+
+
 def test_approx_sketch_bytes_per_tree(client):
     """Per tree, data-parallel on 2 workers: the leader receives the other shard's hessians (4 bytes a
     sampled row, float32) and the other shard the edges of every feature ((max_bin - 1) float64 + an
