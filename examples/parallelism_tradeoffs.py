@@ -20,7 +20,7 @@ local only (refused on Dask, as XGBoost refuses it).
 Prints one table (one row per task, library and method), the Dask table and the claims
 docs/tree-methods.md quotes; writes examples/figures/parallelism_tradeoffs.png.
 
-    python examples/parallelism_tradeoffs.py                 # synthetic 30k rows, ~2 min on 2 cores
+    python examples/parallelism_tradeoffs.py                 # synthetic 30k rows, ~3 min on 2 cores
     python examples/parallelism_tradeoffs.py --dask-only     # the Dask bytes per tree only, ~30 s
     python examples/parallelism_tradeoffs.py --rows 1000000  # the 1M-row study (exact is slow there)
 """
