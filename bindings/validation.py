@@ -5,6 +5,7 @@ array) and raises TypeError for a value of the wrong type (a string, a float whe
 needed, ``True``) and ValueError for a value of the right type outside its domain, with a message
 that names the argument and says what was expected.
 """
+import difflib
 import math
 import numbers
 import warnings
@@ -56,9 +57,13 @@ def check_probability(value, name, *, open_interval=False):
 
 
 def check_choice(value, name, choices):
-    """``value`` itself if it is one of ``choices``, else ValueError listing them."""
+    """``value`` itself if it is one of ``choices``, else ValueError listing them (and, for a misspelt
+    string, the closest one: "did you mean 'gelu'?")."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+        names = [choice for choice in choices if isinstance(choice, str)]
+        close = difflib.get_close_matches(value, names, n=1) if isinstance(value, str) else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}{hint}")
     return value
 
 

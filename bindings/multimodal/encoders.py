@@ -24,11 +24,12 @@ __all__ = ["TextEncoder", "ImageEncoder", "Pooling", "Mlp", "image_patches"]
 
 
 class Mlp(FeedForward):
-    """Linear(in_dim, hidden) -> GELU -> Linear(hidden, out_dim) on the last axis (FeedForward's loop)."""
+    """Linear(in_dim, hidden) -> GELU (tanh approximation) -> Linear(hidden, out_dim) on the last axis
+    (FeedForward's loop)."""
 
     def __init__(self, in_dim, hidden, out_dim, rng, dtype=np.float32):
         _Layer.__init__(self)
-        self.children = {"fc1": Linear(in_dim, hidden, rng, dtype), "act": Gelu(),
+        self.children = {"fc1": Linear(in_dim, hidden, rng, dtype), "act": Gelu(approximate="tanh"),
                          "fc2": Linear(hidden, out_dim, rng, dtype)}
 
 

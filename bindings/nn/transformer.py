@@ -17,6 +17,7 @@ These are ``torch.nn.TransformerEncoderLayer(batch_first=True, norm_first=pre)``
 :class:`TransformerEncoder` exchanges weights with ``torch.nn.TransformerEncoder`` through
 ``state_dict`` / ``load_state_dict`` (torch's key names and (out, in) weight layout; ours is (in, out)).
 """
+import functools
 import math
 
 import numpy as np
@@ -26,6 +27,7 @@ from bindings.nn.dropout import Dropout
 from bindings.nn.norm import BatchNorm1d, LayerNorm, RMSNorm
 from bindings.validation import as_class_indices, check_choice, check_positive_int
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
+from gbdt.kernels.nn.gelu import gelu_backward, gelu_forward
 
 __all__ = [
     "Linear", "Gelu", "Relu", "MultiHeadAttention", "FeedForward", "EncoderBlock", "TransformerEncoder",
@@ -93,21 +95,33 @@ class Linear(_Layer):
 
 
 class Gelu(_Layer):
-    """GELU, tanh approximation (``torch.nn.functional.gelu(x, approximate="tanh")``).
+    """GELU as ``torch.nn.GELU(approximate=...)``: "none" (default, exact: x Phi(x), Phi the standard normal
+    CDF) or "tanh" (x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2); kernels of :mod:`gbdt.kernels.nn.gelu`.
 
-    ``x * x * x``, not ``x ** 3``: numpy evaluates the power on float32 through its generic routine,
-    30x slower than the whole GELU otherwise; the tanh is kept for backward."""
+    forward(x (...) float32/float64) returns gelu(x) of x's shape and dtype; backward(grad_out) the input
+    gradient (x is kept for it).
+    """
 
-    _C = math.sqrt(2.0 / math.pi)
+    APPROXIMATIONS = ("none", "tanh")
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = check_choice(approximate, "approximate", self.APPROXIMATIONS)
+        self._x = None
 
     def forward(self, x):
-        self._x = x
-        self._t = np.tanh(self._C * (x + 0.044715 * (x * x * x)))
-        return 0.5 * x * (1.0 + self._t)
+        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"x must be a float32 or float64 array, got {getattr(x, 'dtype', type(x).__name__)}")
+        self._x = np.ascontiguousarray(x)
+        out = np.empty_like(self._x)
+        gelu_forward(self._x.reshape(-1), self.approximate == "tanh", out.reshape(-1))
+        return out
 
     def backward(self, grad_out):
-        x, t = self._x, self._t
-        return grad_out * (0.5 * (1.0 + t) + 0.5 * x * ((1.0 - t * t) * self._C * (1.0 + 3 * 0.044715 * (x * x))))
+        grad_out = np.ascontiguousarray(grad_out, dtype=self._x.dtype)
+        grad_x = np.empty_like(self._x)
+        gelu_backward(self._x.reshape(-1), grad_out.reshape(-1), self.approximate == "tanh", grad_x.reshape(-1))
+        return grad_x
 
 
 class Relu(_Layer):
@@ -121,7 +135,9 @@ class Relu(_Layer):
         return grad_out * self._positive
 
 
-_ACTIVATIONS = {"gelu_tanh": Gelu, "relu": Relu}
+# torch's names of TransformerEncoderLayer(activation=...) ("gelu" is the exact GELU there too), and "gelu_tanh"
+_ACTIVATIONS = {"relu": Relu, "gelu": functools.partial(Gelu, approximate="none"),
+                "gelu_tanh": functools.partial(Gelu, approximate="tanh")}
 
 
 class MultiHeadAttention(_Layer):
@@ -187,7 +203,8 @@ class MultiHeadAttention(_Layer):
 class FeedForward(_Layer):
     """Position-wise Linear(dim, hidden) -> activation -> dropout -> Linear(hidden, dim).
 
-    activation : "gelu_tanh" (GELU, tanh approximation) or "relu".  dropout : probability in training mode.
+    activation : "gelu_tanh" (GELU, tanh approximation), "gelu" (exact GELU) or "relu".  dropout : probability in
+    training mode.
     """
 
     def __init__(self, dim, hidden, rng, dtype=np.float32, *, activation="gelu_tanh", dropout=0.0):
@@ -263,8 +280,8 @@ class _TokenNorm(_Layer):
 class EncoderBlock(_Layer):
     """Self-attention + feed-forward with residuals; ``norm_position`` "pre" or "post" (see module doc).
 
-    norm : "layer", "rms" or "batch".  activation : "gelu_tanh" or "relu".  dropout : probability of the
-    attention weights, the two residual branches and the feed-forward's hidden units in training mode.
+    norm : "layer", "rms" or "batch".  activation : "gelu_tanh", "gelu" (exact) or "relu".  dropout : probability
+    of the attention weights, the two residual branches and the feed-forward's hidden units in training mode.
     """
 
     def __init__(self, dim, n_heads, ff_dim, rng, *, norm_position="pre", norm="layer", activation="gelu_tanh",
@@ -355,8 +372,9 @@ class TransformerEncoder(_Layer):
 
     Parameters: dim (torch's d_model), n_heads (nhead), ff_dim (dim_feedforward), n_layers (num_layers);
     norm_position "post" / "pre" (norm_first); norm "layer", "rms" or "batch" (the last two have no torch twin
-    in this layer); activation "relu" or "gelu_tanh"; dropout; final_norm; seed : int or numpy Generator of the
-    initialization and the dropout masks; dtype : float32 or float64.
+    in this layer); activation "relu", "gelu" (exact GELU, as torch's "gelu") or "gelu_tanh"; dropout;
+    final_norm; seed : int or numpy Generator of the initialization and the dropout masks; dtype : float32 or
+    float64.
     """
 
     def __init__(self, dim, n_heads, ff_dim, n_layers, *, norm_position="post", norm="layer", activation="relu",

@@ -64,6 +64,11 @@ def test_choice_lists_the_choices():
     assert check_choice(None, "penalty", ("l1", None)) is None
     with pytest.raises(ValueError, match=r"penalty must be one of \('l1', None\), got 'l3'"):
         check_choice("l3", "penalty", ("l1", None))
+    with pytest.raises(ValueError,
+                       match=r"activation must be one of \('relu', 'gelu'\), got 'gleu'; did you mean 'gelu'\?"):
+        check_choice("gleu", "activation", ("relu", "gelu"))
+    with pytest.raises(ValueError, match=r"got 3$"):  # no suggestion for a non-string or a far-off name
+        check_choice(3, "activation", ("relu", "gelu"))
 
 
 def test_n_jobs_as_scikit_learn_spells_it():
