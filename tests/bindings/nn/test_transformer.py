@@ -5,18 +5,21 @@ import numpy as np
 import pytest
 import torch
 
-from bindings.nn import (Adam, Dropout, EncoderBlock, MultiHeadAttention, TokenClassifier, TransformerEncoder,
+from bindings.nn import (Adam, Dropout, EncoderBlock, Gelu, MultiHeadAttention, TokenClassifier, TransformerEncoder,
                          lr_schedule, named_gradients, named_parameters)
 
 DIM, HEADS, FF = 8, 2, 12
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def copy_block_to_torch(block):
+TORCH_ACTIVATIONS = {"gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh"), "gelu": "gelu"}
+
+
+def copy_block_to_torch(block, activation):
     """A torch.nn.TransformerEncoderLayer (float64, no dropout) with the weights of ``block``."""
     layer = torch.nn.TransformerEncoderLayer(
         DIM, HEADS, FF, dropout=0.0, batch_first=True, norm_first=block.norm_position == "pre",
-        activation=lambda t: torch.nn.functional.gelu(t, approximate="tanh"), dtype=torch.float64)
+        activation=TORCH_ACTIVATIONS[activation], dtype=torch.float64)
     p = named_parameters(block)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
     with torch.no_grad():
@@ -57,9 +60,10 @@ def block_masks(kind, rng, t):
 @pytest.mark.filterwarnings("ignore:Support for mismatched src_key_padding_mask")  # float src_mask, bool padding
 @pytest.mark.parametrize("mask", ["padding_only", "causal", "bool", "float"])
 @pytest.mark.parametrize("norm_position", ["pre", "post"])
-def test_encoder_block_matches_torch_forward_and_backward(norm_position, mask):
+@pytest.mark.parametrize("activation", ["gelu_tanh", "gelu"])
+def test_encoder_block_matches_torch_forward_and_backward(activation, norm_position, mask):
     rng = np.random.default_rng(0)
-    block = EncoderBlock(DIM, HEADS, FF, rng, norm_position=norm_position, dtype=np.float64)
+    block = EncoderBlock(DIM, HEADS, FF, rng, norm_position=norm_position, activation=activation, dtype=np.float64)
     randomize(block, rng)
     x = rng.standard_normal((3, 5, DIM))
     key_mask = np.ones((3, 5), bool)
@@ -69,7 +73,7 @@ def test_encoder_block_matches_torch_forward_and_backward(norm_position, mask):
     y = block.forward(x, key_mask, **ours_mask)
     dx = block.backward(dy)
 
-    layer = copy_block_to_torch(block)
+    layer = copy_block_to_torch(block, activation)
     tx = torch.tensor(x, requires_grad=True)
     ty = layer(tx, src_key_padding_mask=torch.from_numpy(~key_mask), **torch_mask)
     ty.backward(torch.from_numpy(dy))
@@ -217,15 +221,16 @@ def test_eval_mode_makes_outputs_independent_of_batch_companions(norm):
     assert (change() > 1e-3) == (norm == "batch")
 
 
-def torch_encoder(norm_first, n_layers=2):
-    layer = torch.nn.TransformerEncoderLayer(DIM, HEADS, FF, dropout=0.1, batch_first=True, norm_first=norm_first)
+def torch_encoder(norm_first, n_layers=2, activation="relu"):
+    layer = torch.nn.TransformerEncoderLayer(DIM, HEADS, FF, dropout=0.1, activation=activation, batch_first=True,
+                                             norm_first=norm_first)
     return torch.nn.TransformerEncoder(layer, n_layers, norm=torch.nn.LayerNorm(DIM) if norm_first else None,
                                        enable_nested_tensor=False).eval()
 
 
-def ours_like(norm_first, seed=0):
+def ours_like(norm_first, seed=0, activation="relu"):
     return TransformerEncoder(DIM, HEADS, FF, 2, norm_position="pre" if norm_first else "post",
-                              final_norm=norm_first, seed=seed).eval()
+                              final_norm=norm_first, activation=activation, seed=seed).eval()
 
 
 def compare_outputs(ours, theirs, rng):
@@ -239,24 +244,32 @@ def compare_outputs(ours, theirs, rng):
     # padded positions' outputs are not defined by torch's fast path; compare the real tokens
     np.testing.assert_allclose(ours.forward(x, key_mask=key_mask)[key_mask], padded[key_mask], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(ours.forward(x, is_causal=True), causal, rtol=1e-5, atol=1e-5)
+    return x, padded
 
 
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_state_dict_from_torch_gives_torchs_outputs(norm_first):
+def test_state_dict_from_torch_gives_torchs_outputs(norm_first, activation):
     torch.manual_seed(0)
-    theirs = torch_encoder(norm_first)
-    ours = ours_like(norm_first)
+    theirs = torch_encoder(norm_first, activation=activation)
+    ours = ours_like(norm_first, activation=activation)
     missing, unexpected = ours.load_state_dict(theirs.state_dict())
     assert missing == unexpected == []
-    compare_outputs(ours, theirs, np.random.default_rng(9))
+    x, padded = compare_outputs(ours, theirs, np.random.default_rng(9))
+    if activation == "gelu":  # torch's "gelu" is the exact one: the tanh approximation misses at this tolerance
+        tanh = ours_like(norm_first, activation="gelu_tanh")
+        tanh.load_state_dict(theirs.state_dict())
+        key_mask = np.arange(5)[None, :] < np.array([[5], [3], [4]])
+        assert np.abs(tanh.forward(x, key_mask=key_mask)[key_mask] - padded[key_mask]).max() > 1e-4
 
 
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_state_dict_to_torch_gives_our_outputs(norm_first):
+def test_state_dict_to_torch_gives_our_outputs(norm_first, activation):
     rng = np.random.default_rng(10)
-    ours = ours_like(norm_first, seed=10)
+    ours = ours_like(norm_first, seed=10, activation=activation)
     randomize(ours, rng, scale=0.2)
-    theirs = torch_encoder(norm_first)
+    theirs = torch_encoder(norm_first, activation=activation)
     state = ours.state_dict()
     assert list(state) == list(theirs.state_dict())  # same keys, same order
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
@@ -291,6 +304,37 @@ def test_encoder_forward_names_bad_inputs():
         encoder.forward(x, attn_mask=np.ones((4, 4), bool))
     with pytest.raises(ValueError, match="activation must be one of"):
         TransformerEncoder(DIM, HEADS, FF, 1, activation="swish")
+
+
+def test_gelu_layer_is_torchs_gelu():
+    # default "none" as torch.nn.GELU(); any shape, float32 and float64 kept; gradient through backward
+    rng = np.random.default_rng(12)
+    for approximate, dtype in (("none", np.float64), ("tanh", np.float64), ("none", np.float32)):
+        layer = Gelu() if approximate == "none" else Gelu(approximate=approximate)
+        x = (3 * rng.standard_normal((2, 3, 4))).astype(dtype)
+        x[0, 0, :2] = 0.0, -40.0
+        dy = rng.standard_normal(x.shape).astype(dtype)
+        y, dx = layer.forward(x[:, ::2]), layer.backward(dy[:, ::2])  # a non-contiguous view
+        t = torch.tensor(x[:, ::2], requires_grad=True)
+        ref = torch.nn.GELU(approximate=approximate)(t) if approximate == "tanh" else torch.nn.GELU()(t)
+        ref.backward(torch.from_numpy(dy[:, ::2].copy()))
+        assert y.shape == dx.shape == x[:, ::2].shape and y.dtype == dx.dtype == dtype
+        tol = 1e-12 if dtype == np.float64 else 2e-6
+        np.testing.assert_allclose(y, ref.detach().numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(dx, t.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_gelu_and_activation_name_bad_values():
+    with pytest.raises(ValueError, match=r"approximate must be one of \('none', 'tanh'\), got 'tahn'; "
+                                         r"did you mean 'tanh'\?"):
+        Gelu(approximate="tahn")
+    with pytest.raises(ValueError, match=r"activation must be one of \('relu', 'gelu', 'gelu_tanh'\), got 'gleu'; "
+                                         r"did you mean 'gelu'\?"):
+        TransformerEncoder(DIM, HEADS, FF, 1, activation="gleu")
+    with pytest.raises(ValueError, match=r"activation must be one of .*got 'GELU'"):
+        EncoderBlock(DIM, HEADS, FF, np.random.default_rng(0), activation="GELU")
+    with pytest.raises(TypeError, match="x must be a float32 or float64 array, got int64"):
+        Gelu().forward(np.arange(3))
 
 
 def freeze_dropout(layer, seed):
