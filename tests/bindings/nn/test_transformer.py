@@ -306,22 +306,25 @@ def test_encoder_forward_names_bad_inputs():
         TransformerEncoder(DIM, HEADS, FF, 1, activation="swish")
 
 
-def test_gelu_layer_is_torchs_gelu():
-    # default "none" as torch.nn.GELU(); any shape, float32 and float64 kept; gradient through backward
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_layer_is_torchs_gelu(approximate, dtype):
+    # default "none" as torch.nn.GELU(); any shape and memory layout; dtype kept; 0 and both tails included
     rng = np.random.default_rng(12)
-    for approximate, dtype in (("none", np.float64), ("tanh", np.float64), ("none", np.float32)):
-        layer = Gelu() if approximate == "none" else Gelu(approximate=approximate)
-        x = (3 * rng.standard_normal((2, 3, 4))).astype(dtype)
-        x[0, 0, :2] = 0.0, -40.0
-        dy = rng.standard_normal(x.shape).astype(dtype)
-        y, dx = layer.forward(x[:, ::2]), layer.backward(dy[:, ::2])  # a non-contiguous view
-        t = torch.tensor(x[:, ::2], requires_grad=True)
-        ref = torch.nn.GELU(approximate=approximate)(t) if approximate == "tanh" else torch.nn.GELU()(t)
-        ref.backward(torch.from_numpy(dy[:, ::2].copy()))
-        assert y.shape == dx.shape == x[:, ::2].shape and y.dtype == dx.dtype == dtype
-        tol = 1e-12 if dtype == np.float64 else 2e-6
-        np.testing.assert_allclose(y, ref.detach().numpy(), rtol=tol, atol=tol)
-        np.testing.assert_allclose(dx, t.grad.numpy(), rtol=tol, atol=tol)
+    layer = Gelu() if approximate == "none" else Gelu(approximate=approximate)
+    x = (3 * rng.standard_normal((2, 6, 4))).astype(dtype)
+    x[0, 0] = 0.0, -40.0, 30.0, -1e4
+    x[1, 0] = 1e4, -9.0, 9.0, 1e-30
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    y, dx = layer.forward(x[:, ::2]), layer.backward(dy[:, ::2])  # a non-contiguous view
+    t = torch.tensor(x[:, ::2], requires_grad=True)
+    ref = torch.nn.GELU(approximate=approximate)(t) if approximate == "tanh" else torch.nn.GELU()(t)
+    ref.backward(torch.from_numpy(dy[:, ::2].copy()))
+    assert y.shape == dx.shape == x[:, ::2].shape and y.dtype == dx.dtype == dtype
+    assert y[0, 0, 0] == 0.0 and dx[0, 0, 0] == 0.5 * dy[0, 0, 0]
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(y, ref.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(dx, t.grad.numpy(), rtol=tol, atol=tol)
 
 
 def test_gelu_and_activation_name_bad_values():
