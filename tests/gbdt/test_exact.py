@@ -3,7 +3,7 @@ of a split, the float32 threshold rule, and the split search of one node."""
 import numpy as np
 import pytest
 
-from gbdt.exact import ColumnBlocks, find_exact_splits, level_sums, raw_threshold, route_rows
+from gbdt.exact import ColumnBlocks, find_exact_splits, level_rows, level_sums, raw_threshold, route_rows
 
 
 def ties_and_nan(seed, n=300, n_features=4):
@@ -110,9 +110,11 @@ def test_root_split_equals_brute_force(lam, alpha, mcw):
     shape = (len(features), 1)
     gain, value = np.empty(shape, np.float32), np.empty(shape, np.float32)
     left, stats = np.empty(shape, np.bool_), np.empty(shape + (2,))
-    find_exact_splits(blocks.col_ptr, blocks.col_row, blocks.col_value, blocks.forward, position, gh, sums,
-                      root_score, np.array([[-np.inf, np.inf]], np.float32), features, np.zeros(4, np.int8),
-                      (lam, alpha, mcw, 0.0), False, gain, value, left, stats)
+    row_stats = np.empty((len(X), 3), np.float32)
+    level_rows(position, gh, row_stats)
+    find_exact_splits(blocks.col_ptr, blocks.col_row, blocks.col_value, blocks.forward, row_stats, sums,
+                      root_score, np.array([[-np.inf, np.inf]], np.float32), features, np.ones((1, 4), np.bool_),
+                      np.zeros(4, np.int8), (lam, alpha, mcw, 0.0), False, gain, value, left, stats)
     best_gain, best_f, best_value, best_left = brute_force_root(X, gh, lam, alpha, mcw)
     f = int(np.argmax(gain[:, 0]))
     assert f == best_f
