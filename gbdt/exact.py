@@ -312,24 +312,27 @@ def level_sums(position, gh, out):
             out[node, 1] += gh[row, 1]
 
 
-@jit
-def route_rows(col_ptr, col_row, col_value, position, split_feature, split_value, default_child, left_child):
+@jit(parallel=True)
+def route_rows(X, position, split_feature, split_value, default_child, left_child):
     """Move each row of ``position`` (n,) int32 to its child's index in the next level: the left
-    child ``left_child[j]`` when ``value < split_value[j]``, the right one (left + 1) otherwise,
-    ``default_child[j]`` for a missing value; -1 for rows of nodes not split (``split_feature[j]``
-    < 0). All (N,) over the level's nodes. The rows with a value are found by the split features'
-    blocks, as XGBoost does."""
-    old = position.copy()
-    for row in range(position.shape[0]):
-        node = old[row]
-        if node >= 0:
-            position[row] = default_child[node] if split_feature[node] >= 0 else -1
-    for f in np.unique(split_feature[split_feature >= 0]):
-        for e in range(col_ptr[f], col_ptr[f + 1]):
-            row = col_row[e]
-            node = old[row]
-            if node >= 0 and split_feature[node] == f:
-                position[row] = left_child[node] + (0 if col_value[e] < split_value[node] else 1)
+    child ``left_child[j]`` when ``float32(X[row, f]) < split_value[j]`` for its node's split
+    feature f = ``split_feature[j]``, the right one (left + 1) otherwise, ``default_child[j]`` for a
+    missing value; -1 for rows of nodes not split (``split_feature[j]`` < 0). All (N,) over the
+    level's nodes; X (n, F) float64 the raw rows the blocks sort. One read per row of the level
+    (XGBoost walks the split features' blocks: a whole column per split feature)."""
+    for row in prange(position.shape[0]):
+        node = position[row]
+        if node < 0:
+            continue
+        f = split_feature[node]
+        if f < 0:
+            position[row] = -1
+            continue
+        x = X[row, f]
+        if x != x:
+            position[row] = default_child[node]
+        else:
+            position[row] = left_child[node] + (0 if np.float32(x) < split_value[node] else 1)
 
 
 def raw_threshold(split_value):
@@ -370,7 +373,8 @@ class _Node:
 
 
 class ExactGrower:
-    """Grows depthwise trees by exact enumeration over ``blocks`` (``ColumnBlocks``).
+    """Grows depthwise trees by exact enumeration over ``blocks`` (``ColumnBlocks`` of X (n, F)
+    float64, the raw rows, NaN missing).
 
     params : ``gbdt.grower.GrowthParams`` (depthwise; ``max_depth`` <= 0: no depth limit;
     ``colsample_bylevel``; ``colsample_bynode`` must be 1, as XGBoost's exact refuses it);
@@ -378,8 +382,8 @@ class ExactGrower:
     interaction constraint, or None (the rule of ``gbdt.grower.child_interactions``).
     """
 
-    def __init__(self, blocks, params, monotone, interactions=None):
-        self.blocks, self.params = blocks, params
+    def __init__(self, X, blocks, params, monotone, interactions=None):
+        self.X, self.blocks, self.params = X, blocks, params
         self.monotone = np.ascontiguousarray(monotone, dtype=np.int8)
         self.interactions = interactions
         mds = params.max_delta_step or 0.0
@@ -444,8 +448,7 @@ class ExactGrower:
                 parent_bounds.extend((node.bounds, node.bounds))
             if not children:
                 break
-            route_rows(b.col_ptr, b.col_row, b.col_value, position, split_feature, split_value, default_child,
-                       left_child)
+            route_rows(self.X, position, split_feature, split_value, default_child, left_child)
             self._weigh(children, parent_bounds, position, rows.gh)
             for node in level:
                 self._bound_children(node)

@@ -44,7 +44,6 @@ def test_raw_threshold_compares_like_float32():
 
 def test_route_rows_sends_values_by_threshold_and_missing_by_default():
     X = ties_and_nan(2)
-    blocks = ColumnBlocks.from_dense(X)
     position = np.array([0, 1, 2, -1] * (X.shape[0] // 4), dtype=np.int32)
     feature = np.array([0, 1, -1])
     value = np.array([0.05, -0.5, 0.0], dtype=np.float32)
@@ -58,7 +57,7 @@ def test_route_rows_sends_values_by_threshold_and_missing_by_default():
         x = X[row, feature[node]]
         go_left = default_left[node] if np.isnan(x) else np.float32(x) < value[node]
         expected[row] = left_child[node] + (0 if go_left else 1)
-    route_rows(blocks.col_ptr, blocks.col_row, blocks.col_value, position, feature, value, default_child, left_child)
+    route_rows(X, position, feature, value, default_child, left_child)
     np.testing.assert_array_equal(position, expected)
 
 
