@@ -28,6 +28,14 @@ The split search follows ``src/tree/updater_colmaker.cc`` (XGBoost 1.x-3.x) to t
   breaking the order of its children's weights has gain -inf.
 - ``gamma`` prunes bottom-up after growth (XGBoost's ``prune`` updater): a split whose children
   are leaves and whose gain is below ``gamma`` becomes a leaf, repeatedly.
+- ``colsample_bylevel`` draws each depth's features from the tree's (``gbdt.grower.level_sample``,
+  XGBoost's ``ColumnSampler::GetFeatureSet(depth)``); interaction constraints leave a feature
+  unscanned for the nodes that may not split on it (``gbdt.grower.child_interactions``, XGBoost's
+  ``FeatureInteractionConstraintHost``). XGBoost's exact refuses ``colsample_bynode``, so do we.
+
+Per level, each row's gradient, hessian and node sit side by side (``level_rows``), so an entry
+of a block costs one gather, not two. Rows move to their children by one read of the raw matrix
+each (``route_rows``), not by a pass over the split features' blocks: the same positions.
 
 Trees come out as ``gbdt.tree.Tree`` with raw thresholds only (``bin_threshold`` -1). XGBoost
 compares the float32 value of a feature (``float32(x) < split value``); the float64 threshold is
@@ -231,9 +239,8 @@ def _scan(col_row, col_value, begin, end, step, level_rows, open_nodes, node_sum
                     if by_weight or not _cannot_beat(lg, lh, rg, rh, best[node, 0] + node_score[node], reg):
                         gain = _split_gain(lg, lh, rg, rh, bounds[node, 0], bounds[node, 1], constraint,
                                            node_score[node], reg, by_weight)
-                        if gain > best[node, 0]:
-                            mid = np.float32((v + last) * np.float32(0.5))
-                            _offer(best, node, gain, last if mid == v else mid, step == -1, lg, lh)
+                        mid = np.float32((v + last) * np.float32(0.5))
+                        _offer(best, node, gain, last if mid == v else mid, step == -1, lg, lh)
             state[node, 0] = sg + g_buf[t]
             state[node, 1] = sh + h_buf[t]
             state[node, 2] = v
@@ -260,7 +267,7 @@ def find_exact_splits(col_ptr, col_row, col_value, forward, level_rows, node_sum
     """Best split of every node of a level on each of ``features``, scanning the column blocks.
 
     level_rows : (n, 3) float32 per row (g, h, node index in the level; -1: row out of the level),
-    ``level_rows``; node_sums : (N, 2) float64 (G, H); node_score : (N,) float32; bounds : (N, 2)
+    as ``level_rows`` writes them; node_sums : (N, 2) float64 (G, H); node_score : (N,) float32; bounds : (N, 2)
     float32 the nodes' monotone bounds; features : (k,) int64; allowed : (N, k) bool, the features
     each node may split on (interaction constraints); monotone : (F,) int8; reg : (lambda, alpha,
     min_child_weight, max_delta_step); by_weight : score children at their weights (XGBoost does
