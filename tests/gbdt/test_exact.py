@@ -3,7 +3,8 @@ of a split, the float32 threshold rule, and the split search of one node."""
 import numpy as np
 import pytest
 
-from gbdt.exact import ColumnBlocks, find_exact_splits, level_rows, level_sums, raw_threshold, route_rows
+from gbdt.exact import (ColumnBlocks, _cannot_beat, _split_gain, find_exact_splits, level_rows, level_sums,
+                        raw_threshold, route_rows)
 
 
 def ties_and_nan(seed, n=300, n_features=4):
@@ -125,3 +126,22 @@ def test_root_split_equals_brute_force(lam, alpha, mcw):
     x = X[:, f].astype(np.float32)
     goes_left = np.where(np.isnan(x), left[f, 0], x < value[f, 0])
     np.testing.assert_allclose(stats[f, 0], gh[goes_left].astype(np.float64).sum(axis=0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("lam, alpha", [(1.0, 0.0), (0.0, 0.5), (3.0, 2.0)])
+def test_division_free_bound_never_rules_out_a_better_split(lam, alpha):
+    """The scan skips a candidate's float32 gain when ``_cannot_beat`` says the gain cannot exceed
+    the node's best: for a best just below the candidate's gain (the sharpest case) it must
+    evaluate, and for a best well above it, skip."""
+    rng = np.random.default_rng(5)
+    reg = (lam, alpha, 0.0, 0.0)
+    for _ in range(2000):
+        lg, rg = rng.normal(size=2) * 10.0 ** rng.uniform(-3, 3)
+        lh, rh = 10.0 ** rng.uniform(-3, 3, size=2)
+        t = np.sign(lg + rg) * max(abs(lg + rg) - alpha, 0.0)
+        score = np.float32(t * t / (lh + rh + lam))
+        gain = _split_gain(lg, lh, rg, rh, -np.inf, np.inf, 0, score, reg, False)
+        just_below = np.float64(np.nextafter(gain, np.float32(-np.inf)))
+        if just_below >= 0.0:  # the scan's best gain is never negative
+            assert not _cannot_beat(lg, lh, rg, rh, just_below + score, reg)
+        assert _cannot_beat(lg, lh, rg, rh, 1.001 * (max(gain, 0.0) + score) + 1e-30, reg)
