@@ -330,7 +330,7 @@ def boost(p, rows, booster, edges, n_edges, num_boost_round, eval_sets, callback
                          "; categories have no order, so constrain numeric features only")
     interactions = p.constraints.interaction_matrix(booster.num_feature, booster.feature_names)
     if p.tree_method == "exact":
-        grower = ExactGrower(rows.blocks, growth, monotone)
+        grower = ExactGrower(rows.X, rows.blocks, growth, monotone, interactions)
     elif p.tree_method == "approx":
         grower = ApproxGrower(rows, p.max_bin, growth, monotone, categorical, interactions, grower_class)
     else:

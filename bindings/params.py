@@ -458,12 +458,10 @@ def _typed(p):
 
 def _check_exact(p, loss):
     """Refuse what tree_method='exact' (XGBoost's depthwise column-block grower) does not do."""
-    refused = {
+    refused = {  # XGBoost's exact ignores the first two (grows depthwise) and refuses colsample_bynode
         "grow_policy='lossguide'": p["grow_policy"] == "lossguide",
         "max_leaves > 0": p["max_leaves"] > 0,
-        "colsample_bylevel < 1": p["colsample_bylevel"] < 1.0,
-        "colsample_bynode < 1": p["colsample_bynode"] < 1.0,
-        "interaction_constraints": p["interaction_constraints"] is not None,
+        "colsample_bynode < 1 (sample per level with colsample_bylevel)": p["colsample_bynode"] < 1.0,
         "use_quantized_grad": p["use_quantized_grad"],
         f"objective {p['objective'].name!r} (its leaves are refit to residual quantiles)": loss.leaf_alpha is not None,
     }

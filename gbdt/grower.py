@@ -53,6 +53,24 @@ def sampled_count(fraction, n):
     return max(1, int(round(fraction * n)))
 
 
+def level_sample(rng, fraction, features):
+    """``colsample_bylevel``: the sorted (m,) features of one depth, ``sampled_count(fraction, k)``
+    of the tree's ``features`` (k,) drawn without replacement by numpy Generator ``rng`` (one draw
+    per depth, in depth order, from the tree's generator: every tree method samples alike)."""
+    return np.sort(rng.choice(features, sampled_count(fraction, len(features)), replace=False))
+
+
+def child_interactions(interactions, path, feature):
+    """Interaction constraints below a split on ``feature`` of a node whose ancestors split on
+    ``path`` (F,) bool: the children's (path, allowed), both (F,) bool. As XGBoost's: a child may
+    split on the features on its path and on every feature of each constraint that holds all of
+    them. interactions : (C, F) bool, the features of each constraint."""
+    path = path.copy()
+    path[feature] = True
+    relevant = interactions[:, path].all(axis=1)
+    return path, path | interactions[relevant].any(axis=0)
+
+
 def breadth_first(root):
     """(nodes, left, right) of the tree under ``root`` (nodes with ``.left``/``.right``, None at leaves),
     numbered breadth-first as ``Tree`` stores them: ``nodes`` in that order, ``left``/``right`` the
@@ -290,8 +308,7 @@ class TreeGrower:
         if self.params.colsample_bylevel >= 1.0:
             return features
         if depth not in self._level_features:
-            count = sampled_count(self.params.colsample_bylevel, len(features))
-            self._level_features[depth] = np.sort(self._rng.choice(features, count, replace=False))
+            self._level_features[depth] = level_sample(self._rng, self.params.colsample_bylevel, features)
         return self._level_features[depth]
 
     def _node_samples(self, batch, features):
@@ -313,10 +330,7 @@ class TreeGrower:
         features they may split on."""
         if self.interactions is None:
             return
-        path = node.path.copy()
-        path[node.feature] = True
-        relevant = self.interactions[:, path].all(axis=1)  # constraints holding every feature on the path
-        allowed = path | self.interactions[relevant].any(axis=0)
+        path, allowed = child_interactions(self.interactions, node.path, node.feature)
         for child in (node.left, node.right):
             child.path, child.allowed = path, allowed
 

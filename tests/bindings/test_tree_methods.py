@@ -54,6 +54,62 @@ def test_exact_trees_equal_xgboost_exact(objective, case):
         np.testing.assert_allclose(ours.predict(data), theirs.predict(xgb.DMatrix(data)), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("constraints", [[[0, 1], [1, 2, 3]], [[0, 3], [2, 4, 5]]])
+@pytest.mark.parametrize("objective", ["reg:squarederror", "binary:logistic"])
+def test_exact_interaction_constraints_equal_xgboost_exact(objective, constraints):
+    """XGBoost's exact applies interaction constraints per node (a feature outside every group,
+    4 and 5 or 1 here, may only be split on alone along a path): the same trees and predictions."""
+    X, y = ties_and_nan(10, binary=objective.startswith("binary"))
+    params = {"objective": objective, "max_depth": 4, "learning_rate": 0.3, "base_score": 0.5}
+    ours, theirs = both_exact({**params, "interaction_constraints": str(constraints)}, X, y)
+    assert [t.n_leaves for t in ours.trees] == [d.count("leaf=") for d in theirs.get_dump()]
+    X_test, _ = ties_and_nan(11)
+    for data in (X, X_test):
+        np.testing.assert_allclose(ours.predict(data), theirs.predict(xgb.DMatrix(data)), rtol=1e-6, atol=1e-6)
+    free = train({**params, "tree_method": "exact"}, Dataset(X, y), ROUNDS)
+    assert np.abs(free.predict(X) - ours.predict(X)).max() > 1e-3  # the constraints bind
+
+
+def integer_features(seed, n=500, n_features=8):
+    """Integer features (12 values, no missing: hist's bins are every value, so hist grows exact's
+    trees) and a label with interactions."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 12, size=(n, n_features)).astype(float)
+    return X, X[:, 0] - 0.5 * X[:, 1] + X[:, 2] * (X[:, 3] > 5) + rng.normal(size=n)
+
+
+def depth_features(tree):
+    """{depth: set of features split on at that depth} of a ``Tree``."""
+    depth, out = {0: 0}, {}
+    for i in range(len(tree.feature)):
+        if tree.feature[i] >= 0:
+            out.setdefault(depth[i], set()).add(int(tree.feature[i]))
+            depth[tree.left[i]] = depth[tree.right[i]] = depth[i] + 1
+    return out
+
+
+def test_exact_colsample_bylevel_samples_each_depth_as_hist():
+    """colsample_bylevel draws each depth's features from the tree's (after colsample_bytree)
+    with the generator hist uses: on features hist bins exactly, exact grows hist's trees (the
+    split features node by node); each depth splits on at most round(0.4 * 6) = 2 features; 1.0
+    changes nothing. (XGBoost's generator differs, so its sampled trees cannot be compared.)"""
+    X, y = integer_features(12)
+    params = {"max_depth": 4, "base_score": 0.5, "seed": 3, "colsample_bytree": 0.75}
+    sampled = {"tree_method": "exact", **params, "colsample_bylevel": 0.4}
+    ours = train(sampled, Dataset(X, y), ROUNDS)
+    hist = train({**sampled, "tree_method": "hist", "max_bin": 64}, Dataset(X, y), ROUNDS)
+    for a, b in zip(ours.trees, hist.trees):
+        np.testing.assert_array_equal(a.feature, b.feature)
+    np.testing.assert_allclose(ours.predict(X), hist.predict(X), rtol=1e-6, atol=1e-6)
+    used = [depth_features(t) for t in ours.trees]
+    assert max(len(f) for d in used for f in d.values()) == 2
+    assert len({frozenset(d[0]) for d in used}) > 1  # the sample changes from tree to tree
+    plain = train({**params, "tree_method": "exact"}, Dataset(X, y), ROUNDS)
+    ones = train({**params, "tree_method": "exact", "colsample_bylevel": 1.0}, Dataset(X, y), ROUNDS)
+    np.testing.assert_array_equal(ones.predict(X), plain.predict(X))
+    assert np.abs(plain.predict(X) - ours.predict(X)).max() > 1e-3
+
+
 def test_exact_multiclass_with_weights_equals_xgboost_exact():
     X, z = ties_and_nan(9)
     y = np.digitize(z, [-1.0, 1.0])
@@ -188,8 +244,7 @@ def test_sparse_input_is_refused_clearly(method):
 
 @pytest.mark.parametrize("params, named", [
     ({"grow_policy": "lossguide"}, "grow_policy='lossguide'"), ({"max_leaves": 8}, "max_leaves > 0"),
-    ({"colsample_bynode": 0.5}, "colsample_bynode < 1"), ({"interaction_constraints": [[0, 1]]},
-                                                           "interaction_constraints"),
+    ({"colsample_bynode": 0.5}, r"colsample_bynode < 1 \(sample per level with colsample_bylevel\)"),
     ({"use_quantized_grad": True}, "use_quantized_grad"),
     ({"objective": "reg:quantileerror", "quantile_alpha": 0.5}, "reg:quantileerror"),
 ])

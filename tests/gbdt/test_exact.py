@@ -3,7 +3,8 @@ of a split, the float32 threshold rule, and the split search of one node."""
 import numpy as np
 import pytest
 
-from gbdt.exact import ColumnBlocks, find_exact_splits, level_sums, raw_threshold, route_rows
+from gbdt.exact import (ColumnBlocks, _cannot_beat, _split_gain, find_exact_splits, level_rows, level_sums,
+                        raw_threshold, route_rows)
 
 
 def ties_and_nan(seed, n=300, n_features=4):
@@ -44,7 +45,6 @@ def test_raw_threshold_compares_like_float32():
 
 def test_route_rows_sends_values_by_threshold_and_missing_by_default():
     X = ties_and_nan(2)
-    blocks = ColumnBlocks.from_dense(X)
     position = np.array([0, 1, 2, -1] * (X.shape[0] // 4), dtype=np.int32)
     feature = np.array([0, 1, -1])
     value = np.array([0.05, -0.5, 0.0], dtype=np.float32)
@@ -58,7 +58,7 @@ def test_route_rows_sends_values_by_threshold_and_missing_by_default():
         x = X[row, feature[node]]
         go_left = default_left[node] if np.isnan(x) else np.float32(x) < value[node]
         expected[row] = left_child[node] + (0 if go_left else 1)
-    route_rows(blocks.col_ptr, blocks.col_row, blocks.col_value, position, feature, value, default_child, left_child)
+    route_rows(X, position, feature, value, default_child, left_child)
     np.testing.assert_array_equal(position, expected)
 
 
@@ -110,9 +110,11 @@ def test_root_split_equals_brute_force(lam, alpha, mcw):
     shape = (len(features), 1)
     gain, value = np.empty(shape, np.float32), np.empty(shape, np.float32)
     left, stats = np.empty(shape, np.bool_), np.empty(shape + (2,))
-    find_exact_splits(blocks.col_ptr, blocks.col_row, blocks.col_value, blocks.forward, position, gh, sums,
-                      root_score, np.array([[-np.inf, np.inf]], np.float32), features, np.zeros(4, np.int8),
-                      (lam, alpha, mcw, 0.0), False, gain, value, left, stats)
+    row_stats = np.empty((len(X), 3), np.float32)
+    level_rows(position, gh, row_stats)
+    find_exact_splits(blocks.col_ptr, blocks.col_row, blocks.col_value, blocks.forward, row_stats, sums,
+                      root_score, np.array([[-np.inf, np.inf]], np.float32), features, np.ones((1, 4), np.bool_),
+                      np.zeros(4, np.int8), (lam, alpha, mcw, 0.0), False, gain, value, left, stats)
     best_gain, best_f, best_value, best_left = brute_force_root(X, gh, lam, alpha, mcw)
     f = int(np.argmax(gain[:, 0]))
     assert f == best_f
@@ -124,3 +126,22 @@ def test_root_split_equals_brute_force(lam, alpha, mcw):
     x = X[:, f].astype(np.float32)
     goes_left = np.where(np.isnan(x), left[f, 0], x < value[f, 0])
     np.testing.assert_allclose(stats[f, 0], gh[goes_left].astype(np.float64).sum(axis=0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("lam, alpha", [(1.0, 0.0), (0.0, 0.5), (3.0, 2.0)])
+def test_division_free_bound_never_rules_out_a_better_split(lam, alpha):
+    """The scan skips a candidate's float32 gain when ``_cannot_beat`` says the gain cannot exceed
+    the node's best: for a best just below the candidate's gain (the sharpest case) it must
+    evaluate, and for a best well above it, skip."""
+    rng = np.random.default_rng(5)
+    reg = (lam, alpha, 0.0, 0.0)
+    for _ in range(2000):
+        lg, rg = rng.normal(size=2) * 10.0 ** rng.uniform(-3, 3)
+        lh, rh = 10.0 ** rng.uniform(-3, 3, size=2)
+        t = np.sign(lg + rg) * max(abs(lg + rg) - alpha, 0.0)
+        score = np.float32(t * t / (lh + rh + lam))
+        gain = _split_gain(lg, lh, rg, rh, -np.inf, np.inf, 0, score, reg, False)
+        just_below = np.float64(np.nextafter(gain, np.float32(-np.inf)))
+        if just_below >= 0.0:  # the scan's best gain is never negative
+            assert not _cannot_beat(lg, lh, rg, rh, just_below + score, reg)
+        assert _cannot_beat(lg, lh, rg, rh, 1.001 * (max(gain, 0.0) + score) + 1e-30, reg)
