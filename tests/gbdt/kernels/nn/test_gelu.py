@@ -1,5 +1,6 @@
 """gbdt.kernels.nn.gelu: exact GELU against torch (values and autograd gradients, float32 and float64, x = 0 and
-large |x|), the float32 kernels' polynomial erfc against torch float64 on a dense grid, its left tail against scipy's normal CDF, its gradient against finite differences, and the kernel
+large |x|), the float32 kernels' polynomial erfc/exp on a dense grid against torch float64 (scipy's normal CDF in
+the left tail), the float64 left tail against scipy, the gradient against finite differences, and the kernel
 bodies run as plain Python (NUMBA_DISABLE_JIT=1) against the compiled ones."""
 import numpy as np
 import pytest
