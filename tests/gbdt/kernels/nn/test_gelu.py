@@ -1,5 +1,6 @@
 """gbdt.kernels.nn.gelu: exact GELU against torch (values and autograd gradients, float32 and float64, x = 0 and
-large |x|), its left tail against scipy's normal CDF, its gradient against finite differences, and the kernel
+large |x|), the float32 kernels' polynomial erfc/exp on a dense grid against torch float64 (scipy's normal CDF in
+the left tail), the float64 left tail against scipy, the gradient against finite differences, and the kernel
 bodies run as plain Python (NUMBA_DISABLE_JIT=1) against the compiled ones."""
 import numpy as np
 import pytest
@@ -48,6 +49,33 @@ def test_gelu_matches_torch(dtype):
     tol = 1e-14 if dtype == np.float64 else 2e-6
     np.testing.assert_allclose(y, y_same, rtol=tol, atol=tol)
     np.testing.assert_allclose(dx, dx_same, rtol=tol, atol=tol)
+
+
+def test_float32_gelu_is_float64_rounded_once():
+    # the float32 kernels' polynomial erfc (relative error < 6.3e-10) and exp (< 3e-12) run in float64 and round
+    # once: within half a float32 ulp of the true value plus 2e-9 of each term (the polynomials, and the truth's
+    # own error: torch's 1 + erf near x = -5 is off by ~1e-16 / Phi(-5) = 4e-10)
+    special = np.array([np.inf, -np.inf, np.nan])
+    extremes = np.array([1e-30, -1e-30, 1e-40, -1e-40, 1e4, -1e4, 3e38, -3e38, -14.0, -14.5, -16.0, -1e11])
+    x = np.concatenate([np.linspace(-10, 10, 200_001), extremes, special]).astype(np.float32)
+    dy = np.ones_like(x)
+    y, dx = kernel(x, dy)
+    finite = np.isfinite(x)
+    v = x[finite].astype(np.float64)
+    y64, dx64 = torch_gelu(v, np.ones_like(v), torch.float64)
+    # torch's 1 + erf loses Phi's relative accuracy below x = -5: there the truth comes from scipy's ndtr
+    cdf, pdf = scipy.special.ndtr(v), np.exp(-0.5 * v * v) / np.sqrt(2 * np.pi)
+    tail = v < -5
+    y64[tail], dx64[tail] = (v * cdf)[tail], (cdf + v * pdf)[tail]
+    half_ulp = lambda a: 0.5 * np.spacing(np.abs(a).astype(np.float32)).astype(np.float64)  # noqa: E731
+    assert (np.abs(y[finite] - y64) <= half_ulp(y64) + 2e-9 * np.abs(y64)).all()
+    assert (np.abs(dx[finite] - dx64) <= half_ulp(dx64) + 2e-9 * (cdf + np.abs(v) * pdf)).all()
+    assert (y[finite][v < -14.5] == 0).all() and (y[finite][v == -14.0] < 0).all()  # float32's subnormals reached
+    # inf, -inf, NaN as torch's float64 (NaN for -inf: -inf * Phi(-inf) = -inf * 0; torch's float32 gives NaN for
+    # gelu(inf) too, where inf is the limit)
+    y_nf, dx_nf = torch_gelu(x[~finite].astype(np.float64), dy[~finite].astype(np.float64), torch.float64)
+    np.testing.assert_array_equal(y[~finite], y_nf)
+    np.testing.assert_array_equal(dx[~finite], dx_nf)
 
 
 def test_exact_gelu_left_tail_keeps_its_relative_accuracy():
