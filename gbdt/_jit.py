@@ -25,7 +25,9 @@ a first fit of 1k x 10 rows with an empty cache takes 5.1-6.3 s with serial kern
 code (``jit(calls_parallel=True)``, e.g. the compiled tree grower) is a ``ThreadedKernel`` too,
 without a ``prange`` of its own: its serial twin calls the serial twins of its callees.
 """
+import contextlib
 import functools
+import gc
 import types
 
 from numba import config, njit
@@ -33,6 +35,18 @@ from numba.core.compiler_lock import global_compiler_lock
 from numba.extending import typeof_impl
 
 from gbdt.threads import serial_kernels
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off (if it was on) for the body: a first call."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _njit(fn, **flags):
@@ -75,7 +89,11 @@ class ThreadedKernel:
         return self._serial
 
     def __call__(self, *args):
-        return self.current(*args)
+        dispatcher = self.current
+        if dispatcher.signatures:  # machine code in the process: the common case, nothing to pause
+            return dispatcher(*args)
+        with _collector_paused():
+            return dispatcher(*args)
 
     @property
     def current(self):
