@@ -92,30 +92,31 @@ def test_small_predictions_run_on_one_thread_with_the_threaded_result(monkeypatc
 
 
 class _RecordingDispatcher:
-    """Stands in for a kernel's serial compilation: records whether the garbage collector was on
-    at each call; compiled (``signatures`` non-empty) after its first call."""
+    """Stands in for a kernel's serial compilation: records whether objects were frozen out of the
+    garbage collector at each call; compiled (``signatures`` non-empty) after its first call."""
 
     def __init__(self):
-        self.signatures, self.collector_on = [], []
+        self.signatures, self.frozen = [], []
 
     def __call__(self, *args):
-        self.collector_on.append(gc.isenabled())
+        self.frozen.append(gc.get_freeze_count() > 0)
         self.signatures.append(args)
 
 
-def test_a_first_call_pauses_the_garbage_collector_and_restores_it(monkeypatch):
+def test_a_first_call_freezes_the_live_objects_and_unfreezes_them(monkeypatch):
     kernel = jit(parallel=True)(_row_sums.py_func)
     monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
-    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
     with using_threads(1):
         kernel(1)  # first call: compiles or loads from Numba's cache
         kernel(2)
-    assert kernel._serial.collector_on == [False, True] and gc.isenabled()
-    gc.disable()  # a program that turned the collector off keeps it off
+    assert kernel._serial.frozen == [True, False] and gc.get_freeze_count() == 0
+    gc.freeze()  # a program that froze objects itself keeps them frozen
     try:
+        frozen = gc.get_freeze_count()
+        monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
         with using_threads(1):
-            monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
             kernel(1)
-        assert not gc.isenabled()
+        assert gc.get_freeze_count() == frozen
     finally:
-        gc.enable()
+        gc.unfreeze()
