@@ -133,7 +133,8 @@ def predict_forest(X, missing_value, threshold, meta, value, cat_begin, cat_end,
     threshold is NaN at categorical nodes (whose sets are ``cat_bits[cat_begin:cat_end]``);
     ``cat_bits`` None for raw input to a forest without categorical splits: Numba then prunes the
     step through any split, which a numeric predict never compiles (~0.4 s of a cold first
-    predict); ``roots``, ``depth``, ``tree_class`` (T,): root id, depth and output column of each tree.
+    predict; raw input to a categorical forest compiles its own specialisation on first use);
+    ``roots``, ``depth``, ``tree_class`` (T,): root id, depth and output column of each tree.
 
     A block of rows walks each tree one level at a time for exactly ``depth`` steps: the rows'
     steps are independent, so the core overlaps their memory loads, and a step has no
