@@ -11,7 +11,9 @@ times what a user waits for there:
 - ``GridSearchCV(estimator, 12 settings, cv=5, n_jobs=2)`` on the 6k rows (half the trees): run twice
   in a fresh process (the first starts the worker processes and loads their code), the second timed;
 - the cold start: a fresh process imports the scikit-learn estimator, fits 100 trees on 1k x 10
-  rows and predicts them, with Numba's cache filled and, for us, empty (a new cache folder).
+  rows and predicts them, with Numba's cache filled and, for us, empty (a new cache folder); its
+  wall seconds, and the CPU seconds (user + sys) of the process, which other jobs on a shared
+  machine inflate less.
 
 Libraries run in turn, every round (``--repeats``), so a slow phase of the shared machine slows
 each of them: ratios are each library's seconds over ours, the ``paired`` one the median over
@@ -24,6 +26,8 @@ the sources of our engine's checkouts are byte-compiled, as an install leaves th
 """
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,15 +170,19 @@ def cold_start(library, threads, baseline, timeout, empty_cache):
                                 ours_root=[str(baseline)] if library == "baseline" else [])
     with tempfile.TemporaryDirectory(prefix="gbdt-cold-") as folder:
         env = _environment(threads, folder if empty_cache else None)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                                   timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout:.0f} s"}
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = [line for line in done.stdout.splitlines() if line.startswith(PREFIX)]
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]}
-    return {"train_s": float(lines[-1][len(PREFIX):])}
+    # the child's CPU seconds, start to exit: a loaded machine inflates them less than the wall time
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"train_s": float(lines[-1][len(PREFIX):]), "cpu_s": cpu}
 
 
 def warm_up(libraries, timeout, baseline=None):
@@ -228,6 +236,8 @@ def summarize(runs):
             continue
         best = min(good, key=lambda r: r["train_s"])
         results[library] = {**best, "train_s_rounds": [r.get("train_s") for r in library_runs]}
+        if "cpu_s" in best:  # cold start: the median CPU seconds of the rounds as well
+            results[library]["cpu_s_median"] = statistics.median(r["cpu_s"] for r in good)
     ours = results.get("ours", {})
     for r in results.values():
         if "error" not in r and "train_s" in ours:
@@ -257,6 +267,11 @@ def table(rows):
             r = results.get(lib, {})
             line += f"{r['compile_s']:18.2f}" if "compile_s" in r else f"{'-':>18s}"
         lines.append(line)
+    for name, results in rows.items():
+        if any("cpu_s_median" in r for r in results.values()):
+            lines.append(f"{ROW_TITLES.get(name, name)}, CPU s (user + sys of the process, median of the rounds): "
+                         + ", ".join(f"{lib} {r['cpu_s_median']:.2f}" for lib, r in results.items()
+                                     if "cpu_s_median" in r))
     lines.append("ratios: peer seconds / ours (paired: median over rounds of the same round's ratio); "
                  "compile: first fit - fastest fit (grid search: first run - second)")
     return "\n".join(lines)

@@ -182,6 +182,22 @@ def test_small_rows_time_each_library_in_its_own_process(tmp_path, monkeypatch, 
     assert small.TASKS["1k"] in capsys.readouterr().out
 
 
+def test_cold_start_row_reports_the_child_processes_cpu_seconds():
+    """The cold-start row: wall and CPU seconds of each round's fresh process (XGBoost's script: no
+    compile), the median CPU seconds in the summary and a line of the table."""
+    import benchmarks.small as small
+
+    rounds = [small.cold_start("xgboost", 1, None, 300, False) for _ in range(2)]
+    for r in rounds:
+        assert "error" not in r, r
+        # the process imports scikit-learn and XGBoost: CPU time well above nothing, and finite
+        assert 0.1 < r["cpu_s"] < 1000 and 0 < r["train_s"]
+    summary = small.summarize({"ours": rounds, "xgboost": rounds})
+    assert summary["xgboost"]["cpu_s_median"] == pytest.approx(sum(r["cpu_s"] for r in rounds) / 2)
+    assert f"CPU s (user + sys of the process, median of the rounds): ours {summary['ours']['cpu_s_median']:.2f}" \
+        in small.table({"cold_start_warm_cache": summary})
+
+
 def test_dask_benchmark_writes_the_synthetic_rows_to_parquet(tmp_path):
     """``benchmarks.dask --parquet``'s files hold the generator's rows, file by file, as float32 features
     and a float64 label, in row groups of at most ROWS_PER_GROUP rows."""

@@ -1,6 +1,8 @@
 """Parallel kernels run their serial compilation inside ``using_threads(1)``, with the same results,
 and stay callable from compiled code; small fits run on one thread and give the model the threaded kernels give.
 Each lighter topic's tests check that its ``n_jobs=1`` fits run the serial compilations too."""
+import gc
+
 import numba
 import numpy as np
 from numba import prange
@@ -87,3 +89,34 @@ def test_small_predictions_run_on_one_thread_with_the_threaded_result(monkeypatc
     serial = booster.predict(X)
     monkeypatch.setattr(threads, "SERIAL_PREDICT_ROWS", 0)
     np.testing.assert_array_equal(booster.predict(X), serial)
+
+
+class _RecordingDispatcher:
+    """Stands in for a kernel's serial compilation: records whether objects were frozen out of the
+    garbage collector at each call; compiled (``signatures`` non-empty) after its first call."""
+
+    def __init__(self):
+        self.signatures, self.frozen = [], []
+
+    def __call__(self, *args):
+        self.frozen.append(gc.get_freeze_count() > 0)
+        self.signatures.append(args)
+
+
+def test_a_first_call_freezes_the_live_objects_and_unfreezes_them(monkeypatch):
+    kernel = jit(parallel=True)(_row_sums.py_func)
+    monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
+    assert gc.get_freeze_count() == 0
+    with using_threads(1):
+        kernel(1)  # first call: compiles or loads from Numba's cache
+        kernel(2)
+    assert kernel._serial.frozen == [True, False] and gc.get_freeze_count() == 0
+    gc.freeze()  # a program that froze objects itself keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
+        with using_threads(1):
+            kernel(1)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
