@@ -286,9 +286,12 @@ class Shard:
             self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
             weight_norm=weight_norm)
         # sparse bins' histograms travel in their compact layout when the shards search slices of them
-        # (``cluster.scatter``, data-parallel); the leader's search merges them in the uniform layout
+        # (``cluster.scatter``, data-parallel); the leader's search merges them in the uniform layout.
+        # Rows are routed by the row-major bins unless the histograms keep a column copy anyway: a
+        # worker's memory then grows by the bins and the training state only (28 bytes a row less
+        # at 28 features, for ~1/3 more CPU per tree: docs/benchmarks.md, "Dask at scale")
         self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries,
-                              uniform_histograms=not (self.scatter and self.owned is None))
+                              uniform_histograms=not (self.scatter and self.owned is None), route_by_columns=False)
         builder = self.rows.builder
         self.hist_offsets = builder.bin_offsets if isinstance(builder, CompactHistogramBuilder) else \
             np.arange(X_binned.shape[1] + 1, dtype=np.int64) * p.max_bin  # (F + 1,) the histograms' flat layout
