@@ -325,7 +325,7 @@ class HistogramBuilder:
     partitions to route by even where no histogram reads it: a split's column is read as one
     contiguous (n,) array, where the row-major bins cost ~4x the time at deep levels (scattered
     rows, a cache line per row). False leaves ``X_cols`` to the histograms (Dask workers of one
-    thread: 28 bytes a row less memory at 28 features, for ~1/3 more CPU per tree, docs/benchmarks.md).
+    thread: 28 bytes a row less memory at 28 features, for ~1.4x the CPU per tree at 1M rows, docs/benchmarks.md "Dask").
     """
 
     def __init__(self, X_binned, n_bins, split_mode, n_threads, route_by_columns=True):
