@@ -15,7 +15,8 @@ The timed span is the whole job: from the file paths to a trained model.
 Each library runs on a fresh LocalCluster (``--workers`` processes x ``--threads`` threads, the same for
 both; with a list of worker counts, one cluster per count, and a table of parallel efficiency), warmed up by a tiny fit first, so that its peak memory is its own: the table reports, per
 worker, the peak resident memory during the job (VmHWM, reset just before) and its increase over
-the worker's memory before the job. Test AUC is on rows held out from the same generator.
+the worker's memory before the job. Test AUC is on rows held out from the same generator. Ours also prints
+the leader's phases (``cluster.train``'s ``fit_profile``): what of a fit does not shrink with more workers.
 """
 import argparse
 import functools
@@ -81,7 +82,13 @@ def ours(client, source, args, split_search="shards"):
     warm = np.random.default_rng(0).standard_normal((2000, 28))
     cluster.train(client, PARAMS, warm, (warm[:, 0] > 0).astype(float), num_boost_round=2, min_rows_per_worker=1)
     model, seconds, memory = measured(client, job)
-    print(f"ours trained on {len(model.rows_per_worker)} of {len(memory)} workers (min_rows_per_worker's default)")
+    prof = model.fit_profile
+    (sketch_s, sketch_cpu), (bin_s, bin_cpu) = prof["sketch"], prof["binning"]
+    print(f"ours trained on {len(model.rows_per_worker)} of {len(memory)} workers (min_rows_per_worker's default); "
+          f"the leader's phases, wall s (its thread's CPU s): sketch {sketch_s:.2f} ({sketch_cpu:.2f}), binning "
+          f"{bin_s:.2f} ({bin_cpu:.2f}), boosting {prof['boost_s']:.2f} ({prof['boost_cpu_s']:.2f}: own shard's "
+          f"{prof['work_cpu_s']:.2f}; {prof['wait_s']:.2f} s waiting on other shards), the rest of the job "
+          f"{seconds - sketch_s - bin_s - prof['boost_s']:.2f}")
     return model.predict, seconds, memory
 
 

@@ -55,11 +55,12 @@ class LocalRows:
     (called when first read: a fit without row sampling or quantised gradients never reads them),
     None: 0..n-1; queries : for a ranking objective, the ``Loss.query_gradients`` of these rows' whole queries, else None;
     uniform_histograms : histograms of sparse bins in the dense layout (``histogram_builder``'s
-    ``uniform``: Dask shards sum and slice every shard's histograms alike).
+    ``uniform``: Dask shards sum and slice every shard's histograms alike); route_by_columns :
+    ``gbdt.histogram.HistogramBuilder``'s (False: no column copy of dense bins only to route rows by).
     """
 
     def __init__(self, X_binned, label, weight, initial, p, n_threads, row_ids=None, queries=None,
-                 uniform_histograms=False):
+                 uniform_histograms=False, route_by_columns=True):
         self._init_rows(label.shape[0], label, weight, initial, p, row_ids, queries)
         self.X_binned = X_binned  # None: binned before each tree (ApproxRows)
         self.quantization = p.quantization  # None, or the bins and rounding of quantised gradients
@@ -69,7 +70,7 @@ class LocalRows:
         self.missing_bin = p.max_bin - 1
         self.split_mode, self.n_threads = p.split_mode, n_threads
         self.builder = None if X_binned is None else histogram_builder(X_binned, p.max_bin, p.split_mode, n_threads,
-                                                                         uniform_histograms)
+                                                                         uniform_histograms, route_by_columns)
 
     def _init_rows(self, n_rows, label, weight, initial, p, row_ids, queries):
         """The state every kind of rows keeps: labels, weights, loss, running margins (n, K) and gradients."""
@@ -101,14 +102,22 @@ class LocalRows:
             self.loss.gradients(self.margin, self.label, self.weight, self.gh.transpose(1, 0, 2))
 
     def start_round(self, subsample, iteration):
-        """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global index."""
+        """Draw round ``iteration``'s rows: each row with probability ``subsample``, by its global
+        index. ``sampled`` stays None when every row is taken: each tree's partition numbers the rows
+        itself, so no (n,) int32 copy of 0..n-1 is kept beside it (4 bytes a row)."""
         self.sampled = None  # the last round's rows go before the new ones are drawn
-        self.sampled = round_sample(self.margin.shape[0], lambda: self.row_ids, subsample, self.seed, iteration)
+        if subsample < 1.0:
+            self.sampled = round_sample(self.margin.shape[0], lambda: self.row_ids, subsample, self.seed, iteration)
         self.iteration = iteration
 
     @property
     def subsampled(self):
-        return self.sampled.shape[0] < self.margin.shape[0]
+        return self.sampled is not None and self.sampled.shape[0] < self.margin.shape[0]
+
+    def round_rows(self):
+        """(m,) int32 ascending positions of the round's rows, in a fresh array (a partition reorders
+        its own)."""
+        return np.arange(self.margin.shape[0], dtype=np.int32) if self.sampled is None else self.sampled.copy()
 
     def partition(self, k, scale=None):
         """The round's rows as node 0 of a new tree for output k. Without row sampling the
@@ -116,12 +125,12 @@ class LocalRows:
         quantised gradients, ``scale`` (s_g, s_h) is given when other shards' rows count too
         (the global extremes, see ``gradient_extremes``); None takes these rows' own."""
         margin = None if self.subsampled else self.margin
-        gh = self.gh[k]
+        gh, rows = self.gh[k], self.round_rows()
         if self.quantization is not None:
-            gh, scale = self._quantized(k, scale or gradient_scales(gh, self.sampled, self.quantization.bins))
+            gh, scale = self._quantized(k, rows, scale or gradient_scales(gh, rows, self.quantization.bins))
         refit = None if self.leaf_alpha is None else functools.partial(self._residual_quantiles, k)
-        return row_partition(self.X_binned, gh, self.sampled.copy(), self.missing_bin, self.builder, margin, k,
-                            gh_scale=scale, leaf_refit=refit)
+        return row_partition(self.X_binned, gh, rows, self.missing_bin, self.builder, margin, k, gh_scale=scale,
+                             leaf_refit=refit)
 
     def residuals(self, k, rows):
         """(label - margin of output k (m,), training weights (m,) or None) of ``rows`` (m,)."""
@@ -136,16 +145,16 @@ class LocalRows:
 
     def gradient_extremes(self, k):
         """(max |g|, max h) of output k over the round's rows."""
-        return gradient_extremes(self.gh[k], self.sampled)
+        return gradient_extremes(self.gh[k], self.round_rows())
 
-    def _quantized(self, k, scale):
-        """Output k's gradients of the round's rows as packed integers at ``scale`` (``gbdt.quantize``),
+    def _quantized(self, k, rows, scale):
+        """Output k's gradients of the round's ``rows`` as packed integers at ``scale`` (``gbdt.quantize``),
         and the scale; the stochastic rounding is keyed by the row and one 32-bit key drawn from
         (seed, round, output): one hash round per row instead of three (8.1 -> 3.2 ms per 1M rows)."""
         if self.packed is None:
             self.packed = np.empty(self.X_binned.shape[0], dtype=np.int64)
         key = int(np.random.SeedSequence([self.seed, self.iteration, k]).generate_state(1)[0])
-        quantize_gradients(self.gh[k], self.sampled, self.row_ids, *scale, self.quantization.stochastic, (key,),
+        quantize_gradients(self.gh[k], rows, self.row_ids, *scale, self.quantization.stochastic, (key,),
                            self.packed)
         return self.packed, scale
 
@@ -179,7 +188,7 @@ class ExactRows(RawRows):
 
     def partition(self, k, scale=None):
         """The gradients of output k and the round's rows, for ``gbdt.exact.ExactGrower``."""
-        return TreeRows(self.gh[k], self.sampled)
+        return TreeRows(self.gh[k], self.round_rows())
 
     def add_round(self, trees):
         self.replay_round(trees)

@@ -28,10 +28,12 @@ class ParquetPiece:
         self.source, self.path, self.row_group = source, path, row_group
         self.shape = (n_rows, len(source.columns))
 
-    def _read(self, columns):
+    def _read(self, columns, file=None):
+        """The row group's ``columns`` as an Arrow table (from ``file``, this piece's open
+        ``pyarrow.parquet.ParquetFile``, when given)."""
         import pyarrow.parquet as pq
         try:
-            return pq.ParquetFile(self.path).read_row_group(self.row_group, columns=columns)
+            return (file or pq.ParquetFile(self.path)).read_row_group(self.row_group, columns=columns)
         except Exception as exc:  # the file changed or vanished since read_parquet, or is corrupt
             raise OSError(f"cannot read row group {self.row_group} of Parquet file {self.path}: {exc}") from exc
 
@@ -49,14 +51,17 @@ class ParquetPiece:
 
     def bin_into(self, out, edges, n_edges, max_bin):
         """Bin the row group into ``out`` (n_rows, F) uint8 with the bin edges of every feature
-        (``gbdt.binning.bin_matrix``'s), one column at a time: besides the Arrow table only one column
-        is ever copied, not an (n_rows, F) float matrix (56 MB per 500k x 28 float32 rows)."""
+        (``gbdt.binning.bin_matrix``'s), read and binned one column at a time: never an (n_rows, F)
+        float matrix nor the whole group's Arrow table (56 MB per 500k x 28 float32 rows, more while
+        Arrow decodes it), which set a Dask worker's peak memory (docs/benchmarks.md "Dask")."""
+        import pyarrow.parquet as pq
         from gbdt.binning import bin_matrix
-        table = self._read(self.source.columns)
-        for j, column in enumerate(table.columns):
+        file = pq.ParquetFile(self.path)
+        for j, name in enumerate(self.source.columns):
+            column = self._read([name], file).column(0)
             values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=self.source.dtype)
             out[:, j] = bin_matrix(values.reshape(-1, 1), edges[j:j + 1], n_edges[j:j + 1], max_bin)[:, 0]
-        del table
+            del column, values
         _release_arrow_memory()
 
     def label_weight(self):

@@ -144,8 +144,11 @@ class Shard:
         # the leader's: histogram batches (tree levels) built; seconds of wall time in ``boost`` and
         # waiting for other shards; CPU seconds of its thread in ``boost`` and in its own shard's
         # per-level work (``scatter_level``/``reduce_histograms``: histograms, sums, scans). CPU time,
-        # unlike wall time, does not count what other processes take from a loaded machine.
-        self.profile = {"levels": 0, "boost_s": 0.0, "wait_s": 0.0, "boost_cpu_s": 0.0, "work_cpu_s": 0.0}
+        # unlike wall time, does not count what other processes take from a loaded machine. The set-up's
+        # phases too: "sketch" (labels' summaries, the bin edges' sample and merge) and "binning", each
+        # as (wall s, the leader thread's CPU s), its own shard's reads included (``set_up_phase``).
+        self.profile = {"levels": 0, "boost_s": 0.0, "wait_s": 0.0, "boost_cpu_s": 0.0, "work_cpu_s": 0.0,
+                        "sketch": (0.0, 0.0), "binning": (0.0, 0.0)}
         self.cancelled = False
         self.waiting_on = None
         self.phase, self.rounds_done, self.slowest_round_s, self._outcome = None, 0, 0.0, None  # see ``progress``
@@ -301,12 +304,16 @@ class Shard:
             self.label, weight, self.queries[0], group_index=self.queries[1], n_groups=self.queries[2],
             weight_norm=weight_norm)
         # sparse bins' histograms travel in their compact layout when the shards search slices of them
-        # (``cluster.scatter``, data-parallel); the leader's search merges them in the uniform layout
+        # (``cluster.scatter``, data-parallel); the leader's search merges them in the uniform layout.
+        # Hist rows are routed by the row-major bins unless the histograms keep a column copy anyway: a
+        # worker's memory then grows by the bins and the training state only (28 bytes a row less
+        # at 28 features, for more CPU per tree: +2-21% of a 2M-row job, docs/benchmarks.md "Dask").
+        # Approx rows keep their raw float64 values, so the copy is not what bounds their memory.
         if self.approx:
             self.rows = RebinnedRows(X_raw, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries)
         else:
             self.rows = LocalRows(X_binned, self.label, weight, initial, p, self.n_threads, row_ids, queries=queries,
-                                  uniform_histograms=not (self.scatter and self.owned is None))
+                                  uniform_histograms=not (self.scatter and self.owned is None), route_by_columns=False)
         builder = self.rows.builder
         self.hist_offsets = builder.bin_offsets if isinstance(builder, CompactHistogramBuilder) else \
             np.arange((X_raw if self.approx else X_binned).shape[1] + 1, dtype=np.int64) * p.max_bin  # (F + 1,)
@@ -629,7 +636,7 @@ class Shard:
             checkpoint=None, resume=None, categories=None, split_search="shards"):
         """Run the whole fit from rank 0; returns (Booster, evaluation history, bytes moved between
         shards by kind, ``profile``: the leader's {"levels", "boost_s", "wait_s", "boost_cpu_s",
-        "work_cpu_s"} (see ``__init__``), "received_bytes": bytes each shard received, and "bins": the
+        "work_cpu_s", "sketch", "binning"} (see ``__init__``), "received_bytes": bytes each shard received, and "bins": the
         form of each shard's binned rows (``binned_form``), by rank).
 
         eval_names : names of the evaluation sets the shards hold. owners : None (data-parallel)
@@ -644,7 +651,7 @@ class Shard:
         servers = self.broadcast("join", self.peers, self.addresses, scatter)  # actor calls: no link is open yet
         self.open_links(servers)
         self.broadcast("open_links", servers)  # over the leader's links, as every later call
-        self.phase = "sketch"
+        sketch = self.set_up_phase("sketch")
         summaries = self.broadcast("summary", p)
         check_labels(summaries, p)
         sparse = None  # dense blocks; else whether the fit takes the sparse path, by the local rule over every row
@@ -692,10 +699,12 @@ class Shard:
             booster = Booster(p.loss.objective.name, p.loss.outputs, n_features, initial, feature_names)
             booster.categories = dict(categories or {})
             booster.loss_params = p.loss.recorded_params
-        self.phase = "binning"
+        sketch()
+        binning = self.set_up_phase("binning")
         queries = [s["queries"] for s in summaries if "queries" in s]  # XGBoost scales query weights to mean 1
         weight_norm = sum(q[0] for q in queries) / sum(q[1] for q in queries) if queries else None
         self.broadcast("prepare", edges, n_edges, p, booster.base_margin, weight_norm, sparse)
+        binning()
         self.phase = "boosting"
         eval_sets = [ShardedEvalSet(self, index, name) for index, name in enumerate(eval_names)]
         self.queue = []
@@ -740,6 +749,17 @@ class Shard:
         for features, columns in zip(owners, self.broadcast("sketch_columns")):
             values[:, features] = columns.T
         return HessianSketch(samples[0][0], values)
+
+    def set_up_phase(self, name):
+        """Enter phase ``name`` (see ``progress``); returns the function that ends it, recording its
+        (wall s, the leader thread's CPU s) in ``profile[name]``: what of a fit's set-up does not
+        shrink with more workers (the leader's merges) shows in the CPU."""
+        self.phase = name
+        start, start_cpu = time.perf_counter(), time.thread_time()
+
+        def end():
+            self.profile[name] = (time.perf_counter() - start, time.thread_time() - start_cpu)
+        return end
 
     def scatter_round(self, build, scan):
         """``scatter_level(queued commands, build, scan)`` on every shard (this one directly);

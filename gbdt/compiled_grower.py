@@ -58,7 +58,8 @@ copy, or None when histograms are built data-parallel only (the feature-parallel
 never compiled); X_route the bins partitions read (the column copy when there is one); the
 gradients as gh_pairs (n,) complex64 (gradient + 1j hessian), or as gh_packed (n,) int64 packed
 quantised pairs at scale gh_scale = (s_g, s_h), the others None; buffers, two (m,) int32
-row buffers, the tree's rows ascending in the first; scratch (m,) int32 (``RowPartition``)."""
+row buffers, the tree's rows ascending in the first (``RowPartition`` gives one array twice:
+children take their parent's place); scratch (m,) int32 (``RowPartition``)."""
 
 Rules = namedtuple("Rules", ["features", "edges", "n_value_bins", "bin_offsets", "monotone", "categorical",
                              "interactions"])

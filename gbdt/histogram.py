@@ -321,11 +321,15 @@ class HistogramBuilder:
     X_binned : (n, F) uint8 C-ordered bins; n_bins : histogram bins per feature (max_bin);
     split_mode : "data", "feature" or "auto"; n_threads : the Numba threads the builds run on
     (the fit's count): the kernels group their tasks into that many, and "auto" prices by them.
+    route_by_columns : with "auto", keep the column copy (``X_cols``, n x F bytes) for the
+    partitions to route by even where no histogram reads it: a split's column is read as one
+    contiguous (n,) array, where the row-major bins cost ~4x the time at deep levels (scattered
+    rows, a cache line per row). False leaves ``X_cols`` to the histograms (Dask workers of one
+    thread: 28 bytes a row less memory at 28 features, for ~1.4x the CPU per tree at 1M rows, docs/benchmarks.md "Dask").
     """
 
-    def __init__(self, X_binned, n_bins, split_mode, n_threads):
+    def __init__(self, X_binned, n_bins, split_mode, n_threads, route_by_columns=True):
         self.X_rows = X_binned
-        self.X_cols = np.asfortranarray(X_binned) if split_mode in ("feature", "auto") else None
         self.n_bins = n_bins
         self.split_mode = split_mode
         self.n_threads = n_threads
@@ -334,8 +338,10 @@ class HistogramBuilder:
         # the column copy where a level may go feature-parallel, else None: with one thread "auto"
         # always prices "data" cheaper (the same rows, half the cost) unless histograms are wide
         wide = self.n_features * n_bins * 16 > HIST_CACHE_BYTES
-        self.hist_cols = self.X_cols if split_mode == "feature" or (split_mode == "auto" and (n_threads > 1 or wide)) \
+        histograms = split_mode == "feature" or (split_mode == "auto" and (n_threads > 1 or wide))
+        self.X_cols = np.asfortranarray(X_binned) if histograms or (route_by_columns and split_mode == "auto") \
             else None
+        self.hist_cols = self.X_cols if histograms else None
         empty = np.empty((0, self.n_features, n_bins, 2), dtype=HIST_DTYPE)
         self._slots = [empty, empty]
         self._scratch = {}  # reused per-chunk buffers and packed histograms, by name

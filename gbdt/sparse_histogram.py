@@ -173,15 +173,16 @@ class SparseHistogramBuilder(CompactHistogramBuilder):
         self._stamp += len(starts)
 
 
-def histogram_builder(X_binned, max_bin, split_mode, n_threads, uniform=False):
+def histogram_builder(X_binned, max_bin, split_mode, n_threads, uniform=False, route_by_columns=True):
     """The builder for these bins: ``SparseHistogramBuilder`` over ``SparseBins``,
     ``gbdt.bundling.BundledHistogramBuilder`` over ``BundledBins``, else the dense
-    ``HistogramBuilder`` over (n, F) uint8 bins; ``split_mode`` is the dense builders'.
-    ``uniform``: the first two seen in the dense one's layout (``gbdt.histogram.UniformHistograms``)."""
+    ``HistogramBuilder`` over (n, F) uint8 bins; ``split_mode`` (and ``route_by_columns``, the
+    (n, F) one's) are the dense builders'. ``uniform``: the first two seen in the dense one's
+    layout (``gbdt.histogram.UniformHistograms``)."""
     if isinstance(X_binned, SparseBins):
         builder = SparseHistogramBuilder(X_binned, n_threads)
     elif isinstance(X_binned, BundledBins):
         builder = BundledHistogramBuilder(X_binned, split_mode, n_threads)
     else:
-        return HistogramBuilder(X_binned, max_bin, split_mode, n_threads)
+        return HistogramBuilder(X_binned, max_bin, split_mode, n_threads, route_by_columns)
     return UniformHistograms(builder, max_bin) if uniform else builder

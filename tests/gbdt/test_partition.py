@@ -26,12 +26,17 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
     table = routing_table(thr, default_left, 9, 10)
     mask = np.empty(2000, np.bool_)
     goes_left_mask(X, rows, lo, hi, node, feature, table, mask)
-    # routed by the table, and by the same routing handed over as a mask (feature-parallel)
-    for given, n_groups in ((np.empty(0, np.bool_), 1), (np.empty(0, np.bool_), 3), (mask, 2)):
+    # routed by the table (from the row-major bins and from their column copy), and by the same
+    # routing handed over as a mask (feature-parallel); into another array, and in place (as
+    # RowPartition: the rows go through the scratch first)
+    for bins, given, n_groups, in_place in ((X, np.empty(0, np.bool_), 1, False),
+                                            (np.asfortranarray(X), np.empty(0, np.bool_), 3, False),
+                                            (X, np.empty(0, np.bool_), 3, True), (X, mask, 2, True)):
         n_left = np.empty(2, dtype=np.int64)
-        moved = np.empty(2000, np.int32)
+        source = rows.copy()
+        moved = source if in_place else np.empty(2000, np.int32)
         order, groups = thread_schedule(hi - lo, n_groups)
-        partition_rows(X, rows, lo, hi, node, first, order, groups, starts, feature, table, given,
+        partition_rows(bins, source, lo, hi, node, first, order, groups, starts, feature, table, given,
                        np.empty(2000, np.int32), moved, n_left)
         np.testing.assert_array_equal(moved, expected)
         for j in range(2):
@@ -62,3 +67,25 @@ def test_margins_get_every_leaf_value(growth):
         expected = Forest([tree], [0], 1).predict(X, np.zeros((n, 1)), missing_bin=9)
         np.testing.assert_allclose(margin, expected, rtol=0, atol=1e-12)
         assert tree.n_leaves > 2
+
+
+def test_routing_by_the_row_major_bins_grows_the_same_tree():
+    """Without the column copy (``route_by_columns=False``, as Dask workers of one thread) the
+    partition routes by the row-major bins: the same rows in every leaf, so the same margins as
+    routing by the copy, and both as predicting the tree."""
+    rng = np.random.default_rng(2)
+    n = 5000
+    X = rng.integers(0, 10, size=(n, 5)).astype(np.uint8)
+    edges = np.tile(np.arange(9) + 0.5, (5, 1))
+    gh = np.stack([rng.standard_normal(n) + (X[:, 0] > 4) - (X[:, 3] < 2), rng.uniform(0.5, 1.0, n)], axis=1)
+    margins = []
+    for by_columns in (True, False):
+        builder = histogram.HistogramBuilder(X, 10, "auto", 1, route_by_columns=by_columns)
+        assert (builder.X_cols is not None) == by_columns
+        margin = np.zeros((n, 1))
+        partition = RowPartition(X, gh.astype(np.float32), np.arange(n, dtype=np.int32), 9, builder, margin, 0)
+        tree = TreeGrower(edges, np.full(5, 9, np.int32), 9, GrowthParams(max_depth=5)).grow(
+            partition, np.arange(5, dtype=np.int32))
+        np.testing.assert_array_equal(margin, Forest([tree], [0], 1).predict(X, np.zeros((n, 1)), missing_bin=9))
+        margins.append(margin)
+    np.testing.assert_array_equal(margins[0], margins[1])
