@@ -5,7 +5,8 @@ For each (rows, dim) float32 shape, paired rounds time in turn: a copy of x (num
 the faster counts), ``bindings.nn.LayerNorm`` forward + backward (parameter gradients included), torch's
 ``nn.LayerNorm`` forward + autograd backward, and the same for RMSNorm; with ``--baseline REF`` also the row
 kernels of ``gbdt/kernels/nn/norm.py`` as of git revision REF and of the working tree, both into preallocated
-outputs (before/after in one run, same rounds; the layers also pay the page faults of their fresh outputs).
+outputs (before/after in one run, same rounds; the layers return new arrays, over their spare buffers
+when the previous round's results are gone: ``bindings.nn.buffers``).
 Numba and torch both use ``--threads`` threads. Effective bandwidth counts the bytes a fused implementation
 must move: forward reads x and writes y, backward reads dy and x and writes dx (5 arrays), over the best round;
 the ratio ours / torch is the median over rounds of the per-round ratio (< 1: ours is faster).
@@ -85,7 +86,7 @@ def forward_backward(layer, x, dy):
 
 def kernel_pass(kernels, x, dy, center):
     """Forward + backward through ``kernels``' row kernels into preallocated outputs: the kernels' own
-    bandwidth, without the first-touch page faults of the layer's fresh output arrays."""
+    bandwidth, without the layer's validation, reshapes and output arrays."""
     n, d = x.shape
     gamma, beta = np.ones(d, x.dtype), np.zeros(d, x.dtype)
     out, dx, mean, rstd = np.empty_like(x), np.empty_like(x), np.empty(n), np.empty(n)

@@ -14,7 +14,7 @@ from bindings.model_export import save_model_as
 from bindings.model_format import FORMAT, VERSION, loss_params_dict, validate_loss_params, validate_model
 from bindings.objectives import objective_named, squeeze
 from bindings.shap_export import to_shap
-from bindings.sparse_input import add_csr_predictions, dense_row_chunks, is_sparse, sparse_enough
+from bindings.sparse_input import add_csr_predictions, dense_row_chunks, is_sparse
 from gbdt.threads import predict_threads, using_threads
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest
@@ -118,7 +118,7 @@ class Booster:
             return self._contributions(X, first, stop)
         margin = np.empty((X.shape[0], self.num_class))
         margin[:] = self.base_margin
-        if is_sparse(X) and sparse_enough(X):  # the trees walk the CSR rows themselves: no dense block
+        if is_sparse(X):  # the trees walk the CSR rows themselves: no dense copy
             with using_threads(predict_threads(self.n_jobs, X.shape[0])):
                 add_csr_predictions(self.forest, X, margin, first, stop)
         else:

@@ -396,7 +396,7 @@ def bin_csr_sparse(indptr, indices, values, n_features, edges, n_edges, max_bin)
 def row_entry(row_ptr, row_features, row_data, row, f, absent):
     """``row_data`` of row ``row``'s entry for feature ``f``, or ``absent`` when it has none.
     row_ptr (n + 1,) int64, row_features (nnz,) sorted within each row, row_data (nnz,) (bins of
-    ``SparseBins`` or the values of a CSR matrix). A binary search whose halving steps depend on
+    ``SparseBins``). A binary search whose halving steps depend on
     the row's length only (the compare picks the half by a select, not a branch): 36 -> 13 ns a
     lookup on one-hot rows of 30 entries, whose branches mispredicted half the time."""
     lo = row_ptr[row]

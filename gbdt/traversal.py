@@ -1,8 +1,7 @@
-"""Routing raw rows through trees: the child decision, the leaf each row reaches (``pred_leaf``),
-and the forest's output on the rows of a CSR matrix.
+"""Routing raw rows through trees: the child decision and the leaf each row reaches (``pred_leaf``).
 
 ``goes_left`` is the single place that decides which child of a split node a raw value goes to
-(numeric threshold or category set); leaf ids, TreeSHAP and CSR prediction call it. Node arrays are the
+(numeric threshold or category set); leaf ids and TreeSHAP call it. Node arrays are the
 concatenated arrays of a ``gbdt.tree.Forest`` (global child ids, NaN thresholds at categorical
 nodes, whose category sets are ``cat_bits[cat_begin[j]:cat_end[j]]``).
 """
@@ -10,7 +9,6 @@ import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
-from gbdt.sparse_binning import row_entry
 
 
 @jit
@@ -51,29 +49,3 @@ def leaf_ids(X, feature, threshold, default_left, left, right, cat_begin, cat_en
                 else:
                     node = right[node]
             out[i, j] = node - root
-
-
-@jit(parallel=True)
-def predict_forest_csr(indptr, indices, data, absent, missing_value, feature, threshold, default_left, left, right,
-                       value, cat_begin, cat_end, cat_bits, roots, tree_class, first_tree, stop_tree, out):
-    """Add the outputs of trees [first_tree, stop_tree) to ``out`` (n, K) for the rows of a CSR
-    matrix (n, F): indptr (n + 1,) int64, indices (nnz,) sorted within each row, data (nnz,);
-    feature f of a row without an entry is ``absent[f]`` (F,). Raw values (``missing_value``
-    NaN, ``threshold`` raw) or bins (``missing_value`` the missing bin, ``threshold`` the bin
-    thresholds). Node arrays are a ``gbdt.tree.Forest``'s concatenated ones; ``roots``,
-    ``tree_class`` (T,). Each row walks each tree to its leaf, looking up the split feature in
-    its entries (``gbdt.sparse_binning.row_entry``); trees add in order, as ``predict_forest``.
-    """
-    for i in prange(indptr.shape[0] - 1):
-        for t in range(first_tree, stop_tree):
-            node = roots[t]
-            while feature[node] >= 0:
-                f = feature[node]
-                x = np.float64(row_entry(indptr, indices, data, i, f, absent[f]))
-                if x == missing_value:
-                    x = np.nan
-                if goes_left(x, node, threshold, default_left, cat_begin, cat_end, cat_bits):
-                    node = left[node]
-                else:
-                    node = right[node]
-            out[i, tree_class[t]] += value[node]

@@ -18,12 +18,14 @@ A ``Forest`` concatenates trees so one kernel call predicts every tree for every
 from dataclasses import dataclass, fields
 
 import numpy as np
-from numba import prange
+from numba import get_num_threads, prange
 
 from gbdt._jit import jit
-from gbdt.traversal import in_category_set, predict_forest_csr
+from gbdt.traversal import in_category_set
 
 ROWS_PER_BLOCK = 64
+# blocks of CSR rows a task of predict_forest_csr walks with one scratch at most
+BLOCKS_PER_TASK = 16
 
 
 def category_bitset(categories):
@@ -121,6 +123,38 @@ def _step_any(block, nodes, missing_value, threshold, meta, cat_begin, cat_end, 
         nodes[j] = (word >> np.uint64(32)) + np.uint64(go_right)
 
 
+# called once per block, so not inlined: inlined into predict_forest's parallel compilation it took
+# 1.06-1.10x the time (100k x 28, 100 trees of depth 8, 2 threads, paired runs; the serial one alike)
+@jit
+def _walk_block(block, lo, missing_value, threshold, meta, value, cat_begin, cat_end, cat_bits, roots,
+                depth, tree_class, first_tree, stop_tree, out):
+    """Add trees [first_tree, stop_tree) to ``out[lo:lo + m]`` for the m rows of ``block`` (m, F'),
+    walking all of them one level of a tree at a time (``predict_forest``). ``cat_bits`` None (raw input, NaN missing, to a forest
+    without categorical splits) compiles the vectorised numeric step alone: Numba prunes the
+    general step, which a cold first predict would otherwise compile too."""
+    one, shift, feature_mask = np.uint64(1), np.uint64(32), np.uint64(0x7FFFFFFF)
+    nodes = np.empty(block.shape[0], dtype=np.uint64)
+    for t in range(first_tree, stop_tree):
+        nodes[:] = roots[t]
+        for _ in range(depth[t]):
+            if cat_bits is not None:
+                _step_any(block, nodes, missing_value, threshold, meta, cat_begin, cat_end, cat_bits)
+                continue
+            # branch-free, so LLVM vectorises it; unsigned indices spare Numba's negative-index
+            # wraparound on every access (100k x 28, 100 trees of depth 8: 0.76-0.80x the time)
+            for j in range(np.uint64(block.shape[0])):
+                node = nodes[j]
+                word = np.uint64(meta[node])
+                x = block[j, (word >> one) & feature_mask]
+                cut = threshold[node]
+                above = x > cut  # NaN: neither above nor at-or-below
+                not_below = not (x <= cut)
+                nodes[j] = (word >> shift) + np.uint64(above if (word & one) == one else not_below)
+        k = tree_class[t]
+        for j in range(block.shape[0]):
+            out[lo + j, k] += value[nodes[j]]
+
+
 @jit(parallel=True)
 def predict_forest(X, missing_value, threshold, meta, value, cat_begin, cat_end, cat_bits, roots, depth, tree_class,
                    first_tree, stop_tree, out):
@@ -143,31 +177,54 @@ def predict_forest(X, missing_value, threshold, meta, value, cat_begin, cat_end,
     Each row still adds the trees in order, so sums are unchanged.
     """
     n = X.shape[0]
-    n_blocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
-    one, shift, feature_mask = np.uint64(1), np.uint64(32), np.uint64(0x7FFFFFFF)
-    for blk in prange(n_blocks):
+    for blk in prange((n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK):
         lo = blk * ROWS_PER_BLOCK
-        block = X[lo:min(n, lo + ROWS_PER_BLOCK)]
-        nodes = np.empty(block.shape[0], dtype=np.uint64)
-        for t in range(first_tree, stop_tree):
-            nodes[:] = roots[t]
-            for _ in range(depth[t]):
-                if cat_bits is not None:
-                    _step_any(block, nodes, missing_value, threshold, meta, cat_begin, cat_end, cat_bits)
-                    continue
-                # branch-free, so LLVM vectorises it; unsigned indices spare Numba's negative-index
-                # wraparound on every access (100k x 28, 100 trees of depth 8: 0.76-0.80x the time)
-                for j in range(np.uint64(block.shape[0])):
-                    node = nodes[j]
-                    word = np.uint64(meta[node])
-                    x = block[j, (word >> one) & feature_mask]
-                    cut = threshold[node]
-                    above = x > cut  # NaN: neither above nor at-or-below
-                    not_below = not (x <= cut)
-                    nodes[j] = (word >> shift) + np.uint64(above if (word & one) == one else not_below)
-            k = tree_class[t]
-            for j in range(block.shape[0]):
-                out[lo + j, k] += value[nodes[j]]
+        _walk_block(X[lo:min(n, lo + ROWS_PER_BLOCK)], lo, missing_value, threshold, meta, value,
+                    cat_begin, cat_end, cat_bits, roots, depth, tree_class, first_tree, stop_tree, out)
+
+
+@jit(inline=True)
+def _set_block_entries(indptr, indices, data, column, absent, lo, block, reset):
+    """Write the entries of CSR rows lo, lo + 1, ... into the rows of ``block`` (m, U) at
+    ``column[feature]`` (features past ``column`` or at -1 are skipped), or with ``reset`` put
+    ``absent`` back at those places: O(entries), whatever U."""
+    for j in range(block.shape[0]):
+        for k in range(indptr[lo + j], indptr[lo + j + 1]):
+            f = indices[k]
+            if f < column.shape[0] and column[f] >= 0:
+                c = column[f]
+                block[j, c] = absent[c] if reset else data[k]
+
+
+@jit(parallel=True)
+def predict_forest_csr(indptr, indices, data, column, absent, missing_value, threshold, meta, value, cat_begin, cat_end,
+                       cat_bits, roots, depth, tree_class, first_tree, stop_tree, n_threads, out):
+    """``predict_forest`` of the rows of a CSR matrix (n, F): indptr (n + 1,) int64, indices
+    (nnz,) int32 (no duplicates within a row; any order), data (nnz,) raw float64 or binned
+    uint8. ``meta`` addresses U columns: the features the forest splits on, feature f at
+    ``column[f]`` (-1 or past the end: unused); ``absent`` (U,) of ``data``'s dtype is a column's
+    value in a row without an entry (0.0, or the feature's zero bin).
+
+    A block of rows is scattered into a (rows, U) scratch that holds ``absent`` elsewhere, walked
+    as a dense block, and its entries reset: O(nnz + rows x trees x depth), with no search per
+    node. Each task keeps its scratch over several blocks (one fill, not one a block); ``n_threads``
+    (the calling thread's Numba thread count) sizes the tasks.
+    """
+    n = indptr.shape[0] - 1
+    n_blocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+    # 4 tasks a thread balance the load; at most BLOCKS_PER_TASK blocks bound the idle tail
+    per_task = max(1, min(BLOCKS_PER_TASK, n_blocks // (4 * n_threads)))
+    for task in prange((n_blocks + per_task - 1) // per_task):
+        scratch = np.empty((ROWS_PER_BLOCK, absent.shape[0]), dtype=absent.dtype)
+        for j in range(ROWS_PER_BLOCK):
+            scratch[j] = absent
+        for blk in range(task * per_task, min(n_blocks, (task + 1) * per_task)):
+            lo = blk * ROWS_PER_BLOCK
+            block = scratch[:min(n, lo + ROWS_PER_BLOCK) - lo]
+            _set_block_entries(indptr, indices, data, column, absent, lo, block, False)
+            _walk_block(block, lo, missing_value, threshold, meta, value, cat_begin, cat_end, cat_bits,
+                        roots, depth, tree_class, first_tree, stop_tree, out)
+            _set_block_entries(indptr, indices, data, column, absent, lo, block, True)
 
 
 def walk_layout(feature, left, right, roots):
@@ -234,11 +291,20 @@ class Forest:
 
     def _set_walk(self):
         """The arrays ``predict_forest`` walks (see ``walk_layout``): a leaf becomes a split on
-        feature 0 at +inf whose left child is itself, so extra steps keep a row at its leaf."""
+        feature 0 at +inf whose left child is itself, so extra steps keep a row at its leaf.
+        ``predict_forest_csr`` walks the same nodes with features renumbered to the columns of
+        its scratch: ``_used_features`` (U,), the features split on (feature 0 when none is),
+        feature f in column ``_feature_column[f]`` (-1: not split on)."""
         order, walk_left, self._walk_roots, self.depth = walk_layout(self.feature, self.left, self.right, self.roots)
         leaf = self.feature[order] < 0
-        self._walk_meta = (walk_left << 32) | (np.where(leaf, 0, self.feature[order]).astype(np.int64) << 1) \
-            | (self.default_left[order] | leaf)
+        walk_feature = np.where(leaf, 0, self.feature[order]).astype(np.int64)
+        flags = (walk_left << 32) | (self.default_left[order] | leaf)
+        self._walk_meta = flags | (walk_feature << 1)
+        split_features = self.feature[self.feature >= 0]
+        self._used_features = np.unique(split_features) if split_features.size else np.zeros(1, dtype=np.int32)
+        self._feature_column = np.full(self._used_features[-1] + 1, -1, dtype=np.int64)
+        self._feature_column[self._used_features] = np.arange(self._used_features.shape[0])
+        self._walk_meta_columns = flags | (np.where(leaf, 0, self._feature_column[walk_feature]) << 1)
         self._walk_raw = np.where(leaf, np.inf, self.threshold[order])
         self._walk_binned = np.where(leaf, np.inf, self.bin_threshold[order])
         self._walk_value = self.value[order]
@@ -254,28 +320,32 @@ class Forest:
         if not isinstance(X, np.ndarray):
             X.add_forest(self, out, first_tree, stop_tree)
             return out
-        stop_tree = len(self.roots) if stop_tree is None else stop_tree
+        predict_forest(X, *self._walk_arrays(missing_bin, self._walk_meta), self._walk_roots, self.depth,
+                       self.tree_class, first_tree, self._stop(stop_tree), out)
+        return out
+
+    def predict_csr(self, indptr, indices, data, absent, out, first_tree=0, stop_tree=None, missing_bin=None):
+        """``predict`` of the rows of a CSR matrix (n, F) without duplicate entries in a row:
+        indptr (n + 1,) int64, indices (nnz,) int32 features, data (nnz,); a row's absent
+        feature f is ``absent[f]`` (F,). Raw values (float64; absent 0.0, NaN missing), or bins
+        when ``missing_bin`` is given (uint8, absent the zero bins:
+        ``gbdt.sparse_binning.add_forest_by_rows``). Bit for bit ``predict`` of the dense twin."""
+        absent = absent[self._used_features].astype(data.dtype)
+        predict_forest_csr(indptr, indices, data, self._feature_column, absent,
+                           *self._walk_arrays(missing_bin, self._walk_meta_columns), self._walk_roots, self.depth,
+                           self.tree_class, first_tree, self._stop(stop_tree), get_num_threads(), out)
+        return out
+
+    def _walk_arrays(self, missing_bin, meta):
+        """(missing_value, threshold, meta, value, cat_begin, cat_end, cat_bits) for
+        the kernels: raw input (NaN missing) or bins (``missing_bin``)."""
         if missing_bin is None:
             missing_value, threshold = np.nan, self._walk_raw
         else:
             missing_value, threshold = float(missing_bin), self._walk_binned
-        # raw input to a forest without categorical splits: the numeric step only (see the kernel)
+        # raw input to a forest without categorical splits: the numeric step only (see ``_walk_block``)
         cat_bits = None if self.all_numeric and missing_bin is None else self.cat_bits
-        predict_forest(X, missing_value, threshold, self._walk_meta, self._walk_value, *self._walk_cat, cat_bits,
-                       self._walk_roots, self.depth, self.tree_class, first_tree, stop_tree, out)
-        return out
+        return missing_value, threshold, meta, self._walk_value, *self._walk_cat, cat_bits
 
-    def predict_csr(self, indptr, indices, data, absent, out, first_tree=0, stop_tree=None, missing_bin=None):
-        """``predict`` of the rows of a CSR matrix (n, F) with sorted indices: indptr (n + 1,)
-        int64, indices (nnz,) int32 features, data (nnz,); a row's absent feature f is
-        ``absent[f]`` (F,). Raw values (float64; absent 0.0, NaN missing), or bins when
-        ``missing_bin`` is given (uint8, absent the zero bins: ``gbdt.sparse_binning.add_forest_by_rows``)."""
-        stop_tree = len(self.roots) if stop_tree is None else stop_tree
-        if missing_bin is None:
-            missing_value, threshold = np.nan, self.threshold
-        else:
-            missing_value, threshold = float(missing_bin), self.bin_threshold
-        predict_forest_csr(indptr, indices, data, absent, missing_value, self.feature, threshold, self.default_left,
-                           self.left, self.right, self.value, self.cat_begin, self.cat_end, self.cat_bits, self.roots,
-                           self.tree_class, first_tree, stop_tree, out)
-        return out
+    def _stop(self, stop_tree):
+        return len(self.roots) if stop_tree is None else stop_tree

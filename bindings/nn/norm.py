@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from bindings.nn.buffers import SpareBuffer
 from bindings.validation import check_number, check_positive_int, check_probability
 from gbdt.kernels.nn.norm import (
     N_ROW_CHUNKS,
@@ -58,9 +59,8 @@ def _raise_non_finite(name):
     raise ValueError(f"{name} contains NaN or inf; normalization statistics would be undefined")
 
 
-def _row_stats_forward(rows, gamma, beta, eps, center):
-    """(out, mean, rstd) of :func:`row_norm_forward` on C-contiguous ``rows`` (n, d)."""
-    out = np.empty_like(rows)
+def _row_stats_forward(rows, gamma, beta, eps, center, out):
+    """(out, mean, rstd) of :func:`row_norm_forward` on C-contiguous ``rows`` (n, d), into ``out`` (n, d)."""
     mean = np.empty(rows.shape[0])
     rstd = np.empty(rows.shape[0])
     if row_norm_forward(rows, gamma, beta, eps, center, out, mean, rstd):
@@ -68,9 +68,8 @@ def _row_stats_forward(rows, gamma, beta, eps, center):
     return out, mean, rstd
 
 
-def _row_stats_backward(dy, rows, gamma, mean, rstd, center):
-    """(dx, dgamma, dbeta) of :func:`row_norm_backward`; dgamma/dbeta float64 (d,)."""
-    dx = np.empty_like(rows)
+def _row_stats_backward(dy, rows, gamma, mean, rstd, center, dx):
+    """(dx, dgamma, dbeta) of :func:`row_norm_backward`, into ``dx`` (n, d); dgamma/dbeta float64 (d,)."""
     partial_dgamma = np.empty((min(rows.shape[0], N_ROW_CHUNKS), rows.shape[1]))
     partial_dbeta = np.empty_like(partial_dgamma)
     row_norm_backward(dy, rows, gamma, mean, rstd, center, dx, partial_dgamma, partial_dbeta)
@@ -101,6 +100,8 @@ class _RowNorm:
                 self.params["bias"] = np.zeros(self.normalized_shape, self.dtype)
         self.grads = {}
         self._saved = None
+        # outputs and input gradients are new arrays, over memory that no array the caller holds refers to
+        self._outputs, self._input_grads = SpareBuffer(), SpareBuffer()
 
     @property
     def dim(self):
@@ -124,7 +125,8 @@ class _RowNorm:
         rows = np.ascontiguousarray(x.reshape(-1, self.dim))
         eps = float(np.finfo(x.dtype).eps) if self.eps is None else self.eps  # torch's eps=None
         gamma, beta = self._affine(rows.dtype)
-        out, mean, rstd = _row_stats_forward(rows, gamma, beta, eps, self._center)
+        out, mean, rstd = _row_stats_forward(rows, gamma, beta, eps, self._center,
+                                             self._outputs.take(rows.shape, rows.dtype))
         self._saved = (x.shape, rows, mean, rstd)
         return out.reshape(x.shape)
 
@@ -135,7 +137,8 @@ class _RowNorm:
         shape, rows, mean, rstd = self._saved
         dy = _check_grad(grad_out, shape, rows.dtype).reshape(rows.shape)
         gamma, _ = self._affine(rows.dtype)
-        dx, dgamma, dbeta = _row_stats_backward(dy, rows, gamma, mean, rstd, self._center)
+        dx, dgamma, dbeta = _row_stats_backward(dy, rows, gamma, mean, rstd, self._center,
+                                                self._input_grads.take(rows.shape, rows.dtype))
         self.grads = {name: grad.reshape(self.normalized_shape).astype(self.dtype)
                       for name, grad in (("weight", dgamma), ("bias", dbeta)) if name in self.params}
         return dx.reshape(shape)
@@ -210,7 +213,7 @@ class GroupNorm:
             raise ValueError(f"x must have shape (N, {self.num_channels}, *), got {x.shape}")
         rows = np.ascontiguousarray(x.reshape(x.shape[0] * self.num_groups, -1))
         ones, zeros = np.ones(rows.shape[1], rows.dtype), np.zeros(rows.shape[1], rows.dtype)
-        xhat, mean, rstd = _row_stats_forward(rows, ones, zeros, self.eps, True)
+        xhat, mean, rstd = _row_stats_forward(rows, ones, zeros, self.eps, True, np.empty_like(rows))
         xhat = xhat.reshape(x.shape)
         self._saved = (x.shape, rows, mean, rstd, xhat)
         if not self.params:
@@ -231,7 +234,8 @@ class GroupNorm:
                           "bias": dy.sum(axis=axes, dtype=np.float64).astype(self.dtype)}
             dy = dy * self.params["weight"].reshape(self._channel_view(shape)).astype(rows.dtype)
         ones = np.ones(rows.shape[1], rows.dtype)
-        dx, _, _ = _row_stats_backward(np.ascontiguousarray(dy).reshape(rows.shape), rows, ones, mean, rstd, True)
+        dx, _, _ = _row_stats_backward(np.ascontiguousarray(dy).reshape(rows.shape), rows, ones, mean, rstd, True,
+                                       np.empty_like(rows))
         return dx.reshape(shape)
 
     __call__ = forward

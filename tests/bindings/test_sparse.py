@@ -12,12 +12,13 @@ from bindings import Dataset, GBDTClassifier, GBDTRegressor, train
 from bindings.features import as_feature_matrix
 from gbdt.bundling import BundledBins
 from gbdt.sparse_binning import SparseBins
+from tests.gbdt.test_sparse_partition import reversed_rows
 
 
-def sparse_problem(n=1500, n_features=12, seed=0):
-    """CSR features (10% dense, a few stored NaN and zeros) and a label that depends on them."""
+def sparse_problem(n=1500, n_features=12, seed=0, density=0.1):
+    """CSR features (``density`` of the cells stored, a few stored NaN and zeros) and a label that depends on them."""
     rng = np.random.default_rng(seed)
-    X = sp.random(n, n_features, density=0.1, random_state=seed, format="csr")
+    X = sp.random(n, n_features, density=density, random_state=seed, format="csr")
     X.data = rng.standard_normal(X.nnz)
     X.data[::23] = np.nan
     X.data[5::31] = 0.0
@@ -129,20 +130,31 @@ def test_int64_indices_and_unsorted_rows_train_the_same_model():
     wide = X.copy()
     wide.indptr, wide.indices = wide.indptr.astype(np.int64), wide.indices.astype(np.int64)
     assert train(params, Dataset(wide, y), 4).to_dict() == expected
-    unsorted = X.copy()
-    for i in range(unsorted.shape[0]):  # reverse every row's entries
-        lo, hi = unsorted.indptr[i], unsorted.indptr[i + 1]
-        unsorted.indices[lo:hi], unsorted.data[lo:hi] = unsorted.indices[lo:hi][::-1], unsorted.data[lo:hi][::-1]
-    unsorted.has_sorted_indices = False
+    unsorted = reversed_rows(X)
     before = unsorted.indices.copy()
     assert train(params, Dataset(unsorted, y), 4).to_dict() == expected
     np.testing.assert_array_equal(unsorted.indices, before)
 
 
-def test_predict_on_sparse_rows_equals_dense(monkeypatch):
-    """Margins walk the CSR rows (bit for bit the dense twin's); leaf ids go by dense blocks."""
-    X, dense, y, _ = sparse_problem()
-    booster = train({"objective": "binary:logistic", "max_depth": 4, "n_jobs": 1}, Dataset(dense, y), 5)
+@pytest.mark.parametrize("objective", ["binary:logistic", "multi:softprob"])
+@pytest.mark.parametrize("density", [0.1, 0.6])
+def test_predict_on_sparse_rows_equals_dense(monkeypatch, objective, density):
+    """Margins walk the CSR rows at any density, bit for bit the dense twin's (binary and
+    multiclass; stored NaN and zeros, empty rows, rows with unsorted or duplicate entries, which
+    add up as in ``toarray``; CSR, CSC, COO, csr_array, Dataset); leaf ids go by dense blocks."""
+    X, _, y, _ = sparse_problem(density=density)
+    X = sp.vstack([X[:40], sp.csr_matrix((70, X.shape[1])), X[110:]], format="csr")  # a whole empty block
+    row = np.flatnonzero(np.diff(X.indptr) >= 2)[0]  # its stored values v as two entries each: v / 4 and 3v / 4
+    lo, hi = X.indptr[row], X.indptr[row + 1]
+    split = sp.csr_matrix((np.insert(X.data, hi, 0.75 * X.data[lo:hi]), np.insert(X.indices, hi, X.indices[lo:hi]),
+                           X.indptr + np.where(np.arange(X.shape[0] + 1) > row, hi - lo, 0)), shape=X.shape)
+    split.data[lo:hi] *= 0.25
+    assert split.nnz == X.nnz + hi - lo
+    dense = X.toarray()
+    params = {"objective": objective, "max_depth": 4, "n_jobs": 1}
+    if objective == "multi:softprob":
+        params["num_class"], y = 3, np.argmax(np.nan_to_num(dense[:, :3]), axis=1).astype(float)
+    booster = train(params, Dataset(dense, y), 5)
     # a chunk of 100 rows: 15 chunks, the last one partial
     monkeypatch.setattr(sparse_input, "PREDICT_CHUNK_BYTES", 100 * 8 * X.shape[1])
     np.testing.assert_array_equal(booster.predict(X, pred_leaf=True), booster.predict(dense, pred_leaf=True))
@@ -150,6 +162,9 @@ def test_predict_on_sparse_rows_equals_dense(monkeypatch):
     for fmt in ("csr", "csc", "coo"):
         np.testing.assert_array_equal(booster.predict(X.asformat(fmt), output_margin=True), expected)
     np.testing.assert_array_equal(booster.predict(sp.csr_array(X), output_margin=True), expected)
+    np.testing.assert_array_equal(booster.predict(reversed_rows(X), output_margin=True), expected)
+    np.testing.assert_array_equal(booster.predict(split, output_margin=True),
+                                  booster.predict(split.toarray(), output_margin=True))
     np.testing.assert_array_equal(booster.predict(Dataset(X)), booster.predict(dense))
 
 

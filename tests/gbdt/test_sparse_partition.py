@@ -1,5 +1,5 @@
 """Routing sparse rows (by a search in their entries) against the dense routing of the same bins,
-and forest prediction on CSR rows against the naive traversal of their dense twin."""
+and forest prediction on CSR rows against the prediction and naive traversal of their dense twin."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -12,7 +12,7 @@ from gbdt.partition import RowPartition
 from gbdt.sparse_binning import bin_csr_sparse
 from gbdt.sparse_histogram import SparseHistogramBuilder
 from gbdt.sparse_partition import SparseRowPartition, row_partition
-from gbdt.tree import Forest
+from gbdt.tree import Forest, Tree
 from tests.gbdt.test_sparse_histogram import sparse_data
 from tests.gbdt.test_tree import naive_predict, random_tree
 
@@ -64,23 +64,52 @@ def test_grown_tree_equals_the_dense_one(growth):
     np.testing.assert_array_equal(sparse.margin, dense.margin)
 
 
+def reversed_rows(X):
+    """A copy of CSR X whose rows list their entries in reverse order."""
+    out = X.copy()
+    for i in range(X.shape[0]):
+        lo, hi = X.indptr[i], X.indptr[i + 1]
+        out.indices[lo:hi], out.data[lo:hi] = X.indices[lo:hi][::-1], X.data[lo:hi][::-1]
+    out.has_sorted_indices = False
+    return out
+
+
 def test_forest_predicts_csr_rows_raw_and_binned():
-    """CSR rows (absent entries 0.0, stored NaN missing, +-inf) give the naive traversal's outputs
-    of the dense twin, from the raw values and from ``SparseBins``."""
+    """CSR rows (absent entries 0.0, stored NaN missing, stored zeros, +-inf, empty rows, entries
+    in any order) give bit for bit the dense twin's ``predict`` (and the naive traversal's
+    outputs), from the raw values and from ``SparseBins``; the trees split on some features only
+    (unused ones inside and past the last used), and enough rows that a task walks several
+    blocks with one scratch."""
     rng = np.random.default_rng(0)
-    X = sp.random(600, 6, density=0.3, random_state=0, format="csr")
+    n, used = 3000, np.array([0, 2, 3, 5])
+    X = sp.random(n, 8, density=0.3, random_state=0, format="csr")
     X.data = rng.standard_normal(X.nnz)
     X.data[::13] = np.nan
-    X.data[1] = np.inf
+    X.data[7::29] = 0.0
+    X.data[1], X.data[2] = np.inf, -np.inf
+    X = sp.vstack([X[:100], sp.csr_matrix((90, 8)), X[190:n - 1], sp.csr_matrix((1, 8))], format="csr")
     dense = X.toarray()
     edges, n_edges = compute_bin_edges(dense, 32)
-    trees = [random_tree(rng, edges, n_edges) for _ in range(6)]
+    trees = [random_tree(rng, edges[used], n_edges[used]) for _ in range(6)]
+    for tree in trees:
+        tree.feature[tree.feature >= 0] = used[tree.feature[tree.feature >= 0]]
     forest = Forest(trees, [0, 1, 0, 1, 0, 1], 2)
-    expected = naive_predict(trees, [0, 1, 0, 1, 0, 1], dense, 2)
-    raw = forest.predict_csr(X.indptr.astype(np.int64), X.indices, X.data, np.zeros(6), np.zeros((600, 2)))
-    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, 6, edges, n_edges, 32)
-    binned = forest.predict(bins, np.zeros((600, 2)))
-    np.testing.assert_allclose(raw, expected, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(binned, raw)
-    partial = forest.predict(bins, np.zeros((600, 2)), first_tree=2, stop_tree=5)
-    np.testing.assert_allclose(partial, naive_predict(trees[2:5], [0, 1, 0], dense, 2), rtol=0, atol=1e-12)
+    expected = forest.predict(dense, np.zeros((n, 2)))
+    np.testing.assert_allclose(expected, naive_predict(trees, [0, 1, 0, 1, 0, 1], dense, 2), rtol=0, atol=1e-12)
+    for rows in (X, reversed_rows(X)):
+        raw = forest.predict_csr(rows.indptr.astype(np.int64), rows.indices, rows.data, np.zeros(8), np.zeros((n, 2)))
+        np.testing.assert_array_equal(raw, expected)
+    bins = bin_csr_sparse(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, 8, edges, n_edges, 32)
+    np.testing.assert_array_equal(forest.predict(bins, np.zeros((n, 2))), expected)
+    partial = forest.predict(bins, np.zeros((n, 2)), first_tree=2, stop_tree=5)
+    np.testing.assert_array_equal(partial, forest.predict(dense, np.zeros((n, 2)), first_tree=2, stop_tree=5))
+
+
+def test_forest_of_leaves_predicts_csr_rows():
+    """Trees without a split (no feature for the scratch) add their values to every row."""
+    leaf = dict(feature=[-1], threshold=[0], bin_threshold=[0], default_left=[0], left=[-1], right=[-1], gain=[0],
+                cover=[1])
+    forest = Forest([Tree.from_lists(**leaf, value=[v]) for v in (0.5, -2.0)], [0, 0], 1)
+    X = sp.csr_matrix(np.array([[0.0, 3.0], [np.nan, 0.0], [0.0, 0.0]]))
+    got = forest.predict_csr(X.indptr.astype(np.int64), X.indices, X.data, np.zeros(2), np.zeros((3, 1)))
+    np.testing.assert_array_equal(got, np.full((3, 1), -1.5))

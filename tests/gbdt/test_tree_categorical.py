@@ -1,6 +1,7 @@
-"""Categorical splits in trees: forest prediction (raw codes and bins) and row routing against a
+"""Categorical splits in trees: forest prediction (raw codes, bins and CSR rows) and row routing against a
 naive Python traversal over ``Tree.left_categories``; bitsets and JSON-ready dicts round-trip."""
 import numpy as np
+import scipy.sparse as sp
 
 from gbdt import histogram
 from gbdt.binning import bin_matrix, compute_bin_edges, set_category_edges
@@ -74,6 +75,11 @@ def test_forest_with_categorical_nodes_matches_naive_traversal_raw_and_binned():
     np.testing.assert_array_equal(raw, binned)
     rebuilt = [Tree.from_lists(**t.to_dict()) for t in trees]
     np.testing.assert_array_equal(Forest(rebuilt, [0] * 5, 1).predict(X, np.zeros((X.shape[0], 1)))[:, 0], raw)
+    csr = sp.csr_matrix(X)  # category 0 and zero values absent, NaN stored
+    assert (X[:, 0] == 0).any() and csr.nnz < X.size
+    from_csr = forest.predict_csr(csr.indptr.astype(np.int64), csr.indices, csr.data, np.zeros(3),
+                                  np.zeros((X.shape[0], 1)))
+    np.testing.assert_array_equal(from_csr[:, 0], raw)
 
 
 def test_numeric_trees_keep_the_old_dict_layout():

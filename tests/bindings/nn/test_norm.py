@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from bindings.nn import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
+from bindings.nn.buffers import MIN_SPARE_BYTES
 
 RTOL = 1e-5
 
@@ -107,6 +108,28 @@ def test_row_norms_float64_parameters_and_input(cls):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(20, 12))
     check_against_torch(cls(12, dtype=np.float64), x, rng, torch.float64)
+
+
+@pytest.mark.parametrize("cls", ROW_NORMS)
+def test_row_norm_outputs_held_by_the_caller_survive_later_calls(cls):
+    """Outputs and input gradients big enough for the layer's spare buffers (``bindings.nn.buffers``) match
+    torch also when written into a dropped earlier result's memory, and a result the caller still holds
+    (here through a view) keeps its values through later calls."""
+    rng = np.random.default_rng(4)
+    layer = cls(512)
+    x1, x2, x3 = (make_input("random", (600, 512), rng) for _ in range(3))
+    assert x1.nbytes > MIN_SPARE_BYTES
+    check_against_torch(layer, x1, rng, torch.float32)  # its results are dropped: their memory is the spare
+    dy = rng.standard_normal(x2.shape).astype(np.float32)
+    y, dx = layer.forward(x2), layer.backward(dy)
+    y_ref, dx_ref, _, _ = torch_reference(layer, x2, dy, torch.float32)
+    assert_rel_close(y, y_ref)
+    assert_rel_close(dx, dx_ref)
+    kept_y, kept_dx, view = y.copy(), dx.copy(), y[100:]
+    del y
+    check_against_torch(layer, x3, rng, torch.float32)
+    np.testing.assert_array_equal(view, kept_y[100:])
+    np.testing.assert_array_equal(dx, kept_dx)
 
 
 @pytest.mark.parametrize("affine", [True, False])
