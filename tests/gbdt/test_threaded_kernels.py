@@ -113,10 +113,10 @@ def test_a_first_call_freezes_the_live_objects_and_unfreezes_them(monkeypatch):
     assert kernel._serial.frozen == [True, False] and gc.get_freeze_count() == 0
     gc.freeze()  # a program that froze objects itself keeps them frozen
     try:
-        frozen = gc.get_freeze_count()
         monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
         with using_threads(1):
             kernel(1)
-        assert gc.get_freeze_count() == frozen
+        # not an equality with the count before: frozen objects that die leave the count
+        assert kernel._serial.frozen == [True] and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
