@@ -61,9 +61,5 @@ result = [a.tolist() for a in (losses, grad, out, dx)]
 """
 
 
-def test_kernels_interpreted_match_compiled(run_script):
-    compiled = {}
-    exec(KERNEL_SCRIPT, compiled)  # in this process, compiled
-    interpreted = run_script(KERNEL_SCRIPT + "print(json.dumps(result))", True)
-    for a, b in zip(compiled["result"], interpreted):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+def test_kernels_interpreted_match_compiled(interpreted_matches_compiled):
+    interpreted_matches_compiled(KERNEL_SCRIPT, rtol=1e-6, atol=1e-7)
