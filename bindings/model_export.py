@@ -1,11 +1,11 @@
 """``Booster.save_model(path, format=...)``: the formats a model is written in and the checks
 every format shares (a known format name, a path in an existing folder)."""
-import difflib
 import os
 
 from bindings.export_lightgbm import to_lightgbm_text
 from bindings.export_xgboost import to_xgboost_json
 from bindings.model_format import write_atomic, write_json_atomic
+from bindings.validation import check_choice
 
 __all__ = ["FORMATS", "save_model_as"]
 
@@ -21,10 +21,7 @@ FORMATS = tuple(WRITERS)
 def save_model_as(booster, path, format):
     """Write ``booster`` to ``path`` in ``format`` (one of ``FORMATS``), atomically. Raises
     ValueError for an unknown format (naming the closest one) or a folder that does not exist."""
-    if format not in WRITERS:
-        close = difflib.get_close_matches(str(format), FORMATS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}{hint}")
+    check_choice(format, "format", FORMATS)
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(folder):
         raise ValueError(f"path {os.fspath(path)!r} is in the folder {folder!r}, which does not exist; create it first")

@@ -5,7 +5,6 @@ objects (``Params``: the loss, tree growth, constraints, sampling, evaluation, q
 the boosting loop, local or on Dask, reads; nothing below this module sees the raw dict.
 Messages say what was expected and, for an unknown name, suggest the closest known one.
 """
-import difflib
 import json
 import numbers
 import os
@@ -17,6 +16,7 @@ import numpy as np
 
 from bindings.metrics import check_metric, named_metric
 from bindings.objectives import OBJECTIVES, Loss, LossParams, custom_objective
+from bindings.validation import check_choice, close_match_hint
 from gbdt.grower import GrowthParams
 from gbdt.quantize import MAX_QUANTIZED_CELLS
 from gbdt.ranking import RankingParams
@@ -114,18 +114,6 @@ def _number(name, value, low, high, low_open=False, integer=False, high_open=Fal
     return int(value) if integer else float(value)
 
 
-def _close_match(value, known):
-    """"; did you mean 'x'?" for the known name closest to ``value`` (a string), else ""."""
-    close = difflib.get_close_matches(value, list(known), n=1) if isinstance(value, str) else []
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}{_close_match(value, choices)}")
-    return value
-
-
 def _flag(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -151,7 +139,7 @@ def _objective(value):
     """The ``bindings.objectives.Objective`` of a name or of a custom callable."""
     if callable(value):
         return custom_objective(value)
-    return OBJECTIVES[_choice("objective", value, tuple(OBJECTIVES))]
+    return OBJECTIVES[check_choice(value, "objective", tuple(OBJECTIVES))]
 
 
 def _label_gain(value):
@@ -227,7 +215,7 @@ CHECKS = {
     "learning_rate": lambda v: _number("learning_rate", v, 0.0, INF, low_open=True),
     "max_depth": lambda v: _number("max_depth", v, 0, 64, integer=True),
     "max_leaves": lambda v: _number("max_leaves", v, 0, 1 << 30, integer=True),
-    "grow_policy": lambda v: _choice("grow_policy", v, GROW_POLICIES),
+    "grow_policy": lambda v: check_choice(v, "grow_policy", GROW_POLICIES),
     "max_bin": lambda v: _number("max_bin", v, 2, 256, integer=True),
     "reg_lambda": lambda v: _number("reg_lambda", v, 0.0, INF),
     "reg_alpha": lambda v: _number("reg_alpha", v, 0.0, INF),
@@ -242,8 +230,8 @@ CHECKS = {
     "tweedie_variance_power": lambda v: _number("tweedie_variance_power", v, 1.0, 2.0, high_open=True),
     "quantile_alpha": lambda v: _quantile_alphas(v),
     "huber_slope": lambda v: _number("huber_slope", v, 0.0, INF, low_open=True),
-    "split_mode": lambda v: _choice("split_mode", v, SPLIT_MODES),
-    "tree_method": lambda v: _choice("tree_method", v, TREE_METHODS),
+    "split_mode": lambda v: check_choice(v, "split_mode", SPLIT_MODES),
+    "tree_method": lambda v: check_choice(v, "tree_method", TREE_METHODS),
     "n_jobs": _n_jobs,
     "random_state": lambda v: _number("random_state", 0 if v is None else v, 0, 2**32 - 1, integer=True),
     "eval_metric": _metrics,
@@ -257,7 +245,7 @@ CHECKS = {
     "use_quantized_grad": lambda v: _flag("use_quantized_grad", v),
     "num_grad_quant_bins": lambda v: _number("num_grad_quant_bins", v, 2, 64, integer=True),
     "stochastic_rounding": lambda v: _flag("stochastic_rounding", v),
-    "lambdarank_pair_method": lambda v: _choice("lambdarank_pair_method", v, PAIR_METHODS),
+    "lambdarank_pair_method": lambda v: check_choice(v, "lambdarank_pair_method", PAIR_METHODS),
     "lambdarank_num_pair_per_sample": lambda v: None if v is None else _number("lambdarank_num_pair_per_sample", v, 1,
                                                                                1 << 31, integer=True),
     "lambdarank_unbiased": lambda v: _flag("lambdarank_unbiased", v),
@@ -372,7 +360,7 @@ def canonical_name(name):
     """Canonical spelling of a parameter name; unknown names raise with a suggestion."""
     name = ALIASES.get(name, name)
     if name not in DEFAULTS:
-        hint = _close_match(name, list(DEFAULTS) + list(ALIASES))
+        hint = close_match_hint(name, list(DEFAULTS) + list(ALIASES))
         raise ValueError(f"unknown parameter {name!r}{hint} Known parameters: {sorted(DEFAULTS)}")
     return name
 

@@ -56,14 +56,18 @@ def check_probability(value, name, *, open_interval=False):
     return check_number(value, name, low=0.0, high=1.0, low_open=open_interval, high_open=open_interval)
 
 
+def close_match_hint(value, known):
+    """"; did you mean 'x'?" for the string in ``known`` closest to ``value`` (a misspelt string), else ""."""
+    names = [name for name in known if isinstance(name, str)]
+    close = difflib.get_close_matches(value, names, n=1) if isinstance(value, str) else []
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def check_choice(value, name, choices):
     """``value`` itself if it is one of ``choices``, else ValueError listing them (and, for a misspelt
     string, the closest one: "did you mean 'gelu'?")."""
     if value not in choices:
-        names = [choice for choice in choices if isinstance(choice, str)]
-        close = difflib.get_close_matches(value, names, n=1) if isinstance(value, str) else []
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}{hint}")
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}{close_match_hint(value, choices)}")
     return value
 
 
