@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from bindings.nn.transformer import EncoderBlock, FeedForward, Gelu, Linear, _Layer, _TokenNorm, sinusoidal_positions
+from bindings.nn.transformer import (EncoderBlock, FeedForward, Gelu, Linear, _Layer, _Sequential, _TokenNorm,
+                                     sinusoidal_positions)
 from bindings.validation import check_positive_int
 from gbdt.kernels.nn.attention import masked_softmax_rows, masked_softmax_rows_backward
 
@@ -80,7 +81,7 @@ class Pooling(_Layer):
         return dx
 
 
-class _BlockStack(_Layer):
+class _BlockStack(_Sequential):
     """``n_layers`` pre-norm EncoderBlocks and a final LayerNorm; the identity when n_layers is 0."""
 
     def __init__(self, n_layers, dim, n_heads, rng, dtype):
@@ -94,11 +95,6 @@ class _BlockStack(_Layer):
         for name, layer in self.children.items():
             x = layer.forward(x, key_mask=mask) if name.startswith("blocks.") else layer.forward(x)
         return x
-
-    def backward(self, grad_out):
-        for layer in reversed(self.children.values()):
-            grad_out = layer.backward(grad_out)
-        return grad_out
 
 
 class TextEncoder(_Layer):

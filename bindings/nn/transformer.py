@@ -56,6 +56,22 @@ class _Layer:
         return self.train(False)
 
 
+class _Sequential(_Layer):
+    """A layer whose ``children`` run one after another, in insertion order: ``forward`` passes each
+    child's output to the next (layers whose children take extra arguments override it), and
+    ``backward`` sends the output gradient back through them in reverse."""
+
+    def forward(self, x):
+        for layer in self.children.values():
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out):
+        for layer in reversed(self.children.values()):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+
 def named_parameters(layer, prefix=""):
     """Dict ``"child.sub.name" -> array`` of every parameter below ``layer`` (arrays, not copies)."""
     return _walk(layer, prefix, "params")
@@ -211,7 +227,7 @@ class MultiHeadAttention(_Layer):
         self.children["out"].params["bias"][:] = state["out_proj.bias"]
 
 
-class FeedForward(_Layer):
+class FeedForward(_Sequential):
     """Position-wise Linear(dim, hidden) -> activation -> dropout -> Linear(hidden, dim).
 
     activation : "gelu_tanh" (GELU, tanh approximation), "gelu" (exact GELU) or "relu".  dropout : probability in
@@ -223,16 +239,6 @@ class FeedForward(_Layer):
         check_choice(activation, "activation", tuple(_ACTIVATIONS))
         self.children = {"fc1": Linear(dim, hidden, rng, dtype), "act": _ACTIVATIONS[activation](),
                          "drop": Dropout(dropout, rng, name="dropout"), "fc2": Linear(hidden, dim, rng, dtype)}
-
-    def forward(self, x):
-        for layer in self.children.values():
-            x = layer.forward(x)
-        return x
-
-    def backward(self, grad_out):
-        for layer in reversed(self.children.values()):
-            grad_out = layer.backward(grad_out)
-        return grad_out
 
     def state_dict(self):
         """torch ``TransformerEncoderLayer`` keys ``linear1.*`` / ``linear2.*``, weights (out, in)."""
@@ -369,7 +375,7 @@ def _as_array(value, key):
     return np.asarray(value)
 
 
-class TransformerEncoder(_Layer):
+class TransformerEncoder(_Sequential):
     """A stack of ``n_layers`` :class:`EncoderBlock` on (B, T, D) activations, optionally followed by a norm,
     as ``torch.nn.TransformerEncoder(TransformerEncoderLayer(dim, n_heads, ff_dim, dropout, activation,
     batch_first=True, norm_first=norm_position == "pre"), n_layers, norm=LayerNorm(dim) if final_norm)``,
@@ -409,11 +415,6 @@ class TransformerEncoder(_Layer):
             x = (layer.forward(x, key_mask=key_mask, attn_mask=attn_mask, is_causal=is_causal)
                  if name.startswith("layers.") else layer.forward(x))
         return x
-
-    def backward(self, grad_out):
-        for layer in reversed(self.children.values()):
-            grad_out = layer.backward(grad_out)
-        return grad_out
 
     def state_dict(self):
         """Dict torch key -> array (a copy), as ``torch.nn.TransformerEncoder.state_dict()``."""
