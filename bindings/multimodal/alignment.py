@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from bindings.multimodal.encoders import Pooling
-from bindings.nn.transformer import Linear, _Layer
+from bindings.nn.layer import Layer
+from bindings.nn.transformer import Linear
 from bindings.validation import check_number
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
 from gbdt.kernels.nn.l2_normalize import l2_normalize_rows, l2_normalize_rows_backward
@@ -56,7 +57,7 @@ def info_nce_loss(text_emb, image_emb, log_scale):
     return float(loss), scale * (grad @ image_emb), scale * (grad.T @ text_emb), float((grad * logits).sum())
 
 
-class ContrastiveHead(_Layer):
+class ContrastiveHead(Layer):
     """Mean-pool each modality's tokens, project to ``embed_dim``, normalize, InfoNCE with a learned scale.
 
     temperature : initial (or, with learn_temperature False, fixed) temperature 1 / exp(log_scale).

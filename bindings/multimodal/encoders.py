@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from bindings.nn.transformer import (EncoderBlock, FeedForward, Gelu, Linear, _Layer, _Sequential, _TokenNorm,
+from bindings.nn.layer import Layer
+from bindings.nn.transformer import (EncoderBlock, FeedForward, Gelu, Linear, _Sequential, _TokenNorm,
                                      sinusoidal_positions)
 from bindings.validation import check_positive_int
 from gbdt.kernels.nn.attention import masked_softmax_rows, masked_softmax_rows_backward
@@ -29,7 +30,7 @@ class Mlp(FeedForward):
     (FeedForward's loop)."""
 
     def __init__(self, in_dim, hidden, out_dim, rng, dtype=np.float32):
-        _Layer.__init__(self)
+        Layer.__init__(self)
         self.children = {"fc1": Linear(in_dim, hidden, rng, dtype), "act": Gelu(approximate="tanh"),
                          "fc2": Linear(hidden, out_dim, rng, dtype)}
 
@@ -41,7 +42,7 @@ def image_patches(images, patch):
     return x.reshape(b, (h // patch) * (w // patch), c * patch * patch)
 
 
-class Pooling(_Layer):
+class Pooling(Layer):
     """(B, T, D) tokens and (B, T) bool mask -> (B, D): ``"mean"`` over real tokens, or ``"attention"``.
 
     Attention pooling: weights = softmax over real tokens of (x_t . query) / sqrt(D), output = sum_t w_t x_t.
@@ -97,7 +98,7 @@ class _BlockStack(_Sequential):
         return x
 
 
-class TextEncoder(_Layer):
+class TextEncoder(Layer):
     """Token embedding + fixed sinusoidal positions + ``n_layers`` Transformer blocks -> (B, T, dim).
 
     forward(tokens (B, T) int in [0, vocab_size), mask (B, T) bool) -> (B, T, dim) features.
@@ -128,7 +129,7 @@ class TextEncoder(_Layer):
         self.grads = {"embedding": d_embedding}
 
 
-class ImageEncoder(_Layer):
+class ImageEncoder(Layer):
     """Patch embedding + learned positions + residual MLP + ``n_layers`` Transformer blocks -> (B, P, dim).
 
     image_shape : (C, H, W) with H and W multiples of ``patch``.  forward(images (B, C, H, W)) -> (B, P, dim)

@@ -23,7 +23,8 @@ interaction of the two (the shapes task of :mod:`bindings.multimodal.data` is su
 import numpy as np
 
 from bindings.multimodal.encoders import Mlp, Pooling
-from bindings.nn.transformer import FeedForward, Linear, MultiHeadAttention, _Layer, _TokenNorm
+from bindings.nn.layer import Layer
+from bindings.nn.transformer import FeedForward, Linear, MultiHeadAttention, _TokenNorm
 from bindings.validation import check_positive_int
 
 __all__ = ["EarlyFusion", "LateFusion", "CrossFusion", "CrossAttentionBlock", "FusionEncoder", "FUSIONS"]
@@ -33,7 +34,7 @@ def _pools(pooling, dim, rng, dtype):
     return {"text_pool": Pooling(pooling, dim, rng, dtype), "image_pool": Pooling(pooling, dim, rng, dtype)}
 
 
-class _PooledPair(_Layer):
+class _PooledPair(Layer):
     """Shared front of early and cross fusion: pool each modality with ``pooling``, concatenate, head."""
 
     def __init__(self, dim, n_classes, rng, pooling="mean", dtype=np.float32):
@@ -62,7 +63,7 @@ class EarlyFusion(_PooledPair):
         return self._pool_and_classify_backward(grad_logits)
 
 
-class LateFusion(_Layer):
+class LateFusion(Layer):
     """One MLP head per modality; logits are their softmax(mix)-weighted sum (equal weights at start)."""
 
     def __init__(self, dim, n_classes, rng, pooling="mean", dtype=np.float32):
@@ -113,7 +114,7 @@ class CrossFusion(_PooledPair):
         return d_text + dt_query + dt_context, d_image + di_query + di_context
 
 
-class CrossAttentionBlock(_Layer):
+class CrossAttentionBlock(Layer):
     """One pre-norm block of the ALBEF fusion encoder on text tokens x (B, T, D) with image context (B, P, D)::
 
         h = x + SelfAttn(LN1(x), key_mask=text_mask)
@@ -145,7 +146,7 @@ class CrossAttentionBlock(_Layer):
         return dh + c["norm1"].backward(c["self_attn"].backward(dh)), d_image
 
 
-class FusionEncoder(_Layer):
+class FusionEncoder(Layer):
     """ALBEF-style fusion: ``n_layers`` :class:`CrossAttentionBlock` s, a final LayerNorm, pooling of the
     text tokens, a classification head Mlp(D, 2D, K) and an image-text matching head Linear(D, 2).
 

@@ -22,8 +22,8 @@ from bindings.multimodal.alignment import ContrastiveHead
 from bindings.multimodal.encoders import ImageEncoder, TextEncoder
 from bindings.multimodal.fusion import FUSIONS
 from bindings.multimodal.matching import sample_hard_negatives
+from bindings.nn.layer import Layer
 from bindings.nn.norm import _check_dtype
-from bindings.nn.transformer import _Layer
 from bindings.validation import as_class_indices, check_number, check_positive_int
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
 
@@ -47,7 +47,7 @@ def _present(value, n, name):
     return value
 
 
-class MultimodalNet(_Layer):
+class MultimodalNet(Layer):
     """Text + image classifier with early, late, cross-attention or ALBEF fusion and CLIP-style alignment.
 
     Parameters

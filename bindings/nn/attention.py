@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from bindings.nn.dropout import Dropout
+from bindings.nn.layer import Layer
 from bindings.validation import check_number
 from gbdt.kernels.nn.attention import masked_softmax_rows, masked_softmax_rows_backward
 
@@ -81,7 +82,7 @@ def _attention_bias(scores_shape, dtype, attn_mask=None, is_causal=False, key_ma
     return bias
 
 
-class ScaledDotProductAttention:
+class ScaledDotProductAttention(Layer):
     """Attention as a layer of the :mod:`bindings.nn` protocol (no parameters): ``forward(q, k, v, ...)`` keeps
     what ``backward(grad_out) -> (dq, dk, dv)`` needs.
 
@@ -91,17 +92,9 @@ class ScaledDotProductAttention:
     """
 
     def __init__(self, dropout_p=0.0, rng=None):
-        self.params, self.grads = {}, {}
+        super().__init__()
         self.children = {"dropout": Dropout(dropout_p, rng, name="dropout_p")}
         self._saved = None
-
-    def train(self, mode=True):
-        """Training mode (dropout on) or evaluation mode; returns self."""
-        self.children["dropout"].train(mode)
-        return self
-
-    def eval(self):
-        return self.train(False)
 
     def forward(self, q, k, v, attn_mask=None, is_causal=False, scale=None, key_mask=None):
         """Attention output (..., L, Ev); masks as :func:`_attention_bias`; scale defaults to 1 / sqrt(E)."""

@@ -6,31 +6,23 @@ unchanged); in evaluation mode (``eval()``) the layer is the identity. The keep 
 """
 import numpy as np
 
+from bindings.nn.layer import Layer
 from bindings.validation import check_probability
 
 __all__ = ["Dropout"]
 
 
-class Dropout:
+class Dropout(Layer):
     """Dropout with probability ``p`` in [0, 1) drawn from ``rng`` (a numpy Generator or seed); ``name`` is the
     argument's name in error messages (``dropout_p`` for attention)."""
 
     def __init__(self, p=0.5, rng=None, *, name="p"):
+        super().__init__()
         self.p = check_probability(p, name)
         if self.p == 1.0:
             raise ValueError(f"{name} must be < 1 (every value dropped leaves nothing to scale)")
         self.rng = np.random.default_rng(rng)
-        self.training = True
-        self.params, self.grads, self.children = {}, {}, {}
         self.mask = None
-
-    def train(self, mode=True):
-        """Training mode (dropout on) or evaluation mode (identity); returns self."""
-        self.training = bool(mode)
-        return self
-
-    def eval(self):
-        return self.train(False)
 
     def forward(self, x):
         """x * mask / (1 - p) in training mode, x itself otherwise."""

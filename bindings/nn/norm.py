@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from bindings.nn.buffers import SpareBuffer
+from bindings.nn.layer import Layer
 from bindings.validation import check_number, check_positive_int, check_probability
 from gbdt.kernels.nn.norm import (
     N_ROW_CHUNKS,
@@ -79,12 +80,13 @@ def _row_stats_backward(dy, rows, gamma, mean, rstd, center, dx):
     return dx, dgamma, dbeta
 
 
-class _RowNorm:
+class _RowNorm(Layer):
     """Shared body of LayerNorm (centered) and RMSNorm (not centered) over the trailing ``normalized_shape``."""
 
     _center = True
 
     def __init__(self, normalized_shape, eps, elementwise_affine, bias, dtype):
+        super().__init__()
         if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
             normalized_shape = (normalized_shape,)
         if not isinstance(normalized_shape, (tuple, list)) or not normalized_shape:
@@ -93,12 +95,10 @@ class _RowNorm:
         self.normalized_shape = tuple(check_positive_int(n, "normalized_shape") for n in normalized_shape)
         self.eps = None if eps is None else _check_eps(eps)
         self.dtype = _check_dtype(dtype)
-        self.params = {}
         if elementwise_affine:
             self.params["weight"] = np.ones(self.normalized_shape, self.dtype)
             if bias:
                 self.params["bias"] = np.zeros(self.normalized_shape, self.dtype)
-        self.grads = {}
         self._saved = None
         # outputs and input gradients are new arrays, over memory that no array the caller holds refers to
         self._outputs, self._input_grads = SpareBuffer(), SpareBuffer()
@@ -178,7 +178,7 @@ class RMSNorm(_RowNorm):
         super().__init__(normalized_shape, eps, elementwise_affine, False, dtype)
 
 
-class GroupNorm:
+class GroupNorm(Layer):
     """GroupNorm of (N, C, *) inputs, as ``torch.nn.GroupNorm``: the C channels are cut into
     ``num_groups`` groups and each (sample, group) is normalized over its channels and positions,
     then each channel gets its own ``weight``/``bias`` (C,).
@@ -190,16 +190,15 @@ class GroupNorm:
     """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, dtype=np.float32):
+        super().__init__()
         self.num_groups = check_positive_int(num_groups, "num_groups")
         self.num_channels = check_positive_int(num_channels, "num_channels")
         if num_channels % num_groups:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.eps = _check_eps(eps)
         self.dtype = _check_dtype(dtype)
-        self.params = {}
         if affine:
             self.params = {"weight": np.ones(num_channels, self.dtype), "bias": np.zeros(num_channels, self.dtype)}
-        self.grads = {}
         self._saved = None
 
     def _channel_view(self, shape):
@@ -241,7 +240,7 @@ class GroupNorm:
     __call__ = forward
 
 
-class _BatchNorm:
+class _BatchNorm(Layer):
     """BatchNorm over every axis but the channel axis 1, as ``torch.nn.BatchNorm1d``/``2d``.
 
     In training mode (``training=True``, the default) each channel is normalized with the batch mean
@@ -261,11 +260,11 @@ class _BatchNorm:
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  *, dtype=np.float32):
+        super().__init__()
         self.num_features = check_positive_int(num_features, "num_features")
         self.eps = _check_eps(eps)
         self.momentum = None if momentum is None else check_probability(momentum, "momentum")
         self.dtype = _check_dtype(dtype)
-        self.params = {}
         if affine:
             self.params = {"weight": np.ones(self.num_features, self.dtype),
                            "bias": np.zeros(self.num_features, self.dtype)}
@@ -273,18 +272,7 @@ class _BatchNorm:
         self.running_mean = np.zeros(self.num_features, self.dtype) if track_running_stats else None
         self.running_var = np.ones(self.num_features, self.dtype) if track_running_stats else None
         self.num_batches_tracked = 0 if track_running_stats else None
-        self.training = True
-        self.grads = {}
         self._saved = None
-
-    def train(self, mode=True):
-        """Switch to training mode (batch statistics); returns self."""
-        self.training = bool(mode)
-        return self
-
-    def eval(self):
-        """Switch to evaluation mode (running statistics); returns self."""
-        return self.train(False)
 
     def _to_rows(self, x, name):
         """(N, C, *) -> C-contiguous (N * prod(*), C) matrix of samples by channel."""

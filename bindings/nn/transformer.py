@@ -24,6 +24,7 @@ import numpy as np
 
 from bindings.nn.attention import ScaledDotProductAttention
 from bindings.nn.dropout import Dropout
+from bindings.nn.layer import Layer
 from bindings.nn.norm import BatchNorm1d, LayerNorm, RMSNorm
 from bindings.validation import as_class_indices, check_choice, check_positive_int
 from gbdt.kernels.nn.cross_entropy import softmax_cross_entropy
@@ -37,26 +38,7 @@ __all__ = [
 _NORMS = {"layer": LayerNorm, "rms": RMSNorm, "batch": BatchNorm1d}
 
 
-class _Layer:
-    """Base of every layer: own ``params``/``grads`` and named ``children``."""
-
-    def __init__(self):
-        self.params = {}
-        self.grads = {}
-        self.children = {}
-
-    def train(self, mode=True):
-        """Training mode (BatchNorm uses batch statistics) or evaluation mode for every layer below."""
-        for child in self.children.values():
-            child.train(mode)
-        return self
-
-    def eval(self):
-        """Evaluation mode: BatchNorm layers use their running statistics; returns self."""
-        return self.train(False)
-
-
-class _Sequential(_Layer):
+class _Sequential(Layer):
     """A layer whose ``children`` run one after another, in insertion order: ``forward`` passes each
     child's output to the next (layers whose children take extra arguments override it), and
     ``backward`` sends the output gradient back through them in reverse."""
@@ -89,7 +71,7 @@ def _walk(layer, prefix, attribute):
     return out
 
 
-class Linear(_Layer):
+class Linear(Layer):
     """y = x @ weight + bias, weight (in_dim, out_dim) Xavier-uniform, bias zeros; x (..., in_dim)."""
 
     def __init__(self, in_dim, out_dim, rng, dtype=np.float32):
@@ -110,7 +92,7 @@ class Linear(_Layer):
         return grad_out @ self.params["weight"].T
 
 
-class Gelu(_Layer):
+class Gelu(Layer):
     """GELU as ``torch.nn.GELU(approximate=...)``: "none" (default, exact: x Phi(x), Phi the standard normal
     CDF; the kernels of :mod:`gbdt.kernels.nn.gelu`) or "tanh" (x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2,
     in numpy).
@@ -151,7 +133,7 @@ class Gelu(_Layer):
         return grad_x
 
 
-class Relu(_Layer):
+class Relu(Layer):
     """max(x, 0) (torch's default activation of ``TransformerEncoderLayer``)."""
 
     def forward(self, x):
@@ -167,7 +149,7 @@ _ACTIVATIONS = {"relu": Relu, "gelu": functools.partial(Gelu, approximate="none"
                 "gelu_tanh": functools.partial(Gelu, approximate="tanh")}
 
 
-class MultiHeadAttention(_Layer):
+class MultiHeadAttention(Layer):
     """Multi-head scaled dot-product attention of queries from ``x`` over keys/values from ``context``.
 
     forward(x (B, Tq, D), context (B, Tk, D) or None for self-attention, key_mask (B, Tk) bool or None,
@@ -252,7 +234,7 @@ class FeedForward(_Sequential):
                 value[:] = state[f"{torch_name}.{key}"].T if key == "weight" else state[f"{torch_name}.{key}"]
 
 
-class _TokenNorm(_Layer):
+class _TokenNorm(Layer):
     """A norm applied to every token of (B, T, D): LayerNorm/RMSNorm per token, BatchNorm per feature
     over all B * T tokens (padding included, as a plain BatchNorm1d on flattened tokens would)."""
 
@@ -264,9 +246,8 @@ class _TokenNorm(_Layer):
         self.params, self.grads = self.norm.params, self.norm.grads
 
     def train(self, mode=True):
-        if isinstance(self.norm, BatchNorm1d):
-            self.norm.train(mode)
-        return self
+        self.norm.train(mode)
+        return super().train(mode)
 
     def forward(self, x):
         return self.norm.forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
@@ -294,7 +275,7 @@ class _TokenNorm(_Layer):
             self.norm.num_batches_tracked = int(state["num_batches_tracked"])
 
 
-class EncoderBlock(_Layer):
+class EncoderBlock(Layer):
     """Self-attention + feed-forward with residuals; ``norm_position`` "pre" or "post" (see module doc).
 
     norm : "layer", "rms" or "batch".  activation : "gelu_tanh", "gelu" (exact) or "relu".  dropout : probability
@@ -449,7 +430,7 @@ class TransformerEncoder(_Sequential):
         return missing, unexpected
 
 
-class TokenClassifier(_Layer):
+class TokenClassifier(Layer):
     """Token classifier: embedding + positions -> :class:`TransformerEncoder` (final norm if pre-norm) -> Linear.
 
     forward(tokens (B, T) int, key_mask (B, T) bool or None) returns logits (B, T, n_classes);

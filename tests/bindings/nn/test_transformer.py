@@ -221,6 +221,25 @@ def test_eval_mode_makes_outputs_independent_of_batch_companions(norm):
     assert (change() > 1e-3) == (norm == "batch")
 
 
+def _layers(layer):
+    """Every layer at and below ``layer`` (the norms inside the token-norm wrappers too)."""
+    yield layer
+    for child in list(layer.children.values()) + ([layer.norm] if hasattr(layer, "norm") else []):
+        yield from _layers(child)
+
+
+@pytest.mark.parametrize("norm", ["layer", "rms", "batch"])
+def test_train_and_eval_reach_every_layer_as_torch_modules_do(norm):
+    # torch.nn.Module.train/eval set ``training`` on the module and all below it and return the module
+    model = TokenClassifier(5, 5, dim=DIM, n_heads=HEADS, ff_dim=FF, norm=norm, seed=1)
+    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(DIM, HEADS, FF, batch_first=True), 2,
+                                         enable_nested_tensor=False)
+    for mode in (False, True, False):
+        assert model.train(mode) is model and theirs.train(mode) is theirs
+        assert {layer.training for layer in _layers(model)} == {m.training for m in theirs.modules()} == {mode}
+    assert model.train() is model and all(layer.training for layer in _layers(model))
+
+
 def torch_encoder(norm_first, n_layers=2, activation="relu"):
     layer = torch.nn.TransformerEncoderLayer(DIM, HEADS, FF, dropout=0.1, activation=activation, batch_first=True,
                                              norm_first=norm_first)
