@@ -410,12 +410,12 @@ def _partition(s, X_route, buffers, scratch, nodes, moved, categorical):
                        is_categorical, table)
     n_left = np.empty(n, dtype=np.int64)
     partition_level(X_route, source, starts, stops, split_feature, table, s.n_threads, s.rows_per_chunk, scratch,
-                    buffers[1 - where], n_left)
+                    n_left)
     for j in range(n):
         left, right = nodes.links[moved[j], LEFT], nodes.links[moved[j], RIGHT]
         nodes.links[left, START], nodes.links[left, STOP] = starts[j], starts[j] + n_left[j]
         nodes.links[right, START], nodes.links[right, STOP] = starts[j] + n_left[j], stops[j]
-        nodes.links[left, WHERE] = nodes.links[right, WHERE] = 1 - where
+        nodes.links[left, WHERE] = nodes.links[right, WHERE] = where
 
 
 @jit(inline=True, calls_parallel=True)
