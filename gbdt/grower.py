@@ -234,8 +234,7 @@ class TreeGrower:
         quantized = partition.gh_scale is not None
         pairs = None if quantized else as_pairs(partition.gh, np.complex64)
         rows = compiled_grower.Rows(builder.X_rows, builder.hist_cols, partition.X_route, pairs,
-                                    partition.gh if quantized else None, partition.gh_scale,
-                                    (partition.rows, partition.rows),
+                                    partition.gh if quantized else None, partition.gh_scale, partition.rows,
                                     partition.scratch)
         # what the split search sees: None where no feature is constrained (no monotone constraint
         # and no weight bound) or categorical, so those scans are never compiled
