@@ -10,8 +10,8 @@ same order on the same arrays, so the trees are the same bit for bit
 (ids as the Python driver gives them: the root 0, then the two children of each split in turn)::
 
     stats (capacity, 7) float64:  G  H  LOWER  UPPER  GAIN  LEFT_G  LEFT_H
-    links (capacity, 11) int64:   DEPTH  FEATURE  BIN  DEFAULT_LEFT  LEFT  RIGHT  HIST_BATCH  SLOT
-                                  WHERE  START  STOP   (histogram: batch array and slot; rows: buffer, range)
+    links (capacity, 10) int64:   DEPTH  FEATURE  BIN  DEFAULT_LEFT  LEFT  RIGHT  HIST_BATCH  SLOT
+                                  START  STOP   (histogram: batch array and slot; rows: rows[START:STOP])
     cat_left (capacity, B) bool, paths (capacity, 2, F) bool: PATH, ALLOWED (interaction constraints)
 
 Few wide arrays rather than one per field: Numba's compile time grows with the members of the
@@ -52,14 +52,14 @@ max_cat_threshold, cat_smooth) floats), the missing bin, the split_mode code
 (``gbdt.histogram.SPLIT_MODES``), threads, ROWS_PER_CHUNK and other_width (``build_histograms``),
 and whether leaves are partitioned too (``RowPartition.partition_leaves``)."""
 
-Rows = namedtuple("Rows", ["X_rows", "X_cols", "X_route", "gh_pairs", "gh_packed", "gh_scale", "buffers", "scratch"])
+Rows = namedtuple("Rows", ["X_rows", "X_cols", "X_route", "gh_pairs", "gh_packed", "gh_scale", "rows", "scratch"])
 Rows.__doc__ = """The rows of one tree: X_rows (n, F) uint8 C-ordered bins; X_cols its Fortran-ordered
 copy, or None when histograms are built data-parallel only (the feature-parallel kernel is then
 never compiled); X_route the bins partitions read (the column copy when there is one); the
 gradients as gh_pairs (n,) complex64 (gradient + 1j hessian), or as gh_packed (n,) int64 packed
-quantised pairs at scale gh_scale = (s_g, s_h), the others None; buffers, two (m,) int32
-row buffers, the tree's rows ascending in the first (``RowPartition`` gives one array twice:
-children take their parent's place); scratch (m,) int32 (``RowPartition``)."""
+quantised pairs at scale gh_scale = (s_g, s_h), the others None; rows (m,) int32, the tree's
+rows ascending, reordered in place (children take their parent's place); scratch (m,) int32
+(``RowPartition``)."""
 
 Rules = namedtuple("Rules", ["features", "edges", "n_value_bins", "bin_offsets", "monotone", "categorical",
                              "interactions"])
@@ -75,14 +75,14 @@ Memory = namedtuple("Memory", ["hist_batches", "chunk_buffers", "packed"])
 
 Nodes = namedtuple("Nodes", ["stats", "links", "cat_left", "paths"])
 G, H, LOWER, UPPER, GAIN, LEFT_G, LEFT_H = range(7)
-DEPTH, FEATURE, BIN, DEFAULT_LEFT, LEFT, RIGHT, HIST_BATCH, SLOT, WHERE, START, STOP = range(11)
+DEPTH, FEATURE, BIN, DEFAULT_LEFT, LEFT, RIGHT, HIST_BATCH, SLOT, START, STOP = range(10)
 PATH, ALLOWED = range(2)
 
 Tree = namedtuple("Tree", [
     "feature", "threshold", "bin_threshold", "default_left", "left", "right", "value", "gain", "cover", "cat_begin",
-    "cat_end", "cat_bits", "where", "start", "stop"])
-Tree.__doc__ = """A grown tree: the fields of ``gbdt.tree.Tree`` in breadth-first node order, and where
-each node's rows are (row buffer 0/1, start, stop; -1 when never partitioned)."""
+    "cat_end", "cat_bits", "start", "stop"])
+Tree.__doc__ = """A grown tree: the fields of ``gbdt.tree.Tree`` in breadth-first node order, and each
+node's rows, ``rows[start:stop]`` (-1 when never partitioned)."""
 
 
 @jit(calls_parallel=True)
@@ -158,12 +158,12 @@ def _grow_root(s, rows, rules, margin, column, capacity, hist_slots, chunk_buffe
     n_features = rows.X_rows.shape[1]
     n_cat = 0 if rules.categorical is None else capacity
     n_paths = 0 if rules.interactions is None else capacity
-    nodes = Nodes(np.empty((capacity, 7)), np.full((capacity, 11), -1, dtype=np.int64),
+    nodes = Nodes(np.empty((capacity, 7)), np.full((capacity, 10), -1, dtype=np.int64),
                   np.zeros((n_cat, n_bins), dtype=np.bool_), np.zeros((n_paths, 2, n_features), dtype=np.bool_))
     memory = Memory([hist_slots[0], hist_slots[1]], [chunk_buffers], [packed])
     mds = s.max_delta_step
     _add_node(nodes, 0, 0, 0.0, 0.0, -mds if mds > 0 else -np.inf, mds if mds > 0 else np.inf)
-    nodes.links[0, WHERE], nodes.links[0, START], nodes.links[0, STOP] = 0, 0, rows.buffers[0].shape[0]
+    nodes.links[0, START], nodes.links[0, STOP] = 0, rows.rows.shape[0]
     root = np.zeros(1, dtype=np.int64)
     batch = _new_batch(s, memory, 0, 1, n_features, n_bins)
     root_hists = memory.hist_batches[batch][:1]
@@ -188,7 +188,7 @@ def _grow_root(s, rows, rules, margin, column, capacity, hist_slots, chunk_buffe
 def _finish(s, rows, rules, memory, nodes, n_nodes, margin, column):
     """The grown tree, its leaves added to the margins (when given), and the memory to reuse."""
     tree = _to_tree(s, nodes, n_nodes, rules.edges, rules.categorical)
-    _add_leaves_to_margin(s, tree, rows.buffers, margin, column)
+    _add_leaves_to_margin(s, tree, rows.rows, margin, column)
     return tree, (memory.hist_batches[0], memory.hist_batches[1]), memory.chunk_buffers[0], memory.packed[0]
 
 
@@ -236,12 +236,12 @@ def _check_inputs(rows, rules, margin, column, capacity, n_bins):
         raise ValueError("grow_tree: the gradients must hold one (gradient, hessian) pair per row of X_rows")
     if rows.X_route.shape[0] != n or rows.X_route.shape[1] != n_features:
         raise ValueError("grow_tree: X_route must hold the bins of X_rows")
-    m = rows.buffers[0].shape[0]
-    if rows.buffers[1].shape[0] != m or rows.scratch.shape[0] != m:
-        raise ValueError("grow_tree: both row buffers and the scratch must have the tree's row count")
+    m = rows.rows.shape[0]
+    if rows.scratch.shape[0] != m:
+        raise ValueError("grow_tree: scratch must have as many entries as rows")
     for k in range(m):
-        if rows.buffers[0][k] < 0 or rows.buffers[0][k] >= n:
-            raise ValueError("grow_tree: rows (buffers[0]) must index rows of X_rows")
+        if rows.rows[k] < 0 or rows.rows[k] >= n:
+            raise ValueError("grow_tree: rows must index rows of X_rows")
     features = rules.features
     if features.shape[0] == 0:
         raise ValueError("grow_tree: features must hold at least one feature")
@@ -288,44 +288,40 @@ def _new_batch(s, memory, depth, n_nodes, n_features, n_bins):
 @jit(inline=True, calls_parallel=True)
 def _histograms(s, rows, nodes, node_ids, features, memory, out):
     """Fill ``out`` (len(node_ids), F, B, 2) with the nodes' histograms on ``features``
-    (``RowPartition.histograms``); the nodes' rows share one buffer."""
-    source, starts, stops = _node_rows(rows.buffers, nodes, node_ids)
-    _build(s, rows.X_rows, rows.X_cols, rows.gh_pairs, rows.gh_packed, rows.gh_scale, source, starts, stops, features,
-           memory, out)
+    (``RowPartition.histograms``)."""
+    starts, stops = _node_ranges(nodes, node_ids)
+    _build(s, rows.X_rows, rows.X_cols, rows.gh_pairs, rows.gh_packed, rows.gh_scale, rows.rows, starts, stops,
+           features, memory, out)
 
 
 @jit(calls_parallel=True)
-def _build(s, X_rows, X_cols, gh_pairs, gh_packed, gh_scale, source, starts, stops, features, memory, out):
+def _build(s, X_rows, X_cols, gh_pairs, gh_packed, gh_scale, rows, starts, stops, features, memory, out):
     """``build_histograms`` of gradient pairs into ``out`` (N, F, B, 2) viewed as complex pairs, or
     of packed quantised gradients into ``memory.packed``, then dequantised into ``out``."""
     # one of the two is None: Numba then drops the other's path, which would not type
     if gh_pairs is not None:
         pairs = out.view(np.complex128).reshape(out.shape[:-1])  # gbdt.histogram.as_pairs, typed C-ordered
-        memory.chunk_buffers[0] = build_histograms(X_rows, X_cols, gh_pairs, source, starts, stops, features,
+        memory.chunk_buffers[0] = build_histograms(X_rows, X_cols, gh_pairs, rows, starts, stops, features,
                                                    s.split_mode, s.n_threads, s.rows_per_chunk, s.other_width,
                                                    memory.chunk_buffers[0], pairs)
     if gh_packed is not None:
         if memory.packed[0].shape[0] < out.shape[0]:
             memory.packed[0] = np.empty(out.shape[:-1], dtype=np.int64)
         packed = memory.packed[0][:out.shape[0]]
-        memory.chunk_buffers[0] = build_histograms(X_rows, X_cols, gh_packed, source, starts, stops, features,
+        memory.chunk_buffers[0] = build_histograms(X_rows, X_cols, gh_packed, rows, starts, stops, features,
                                                    s.split_mode, s.n_threads, s.rows_per_chunk, s.other_width,
                                                    memory.chunk_buffers[0], packed)
         dequantize_histograms(packed, features, gh_scale[0], gh_scale[1], out)
 
 
 @jit(inline=True)
-def _node_rows(buffers, nodes, node_ids):
-    """(row buffer, starts, stops (N,) int64) of ``node_ids`` (RowPartition._node_rows)."""
-    where = nodes.links[node_ids[0], WHERE]
+def _node_ranges(nodes, node_ids):
+    """(starts, stops (N,) int64) of ``node_ids``' rows (``RowPartition._node_ranges``)."""
     starts = np.empty(node_ids.shape[0], dtype=np.int64)
     stops = np.empty(node_ids.shape[0], dtype=np.int64)
     for j in range(node_ids.shape[0]):
-        links = nodes.links[node_ids[j]]
-        if links[WHERE] != where:
-            raise RuntimeError("a batch of nodes spans both row buffers; please report this bug")
-        starts[j], stops[j] = links[START], links[STOP]
-    return buffers[where], starts, stops
+        starts[j], stops[j] = nodes.links[node_ids[j], START], nodes.links[node_ids[j], STOP]
+    return starts, stops
 
 
 @jit(inline=True, calls_parallel=True)
@@ -354,7 +350,7 @@ def _split_batch(s, rows, rules, memory, nodes, n_nodes, parents):
             n_need += 1
     moved = parents if s.partition_leaves else need[:n_need]
     if moved.shape[0] > 0:
-        _partition(s, rows.X_route, rows.buffers, rows.scratch, nodes, moved, rules.categorical)
+        _partition(s, rows.X_route, rows.rows, rows.scratch, nodes, moved, rules.categorical)
     if n_need > 0:
         _child_histograms(s, rows, rules, memory, nodes, need[:n_need])
     return children, n_nodes
@@ -398,24 +394,22 @@ def _constrain_children(nodes, node, interactions):
 
 
 @jit(inline=True, calls_parallel=True)
-def _partition(s, X_route, buffers, scratch, nodes, moved, categorical):
-    """Partition the rows of ``moved`` into their children (``RowPartition.split``)."""
+def _partition(s, X_route, rows, scratch, nodes, moved, categorical):
+    """Partition the rows of ``moved`` into their children, in place in ``rows`` (``RowPartition.split``)."""
     n = moved.shape[0]
-    source, starts, stops = _node_rows(buffers, nodes, moved)
-    where = nodes.links[moved[0], WHERE]
+    starts, stops = _node_ranges(nodes, moved)
     split_feature = nodes.links[moved, FEATURE]
     is_categorical, cat_left = _categorical_masks(nodes, moved, categorical, s.missing_bin + 1)
     table = np.empty((n, s.missing_bin + 1), dtype=np.bool_)
     fill_routing_table(nodes.links[moved, BIN], nodes.links[moved, DEFAULT_LEFT] != 0, s.missing_bin, cat_left,
                        is_categorical, table)
     n_left = np.empty(n, dtype=np.int64)
-    partition_level(X_route, source, starts, stops, split_feature, table, s.n_threads, s.rows_per_chunk, scratch,
-                    buffers[1 - where], n_left)
+    partition_level(X_route, rows, starts, stops, split_feature, table, s.n_threads, s.rows_per_chunk, scratch,
+                    n_left)
     for j in range(n):
         left, right = nodes.links[moved[j], LEFT], nodes.links[moved[j], RIGHT]
         nodes.links[left, START], nodes.links[left, STOP] = starts[j], starts[j] + n_left[j]
         nodes.links[right, START], nodes.links[right, STOP] = starts[j] + n_left[j], stops[j]
-        nodes.links[left, WHERE] = nodes.links[right, WHERE] = 1 - where
 
 
 @jit(inline=True, calls_parallel=True)
@@ -559,18 +553,16 @@ def _to_tree(s, nodes, n_nodes, edges, categorical):
                 threshold[i], bin_threshold[i] = edges[f, b] if b >= 0 else -np.inf, b
         cat_end[i] = word
     return Tree(feature, threshold, bin_threshold, links[:, DEFAULT_LEFT] != 0, left, right, values, gain,
-                stats[:, H].copy(), cat_begin, cat_end, cat_bits, links[:, WHERE].copy(), links[:, START].copy(),
-                links[:, STOP].copy())
+                stats[:, H].copy(), cat_begin, cat_end, cat_bits, links[:, START].copy(), links[:, STOP].copy())
 
 
 @jit(calls_parallel=True)
-def _add_leaves_to_margin(s, tree, buffers, margin, column):
+def _add_leaves_to_margin(s, tree, rows, margin, column):
     """``RowPartition.finish``: every leaf's value added to column ``column`` of its rows' margins
     (none when ``margin`` has no rows)."""
     if margin.shape[0] == 0:
         return
-    for where in range(2):
-        leaves = np.flatnonzero((tree.feature < 0) & (tree.where == where))
-        starts, stops = tree.start[leaves], tree.stop[leaves]
-        order, first = compiled_thread_schedule(stops - starts, s.n_threads)
-        add_leaf_values(buffers[where], starts, stops, tree.value[leaves], order, first, margin, column)
+    leaves = np.flatnonzero(tree.feature < 0)
+    starts, stops = tree.start[leaves], tree.stop[leaves]
+    order, first = compiled_thread_schedule(stops - starts, s.n_threads)
+    add_leaf_values(rows, starts, stops, tree.value[leaves], order, first, margin, column)

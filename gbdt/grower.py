@@ -225,7 +225,7 @@ class TreeGrower:
             p.min_child_weight, p.max_delta_step, self.cat_rules, self.missing_bin,
             SPLIT_MODES.index(builder.split_mode), builder.n_threads, histogram.ROWS_PER_CHUNK, builder.other_width,
             partition.partition_leaves)
-        n_rows = partition.buffers[0].shape[0]
+        n_rows = partition.rows.shape[0]
         capacity = max(1, 2 * n_rows - 1)  # every leaf holds a row
         if p.max_depth > 0:
             capacity = min(capacity, 2 ** (p.max_depth + 1) - 1)
@@ -234,7 +234,7 @@ class TreeGrower:
         quantized = partition.gh_scale is not None
         pairs = None if quantized else as_pairs(partition.gh, np.complex64)
         rows = compiled_grower.Rows(builder.X_rows, builder.hist_cols, partition.X_route, pairs,
-                                    partition.gh if quantized else None, partition.gh_scale, partition.buffers,
+                                    partition.gh if quantized else None, partition.gh_scale, partition.rows,
                                     partition.scratch)
         # what the split search sees: None where no feature is constrained (no monotone constraint
         # and no weight bound) or categorical, so those scans are never compiled
@@ -262,7 +262,6 @@ class TreeGrower:
         to the margins (when the partition has one), as ``grow`` does with ``refit_leaves``."""
         leaves = np.flatnonzero(tree.feature < 0).tolist()
         partition.ranges = {i: (grown.start[i], grown.stop[i]) for i in leaves}
-        partition.where = {i: grown.where[i] for i in leaves}
         refit = partition.refit_leaves(leaves)
         for i in leaves:
             if np.isfinite(refit[i]):

@@ -6,10 +6,9 @@
     rows after:   ... | left rows (ascending) | right rows (asc.)      | ...
                         start          start + n_left               stop
 
-A node's children take its place in the one row buffer: ``partition_rows`` packs each chunk of
-its rows into a scratch array first, then places them back. (The partitions and the compiled
-grower still name a node's buffer, ``buffers[where]``; both entries are that one array: a second
-buffer to move rows into cost 4 bytes a row.)
+A node's children take its place in the one row array: ``partition_rows`` packs each chunk of
+its rows into a scratch array first, then places them back (a second row array to move them
+into would cost 4 bytes a row more).
 
 Rows stay in ascending order inside each child so later histogram passes read memory forwards.
 All nodes of a tree level are partitioned in one call, in parallel over row chunks:
@@ -100,28 +99,27 @@ def _pack_chunk(X_binned, f, node_table, mask, rows, lo, hi, scratch):
 
 
 @jit
-def _place_chunk(scratch, lo, hi, n_left, left_at, right_at, out_rows):
-    """Copy a packed chunk scratch[lo:hi] to its children's runs of ``out_rows``."""
+def _place_chunk(scratch, lo, hi, n_left, left_at, right_at, rows):
+    """Copy a packed chunk scratch[lo:hi] to its children's runs of ``rows``."""
     for j in range(np.uint64(n_left)):  # unsigned, as in _pack_chunk
-        out_rows[np.uint64(left_at) + j] = scratch[np.uint64(lo) + j]
+        rows[np.uint64(left_at) + j] = scratch[np.uint64(lo) + j]
     last = np.uint64(hi - 1)  # right rows were packed backwards
     for j in range(np.uint64(hi - lo - n_left)):
-        out_rows[np.uint64(right_at) + j] = scratch[last - j]
+        rows[np.uint64(right_at) + j] = scratch[last - j]
 
 
 @jit(parallel=True)
 def partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_chunk, schedule_order, schedule_first,
-                   node_start, split_feature, table, mask, scratch, out_rows, out_n_left):
-    """Write every node's rows to the same positions of ``out_rows`` (m,) int32 (``rows`` itself
-    may be given: the rows are read into ``scratch`` before any is placed), those that go left
-    first (stably); ``out_n_left[j]`` receives node j's left count.
+                   node_start, split_feature, table, mask, scratch, out_n_left):
+    """Reorder every node's rows in place in ``rows`` (m,) int32, those that go left first
+    (stably): the node's children take its positions. ``out_n_left[j]`` receives node j's left count.
 
     A row goes left by ``table[node, X_binned[row, split_feature[node]]]`` (as ``goes_left_mask``),
     or by ``mask[k]`` (m,) bool when a mask is given (``mask.shape[0] > 0``: routed elsewhere).
     Chunks are grouped by thread as ``gbdt.schedule.thread_schedule`` returns. Each chunk first
     packs its rows in its range of ``scratch`` (m,) int32 (``_pack_chunk``: about 20% faster than
     routing to a mask, then moving); after the per-node prefix sums the packed runs are copied
-    into place.
+    back into ``rows``.
     """
     n_chunks = chunk_lo.shape[0]
     n_nodes = node_start.shape[0]
@@ -148,18 +146,18 @@ def partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first_ch
             at_right += chunk_hi[c] - chunk_lo[c] - chunk_left[c]
     for group in prange(schedule_first.shape[0] - 1):
         for c in schedule_order[schedule_first[group]:schedule_first[group + 1]]:
-            _place_chunk(scratch, chunk_lo[c], chunk_hi[c], chunk_left[c], left_at[c], right_at[c], out_rows)
+            _place_chunk(scratch, chunk_lo[c], chunk_hi[c], chunk_left[c], left_at[c], right_at[c], rows)
 
 
 @jit(calls_parallel=True)
-def partition_level(X_binned, rows, starts, stops, split_feature, table, n_threads, rows_per_chunk, scratch, out_rows,
+def partition_level(X_binned, rows, starts, stops, split_feature, table, n_threads, rows_per_chunk, scratch,
                     out_n_left):
     """``RowPartition.split``'s kernel call compiled, for the compiled grower: ``partition_rows`` of
     the nodes rows[starts[j]:stops[j]] (starts, stops (N,) int64) routed by ``table``."""
     chunk_lo, chunk_hi, chunk_node, node_first = compiled_chunk_nodes(starts, stops, rows_per_chunk)
     order, first = compiled_thread_schedule(chunk_hi - chunk_lo, n_threads)
     partition_rows(X_binned, rows, chunk_lo, chunk_hi, chunk_node, node_first, order, first, starts, split_feature,
-                   table, np.empty(0, dtype=np.bool_), scratch, out_rows, out_n_left)
+                   table, np.empty(0, dtype=np.bool_), scratch, out_n_left)
 
 
 @jit(parallel=True)
@@ -174,7 +172,7 @@ def add_leaf_values(rows, leaf_starts, leaf_stops, leaf_values, schedule_order, 
 
 
 class RowPartition:
-    """The rows of one tree grouped by node id: node j owns ``buffers[where_j][start_j:stop_j]``.
+    """The rows of one tree grouped by node id: node j owns ``rows[start_j:stop_j]``.
 
     The grower talks to it in node ids only (``histograms``, ``split``, ``finish``), so a
     distributed implementation with the same methods can hold the rows on other machines.
@@ -184,7 +182,8 @@ class RowPartition:
     ----------
     X_binned : (n, F) uint8; gh : (n, 2) float32 gradient/hessian of this tree's class, or (n,)
     int64 packed quantised pairs with ``gh_scale`` = (s_g, s_h) (``gbdt.quantize``);
-    rows : (m,) int32 rows of this tree, ascending (the row buffer, reordered in place); missing_bin : int;
+    rows : (m,) int32 rows of this tree, ascending (reordered in place: children take their parent's
+    positions); missing_bin : int;
     hist_builder : ``gbdt.histogram.HistogramBuilder`` over the same X_binned;
     margin : (n, K) float64 or None. With a margin, every split is partitioned (leaves too) and
     ``finish`` adds each leaf's value to column ``column`` of its rows' margins, which is much
@@ -198,8 +197,7 @@ class RowPartition:
                  leaf_refit=None):
         self.X_binned = X_binned
         self.gh, self.gh_scale = gh, gh_scale
-        self.buffers = (rows, rows)  # one array: children are placed where their parent's rows were
-        self.where = {0: 0}
+        self.rows = rows
         self.missing_bin = missing_bin
         self.hist_builder = hist_builder
         self.ranges = {0: (0, rows.shape[0])}
@@ -218,31 +216,23 @@ class RowPartition:
         """Uninitialised (n_nodes, F, B, 2) float64 histograms (``slot``: see HistogramBuilder.empty)."""
         return self.hist_builder.empty(n_nodes, slot)
 
-    def _buffer(self, node_ids):
-        """Index of the buffer holding the rows of ``node_ids`` (a batch always shares one)."""
-        where = {self.where[j] for j in node_ids}
-        if len(where) != 1:
-            raise RuntimeError("a batch of nodes spans both row buffers; please report this bug")
-        return where.pop()
-
-    def _node_rows(self, node_ids):
-        """(row buffer, starts, stops) of ``node_ids``."""
-        return (self.buffers[self._buffer(node_ids)], [self.ranges[j][0] for j in node_ids],
-                [self.ranges[j][1] for j in node_ids])
+    def _node_ranges(self, node_ids):
+        """(starts, stops (N,) int64) of the rows of ``node_ids``."""
+        return (np.array([self.ranges[j][0] for j in node_ids], dtype=np.int64),
+                np.array([self.ranges[j][1] for j in node_ids], dtype=np.int64))
 
     def histograms(self, node_ids, features, out):
         """Fill ``out`` (len(node_ids), F, B, 2) with the nodes' histograms on ``features``."""
-        rows, starts, stops = self._node_rows(node_ids)
-        self.hist_builder.build(self.gh, rows, starts, stops, features, out=out, scale=self.gh_scale)
+        starts, stops = self._node_ranges(node_ids)
+        self.hist_builder.build(self.gh, self.rows, starts, stops, features, out=out, scale=self.gh_scale)
 
     def packed_histograms(self, node_ids, features):
         """Quantised gradients only: the nodes' integer histograms (len(node_ids), F, B) int64 on
         ``features``, before dequantisation (``HistogramBuilder.build_packed``; reused memory)."""
-        return self.hist_builder.build_packed(self.gh, *self._node_rows(node_ids), features)
+        return self.hist_builder.build_packed(self.gh, self.rows, *self._node_ranges(node_ids), features)
 
     def _chunks(self, node_ids):
-        starts = np.array([self.ranges[j][0] for j in node_ids], dtype=np.int64)
-        stops = np.array([self.ranges[j][1] for j in node_ids], dtype=np.int64)
+        starts, stops = self._node_ranges(node_ids)
         return starts, stops, chunk_nodes(starts, stops)
 
     def _routing(self, feature, bin_threshold, default_left, cat_left):
@@ -257,7 +247,7 @@ class RowPartition:
         _, _, (chunk_lo, chunk_hi, chunk_node, _) = self._chunks(node_ids)
         X, features, table = self._routing(feature, bin_threshold, default_left, cat_left)
         mask = np.empty(self.scratch.shape[0], dtype=np.bool_)
-        goes_left_mask(X, self.buffers[self._buffer(node_ids)], chunk_lo, chunk_hi, chunk_node, features, table, mask)
+        goes_left_mask(X, self.rows, chunk_lo, chunk_hi, chunk_node, features, table, mask)
         return mask
 
     def masks(self, node_ids, feature, bin_threshold, default_left, cat_left=None):
@@ -288,42 +278,30 @@ class RowPartition:
     def _move(self, node_ids, left_ids, right_ids, X, features, table, mask):
         starts, stops, (chunk_lo, chunk_hi, chunk_node, node_first) = self._chunks(node_ids)
         n_left = np.empty(len(node_ids), dtype=np.int64)
-        source = self._buffer(node_ids)
         order, first = thread_schedule(chunk_hi - chunk_lo, self.hist_builder.n_threads)
-        partition_rows(X, self.buffers[source], chunk_lo, chunk_hi, chunk_node, node_first, order, first, starts,
-                       features, table, mask, self.scratch, self.buffers[1 - source], n_left)
+        partition_rows(X, self.rows, chunk_lo, chunk_hi, chunk_node, node_first, order, first, starts, features, table,
+                       mask, self.scratch, n_left)
         for start, stop, nl, left, right in zip(starts.tolist(), stops.tolist(), n_left.tolist(), left_ids, right_ids):
             self.ranges[left] = (start, start + nl)
             self.ranges[right] = (start + nl, stop)
-            self.where[left] = self.where[right] = 1 - source
 
     def node_rows(self, node_id):
         """(m,) rows of node ``node_id`` (a view; partitioned nodes only)."""
-        return self.buffers[self.where[node_id]][slice(*self.ranges[node_id])]
-
-    def _leaf_ranges(self, leaf_ids):
-        """Per row buffer: (buffer, leaf ids in it, starts (L,) int64, stops (L,) int64) of ``leaf_ids``."""
-        for buffer, rows in enumerate(self.buffers):
-            nodes = [j for j in leaf_ids if self.where[j] == buffer]
-            yield (rows, nodes, np.array([self.ranges[j][0] for j in nodes], dtype=np.int64),
-                   np.array([self.ranges[j][1] for j in nodes], dtype=np.int64))
+        return self.rows[slice(*self.ranges[node_id])]
 
     def refit_leaves(self, leaf_ids):
         """{leaf id: ``leaf_refit`` of its rows} for the final leaves ``leaf_ids``, or None without a
         ``leaf_refit``."""
         if self.leaf_refit is None:
             return None
-        values = {}
-        for rows, nodes, starts, stops in self._leaf_ranges(leaf_ids):
-            values.update(zip(nodes, self.leaf_refit(rows, starts, stops).tolist()))
-        return values
+        return dict(zip(leaf_ids, self.leaf_refit(self.rows, *self._node_ranges(leaf_ids)).tolist()))
 
     def finish(self, leaf_values):
         """End of the tree: add {node id: value} of its final leaves to their rows' margins
         (when this partition has a margin)."""
         if self.margin is None:
             return
-        for rows, nodes, starts, stops in self._leaf_ranges(leaf_values):
-            order, first = thread_schedule(stops - starts, self.hist_builder.n_threads)
-            add_leaf_values(rows, starts, stops, np.array([leaf_values[j] for j in nodes], dtype=np.float64), order,
-                            first, self.margin, self.column)
+        starts, stops = self._node_ranges(leaf_values)
+        order, first = thread_schedule(stops - starts, self.hist_builder.n_threads)
+        add_leaf_values(self.rows, starts, stops, np.array(list(leaf_values.values()), dtype=np.float64), order, first,
+                        self.margin, self.column)

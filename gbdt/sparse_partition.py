@@ -48,9 +48,8 @@ class SparseRowPartition(RowPartition):
         order, first = thread_schedule(chunk_hi - chunk_lo, self.hist_builder.n_threads)
         mask = np.empty(self.scratch.shape[0], dtype=np.bool_)
         bins = self.X_binned
-        sparse_goes_left(bins.row_ptr, bins.row_features, bins.row_bins, bins.zero_bin,
-                         self.buffers[self._buffer(node_ids)], chunk_lo, chunk_hi, chunk_node, order, first,
-                         np.asarray(feature, dtype=np.int64), table, mask)
+        sparse_goes_left(bins.row_ptr, bins.row_features, bins.row_bins, bins.zero_bin, self.rows, chunk_lo, chunk_hi,
+                         chunk_node, order, first, np.asarray(feature, dtype=np.int64), table, mask)
         return mask
 
     def split(self, node_ids, feature, bin_threshold, default_left, left_ids, right_ids, cat_left=None):

@@ -179,8 +179,8 @@ def test_bad_arrays_raise_value_errors_naming_them():
     grow_tree(*args)  # a good call
     bad_calls = {
         "gradients": (settings, rows._replace(gh_pairs=rows.gh_pairs[:-1]), rules, margin),
-        "rows": (settings, rows._replace(buffers=(rows.buffers[0] + np.int32(10_000), rows.buffers[1])), rules,
-                 margin),
+        "rows": (settings, rows._replace(rows=rows.rows + np.int32(10_000)), rules, margin),
+        "scratch": (settings, rows._replace(scratch=rows.scratch[:-1]), rules, margin),
         "features": (settings, rows, rules._replace(features=rules.features[::-1].copy()), margin),
         "margin": (settings, rows, rules, margin[:-1]),
         "n_value_bins": (settings, rows, rules._replace(n_value_bins=rules.n_value_bins + 250), margin),

@@ -27,17 +27,14 @@ def test_partition_is_stable_and_matches_numpy(monkeypatch):
     mask = np.empty(2000, np.bool_)
     goes_left_mask(X, rows, lo, hi, node, feature, table, mask)
     # routed by the table (from the row-major bins and from their column copy), and by the same
-    # routing handed over as a mask (feature-parallel); into another array, and in place (as
-    # RowPartition: the rows go through the scratch first)
-    for bins, given, n_groups, in_place in ((X, np.empty(0, np.bool_), 1, False),
-                                            (np.asfortranarray(X), np.empty(0, np.bool_), 3, False),
-                                            (X, np.empty(0, np.bool_), 3, True), (X, mask, 2, True)):
+    # routing handed over as a mask (feature-parallel); in place, through the scratch
+    for bins, given, n_groups in ((X, np.empty(0, np.bool_), 1), (np.asfortranarray(X), np.empty(0, np.bool_), 3),
+                                  (X, mask, 2)):
         n_left = np.empty(2, dtype=np.int64)
-        source = rows.copy()
-        moved = source if in_place else np.empty(2000, np.int32)
+        moved = rows.copy()
         order, groups = thread_schedule(hi - lo, n_groups)
-        partition_rows(bins, source, lo, hi, node, first, order, groups, starts, feature, table, given,
-                       np.empty(2000, np.int32), moved, n_left)
+        partition_rows(bins, moved, lo, hi, node, first, order, groups, starts, feature, table, given,
+                       np.empty(2000, np.int32), n_left)
         np.testing.assert_array_equal(moved, expected)
         for j in range(2):
             seg = expected[starts[j]:stops[j]]
