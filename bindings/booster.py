@@ -14,7 +14,7 @@ from bindings.model_export import save_model_as
 from bindings.model_format import FORMAT, VERSION, loss_params_dict, validate_loss_params, validate_model
 from bindings.objectives import objective_named, squeeze
 from bindings.shap_export import to_shap
-from bindings.sparse_input import add_csr_predictions, dense_row_chunks, is_sparse
+from bindings.sparse_input import add_csr_predictions, dense_row_chunks, is_sparse, split_feature_columns
 from gbdt.threads import predict_threads, using_threads
 from gbdt.traversal import leaf_ids
 from gbdt.tree import Forest
@@ -135,8 +135,9 @@ class Booster:
     def _leaf_ids(self, X, first, stop):
         f = self.forest
         out = np.empty((X.shape[0], stop - first), dtype=np.int32)
+        X, feature, _ = split_feature_columns(X, f.feature)
         return self._fill_by_rows(X, out, lambda block, rows: leaf_ids(
-            block, f.feature, f.threshold, f.default_left, f.left, f.right, f.cat_begin, f.cat_end, f.cat_bits, f.roots,
+            block, feature, f.threshold, f.default_left, f.left, f.right, f.cat_begin, f.cat_end, f.cat_bits, f.roots,
             first, rows))
 
     def _contributions(self, X, first, stop):
@@ -151,9 +152,17 @@ class Booster:
             out[:, :, n_feature] += np.bincount(f.tree_class[first:stop], weights=expected[first:stop],
                                                 minlength=n_class)
             depth = int(f.depth[first:stop].max())
-            self._fill_by_rows(X, out, lambda block, rows: tree_shap(
-                block, f.feature, f.threshold, f.default_left, f.left, f.right, f.value, cover, f.cat_begin,
-                f.cat_end, f.cat_bits, f.roots, f.tree_class, first, stop, depth, rows))
+            X, feature, columns = split_feature_columns(X, f.feature)
+
+            def fill(block, rows):
+                # CSR: contributions of the split features only; the others' are 0
+                part = rows if columns is None else np.zeros((block.shape[0], n_class, columns.shape[0] + 1))
+                tree_shap(block, feature, f.threshold, f.default_left, f.left, f.right, f.value, cover, f.cat_begin,
+                          f.cat_end, f.cat_bits, f.roots, f.tree_class, first, stop, depth, part)
+                if columns is not None:
+                    rows[:, :, columns] += part[:, :, :-1]
+
+            self._fill_by_rows(X, out, fill)
         return out[:, 0] if n_class == 1 else out
 
     # ----- importance -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from gbdt.bundling import bundle_sparse_bins
 from gbdt.sparse_binning import bin_csr_matrix, bin_csr_sparse, compute_sparse_bin_edges
 
 __all__ = ["is_sparse", "as_csr_matrix", "canonical_csr", "sparse_enough", "sparse_bin_edges", "sparse_bin_matrix",
-           "add_csr_predictions", "dense_row_chunks", "PREDICT_CHUNK_BYTES", "SPARSE_MAX_DENSITY"]
+           "add_csr_predictions", "split_feature_columns", "dense_row_chunks", "PREDICT_CHUNK_BYTES", "SPARSE_MAX_DENSITY"]
 
 # the sparse training path up to this share of stored cells (see the module docstring). 50k x 200
 # normal values, 5 trees of depth 6, sparse / dense time at density 0.02, 0.05, 0.1, 0.2, 0.4:
@@ -114,13 +114,27 @@ def add_csr_predictions(forest, X, out, first_tree=0, stop_tree=None):
                        np.zeros(X.shape[1]), out, first_tree, stop_tree)
 
 
+def split_feature_columns(X, feature):
+    """What leaf ids and SHAP contributions walk for rows of X (n, F) through trees whose nodes split
+    on ``feature`` (nodes,) int (-1 at leaves): for CSR X, (X[:, columns] (n, U) CSR, ``feature``
+    renumbered into those U columns (leaves stay -1), columns (U,) int64: the sorted features some
+    node splits on), so its dense blocks hold U columns instead of F (a text model's few hundred of
+    100k); for dense X, (X, feature, None)."""
+    if not is_sparse(X):
+        return X, feature, None
+    columns = np.unique(feature[feature >= 0]).astype(np.int64)
+    position = np.zeros(X.shape[1], dtype=feature.dtype)
+    position[columns] = np.arange(columns.shape[0])
+    return X[:, columns], np.where(feature >= 0, position[np.maximum(feature, 0)], feature), columns
+
+
 def dense_row_chunks(X):
     """Yield (first_row, (m, F) float64 block) covering X; dense X is one block, CSR X is densified
     ``PREDICT_CHUNK_BYTES`` at a time (implicit zeros become 0.0, stored NaN stay missing): for
-    leaf ids and SHAP contributions, which walk dense rows."""
+    leaf ids and SHAP contributions, which walk dense rows (of ``split_feature_columns``)."""
     if not is_sparse(X):
         yield 0, X
         return
-    rows = max(1, PREDICT_CHUNK_BYTES // (8 * X.shape[1]))
+    rows = max(1, PREDICT_CHUNK_BYTES // (8 * max(1, X.shape[1])))
     for lo in range(0, X.shape[0], rows):
         yield lo, X[lo:lo + rows].toarray()

@@ -136,12 +136,33 @@ def test_int64_indices_and_unsorted_rows_train_the_same_model():
     np.testing.assert_array_equal(unsorted.indices, before)
 
 
+def test_leaf_ids_and_contributions_of_wide_sparse_rows_equal_dense(monkeypatch):
+    """Leaf ids and TreeSHAP walk only the columns the trees split on (a few of 400 here): bit for
+    bit the dense answers, zero contributions for the other columns; a forest without a split walks
+    no column at all."""
+    X, _, y, _ = sparse_problem(n=600, n_features=400, density=0.02)
+    dense = X.toarray()
+    monkeypatch.setattr(sparse_input, "PREDICT_CHUNK_BYTES", 8 * 400 * 50)  # several blocks, dense or not
+    for params in ({"max_depth": 3}, {"max_depth": 3, "objective": "multi:softprob", "num_class": 3},
+                   {"max_depth": 3, "min_split_loss": 1e9}):
+        labels = y if "num_class" not in params else y + (np.nan_to_num(dense[:, 1]) < 0)
+        booster = train({**params, "n_jobs": 1}, Dataset(dense, labels), 4)
+        used = {f for tree in booster.trees for f in tree.feature[tree.feature >= 0]}
+        assert len(used) < 400 and (len(used) > 0) == ("min_split_loss" not in params)
+        np.testing.assert_array_equal(booster.predict(X, pred_leaf=True), booster.predict(dense, pred_leaf=True))
+        contributions = booster.predict(X, pred_contribs=True)
+        np.testing.assert_array_equal(contributions, booster.predict(dense, pred_contribs=True))
+        unused = np.setdiff1d(np.arange(400), list(used))
+        assert not contributions[..., unused].any()
+
+
 @pytest.mark.parametrize("objective", ["binary:logistic", "multi:softprob"])
 @pytest.mark.parametrize("density", [0.1, 0.6])
 def test_predict_on_sparse_rows_equals_dense(monkeypatch, objective, density):
     """Margins walk the CSR rows at any density, bit for bit the dense twin's (binary and
     multiclass; stored NaN and zeros, empty rows, rows with unsorted or duplicate entries, which
-    add up as in ``toarray``; CSR, CSC, COO, csr_array, Dataset); leaf ids go by dense blocks."""
+    add up as in ``toarray``; CSR, CSC, COO, csr_array, Dataset); leaf ids go by dense blocks of the split
+    features."""
     X, _, y, _ = sparse_problem(density=density)
     X = sp.vstack([X[:40], sp.csr_matrix((70, X.shape[1])), X[110:]], format="csr")  # a whole empty block
     row = np.flatnonzero(np.diff(X.indptr) >= 2)[0]  # its stored values v as two entries each: v / 4 and 3v / 4
