@@ -38,9 +38,10 @@ SCAN_BLOCK = 8
 MIN_SPLIT_GAIN = 1e-6
 
 
-@jit
+@jit(inline=True)
 def soft_threshold(g, alpha):
-    """L1 soft-threshold of a gradient sum."""
+    """L1 soft-threshold of a gradient sum. Inlined (no division, so the caller's error model
+    changes nothing): compiled on its own it cost ~0.08 s of a cold first fit."""
     if g > alpha:
         return g - alpha
     if g < -alpha:
