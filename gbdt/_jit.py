@@ -17,6 +17,7 @@ so such branches live in small functions of their own. ``ieee=True``
 zero test Numba adds to every division is a branch that stops LLVM vectorising a loop; only for
 kernels whose invalid lanes are discarded by a select.
 
+A kernel is a ``Kernel``: its Numba dispatcher is created on first use, not at import.
 A ``parallel=True`` kernel is a ``ThreadedKernel``: inside ``gbdt.threads.using_threads(1)`` a
 call runs a serial compilation of the same function (``prange`` is ``range`` there). A parallel
 region costs compile time (~1 s per kernel) and a per-call launch that one thread does not need:
@@ -85,12 +86,14 @@ class Kernel:
         if name.startswith("_"):
             raise AttributeError(name)
         if name == "dispatcher":
-            self.dispatcher = _njit(self.py_func, **self._flags)  # an attribute now: no more lookups here
+            with global_compiler_lock:  # threads (Dask workers) calling it first create one
+                if "dispatcher" not in vars(self):
+                    self.dispatcher = _njit(self.py_func, **self._flags)  # an attribute now: found without us
             return self.dispatcher
         return getattr(self.dispatcher, name)
 
-    def __call__(self, *args):
-        return self.dispatcher(*args)
+    def __call__(self, *args, **kwargs):
+        return self.dispatcher(*args, **kwargs)
 
     def __reduce__(self):
         return self.__qualname__
@@ -183,6 +186,7 @@ def jit(fn=None, *, parallel=False, calls_parallel=False, fastmath=False, inline
 
 
 def _no_jit(fn):
+    """``fn`` itself: under NUMBA_DISABLE_JIT kernels run as Python, called without a wrapper."""
     return fn
 
 
