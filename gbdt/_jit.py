@@ -17,6 +17,7 @@ so such branches live in small functions of their own. ``ieee=True``
 zero test Numba adds to every division is a branch that stops LLVM vectorising a loop; only for
 kernels whose invalid lanes are discarded by a select.
 
+A kernel is a ``Kernel``: its Numba dispatcher is created on first use, not at import.
 A ``parallel=True`` kernel is a ``ThreadedKernel``: inside ``gbdt.threads.using_threads(1)`` a
 call runs a serial compilation of the same function (``prange`` is ``range`` there). A parallel
 region costs compile time (~1 s per kernel) and a per-call launch that one thread does not need:
@@ -64,8 +65,43 @@ def _njit(fn, **flags):
     return njit(cache=True, no_cfunc_wrapper=True, **flags)(fn)
 
 
+class Kernel:
+    """A kernel whose Numba dispatcher (``dispatcher``) is created on first use: a call from Python,
+    or a compiled caller typing it as a global (the compiled code then calls the dispatcher itself;
+    an ``inline`` kernel is inlined from ``py_func``). Creating one costs ~0.2 ms (a cache locator
+    that probes its directory) and a process calls few of the ~160 kernels that ``import bindings``
+    defines. Its other public attributes are the dispatcher's (``signatures``, ``overloads``,
+    ``targetoptions``).
+    Pickles by reference (module and name), as a function does.
+    """
+
+    def __init__(self, fn, flags):
+        functools.update_wrapper(self, fn)
+        self.py_func = fn
+        self._flags = flags
+
+    def __getattr__(self, name):
+        """Runs only when ``name`` is not an attribute of the kernel itself: the dispatcher's public
+        attributes. Private names (probes of copy, pickle, pytest; a half-built kernel) create nothing."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name == "dispatcher":
+            with global_compiler_lock:  # threads (Dask workers) calling it first create one
+                if "dispatcher" not in vars(self):
+                    self.dispatcher = _njit(self.py_func, **self._flags)  # an attribute now: found without us
+            return self.dispatcher
+        return getattr(self.dispatcher, name)
+
+    def __call__(self, *args, **kwargs):
+        return self.dispatcher(*args, **kwargs)
+
+    def __reduce__(self):
+        return self.__qualname__
+
+
 class ThreadedKernel:
-    """A ``parallel=True`` kernel with a serial twin, compiled on first use, for one-thread calls.
+    """A ``parallel=True`` kernel with a serial twin, for one-thread calls; each a ``Kernel``, so
+    their dispatchers are created on first use.
 
     The twin is a copy of the Python function under its own name (``<name>__serial``), so Numba
     caches the two compilations side by side instead of one overwriting the other. Its globals
@@ -77,7 +113,7 @@ class ThreadedKernel:
     def __init__(self, fn, flags, parallel=True):
         functools.update_wrapper(self, fn)
         self.py_func = fn
-        self.parallel = _njit(fn, parallel=parallel, **flags)
+        self.parallel = Kernel(fn, dict(flags, parallel=parallel))
         self._flags = flags
         self._serial = None
 
@@ -92,14 +128,14 @@ class ThreadedKernel:
             twin = types.FunctionType(fn.__code__, serial_globals, fn.__name__, fn.__defaults__, fn.__closure__)
             twin.__qualname__ = fn.__qualname__ + "__serial"
             twin.__module__ = fn.__module__
-            self._serial = _njit(twin, **self._flags)
+            self._serial = Kernel(twin, self._flags)
             for name, value in fn.__globals__.items():  # after self._serial is set: kernels may call each other
                 if isinstance(value, ThreadedKernel):
                     serial_globals[name] = value.serial
         return self._serial
 
     def __call__(self, *args):
-        dispatcher = self.current
+        dispatcher = self.current.dispatcher
         if dispatcher.signatures:  # machine code in the process: the common case, nothing to pause
             return dispatcher(*args)
         with _collector_paused():
@@ -110,12 +146,21 @@ class ThreadedKernel:
         """The compilation a call from this thread runs (serial inside ``using_threads(1)``)."""
         return self.serial if serial_kernels() else self.parallel
 
+    def __reduce__(self):
+        return self.__qualname__
+
+
+@typeof_impl.register(Kernel)
+def _typeof_kernel(kernel, context):
+    """What a compiled caller sees: the dispatcher."""
+    return typeof_impl(kernel.dispatcher, context)
+
 
 @typeof_impl.register(ThreadedKernel)
 def _typeof_threaded_kernel(kernel, context):
     """Compiled callers (a coordinate-descent sweep calls ``packed_square_weighted``) see the
     parallel compilation."""
-    return typeof_impl(kernel.parallel, context)
+    return typeof_impl(kernel.parallel.dispatcher, context)
 
 
 def jit(fn=None, *, parallel=False, calls_parallel=False, fastmath=False, inline=False, ieee=False):
@@ -123,27 +168,34 @@ def jit(fn=None, *, parallel=False, calls_parallel=False, fastmath=False, inline
     ``calls_parallel=True``: ``fn`` has no ``prange`` but calls parallel kernels (a ``ThreadedKernel``
     whose serial twin calls their serial twins); with ``inline=True`` too, the twins are inlined."""
     error_model = "numpy" if ieee else "python"
-    if inline and calls_parallel and not config.DISABLE_JIT:  # inlined code calls the kernels of its caller's twin
+    if config.DISABLE_JIT:  # the Python function itself, as ``njit`` gives it
+        decorate = _no_jit
+    elif inline and calls_parallel:  # inlined code calls the kernels of its caller's twin
         flags = dict(inline="always", nogil=True, error_model=error_model)
         decorate = functools.partial(ThreadedKernel, flags=flags, parallel=False)
     elif inline:
-        decorate = functools.partial(_njit, inline="always", nogil=True, error_model=error_model)
-    elif (parallel or calls_parallel) and not config.DISABLE_JIT:
+        decorate = functools.partial(Kernel, flags=dict(inline="always", nogil=True, error_model=error_model))
+    elif parallel or calls_parallel:
         flags = dict(nogil=True, fastmath=fastmath, error_model=error_model)
         decorate = functools.partial(ThreadedKernel, flags=flags, parallel=parallel)
     else:
-        decorate = functools.partial(_njit, nogil=True, fastmath=fastmath, error_model=error_model)
+        decorate = functools.partial(Kernel, flags=dict(nogil=True, fastmath=fastmath, error_model=error_model))
     if fn is None:
         return decorate
     return decorate(fn)
 
 
+def _no_jit(fn):
+    """``fn`` itself: under NUMBA_DISABLE_JIT kernels run as Python, called without a wrapper."""
+    return fn
+
+
 def call_signature(kernel, args):
-    """(the compilation a call of ``kernel`` with ``args`` runs from this thread, the argument types
+    """(the dispatcher a call of ``kernel`` with ``args`` runs from this thread, the argument types
     Numba compiles it for)."""
-    dispatcher = kernel.current if isinstance(kernel, ThreadedKernel) else kernel
     if config.DISABLE_JIT:
-        return dispatcher, None
+        return kernel, None
+    dispatcher = (kernel.current if isinstance(kernel, ThreadedKernel) else kernel).dispatcher
     return dispatcher, tuple(dispatcher.typeof_pyval(a) for a in args)
 
 

@@ -38,9 +38,10 @@ SCAN_BLOCK = 8
 MIN_SPLIT_GAIN = 1e-6
 
 
-@jit
+@jit(inline=True)
 def soft_threshold(g, alpha):
-    """L1 soft-threshold of a gradient sum."""
+    """L1 soft-threshold of a gradient sum. Inlined (no division, so the caller's error model
+    changes nothing): compiled on its own it cost ~0.08 s of a cold first fit."""
     if g > alpha:
         return g - alpha
     if g < -alpha:
@@ -103,10 +104,12 @@ def node_gain(g, h, reg, bound):
     return gain_given_weight(g, h, clamp(leaf_weight(g, h, reg[0], reg[1]), bound[2], bound[3]), reg[0], reg[1])
 
 
-@jit(ieee=True)
+@jit(inline=True)
 def _free_gain(lg, lh, sum_g, sum_h, parent, reg_lambda, reg_alpha, min_child_weight):
     """Gain of the split with left sums (lg, lh) of a node without monotone bounds; -inf when a
-    child is too light. Selects instead of branches, so a loop over thresholds vectorises."""
+    child is too light. Selects instead of branches, so a loop over thresholds vectorises.
+    Inlined: it divides nothing itself (``node_score`` does, under its own error model), and
+    compiled on its own it cost ~0.07 s of a cold first fit."""
     rh = sum_h - lh
     rg = sum_g - lg
     gain = node_score(lg, lh, reg_lambda, reg_alpha) + node_score(rg, rh, reg_lambda, reg_alpha) - parent

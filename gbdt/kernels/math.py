@@ -11,11 +11,12 @@ from numba import prange
 from gbdt._jit import jit
 
 
-@jit
+@jit(inline=True)
 def sigmoid(z):
     """Numerically stable logistic function of one float64 margin: 1 / (1 + e^-z) for z >= 0,
     e^z / (1 + e^z) below, written with a select instead of a branch (the sign of a margin is a
-    coin flip the branch predictor loses on every other row)."""
+    coin flip the branch predictor loses on every other row). Inlined: compiled on its own it cost
+    ~0.05 s of a cold first fit; its divisor is at least 1, so a caller's error model changes nothing."""
     e = math.exp(-abs(z))
     return (1.0 if z >= 0.0 else e) / (1.0 + e)
 

@@ -105,18 +105,18 @@ class _RecordingDispatcher:
 
 def test_a_first_call_freezes_the_live_objects_and_unfreezes_them(monkeypatch):
     kernel = jit(parallel=True)(_row_sums.py_func)
-    monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
+    monkeypatch.setattr(kernel.serial, "dispatcher", _RecordingDispatcher())
     assert gc.get_freeze_count() == 0
     with using_threads(1):
         kernel(1)  # first call: compiles or loads from Numba's cache
         kernel(2)
-    assert kernel._serial.frozen == [True, False] and gc.get_freeze_count() == 0
+    assert kernel.serial.dispatcher.frozen == [True, False] and gc.get_freeze_count() == 0
     gc.freeze()  # a program that froze objects itself keeps them frozen
     try:
-        monkeypatch.setattr(kernel, "_serial", _RecordingDispatcher())
+        monkeypatch.setattr(kernel.serial, "dispatcher", _RecordingDispatcher())
         with using_threads(1):
             kernel(1)
         # not an equality with the count before: frozen objects that die leave the count
-        assert kernel._serial.frozen == [True] and gc.get_freeze_count() > 0
+        assert kernel.serial.dispatcher.frozen == [True] and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
