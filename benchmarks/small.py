@@ -13,7 +13,9 @@ times what a user waits for there:
 - the cold start: a fresh process imports the scikit-learn estimator, fits 100 trees on 1k x 10
   rows and predicts them, with Numba's cache filled and, for us, empty (a new cache folder); its
   wall seconds, and the CPU seconds (user + sys) of the process, which other jobs on a shared
-  machine inflate less.
+  machine inflate less. With the cache filled, the row also times "numba alone"
+  (``benchmarks.numba_floor``: scikit-learn's and Numba's imports and one small cached function's
+  first call), the floor any Numba-compiled package starts from.
 
 Libraries run in turn, every round (``--repeats``), so a slow phase of the shared machine slows
 each of them: ratios are each library's seconds over ours, the ``paired`` one the median over
@@ -129,10 +131,14 @@ start = time.perf_counter()
 import numpy as np
 from benchmarks.small import estimator
 sys.path[:0] = {ours_root!r}
-rng = np.random.default_rng(0)
-X = rng.standard_normal(({rows}, 10)); y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int)
-model = estimator({library!r}, {threads}, n_estimators={trees}, max_depth=6)
-model.fit(X, y).predict_proba(X)
+if {library!r} == "numba alone":
+    from benchmarks.numba_floor import numba_alone
+    numba_alone()
+else:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(({rows}, 10)); y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int)
+    model = estimator({library!r}, {threads}, n_estimators={trees}, max_depth=6)
+    model.fit(X, y).predict_proba(X)
 print({prefix!r} + repr(time.perf_counter() - start))
 """
 
@@ -198,6 +204,9 @@ def warm_up(libraries, timeout, baseline=None):
                        timeout=timeout)
         subprocess.run([sys.executable, "-m", "bindings.warmup"], cwd=root, capture_output=True, timeout=timeout,
                        env=_environment(2))
+    if "ours" in libraries:  # the cold start's "numba alone" row loads its function from the cache
+        subprocess.run([sys.executable, "-c", "from benchmarks.numba_floor import numba_alone; numba_alone()"],
+                       cwd=ROOT, capture_output=True, timeout=timeout, env=_environment(2))
     return time.perf_counter() - start
 
 
@@ -220,6 +229,9 @@ def _rows(args, libraries, names):
                     add(name, run_child(spec, args.baseline, args.timeout))
                 else:
                     add("cold_start_warm_cache", cold_start(library, args.threads, args.baseline, args.timeout, False))
+                    if library == "ours":  # Numba's own floor, in the same round
+                        rows["cold_start_warm_cache"].setdefault("numba alone", []).append(
+                            cold_start("numba alone", args.threads, args.baseline, args.timeout, False))
                     if library in ("ours", "baseline"):
                         add("cold_start_empty_cache", cold_start(library, args.threads, args.baseline, args.timeout,
                                                                  True))

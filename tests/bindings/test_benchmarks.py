@@ -1,6 +1,8 @@
 """The benchmark suite runs end to end and reports sane numbers (correctness only: no timing asserts)."""
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -196,6 +198,23 @@ def test_cold_start_row_reports_the_child_processes_cpu_seconds():
     assert summary["xgboost"]["cpu_s_median"] == pytest.approx(sum(r["cpu_s"] for r in rounds) / 2)
     assert f"CPU s (user + sys of the process, median of the rounds): ours {summary['ours']['cpu_s_median']:.2f}" \
         in small.table({"cold_start_warm_cache": summary})
+
+
+def test_cold_start_times_numba_alone_as_its_floor():
+    """The "numba alone" script of the cold-start row imports scikit-learn and Numba and runs one cached
+    function (its sum of ten ones), in a fresh process, nothing of ours imported."""
+    import benchmarks.small as small
+    from benchmarks.numba_floor import numba_alone
+
+    assert numba_alone() == 10.0
+    result = small.cold_start("numba alone", 1, None, 300, False)
+    assert "error" not in result, result
+    assert 0.1 < result["cpu_s"] < 1000 and 0 < result["train_s"]
+    script = small.COLD_SCRIPT.format(rows=1, library="numba alone", threads=1, trees=1, prefix="", ours_root=[])
+    done = subprocess.run([sys.executable, "-c", script + "\nprint(sorted(m for m in sys.modules if m.split('.')[0] in "
+                           "('bindings', 'gbdt', 'cluster')))"], cwd=small.ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]", done.stderr
 
 
 def test_dask_benchmark_writes_the_synthetic_rows_to_parquet(tmp_path):
