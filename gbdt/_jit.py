@@ -15,7 +15,9 @@ cannot drop a branch on ``x is None`` (Numba prunes those only on a function's o
 so such branches live in small functions of their own. ``ieee=True``
 (Numba's numpy error model) lets a float division by zero give inf/NaN instead of raising: the
 zero test Numba adds to every division is a branch that stops LLVM vectorising a loop; only for
-kernels whose invalid lanes are discarded by a select.
+kernels whose invalid lanes are discarded by a select. Scalar minima and maxima on a first fit's
+path are ``np.minimum``/``np.maximum``, which compile inline: Python's ``min``/``max`` are Numba
+overloads compiled, ~0.02 s each, for every tuple of argument types in a process.
 
 A kernel is a ``Kernel``: its Numba dispatcher is created on first use, not at import.
 A ``parallel=True`` kernel is a ``ThreadedKernel``: inside ``gbdt.threads.using_threads(1)`` a

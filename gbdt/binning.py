@@ -124,7 +124,7 @@ def bin_data(X, padded_edges, missing_bin, out):
     n, n_features = X.shape
     for block in prange((n + ROWS_PER_BIN_BLOCK - 1) // ROWS_PER_BIN_BLOCK):
         lo = block * ROWS_PER_BIN_BLOCK
-        hi = min(n, lo + ROWS_PER_BIN_BLOCK)
+        hi = np.minimum(n, lo + ROWS_PER_BIN_BLOCK)
         for f in range(n_features):
             e = padded_edges[f]
             for i in range(lo, hi):

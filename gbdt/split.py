@@ -358,10 +358,10 @@ def _scan_numeric_features(hists, bin_offsets, sums, features, n_value_bins, reg
     n_pairs = hists.shape[0] * k
     widest = 0
     for j in range(k):
-        widest = max(widest, bin_offsets[features[j] + 1] - bin_offsets[features[j]])
+        widest = np.maximum(widest, bin_offsets[features[j] + 1] - bin_offsets[features[j]])
     for block in prange((n_pairs + SCAN_BLOCK - 1) // SCAN_BLOCK):
         scratch = np.empty((4, widest))
-        for q in range(block * SCAN_BLOCK, min(n_pairs, (block + 1) * SCAN_BLOCK)):
+        for q in range(block * SCAN_BLOCK, np.minimum(n_pairs, (block + 1) * SCAN_BLOCK)):
             node = q // k
             f = features[q % k]
             if categorical is not None:  # None: a model without categorical features (the compiled grower's)

@@ -179,7 +179,7 @@ def predict_forest(X, missing_value, threshold, meta, value, cat_begin, cat_end,
     n = X.shape[0]
     for blk in prange((n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK):
         lo = blk * ROWS_PER_BLOCK
-        _walk_block(X[lo:min(n, lo + ROWS_PER_BLOCK)], lo, missing_value, threshold, meta, value,
+        _walk_block(X[lo:np.minimum(n, lo + ROWS_PER_BLOCK)], lo, missing_value, threshold, meta, value,
                     cat_begin, cat_end, cat_bits, roots, depth, tree_class, first_tree, stop_tree, out)
 
 

@@ -6,6 +6,7 @@ d loss / dz = ``p - y``, d2 loss / dz2 = ``p (1 - p)``.
 """
 import math
 
+import numpy as np
 from numba import prange
 
 from gbdt._jit import jit
@@ -71,7 +72,7 @@ def logistic_grad_hess(margin, label, weight, grad_out, hess_out):
     for i in prange(n):
         p = sigmoid(margin[i])
         g = p - label[i]
-        h = max(p * (1.0 - p), 1e-16)
+        h = np.maximum(p * (1.0 - p), 1e-16)
         if has_weight:
             g *= weight[i]
             h *= weight[i]
