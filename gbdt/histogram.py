@@ -102,13 +102,15 @@ def _accumulate(X, gh, rows, lo, hi, f, out_f):
         out_f[np.uint64(X[i, f])] += gh[i]
 
 
-@jit
+@jit(inline=True)
 def _accumulate_rows(X_rows, gh, rows, lo, hi, features, n_bins, flat):
     """Add rows[lo:hi] on ``features`` into the flat (F * n_bins,) view of a histogram.
 
-    A plain function rather than the body of the parallel loop: LLVM optimises it better there,
-    and flat indexing is ~25% faster than hist[f, b] with runtime strides. Reading f from
-    ``features`` only when sampling columns lets LLVM unswitch the common all-features loop.
+    Inlined into ``_accumulate_chunk``, a plain function rather than the body of the parallel
+    loop: LLVM optimises it better there, and flat indexing is ~25% faster than hist[f, b] with
+    runtime strides. Reading f from ``features`` only when sampling columns lets LLVM unswitch the
+    common all-features loop. Inlined rather than compiled on its own: a cold first fit then
+    compiles the loop once (~0.15 s less), not once alone and again linked into its caller.
     """
     k = features.shape[0]
     all_features = k == X_rows.shape[1]  # features are sorted and unique
@@ -128,8 +130,8 @@ def _accumulate_rows(X_rows, gh, rows, lo, hi, features, n_bins, flat):
 @jit
 def _accumulate_chunk(X_rows, gh, rows, lo, hi, features, other_width, flat):
     """``_accumulate_rows`` into histograms of ``other_width`` bins, or, when it is None, of the
-    default MAX_BINS as a compile-time constant: LLVM then inlines the call and specialises the
-    loop (1.28 -> 0.95 ns per update). Numba prunes the branch the argument's type rules out, so
+    default MAX_BINS as a compile-time constant, which specialises the loop (1.28 -> 0.95 ns per
+    update). Numba prunes the branch the argument's type rules out before it inlines the call, so
     a process compiles only the width it uses (the other would add ~0.3 s to a cold first fit)."""
     if other_width is None:
         _accumulate_rows(X_rows, gh, rows, lo, hi, features, MAX_BINS, flat)
