@@ -98,9 +98,10 @@ def _pack_chunk(X_binned, f, node_table, mask, rows, lo, hi, scratch):
     return np.int64(front) - lo
 
 
-@jit
+@jit(inline=True)
 def _place_chunk(scratch, lo, hi, n_left, left_at, right_at, rows):
-    """Copy a packed chunk scratch[lo:hi] to its children's runs of ``rows``."""
+    """Copy a packed chunk scratch[lo:hi] to its children's runs of ``rows``. Inlined: compiled
+    on its own it cost a cold first fit ~0.08 s more (compiled alone, then linked into its caller)."""
     for j in range(np.uint64(n_left)):  # unsigned, as in _pack_chunk
         rows[np.uint64(left_at) + j] = scratch[np.uint64(lo) + j]
     last = np.uint64(hi - 1)  # right rows were packed backwards
