@@ -108,7 +108,7 @@ def _step_any(block, nodes, missing_value, threshold, meta, cat_begin, cat_end, 
     threshold) or binned input; unsigned indices as in ``predict_forest``."""
     one = np.uint64(1)
     for j in range(np.uint64(block.shape[0])):
-        node = nodes[j]
+        node = np.uint64(nodes[j])
         word = np.uint64(meta[node])
         x = block[j, (word >> one) & np.uint64(0x7FFFFFFF)]
         cut = threshold[node]
@@ -133,7 +133,9 @@ def _walk_block(block, lo, missing_value, threshold, meta, value, cat_begin, cat
     without categorical splits) compiles the vectorised numeric step alone: Numba prunes the
     general step, which a cold first predict would otherwise compile too."""
     one, shift, feature_mask = np.uint64(1), np.uint64(32), np.uint64(0x7FFFFFFF)
-    nodes = np.empty(block.shape[0], dtype=np.uint64)
+    # node ids, read back as uint64: an int64 allocation shares np.empty's compile with the fit's
+    # kernels (a uint64 one costs a cold first predict ~0.05 s more)
+    nodes = np.empty(block.shape[0], dtype=np.int64)
     for t in range(first_tree, stop_tree):
         nodes[:] = roots[t]
         for _ in range(depth[t]):
@@ -143,7 +145,7 @@ def _walk_block(block, lo, missing_value, threshold, meta, value, cat_begin, cat
             # branch-free, so LLVM vectorises it; unsigned indices spare Numba's negative-index
             # wraparound on every access (100k x 28, 100 trees of depth 8: 0.76-0.80x the time)
             for j in range(np.uint64(block.shape[0])):
-                node = nodes[j]
+                node = np.uint64(nodes[j])
                 word = np.uint64(meta[node])
                 x = block[j, (word >> one) & feature_mask]
                 cut = threshold[node]
@@ -152,7 +154,7 @@ def _walk_block(block, lo, missing_value, threshold, meta, value, cat_begin, cat
                 nodes[j] = (word >> shift) + np.uint64(above if (word & one) == one else not_below)
         k = tree_class[t]
         for j in range(block.shape[0]):
-            out[lo + j, k] += value[nodes[j]]
+            out[lo + j, k] += value[np.uint64(nodes[j])]
 
 
 @jit(parallel=True)
